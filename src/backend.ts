@@ -1,0 +1,80 @@
+/**
+ * Choosing the TensorFlow.js backend. `'auto'` takes the fastest one this runtime has: in Node the native
+ * 'tensorflow' backend when @tensorflow/tfjs-node(-gpu) is installed, else wasm, else the plain-JS cpu; in a
+ * browser webgpu or webgl when registered, else wasm, else cpu. Backends are process-wide in tfjs, so the
+ * last model loaded decides which one runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { BackendError } from './errors.js';
+import { getPlatform } from './platform.js';
+
+/** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
+export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu' | (string & {});
+
+export interface BackendOptions {
+  /** Folder (URL or path, ending in '/') or per-file map of the wasm backend's .wasm files. */
+  readonly wasmPaths?: string | Record<string, string>;
+}
+
+let wasmPathsSet = false;
+
+/**
+ * Activates a backend and resolves to the name of the one now in use.
+ * Throws a BackendError when an explicitly requested backend cannot start, naming what to install.
+ */
+export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
+  const platform = getPlatform();
+  const candidates = requested === 'auto' ? platform.preferredBackends : [requested];
+  const reasons: string[] = [];
+  for (const name of candidates) {
+    const problem = await prepare(name, options);
+    if (problem === null && tf.getBackend() === name) return name;
+    if (problem === null && (await tf.setBackend(name).catch(() => false))) {
+      await tf.ready();
+      return name;
+    }
+    reasons.push(`${name}: ${problem ?? 'failed to initialise'}`);
+  }
+  throw new BackendError(
+    'BACKEND_UNAVAILABLE',
+    requested === 'auto'
+      ? `No TensorFlow.js backend could start (${reasons.join('; ')}).`
+      : `Backend '${requested}' is unavailable: ${reasons.join('; ')}. ${installHint(requested)}`,
+  );
+}
+
+/** Makes a backend registrable; returns null when ready to try, else why it cannot be. */
+async function prepare(name: string, options: BackendOptions): Promise<string | null> {
+  if (name === 'tensorflow') {
+    const register = getPlatform().registerNativeBackend;
+    if (!register) return 'only available in Node';
+    const problem = await register();
+    if (problem) return problem;
+  }
+  if (name === 'wasm' && !wasmPathsSet) {
+    const paths = options.wasmPaths ?? getPlatform().defaultWasmPaths?.();
+    if (paths !== undefined) {
+      // tfjs reads the paths only when the wasm backend first initialises.
+      setWasmPaths(paths);
+      wasmPathsSet = true;
+    }
+  }
+  if (!tf.findBackendFactory(name)) return 'not registered';
+  return null;
+}
+
+function installHint(name: string): string {
+  switch (name) {
+    case 'tensorflow':
+      return 'Install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) at the same version as @tensorflow/tfjs-core, or use backend "wasm".';
+    case 'webgl':
+      return "Import '@tensorflow/tfjs-backend-webgl' before loading the model (browser only).";
+    case 'webgpu':
+      return "Import '@tensorflow/tfjs-backend-webgpu' before loading the model (browsers with WebGPU only).";
+    default:
+      return 'Use one of: auto, tensorflow, wasm, cpu, webgl, webgpu.';
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `emotion2vec analyze <audio...> --model <dir>`: predict each file, print results, optionally write
+ * `<output-dir>/<name>/result.json` and `embedding.npy`. A file that fails gets its error and the others go on;
+ * the exit code is 1 when any failed.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+// The Node entry installs file paths, ffmpeg and the native backend before anything runs.
+import { Emotion2Vec, encodeNpy, type BatchItemResult, type EmotionPrediction, type Granularity } from '../node.js';
+import { errorJson, reportFatal } from './output.js';
+
+export interface AnalyzeOptions {
+  readonly model: string;
+  readonly granularity: Granularity;
+  readonly embedding: boolean;
+  readonly outputDir?: string;
+  readonly json: boolean;
+  readonly backend: string;
+  readonly batchSize: number;
+  readonly trimSilence: boolean;
+  readonly strict: boolean;
+}
+
+/** The JSON written per input (one line with --json, result.json with --output-dir). */
+export interface AnalyzeRecord {
+  readonly input: string;
+  readonly labels?: string[];
+  readonly scores?: number[];
+  readonly top?: { label: string; score: number } | null;
+  readonly frames?: number;
+  readonly duration?: number;
+  readonly quality?: EmotionPrediction['quality'];
+  readonly embedding?: { shape: number[]; granularity: Granularity; file?: string; data?: number[] };
+  readonly error?: { code: string; message: string };
+}
+
+export async function analyze(inputs: string[], options: AnalyzeOptions): Promise<number> {
+  let model: Emotion2Vec;
+  try {
+    model = await Emotion2Vec.load(options.model, { backend: options.backend });
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  }
+  try {
+    const results = await model.predictBatch(inputs, {
+      granularity: options.granularity,
+      embedding: options.embedding,
+      batchSize: options.batchSize,
+      trimSilence: options.trimSilence,
+      strict: options.strict,
+    });
+    const folders = outputFolders(inputs);
+    let failures = 0;
+    for (const [i, input] of inputs.entries()) {
+      const result = results[i]!;
+      if (!result.ok) failures++;
+      const record = await emit(input, result, folders[i]!, options);
+      process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : humanReadable(record));
+    }
+    return failures > 0 ? 1 : 0;
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Builds an input's record and writes its files when --output-dir is set. */
+async function emit(input: string, result: BatchItemResult, folder: string, options: AnalyzeOptions): Promise<AnalyzeRecord> {
+  if (!result.ok) return { input, error: errorJson(result.error) };
+  const { prediction } = result;
+  const record: AnalyzeRecord = {
+    input,
+    labels: prediction.labels,
+    scores: prediction.scores,
+    top: prediction.top && { label: prediction.top.label, score: prediction.top.score },
+    frames: prediction.frames,
+    duration: prediction.durationSeconds,
+    quality: prediction.quality,
+  };
+  const embedding = prediction.embedding;
+  if (!options.outputDir) {
+    return embedding ? { ...record, embedding: { shape: embedding.shape, granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
+  }
+  const dir = join(options.outputDir, folder);
+  await mkdir(dir, { recursive: true });
+  const written: AnalyzeRecord = embedding ? { ...record, embedding: { shape: embedding.shape, granularity: embedding.granularity, file: 'embedding.npy' } } : record;
+  if (embedding) await writeFile(join(dir, 'embedding.npy'), encodeNpy(embedding.data, embedding.shape));
+  await writeFile(join(dir, 'result.json'), `${JSON.stringify(written, null, 2)}\n`);
+  return written;
+}
+
+/** `<file name without extension>` per input; a repeated name gets `-2`, `-3`... so no result overwrites another. */
+export function outputFolders(inputs: readonly string[]): string[] {
+  const used = new Map<string, number>();
+  return inputs.map((input) => {
+    const stem = basename(input, extname(input)) || 'input';
+    const count = (used.get(stem) ?? 0) + 1;
+    used.set(stem, count);
+    return count === 1 ? stem : `${stem}-${count}`;
+  });
+}
+
+function humanReadable(record: AnalyzeRecord): string {
+  if (record.error) return `${record.input}: error ${record.error.code}: ${record.error.message}\n`;
+  const lines = [`${record.input}: ${record.top ? `${record.top.label} (${record.top.score.toFixed(3)})` : 'embedding only'}, ${record.frames} frames, ${record.duration!.toFixed(2)} s`];
+  record.labels!.forEach((label, i) => lines.push(`  ${label.padEnd(18)} ${record.scores![i]!.toFixed(4)}`));
+  for (const warning of record.quality?.warnings ?? []) lines.push(`  warning ${warning.code}: ${warning.message}`);
+  if (record.embedding) lines.push(`  embedding (${record.embedding.shape.join(' x ')})${record.embedding.file ? ` -> ${record.embedding.file}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}

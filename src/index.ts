@@ -1,0 +1,30 @@
+/**
+ * emotion2vec-tfjs: speech emotion recognition with the emotion2vec+ models on TensorFlow.js.
+ *
+ * ```ts
+ * import { Emotion2Vec } from 'emotion2vec-tfjs';
+ * const model = await Emotion2Vec.load('./emotion2vec_plus_base');
+ * const { top, labels, scores } = await model.predict('speech.wav');
+ * ```
+ */
+export {
+  Emotion2Vec,
+  MODEL_SAMPLE_RATE,
+  type BatchItemResult,
+  type BatchPredictOptions,
+  type Embedding,
+  type EmotionPrediction,
+  type Granularity,
+  type LoadOptions,
+  type PredictOptions,
+} from './model/emotion2vec.js';
+export { selectBackend, type BackendName, type BackendOptions } from './backend.js';
+export { parseConfigYaml, parseTokens, minimumSamples, frameCount, type Emotion2VecConfig, type ModelDefinition } from './model/config.js';
+export { readModelContents, type ModelSource, type ModelFiles, type ModelFileData, type ModelContents } from './model/sources.js';
+export { readCheckpoint } from './model/checkpoint/index.js';
+export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from './model/converted.js';
+export { Emotion2VecNetwork } from './model/network.js';
+export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
+export type { LoadReport, ParameterSpec } from './model/parameters.js';
+export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
+export * from './errors.js';

@@ -1,0 +1,76 @@
+/**
+ * NumPy `.npy` files (format 1.0 to 3.0), float32 only: what the CLI writes for embeddings and what the
+ * reference fixtures are stored as. Hand-written because the format is a short header plus raw bytes and
+ * the npm packages for it either cannot write or pull in Node-only code.
+ */
+import { UsageError } from '../errors.js';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+
+/** A float32 array with its shape, row-major. */
+export interface NpyArray {
+  readonly data: Float32Array;
+  readonly shape: number[];
+}
+
+/** Encodes a float32 array as a `.npy` file (version 1.0, little-endian `<f4`, C order). */
+export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (count !== data.length) {
+    throw new UsageError('INVALID_ARGUMENT', `encodeNpy: shape [${shape.join(', ')}] holds ${count} values but the data has ${data.length}.`);
+  }
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // Magic (6) + version (2) + header length (2) + header + '\n' must be a multiple of 64.
+  const unpadded = 10 + header.length + 1;
+  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (isLittleEndian()) {
+    out.set(body, 10 + header.length);
+  } else {
+    const view = new DataView(out.buffer, 10 + header.length);
+    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
+  }
+  return out;
+}
+
+/** Decodes a little-endian float32 `.npy` file. Other dtypes and Fortran order are refused with a clear error. */
+export function decodeNpy(bytes: Uint8Array): NpyArray {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
+    throw new UsageError('INVALID_ARGUMENT', 'Not a .npy file: it does not start with "\\x93NUMPY".');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6]!;
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const headerStart = major === 1 ? 10 : 12;
+  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr !== '<f4' || fortran !== 'False' || shapeText === undefined) {
+    throw new UsageError('INVALID_ARGUMENT', `Unsupported .npy header ${header.trim()}: only little-endian float32 ('<f4') in C order is read.`);
+  }
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const start = headerStart + headerLength;
+  if (bytes.length < start + count * 4) {
+    throw new UsageError('INVALID_ARGUMENT', `Truncated .npy file: shape (${shape.join(', ')}) needs ${count * 4} data bytes, found ${bytes.length - start}.`);
+  }
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = view.getFloat32(start + i * 4, true);
+  return { data, shape };
+}
+
+function isLittleEndian(): boolean {
+  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+}

@@ -1,0 +1,30 @@
+/**
+ * The prenet ("context encoder") of the audio modality: a LayerNorm on its input (post-norm models only),
+ * then `prenet_depth` Transformer blocks. Its output feeds the main block stack.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ParameterSet } from '../model/parameters.js';
+import { LayerNorm } from './layer-norm.js';
+import { TransformerBlock, type BlockOptions } from './transformer-block.js';
+
+export class ContextEncoder {
+  private readonly inputNorm?: LayerNorm;
+  readonly blocks: TransformerBlock[];
+
+  constructor(params: ParameterSet, prefix: string, depth: number, options: BlockOptions) {
+    // Upstream gives the prenet a norm only in post-norm mode, and applies it before the blocks.
+    if (!options.layerNormFirst) this.inputNorm = new LayerNorm(params, `${prefix}.norm`, options.dim, options.normEps, options.normAffine);
+    this.blocks = Array.from({ length: depth }, (_, i) => new TransformerBlock(params, `${prefix}.blocks.${i}`, options));
+  }
+
+  /** @param biases one attention bias per prenet block (or null for none). */
+  apply(x: tf.Tensor3D, biases: (tf.Tensor | null)[]): tf.Tensor3D {
+    let h = this.inputNorm ? (this.inputNorm.apply(x) as tf.Tensor3D) : x;
+    this.blocks.forEach((block, i) => {
+      const next = block.apply(h, biases[i] ?? null);
+      if (h !== x) h.dispose();
+      h = next;
+    });
+    return h;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The CNN feature extractor (wav2vec 2.0 / data2vec "layer_norm" mode): a stack of bias-free Conv1d layers,
+ * each followed by LayerNorm over channels and GELU. With emotion2vec's spec it maps 16 kHz samples to one
+ * frame every 320 samples (20 ms), 400 samples for the first frame.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ConvLayerSpec } from '../model/feature-spec.js';
+import type { Parameter, ParameterSet } from '../model/parameters.js';
+import { gelu } from './gelu.js';
+import { LayerNorm } from './layer-norm.js';
+
+/** Upstream uses the default LayerNorm epsilon here, not the config's norm_eps. */
+const FEATURE_NORM_EPS = 1e-5;
+
+interface ConvBlock {
+  readonly weight: Parameter;
+  readonly stride: number;
+  readonly norm: LayerNorm;
+}
+
+export class ConvFeatureExtractor {
+  private readonly blocks: ConvBlock[];
+
+  constructor(params: ParameterSet, prefix: string, layers: readonly ConvLayerSpec[]) {
+    let inChannels = 1;
+    this.blocks = layers.map((layer, i) => {
+      const block: ConvBlock = {
+        // PyTorch Conv1d weight (out, in, kernel) -> tfjs conv1d filter (kernel, in, out).
+        weight: params.declare(`${prefix}.conv_layers.${i}.0.weight`, [layer.channels, inChannels, layer.kernel], (w) =>
+          tf.transpose(w, [2, 1, 0]),
+        ),
+        stride: layer.stride,
+        norm: new LayerNorm(params, `${prefix}.conv_layers.${i}.2.1`, layer.channels, FEATURE_NORM_EPS),
+      };
+      inChannels = layer.channels;
+      return block;
+    });
+  }
+
+  /**
+   * @param waveforms (B, N) samples.
+   * @returns (B, T, C) features, channels last. Frames past an item's own length depend on padding and must be masked.
+   */
+  apply(waveforms: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      let x = tf.expandDims(waveforms, -1) as tf.Tensor3D;
+      for (const block of this.blocks) {
+        x = tf.conv1d(x, block.weight.value as tf.Tensor3D, block.stride, 'valid');
+        x = gelu(block.norm.apply(x)) as tf.Tensor3D;
+      }
+      return x;
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Grouped Conv1d with "same" padding, as torch.nn.Conv1d(C, C, k, padding=k//2, groups=G) followed by
+ * upstream's SamePad (which drops the extra last frame when k is even).
+ *
+ * tfjs has no grouped convolution. Running a full C->C convolution with a block-diagonal kernel would cost G
+ * times the FLOPs, so instead the k shifted copies of the input are gathered once (im2col) and every group is
+ * one slice of a single batched matmul: (G, B*T, k*C/G) x (G, k*C/G, C/G). Same FLOPs as the grouped conv.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Parameter, ParameterSet } from '../model/parameters.js';
+
+export class GroupedConv1d {
+  private readonly weight: Parameter;
+  private readonly bias: Parameter;
+  private readonly groupIn: number;
+  private readonly groupOut: number;
+
+  constructor(
+    params: ParameterSet,
+    prefix: string,
+    private readonly inChannels: number,
+    private readonly outChannels: number,
+    private readonly kernel: number,
+    private readonly groups: number,
+  ) {
+    this.groupIn = inChannels / groups;
+    this.groupOut = outChannels / groups;
+    const { groupIn, groupOut } = this;
+    // (out, in/G, k) -> (G, k * in/G, out/G), matching the order of the gathered patches (tap-major).
+    this.weight = params.declare(`${prefix}.weight`, [outChannels, groupIn, kernel], (w) =>
+      tf.reshape(tf.transpose(tf.reshape(w, [groups, groupOut, groupIn, kernel]), [0, 3, 2, 1]), [groups, kernel * groupIn, groupOut]),
+    );
+    this.bias = params.declare(`${prefix}.bias`, [outChannels]);
+  }
+
+  /** (B, T, C_in) -> (B, T, C_out); positions outside [0, T) count as zeros. */
+  apply(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [batch, time] = x.shape;
+      const { kernel, groups, groupIn, groupOut } = this;
+      const pad = Math.floor(kernel / 2);
+      const padded = tf.pad(x, [
+        [0, 0],
+        [pad, pad],
+        [0, 0],
+      ]);
+      // For odd k the padded conv gives T frames; for even k it gives T+1 and SamePad drops the last: T either way.
+      const taps = Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, this.inChannels]));
+      const patches = tf.reshape(
+        tf.transpose(tf.reshape(tf.stack(taps, 2), [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]),
+        [groups, batch * time, kernel * groupIn],
+      ) as tf.Tensor3D;
+      const perGroup = tf.matMul(patches, this.weight.value as tf.Tensor3D); // (G, B*T, out/G)
+      const y = tf.reshape(tf.transpose(tf.reshape(perGroup, [groups, batch, time, groupOut]), [1, 2, 0, 3]), [batch, time, this.outChannels]);
+      return tf.add(y, this.bias.value) as tf.Tensor3D;
+    });
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * `Emotion2Vec`: load an emotion2vec / emotion2vec+ model, hand it audio, get emotion scores and embeddings.
+ * The same class runs in Node and in browsers, on whichever TensorFlow.js backend is available.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import type { QualityReport } from '../audio/quality.js';
+import { selectBackend, type BackendName } from '../backend.js';
+import { AudioInputError, Emotion2VecError, InferenceError, UsageError } from '../errors.js';
+import { maskedMeanPool } from '../layers/pooling.js';
+import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
+import { Emotion2VecNetwork } from './network.js';
+import type { LoadReport } from './parameters.js';
+import { argmax, scoresFromLogits } from './scores.js';
+import { readModelContents, type ModelSource } from './sources.js';
+import { normalizeWaveform } from './waveform.js';
+
+/** The sample rate the model runs at; other rates are resampled to it. */
+export const MODEL_SAMPLE_RATE = 16000;
+
+export interface LoadOptions {
+  /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
+  readonly backend?: BackendName;
+  /** Location of the wasm backend's .wasm files (browsers; Node finds them itself). */
+  readonly wasmPaths?: string | Record<string, string>;
+  /** fetch used for URL sources. */
+  readonly fetch?: typeof fetch;
+}
+
+/** 'utterance': one (D,) embedding per input; 'frame': one (T, D) embedding, a row per 20 ms frame. */
+export type Granularity = 'utterance' | 'frame';
+
+export interface PredictOptions extends PrepareOptions {
+  /** Shape of the returned embedding (default 'utterance'); scores are always per utterance, as upstream. */
+  readonly granularity?: Granularity;
+  /** Return the embedding (default false). */
+  readonly embedding?: boolean;
+}
+
+export interface BatchPredictOptions extends PredictOptions {
+  /** Inputs run together in one forward pass (default 8). Results do not depend on it. */
+  readonly batchSize?: number;
+}
+
+/** An embedding with its shape: `[D]` for an utterance, `[T, D]` for frames. */
+export interface Embedding {
+  readonly data: Float32Array;
+  readonly shape: [number] | [number, number];
+  readonly granularity: Granularity;
+}
+
+/** What the model says about one input. */
+export interface EmotionPrediction {
+  /** Labels in tokens.txt order (e.g. "生气/angry"); empty for an embedding-only model. */
+  readonly labels: string[];
+  /** Probability of each label, same order, summing to 1. */
+  readonly scores: number[];
+  /** The most likely label, or null for an embedding-only model. */
+  readonly top: { readonly label: string; readonly score: number; readonly index: number } | null;
+  /** Number of 20 ms frames the encoder produced (T). */
+  readonly frames: number;
+  /** Duration of the audio that was analysed, in seconds. */
+  readonly durationSeconds: number;
+  /** Audio facts and warnings (levels, silence, clipping). */
+  readonly quality: QualityReport;
+  /** Present when `embedding: true` was asked for. */
+  readonly embedding?: Embedding;
+}
+
+/** One item of `predictBatch`: its prediction, or the typed error that stopped it. */
+export type BatchItemResult = { readonly ok: true; readonly prediction: EmotionPrediction } | { readonly ok: false; readonly error: Emotion2VecError };
+
+export class Emotion2Vec {
+  private network: Emotion2VecNetwork | null;
+
+  private constructor(
+    network: Emotion2VecNetwork,
+    /** Which backend the model runs on. */
+    readonly backend: string,
+    /** What loading found: tensors loaded, training-only and unused tensors skipped. */
+    readonly loadReport: LoadReport & { readonly location: string; readonly layout: 'checkpoint' | 'converted'; readonly notes: readonly string[] },
+  ) {
+    this.network = network;
+  }
+
+  /**
+   * Loads a model from a checkpoint folder (config.yaml + model.pt or .safetensors + tokens.txt), a converted
+   * folder (model.json), a URL of either, or in-memory files.
+   */
+  static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
+    const backend = await selectBackend(options.backend ?? 'auto', options);
+    const contents = await readModelContents(source, options);
+    const network = new Emotion2VecNetwork(contents.definition);
+    const report = network.params.load(contents.weights.tensors);
+    return new Emotion2Vec(network, backend, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
+  }
+
+  /** The validated model configuration. */
+  get config(): Emotion2VecConfig {
+    return this.live().definition.config;
+  }
+
+  /** The labels results use, in order (`unuse*` placeholders dropped). */
+  get labels(): string[] {
+    return this.live().definition.tokens.filter((label) => !isUnusedLabel(label));
+  }
+
+  /** Embedding width D (768 base, 1024 large). */
+  get embeddingDim(): number {
+    return this.config.embedDim;
+  }
+
+  /** Fewest 16 kHz samples that give one frame (400 = 25 ms for emotion2vec). */
+  get minimumSamples(): number {
+    return minimumSamples(this.config);
+  }
+
+  /** Predicts the emotion of one recording. Throws a typed error for input it cannot use. */
+  async predict(audio: AudioInput, options: PredictOptions = {}): Promise<EmotionPrediction> {
+    const [result] = await this.predictBatch([audio], { ...options, batchSize: 1 });
+    if (!result!.ok) throw result!.error;
+    return result!.prediction;
+  }
+
+  /**
+   * Predicts many recordings, several per forward pass. Each item's result equals what `predict` gives for it
+   * alone; an input that fails gets its own error and the others go on.
+   */
+  async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
+    this.live();
+    const batchSize = options.batchSize ?? 8;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new UsageError('INVALID_ARGUMENT', `batchSize must be a positive integer; got ${batchSize}.`);
+    }
+    if (options.granularity !== undefined && options.granularity !== 'utterance' && options.granularity !== 'frame') {
+      throw new UsageError('INVALID_ARGUMENT', `granularity must be 'utterance' or 'frame'; got ${JSON.stringify(options.granularity)}.`);
+    }
+
+    const results: BatchItemResult[] = new Array(audios.length);
+    const ready: { index: number; audio: PreparedAudio }[] = [];
+    for (const [index, input] of audios.entries()) {
+      try {
+        ready.push({ index, audio: await this.prepare(input, options) });
+      } catch (error) {
+        results[index] = { ok: false, error: asTypedError(error) };
+      }
+    }
+    // Similar lengths together keep padding (wasted compute) small; results do not depend on the grouping.
+    ready.sort((a, b) => a.audio.waveform.length - b.audio.waveform.length);
+    for (let start = 0; start < ready.length; start += batchSize) {
+      const group = ready.slice(start, start + batchSize);
+      try {
+        const predictions = await this.run(
+          group.map((item) => item.audio),
+          options,
+        );
+        group.forEach((item, i) => (results[item.index] = { ok: true, prediction: predictions[i]! }));
+      } catch (error) {
+        // A backend failure (e.g. out of memory) costs this group only; the other groups still run.
+        const failure =
+          error instanceof Emotion2VecError ? error : new InferenceError('INFERENCE_FAILED', `The ${this.backend} backend failed while running the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        group.forEach((item) => (results[item.index] = { ok: false, error: failure }));
+      }
+    }
+    return results;
+  }
+
+  /** Frees every tensor the model holds. The model cannot be used afterwards. */
+  dispose(): void {
+    this.network?.params.dispose();
+    this.network = null;
+  }
+
+  private async prepare(input: AudioInput, options: PrepareOptions): Promise<PreparedAudio> {
+    const audio = await prepareAudio(input, options);
+    const needed = this.minimumSamples;
+    if (audio.waveform.length < needed) {
+      throw new AudioInputError(
+        'AUDIO_TOO_SHORT',
+        `Audio is too short: ${audio.waveform.length} samples at 16 kHz (${((audio.waveform.length / MODEL_SAMPLE_RATE) * 1000).toFixed(1)} ms); ` +
+          `the model needs at least ${needed} samples (${(needed / MODEL_SAMPLE_RATE) * 1000} ms) for one frame. Pass a longer recording.`,
+      );
+    }
+    return audio;
+  }
+
+  /** One forward pass over a padded batch; reads back only what was asked for. */
+  private async run(batch: PreparedAudio[], options: PredictOptions): Promise<EmotionPrediction[]> {
+    const network = this.live();
+    const { config, tokens } = network.definition;
+    const lengths = batch.map((audio) => audio.waveform.length);
+    const width = Math.max(...lengths);
+    const padded = new Float32Array(batch.length * width);
+    batch.forEach((audio, b) => padded.set(config.normalize ? normalizeWaveform(audio.waveform) : audio.waveform, b * width));
+
+    const wantFrames = options.embedding === true && options.granularity === 'frame';
+    const input = tf.tensor2d(padded, [batch.length, width]);
+    const { frames, frameLengths } = network.encoder.forward(input, lengths);
+    const utterance = maskedMeanPool(frames, frameLengths);
+    const logits = network.head?.apply(utterance);
+    try {
+      const [utteranceData, logitData, frameData] = await Promise.all([
+        utterance.data() as Promise<Float32Array>,
+        logits ? (logits.data() as Promise<Float32Array>) : Promise.resolve(null),
+        wantFrames ? (frames.data() as Promise<Float32Array>) : Promise.resolve(null),
+      ]);
+      const dim = config.embedDim;
+      const time = frames.shape[1];
+      return batch.map((audio, b) => {
+        const { labels, scores } = logitData ? scoresFromLogits(logitData.subarray(b * tokens.length, (b + 1) * tokens.length), tokens) : { labels: [], scores: [] };
+        const best = argmax(scores);
+        const frameCount = frameLengths[b]!;
+        let embedding: Embedding | undefined;
+        if (options.embedding) {
+          embedding = frameData
+            ? { data: frameData.slice(b * time * dim, (b * time + frameCount) * dim), shape: [frameCount, dim], granularity: 'frame' }
+            : { data: utteranceData.slice(b * dim, (b + 1) * dim), shape: [dim], granularity: 'utterance' };
+        }
+        return {
+          labels,
+          scores,
+          top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
+          frames: frameCount,
+          durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
+          quality: audio.quality,
+          ...(embedding ? { embedding } : {}),
+        };
+      });
+    } finally {
+      tf.dispose([input, frames, utterance, ...(logits ? [logits] : [])]);
+    }
+  }
+
+  private live(): Emotion2VecNetwork {
+    if (!this.network) throw new UsageError('MODEL_DISPOSED', 'This Emotion2Vec model was disposed; load it again to keep using it.');
+    return this.network;
+  }
+}
+
+/** Errors from our own checks pass through; anything else (a bug, a backend failure) is wrapped, never lost. */
+function asTypedError(error: unknown): Emotion2VecError {
+  if (error instanceof Emotion2VecError) return error;
+  return new AudioInputError('AUDIO_DECODE', `Could not prepare this input: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}

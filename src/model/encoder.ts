@@ -1,0 +1,164 @@
+/**
+ * The emotion2vec encoder (data2vec 2.0 audio): waveform -> frame embeddings (B, T, D).
+ *
+ *   CNN feature extractor -> LayerNorm + Linear projection -> + conv positional encoding
+ *   -> [extra tokens ; frames] -> prenet blocks -> main blocks (ALiBi attention) -> drop extra tokens
+ *
+ * Batches are padded; every step that mixes time steps (positional convolution, attention, pooling) masks
+ * the padding, so an item's result does not depend on what it was batched with.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { AlibiBias } from '../layers/alibi.js';
+import { ContextEncoder } from '../layers/context-encoder.js';
+import { ConvFeatureExtractor } from '../layers/conv-feature-extractor.js';
+import { FeatureProjection } from '../layers/feature-projection.js';
+import { LayerNorm } from '../layers/layer-norm.js';
+import { sequenceMask } from '../layers/pooling.js';
+import { ConvPositionalEncoder } from '../layers/positional-encoder.js';
+import { TransformerBlock, type BlockOptions } from '../layers/transformer-block.js';
+import { frameCount, positionalKernelSize, type Emotion2VecConfig } from './config.js';
+import type { Parameter, ParameterSet } from './parameters.js';
+
+const AUDIO = 'modality_encoders.AUDIO';
+
+/** Additive bias that removes a padded key from every softmax (exp(-1e9) is exactly 0 in float32). */
+const MASKED_SCORE = -1e9;
+
+/** Names of the intermediate results, for layer-by-layer checks against the reference. */
+export type IntermediateName = 'local_encoder' | 'project_features' | 'pos_conv' | 'context_encoder' | `block${number}`;
+
+export interface EncoderOutput {
+  /** (B, T, D) frame embeddings, extra tokens removed; frames past an item's length are padding. */
+  readonly frames: tf.Tensor3D;
+  /** Real frame count of each item. */
+  readonly frameLengths: number[];
+  /** Present when asked for: every intermediate, batch first, channels last. */
+  readonly intermediates?: Partial<Record<IntermediateName, tf.Tensor3D>>;
+}
+
+export class Emotion2VecEncoder {
+  private readonly featureExtractor: ConvFeatureExtractor;
+  private readonly projection: FeatureProjection;
+  private readonly positionalEncoder: ConvPositionalEncoder;
+  private readonly extraTokens?: Parameter;
+  private readonly alibi?: AlibiBias;
+  private readonly prenet: ContextEncoder;
+  private readonly blocks: TransformerBlock[];
+  private readonly finalNorm?: LayerNorm;
+
+  constructor(
+    readonly config: Emotion2VecConfig,
+    params: ParameterSet,
+  ) {
+    const { embedDim: dim, featureEncoder, numExtraTokens } = config;
+    const featureChannels = featureEncoder[featureEncoder.length - 1]!.channels;
+    const blockOptions: BlockOptions = {
+      dim,
+      numHeads: config.numHeads,
+      mlpRatio: config.mlpRatio,
+      normEps: config.normEps,
+      normAffine: config.normAffine,
+      layerNormFirst: config.layerNormFirst,
+    };
+
+    if (numExtraTokens > 0) this.extraTokens = params.declare(`${AUDIO}.extra_tokens`, [1, numExtraTokens, dim]);
+    if (config.useAlibi) {
+      this.alibi = new AlibiBias(params, `${AUDIO}.alibi_scale`, {
+        numHeads: config.numHeads,
+        numAlibiHeads: config.numAlibiHeads,
+        perHead: config.alibiScalePerHead,
+        perLayer: config.alibiScalePerLayer,
+        totalBlocks: config.prenetDepth + config.depth,
+        numExtraTokens,
+      });
+    }
+    this.featureExtractor = new ConvFeatureExtractor(params, `${AUDIO}.local_encoder`, featureEncoder);
+    this.projection = new FeatureProjection(params, `${AUDIO}.project_features`, featureChannels, dim);
+    this.positionalEncoder = new ConvPositionalEncoder(params, `${AUDIO}.relative_positional_encoder`, {
+      embedDim: dim,
+      depth: config.convPosDepth,
+      kernel: positionalKernelSize(config),
+      groups: config.convPosGroups,
+      preLayerNorm: config.convPosPreLn,
+    });
+    this.prenet = new ContextEncoder(params, `${AUDIO}.context_encoder`, config.prenetDepth, blockOptions);
+    this.blocks = Array.from({ length: config.depth }, (_, i) => new TransformerBlock(params, `blocks.${i}`, blockOptions));
+    if (config.layerNormFirst) this.finalNorm = new LayerNorm(params, 'norm', dim, config.normEps, config.normAffine);
+  }
+
+  /**
+   * Runs the encoder on a padded batch.
+   * @param waveforms (B, N) 16 kHz samples, already normalised when the config asks for it; zeros after each item.
+   * @param lengths real sample count of each item (each must give at least one frame).
+   * @param collectIntermediates also return every intermediate (for parity tests and debugging).
+   */
+  forward(waveforms: tf.Tensor2D, lengths: readonly number[], collectIntermediates = false): EncoderOutput {
+    const frameLengths = lengths.map((n) => frameCount(this.config, n));
+    const result = tf.tidy(() => {
+      const intermediates: Partial<Record<IntermediateName, tf.Tensor3D>> = {};
+      const keep = (name: IntermediateName, t: tf.Tensor3D) => {
+        if (collectIntermediates) intermediates[name] = t;
+      };
+
+      const local = this.featureExtractor.apply(waveforms);
+      keep('local_encoder', local);
+      const [batch, time] = local.shape;
+      const padded = frameLengths.some((n) => n !== time);
+
+      const projected = this.projection.apply(local);
+      keep('project_features', projected);
+      const frameMask = padded ? (tf.expandDims(sequenceMask(frameLengths, time), -1) as tf.Tensor3D) : null;
+      const positions = this.positionalEncoder.apply(projected, frameMask);
+      keep('pos_conv', positions);
+      let x = tf.add(projected, positions) as tf.Tensor3D;
+
+      const numExtra = this.config.numExtraTokens;
+      if (this.extraTokens) {
+        const tokens = tf.tile(this.extraTokens.value, [batch, 1, 1]) as tf.Tensor3D;
+        x = tf.concat([tokens, x], 1);
+      }
+      const biases = this.attentionBiases(time, padded ? frameLengths : null);
+
+      x = this.prenet.apply(x, biases.slice(0, this.config.prenetDepth));
+      keep('context_encoder', x);
+      this.blocks.forEach((block, i) => {
+        x = block.apply(x, biases[this.config.prenetDepth + i] ?? null);
+        keep(`block${i}`, x);
+      });
+      if (this.finalNorm) x = this.finalNorm.apply(x) as tf.Tensor3D;
+
+      const frames = numExtra > 0 ? (tf.slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
+      return { frames, intermediates };
+    });
+    return {
+      frames: result.frames,
+      frameLengths,
+      ...(collectIntermediates ? { intermediates: result.intermediates } : {}),
+    };
+  }
+
+  /**
+   * One attention bias per block (prenet first): ALiBi (if used) plus -1e9 on padded keys (if any item is
+   * padded), shaped to broadcast over (B, H, N, N). Null where a block needs no bias.
+   */
+  private attentionBiases(time: number, frameLengths: number[] | null): (tf.Tensor | null)[] {
+    const totalBlocks = this.config.prenetDepth + this.config.depth;
+    const alibi: (tf.Tensor | null)[] = this.alibi ? this.alibi.biases(time) : Array(totalBlocks).fill(null);
+    if (!frameLengths) return alibi;
+
+    const numExtra = this.config.numExtraTokens;
+    const keyMask = tf.tidy(() => {
+      const valid = sequenceMask(
+        frameLengths.map((n) => n + numExtra),
+        time + numExtra,
+      );
+      // (B, 1, 1, N): 0 for extra tokens and real frames, -1e9 for padding.
+      return tf.reshape(tf.mul(tf.sub(1, valid), MASKED_SCORE), [frameLengths.length, 1, 1, time + numExtra]);
+    });
+    const combined = new Map<tf.Tensor | null, tf.Tensor>();
+    return alibi.map((bias) => {
+      if (!combined.has(bias)) combined.set(bias, bias ? tf.add(tf.expandDims(bias, 0), keyMask) : keyMask);
+      return combined.get(bias)!;
+    });
+  }
+}

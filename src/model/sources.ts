@@ -1,0 +1,218 @@
+/**
+ * Where a model comes from, and what is in it. A source is a local folder or file (Node), an http(s) URL
+ * of a folder, or files in memory (e.g. from a browser file picker). Two layouts are recognised:
+ *
+ * - a checkpoint folder as ModelScope / Hugging Face publish it: `config.yaml`, `model.pt` (or a
+ *   `.safetensors` file) and `tokens.txt` (optional: without it the model gives embeddings only);
+ * - a converted folder written by `emotion2vec convert`: `model.json` plus its weight shards.
+ */
+import { CheckpointError, UsageError } from '../errors.js';
+import { getPlatform } from '../platform.js';
+import { readCheckpoint } from './checkpoint/index.js';
+import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
+import { CONVERTED_MANIFEST, readConvertedModel } from './converted.js';
+import type { CheckpointContents } from './state-dict.js';
+
+/** File contents a caller can hand over directly. */
+export type ModelFileData = Uint8Array | ArrayBuffer | Blob | string;
+
+/** A model as in-memory files: file name -> contents. */
+export interface ModelFiles {
+  readonly [fileName: string]: ModelFileData;
+}
+
+/** A local folder or file path (Node), an http(s) URL, in-memory files, or browser `File`s. */
+export type ModelSource = string | URL | ModelFiles | readonly File[];
+
+export interface SourceOptions {
+  /** The fetch used for URL sources (defaults to the global fetch). */
+  readonly fetch?: typeof fetch;
+}
+
+/** A model's definition and weights, before anything is put on a backend. */
+export interface ModelContents {
+  readonly definition: ModelDefinition;
+  /** The raw `model_conf` mapping, kept so conversion can write it unchanged. */
+  readonly modelConf: Record<string, unknown>;
+  readonly weights: CheckpointContents;
+  /** Human-readable origin, for messages and reports. */
+  readonly location: string;
+  readonly layout: 'checkpoint' | 'converted';
+}
+
+/** Reads files by name from one place; `null` for a file that is not there. */
+export interface FileProvider {
+  readonly location: string;
+  read(name: string): Promise<Uint8Array | null>;
+  /** The file names, or null where the place cannot be listed (URLs). */
+  list(): Promise<string[] | null>;
+}
+
+const CONFIG_FILE = 'config.yaml';
+const TOKENS_FILE = 'tokens.txt';
+const WEIGHT_FILES = ['model.safetensors', 'model.pt'];
+const WEIGHT_EXTENSIONS = ['.safetensors', '.pt', '.pth'];
+
+/** Reads a model's definition and (lazy) weights from any supported source. */
+export async function readModelContents(source: ModelSource, options: SourceOptions = {}): Promise<ModelContents> {
+  const { provider, preferredFile } = await providerFor(source, options);
+  const names = await provider.list();
+  const pick = preferredFile ?? (names?.includes(CONVERTED_MANIFEST) ? CONVERTED_MANIFEST : undefined);
+
+  if (pick === CONVERTED_MANIFEST || pick?.endsWith('.json')) {
+    return readConverted(provider, pick);
+  }
+  if (!pick && names === null) {
+    // URLs cannot be listed: probe for a converted model first.
+    const manifest = await provider.read(CONVERTED_MANIFEST);
+    if (manifest) return readConverted(provider, CONVERTED_MANIFEST, manifest);
+  }
+  return readCheckpointFolder(provider, pick ?? weightFileIn(names), names);
+}
+
+async function readConverted(provider: FileProvider, manifestName: string, manifestBytes?: Uint8Array): Promise<ModelContents> {
+  const bytes = manifestBytes ?? (await provider.read(manifestName));
+  if (!bytes) throw notFound(provider, manifestName);
+  const converted = await readConvertedModel(new TextDecoder().decode(bytes), async (shard) => {
+    const data = await provider.read(shard);
+    if (!data) throw notFound(provider, shard, `${manifestName} lists it as a weight shard`);
+    return data;
+  });
+  return { ...converted, location: provider.location, layout: 'converted' };
+}
+
+async function readCheckpointFolder(provider: FileProvider, weightFile: string | undefined, names: string[] | null): Promise<ModelContents> {
+  const configBytes = await provider.read(CONFIG_FILE);
+  if (!configBytes) {
+    throw notFound(provider, CONFIG_FILE, 'a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs model.json');
+  }
+  const { config, modelConf } = parseConfigYaml(new TextDecoder().decode(configBytes));
+  const tokensBytes = await provider.read(TOKENS_FILE);
+  const tokens = tokensBytes ? parseTokens(new TextDecoder().decode(tokensBytes)) : [];
+
+  const candidates = weightFile ? [weightFile] : names === null ? WEIGHT_FILES : [];
+  for (const name of candidates) {
+    const bytes = await provider.read(name);
+    if (bytes) {
+      return {
+        definition: { config, tokens },
+        modelConf,
+        weights: readCheckpoint(bytes, name),
+        location: provider.location,
+        layout: 'checkpoint',
+      };
+    }
+  }
+  throw notFound(provider, weightFile ?? 'model.pt', `no weights found (looked for ${weightFile ?? [...WEIGHT_FILES, '*.safetensors', '*.pt'].join(', ')})`);
+}
+
+/** The weights file of a listed folder: model.safetensors, model.pt, else the only .safetensors/.pt/.pth file. */
+function weightFileIn(names: string[] | null): string | undefined {
+  if (!names) return undefined;
+  const preferred = WEIGHT_FILES.find((name) => names.includes(name));
+  if (preferred) return preferred;
+  return names.filter((name) => WEIGHT_EXTENSIONS.some((ext) => name.endsWith(ext))).sort()[0];
+}
+
+async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
+  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
+    return urlProvider(String(source), options.fetch ?? globalThis.fetch);
+  }
+  if (typeof source === 'string') return localProvider(source);
+  if (Array.isArray(source)) {
+    return { provider: memoryProvider(Object.fromEntries((source as readonly File[]).map((file) => [file.name, file]))) };
+  }
+  if (typeof source === 'object' && source !== null) return { provider: memoryProvider(source as ModelFiles) };
+  throw new UsageError('INVALID_ARGUMENT', `Emotion2Vec.load: unsupported model source ${describe(source)}; pass a folder path, a URL, or { 'config.yaml': ..., 'model.pt': ..., 'tokens.txt': ... }.`);
+}
+
+async function localProvider(path: string): Promise<{ provider: FileProvider; preferredFile?: string }> {
+  const platform = getPlatform();
+  if (!platform.readFile || !platform.isDirectory || !platform.listDirectory) {
+    throw new UsageError('INVALID_ARGUMENT', `Cannot open the path ${JSON.stringify(path)}: file paths need Node. In a browser, pass a URL or the model files.`);
+  }
+  const { readFile, isDirectory, listDirectory } = platform;
+  const directoryOf = async (dir: string): Promise<FileProvider> => ({
+    location: dir,
+    list: () => listDirectory(dir),
+    read: async (name) => {
+      try {
+        return await readFile(joinPath(dir, name));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ENOENT') return null;
+        throw error;
+      }
+    },
+  });
+  const kind = await isDirectory(path).catch(() => null);
+  if (kind === true) return { provider: await directoryOf(path) };
+  if (kind === false) {
+    const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+    const dir = slash >= 0 ? path.slice(0, slash) || '/' : '.';
+    return { provider: await directoryOf(dir), preferredFile: path.slice(slash + 1) };
+  }
+  throw new CheckpointError('MODEL_NOT_FOUND', `Model not found: ${JSON.stringify(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`);
+}
+
+function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provider: FileProvider; preferredFile?: string } {
+  if (!fetchImpl) throw new UsageError('INVALID_ARGUMENT', 'Loading a model from a URL needs fetch (Node >= 18 or a browser), or pass options.fetch.');
+  const parsed = new URL(url);
+  const lastSegment = parsed.pathname.split('/').pop() ?? '';
+  const isFile = /\.(json|pt|pth|safetensors)$/i.test(lastSegment);
+  const base = new URL(isFile ? '.' : parsed.pathname.endsWith('/') ? parsed.href : `${parsed.href}/`, parsed);
+  const provider: FileProvider = {
+    location: base.href,
+    list: async () => null,
+    read: async (name) => {
+      const target = new URL(name, base);
+      let response: Response;
+      try {
+        response = await fetchImpl(target);
+      } catch (error) {
+        throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: ${(error as Error).message}`, { cause: error });
+      }
+      if (response.status === 404) return null;
+      if (!response.ok) throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: HTTP ${response.status} ${response.statusText}`);
+      return new Uint8Array(await response.arrayBuffer());
+    },
+  };
+  return isFile ? { provider, preferredFile: lastSegment } : { provider };
+}
+
+function memoryProvider(files: ModelFiles): FileProvider {
+  const byName = new Map(Object.entries(files).map(([name, data]) => [baseName(name), data] as const));
+  return {
+    location: 'in-memory files',
+    list: async () => [...byName.keys()],
+    read: async (name) => {
+      const data = byName.get(name);
+      return data === undefined ? null : toBytes(data);
+    },
+  };
+}
+
+async function toBytes(data: ModelFileData): Promise<Uint8Array> {
+  if (typeof data === 'string') return new TextEncoder().encode(data);
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
+  throw new UsageError('INVALID_ARGUMENT', `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describe(data)}.`);
+}
+
+function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {
+  return new CheckpointError('MODEL_NOT_FOUND', `${name} not found in ${provider.location}${why ? `: ${why}` : ''}.`);
+}
+
+function joinPath(dir: string, name: string): string {
+  return dir.endsWith('/') || dir.endsWith('\\') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+function baseName(name: string): string {
+  return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return (value as object).constructor?.name ?? 'object';
+}

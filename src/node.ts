@@ -1,0 +1,55 @@
+/**
+ * Node entry point: the isomorphic library plus what only Node has — file paths, ffmpeg as a last-resort
+ * audio decoder, the native TensorFlow backend (@tensorflow/tfjs-node-gpu or tfjs-node, when installed) and
+ * the wasm files in node_modules.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { decodeWithFfmpeg } from './audio/ffmpeg.js';
+import { installPlatform } from './platform.js';
+
+export * from './index.js';
+
+const require = createRequire(import.meta.url);
+
+/** Tried in this order; the names are variables so that bundlers leave these optional imports alone. */
+const NATIVE_BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+let nativeBackend: Promise<string | null> | null = null;
+
+async function registerNativeBackend(): Promise<string | null> {
+  const reasons: string[] = [];
+  for (const name of NATIVE_BACKEND_PACKAGES) {
+    try {
+      await import(name);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      reasons.push(code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? `${name} is not installed` : `${name} failed to load (${(error as Error).message.split('\n')[0]})`);
+      continue;
+    }
+    if (tf.findBackendFactory('tensorflow')) return null;
+    reasons.push(`${name} loaded but registered into another copy of @tensorflow/tfjs-core (install the same version as this package's)`);
+  }
+  return reasons.join('; ');
+}
+
+function wasmDirectory(): string | undefined {
+  try {
+    return `${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`;
+  } catch {
+    return undefined;
+  }
+}
+
+installPlatform({
+  name: 'node',
+  preferredBackends: ['tensorflow', 'wasm', 'cpu'],
+  readFile: async (path) => new Uint8Array(await readFile(path)),
+  isDirectory: async (path) => (await stat(path)).isDirectory(),
+  listDirectory: (path) => readdir(path),
+  decodeAudioFallback: decodeWithFfmpeg,
+  registerNativeBackend: () => (nativeBackend ??= registerNativeBackend()),
+  defaultWasmPaths: wasmDirectory,
+});

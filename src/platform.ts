@@ -1,0 +1,43 @@
+/**
+ * Platform hooks. The core (model, layers, audio maths) is isomorphic; what only one runtime can do
+ * (read a file path in Node, run ffmpeg, call the browser's decodeAudioData) is installed here by the
+ * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle.
+ */
+import type { DecodedAudio } from './audio/types.js';
+
+export interface Platform {
+  /** Short name for messages: 'node', 'browser' or 'generic'. */
+  readonly name: 'node' | 'browser' | 'generic';
+  /** Reads a local file path. Only Node has one. */
+  readFile?: (path: string) => Promise<Uint8Array>;
+  /** Whether a local path is a directory (Node only). */
+  isDirectory?: (path: string) => Promise<boolean>;
+  /** Lists the file names in a local directory (Node only). */
+  listDirectory?: (path: string) => Promise<string[]>;
+  /**
+   * Decodes audio that no bundled decoder handles (ffmpeg in Node, decodeAudioData in a browser).
+   * Returns null when this platform has no such fallback.
+   */
+  decodeAudioFallback?: (bytes: Uint8Array, hint: { fileName?: string; format?: string }) => Promise<DecodedAudio | null>;
+  /** Backends tried in order by `backend: 'auto'`. */
+  readonly preferredBackends: readonly string[];
+  /**
+   * Registers the native TensorFlow backend ('tensorflow', from @tensorflow/tfjs-node-gpu or tfjs-node) when the
+   * user installed one. Resolves to null on success, or to the reason it is unavailable.
+   */
+  registerNativeBackend?: () => Promise<string | null>;
+  /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
+  defaultWasmPaths?: () => string | undefined;
+}
+
+let current: Platform = { name: 'generic', preferredBackends: ['wasm', 'cpu'] };
+
+/** Installs the hooks of the running platform. Called once by each entry point. */
+export function installPlatform(platform: Platform): void {
+  current = platform;
+}
+
+/** The hooks of the running platform. */
+export function getPlatform(): Platform {
+  return current;
+}

@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeNpy } from '../../src/io/npy.js';
+import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
+import { runCli } from './run-cli.js';
+
+const work = mkdtempSync(join(tmpdir(), 'e2v-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const audio = (name: string) => fixturePath('audio', name);
+const expected = Object.fromEntries(manifestInputs('tiny').map((input) => [input.id, input]));
+
+describe('emotion2vec analyze', () => {
+  it('--json prints one object per input, in order, with the reference scores; a bad input gets an error object and exit code 1', async () => {
+    const notAudio = join(work, 'notes.wav');
+    writeFileSync(notAudio, 'this is not audio');
+    const inputs = [audio('chirp16k.wav'), join(work, 'missing.wav'), notAudio, audio('short720.wav')];
+    const { code, stdout, stderr } = await runCli(['analyze', ...inputs, '--model', fixturePath('tiny'), '--json', '--backend', 'wasm']);
+    expect(code, stderr).toBe(1);
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.map((l) => l.input)).toEqual(inputs);
+    const [chirp, missing, garbage, short] = lines;
+    expect(chirp.labels).toEqual(expected.chirp16k!.labels);
+    expect(maxAbsDiff(chirp.scores, expected.chirp16k!.scores)).toBeLessThan(1e-4);
+    expect(chirp.top).toEqual({ label: expected.chirp16k!.top, score: expect.any(Number) });
+    expect(chirp.frames).toBe(74);
+    expect(chirp.quality).toBeDefined();
+    expect(missing.error.code).toBe('AUDIO_FILE_NOT_FOUND');
+    expect(garbage.error.code).toMatch(/^AUDIO_(DECODE|UNSUPPORTED_FORMAT)$/);
+    expect(garbage.error.message.length).toBeGreaterThan(10);
+    expect(short.top.label).toBe(expected.short720!.top);
+    expect(stderr).not.toMatch(/at .*node_modules/); // no stack traces
+  });
+
+  it('--output-dir writes <name>/result.json and a numpy-readable embedding.npy ((T, D) for frames)', async () => {
+    const out = join(work, 'outputs');
+    const { code, stderr } = await runCli(['analyze', audio('speech16k.wav'), audio('chirp16k.wav'), '--model', fixturePath('tiny'), '--output-dir', out, '--embedding', '--granularity', 'frame', '--backend', 'wasm']);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'speech16k', 'result.json'), 'utf8'));
+    expect(result.top.label).toBe(expected.speech16k!.top);
+    expect(result.embedding).toEqual({ shape: [263, 64], granularity: 'frame', file: 'embedding.npy' });
+    const bytes = readFileSync(join(out, 'speech16k', 'embedding.npy'));
+    expect(bytes.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+    expect(bytes.toString('latin1', 10, 80)).toContain("'descr': '<f4', 'fortran_order': False, 'shape': (263, 64)");
+    const npy = decodeNpy(bytes);
+    expect(maxAbsDiff(npy.data, loadNpy('tiny', 'speech16k.frames').data)).toBeLessThan(1e-4);
+    expect(existsSync(join(out, 'chirp16k', 'embedding.npy'))).toBe(true);
+  });
+
+  it('utterance embeddings are (D,) and inline in --json without --output-dir', async () => {
+    const { code, stdout } = await runCli(['analyze', audio('chirp16k.wav'), '--model', fixturePath('tiny'), '--json', '--embedding', '--backend', 'cpu']);
+    expect(code).toBe(0);
+    const line = JSON.parse(stdout);
+    expect(line.embedding.shape).toEqual([64]);
+    expect(maxAbsDiff(line.embedding.data, loadNpy('tiny', 'chirp16k.utterance').data)).toBeLessThan(1e-4);
+  });
+
+  it('human-readable output by default; usage errors exit 2 without a stack trace', async () => {
+    const plain = await runCli(['analyze', audio('chirp16k.wav'), '--model', fixturePath('tiny'), '--backend', 'wasm']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain(`chirp16k.wav: ${expected.chirp16k!.top}`);
+    const noModel = await runCli(['analyze', audio('chirp16k.wav'), '--model', join(work, 'nope')]);
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain('MODEL_NOT_FOUND');
+    expect(noModel.stderr).not.toMatch(/\n\s+at /);
+    const badFlag = await runCli(['analyze', audio('chirp16k.wav'), '--model', fixturePath('tiny'), '--granularity', 'word']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/granularity/);
+  });
+});

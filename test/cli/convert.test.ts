@@ -1,0 +1,30 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixturePath } from '../support/fixtures.js';
+import { runCli } from './run-cli.js';
+
+const work = mkdtempSync(join(tmpdir(), 'e2v-convert-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('emotion2vec convert', () => {
+  it('converts a wrapped checkpoint file; the converted folder analyzes to the same result', async () => {
+    const out = join(work, 'tiny-converted');
+    const converted = await runCli(['convert', fixturePath('tiny_wrapped', 'model.pt'), '--out', out]);
+    expect(converted.code, converted.stderr).toBe(0);
+    expect(converted.stdout).toContain('77 tensors');
+    expect(converted.stdout).toContain('skipped 6 training-only tensors');
+    expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
+
+    const args = (model: string) => ['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', model, '--json', '--backend', 'wasm'];
+    const [fromCheckpoint, fromConverted] = await Promise.all([runCli(args(fixturePath('tiny_wrapped'))), runCli(args(out))]);
+    expect(JSON.parse(fromConverted.stdout).scores).toEqual(JSON.parse(fromCheckpoint.stdout).scores);
+  });
+
+  it('fails clearly on a folder without a model', async () => {
+    const { code, stderr } = await runCli(['convert', work, '--out', join(work, 'x')]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('config.yaml not found');
+  });
+});
