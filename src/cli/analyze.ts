@@ -9,6 +9,9 @@ import { basename, extname, join } from 'node:path';
 import { Emotion2Vec, encodeNpy, type BatchItemResult, type EmotionPrediction, type Granularity } from '../node.js';
 import { errorJson, reportFatal } from './output.js';
 
+/** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to bound memory. */
+const INPUTS_PER_BATCH_CHUNK = 4;
+
 export interface AnalyzeOptions {
   readonly model: string;
   readonly granularity: Granularity;
@@ -43,20 +46,27 @@ export async function analyze(inputs: string[], options: AnalyzeOptions): Promis
     return 2;
   }
   try {
-    const results = await model.predictBatch(inputs, {
-      granularity: options.granularity,
-      embedding: options.embedding,
-      batchSize: options.batchSize,
-      trimSilence: options.trimSilence,
-      strict: options.strict,
-    });
     const folders = outputFolders(inputs);
     let failures = 0;
-    for (const [i, input] of inputs.entries()) {
-      const result = results[i]!;
-      if (!result.ok) failures++;
-      const record = await emit(input, result, folders[i]!, options);
-      process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : humanReadable(record));
+    // Inputs are decoded a chunk at a time, so a long file list never holds all its audio in memory and results
+    // appear as they are ready. Results do not depend on the chunking.
+    const chunk = options.batchSize * INPUTS_PER_BATCH_CHUNK;
+    for (let start = 0; start < inputs.length; start += chunk) {
+      const slice = inputs.slice(start, start + chunk);
+      const results = await model.predictBatch(slice, {
+        granularity: options.granularity,
+        embedding: options.embedding,
+        batchSize: options.batchSize,
+        trimSilence: options.trimSilence,
+        strict: options.strict,
+      });
+      for (const [offset, input] of slice.entries()) {
+        const record = await emit(input, results[offset]!, folders[start + offset]!, options).catch(
+          (error: unknown): AnalyzeRecord => ({ input, error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${input}: ${(error as Error)?.message ?? String(error)}` } }),
+        );
+        if (record.error) failures++;
+        process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : humanReadable(record));
+      }
     }
     return failures > 0 ? 1 : 0;
   } catch (error) {

@@ -4,6 +4,7 @@
  * the npm packages for it either cannot write or pull in Node-only code.
  */
 import { UsageError } from '../errors.js';
+import { float32ToLittleEndian, toFloat32 } from './bytes.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
@@ -30,13 +31,7 @@ export function encodeNpy(data: Float32Array, shape: readonly number[]): Uint8Ar
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (isLittleEndian()) {
-    out.set(body, 10 + header.length);
-  } else {
-    const view = new DataView(out.buffer, 10 + header.length);
-    for (let i = 0; i < data.length; i++) view.setFloat32(i * 4, data[i]!, true);
-  }
+  out.set(float32ToLittleEndian(data), 10 + header.length);
   return out;
 }
 
@@ -66,11 +61,7 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   if (bytes.length < start + count * 4) {
     throw new UsageError('INVALID_ARGUMENT', `Truncated .npy file: shape (${shape.join(', ')}) needs ${count * 4} data bytes, found ${bytes.length - start}.`);
   }
-  const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = view.getFloat32(start + i * 4, true);
+  // A copy, so the result never aliases (or pins) the caller's file buffer.
+  const data = toFloat32(bytes.subarray(start, start + count * 4), 'float32', count).slice();
   return { data, shape };
-}
-
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 }

@@ -6,6 +6,7 @@
  * same code and give the same numbers.
  */
 import { CheckpointError } from '../errors.js';
+import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import type { ParameterSpec } from './parameters.js';
 import type { CheckpointContents, StateDict } from './state-dict.js';
@@ -74,7 +75,7 @@ export async function writeConvertedModel(
     const entry = input.weights.tensors.get(parameter.name);
     if (!entry) throw new CheckpointError('CHECKPOINT_TENSORS', `Cannot convert: ${parameter.name} is missing from the checkpoint.`);
     const values = entry.read();
-    const bytes = littleEndianBytes(values);
+    const bytes = float32ToLittleEndian(values);
     let offset = 0;
     while (offset < bytes.length) {
       const take = Math.min(bytes.length - offset, shard.length - filled);
@@ -124,7 +125,7 @@ export async function readConvertedModel(
           `The weight shards hold ${data.length} bytes but model.json needs ${offset} by ${weight.name}: a shard is missing or cut short; convert again.`,
         );
       }
-      tensors.set(weight.name, { shape: weight.shape, dtype: 'float32', read: () => float32At(data, start, count) });
+      tensors.set(weight.name, { shape: weight.shape, dtype: 'float32', read: () => toFloat32(data.subarray(start, start + count * 4), 'float32', count) });
     }
   }
   return {
@@ -174,24 +175,3 @@ function concatenate(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** float32 values at a byte offset: a view when aligned, else a copy (shards read from files need not be). */
-function float32At(data: Uint8Array, byteOffset: number, count: number): Float32Array {
-  const absolute = data.byteOffset + byteOffset;
-  if (absolute % 4 === 0 && isLittleEndian()) return new Float32Array(data.buffer, absolute, count);
-  const view = new DataView(data.buffer, absolute, count * 4);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
-
-function littleEndianBytes(values: Float32Array): Uint8Array {
-  if (isLittleEndian()) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  const out = new Uint8Array(values.length * 4);
-  const view = new DataView(out.buffer);
-  values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return out;
-}
-
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-}
