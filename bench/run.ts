@@ -5,10 +5,11 @@
  *
  *   npm run bench                                   # every model on wasm, tiny on cpu too
  *   npm run bench -- --models base --backends wasm --runs 5
- *   npm run bench -- --write bench/RESULTS.md       # also write the markdown table there
+ *   npm run bench -- --durations 1,5 --batch 4      # shorter inputs, smaller batch (0 skips the batch test)
+ *   npm run bench -- --write bench/RESULTS.md       # also append the markdown table there
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Emotion2Vec, type BackendName } from '../src/node.js';
@@ -20,6 +21,8 @@ const { values: args } = parseArgs({
     models: { type: 'string', default: 'tiny,base,large' },
     backends: { type: 'string', default: 'wasm,cpu' },
     runs: { type: 'string', default: '3' },
+    durations: { type: 'string', default: '1,5,20' },
+    batch: { type: 'string', default: '8' },
     write: { type: 'string' },
   },
 });
@@ -28,14 +31,16 @@ const { values: args } = parseArgs({
 const CPU_MODELS = new Set(['tiny']);
 const SAMPLE_RATE = 16000;
 const runs = Number(args.runs);
+const durations = args.durations.split(',').map(Number);
+const batchItems = Number(args.batch);
 
 interface Row {
   model: string;
   backend: string;
   loadMs: number;
   latency: Record<string, number>;
-  batchItemsPerSecond: number;
-  singleItemsPerSecond: number;
+  batchItemsPerSecond: number | null;
+  singleItemsPerSecond: number | null;
   weightMiB: number;
   leaked: number;
 }
@@ -75,32 +80,48 @@ async function bench(name: FixtureCase, backend: BackendName): Promise<Row> {
   const before = tf.memory().numTensors;
 
   const latency: Record<string, number> = {};
-  for (const seconds of [1, 5, 20]) {
+  for (const seconds of durations) {
     const audio = randomArray(seconds * SAMPLE_RATE, seconds).map((v) => v * 0.1);
     latency[`${seconds}s`] = await timeIt(() => model.predict(audio), runs);
   }
-  const batch = Array.from({ length: 8 }, (_, i) => randomArray(5 * SAMPLE_RATE, 100 + i).map((v) => v * 0.1));
-  const batchMs = await timeIt(() => model.predictBatch(batch, { batchSize: 8 }), Math.max(1, runs - 1));
-  const singleMs = await timeIt(() => model.predictBatch(batch, { batchSize: 1 }), Math.max(1, runs - 1));
+  let batchItemsPerSecond: number | null = null;
+  let singleItemsPerSecond: number | null = null;
+  if (batchItems > 0) {
+    const batch = Array.from({ length: batchItems }, (_, i) => randomArray(5 * SAMPLE_RATE, 100 + i).map((v) => v * 0.1));
+    batchItemsPerSecond = (1000 * batchItems) / (await timeIt(() => model.predictBatch(batch, { batchSize: batchItems }), Math.max(1, runs - 1)));
+    singleItemsPerSecond = (1000 * batchItems) / (await timeIt(() => model.predictBatch(batch, { batchSize: 1 }), Math.max(1, runs - 1)));
+  }
   const leaked = tf.memory().numTensors - before;
   model.dispose();
-  return { model: name, backend, loadMs, latency, batchItemsPerSecond: 8000 / batchMs, singleItemsPerSecond: 8000 / singleMs, weightMiB, leaked };
+  return { model: name, backend, loadMs, latency, batchItemsPerSecond, singleItemsPerSecond, weightMiB, leaked };
 }
 
 function table(rows: Row[]): string {
-  const header =
-    '| model | backend | load (ms) | 1 s audio (ms) | 5 s audio (ms) | 20 s audio (ms) | real-time factor (20 s) | batch of 8 × 5 s, batchSize 8 (items/s) | same, batchSize 1 (items/s) | weights on backend (MiB) | tensors leaked |\n' +
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n';
-  return (
-    header +
-    rows
-      .map(
-        (r) =>
-          `| ${r.model} | ${r.backend} | ${r.loadMs.toFixed(0)} | ${r.latency['1s']!.toFixed(0)} | ${r.latency['5s']!.toFixed(0)} | ${r.latency['20s']!.toFixed(0)} | ` +
-          `${(r.latency['20s']! / 20000).toFixed(3)} | ${r.batchItemsPerSecond.toFixed(2)} | ${r.singleItemsPerSecond.toFixed(2)} | ${r.weightMiB.toFixed(1)} | ${r.leaked} |`,
-      )
-      .join('\n')
-  );
+  const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+  const longest = durations[durations.length - 1]!;
+  const header = [
+    'model',
+    'backend',
+    'load (ms)',
+    ...durations.map((d) => `${d} s audio (ms)`),
+    `real-time factor (${longest} s)`,
+    `${batchItems} × 5 s, batchSize ${batchItems} (items/s)`,
+    'same, batchSize 1 (items/s)',
+    'weights on backend (MiB)',
+    'tensors leaked',
+  ];
+  const lines = rows.map((r) => [
+    r.model,
+    r.backend,
+    fixed(r.loadMs, 0),
+    ...durations.map((d) => fixed(r.latency[`${d}s`], 0)),
+    fixed(r.latency[`${longest}s`]! / (longest * 1000), 3),
+    fixed(r.batchItemsPerSecond, 2),
+    fixed(r.singleItemsPerSecond, 2),
+    fixed(r.weightMiB, 1),
+    String(r.leaked),
+  ]);
+  return [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
 async function main(): Promise<void> {
@@ -115,10 +136,10 @@ async function main(): Promise<void> {
   }
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const report =
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; median of ${runs} runs after one warm-up; ` +
-    `random audio (the model's cost does not depend on the content).\n\n${table(rows)}\n`;
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; \`npm run bench -- ${process.argv.slice(2).join(' ')}\`; ` +
+    `median of ${runs} run(s) after one warm-up; random audio (the model's cost does not depend on the content).\n\n${table(rows)}\n\n`;
   process.stdout.write(report);
-  if (args.write) writeFileSync(args.write, report);
+  if (args.write) appendFileSync(args.write, report);
 }
 
 main().catch((error: unknown) => {

@@ -26,5 +26,12 @@ export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from 
 export { Emotion2VecNetwork } from './model/network.js';
 export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
 export type { LoadReport, ParameterSpec } from './model/parameters.js';
+export { prepareAudio, TARGET_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
+export { decodeAudio, sniffFormat, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
+export { resample } from './audio/resample.js';
+export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, type QualityWarning, type QualityWarningCode } from './audio/quality.js';
+export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';
+export type { DecodedAudio } from './audio/types.js';
+export { installPlatform, getPlatform, type Platform } from './platform.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 export * from './errors.js';

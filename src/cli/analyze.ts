@@ -11,6 +11,8 @@ import { errorJson, reportFatal } from './output.js';
 
 /** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to bound memory. */
 const INPUTS_PER_BATCH_CHUNK = 4;
+/** Batch size assumed for chunking when the backend picks its own. */
+const DEFAULT_CHUNK_BATCH = 8;
 
 export interface AnalyzeOptions {
   readonly model: string;
@@ -19,7 +21,8 @@ export interface AnalyzeOptions {
   readonly outputDir?: string;
   readonly json: boolean;
   readonly backend: string;
-  readonly batchSize: number;
+  /** Undefined: the library's default for the backend. */
+  readonly batchSize?: number;
   readonly trimSilence: boolean;
   readonly strict: boolean;
 }
@@ -50,7 +53,7 @@ export async function analyze(inputs: string[], options: AnalyzeOptions): Promis
     let failures = 0;
     // Inputs are decoded a chunk at a time, so a long file list never holds all its audio in memory and results
     // appear as they are ready. Results do not depend on the chunking.
-    const chunk = options.batchSize * INPUTS_PER_BATCH_CHUNK;
+    const chunk = (options.batchSize ?? DEFAULT_CHUNK_BATCH) * INPUTS_PER_BATCH_CHUNK;
     for (let start = 0; start < inputs.length; start += chunk) {
       const slice = inputs.slice(start, start + chunk);
       const results = await model.predictBatch(slice, {

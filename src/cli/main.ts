@@ -26,7 +26,7 @@ export function buildProgram(): Command {
     .option('-o, --output-dir <dir>', 'write <dir>/<file name>/result.json (and embedding.npy)')
     .option('--json', 'print one JSON object per input on stdout', false)
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
-    .option('--batch-size <n>', 'inputs per forward pass', positiveInteger, 8)
+    .option('--batch-size <n>', 'inputs per forward pass (default: 1 on wasm/cpu, 8 on GPU and native backends)', positiveInteger)
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
     .action(async (inputs: string[], options) => {

@@ -38,7 +38,10 @@ export interface PredictOptions extends PrepareOptions {
 }
 
 export interface BatchPredictOptions extends PredictOptions {
-  /** Inputs run together in one forward pass (default 8). Results do not depend on it. */
+  /**
+   * Inputs run together in one forward pass. Results do not depend on it. Default: 1 on the single-threaded
+   * wasm and cpu backends, where batching only adds padding and memory traffic (bench/RESULTS.md), 8 elsewhere.
+   */
   readonly batchSize?: number;
 }
 
@@ -128,7 +131,7 @@ export class Emotion2Vec {
    */
   async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
     this.live();
-    const batchSize = options.batchSize ?? 8;
+    const batchSize = options.batchSize ?? defaultBatchSize(this.backend);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new UsageError('INVALID_ARGUMENT', `batchSize must be a positive integer; got ${batchSize}.`);
     }
@@ -235,6 +238,11 @@ export class Emotion2Vec {
     if (!this.network) throw new UsageError('MODEL_DISPOSED', 'This Emotion2Vec model was disposed; load it again to keep using it.');
     return this.network;
   }
+}
+
+/** Batching pays where the backend runs one big kernel faster than several small ones (GPU, native TF). */
+function defaultBatchSize(backend: string): number {
+  return backend === 'wasm' || backend === 'cpu' ? 1 : 8;
 }
 
 /** Errors from our own checks pass through; anything else (a bug, a backend failure) is wrapped, never lost. */

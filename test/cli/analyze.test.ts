@@ -68,4 +68,46 @@ describe('emotion2vec analyze', () => {
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/granularity/);
   });
+
+  it('--strict turns quality warnings into an error for that input only; --trim-silence drops silent edges', async () => {
+    const padded = join(work, 'padded.wav');
+    const chirp = loadNpy('tiny', 'chirp16k.wave16k').data;
+    const silence = new Float32Array(16000); // 1 s of digital silence on each side
+    writeFileSync(padded, floatWav(Float32Array.from([...silence, ...chirp, ...silence]), 16000));
+
+    const strict = await runCli(['analyze', audio('short720.wav'), audio('chirp16k.wav'), '--model', fixturePath('tiny'), '--json', '--strict', '--backend', 'wasm']);
+    expect(strict.code).toBe(1);
+    const [short, chirpLine] = strict.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(short.error.code).toBe('AUDIO_QUALITY');
+    expect(short.error.message).toMatch(/TOO_SHORT/);
+    expect(chirpLine.top.label).toBe(expected.chirp16k!.top);
+
+    const plain = JSON.parse((await runCli(['analyze', padded, '--model', fixturePath('tiny'), '--json', '--backend', 'wasm'])).stdout);
+    const trimmed = JSON.parse((await runCli(['analyze', padded, '--model', fixturePath('tiny'), '--json', '--trim-silence', '--backend', 'wasm'])).stdout);
+    expect(plain.frames).toBe(Math.floor((chirp.length + 32000 - 400) / 320) + 1);
+    expect(plain.quality.leadingSilenceSeconds).toBeGreaterThan(0.8);
+    expect(trimmed.frames).toBeLessThan(plain.frames - 80);
+    expect(trimmed.frames).toBeGreaterThanOrEqual(expected.chirp16k!.frames[0] - 5);
+  });
 });
+
+/** A mono float32 WAV file (WAVE_FORMAT_IEEE_FLOAT). */
+function floatWav(samples: Float32Array, sampleRate: number): Uint8Array {
+  const bytes = new Uint8Array(44 + samples.byteLength);
+  const view = new DataView(bytes.buffer);
+  const text = (offset: number, value: string) => [...value].forEach((c, i) => view.setUint8(offset + i, c.charCodeAt(0)));
+  text(0, 'RIFF');
+  view.setUint32(4, 36 + samples.byteLength, true);
+  text(8, 'WAVEfmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 3, true);
+  view.setUint16(22, 1, true);
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 4, true);
+  view.setUint16(32, 4, true);
+  view.setUint16(34, 32, true);
+  text(36, 'data');
+  view.setUint32(40, samples.byteLength, true);
+  samples.forEach((v, i) => view.setFloat32(44 + i * 4, v, true));
+  return bytes;
+}
