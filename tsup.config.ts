@@ -2,8 +2,9 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    // The library: `index` is the isomorphic build (browsers, bundlers), `node` adds file paths, ffmpeg and tfjs-node.
-    entry: { index: 'src/index.ts', node: 'src/node.ts' },
+    // The library: `index` is the isomorphic build (any runtime), `browser` adds Web Audio decoding and GPU
+    // backends first, `node` adds file paths, ffmpeg and tfjs-node.
+    entry: { index: 'src/index.ts', browser: 'src/browser.ts', node: 'src/node.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -31,12 +31,12 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
   const reasons: string[] = [];
   for (const name of candidates) {
     const problem = await prepare(name, options);
-    if (problem === null && tf.getBackend() === name) return name;
+    if (problem === null && isActive(name)) return name;
     if (problem === null && (await tf.setBackend(name).catch(() => false))) {
       await tf.ready();
       return name;
     }
-    reasons.push(`${name}: ${problem ?? 'failed to initialise'}`);
+    reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
   }
   throw new BackendError(
     'BACKEND_UNAVAILABLE',
@@ -44,6 +44,19 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
       ? `No TensorFlow.js backend could start (${reasons.join('; ')}).`
       : `Backend '${requested}' is unavailable: ${reasons.join('; ')}. ${installHint(requested)}`,
   );
+}
+
+/**
+ * Whether `name` is the backend in use and it initialised. tf.getBackend() alone is not enough: it keeps the
+ * name of a backend whose initialisation failed (e.g. a page started wasm without its .wasm files), and it
+ * throws while none is active and the highest-priority one failed.
+ */
+function isActive(name: string): boolean {
+  try {
+    return tf.getBackend() === name && tf.engine().registry[name] !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** Makes a backend registrable; returns null when ready to try, else why it cannot be. */
@@ -57,13 +70,24 @@ async function prepare(name: string, options: BackendOptions): Promise<string | 
   if (name === 'wasm' && !wasmPathsSet) {
     const paths = options.wasmPaths ?? getPlatform().defaultWasmPaths?.();
     if (paths !== undefined) {
-      // tfjs reads the paths only when the wasm backend first initialises.
-      setWasmPaths(paths);
+      // tfjs reads the paths only when the wasm backend first initialises, and throws when they come later
+      // (the page's own code touched tfjs first): then the backend keeps whatever it started with.
+      try {
+        setWasmPaths(paths);
+      } catch {
+        // Already initialised; whether that worked is decided by setBackend below.
+      }
       wasmPathsSet = true;
     }
   }
   if (!tf.findBackendFactory(name)) return 'not registered';
   return null;
+}
+
+function initialisationHint(name: string): string {
+  return name === 'wasm'
+    ? "failed to initialise (its .wasm files could not be loaded: pass `wasmPaths`, the URL of @tensorflow/tfjs-backend-wasm's dist/ folder, on the first load)"
+    : 'failed to initialise';
 }
 
 function installHint(name: string): string {

@@ -5,6 +5,18 @@
  */
 import type { DecodedAudio } from './audio/types.js';
 
+/** What `decodeAudio` knows about bytes it hands to a platform's fallback decoder. */
+export interface FallbackHint {
+  /** Name of the file the bytes came from, for messages. */
+  readonly fileName?: string;
+  /** Format detected from the content ('wav', 'mp3'...), when recognised. */
+  readonly format?: string;
+  /** Mix to mono while reading (float32 mean of the channels). */
+  readonly mono?: boolean;
+  /** Sample rate the container declares, when its header could be read (lets a browser decode without resampling). */
+  readonly sampleRate?: number;
+}
+
 export interface Platform {
   /** Short name for messages: 'node', 'browser' or 'generic'. */
   readonly name: 'node' | 'browser' | 'generic';
@@ -18,7 +30,7 @@ export interface Platform {
    * Decodes audio that no bundled decoder handles (ffmpeg in Node, decodeAudioData in a browser).
    * Returns null when this platform has no such fallback.
    */
-  decodeAudioFallback?: (bytes: Uint8Array, hint: { fileName?: string; format?: string }) => Promise<DecodedAudio | null>;
+  decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<DecodedAudio | null>;
   /** Backends tried in order by `backend: 'auto'`. */
   readonly preferredBackends: readonly string[];
   /**

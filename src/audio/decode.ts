@@ -6,7 +6,7 @@
  */
 import decodeWithLibrary from 'audio-decode';
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
-import { getPlatform } from '../platform.js';
+import { getPlatform, type FallbackHint } from '../platform.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
 
@@ -166,7 +166,13 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   const fallback = getPlatform().decodeAudioFallback;
   let fallbackProblem: string | null = null;
   if (fallback) {
-    const fallbackHint = { fileName: hint.fileName, format: sniffed.format === 'unknown' ? undefined : sniffed.format, mono };
+    const declaredRate = firstError?.details?.sampleRate;
+    const fallbackHint: FallbackHint = {
+      fileName: hint.fileName,
+      format: sniffed.format === 'unknown' ? undefined : sniffed.format,
+      mono,
+      sampleRate: typeof declaredRate === 'number' && declaredRate > 0 ? declaredRate : undefined,
+    };
     try {
       const decoded = await fallback(bytes, fallbackHint);
       if (decoded) {

@@ -12,18 +12,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioInputError } from '../errors.js';
+import type { FallbackHint } from '../platform.js';
 import type { DecodedAudio } from './types.js';
 import { decodeWav, type DecodedWav } from './wav.js';
-
-/** Hints for {@link decodeWithFfmpeg}. */
-export interface FfmpegHint {
-  /** Name of the file the bytes came from, for messages. */
-  readonly fileName?: string;
-  /** Format the caller detected, for messages. */
-  readonly format?: string;
-  /** Mix to mono while reading ffmpeg's output (float32 mean of the channels). */
-  readonly mono?: boolean;
-}
 
 /** What {@link decodeWithFfmpeg} returns: the audio plus the source's channel count (also when mixed to mono). */
 export interface FfmpegDecoded extends DecodedAudio {
@@ -53,7 +44,7 @@ export function ffmpegCommand(): string {
  * @throws AudioInputError `AUDIO_DECODE` when ffmpeg ran but could not decode the bytes (its last error line
  *   is in the message).
  */
-export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FfmpegHint = {}): Promise<FfmpegDecoded | null> {
+export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FallbackHint = {}): Promise<FfmpegDecoded | null> {
   let result = await runFfmpeg('pipe:0', bytes);
   if (result === null) return null;
   // ffmpeg can exit 0 after such an error with an empty WAV, so the message decides, not the exit code.

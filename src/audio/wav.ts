@@ -252,7 +252,8 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
       `This WAV file holds ${name} audio, not PCM or float samples. Convert it to 16-bit PCM WAV (for example \`ffmpeg -i in.wav -c:a pcm_s16le out.wav\`), or decode it through decodeAudio(), which falls back to ffmpeg in Node.`,
-      { details: { formatTag: tag, codec: name } },
+      // The rate lets a fallback decoder (a browser's decodeAudioData) keep the file's own rate.
+      { details: { formatTag: tag, codec: name, sampleRate, channels } },
     );
   }
   const encoding = tag === FORMAT_PCM ? 'pcm' : 'float';

@@ -12,6 +12,7 @@ import { resample } from '../../src/audio/resample.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
 import { getPlatform, installPlatform } from '../../src/platform.js';
+import { alignedCorrelation } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const AUDIO = fileURLToPath(new URL('../fixtures/audio/', import.meta.url));
@@ -37,31 +38,6 @@ function hasFfmpeg(): boolean {
   }
 }
 const FFMPEG = hasFfmpeg();
-
-/**
- * Best normalised cross-correlation between a decoded signal and its source over lags in [-maxLag, maxLag]:
- * lossy encoders delay and pad the signal, so the comparison is made at the lag where they line up best.
- */
-function alignedCorrelation(decoded: Float32Array, source: Float32Array, maxLag: number): { correlation: number; lag: number } {
-  let best = { correlation: -1, lag: 0 };
-  for (let lag = -maxLag; lag <= maxLag; lag++) {
-    let xy = 0;
-    let xx = 0;
-    let yy = 0;
-    const from = Math.max(0, -lag);
-    const to = Math.min(source.length, decoded.length - lag);
-    for (let i = from; i < to; i++) {
-      const x = source[i]!;
-      const y = decoded[i + lag]!;
-      xy += x * y;
-      xx += x * x;
-      yy += y * y;
-    }
-    const correlation = xy / Math.sqrt(xx * yy || 1);
-    if (correlation > best.correlation) best = { correlation, lag };
-  }
-  return best;
-}
 
 const speech16k = decodeWav(read(`${AUDIO}speech16k.wav`)).channels[0]!;
 const speech44k = decodeWav(read(`${AUDIO}speech44k_stereo.wav`)).channels;
@@ -160,6 +136,13 @@ describe.skipIf(!FFMPEG)('ffmpeg fallback (Node)', () => {
     const decoded = await decodeAudio(fixture('pcm_s16be_16k.au'), { fileName: 'pcm_s16be_16k.au' });
     expect(decoded).toMatchObject({ format: 'au', decoder: 'fallback', sampleRate: 16000, sourceChannels: 1 });
     expect(sha256(decoded.channels)).toBe(reference.files['pcm_s16be_16k.au']!.sha256);
+  });
+
+  it('decodes a WAV holding MP3 (format tag 0x55), which neither the WAV reader nor audio-decode reads', async () => {
+    const decoded = await decodeAudio(fixture('mp3_in_wav_16k.wav'), { fileName: 'mp3_in_wav_16k.wav' });
+    expect(decoded).toMatchObject({ format: 'wav', decoder: 'fallback', sampleRate: 16000, sourceChannels: 1 });
+    const { correlation } = alignedCorrelation(decoded.channels[0]!, speech16k.subarray(0, 16000), 2048);
+    expect(correlation).toBeGreaterThan(0.9);
   });
 
   it('mixes to mono while reading its output', async () => {

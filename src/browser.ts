@@ -1,0 +1,46 @@
+/**
+ * Browser entry point: the isomorphic library plus the browser's own audio decoder (Web Audio's
+ * `decodeAudioData`) as the fallback for formats the bundled decoders do not read, and GPU backends first
+ * when the page registered them (`import '@tensorflow/tfjs-backend-webgpu'` or `-webgl`).
+ *
+ * Bundlers pick this file through the package's `browser` export condition.
+ */
+import { AudioInputError } from './errors.js';
+import { installPlatform, type FallbackHint } from './platform.js';
+import type { DecodedAudio } from './audio/types.js';
+
+export * from './index.js';
+
+/** Rate to decode at when the container's own rate is unknown: the model's, so only one resampling happens. */
+const MODEL_RATE = 16_000;
+
+/**
+ * Decodes with the browser's codecs. Web Audio always resamples to its context's rate, so the context is
+ * created at the rate the file declares when `decodeAudio` could read it (then nothing is resampled and the
+ * torchaudio-exact resampler runs afterwards); otherwise at 16 kHz, where the browser's own resampler makes
+ * the result close to, but not bit-identical with, upstream.
+ */
+async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promise<DecodedAudio | null> {
+  const OfflineContext = globalThis.OfflineAudioContext;
+  if (typeof OfflineContext !== 'function') return null;
+  const rate = hint.sampleRate !== undefined && hint.sampleRate >= 3000 && hint.sampleRate <= 768_000 ? hint.sampleRate : MODEL_RATE;
+  const context = new OfflineContext(1, 1, rate);
+  let buffer: AudioBuffer;
+  try {
+    // decodeAudioData detaches the buffer it is given: hand it a copy so the caller's bytes stay usable.
+    buffer = await context.decodeAudioData(bytes.slice().buffer);
+  } catch (error) {
+    const reason = `the browser's decodeAudioData failed (${error instanceof Error ? error.message : String(error)})`;
+    throw new AudioInputError('AUDIO_DECODE', `Cannot decode ${hint.fileName ?? 'this audio'}: ${reason}.`, { details: { reason } });
+  }
+  // Channels are mixed (when asked) by decodeAudio itself, as for every decoder.
+  const channels: Float32Array[] = [];
+  for (let c = 0; c < buffer.numberOfChannels; c++) channels.push(buffer.getChannelData(c));
+  return { channels, sampleRate: buffer.sampleRate, format: hint.format };
+}
+
+installPlatform({
+  name: 'browser',
+  preferredBackends: ['webgpu', 'webgl', 'wasm', 'cpu'],
+  decodeAudioFallback: decodeWithWebAudio,
+});

@@ -1,0 +1,199 @@
+/**
+ * The library in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core) loads
+ * the browser entry point bundled by esbuild from a server on 127.0.0.1, parses the tiny model.pt in the
+ * page, decodes audio with the same decoders as Node and runs the model on the wasm backend. Results are
+ * checked here against the upstream fixtures and against Node's own decoding of the same files.
+ *
+ * Set CHROMIUM_PATH to use another Chromium; the suite is skipped (with a note) where none is installed.
+ */
+import '../../src/node.js';
+import { build } from 'esbuild';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sirv from 'sirv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { alignedCorrelation } from '../support/audio.js';
+import { loadNpy, manifestInputs } from '../support/fixtures.js';
+import type { Scenarios } from './page.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+if (!HAS_CHROMIUM) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+let bundleDir = '';
+let server: Server;
+let origin = '';
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+/** Runs one scenario of page.ts inside the page. */
+async function run<K extends keyof Scenarios>(name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+  return (await page.evaluate(
+    ([scenario, scenarioArgs]) => (globalThis as unknown as { scenarios: Record<string, (...a: unknown[]) => unknown> }).scenarios[scenario]!(...scenarioArgs),
+    [name, args] as [string, unknown[]],
+  )) as Awaited<ReturnType<Scenarios[K]>>;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm backend)', () => {
+  beforeAll(async () => {
+    bundleDir = mkdtempSync(join(tmpdir(), 'e2v-browser-'));
+    await build({
+      entryPoints: [join(REPO, 'test/browser/page.ts')],
+      bundle: true,
+      format: 'esm',
+      splitting: true, // audio-decode loads each codec with import(): one chunk per codec
+      platform: 'browser',
+      target: 'es2022',
+      outdir: bundleDir,
+      // audio-decode names an APE decoder that is not published; bundlers must leave that import alone.
+      external: ['@audio/decode-ape'],
+      logLevel: 'error',
+    });
+    writeFileSync(join(bundleDir, 'page.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/page.js"></script>');
+    const bundle = sirv(bundleDir, { dev: true });
+    const repo = sirv(REPO, { dev: true });
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/bundle/')) {
+        req.url = req.url.slice('/bundle'.length);
+        bundle(req, res, () => void res.writeHead(404).end());
+      } else {
+        repo(req, res, () => void res.writeHead(404).end());
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    page = await browser.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${origin}/bundle/page.html`);
+    await page.waitForFunction(() => 'scenarios' in globalThis);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  it('installs the browser platform (no file paths, decodeAudioData as the fallback)', async () => {
+    expect(await run('platform')).toBe('browser');
+  });
+
+  it('reads tiny/model.pt by URL and matches upstream on the 44.1 kHz stereo input, from bytes and from a Blob', async () => {
+    const result = await run('predictFromUrl', { model: '/test/fixtures/tiny/', audio: '/test/fixtures/audio/speech44k_stereo.wav' });
+    const expected = manifestInputs('tiny').find((input) => input.id === 'speech44k_stereo')!;
+    const frames = loadNpy('tiny', 'speech44k_stereo.frames');
+    const utterance = loadNpy('tiny', 'speech44k_stereo.utterance');
+
+    expect(result.backend).toBe('wasm');
+    expect(result.frameLevel.labels).toEqual(expected.labels);
+    expect(result.frameLevel.top?.label).toBe(expected.top);
+    expect(result.frameLevel.embeddingShape).toEqual(frames.shape);
+    const framesDiff = maxAbsDiff(result.frameLevel.embedding!, frames.data as Float32Array);
+    const scoresDiff = maxAbsDiff(result.frameLevel.scores, expected.scores);
+    console.info(`parity tiny browser-wasm speech44k_stereo: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`);
+    expect(framesDiff).toBeLessThanOrEqual(1e-4);
+    expect(scoresDiff).toBeLessThanOrEqual(1e-4);
+
+    expect(result.utterance.embeddingShape).toEqual(utterance.shape);
+    expect(maxAbsDiff(result.utterance.embedding!, utterance.data as Float32Array)).toBeLessThanOrEqual(1e-4);
+    expect(result.utterance.scores).toEqual(result.frameLevel.scores);
+
+    expect(result.tensorsLeakedByPredict).toBe(0);
+    expect(result.tensorsLeftAfterDispose).toBe(0);
+  });
+
+  it('loads a model from File objects (a file picker) and gives the same scores as by URL', async () => {
+    const viaUrl = await run('predictFromUrl', { model: '/test/fixtures/tiny/', audio: '/test/fixtures/audio/speech16k.wav' });
+    const viaFiles = await run('predictFromFiles', {
+      folder: '/test/fixtures/tiny/',
+      names: ['config.yaml', 'model.pt', 'tokens.txt'],
+      audio: '/test/fixtures/audio/speech16k.wav',
+    });
+    expect(viaFiles.scores).toEqual(viaUrl.utterance.scores);
+    expect(viaFiles.top?.label).toBe(manifestInputs('tiny').find((input) => input.id === 'speech16k')!.top);
+  });
+
+  describe('decodes every bundled format exactly as Node does', () => {
+    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'aac_16k.m4a'];
+    for (const file of files) {
+      it(file, async () => {
+        const bytes = new Uint8Array(readFileSync(join(REPO, 'test/fixtures/formats', file)));
+        const inNode = await decodeAudio(bytes, { fileName: file });
+        const inBrowser = await run('decode', { url: `/test/fixtures/formats/${file}`, fileName: file });
+        expect(inBrowser.ok).toBe(true);
+        if (!inBrowser.ok) return;
+        expect(inBrowser).toMatchObject({ sampleRate: inNode.sampleRate, format: inNode.format, decoder: inNode.decoder });
+        expect(inBrowser.channels.length).toBe(inNode.channels.length);
+        // Same code and the same WebAssembly decoders on both sides: identical samples.
+        inBrowser.channels.forEach((channel, c) => expect(maxAbsDiff(channel, inNode.channels[c]!)).toBe(0));
+      });
+    }
+  });
+
+  it("hands what no bundled decoder reads to the browser's decodeAudioData, at the file's own rate (MP3 in WAV)", async () => {
+    const decoded = await run('decode', { url: '/test/fixtures/formats/mp3_in_wav_16k.wav', fileName: 'mp3_in_wav_16k.wav' });
+    expect(decoded).toMatchObject({ ok: true, sampleRate: 16000, format: 'wav', decoder: 'fallback' });
+    if (!decoded.ok) return;
+    const source = (await decodeAudio(new Uint8Array(readFileSync(join(REPO, 'test/fixtures/audio/speech16k.wav'))))).channels[0]!;
+    const { correlation } = alignedCorrelation(Float32Array.from(decoded.channels[0]!), source.subarray(0, 16000), 2048);
+    expect(correlation).toBeGreaterThan(0.9);
+  });
+
+  it('refuses what the browser cannot decode with a typed error naming the decoders tried (Sun .au)', async () => {
+    const decoded = await run('decode', { url: '/test/fixtures/formats/pcm_s16be_16k.au', fileName: 'pcm_s16be_16k.au' });
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(decoded.error.name).toBe('AudioInputError');
+    expect(decoded.error.code).toBe('AUDIO_DECODE');
+    expect(decoded.error.message).toMatch(/no bundled decoder reads this format; the browser's decodeAudioData failed/);
+    expect(decoded.error.message).toMatch(/convert/i);
+  });
+
+  it('gives typed errors for a file path, a PNG and NaN samples', async () => {
+    const path = await run('predictError', { model: '/test/fixtures/tiny/', input: 'path' });
+    expect(path).toMatchObject({ ok: false, error: { code: 'AUDIO_INVALID_TYPE', message: expect.stringMatching(/browser platform cannot read files/) } });
+    const png = await run('predictError', { model: '/test/fixtures/tiny/', input: 'png' });
+    expect(png).toMatchObject({ ok: false, error: { code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/PNG image/) } });
+    const nan = await run('predictError', { model: '/test/fixtures/tiny/', input: 'nan' });
+    expect(nan).toMatchObject({ ok: false, error: { name: 'AudioInputError', message: expect.stringMatching(/NaN/) } });
+  });
+
+  it('explains a wasm backend that the page started without its .wasm files, instead of a tfjs stack trace', async () => {
+    const fresh = await browser.newPage();
+    try {
+      await fresh.goto(`${origin}/bundle/page.html`);
+      await fresh.waitForFunction(() => 'scenarios' in globalThis);
+      const result = (await fresh.evaluate(
+        (model) => (globalThis as unknown as { scenarios: Scenarios }).scenarios.loadAfterPageStartedWasm({ model }),
+        '/test/fixtures/tiny/',
+      ));
+      expect(result).toMatchObject({ started: false, ok: false, error: { name: 'BackendError', code: 'BACKEND_UNAVAILABLE' } });
+      if (!result.ok) expect(result.error.message).toMatch(/pass `wasmPaths`/);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('raised no uncaught error in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
