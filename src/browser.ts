@@ -5,25 +5,27 @@
  *
  * Bundlers pick this file through the package's `browser` export condition.
  */
+import { MODEL_SAMPLE_RATE } from './audio/prepare.js';
 import { AudioInputError } from './errors.js';
 import { installPlatform, type FallbackHint } from './platform.js';
 import type { DecodedAudio } from './audio/types.js';
 
 export * from './index.js';
 
-/** Rate to decode at when the container's own rate is unknown: the model's, so only one resampling happens. */
-const MODEL_RATE = 16_000;
+/** The rates every Web Audio implementation must accept for a context (the spec's minimum range). */
+const WEB_AUDIO_MIN_RATE = 3000;
+const WEB_AUDIO_MAX_RATE = 768_000;
 
 /**
  * Decodes with the browser's codecs. Web Audio always resamples to its context's rate, so the context is
  * created at the rate the file declares when `decodeAudio` could read it (then nothing is resampled and the
- * torchaudio-exact resampler runs afterwards); otherwise at 16 kHz, where the browser's own resampler makes
+ * torchaudio-exact resampler runs afterwards); otherwise at the model's 16 kHz (so only one resampling happens), where the browser's own resampler makes
  * the result close to, but not bit-identical with, upstream.
  */
 async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promise<DecodedAudio | null> {
   const OfflineContext = globalThis.OfflineAudioContext;
   if (typeof OfflineContext !== 'function') return null;
-  const rate = hint.sampleRate !== undefined && hint.sampleRate >= 3000 && hint.sampleRate <= 768_000 ? hint.sampleRate : MODEL_RATE;
+  const rate = hint.sampleRate !== undefined && hint.sampleRate >= WEB_AUDIO_MIN_RATE && hint.sampleRate <= WEB_AUDIO_MAX_RATE ? hint.sampleRate : MODEL_SAMPLE_RATE;
   const context = new OfflineContext(1, 1, rate);
   let buffer: AudioBuffer;
   try {

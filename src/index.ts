@@ -9,7 +9,6 @@
  */
 export {
   Emotion2Vec,
-  MODEL_SAMPLE_RATE,
   type BatchItemResult,
   type BatchPredictOptions,
   type Embedding,
@@ -26,8 +25,9 @@ export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from 
 export { Emotion2VecNetwork } from './model/network.js';
 export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
 export type { LoadReport, ParameterSpec } from './model/parameters.js';
-export { prepareAudio, TARGET_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
-export { decodeAudio, sniffFormat, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
+export { prepareAudio, MODEL_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
+export { decodeAudio, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
+export { sniffFormat, type SniffedFormat } from './io/sniff.js';
 export { resample } from './audio/resample.js';
 export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, type QualityWarning, type QualityWarningCode } from './audio/quality.js';
 export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';

@@ -17,6 +17,12 @@ export interface FallbackHint {
   readonly sampleRate?: number;
 }
 
+/** What a fallback decoder returns: the channels (already mixed when `mono` was asked) and how many the file had. */
+export interface FallbackDecodedAudio extends DecodedAudio {
+  /** Channels in the file, when the decoder mixed them while reading; defaults to `channels.length`. */
+  readonly sourceChannels?: number;
+}
+
 export interface Platform {
   /** Short name for messages: 'node', 'browser' or 'generic'. */
   readonly name: 'node' | 'browser' | 'generic';
@@ -30,7 +36,7 @@ export interface Platform {
    * Decodes audio that no bundled decoder handles (ffmpeg in Node, decodeAudioData in a browser).
    * Returns null when this platform has no such fallback.
    */
-  decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<DecodedAudio | null>;
+  decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<FallbackDecodedAudio | null>;
   /** Backends tried in order by `backend: 'auto'`. */
   readonly preferredBackends: readonly string[];
   /**

@@ -6,6 +6,7 @@
  */
 import decodeWithLibrary from 'audio-decode';
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
+import { hexHead, sniffFormat, type SniffedFormat } from '../io/sniff.js';
 import { getPlatform, type FallbackHint } from '../platform.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
@@ -28,76 +29,8 @@ export interface DecodedAudioResult extends DecodedAudio {
   readonly decoder: 'wav' | 'audio-decode' | 'fallback';
 }
 
-/** What the first bytes of a file say it is. */
-export interface SniffedFormat {
-  /** Short format name ('wav', 'mp3', 'png', 'text'...), or 'unknown'. */
-  readonly format: string;
-  /** Human-readable name for messages ("Ogg Vorbis audio", "PNG image"). */
-  readonly label: string;
-  /** 'audio' for audio containers, 'other' for things known not to be audio, 'unknown' when unrecognised. */
-  readonly kind: 'audio' | 'other' | 'unknown';
-}
-
 const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav`)';
 
-/**
- * Identifies a file from its first bytes. Audio containers get the name used in messages; common non-audio
- * files (images, PDF, archives, text, .npy arrays) are recognised so the error can say what they are.
- */
-export function sniffFormat(bytes: Uint8Array): SniffedFormat {
-  const at = (i: number): number => bytes[i] ?? -1;
-  const ascii = (from: number, text: string): boolean => [...text].every((ch, i) => at(from + i) === ch.charCodeAt(0));
-  const audio = (format: string, label: string): SniffedFormat => ({ format, label, kind: 'audio' });
-  const other = (format: string, label: string): SniffedFormat => ({ format, label, kind: 'other' });
-
-  if ((ascii(0, 'RIFF') || ascii(0, 'RIFX') || ascii(0, 'RF64') || ascii(0, 'BW64')) && ascii(8, 'WAVE')) return audio('wav', 'WAV audio');
-  if (ascii(0, 'RIFF') && ascii(8, 'AVI ')) return audio('avi', 'AVI video');
-  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return other('webp', 'WebP image');
-  if (ascii(0, 'fLaC')) return audio('flac', 'FLAC audio');
-  if (ascii(0, 'OggS')) {
-    if (ascii(28, 'OpusHead')) return audio('opus', 'Ogg Opus audio');
-    if (at(28) === 0x01 && ascii(29, 'vorbis')) return audio('vorbis', 'Ogg Vorbis audio');
-    if (at(28) === 0x7f && ascii(29, 'FLAC')) return audio('flac', 'Ogg FLAC audio');
-    if (ascii(28, 'Speex   ')) return audio('speex', 'Ogg Speex audio');
-    return audio('ogg', 'Ogg media');
-  }
-  if (ascii(4, 'ftyp')) {
-    if (ascii(8, 'M4A') || ascii(8, 'M4B')) return audio('m4a', 'M4A (MPEG-4 audio)');
-    if (ascii(8, 'qt  ')) return audio('mov', 'QuickTime movie');
-    if (ascii(8, '3g')) return audio('3gp', '3GP media');
-    return audio('mp4', 'MPEG-4 media');
-  }
-  if (ascii(0, 'ID3')) return audio('mp3', 'MP3 audio'); // ID3 tags precede MP3 almost always (audio-decode checks further)
-  if (at(0) === 0xff && (at(1) & 0xe0) === 0xe0) {
-    // MPEG frame sync; layer bits 00 mean AAC in an ADTS stream.
-    return (at(1) & 0x06) === 0 ? audio('aac', 'AAC (ADTS) audio') : audio('mp3', 'MP3 audio');
-  }
-  if (ascii(0, 'FORM') && (ascii(8, 'AIFF') || ascii(8, 'AIFC'))) return audio('aiff', 'AIFF audio');
-  if (ascii(0, 'caff')) return audio('caf', 'Core Audio (CAF) audio');
-  if (ascii(0, '.snd')) return audio('au', 'Sun/NeXT AU audio');
-  if (ascii(0, '#!AMR')) return audio('amr', 'AMR audio');
-  if (ascii(0, 'wvpk')) return audio('wavpack', 'WavPack audio');
-  if (ascii(0, 'MAC ')) return audio('ape', "Monkey's Audio (APE)");
-  if (ascii(0, 'TTA1')) return audio('tta', 'TTA audio');
-  if (ascii(0, 'MPCK') || ascii(0, 'MP+')) return audio('mpc', 'Musepack audio');
-  if (ascii(0, 'qoaf')) return audio('qoa', 'QOA audio');
-  if (ascii(0, 'DSD ') || ascii(0, 'FRM8')) return audio('dsd', 'DSD audio');
-  if (at(0) === 0x0b && at(1) === 0x77) return audio('ac3', 'AC-3 audio');
-  if (at(0) === 0x1a && at(1) === 0x45 && at(2) === 0xdf && at(3) === 0xa3) return audio('webm', 'WebM/Matroska media');
-  if ([0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11].every((b, i) => at(i) === b)) return audio('wma', 'Windows Media (ASF) audio');
-
-  if (ascii(0, 'MThd')) return other('midi', 'MIDI file (notes, not recorded sound)');
-  if (at(0) === 0x89 && ascii(1, 'PNG')) return other('png', 'PNG image');
-  if (at(0) === 0xff && at(1) === 0xd8 && at(2) === 0xff) return other('jpeg', 'JPEG image');
-  if (ascii(0, 'GIF8')) return other('gif', 'GIF image');
-  if (ascii(0, '%PDF')) return other('pdf', 'PDF document');
-  if (ascii(0, 'PK') && at(2) === 3 && at(3) === 4) return other('zip', 'ZIP archive (or a .docx/.xlsx/.npz)');
-  if (at(0) === 0x1f && at(1) === 0x8b) return other('gzip', 'gzip archive');
-  if (at(0) === 0x93 && ascii(1, 'NUMPY')) return other('npy', 'NumPy .npy array');
-  if (at(0) === 0x7f && ascii(1, 'ELF')) return other('elf', 'program (ELF executable)');
-  if (looksLikeText(bytes)) return other('text', 'text file');
-  return { format: 'unknown', label: 'unrecognised data', kind: 'unknown' };
-}
 
 /**
  * Decodes an audio file to float32 samples at the file's own rate.
@@ -176,7 +109,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     try {
       const decoded = await fallback(bytes, fallbackHint);
       if (decoded) {
-        const sourceChannels = (decoded as { sourceChannels?: number }).sourceChannels ?? decoded.channels.length;
+        const sourceChannels = decoded.sourceChannels ?? decoded.channels.length;
         const result = finish(decoded.channels, decoded.sampleRate, sniffed.format === 'unknown' ? (decoded.format ?? 'unknown') : sniffed.format, 'fallback', mono, name);
         return { ...result, sourceChannels };
       }
@@ -269,20 +202,36 @@ function finish(
  * the decoder's output really is on the 2^(b-1) - 1 grid (so a decoder update cannot be "fixed" twice).
  */
 function rescaleFlac(channels: Float32Array[], bytes: Uint8Array): void {
-  // STREAMINFO is the first metadata block of a native FLAC stream: bits per sample - 1 sit in bits 4..8 from byte 20.
-  if ((bytes[4]! & 0x7f) !== 0 || bytes.length < 22) return;
+  // Native FLAC only ("fLaC", then STREAMINFO as the first metadata block); Ogg FLAC keeps its header elsewhere.
+  if (bytes.length < 22 || bytes[0] !== 0x66 || bytes[1] !== 0x4c || bytes[2] !== 0x61 || bytes[3] !== 0x43 || (bytes[4]! & 0x7f) !== 0) return;
+  // Bits per sample - 1 sit in bits 4..8 from byte 20 of the stream.
   const bits = (((bytes[20]! & 0x01) << 4) | (bytes[21]! >> 4)) + 1;
   if (bits < 4 || bits > 24) return;
   const full = 2 ** (bits - 1);
   const decoderScale = full - 1;
-  const probe = channels[0]?.subarray(0, 4096) ?? new Float32Array(0);
+  const probe = nonZeroSamples(channels, 4096);
   // Already exact when every value times 2^(b-1) is an integer; the decoder's grid holds up to float32 rounding (half an ulp).
   if (probe.every((v) => Number.isInteger(v * full))) return;
-  const halfUlp = (v: number): number => (v === 0 ? 0 : 2 ** (Math.floor(Math.log2(Math.abs(v))) - 24));
+  const halfUlp = (v: number): number => 2 ** (Math.floor(Math.log2(Math.abs(v))) - 24);
   if (!probe.every((v) => Math.abs(v * decoderScale - Math.round(v * decoderScale)) <= halfUlp(v) * decoderScale + 1e-9)) return;
   for (const channel of channels) {
     for (let i = 0; i < channel.length; i++) channel[i] = Math.round(channel[i]! * decoderScale) / full;
   }
+}
+
+/**
+ * Up to `limit` non-zero samples, taken across all channels from the start. Zeros sit on every grid, so a
+ * probe of leading silence (or of a silent first channel) would say nothing about the decoder's scale.
+ */
+function nonZeroSamples(channels: readonly Float32Array[], limit: number): number[] {
+  const found: number[] = [];
+  for (const channel of channels) {
+    for (let i = 0; i < channel.length && found.length < limit; i++) {
+      if (channel[i] !== 0) found.push(channel[i]!);
+    }
+    if (found.length >= limit) break;
+  }
+  return found;
 }
 
 /** Adds the file name to a typed error raised by a lower layer that did not know it. */
@@ -296,21 +245,6 @@ function extensionNote(fileName: string | undefined, sniffed: SniffedFormat): st
   if (!ext) return '';
   const same = ext === sniffed.format || (ext === 'ogg' && ['vorbis', 'opus', 'flac', 'speex'].includes(sniffed.format)) || (ext === 'jpg' && sniffed.format === 'jpeg');
   return same ? '' : ` even though its name ends in .${ext}`;
-}
-
-function looksLikeText(bytes: Uint8Array): boolean {
-  const n = Math.min(bytes.length, 512);
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    // Printable ASCII, tab/newline/carriage return, or UTF-8 lead/continuation bytes.
-    if (!(b >= 0x20 && b !== 0x7f) && b !== 0x09 && b !== 0x0a && b !== 0x0d) return false;
-  }
-  return true;
-}
-
-function hexHead(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
 function capitalize(text: string): string {

@@ -12,14 +12,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioInputError } from '../errors.js';
-import type { FallbackHint } from '../platform.js';
-import type { DecodedAudio } from './types.js';
+import type { FallbackDecodedAudio, FallbackHint } from '../platform.js';
 import { decodeWav, type DecodedWav } from './wav.js';
-
-/** What {@link decodeWithFfmpeg} returns: the audio plus the source's channel count (also when mixed to mono). */
-export interface FfmpegDecoded extends DecodedAudio {
-  readonly sourceChannels: number;
-}
 
 /** Bytes written to ffmpeg's stdin per write; small enough to respect the pipe's backpressure. */
 const STDIN_CHUNK = 1 << 20;
@@ -44,7 +38,7 @@ export function ffmpegCommand(): string {
  * @throws AudioInputError `AUDIO_DECODE` when ffmpeg ran but could not decode the bytes (its last error line
  *   is in the message).
  */
-export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FallbackHint = {}): Promise<FfmpegDecoded | null> {
+export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FallbackHint = {}): Promise<FallbackDecodedAudio | null> {
   let result = await runFfmpeg('pipe:0', bytes);
   if (result === null) return null;
   // ffmpeg can exit 0 after such an error with an empty WAV, so the message decides, not the exit code.

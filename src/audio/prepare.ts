@@ -15,8 +15,8 @@ import { trimSilence as trimLeadingTrailingSilence } from './trim.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate } from './wav.js';
 
-/** The rate emotion2vec models take. */
-export const TARGET_SAMPLE_RATE = 16000;
+/** The sample rate emotion2vec models run at; audio at other rates is resampled to it. */
+export const MODEL_SAMPLE_RATE = 16000;
 
 /**
  * Audio the library accepts:
@@ -74,7 +74,7 @@ export async function prepareAudio(input: AudioInput, options: PrepareOptions = 
   const quality = analyzeQuality(mono, sampleRate);
   if (options.strict === true) assertQuality(quality);
 
-  let waveform = resample(mono, sampleRate, TARGET_SAMPLE_RATE);
+  let waveform = resample(mono, sampleRate, MODEL_SAMPLE_RATE);
   let trimmed: PreparedAudio['trimmed'];
   if (options.trimSilence === true) {
     const result = trimLeadingTrailingSilence(waveform);
@@ -83,7 +83,7 @@ export async function prepareAudio(input: AudioInput, options: PrepareOptions = 
   }
   return {
     waveform,
-    sampleRate: TARGET_SAMPLE_RATE,
+    sampleRate: MODEL_SAMPLE_RATE,
     sourceSampleRate: sampleRate,
     sourceChannels: source.channels,
     format: source.format,
@@ -107,7 +107,7 @@ async function toMono(input: AudioInput): Promise<MonoSource> {
   if (tag === 'Float32Array') {
     const samples = input as Float32Array;
     checkSamples(samples, 'The Float32Array');
-    return { mono: samples, sampleRate: TARGET_SAMPLE_RATE, channels: 1, format: 'pcm' };
+    return { mono: samples, sampleRate: MODEL_SAMPLE_RATE, channels: 1, format: 'pcm' };
   }
   if (tag === 'Uint8Array') return fromBytes(input as Uint8Array, undefined);
   if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') return fromBytes(new Uint8Array(input as ArrayBuffer), undefined);
@@ -155,7 +155,7 @@ function fromChannels(input: DecodedAudio): MonoSource {
   return { mono: mixToMono(channels), sampleRate, channels: channels.length, format: input.format ?? 'pcm' };
 }
 
-function checkSamples(samples: Float32Array, what: string, channel = -1, sampleRate = TARGET_SAMPLE_RATE): void {
+function checkSamples(samples: Float32Array, what: string, channel = -1, sampleRate = MODEL_SAMPLE_RATE): void {
   if (samples.length === 0) {
     throw new AudioInputError('AUDIO_EMPTY', `${what} is empty (no samples). Pass audio with at least one sample (the model itself needs 400, 25 ms at 16 kHz).`);
   }

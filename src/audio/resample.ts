@@ -114,8 +114,12 @@ export function resampledLength(length: number, fromRate: number, toRate: number
   checkRate(toRate, 'toRate');
   if (fromRate === toRate) return length;
   const divisor = gcd(fromRate, toRate);
-  // Integer arithmetic stays exact up to 2^53; torchaudio's float ceil agrees for every realistic length.
-  return Math.ceil(((toRate / divisor) * length) / (fromRate / divisor));
+  return lengthAfterSteps(length, fromRate / divisor, toRate / divisor);
+}
+
+/** `ceil(toStep · length / fromStep)` for gcd-reduced rates. Exact in doubles up to 2^53, where torchaudio's float ceil agrees for every realistic length. */
+function lengthAfterSteps(length: number, fromStep: number, toStep: number): number {
+  return Math.ceil((toStep * length) / fromStep);
 }
 
 /**
@@ -142,7 +146,7 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
 export function applyResampleKernel(samples: Float32Array, kernel: ResampleKernel): Float32Array {
   const { fromStep, toStep, width, offsets, lengths, starts, taps } = kernel;
   const length = samples.length;
-  const out = new Float32Array(Math.ceil((toStep * length) / fromStep));
+  const out = new Float32Array(lengthAfterSteps(length, fromStep, toStep));
   let n = 0;
   for (let block = 0; n < out.length; block++) {
     // Index into `samples` of tap 0 of this block's kernel rows (negative inside the left padding).

@@ -40,11 +40,21 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new UsageError('INVALID_ARGUMENT', 'Not a .npy file: it does not start with "\\x93NUMPY".');
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6]!;
-  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (major < 1 || major > 3) {
+    throw new UsageError('INVALID_ARGUMENT', `Unsupported .npy format version ${major}.${bytes[7]}: versions 1.0 to 3.0 are read. Re-save it with numpy.save.`);
+  }
   const headerStart = major === 1 ? 10 : 12;
-  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
+  if (bytes.length < headerStart) {
+    throw new UsageError('INVALID_ARGUMENT', `Truncated .npy file: ${bytes.length} bytes end inside the ${headerStart}-byte preamble. Re-save it with numpy.save.`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (bytes.length < headerStart + headerLength) {
+    throw new UsageError('INVALID_ARGUMENT', `Truncated .npy file: its header declares ${headerLength} bytes but only ${bytes.length - headerStart} follow. Re-save it with numpy.save.`);
+  }
+  // Version 3.0 headers are UTF-8; ours (and NumPy's for plain dtypes) are ASCII, which both decoders read alike.
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, headerStart + headerLength));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -56,6 +66,9 @@ export function decodeNpy(bytes: Uint8Array): NpyArray {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new UsageError('INVALID_ARGUMENT', `Unsupported .npy header ${header.trim()}: the shape is not a tuple of non-negative integers.`);
+  }
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLength;
   if (bytes.length < start + count * 4) {

@@ -3,7 +3,7 @@
  * The same class runs in Node and in browsers, on whichever TensorFlow.js backend is available.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE, prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
 import type { QualityReport } from '../audio/quality.js';
 import { selectBackend, type BackendName } from '../backend.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError } from '../errors.js';
@@ -14,9 +14,6 @@ import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
-
-/** The sample rate the model runs at; other rates are resampled to it. */
-export const MODEL_SAMPLE_RATE = 16000;
 
 export interface LoadOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */

@@ -6,7 +6,7 @@
  *   `.safetensors` file) and `tokens.txt` (optional: without it the model gives embeddings only);
  * - a converted folder written by `emotion2vec convert`: `model.json` plus its weight shards.
  */
-import { CheckpointError, UsageError } from '../errors.js';
+import { CheckpointError, UsageError, isEmotion2VecError } from '../errors.js';
 import { getPlatform } from '../platform.js';
 import { readCheckpoint } from './checkpoint/index.js';
 import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
@@ -139,8 +139,14 @@ async function localProvider(path: string): Promise<{ provider: FileProvider; pr
       try {
         return await readFile(joinPath(dir, name));
       } catch (error) {
-        if ((error as { code?: string }).code === 'ENOENT') return null;
-        throw error;
+        const code = (error as { code?: string }).code;
+        if (code === 'ENOENT') return null;
+        if (isEmotion2VecError(error)) throw error;
+        // EACCES, EISDIR, EIO...: say which model file could not be read, not just the errno.
+        throw new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${(error as Error)?.message ?? String(error)}. Check that the file is readable.`, {
+          cause: error,
+          details: { file: name, code },
+        });
       }
     },
   });

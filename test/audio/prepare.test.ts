@@ -2,7 +2,7 @@ import '../../src/node.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { prepareAudio, TARGET_SAMPLE_RATE } from '../../src/audio/prepare.js';
+import { prepareAudio, MODEL_SAMPLE_RATE } from '../../src/audio/prepare.js';
 import { analyzeQuality } from '../../src/audio/quality.js';
 import { resample } from '../../src/audio/resample.js';
 import { trimSilence } from '../../src/audio/trim.js';
@@ -78,7 +78,7 @@ describe('prepareAudio accepts every input shape', () => {
 
   it('compressed files go through the same pipeline (MP3, 44.1 kHz stereo, 1 s)', async () => {
     const prepared = await prepareAudio(`${FORMATS}mp3_44k_stereo.mp3`);
-    expect(prepared).toMatchObject({ format: 'mp3', sourceChannels: 2, sourceSampleRate: 44100, sampleRate: TARGET_SAMPLE_RATE });
+    expect(prepared).toMatchObject({ format: 'mp3', sourceChannels: 2, sourceSampleRate: 44100, sampleRate: MODEL_SAMPLE_RATE });
     expect(Math.abs(prepared.waveform.length - 16000)).toBeLessThan(1600);
   });
 

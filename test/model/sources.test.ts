@@ -1,5 +1,5 @@
 /** Loading models from folders, files, URLs and memory; checkpoint/config mismatches; converted models. */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,19 @@ describe('model sources', () => {
     await expect(Emotion2Vec.load('/no/such/folder', { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
     await expect(Emotion2Vec.load({ 'config.yaml': tinyFile('config.yaml') }, { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('no weights found') });
     await expect(Emotion2Vec.load({ 'config.yaml': 'model_conf: {embed_dim: 64}', 'model.pt': tinyFile('model.pt') }, { backend: 'wasm' })).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('a model file that cannot be read (here a folder named config.yaml): a typed error naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e2v-unreadable-'));
+    try {
+      for (const name of ['model.pt', 'tokens.txt']) writeFileSync(join(dir, name), tinyFile(name));
+      mkdirSync(join(dir, 'config.yaml'));
+      const error = await Emotion2Vec.load(dir, { backend: 'wasm' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CheckpointError);
+      expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining(`Could not read config.yaml in ${dir}`), details: { code: 'EISDIR' } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lists every missing and mis-shaped tensor in one error, and leaks nothing', async () => {

@@ -4,6 +4,7 @@
  * error that says what the file is and how to get a readable one.
  */
 import { CheckpointError } from '../../errors.js';
+import { hexHead, sniffFormat } from '../../io/sniff.js';
 import type { CheckpointContents } from '../state-dict.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
 import { looksLikeZip, readTorchZip } from './torch-zip.js';
@@ -28,12 +29,10 @@ export function readCheckpoint(bytes: Uint8Array, fileName: string): CheckpointC
   );
 }
 
-/** What the first bytes look like, for the error message. */
+/** What the first bytes say the file is, for the error message. */
 function describeStart(bytes: Uint8Array): string {
-  const head = bytes.subarray(0, 8);
-  if (head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47) return 'a PNG image signature';
-  if (head[0] === 0x1f && head[1] === 0x8b) return 'a gzip signature';
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes.subarray(0, 64));
-  if (/^[\x09\x0a\x0d\x20-\x7e]+$/.test(text)) return `the text ${JSON.stringify(text.slice(0, 32))}`;
-  return `the bytes ${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+  const sniffed = sniffFormat(bytes);
+  if (sniffed.format === 'text') return `the text ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, 32)))}`;
+  if (sniffed.kind !== 'unknown') return `the signature of a ${sniffed.label}`;
+  return `the bytes ${hexHead(bytes)}`;
 }
