@@ -74,8 +74,11 @@ async function prepare(name: string, options: BackendOptions): Promise<string | 
       // (the page's own code touched tfjs first): then the backend keeps whatever it started with.
       try {
         setWasmPaths(paths);
-      } catch {
-        // Already initialised; whether that worked is decided by setBackend below.
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        // Already initialised: whether that worked is decided by setBackend below. Anything else (a file map
+        // missing a binary) is the caller's to fix.
+        if (!/already initiali[sz]ed/i.test(message)) return `its wasmPaths were refused (${message})`;
       }
       wasmPathsSet = true;
     }

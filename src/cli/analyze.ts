@@ -105,14 +105,18 @@ async function emit(input: string, result: BatchItemResult, folder: string, opti
   return written;
 }
 
-/** `<file name without extension>` per input; a repeated name gets `-2`, `-3`... so no result overwrites another. */
+/**
+ * `<file name without extension>` per input; a name already taken gets the first free `-2`, `-3`... so no result
+ * overwrites another. Names are compared ignoring case, as macOS and Windows file systems do.
+ */
 export function outputFolders(inputs: readonly string[]): string[] {
-  const used = new Map<string, number>();
+  const taken = new Set<string>();
   return inputs.map((input) => {
     const stem = basename(input, extname(input)) || 'input';
-    const count = (used.get(stem) ?? 0) + 1;
-    used.set(stem, count);
-    return count === 1 ? stem : `${stem}-${count}`;
+    let name = stem;
+    for (let suffix = 2; taken.has(name.toLowerCase()); suffix++) name = `${stem}-${suffix}`;
+    taken.add(name.toLowerCase());
+    return name;
   });
 }
 

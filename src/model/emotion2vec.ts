@@ -75,8 +75,6 @@ export class Emotion2Vec {
 
   private constructor(
     network: Emotion2VecNetwork,
-    /** Which backend the model runs on. */
-    readonly backend: string,
     /** What loading found: tensors loaded, training-only and unused tensors skipped. */
     readonly loadReport: LoadReport & { readonly location: string; readonly layout: 'checkpoint' | 'converted'; readonly notes: readonly string[] },
   ) {
@@ -84,15 +82,23 @@ export class Emotion2Vec {
   }
 
   /**
+   * The tfjs backend the model runs on now. tfjs backends are process-wide: loading another model with another
+   * `backend` (or calling `tf.setBackend`) moves this one too.
+   */
+  get backend(): string {
+    return tf.getBackend();
+  }
+
+  /**
    * Loads a model from a checkpoint folder (config.yaml + model.pt or .safetensors + tokens.txt), a converted
    * folder (model.json), a URL of either, or in-memory files.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
-    const backend = await selectBackend(options.backend ?? 'auto', options);
+    await selectBackend(options.backend ?? 'auto', options);
     const contents = await readModelContents(source, options);
     const network = new Emotion2VecNetwork(contents.definition);
     const report = network.params.load(contents.weights.tensors);
-    return new Emotion2Vec(network, backend, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
+    return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
   }
 
   /** The validated model configuration. */
@@ -128,6 +134,9 @@ export class Emotion2Vec {
    */
   async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
     this.live();
+    if (!Array.isArray(audios)) {
+      throw new UsageError('INVALID_ARGUMENT', `predictBatch takes an array of audio inputs; got ${audios === null ? 'null' : typeof audios}. For one input, call predict(audio) or wrap it: predictBatch([audio]).`);
+    }
     const batchSize = options.batchSize ?? defaultBatchSize(this.backend);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new UsageError('INVALID_ARGUMENT', `batchSize must be a positive integer; got ${batchSize}.`);
@@ -193,11 +202,17 @@ export class Emotion2Vec {
     const padded = new Float32Array(batch.length * width);
     batch.forEach((audio, b) => padded.set(config.normalize ? normalizeWaveform(audio.waveform) : audio.waveform, b * width));
 
-    const wantFrames = options.embedding === true && options.granularity === 'frame';
-    const input = tf.tensor2d(padded, [batch.length, width]);
-    const { frames, frameLengths } = network.encoder.forward(input, lengths);
-    const utterance = maskedMeanPool(frames, frameLengths);
-    const logits = network.head?.apply(utterance);
+    const wantEmbedding = options.embedding === true;
+    const wantFrames = wantEmbedding && options.granularity === 'frame';
+    // In a tidy, so that a backend failure part-way (out of memory, a lost WebGL context) leaks nothing.
+    let frameLengths: number[] = [];
+    const { frames, utterance, logits } = tf.tidy(() => {
+      const encoded = network.encoder.forward(tf.tensor2d(padded, [batch.length, width]), lengths);
+      frameLengths = encoded.frameLengths;
+      const pooled = maskedMeanPool(encoded.frames, encoded.frameLengths);
+      const head = network.head?.apply(pooled);
+      return head ? { frames: encoded.frames, utterance: pooled, logits: head } : { frames: encoded.frames, utterance: pooled };
+    }) as { frames: tf.Tensor3D; utterance: tf.Tensor2D; logits?: tf.Tensor2D };
     try {
       const [utteranceData, logitData, frameData] = await Promise.all([
         utterance.data() as Promise<Float32Array>,
@@ -211,7 +226,7 @@ export class Emotion2Vec {
         const best = argmax(scores);
         const frameCount = frameLengths[b]!;
         let embedding: Embedding | undefined;
-        if (options.embedding) {
+        if (wantEmbedding) {
           embedding = frameData
             ? { data: frameData.slice(b * time * dim, (b * time + frameCount) * dim), shape: [frameCount, dim], granularity: 'frame' }
             : { data: utteranceData.slice(b * dim, (b + 1) * dim), shape: [dim], granularity: 'utterance' };
@@ -227,7 +242,7 @@ export class Emotion2Vec {
         };
       });
     } finally {
-      tf.dispose([input, frames, utterance, ...(logits ? [logits] : [])]);
+      tf.dispose([frames, utterance, ...(logits ? [logits] : [])]);
     }
   }
 

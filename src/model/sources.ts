@@ -46,6 +46,8 @@ export interface FileProvider {
   read(name: string): Promise<Uint8Array | null>;
   /** The file names, or null where the place cannot be listed (URLs). */
   list(): Promise<string[] | null>;
+  /** Why a file read as absent may in fact exist (e.g. the server refused it), for the not-found message. */
+  absenceNote?(name: string): string | undefined;
 }
 
 const CONFIG_FILE = 'config.yaml';
@@ -166,9 +168,14 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
   const lastSegment = parsed.pathname.split('/').pop() ?? '';
   const isFile = /\.(json|pt|pth|safetensors)$/i.test(lastSegment);
   const base = new URL(isFile ? '.' : parsed.pathname.endsWith('/') ? parsed.href : `${parsed.href}/`, parsed);
+  const refused = new Map<string, number>();
   const provider: FileProvider = {
     location: base.href,
     list: async () => null,
+    absenceNote: (name) => {
+      const status = refused.get(name);
+      return status === undefined ? undefined : `the server answered HTTP ${status} for it (S3-style hosts also answer 403 for files that do not exist; a private model needs credentials, e.g. a fetch with an Authorization header in options.fetch)`;
+    },
     read: async (name) => {
       const target = new URL(name, base);
       let response: Response;
@@ -178,6 +185,12 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
         throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: ${(error as Error).message}`, { cause: error });
       }
       if (response.status === 404) return null;
+      // Probes for optional files (model.json, model.safetensors...) must fall through where a bucket answers
+      // 401/403 for missing keys; if the file was needed, notFound says what the server answered.
+      if (response.status === 401 || response.status === 403) {
+        refused.set(name, response.status);
+        return null;
+      }
       if (!response.ok) throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: HTTP ${response.status} ${response.statusText}`);
       return new Uint8Array(await response.arrayBuffer());
     },
@@ -206,7 +219,8 @@ async function toBytes(data: ModelFileData): Promise<Uint8Array> {
 }
 
 function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {
-  return new CheckpointError('MODEL_NOT_FOUND', `${name} not found in ${provider.location}${why ? `: ${why}` : ''}.`);
+  const note = provider.absenceNote?.(name);
+  return new CheckpointError('MODEL_NOT_FOUND', `${name} not found in ${provider.location}${why ? `: ${why}` : ''}${note ? `; ${note}` : ''}.`);
 }
 
 function joinPath(dir: string, name: string): string {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.js';
 import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
+import { outputFolders } from '../../src/cli/analyze.js';
 import { runCli } from './run-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'e2v-cli-'));
@@ -46,6 +47,11 @@ describe('emotion2vec analyze', () => {
     const npy = decodeNpy(bytes);
     expect(maxAbsDiff(npy.data, loadNpy('tiny', 'speech16k.frames').data)).toBeLessThan(1e-4);
     expect(existsSync(join(out, 'chirp16k', 'embedding.npy'))).toBe(true);
+  });
+
+  it('output folders never collide: repeated names get the first free -2, -3..., case-insensitively', () => {
+    expect(outputFolders(['a.wav', 'x/a.wav', 'a-2.wav', 'y/A.flac', 'b.mp3', '.wav'])).toEqual(['a', 'a-2', 'a-2-2', 'A-3', 'b', '.wav']);
+    expect(outputFolders(['x/a-2.wav', 'a.wav', 'y/a.wav'])).toEqual(['a-2', 'a', 'a-3']);
   });
 
   it('utterance embeddings are (D,) and inline in --json without --output-dir', async () => {

@@ -68,6 +68,40 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
     }
   });
 
+  it('a backend failure mid-forward costs only its group, as INFERENCE_FAILED, and leaks nothing', async () => {
+    // Stand-in for an out-of-memory or lost-context error thrown by tfjs inside the head.
+    const network = (model as unknown as { network: { head: { apply: (x: tf.Tensor) => tf.Tensor } } }).network;
+    const realApply = network.head.apply.bind(network.head);
+    let calls = 0;
+    network.head.apply = (x) => {
+      calls++;
+      if (calls === 1) throw new Error('simulated backend failure');
+      return realApply(x);
+    };
+    try {
+      await model.predict(wave('short720')).catch(() => undefined); // first call fails
+      const before = tf.memory().numTensors;
+      calls = 0;
+      const results = await model.predictBatch([wave('short720'), wave('chirp16k')], { batchSize: 1 });
+      expect(results.filter((r) => !r.ok).map((r) => (r.ok ? null : r.error.code))).toEqual(['INFERENCE_FAILED']);
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      network.head.apply = realApply;
+    }
+  });
+
+  it('reports the backend it runs on now (tfjs backends are process-wide)', async () => {
+    expect(model.backend).toBe(tf.getBackend());
+  });
+
+  it('embedding: true is the only way to get an embedding, and frame granularity gives (T, D)', async () => {
+    const frames = await model.predict(wave('chirp16k'), { granularity: 'frame', embedding: true });
+    expect(frames.embedding!.shape).toEqual([74, 64]);
+    const none = await model.predict(wave('chirp16k'), { granularity: 'frame', embedding: 1 as unknown as boolean });
+    expect(none.embedding).toBeUndefined();
+  });
+
   describe('bad input gets a typed error naming the problem', () => {
     const cases: [string, unknown, string, RegExp][] = [
       ['an empty array', new Float32Array(0), 'AUDIO_EMPTY', /empty/i],
@@ -94,6 +128,7 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
     it('bad options', async () => {
       await expect(model.predict(wave('short720'), { granularity: 'word' as 'frame' })).rejects.toThrow(UsageError);
       await expect(model.predictBatch([wave('short720')], { batchSize: 0 })).rejects.toThrow(/batchSize/);
+      await expect(model.predictBatch(wave('short720') as unknown as Float32Array[])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('array of audio inputs') });
     });
   });
 });

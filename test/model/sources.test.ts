@@ -42,13 +42,15 @@ describe('model sources', () => {
     server = createServer((request, response) => {
       requests.push(request.url!);
       const [, folder, file] = request.url!.split('/');
-      const dir = folder === 'tiny' ? fixturePath('tiny') : folder === 'converted' ? converted : null;
+      // /bucket/* is the checkpoint folder behind an S3-style host that answers 403 for missing keys; /private/* refuses all.
+      const dir = folder === 'tiny' || folder === 'bucket' ? fixturePath('tiny') : folder === 'converted' ? converted : null;
       try {
         if (!dir || !file) throw new Error('no');
         const body = readFileSync(join(dir, file));
         response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
       } catch {
-        response.writeHead(404).end('not found');
+        if (folder === 'bucket' || folder === 'private') response.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+        else response.writeHead(404).end('not found');
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,6 +80,14 @@ describe('model sources', () => {
     requests = [];
     await expectSameScores(await Emotion2Vec.load(`${baseUrl}/tiny/`, { backend: 'wasm' }));
     expect(requests).toContain('/tiny/model.pt');
+  });
+
+  it('a checkpoint folder on a host that answers 403 for missing files; a refused model says what the server answered', async () => {
+    await expectSameScores(await Emotion2Vec.load(`${baseUrl}/bucket/`, { backend: 'wasm' }));
+    await expect(Emotion2Vec.load(`${baseUrl}/private/`, { backend: 'wasm' })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+      message: expect.stringMatching(/config\.yaml not found .*HTTP 403/),
+    });
   });
 
   it('a converted folder over HTTP, and a direct URL to its model.json', async () => {
