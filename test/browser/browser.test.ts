@@ -1,7 +1,8 @@
 /**
  * The library in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core) loads
  * the browser entry point bundled by esbuild from a server on 127.0.0.1, parses the tiny model.pt in the
- * page, decodes audio with the same decoders as Node and runs the model on the wasm backend. Results are
+ * page, decodes audio with the same decoders as Node and runs the model on the wasm backend (and on WebGL, which
+ * headless Chromium renders in software). Results are
  * checked here against the upstream fixtures and against Node's own decoding of the same files.
  *
  * Set CHROMIUM_PATH to use another Chromium; the suite is skipped (with a note) where none is installed.
@@ -48,7 +49,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm backend)', () => {
+describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL backends)', () => {
   beforeAll(async () => {
     bundleDir = mkdtempSync(join(tmpdir(), 'e2v-browser-'));
     await build({
@@ -119,6 +120,43 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm backend)'
 
     expect(result.tensorsLeakedByPredict).toBe(0);
     expect(result.tensorsLeftAfterDispose).toBe(0);
+  });
+
+  it('runs on WebGL (software WebGL2 in headless Chromium): auto picks it once registered, within the tiny bars, padded batch = single, no leaks', async () => {
+    // A page of its own, so that registering the webgl backend cannot change what the other scenarios run on.
+    const webglPage = await browser.newPage();
+    webglPage.on('pageerror', (error) => pageErrors.push(error.message));
+    try {
+      await webglPage.goto(`${origin}/bundle/page.html`);
+      await webglPage.waitForFunction(() => 'scenarios' in globalThis);
+      const ids = ['speech44k_stereo', 'chirp16k'];
+      const args = { model: '/test/fixtures/tiny/', audios: ids.map((id) => `/test/fixtures/audio/${id}.wav`) };
+      const result = (await webglPage.evaluate(
+        (scenarioArgs) => (globalThis as unknown as { scenarios: Scenarios }).scenarios.predictOnWebgl(scenarioArgs),
+        args,
+      )) as Awaited<ReturnType<Scenarios['predictOnWebgl']>>;
+
+      expect(result.backend).toBe('webgl');
+      expect(result.floatPrecision).toBe(32);
+      ids.forEach((id, i) => {
+        const expected = manifestInputs('tiny').find((input) => input.id === id)!;
+        const single = result.singles[i]!;
+        expect(single.top?.label).toBe(expected.top);
+        const framesDiff = maxAbsDiff(single.embedding!, loadNpy('tiny', `${id}.frames`).data as Float32Array);
+        const scoresDiff = maxAbsDiff(single.scores, expected.scores);
+        console.info(`parity tiny browser-webgl ${id}: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`);
+        expect(framesDiff).toBeLessThanOrEqual(1e-4);
+        expect(scoresDiff).toBeLessThanOrEqual(1e-4);
+        // The padded batch item (the two inputs differ in length) equals the single result.
+        const item = result.batch[i]!;
+        expect('embedding' in item && item.embeddingShape).toEqual(single.embeddingShape);
+        if ('embedding' in item) expect(maxAbsDiff(item.embedding!, single.embedding!)).toBeLessThanOrEqual(1e-5);
+      });
+      expect(result.tensorsLeakedByPredict).toBe(0);
+      expect(result.tensorsLeftAfterDispose).toBe(0);
+    } finally {
+      await webglPage.close();
+    }
   });
 
   it('loads a model from File objects (a file picker) and gives the same scores as by URL', async () => {

@@ -54,6 +54,32 @@ const scenarios = {
     };
   },
 
+  /**
+   * The same model on the WebGL backend (headless Chromium renders WebGL2 in software, with float32 textures).
+   * Registered here, on demand, so that the other scenarios' pages never see it; `auto` must then pick it.
+   */
+  async predictOnWebgl(args: { model: string; audios: string[] }) {
+    await import('@tensorflow/tfjs-backend-webgl');
+    const tensorsAtStart = tf.engine().state.numTensors;
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'auto', wasmPaths: WASM_PATHS });
+    const audios = await Promise.all(args.audios.map(fetchBytes));
+    const singles: ReturnType<typeof summary>[] = [];
+    for (const audio of audios) singles.push(summary(await model.predict(audio, { granularity: 'frame', embedding: true })));
+    const tensorsBetweenCalls = tf.memory().numTensors;
+    // Different lengths in one padded batch: each item must equal its single result.
+    const batch = await model.predictBatch(audios, { batchSize: audios.length, granularity: 'frame', embedding: true });
+    const tensorsAfterCalls = tf.memory().numTensors;
+    model.dispose();
+    return {
+      backend: model.backend,
+      floatPrecision: tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 32 : 16,
+      singles,
+      batch: batch.map((item) => (item.ok ? summary(item.prediction) : describeError(item.error))),
+      tensorsLeakedByPredict: tensorsAfterCalls - tensorsBetweenCalls,
+      tensorsLeftAfterDispose: tf.engine().state.numTensors - tensorsAtStart,
+    };
+  },
+
   /** Loads a model from File objects, as a file picker hands them over. */
   async predictFromFiles(args: { folder: string; names: string[]; audio: string }) {
     const files = await Promise.all(args.names.map(async (name) => new File([await fetchBytes(`${args.folder}${name}`)], name)));
