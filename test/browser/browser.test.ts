@@ -1,9 +1,9 @@
 /**
  * The library in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core) loads
  * the browser entry point bundled by esbuild from a server on 127.0.0.1, parses the tiny model.pt in the
- * page, decodes audio with the same decoders as Node and runs the model on the wasm backend (and on WebGL, which
- * headless Chromium renders in software). Results are
- * checked here against the upstream fixtures and against Node's own decoding of the same files.
+ * page, decodes audio with the same decoders as Node and runs the model on the wasm backend (and on WebGL,
+ * which headless Chromium renders in software). Results are checked here against the upstream fixtures and
+ * against Node's own decoding of the same files.
  *
  * Set CHROMIUM_PATH to use another Chromium; the suite is skipped (with a note) where none is installed.
  */
