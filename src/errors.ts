@@ -72,3 +72,22 @@ export class UsageError extends Emotion2VecError {}
 export function isEmotion2VecError(error: unknown): error is Emotion2VecError {
   return error instanceof Emotion2VecError;
 }
+
+/** A short description of a value the caller passed, for "got ..." in error messages. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return `an array of ${value.length} element(s)`;
+  if (typeof value === 'object') {
+    const tag = typeTag(value);
+    if (tag === 'Object') return `an object with keys {${Object.keys(value).slice(0, 8).join(', ')}}`;
+    return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`;
+  }
+  if (typeof value === 'string') return `the string "${value.slice(0, 40)}"`;
+  return `a ${typeof value} (${String(value).slice(0, 40)})`;
+}
+
+/** `Object.prototype.toString` tag ('Float32Array', 'Blob'...): survives cross-realm values (workers, iframes) where instanceof fails. */
+export function typeTag(value: unknown): string {
+  return Object.prototype.toString.call(value).slice(8, -1);
+}

@@ -34,4 +34,14 @@ export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js'
 export type { DecodedAudio } from './audio/types.js';
 export { installPlatform, getPlatform, type Platform } from './platform.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
-export * from './errors.js';
+export {
+  AudioInputError,
+  BackendError,
+  CheckpointError,
+  ConfigError,
+  Emotion2VecError,
+  InferenceError,
+  UsageError,
+  isEmotion2VecError,
+  type ErrorCode,
+} from './errors.js';

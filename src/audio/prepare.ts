@@ -6,7 +6,7 @@
  * Memory: a mono input is never copied before resampling, and a multi-channel WAV is mixed while decoding, so
  * at most two float32 copies of the audio exist at once (the mono mix and its resampled version).
  */
-import { AudioInputError, isEmotion2VecError } from '../errors.js';
+import { AudioInputError, describeValue, isEmotion2VecError, typeTag } from '../errors.js';
 import { getPlatform } from '../platform.js';
 import { checkEqualLengths, decodeAudio, mixToMono } from './decode.js';
 import { analyzeQuality, assertQuality, type QualityReport } from './quality.js';
@@ -144,8 +144,8 @@ function fromChannels(input: DecodedAudio): MonoSource {
     if (typeTag(channel) !== 'Float32Array') {
       throw new AudioInputError(
         'AUDIO_INVALID_TYPE',
-        `channels[${c}] is ${describe(channel)}, not a Float32Array. Convert it, for example with Float32Array.from(...) (samples in [-1, 1]).`,
-        { details: { channel: c, given: describe(channel) } },
+        `channels[${c}] is ${describeValue(channel)}, not a Float32Array. Convert it, for example with Float32Array.from(...) (samples in [-1, 1]).`,
+        { details: { channel: c, given: describeValue(channel) } },
       );
     }
   });
@@ -229,23 +229,5 @@ function invalidType(input: unknown): AudioInputError {
   else if (Array.isArray(input)) fix = 'Wrap the samples in a Float32Array: new Float32Array(samples) (16 kHz mono), or pass { channels: [new Float32Array(samples)], sampleRate }.';
   else if (typeof input === 'object' && input !== null && 'samples' in input) fix = 'Pass { channels: [samples], sampleRate } with samples as a Float32Array, instead of { samples, sampleRate }.';
   else if (typeof input === 'object' && input !== null && 'channels' in input) fix = 'An audio object needs `channels` (an array of Float32Array) and `sampleRate` (Hz).';
-  return new AudioInputError('AUDIO_INVALID_TYPE', `Unsupported audio input: got ${describe(input)}. ${fix}`, { details: { given: describe(input) } });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return `an array of ${value.length} element(s)`;
-  if (typeof value === 'object') {
-    const tag = typeTag(value);
-    if (tag === 'Object') return `an object with keys {${Object.keys(value).slice(0, 8).join(', ')}}`;
-    return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`;
-  }
-  if (typeof value === 'string') return `the string "${value.slice(0, 40)}"`;
-  return `a ${typeof value} (${String(value).slice(0, 40)})`;
-}
-
-/** `Object.prototype.toString` tag: survives cross-realm values (workers, iframes) where instanceof fails. */
-function typeTag(value: unknown): string {
-  return Object.prototype.toString.call(value).slice(8, -1);
+  return new AudioInputError('AUDIO_INVALID_TYPE', `Unsupported audio input: got ${describeValue(input)}. ${fix}`, { details: { given: describeValue(input) } });
 }

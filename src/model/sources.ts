@@ -6,7 +6,7 @@
  *   `.safetensors` file) and `tokens.txt` (optional: without it the model gives embeddings only);
  * - a converted folder written by `emotion2vec convert`: `model.json` plus its weight shards.
  */
-import { CheckpointError, UsageError, isEmotion2VecError } from '../errors.js';
+import { CheckpointError, UsageError, describeValue, isEmotion2VecError } from '../errors.js';
 import { getPlatform } from '../platform.js';
 import { readCheckpoint } from './checkpoint/index.js';
 import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
@@ -125,7 +125,7 @@ async function providerFor(source: ModelSource, options: SourceOptions): Promise
     return { provider: memoryProvider(Object.fromEntries((source as readonly File[]).map((file) => [file.name, file]))) };
   }
   if (typeof source === 'object' && source !== null) return { provider: memoryProvider(source as ModelFiles) };
-  throw new UsageError('INVALID_ARGUMENT', `Emotion2Vec.load: unsupported model source ${describe(source)}; pass a folder path, a URL, or { 'config.yaml': ..., 'model.pt': ..., 'tokens.txt': ... }.`);
+  throw new UsageError('INVALID_ARGUMENT', `Emotion2Vec.load: unsupported model source ${describeValue(source)}; pass a folder path, a URL, or { 'config.yaml': ..., 'model.pt': ..., 'tokens.txt': ... }.`);
 }
 
 async function localProvider(path: string): Promise<{ provider: FileProvider; preferredFile?: string }> {
@@ -215,7 +215,7 @@ async function toBytes(data: ModelFileData): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
-  throw new UsageError('INVALID_ARGUMENT', `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describe(data)}.`);
+  throw new UsageError('INVALID_ARGUMENT', `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describeValue(data)}.`);
 }
 
 function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {
@@ -231,8 +231,3 @@ function baseName(name: string): string {
   return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return (value as object).constructor?.name ?? 'object';
-}
