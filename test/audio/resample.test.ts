@@ -151,13 +151,15 @@ describe('resample', () => {
     }
   });
 
-  it('resamples a minute of 44.1 kHz audio quickly', () => {
+  it('a minute of a 70 Hz tone at 44.1 kHz comes out as the same tone at 16 kHz (speed is in bench/audio-memory.ts)', () => {
+    const step = 0.01; // radians per input sample: 70 Hz at 44.1 kHz, deep in the pass band
     const x = new Float32Array(44100 * 60);
-    for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.01);
-    const started = performance.now();
+    for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * step);
     const y = resample(x, 44100, 16000);
-    const elapsed = performance.now() - started;
     expect(y.length).toBe(16000 * 60);
-    expect(elapsed).toBeLessThan(3000);
+    let worst = 0;
+    // Away from the zero-padded edges, output n sits at input time n * 44100 / 16000.
+    for (let n = 100; n < y.length - 100; n++) worst = Math.max(worst, Math.abs(y[n]! - Math.sin((n * 44100 * step) / 16000)));
+    expect(worst).toBeLessThan(1e-3); // 4.6e-4 measured: the windowed sinc's pass-band ripple; one sample of phase error gives 1e-2
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeWav } from '../../src/audio/wav.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
 import { outputFolders } from '../../src/cli/analyze.js';
@@ -26,7 +27,13 @@ describe('emotion2vec analyze', () => {
     expect(maxAbsDiff(chirp.scores, expected.chirp16k!.scores)).toBeLessThan(1e-4);
     expect(chirp.top).toEqual({ label: expected.chirp16k!.top, score: expect.any(Number) });
     expect(chirp.frames).toBe(74);
-    expect(chirp.quality).toBeDefined();
+    // The quality report of the file itself: levels recomputed here from its samples.
+    const samples = decodeWav(readFileSync(audio('chirp16k.wav'))).channels[0]!;
+    const rms = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
+    expect(chirp.quality).toMatchObject({ durationSeconds: samples.length / 16000, sampleRate: 16000, peak: Math.max(...samples.map(Math.abs)) });
+    expect(chirp.quality.rms).toBeCloseTo(rms, 6);
+    expect(chirp.quality.rmsDbfs).toBeCloseTo(20 * Math.log10(rms), 4);
+    expect(Array.isArray(chirp.quality.warnings)).toBe(true);
     expect(missing.error.code).toBe('AUDIO_FILE_NOT_FOUND');
     expect(garbage.error.code).toMatch(/^AUDIO_(DECODE|UNSUPPORTED_FORMAT)$/);
     expect(garbage.error.message.length).toBeGreaterThan(10);

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixturePath } from '../support/fixtures.js';
+import { fixturePath, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
 import { runCli } from './run-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'e2v-convert-'));
@@ -20,6 +20,10 @@ describe('emotion2vec convert', () => {
     const args = (model: string) => ['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', model, '--json', '--backend', 'wasm'];
     const [fromCheckpoint, fromConverted] = await Promise.all([runCli(args(fixturePath('tiny_wrapped'))), runCli(args(out))]);
     expect(JSON.parse(fromConverted.stdout).scores).toEqual(JSON.parse(fromCheckpoint.stdout).scores);
+    // And both are upstream's numbers for this input.
+    const upstream = manifestInputs('tiny_wrapped').find((input) => input.id === 'chirp16k')!;
+    expect(maxAbsDiff(JSON.parse(fromConverted.stdout).scores, upstream.scores)).toBeLessThanOrEqual(1e-4);
+    expect(JSON.parse(fromConverted.stdout).top.label).toBe(upstream.top);
   });
 
   it('fails clearly on a folder without a model', async () => {

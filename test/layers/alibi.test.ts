@@ -16,6 +16,9 @@ describe('alibiSlopes', () => {
     expect(twelve.slice(0, 8)).toEqual(alibiSlopes(8));
     const sixteen = alibiSlopes(16);
     expect(twelve.slice(8)).toEqual([sixteen[0], sixteen[2], sixteen[4], sixteen[6]]);
+    // The values themselves, as the paper's get_slopes(12) gives them: 2^-1 ... 2^-8, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5.
+    const upstream = [0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.7071067811865476, 0.35355339059327384, 0.17677669529663692, 0.08838834764831849];
+    twelve.forEach((slope, i) => expect(slope).toBeCloseTo(upstream[i]!, 15));
   });
 });
 

@@ -13,10 +13,8 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const x = Float32Array.from({ length: 401 }, (_, i) => -10 + i * 0.05);
       const { data } = evaluate(() => gelu(tf.tensor1d(x)));
       const exact = Array.from(x, gelu64);
+      // The tanh approximation differs from this by up to ~1e-3 near |x| = 2, far outside the bar.
       expect(maxAbsDiff(data, exact)).toBeLessThan(2e-6);
-      // The tanh form differs by up to ~1e-3 near |x| = 2: far outside the bar above.
-      const tanhForm = Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
-      expect(maxAbsDiff(tanhForm, exact)).toBeGreaterThan(1e-4);
     });
   });
 }

@@ -9,7 +9,7 @@ import { CheckpointError, ConfigError, Emotion2Vec, readModelContents, writeConv
 import { writeSafetensors } from '../../src/model/checkpoint/safetensors.js';
 import { Emotion2VecNetwork } from '../../src/model/network.js';
 import { useBackend } from '../support/backend.js';
-import { fixturePath, loadNpy, maxAbsDiff, syntheticWeights } from '../support/fixtures.js';
+import { fixturePath, loadNpy, manifestInputs, maxAbsDiff, syntheticWeights } from '../support/fixtures.js';
 
 const chirp = () => loadNpy('tiny', 'chirp16k.wave16k').data;
 const tinyFile = (name: string) => readFileSync(fixturePath('tiny', name));
@@ -36,6 +36,9 @@ describe('model sources', () => {
     const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
     reference = (await model.predict(chirp())).scores;
     model.dispose();
+    // The reference every source is held to is upstream's own result (then each source must match it to 1e-6).
+    const upstream = manifestInputs('tiny').find((input) => input.id === 'chirp16k')!.scores;
+    expect(maxAbsDiff(reference, upstream)).toBeLessThanOrEqual(1e-4);
     converted = mkdtempSync(join(tmpdir(), 'e2v-converted-'));
     await convertTiny(converted);
     // A static file server on loopback: /tiny/* is the checkpoint folder, /converted/* the converted one.

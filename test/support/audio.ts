@@ -1,4 +1,23 @@
 /** Helpers for comparing decoded audio with its source. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+
+/** SHA-256 of the float32 bytes of the channels in order: what test/fixtures/formats/reference.json records. */
+export function sha256(arrays: readonly Float32Array[]): string {
+  const hash = createHash('sha256');
+  for (const a of arrays) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest('hex');
+}
+
+/** Whether ffmpeg is on the PATH (CI installs it; tests that need it are skipped without). */
+export const HAS_FFMPEG = ((): boolean => {
+  try {
+    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /**
  * Best normalised cross-correlation between a decoded signal and its source over lags in [-maxLag, maxLag]:
