@@ -19,8 +19,8 @@ const WEB_AUDIO_MAX_RATE = 768_000;
 /**
  * Decodes with the browser's codecs. Web Audio always resamples to its context's rate, so the context is
  * created at the rate the file declares when `decodeAudio` could read it (then nothing is resampled and the
- * torchaudio-exact resampler runs afterwards); otherwise at the model's 16 kHz (so only one resampling happens), where the browser's own resampler makes
- * the result close to, but not bit-identical with, upstream.
+ * torchaudio-exact resampler runs afterwards); otherwise at the model's 16 kHz (so only one resampling happens),
+ * where the browser's own resampler makes the result close to, but not bit-identical with, upstream.
  */
 async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promise<DecodedAudio | null> {
   const OfflineContext = globalThis.OfflineAudioContext;
