@@ -34,12 +34,26 @@ let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
-/** Runs one scenario of page.ts inside the page. */
-async function run<K extends keyof Scenarios>(name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
-  return (await page.evaluate(
+/** A new tab with page.ts loaded and ready; its uncaught errors are collected in `pageErrors`. */
+async function openPage(): Promise<Page> {
+  const opened = await browser.newPage();
+  opened.on('pageerror', (error) => pageErrors.push(error.message));
+  await opened.goto(`${origin}/bundle/page.html`);
+  await opened.waitForFunction(() => 'scenarios' in globalThis);
+  return opened;
+}
+
+/** Runs one scenario of page.ts inside `target`. */
+async function runIn<K extends keyof Scenarios>(target: Page, name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+  return (await target.evaluate(
     ([scenario, scenarioArgs]) => (globalThis as unknown as { scenarios: Record<string, (...a: unknown[]) => unknown> }).scenarios[scenario]!(...scenarioArgs),
     [name, args] as [string, unknown[]],
   )) as Awaited<ReturnType<Scenarios[K]>>;
+}
+
+/** Runs one scenario of page.ts in the shared page. */
+function run<K extends keyof Scenarios>(name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+  return runIn(page, name, ...args);
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -82,10 +96,7 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     });
-    page = await browser.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${origin}/bundle/page.html`);
-    await page.waitForFunction(() => 'scenarios' in globalThis);
+    page = await openPage();
   });
 
   afterAll(async () => {
@@ -124,17 +135,11 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
 
   it('runs on WebGL (software WebGL2 in headless Chromium): auto picks it once registered, within the tiny bars, padded batch = single, no leaks', async () => {
     // A page of its own, so that registering the webgl backend cannot change what the other scenarios run on.
-    const webglPage = await browser.newPage();
-    webglPage.on('pageerror', (error) => pageErrors.push(error.message));
+    const webglPage = await openPage();
     try {
-      await webglPage.goto(`${origin}/bundle/page.html`);
-      await webglPage.waitForFunction(() => 'scenarios' in globalThis);
       const ids = ['speech44k_stereo', 'chirp16k'];
       const args = { model: '/test/fixtures/tiny/', audios: ids.map((id) => `/test/fixtures/audio/${id}.wav`) };
-      const result = (await webglPage.evaluate(
-        (scenarioArgs) => (globalThis as unknown as { scenarios: Scenarios }).scenarios.predictOnWebgl(scenarioArgs),
-        args,
-      )) as Awaited<ReturnType<Scenarios['predictOnWebgl']>>;
+      const result = await runIn(webglPage, 'predictOnWebgl', args);
 
       expect(result.backend).toBe('webgl');
       expect(result.floatPrecision).toBe(32);
@@ -218,14 +223,9 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   it('explains a wasm backend that the page started without its .wasm files, instead of a tfjs stack trace', async () => {
-    const fresh = await browser.newPage();
+    const fresh = await openPage();
     try {
-      await fresh.goto(`${origin}/bundle/page.html`);
-      await fresh.waitForFunction(() => 'scenarios' in globalThis);
-      const result = (await fresh.evaluate(
-        (model) => (globalThis as unknown as { scenarios: Scenarios }).scenarios.loadAfterPageStartedWasm({ model }),
-        '/test/fixtures/tiny/',
-      ));
+      const result = await runIn(fresh, 'loadAfterPageStartedWasm', { model: '/test/fixtures/tiny/' });
       expect(result).toMatchObject({ started: false, ok: false, error: { name: 'BackendError', code: 'BACKEND_UNAVAILABLE' } });
       if (!result.ok) expect(result.error.message).toMatch(/pass `wasmPaths`/);
     } finally {
