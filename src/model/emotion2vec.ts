@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MODEL_SAMPLE_RATE, prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
 import type { QualityReport } from '../audio/quality.js';
 import { selectBackend, type BackendName } from '../backend.js';
-import { AudioInputError, Emotion2VecError, InferenceError, UsageError } from '../errors.js';
+import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
 import { Emotion2VecNetwork } from './network.js';
@@ -135,7 +135,7 @@ export class Emotion2Vec {
   async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
     this.live();
     if (!Array.isArray(audios)) {
-      throw new UsageError('INVALID_ARGUMENT', `predictBatch takes an array of audio inputs; got ${audios === null ? 'null' : typeof audios}. For one input, call predict(audio) or wrap it: predictBatch([audio]).`);
+      throw new UsageError('INVALID_ARGUMENT', `predictBatch takes an array of audio inputs; got ${describeValue(audios)}. For one input, call predict(audio) or wrap it: predictBatch([audio]).`);
     }
     const batchSize = options.batchSize ?? defaultBatchSize(this.backend);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
