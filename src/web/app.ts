@@ -212,6 +212,8 @@ function setUpInputs(): void {
   const input = element<HTMLInputElement>('file-input');
   input.addEventListener('change', () => {
     const file = input.files?.[0];
+    // Cleared so that picking the same file again (e.g. in the other mode) fires 'change' again.
+    input.value = '';
     if (file) void analyse(file);
   });
   const zone = element('drop-zone');
