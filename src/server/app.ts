@@ -45,6 +45,7 @@ export interface ServerOptions {
 const MAX_FIELDS = 16;
 const MAX_FIELD_BYTES = 1024;
 const AUDIO_FIELD = 'audio';
+const MAX_FILE_NAME = 255;
 
 interface Upload {
   readonly fileName: string;
@@ -68,7 +69,8 @@ async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | nu
     if (part.type === 'file') {
       const file = part as MultipartFile;
       const bytes = await file.toBuffer();
-      if (file.fieldname === AUDIO_FIELD && audio === null) audio = { fileName: file.filename || 'upload', bytes };
+      // The name is the client's to choose: kept short, since it is echoed in every record.
+      if (file.fieldname === AUDIO_FIELD && audio === null) audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
       else extraFiles.push(file.fieldname);
     } else {
       fields[part.fieldname] = String(part.value);

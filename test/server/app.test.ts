@@ -31,7 +31,7 @@ const speech = (name = 'speech16k.wav'): Part => ({ name: 'audio', file: audioFi
 function expectError(response: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string) {
   expect(response.statusCode).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
-  const body = response.json() as { error: { code: string; message: string } };
+  const body = response.json() as { input: string; key: string; error: { code: string; message: string } };
   expect(body.error.code).toBe(code);
   expect(body.error.message.length).toBeGreaterThan(10);
   expect(body.error.message.length).toBeLessThanOrEqual(501);
@@ -123,6 +123,11 @@ describe('POST /predict_emotion', () => {
     expectError(await post([speech(), { name: 'granularity', value: 'word' }]), 400, 'REQUEST_INVALID_OPTION');
     expectError(await post([speech(), { name: 'embedding', value: 'maybe' }]), 400, 'REQUEST_INVALID_OPTION');
     expectError(await post([speech(), { name: 'extra', file: PNG_BYTES, fileName: 'x.png' }]), 400, 'REQUEST_UNKNOWN_OPTION');
+  });
+
+  it('echoes at most 255 characters of a hostile file name', async () => {
+    const body = expectError(await post([{ name: 'audio', file: PNG_BYTES, fileName: `${'x'.repeat(5000)}.wav` }]), 415, 'AUDIO_UNSUPPORTED_FORMAT');
+    expect(body.input).toHaveLength(255);
   });
 
   it('a body over the limit is 413, for multipart and for any other body', async () => {
