@@ -29,7 +29,8 @@ export default defineConfig([
     target: 'es2022',
     splitting: true,
     minify: true,
-    noExternal: [/.*/],
+    // Everything bundled but the APE decoder that audio-decode names and npm does not publish.
+    noExternal: [/^(?!@audio\/decode-ape$)/],
     external: ['@audio/decode-ape'],
   },
 ]);
