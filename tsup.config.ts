@@ -19,4 +19,18 @@ export default defineConfig([
     target: 'node20',
     sourcemap: true,
   },
+  {
+    // The web page's script for `emotion2vec serve` (dist/web/app.js, app.css and codec chunks): everything
+    // bundled, nothing loaded from a CDN. Same options as src/web/build.ts, which tests and clones use.
+    entry: { app: 'src/web/app.ts' },
+    outDir: 'dist/web',
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    splitting: true,
+    minify: true,
+    // Everything bundled but the APE decoder that audio-decode names and npm does not publish.
+    noExternal: [/^(?!@audio\/decode-ape$)/],
+    external: ['@audio/decode-ape'],
+  },
 ]);

@@ -29,7 +29,16 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // HTTP server (emotion2vec serve)
+  | 'REQUEST_MISSING_FIELD'
+  | 'REQUEST_UNKNOWN_OPTION'
+  | 'REQUEST_INVALID_OPTION'
+  | 'REQUEST_TOO_LARGE'
+  | 'REQUEST_UNSUPPORTED_TYPE'
+  | 'REQUEST_INVALID'
+  | 'SERVER_BUSY'
+  | 'NOT_FOUND';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

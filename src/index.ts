@@ -45,3 +45,4 @@ export {
   isEmotion2VecError,
   type ErrorCode,
 } from './errors.js';
+export * from './assistant/index.js';

@@ -4,6 +4,7 @@
  */
 import { AudioInputError } from '../errors.js';
 import { frameRms, nonSilentFrames, nonSilentRange, RMS_FLOOR } from './frames.js';
+import { estimateNoise } from './noise.js';
 
 /** What a quality warning is about. */
 export type QualityWarningCode = 'TOO_QUIET' | 'TOO_SHORT' | 'LONG' | 'CLIPPED';
@@ -32,6 +33,13 @@ export interface QualityReport {
   readonly trailingSilenceSeconds: number;
   /** Fraction of analysis frames that are silent (1 when nothing is audible). */
   readonly silenceFraction: number;
+  /**
+   * Background noise: the level of the loud 32 ms frames over the quiet ones, in dB (see src/audio/noise.ts);
+   * null under 320 ms. Low values (under ~10 dB) mean the pauses are nearly as loud as the speech.
+   */
+  readonly snrDb: number | null;
+  /** Level of the quiet frames, in dBFS (floored at −120); null under 320 ms. */
+  readonly noiseFloorDbfs: number | null;
   readonly warnings: readonly QualityWarning[];
 }
 
@@ -158,6 +166,7 @@ export function analyzeQuality(mono: Float32Array, sampleRate: number): QualityR
     leadingSilenceSeconds,
     trailingSilenceSeconds,
     silenceFraction,
+    ...estimateNoise(mono, sampleRate),
     warnings,
   };
 }

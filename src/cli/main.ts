@@ -3,10 +3,17 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyze } from './analyze.js';
 import { convert } from './convert.js';
+import { serve } from './serve.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 to 65535).');
   return n;
 }
 
@@ -40,6 +47,20 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'output folder')
     .action(async (checkpoint: string, options) => {
       process.exitCode = await convert(checkpoint, options);
+    });
+
+  program
+    .command('serve')
+    .description('serve the REST API (POST /predict_emotion) and the web page')
+    .requiredOption('-m, --model <dir>', 'checkpoint or converted model folder')
+    .option('-p, --port <n>', 'port to listen on (0: any free port)', portNumber, 7860)
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--max-body-mb <n>', 'largest upload, in MiB', (value) => positiveInteger(value), 32)
+    .option('--queue-size <n>', 'requests that may wait for the model; more get 503 with Retry-After', (value) => positiveInteger(value), 16)
+    .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
+    .action(async (options) => {
+      process.exitCode = await serve(options);
     });
 
   return program;

@@ -1,0 +1,69 @@
+/** `emotion2vec serve`: the REST API and the web page, on a model loaded and warmed before the server listens. */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Emotion2Vec, type BackendName } from '../node.js';
+import { createServer } from '../server/app.js';
+import { preparePageModel, type PageModel } from '../server/page-model.js';
+import { warmUp } from '../server/warm-up.js';
+import { reportFatal } from './output.js';
+
+export interface ServeOptions {
+  readonly model: string;
+  readonly port: number;
+  readonly host: string;
+  readonly maxBodyMb: number;
+  readonly queueSize: number;
+  readonly backend: string;
+  /** false with --no-page-model: the page offers the server mode only (no converted copy is made). */
+  readonly pageModel: boolean;
+}
+
+/** The built page (dist/web beside dist/cli.js), or a fresh esbuild bundle when run from a clone. */
+async function webRoot(): Promise<{ folder: string; dispose: () => Promise<void> }> {
+  const built = fileURLToPath(new URL('./web/', import.meta.url));
+  if (existsSync(join(built, 'app.js'))) return { folder: built, dispose: async () => undefined };
+  const folder = await mkdtemp(join(tmpdir(), 'emotion2vec-web-'));
+  const { buildWebApp } = await import('../web/build.js');
+  await buildWebApp(folder);
+  return { folder, dispose: () => rm(folder, { recursive: true, force: true }) };
+}
+
+/** Starts the server; resolves with the exit code once it stops (Ctrl-C / SIGTERM), or 2 when it cannot start. */
+export async function serve(options: ServeOptions): Promise<number> {
+  let page: PageModel | undefined;
+  let web: { folder: string; dispose: () => Promise<void> } | undefined;
+  try {
+    const model = await Emotion2Vec.load(options.model, { backend: options.backend as BackendName });
+    const warmMs = await warmUp(model);
+    page = options.pageModel ? await preparePageModel(options.model) : undefined;
+    web = await webRoot();
+    const app = await createServer({
+      model,
+      modelId: options.model,
+      maxBodyMb: options.maxBodyMb,
+      queueSize: options.queueSize,
+      webRoot: web.folder,
+      ...(page ? { pageModel: page } : {}),
+      logger: { level: 'warn' },
+    });
+    const address = await app.listen({ port: options.port, host: options.host });
+    process.stdout.write(`emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await app.close();
+    model.dispose();
+    return 0;
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  } finally {
+    await page?.dispose();
+    await web?.dispose();
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The REST API and the web page of `emotion2vec serve`, as a Fastify app factory: `createServer({ model })`
+ * returns an app that tests drive with `app.inject` or a real `listen`, and that the CLI starts.
+ *
+ * - `POST /predict_emotion`: multipart field `audio` plus option fields -> one result record (src/results/record.ts);
+ * - `GET /health`, `GET /labels`;
+ * - `GET /` the page, `/app/*` its script, `/wasm/*` the tfjs wasm files, `/model/*` the converted model the
+ *   page runs itself.
+ *
+ * One model, one inference at a time, through a bounded queue (503 with Retry-After when full). Every failure is
+ * a JSON error record with a 4xx status for what the client can fix; nothing a client sends stops the server.
+ */
+import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Emotion2Vec } from '../model/emotion2vec.js';
+import { labelNames, toResultRecord, type EmbeddingRecord } from '../results/record.js';
+import { PAGE_HTML } from '../web/page-html.js';
+import { errorResponse, keyOf } from './http-errors.js';
+import { parseRequestOptions, toPredictOptions } from './options.js';
+import type { PageModel } from './page-model.js';
+import { SerialQueue } from './serial-queue.js';
+
+export interface ServerOptions {
+  /** A loaded (ideally warmed, see warmUp) model. The server never disposes it. */
+  readonly model: Emotion2Vec;
+  /** Model id or folder, written into every result record. */
+  readonly modelId: string;
+  /** Largest request body, in MiB (default 32: about 17 minutes of 16-bit 16 kHz WAV). */
+  readonly maxBodyMb?: number;
+  /** Most requests waiting for or running an inference; the next gets 503 (default 16). */
+  readonly queueSize?: number;
+  /** The built page script (app.js, app.css and chunks); without it `/` says how to build it. */
+  readonly webRoot?: string;
+  /** The converted model for the page's in-browser mode; without it the page offers the server mode only. */
+  readonly pageModel?: PageModel;
+  /** Fastify's logger option (default off). */
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/** Option fields are short words; more of them than this is not a real client. */
+const MAX_FIELDS = 16;
+const MAX_FIELD_BYTES = 1024;
+const AUDIO_FIELD = 'audio';
+const MAX_FILE_NAME = 255;
+
+interface Upload {
+  readonly fileName: string;
+  readonly bytes: Buffer;
+}
+
+function wasmDirectory(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+}
+
+/**
+ * Reads every part of a multipart body (the body is always consumed, so the connection stays usable):
+ * the one file, and the option fields as strings.
+ */
+async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
+  let audio: Upload | null = null;
+  const fields: Record<string, string> = {};
+  const extraFiles: string[] = [];
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const file = part as MultipartFile;
+      const bytes = await file.toBuffer();
+      // The name is the client's to choose: kept short, since it is echoed in every record.
+      if (file.fieldname === AUDIO_FIELD && audio === null) audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
+      else extraFiles.push(file.fieldname);
+    } else {
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  return { audio, fields, extraFiles };
+}
+
+/** Builds the app (not listening yet). Close it with `app.close()`. */
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { model, modelId } = options;
+  const maxBodyBytes = Math.round((options.maxBodyMb ?? 32) * 2 ** 20);
+  const limits = { maxBodyBytes };
+  const queue = new SerialQueue(options.queueSize ?? 16);
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBodyBytes });
+
+  await app.register(fastifyMultipart, {
+    throwFileSizeLimit: true,
+    limits: { fileSize: maxBodyBytes, files: 2, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: MAX_FIELDS + 2 },
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = errorResponse(error, '', limits);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const error = new UsageError('NOT_FOUND', `No route ${request.method} ${request.url.slice(0, 200)}. The API: POST /predict_emotion, GET /health, GET /labels; the page is at /.`);
+    const { status, body } = errorResponse(error, '', limits);
+    void reply.code(status).send(body);
+  });
+
+  app.get('/health', async () => ({
+    status: 'ok',
+    model: modelId,
+    backend: model.backend,
+    labels: model.labels.length,
+    embeddingDim: model.embeddingDim,
+    queue: { size: queue.size, capacity: queue.capacity },
+    maxBodyBytes,
+    pageModel: options.pageModel ? { url: '/model/model.json', fingerprint: options.pageModel.fingerprint } : null,
+  }));
+
+  app.get('/labels', async () => ({ labels: model.labels.map(labelNames) }));
+
+  app.post('/predict_emotion', async (request, reply) => {
+    let input = '';
+    try {
+      if (!request.isMultipart()) {
+        throw new UsageError('REQUEST_UNSUPPORTED_TYPE', `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`);
+      }
+      const { audio, fields, extraFiles } = await readUpload(request);
+      input = audio?.fileName ?? '';
+      if (extraFiles.length > 0) {
+        throw new UsageError('REQUEST_UNKNOWN_OPTION', `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`);
+      }
+      if (!audio) throw new UsageError('REQUEST_MISSING_FIELD', 'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.');
+      const requestOptions = parseRequestOptions(fields);
+      const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
+      const prediction = await queue.run(() => model.predict(file, toPredictOptions(requestOptions)));
+      const embedding: EmbeddingRecord | undefined = prediction.embedding
+        ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) }
+        : undefined;
+      return toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
+    } catch (error) {
+      const { status, body } = errorResponse(error, input, limits);
+      if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');
+      if (body.error.code === 'SERVER_BUSY') void reply.header('Retry-After', String(queue.retryAfterSeconds));
+      return reply.code(status).send(body);
+    }
+  });
+
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
+  if (options.webRoot) {
+    await app.register(fastifyStatic, { root: options.webRoot, prefix: '/app/', decorateReply: false, index: false, dotfiles: 'deny' });
+  }
+  await app.register(fastifyStatic, { root: wasmDirectory(), prefix: '/wasm/', decorateReply: false, index: false, allowedPath: (path) => path.endsWith('.wasm') });
+  if (options.pageModel) {
+    const served = new Set(options.pageModel.files.map((name) => `/${name}`));
+    await app.register(fastifyStatic, { root: options.pageModel.folder, prefix: '/model/', decorateReply: false, index: false, allowedPath: (path) => served.has(path) });
+  }
+  return app;
+}

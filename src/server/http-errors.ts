@@ -1,0 +1,81 @@
+/**
+ * Every failure the server answers, as one JSON shape (`toErrorRecord`: `{ input, key, error: { code, message } }`)
+ * with the HTTP status that fits it. Errors from Fastify and its multipart parser become our typed errors first,
+ * so that clients see one set of codes.
+ */
+import { isEmotion2VecError, UsageError, type Emotion2VecError } from '../errors.js';
+import { toErrorRecord, type ErrorRecord } from '../results/record.js';
+
+/** Longest message we echo: a hostile upload must not make us send back megabytes. */
+const MAX_MESSAGE = 500;
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  REQUEST_MISSING_FIELD: 400,
+  REQUEST_UNKNOWN_OPTION: 400,
+  REQUEST_INVALID_OPTION: 400,
+  REQUEST_INVALID: 400,
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  REQUEST_TOO_LARGE: 413,
+  REQUEST_UNSUPPORTED_TYPE: 415,
+  AUDIO_UNSUPPORTED_FORMAT: 415,
+  AUDIO_INVALID_TYPE: 415,
+  SERVER_BUSY: 503,
+  INFERENCE_FAILED: 500,
+  BACKEND_UNAVAILABLE: 500,
+  MODEL_DISPOSED: 503,
+};
+
+/** Fastify / @fastify/multipart error codes and the code we report for them. */
+const FASTIFY_CODES: Readonly<Record<string, Emotion2VecError['code']>> = {
+  FST_REQ_FILE_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  FST_PARTS_LIMIT: 'REQUEST_TOO_LARGE',
+  FST_FILES_LIMIT: 'REQUEST_TOO_LARGE',
+  FST_FIELDS_LIMIT: 'REQUEST_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_UNSUPPORTED_TYPE',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'REQUEST_UNSUPPORTED_TYPE',
+};
+
+/** HTTP status of one of our errors: 4xx for what the client can fix, 5xx for what it cannot. */
+export function statusFor(error: Emotion2VecError): number {
+  const status = STATUS_BY_CODE[error.code];
+  if (status !== undefined) return status;
+  // Every other audio problem (undecodable, empty, too short, silent in strict mode) is the upload's content.
+  return error.code.startsWith('AUDIO_') ? 422 : 400;
+}
+
+/** Any thrown value as our typed error, or null for a bug (answered as 500 INTERNAL). */
+export function asRequestError(error: unknown, limits: { maxBodyBytes: number }): Emotion2VecError | null {
+  if (isEmotion2VecError(error)) return error;
+  const fastify = error as { code?: string; statusCode?: number; message?: string };
+  const code = fastify.code ? FASTIFY_CODES[fastify.code] : undefined;
+  if (code === 'REQUEST_TOO_LARGE') {
+    return new UsageError(code, `The request is over the server's limit of ${(limits.maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few option fields). Send a shorter file or start the server with a larger --max-body-mb.`);
+  }
+  if (code === 'REQUEST_UNSUPPORTED_TYPE') {
+    return new UsageError(code, 'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).');
+  }
+  if (fastify.statusCode !== undefined && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    return new UsageError('REQUEST_INVALID', `Malformed request: ${String(fastify.message).slice(0, MAX_MESSAGE)}`);
+  }
+  return null;
+}
+
+/** The error record and status for any failure of a request about `input`. */
+export function errorResponse(error: unknown, input: string, limits: { maxBodyBytes: number }): { status: number; body: ErrorRecord } {
+  const typed = asRequestError(error, limits);
+  const status = typed ? statusFor(typed) : 500;
+  const record = typed
+    ? toErrorRecord(typed, { input, key: keyOf(input) })
+    : toErrorRecord(new Error('The server failed unexpectedly while handling this request; the details are in its log.'), { input, key: keyOf(input) });
+  const message = record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
+  return { status, body: { ...record, error: { code: record.error.code, message } } };
+}
+
+/** Key of an upload: its file name without the extension (as the CLI names output folders). */
+export function keyOf(fileName: string): string {
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}

@@ -1,0 +1,154 @@
+/**
+ * The web page in headless Chromium (Debian's chromium, driven by playwright-core), served by the real server
+ * on 127.0.0.1: upload a file, see the result from the server, then from the model run in the page itself
+ * (WebGL in software here), the two equal within 1e-4; download result.json and embedding.npy; a second visit
+ * loads the page's model from the Cache API without a network request for it. Saves the screenshot to
+ * test-output/webui.png, and to docs/webui.png with UPDATE_DOCS_SCREENSHOT=1 (fonts-noto-color-emoji and
+ * fonts-wqy-microhei installed, for the emoji and the Chinese names).
+ *
+ * Skipped (with a note) where no Chromium is installed; set CHROMIUM_PATH for another build.
+ */
+import '../../src/node.js';
+import type { FastifyInstance } from 'fastify';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpy } from '../../src/io/npy.js';
+import { Emotion2Vec, type EmotionPrediction } from '../../src/model/emotion2vec.js';
+import { labelNames } from '../../src/results/record.js';
+import { createServer } from '../../src/server/app.js';
+import { preparePageModel, type PageModel } from '../../src/server/page-model.js';
+import { buildWebApp } from '../../src/web/build.js';
+import { fixturePath } from '../support/fixtures.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const HAS_CHROMIUM = existsSync(CHROMIUM);
+if (!HAS_CHROMIUM) console.warn(`web page tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+// 1.5 s: WebGL runs in software in headless Chromium, where every new page compiles its shaders again.
+const AUDIO = fixturePath('audio', 'chirp16k.wav');
+
+let model: Emotion2Vec;
+let pageModel: PageModel;
+let webRoot = '';
+let app: FastifyInstance;
+let origin = '';
+let browser: Browser;
+let context: BrowserContext;
+let expected: EmotionPrediction;
+const pageErrors: string[] = [];
+
+/** What the page shows: the top line, and every bar's label and exact score (data-score). */
+async function shownResult(page: Page) {
+  return page.evaluate(() => ({
+    top: document.getElementById('top-name')!.textContent,
+    emoji: document.getElementById('top-emoji')!.textContent,
+    meta: document.getElementById('result-meta')!.textContent,
+    warnings: Array.from(document.querySelectorAll<HTMLElement>('#warnings li')).map((li) => li.dataset.code),
+    bars: Array.from(document.querySelectorAll<HTMLElement>('#score-bars li')).map((li) => ({ label: li.dataset.label!, score: Number(li.dataset.score) })),
+  }));
+}
+
+async function analyse(page: Page, mode: 'server' | 'page'): Promise<void> {
+  await page.check(`input[name="mode"][value="${mode}"]`);
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.setInputFiles('#file-input', AUDIO);
+  await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 300_000 });
+  expect(await page.evaluate(() => [document.body.dataset.state, document.getElementById('status')!.textContent])).toEqual(['done', '']);
+  expect(await page.evaluate(() => document.body.dataset.mode)).toBe(mode);
+}
+
+async function openPage(): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => document.body.dataset.state === 'ready');
+  return page;
+}
+
+describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
+  beforeAll(async () => {
+    model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
+    expected = await model.predict(AUDIO, { embedding: true });
+    pageModel = await preparePageModel(fixturePath('tiny'));
+    webRoot = mkdtempSync(join(tmpdir(), 'e2v-web-'));
+    await buildWebApp(webRoot);
+    app = await createServer({ model, modelId: 'emotion2vec tiny (test fixture)', webRoot, pageModel });
+    origin = await app.listen({ port: 0, host: '127.0.0.1' });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    context = await browser.newContext({ viewport: { width: 1180, height: 760 }, acceptDownloads: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await pageModel?.dispose();
+    model?.dispose();
+    if (webRoot) rmSync(webRoot, { recursive: true, force: true });
+  });
+
+  it('shows the server result, then the in-page result (WebGL) equal within 1e-4; downloads; screenshot; a second visit uses the Cache API', { timeout: 600_000 }, async () => {
+    const page = await openPage();
+    await analyse(page, 'server');
+    const fromServer = await shownResult(page);
+    expect(fromServer.bars.map((bar) => bar.label)).toEqual(expected.labels);
+    expect(fromServer.bars.map((bar) => bar.score)).toEqual(expected.scores);
+    const top = labelNames(expected.top!.label);
+    expect(fromServer.top).toBe(`${top.zh ?? ''} ${top.en}`.trim());
+    expect(fromServer.emoji).not.toBe('');
+    expect(fromServer.warnings).toEqual(expected.quality.warnings.map((w) => w.code));
+
+    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+    const record = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
+    expect(jsonDownload.suggestedFilename()).toBe('chirp16k.result.json');
+    expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+    const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
+    const npy = decodeNpy(new Uint8Array(readFileSync((await npyDownload.path())!)));
+    expect(npy.shape).toEqual(expected.embedding!.shape);
+    expect(Array.from(npy.data as Float32Array)).toEqual(Array.from(expected.embedding!.data));
+
+    await analyse(page, 'page');
+    const inPage = await shownResult(page);
+    expect(inPage.meta).toContain('this page (webgl)');
+    expect(inPage.bars.map((bar) => bar.label)).toEqual(expected.labels);
+    const diff = Math.max(...inPage.bars.map((bar, i) => Math.abs(bar.score - fromServer.bars[i]!.score)));
+    console.info(`web page: in-page (webgl) vs server (wasm) scores max |diff| ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThanOrEqual(1e-4);
+    expect(inPage.top).toBe(fromServer.top);
+    const [pageNpy] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
+    const pageEmbedding = decodeNpy(new Uint8Array(readFileSync((await pageNpy.path())!)));
+    const embeddingDiff = Math.max(...Array.from(pageEmbedding.data as Float32Array, (v, i) => Math.abs(v - expected.embedding!.data[i]!)));
+    expect(embeddingDiff).toBeLessThanOrEqual(1e-4);
+
+    const screenshot = await page.screenshot({ fullPage: true });
+    mkdirSync(join(REPO, 'test-output'), { recursive: true });
+    writeFileSync(join(REPO, 'test-output/webui.png'), screenshot);
+    // The committed copy changes only on request: a CI machine without CJK and emoji fonts would draw boxes.
+    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') writeFileSync(join(REPO, 'docs/webui.png'), screenshot);
+    await page.close();
+
+    // A second visit: the page's model comes from the Cache API, with no request for /model/.
+    const again = await openPage();
+    const modelRequests: string[] = [];
+    again.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/model/')) modelRequests.push(request.url());
+    });
+    await analyse(again, 'page');
+    expect(modelRequests).toEqual([]);
+    expect((await shownResult(again)).bars).toEqual(inPage.bars);
+    await again.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows a bad upload as an error and keeps working', async () => {
+    const page = await openPage();
+    await page.setInputFiles('#file-input', { name: 'picture.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]) });
+    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await page.textContent('#status')).toMatch(/^AUDIO_UNSUPPORTED_FORMAT: /);
+    await analyse(page, 'server');
+    await page.close();
+  });
+});
