@@ -29,7 +29,15 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // training and evaluating a classification head (src/train)
+  | 'TRAIN_DATA_INVALID'
+  | 'TRAIN_AUDIO_MISSING'
+  | 'TRAIN_AUDIO_UNREADABLE'
+  | 'TRAIN_CLASS_EMPTY'
+  | 'TRAIN_TOO_FEW_CLASSES'
+  | 'HEAD_INVALID'
+  | 'HEAD_DIM_MISMATCH';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {
