@@ -21,9 +21,9 @@ export interface FitOptions {
   readonly epochs?: number;
   /** Examples per Adam step (default 32). */
   readonly batchSize?: number;
-  /** Adam's learning rate (default 0.003). */
+  /** Adam's learning rate (default 0.01). */
   readonly learningRate?: number;
-  /** L2 penalty on the weights, not the biases (default 1e-3). */
+  /** L2 penalty on the weights, not the biases (default 0.01). */
   readonly weightDecay?: number;
   /** Share of each class held out for early stopping (default 0.2); 0 trains for `epochs` without validation. */
   readonly validationSplit?: number;
@@ -86,8 +86,8 @@ const DEFAULTS: Settings = {
   hiddenUnits: 0,
   epochs: 200,
   batchSize: 32,
-  learningRate: 0.003,
-  weightDecay: 1e-3,
+  learningRate: 0.01,
+  weightDecay: 0.01,
   validationSplit: 0.2,
   patience: 20,
   classWeights: 'balanced',
