@@ -13,10 +13,13 @@ export function confusionSvg(evaluation: Evaluation): string {
   const k = labels.length;
   const margin = Math.min(220, 24 + 7 * Math.max(...labels.map((l) => l.length), 4));
   const size = margin + k * CELL + 16;
+  const title = `accuracy ${percent(evaluation.accuracy)}, UA ${percent(evaluation.unweightedAccuracy)}, macro F1 ${percent(evaluation.macroF1)} (n=${evaluation.count})`;
+  // About 7.5 px per bold 12 px character: wide enough for the summary line under the matrix.
+  const width = Math.max(size, Math.ceil(24 + title.length * 7.5));
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size + 36}" viewBox="0 0 ${size} ${size + 36}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${size + 36}" viewBox="0 0 ${width} ${size + 36}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="${size + 22}" ${FONT} font-weight="bold">${escapeXml(`accuracy ${percent(evaluation.accuracy)}, UA ${percent(evaluation.unweightedAccuracy)}, macro F1 ${percent(evaluation.macroF1)} (n=${evaluation.count})`)}</text>`,
+    `<text x="12" y="${size + 22}" ${FONT} font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="4" y="14" ${FONT}>true \u2193 predicted \u2192</text>`,
   ];
   confusion.forEach((row, r) => {
