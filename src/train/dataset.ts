@@ -88,7 +88,7 @@ async function readList(path: string): Promise<string> {
 function csvItems(text: string, file: string): LabelledItem[] {
   let rows: string[][];
   try {
-    rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true, comment: '#' }) as string[][];
+    rows = parseCsv(text, { skip_empty_lines: true, trim: true, relax_column_count: true }) as string[][];
   } catch (error) {
     throw new UsageError('TRAIN_DATA_INVALID', `${file} is not valid CSV: ${(error as Error).message.slice(0, 300)}`);
   }

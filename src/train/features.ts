@@ -55,7 +55,8 @@ export async function extractFeatures(model: Emotion2Vec, items: readonly Labell
   const dim = model.embeddingDim;
   const baseLabels = model.labels;
   const width = dim + baseLabels.length;
-  const cache = options.cacheDir ? await openCache(options.cacheDir, await modelKey(model, options), dim, baseLabels) : null;
+  const key = options.cacheDir ? await modelKey(model, options) : null;
+  const cache = options.cacheDir && key ? await openCache(options.cacheDir, key, dim, baseLabels) : null;
   const fileKeys = await Promise.all(items.map((item) => fileKey(item.path)));
 
   const table = new Float32Array(items.length * width);
@@ -115,16 +116,21 @@ async function fileKey(path: string): Promise<string> {
   return `${resolve(path)}\u0000${info.size}\u0000${info.mtimeMs}`;
 }
 
-/** The model's identity: location, config, labels and (for a local folder) its files' sizes and times. */
-async function modelKey(model: Emotion2Vec, options: FeatureOptions): Promise<string> {
+/**
+ * The model's identity: location, config, labels and (for a local folder) its files' sizes and times. Null for a
+ * model loaded from in-memory files, which has no identity to key a cache on: it is then not cached.
+ */
+async function modelKey(model: Emotion2Vec, options: FeatureOptions): Promise<string | null> {
   const location = model.loadReport.location;
+  const isUrl = /^https?:/.test(location);
+  if (!isUrl && !(await stat(location).then((info) => info.isDirectory(), () => false))) return null;
   const stamps: string[] = [];
   const names = await readdir(location).catch(() => [] as string[]);
   for (const name of names.sort()) {
     const info = await stat(join(location, name)).catch(() => null);
     if (info?.isFile()) stamps.push(`${name}:${info.size}:${info.mtimeMs}`);
   }
-  const identity = JSON.stringify({ location: /^https?:/.test(location) ? location : resolve(location), config: model.config, labels: model.labels, stamps, trim: options.trimSilence === true });
+  const identity = JSON.stringify({ location: isUrl ? location : resolve(location), config: model.config, labels: model.labels, stamps, trim: options.trimSilence === true });
   return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }
 
