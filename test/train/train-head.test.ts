@@ -4,7 +4,7 @@
  * evaluated on held-out recordings; plus the typed errors for bad data and a head that does not fit the model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +162,20 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
       const result = await trainHead({ data: scp, labels, model, out: join(dir, 'scp'), cacheDir: join(dir, 'linear', 'cache'), epochs: 3 });
       expect(result.head.labels).toEqual(['noise', 'sweep']);
       expect(result.cached).toBe(10);
+    });
+
+    it('a model loaded from in-memory files is not cached (it has no identity to key the cache on)', async () => {
+      const files = Object.fromEntries(['config.yaml', 'model.pt', 'tokens.txt'].map((name) => [name, new Uint8Array(readFileSync(join(TINY, name)))]));
+      const inMemory = await Emotion2Vec.load(files, { backend: 'wasm' });
+      try {
+        const small = writeCsv(dir, 'small.csv', [...recordings.slice(0, 3), ...recordings.slice(24, 27)]);
+        const cacheDir = join(dir, 'memory-cache');
+        const result = await trainHead({ data: small, model: inMemory, out: join(dir, 'memory'), cacheDir, epochs: 2 });
+        expect(result.extracted).toBe(6);
+        expect(existsSync(cacheDir)).toBe(false);
+      } finally {
+        inMemory.dispose();
+      }
     });
 
     it('a class without examples, and fewer than two classes', async () => {
