@@ -108,9 +108,15 @@ export class Emotion2Vec {
     const contents = await readModelContents(source, options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
     if (headWeights) assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
-    const network = new Emotion2VecNetwork(contents.definition);
-    const report = network.params.load(contents.weights.tensors);
     const head = headWeights ? ClassifierHead.fromWeights(headWeights) : null;
+    const network = new Emotion2VecNetwork(contents.definition);
+    let report: LoadReport;
+    try {
+      report = network.params.load(contents.weights.tensors);
+    } catch (error) {
+      head?.dispose();
+      throw error;
+    }
     return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes }, head);
   }
 
