@@ -38,7 +38,15 @@ export type ErrorCode =
   | 'REQUEST_UNSUPPORTED_TYPE'
   | 'REQUEST_INVALID'
   | 'SERVER_BUSY'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  // training and evaluating a classification head (src/train)
+  | 'TRAIN_DATA_INVALID'
+  | 'TRAIN_AUDIO_MISSING'
+  | 'TRAIN_AUDIO_UNREADABLE'
+  | 'TRAIN_CLASS_EMPTY'
+  | 'TRAIN_TOO_FEW_CLASSES'
+  | 'HEAD_INVALID'
+  | 'HEAD_DIM_MISMATCH';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

@@ -23,6 +23,10 @@ export { readModelContents, type ModelSource, type ModelFiles, type ModelFileDat
 export { readCheckpoint } from './model/checkpoint/index.js';
 export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from './model/converted.js';
 export { Emotion2VecNetwork } from './model/network.js';
+export { ClassifierHead, readHead, encodeHeadFiles, assertHeadFits, type HeadWeights, type HeadSource, type HeadManifest, type DenseLayerWeights } from './train/head.js';
+export { fitHead, type FitOptions, type FitData, type FitResult, type EpochProgress } from './train/fit.js';
+export { evaluatePredictions, formatEvaluation, type Evaluation, type ClassMetrics } from './train/metrics.js';
+export { confusionSvg } from './train/confusion-svg.js';
 export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
 export type { LoadReport, ParameterSpec } from './model/parameters.js';
 export { prepareAudio, MODEL_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';

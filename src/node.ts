@@ -11,6 +11,9 @@ import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { installPlatform } from './platform.js';
 
 export * from './index.js';
+export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
+export { evaluate, type EvaluateOptions, type EvaluationReport } from './train/evaluate.js';
+export { readLabelledData, type LabelledItem, type DataSource } from './train/dataset.js';
 
 const require = createRequire(import.meta.url);
 

@@ -25,6 +25,8 @@ export interface AnalyzeOptions {
   readonly batchSize?: number;
   readonly trimSilence: boolean;
   readonly strict: boolean;
+  /** A head written by train-head (`--head`). */
+  readonly head?: string;
 }
 
 /** The JSON written per input (one line with --json, result.json with --output-dir). */
@@ -43,7 +45,7 @@ export interface AnalyzeRecord {
 export async function analyze(inputs: string[], options: AnalyzeOptions): Promise<number> {
   let model: Emotion2Vec;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend });
+    model = await Emotion2Vec.load(options.model, { backend: options.backend, head: options.head });
   } catch (error) {
     reportFatal(error);
     return 2;

@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { analyze } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';
+import { evaluateCommand } from './evaluate.js';
+import { fraction, nonNegativeInteger, nonNegativeNumber, positiveNumber, trainHeadCommand } from './train-head.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -36,6 +38,7 @@ export function buildProgram(): Command {
     .option('--batch-size <n>', 'inputs per forward pass (default: 1 on wasm/cpu, 8 on GPU and native backends)', positiveInteger)
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
+    .option('--head <dir>', 'a classification head written by train-head, predicting its labels instead of the model\'s')
     .action(async (inputs: string[], options) => {
       process.exitCode = await analyze(inputs, options);
     });
@@ -61,6 +64,49 @@ export function buildProgram(): Command {
     .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
     .action(async (options) => {
       process.exitCode = await serve(options);
+    });
+
+  program
+    .command('train-head')
+    .description('train a classification head for new labels on the frozen model (docs/train-head.md)')
+    .requiredOption('-d, --data <file>', 'labelled recordings: a CSV of path,label rows, or a wav.scp (with --labels)')
+    .option('-l, --labels <file>', 'labels of a wav.scp: <key> <label> per line')
+    .requiredOption('-m, --model <dir>', 'the base model (checkpoint or converted folder)')
+    .requiredOption('-o, --out <dir>', 'folder to write the head to (head.json, tokens.txt, layers.*.npy; embedding cache in <dir>/cache)')
+    .option('--classes <list>', 'comma-separated class labels in output order (default: the labels found, sorted)')
+    .option('--hidden <units>', 'one ReLU hidden layer of this many units (default 0: linear head)', nonNegativeInteger)
+    .option('--epochs <n>', 'most epochs (default 200; early stopping usually ends sooner)', positiveInteger)
+    .option('--batch-size <n>', 'examples per Adam step (default 32)', positiveInteger)
+    .option('--learning-rate <x>', "Adam's learning rate (default 0.01)", positiveNumber)
+    .option('--weight-decay <x>', 'L2 penalty on the weights (default 0.01)', nonNegativeNumber)
+    .option('--validation-split <x>', 'share of each class held out for early stopping (default 0.2; 0: none)', fraction)
+    .option('--patience <n>', 'epochs without a better validation loss before stopping (default 20)', positiveInteger)
+    .option('--no-class-weights', 'weigh every example the same (default: every class the same)')
+    .option('--seed <n>', 'seed of the split, initial weights and batch order (default 0)', nonNegativeInteger)
+    .option('--soft-labels <weight>', "mix the base model's scores into the targets with this weight (0 to 1; classes must be the model's labels)", fraction)
+    .option('--cache <dir>', 'embedding cache folder (default <out>/cache)')
+    .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('--trim-silence', 'trim leading and trailing silence first', false)
+    .option('--json', 'print the summary as JSON', false)
+    .option('-q, --quiet', 'no progress lines on stderr', false)
+    .action(async (options) => {
+      process.exitCode = await trainHeadCommand(options);
+    });
+
+  program
+    .command('evaluate')
+    .description("score the model's head, or a trained one, on labelled recordings: accuracy, macro F1, UA, confusion matrix")
+    .requiredOption('-d, --data <file>', 'labelled recordings: a CSV of path,label rows, or a wav.scp (with --labels)')
+    .option('-l, --labels <file>', 'labels of a wav.scp: <key> <label> per line')
+    .requiredOption('-m, --model <dir>', 'the base model (checkpoint or converted folder)')
+    .option('--head <dir>', 'a head written by train-head (default: the model\'s own labels)')
+    .option('-o, --out <dir>', 'write evaluation.json and confusion.svg here (embedding cache in <dir>/cache)')
+    .option('--cache <dir>', 'embedding cache folder (e.g. the train-head run\'s <out>/cache)')
+    .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('--trim-silence', 'trim leading and trailing silence first', false)
+    .option('--json', 'print the evaluation as JSON', false)
+    .action(async (options) => {
+      process.exitCode = await evaluateCommand(options);
     });
 
   return program;

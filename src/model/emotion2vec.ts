@@ -14,6 +14,7 @@ import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
+import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
 
 export interface LoadOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
@@ -22,6 +23,11 @@ export interface LoadOptions {
   readonly wasmPaths?: string | Record<string, string>;
   /** fetch used for URL sources. */
   readonly fetch?: typeof fetch;
+  /**
+   * A classification head trained with `trainHead` / `emotion2vec train-head` to use instead of the model's own:
+   * its folder (path, URL, in-memory files) or its weights. Results then carry the head's labels.
+   */
+  readonly head?: HeadSource;
 }
 
 /** 'utterance': one (D,) embedding per input; 'frame': one (T, D) embedding, a row per 20 ms frame. */
@@ -72,13 +78,17 @@ export type BatchItemResult = { readonly ok: true; readonly prediction: EmotionP
 
 export class Emotion2Vec {
   private network: Emotion2VecNetwork | null;
+  /** A trained head replacing the model's own (`LoadOptions.head`). */
+  private head: ClassifierHead | null;
 
   private constructor(
     network: Emotion2VecNetwork,
     /** What loading found: tensors loaded, training-only and unused tensors skipped. */
     readonly loadReport: LoadReport & { readonly location: string; readonly layout: 'checkpoint' | 'converted'; readonly notes: readonly string[] },
+    head: ClassifierHead | null = null,
   ) {
     this.network = network;
+    this.head = head;
   }
 
   /**
@@ -96,9 +106,18 @@ export class Emotion2Vec {
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
     await selectBackend(options.backend ?? 'auto', options);
     const contents = await readModelContents(source, options);
+    const headWeights = options.head === undefined ? null : await readHead(options.head, options);
+    if (headWeights) assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
+    const head = headWeights ? ClassifierHead.fromWeights(headWeights) : null;
     const network = new Emotion2VecNetwork(contents.definition);
-    const report = network.params.load(contents.weights.tensors);
-    return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
+    let report: LoadReport;
+    try {
+      report = network.params.load(contents.weights.tensors);
+    } catch (error) {
+      head?.dispose();
+      throw error;
+    }
+    return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes }, head);
   }
 
   /** The validated model configuration. */
@@ -108,7 +127,7 @@ export class Emotion2Vec {
 
   /** The labels results use, in order (`unuse*` placeholders dropped). */
   get labels(): string[] {
-    return this.live().definition.tokens.filter((label) => !isUnusedLabel(label));
+    return (this.head?.tokens ?? this.live().definition.tokens).filter((label) => !isUnusedLabel(label));
   }
 
   /** Embedding width D (768 base, 1024 large). */
@@ -178,6 +197,8 @@ export class Emotion2Vec {
   dispose(): void {
     this.network?.params.dispose();
     this.network = null;
+    this.head?.dispose();
+    this.head = null;
   }
 
   private async prepare(input: AudioInput, options: PrepareOptions): Promise<PreparedAudio> {
@@ -196,7 +217,9 @@ export class Emotion2Vec {
   /** One forward pass over a padded batch; reads back only what was asked for. */
   private async run(batch: PreparedAudio[], options: PredictOptions): Promise<EmotionPrediction[]> {
     const network = this.live();
-    const { config, tokens } = network.definition;
+    const { config } = network.definition;
+    const classifier = this.head ?? network.head;
+    const tokens = this.head?.tokens ?? network.definition.tokens;
     const lengths = batch.map((audio) => audio.waveform.length);
     const width = Math.max(...lengths);
     const padded = new Float32Array(batch.length * width);
@@ -210,7 +233,7 @@ export class Emotion2Vec {
       const encoded = network.encoder.forward(tf.tensor2d(padded, [batch.length, width]), lengths);
       frameLengths = encoded.frameLengths;
       const pooled = maskedMeanPool(encoded.frames, encoded.frameLengths);
-      const head = network.head?.apply(pooled);
+      const head = classifier?.apply(pooled);
       return head ? { frames: encoded.frames, utterance: pooled, logits: head } : { frames: encoded.frames, utterance: pooled };
     }) as { frames: tf.Tensor3D; utterance: tf.Tensor2D; logits?: tf.Tensor2D };
     try {

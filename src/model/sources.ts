@@ -116,7 +116,8 @@ function weightFileIn(names: string[] | null): string | undefined {
   return names.filter((name) => WEIGHT_EXTENSIONS.some((ext) => name.endsWith(ext))).sort()[0];
 }
 
-async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
+/** Where to read a source's files from (also used by trained classifier heads, src/train/head.ts). */
+export async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
   if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
     return urlProvider(String(source), options.fetch ?? globalThis.fetch);
   }

@@ -1,0 +1,45 @@
+/**
+ * `emotion2vec evaluate --data <csv | wav.scp --labels file> --model <dir> [--head <dir>] [--out <dir>]`: accuracy,
+ * macro F1, unweighted accuracy, per-class precision/recall and the confusion matrix, printed (JSON with --json);
+ * with --out, also `evaluation.json` and `confusion.svg` there (and the embedding cache in `<out>/cache`).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { confusionSvg, evaluate, formatEvaluation, type BackendName } from '../node.js';
+import { reportFatal } from './output.js';
+
+export interface EvaluateCliOptions {
+  readonly data: string;
+  readonly labels?: string;
+  readonly model: string;
+  readonly head?: string;
+  readonly out?: string;
+  readonly cache?: string;
+  readonly backend: string;
+  readonly trimSilence: boolean;
+  readonly json: boolean;
+}
+
+export async function evaluateCommand(options: EvaluateCliOptions): Promise<number> {
+  try {
+    const report = await evaluate({
+      data: options.data,
+      labels: options.labels,
+      model: options.model,
+      head: options.head,
+      cacheDir: options.cache ?? (options.out ? join(options.out, 'cache') : undefined),
+      backend: options.backend as BackendName,
+      trimSilence: options.trimSilence,
+    });
+    if (options.out) {
+      await mkdir(options.out, { recursive: true });
+      await writeFile(join(options.out, 'evaluation.json'), `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(join(options.out, 'confusion.svg'), confusionSvg(report));
+    }
+    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatEvaluation(report));
+    return 0;
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  }
+}

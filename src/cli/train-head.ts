@@ -1,0 +1,116 @@
+/**
+ * `emotion2vec train-head --data <csv | wav.scp --labels file> --model <dir> --out <dir>`: trains a classification
+ * head on the model's frozen embeddings and writes it to --out (see docs/train-head.md). Progress goes to stderr,
+ * one line per epoch; the summary to stdout (JSON with --json).
+ */
+import { trainHead, type BackendName, type EpochProgress } from '../node.js';
+import { InvalidArgumentError } from 'commander';
+import { reportFatal } from './output.js';
+
+export interface TrainHeadCliOptions {
+  readonly data: string;
+  readonly labels?: string;
+  readonly model: string;
+  readonly out: string;
+  readonly classes?: string;
+  readonly hidden?: number;
+  readonly epochs?: number;
+  readonly batchSize?: number;
+  readonly learningRate?: number;
+  readonly weightDecay?: number;
+  readonly validationSplit?: number;
+  readonly patience?: number;
+  readonly classWeights: boolean;
+  readonly seed?: number;
+  readonly softLabels?: number;
+  readonly cache?: string;
+  readonly backend: string;
+  readonly trimSilence: boolean;
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+export async function trainHeadCommand(options: TrainHeadCliOptions): Promise<number> {
+  const log = (line: string) => {
+    if (!options.quiet) process.stderr.write(`${line}\n`);
+  };
+  try {
+    const result = await trainHead({
+      data: options.data,
+      labels: options.labels,
+      model: options.model,
+      out: options.out,
+      classes: options.classes?.split(',').map((name) => name.trim()),
+      hiddenUnits: options.hidden,
+      epochs: options.epochs,
+      batchSize: options.batchSize,
+      learningRate: options.learningRate,
+      weightDecay: options.weightDecay,
+      validationSplit: options.validationSplit,
+      patience: options.patience,
+      classWeights: options.classWeights ? 'balanced' : 'none',
+      seed: options.seed,
+      softLabels: options.softLabels,
+      cacheDir: options.cache,
+      backend: options.backend as BackendName,
+      trimSilence: options.trimSilence,
+      onExtract: (done, total) => log(`embeddings ${done}/${total}`),
+      onEpoch: (progress) => log(epochLine(progress)),
+    });
+    const best = result.fit.history[result.fit.bestEpoch - 1];
+    const summary = {
+      out: options.out,
+      files: result.files,
+      labels: result.head.labels,
+      layers: result.head.layers.map((layer) => [layer.outFeatures, layer.inFeatures]),
+      trainCount: result.fit.trainCount,
+      validationCount: result.fit.validationCount,
+      bestEpoch: result.fit.bestEpoch,
+      epochsRun: result.fit.history.length,
+      validationAccuracy: best?.validationAccuracy ?? null,
+      embeddingsCached: result.cached,
+      embeddingsExtracted: result.extracted,
+    };
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify(summary)}\n`
+        : `head written to ${options.out} (${result.files.join(', ')}): ${summary.labels.length} classes, ${summary.trainCount} training / ${summary.validationCount} validation examples, best epoch ${summary.bestEpoch} of ${summary.epochsRun}` +
+            `${summary.validationAccuracy === null ? '' : `, validation accuracy ${(summary.validationAccuracy * 100).toFixed(1)}%`}\n`,
+    );
+    return 0;
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  }
+}
+
+function epochLine(p: EpochProgress): string {
+  const validation = p.validationLoss === null ? '' : `  validation loss ${p.validationLoss.toFixed(4)}  accuracy ${(p.validationAccuracy! * 100).toFixed(1)}%`;
+  return `epoch ${String(p.epoch).padStart(String(p.epochs).length)}/${p.epochs}  train loss ${p.trainLoss.toFixed(4)}${validation}${p.improved ? '  *' : ''}`;
+}
+
+/** Option parsers of train-head. */
+export function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0.');
+  return n;
+}
+
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1.');
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0.');
+  return n;
+}

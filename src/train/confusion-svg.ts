@@ -1,0 +1,56 @@
+/**
+ * The confusion matrix as an SVG picture: one cell per (true, predicted) pair, shaded by the share of the true
+ * class's examples, with the count written in it. Written by hand: it is a grid of rectangles and text, and a
+ * charting library would bring a DOM or a canvas for nothing.
+ */
+import type { Evaluation } from './metrics.js';
+
+const CELL = 56;
+const FONT = 'font-family="sans-serif" font-size="12"';
+
+export function confusionSvg(evaluation: Evaluation): string {
+  const { labels, confusion } = evaluation;
+  const k = labels.length;
+  const margin = Math.min(220, 24 + 7 * Math.max(...labels.map((l) => l.length), 4));
+  const size = margin + k * CELL + 16;
+  const title = `accuracy ${percent(evaluation.accuracy)}, UA ${percent(evaluation.unweightedAccuracy)}, macro F1 ${percent(evaluation.macroF1)} (n=${evaluation.count})`;
+  // About 7.5 px per bold 12 px character: wide enough for the summary line under the matrix.
+  const width = Math.max(size, Math.ceil(24 + title.length * 7.5));
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${size + 36}" viewBox="0 0 ${width} ${size + 36}">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="12" y="${size + 22}" ${FONT} font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="4" y="14" ${FONT}>true \u2193 predicted \u2192</text>`,
+  ];
+  confusion.forEach((row, r) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    const y = margin + r * CELL;
+    parts.push(`<text x="${margin - 6}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(clip(labels[r]!))}</text>`);
+    row.forEach((count, c) => {
+      const share = total > 0 ? count / total : 0;
+      const x = margin + c * CELL;
+      const shade = Math.round(255 - share * 200);
+      parts.push(`<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#999"/>`);
+      parts.push(`<text x="${x + CELL / 2}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="middle" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`);
+    });
+  });
+  labels.forEach((label, c) => {
+    const x = margin + c * CELL + CELL / 2;
+    const y = margin - 6;
+    parts.push(`<text x="${x}" y="${y}" ${FONT} text-anchor="start" transform="rotate(-45 ${x} ${y})">${escapeXml(clip(label))}</text>`);
+  });
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(1)}%`;
+}
+
+function clip(label: string): string {
+  return label.length > 28 ? `${label.slice(0, 27)}\u2026` : label;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]!);
+}

@@ -1,0 +1,97 @@
+/**
+ * `trainHead`: a new classification head on frozen emotion2vec embeddings (Node). Reads the labelled data, extracts
+ * utterance embeddings once (cached in `<out>/cache`), trains the head with `fitHead` and writes it to `out`, where
+ * `Emotion2Vec.load(model, { head: out })` and `emotion2vec analyze --head out` pick it up.
+ */
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendName } from '../backend.js';
+import { UsageError } from '../errors.js';
+import { Emotion2Vec } from '../model/emotion2vec.js';
+import type { ModelSource } from '../model/sources.js';
+import { classesOf, readLabelledData, type DataSource } from './dataset.js';
+import { extractFeatures } from './features.js';
+import { fitHead, type FitOptions, type FitResult } from './fit.js';
+import { encodeHeadFiles, type HeadWeights } from './head.js';
+import { mixedTargets } from './soft-labels.js';
+
+export interface TrainHeadOptions extends DataSource, FitOptions {
+  /** The base model: a folder, URL or in-memory files, or a model already loaded (left open). */
+  readonly model: ModelSource | Emotion2Vec;
+  /** Folder the head is written to (created if needed). */
+  readonly out: string;
+  /** Class labels in output order; default: the data's labels, sorted. Every class needs an example. */
+  readonly classes?: readonly string[];
+  /** Weight of the base model's scores in the targets, 0 (default, hard labels only) to 1; needs classes named as the model's labels. */
+  readonly softLabels?: number;
+  /** Embedding cache folder (default `<out>/cache`); reused by later runs on the same recordings and model. */
+  readonly cacheDir?: string;
+  /** Trim leading and trailing silence before the model. */
+  readonly trimSilence?: boolean;
+  /** Backend for loading the model (default 'auto'); training runs on the same one. */
+  readonly backend?: BackendName;
+  /** Called as embeddings are extracted. */
+  readonly onExtract?: (done: number, total: number) => void;
+}
+
+export interface TrainHeadResult {
+  readonly head: HeadWeights;
+  /** Files written into `out`. */
+  readonly files: string[];
+  readonly fit: FitResult;
+  /** Recordings whose embeddings came from the cache / were computed. */
+  readonly cached: number;
+  readonly extracted: number;
+}
+
+/** Trains a head on labelled recordings and writes it to `options.out`. */
+export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadResult> {
+  const items = await readLabelledData(options);
+  const classes = classesOf(items, options.classes);
+  await assertWritableFolder(options.out);
+  const ownModel = !(options.model instanceof Emotion2Vec);
+  const model = options.model instanceof Emotion2Vec ? options.model : await Emotion2Vec.load(options.model, { backend: options.backend });
+  try {
+    const features = await extractFeatures(model, items, { cacheDir: options.cacheDir ?? join(options.out, 'cache'), trimSilence: options.trimSilence, onProgress: options.onExtract });
+    const classIndex = Int32Array.from(items, (item) => classes.indexOf(item.label));
+    const softWeight = options.softLabels ?? 0;
+    const targets = mixedTargets(classIndex, classes, features.baseLabels, features.baseScores, softWeight);
+    const fit = await fitHead({ inputDim: features.dim, embeddings: features.embeddings, numClasses: classes.length, classIndex, targets }, options);
+    const best = fit.history[fit.bestEpoch - 1];
+    const head: HeadWeights = {
+      inputDim: features.dim,
+      labels: classes,
+      layers: fit.layers,
+      training: {
+        model: model.loadReport.location,
+        examples: Object.fromEntries(classes.map((label, c) => [label, classIndex.filter((i) => i === c).length])),
+        trainCount: fit.trainCount,
+        validationCount: fit.validationCount,
+        hiddenUnits: options.hiddenUnits ?? 0,
+        softLabels: softWeight,
+        seed: options.seed ?? 0,
+        bestEpoch: fit.bestEpoch,
+        epochsRun: fit.history.length,
+        validationAccuracy: best?.validationAccuracy ?? null,
+        validationLoss: best?.validationLoss ?? null,
+      },
+    };
+    const files = await writeHead(head, options.out);
+    return { head, files, fit, cached: features.cached, extracted: items.length - features.cached };
+  } finally {
+    if (ownModel) model.dispose();
+  }
+}
+
+/** Writes a head's files into `dir` (created if needed); returns their names. */
+export async function writeHead(head: HeadWeights, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = encodeHeadFiles(head);
+  for (const [name, bytes] of files) await writeFile(join(dir, name), bytes);
+  return [...files.keys()];
+}
+
+async function assertWritableFolder(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  if (info && !info.isDirectory()) throw new UsageError('INVALID_ARGUMENT', `--out ${dir} is a file; the head is written into a folder. Pass a folder path.`);
+}
