@@ -5,7 +5,7 @@
  * - MP3: `mpg123-decoder` (libmpg123 in WebAssembly)
  * - FLAC: `@wasm-audio-decoders/flac` (libFLAC)
  * - Ogg Vorbis: `@wasm-audio-decoders/ogg-vorbis` (libvorbis)
- * - Ogg Opus: `@audio/decode-opus` (libopus)
+ * - Ogg Opus: `@audio/decode-opus` (libopus); WebM Opus (MediaRecorder's format): its packets (webm.ts) into the same libopus
  * - M4A/MP4/AAC: `@audio/decode-aac` (FAAD2; ALAC in JS)
  * - WAV holding G.711 mu-law/A-law or ADPCM: `@audio/decode-wav` (PCM/float WAV is read by our own wav.ts)
  *
@@ -13,6 +13,7 @@
  * happens to start with a sync word must not become "audio". Decoders never write to the console.
  */
 import { AudioInputError } from '../errors.js';
+import { readWebmOpus, WebmError } from './webm.js';
 
 /** What a codec produced, before the checks every decoder shares (decode.ts `finish`). */
 export interface CodecOutput {
@@ -28,6 +29,7 @@ const CODECS: Readonly<Record<string, CodecDecoder>> = {
   flac: decodeFlac,
   vorbis: decodeVorbis,
   opus: decodeOpus,
+  webm: decodeWebm,
   m4a: decodeMp4,
   mp4: decodeMp4,
   mov: decodeMp4,
@@ -99,6 +101,40 @@ async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
   return fromLibrary(await withoutConsole(() => decode(bytes)));
 }
 
+async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
+  let track: ReturnType<typeof readWebmOpus>;
+  try {
+    track = readWebmOpus(bytes);
+  } catch (error) {
+    if (error instanceof WebmError) throw error.kind === 'unsupported' ? new CodecUnsupported(error.message) : new CodecError(error.message);
+    throw error;
+  }
+  const { createOpusDecoder } = await import('@audio/decode-opus/core');
+  const decoder = await createOpusDecoder();
+  try {
+    decoder.configure(opusHeadOptions(track.opusHead));
+    const decoded = withoutConsole(() => decoder.decodeFrames(track.packets));
+    rejectReportedErrors('libopus', decoded.errors);
+    const samples = Math.max(0, decoded.samplesDecoded - Math.round((track.endPaddingSamples * decoded.sampleRate) / 48_000));
+    return { channels: trimTo(decoded.channelData, samples), sampleRate: decoded.sampleRate };
+  } catch (error) {
+    // libopus refuses a header it cannot use (RangeError: bad channel layout...): that is a damaged file.
+    throw error instanceof CodecError ? error : new CodecError(error instanceof Error ? error.message : String(error));
+  } finally {
+    decoder.free();
+  }
+}
+
+/** The decoder settings an OpusHead (RFC 7845 §5.1) gives: channels, pre-skip, gain and the channel mapping. */
+function opusHeadOptions(head: Uint8Array): { channels: number; preSkip: number; outputGain: number; streamCount?: number; coupledStreamCount?: number; channelMappingTable?: number[] } {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const channels = head[9]!;
+  const options = { channels, preSkip: view.getUint16(10, true), outputGain: view.getInt16(16, true) };
+  if (head[18] === 0) return options;
+  if (head.length < 21 + channels) throw new CodecError('its OpusHead is shorter than its channel mapping');
+  return { ...options, streamCount: head[19]!, coupledStreamCount: head[20]!, channelMappingTable: Array.from(head.subarray(21, 21 + channels)) };
+}
+
 async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-aac'));
   // FAAD2 upmixes mono AAC to two equal channels, as libmpg123 does.
@@ -129,6 +165,14 @@ function defaultExport<T>(module: unknown): T {
   if (typeof value !== 'function' && value !== null && typeof value === 'object' && 'default' in value) value = (value as { default: unknown }).default;
   if (typeof value !== 'function') throw new CodecError('the decoder package did not export a function (a bundler or CommonJS interop problem)');
   return value as T;
+}
+
+/** A file of a format we read, holding what no bundled decoder reads (WebM with Vorbis or AAC...): it goes to the platform's fallback. */
+export class CodecUnsupported extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CodecUnsupported';
+  }
 }
 
 interface ReportedError {

@@ -7,7 +7,7 @@
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
 import { hexHead, sniffFormat, type SniffedFormat } from '../io/sniff.js';
 import { getPlatform, type FallbackHint } from '../platform.js';
-import { codecFailure, codecFor } from './codecs.js';
+import { CodecUnsupported, codecFailure, codecFor } from './codecs.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
 
@@ -81,6 +81,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   let libraryProblem = 'no bundled decoder reads this format';
   if (codec) {
     let problem: string;
+    let unsupported = false;
     try {
       const decoded = await codec(bytes);
       if (decoded.channels.length > 0 && (decoded.channels[0]?.length ?? 0) > 0) {
@@ -90,10 +91,12 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
       problem = 'the bundled decoder found no audio in it';
     } catch (error) {
       if (isEmotion2VecError(error)) throw withFileName(error, hint.fileName);
-      problem = `the bundled decoder failed (${codecFailure(error)})`;
+      unsupported = error instanceof CodecUnsupported;
+      problem = unsupported ? `no bundled decoder reads it (${codecFailure(error)})` : `the bundled decoder failed (${codecFailure(error)})`;
     }
     // A format our decoder reads but finds broken is final: a more lenient decoder would turn garbage into noise.
-    if (!firstError) {
+    if (unsupported) libraryProblem = problem;
+    else if (!firstError) {
       throw new AudioInputError(
         'AUDIO_DECODE',
         `Cannot decode ${name} (${sniffed.label}): ${problem}. The file may be truncated or damaged (or not ${sniffed.label} at all): re-export or re-download it, or ${lowerFirst(CONVERT_HINT)}.`,
@@ -102,7 +105,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     }
     // A WAV whose codec @audio/decode-wav does not read either (MP3 in WAV...) still goes to the fallback.
   }
-  if (firstError) {
+  if (firstError && codec) {
     const wavCodec = firstError.details?.codec;
     libraryProblem = typeof wavCodec === 'string' ? `no bundled decoder reads its ${wavCodec} samples` : 'no bundled decoder reads its sample format';
   }
