@@ -137,8 +137,15 @@ function opusHeadOptions(head: Uint8Array): { channels: number; preSkip: number;
 
 async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-aac'));
+  let decoded: CodecOutput;
+  try {
+    decoded = fromLibrary(await withoutConsole(() => decode(bytes)));
+  } catch (error) {
+    // An MP4 whose audio is not AAC/ALAC (a video with Opus, AC-3...) is for the platform's decoder, not damaged.
+    if (error instanceof Error && /no AAC\/ALAC audio track/i.test(error.message)) throw new CodecUnsupported(error.message);
+    throw error;
+  }
   // FAAD2 upmixes mono AAC to two equal channels, as libmpg123 does.
-  const decoded = fromLibrary(await withoutConsole(() => decode(bytes)));
   return { channels: collapseDuplicateStereo(decoded.channels), sampleRate: decoded.sampleRate };
 }
 

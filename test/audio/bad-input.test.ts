@@ -3,6 +3,7 @@
  * decided so, succeed), never a raw library exception or a crash. The bytes are built here; no files needed.
  */
 import '../../src/node.js';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { decodeAudio } from '../../src/audio/decode.js';
 import { prepareAudio, type AudioInput } from '../../src/audio/prepare.js';
 import { AudioInputError, type ErrorCode } from '../../src/errors.js';
 import { getPlatform, installPlatform } from '../../src/platform.js';
+import { HAS_FFMPEG } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'e2v-bad-input-'));
@@ -314,6 +316,21 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
       await expectAudioError(file('rate.flac', otherRate), 'AUDIO_DECODE', /rate\.flac/);
     });
     expect(printed).toEqual([]);
+  });
+
+  it.skipIf(!HAS_FFMPEG)('an MP4 whose audio is not AAC (here MP3) is not damage: it goes to the platform fallback', async () => {
+    const path = join(dir, 'mp3-in.mp4');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', `${FORMATS}mp3_16k.mp3`, '-c:a', 'copy', path]);
+    const original = getPlatform();
+    let handedOver = false;
+    installPlatform({ ...original, decodeAudioFallback: async (bytes, hint) => ((handedOver = true), original.decodeAudioFallback!(bytes, hint)) });
+    try {
+      const decoded = await decodeAudio(new Uint8Array(readFileSync(path)), { fileName: 'mp3-in.mp4' });
+      expect(handedOver).toBe(true);
+      expect(decoded).toMatchObject({ decoder: 'fallback', sampleRate: 16000 });
+    } finally {
+      installPlatform(original);
+    }
   });
 
   it('a good MP3, FLAC and Ogg still decode with nothing printed', async () => {

@@ -152,7 +152,7 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   describe('decodes every bundled format exactly as Node does', () => {
-    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'aac_16k.m4a'];
+    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'opus_16k.webm', 'aac_16k.m4a'];
     for (const file of files) {
       it(file, async () => {
         const bytes = new Uint8Array(readFileSync(join(REPO, 'test/fixtures/formats', file)));
