@@ -34,6 +34,7 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
     if (problem === null && isActive(name)) return name;
     if (problem === null && (await tf.setBackend(name).catch(() => false))) {
       await tf.ready();
+      if (requested === 'auto' && name === 'cpu' && reasons.length > 0) warnSlowCpuOnce(reasons);
       return name;
     }
     reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
@@ -83,8 +84,29 @@ async function prepare(name: string, options: BackendOptions): Promise<string | 
       wasmPathsSet = true;
     }
   }
-  if (!tf.findBackendFactory(name)) return 'not registered';
+  if (!tf.findBackendFactory(name)) {
+    const register = getPlatform().registerLazyBackend;
+    const problem = register ? await register(name) : 'not registered';
+    if (problem !== null) return problem;
+    if (!tf.findBackendFactory(name)) return 'not registered';
+  }
   return null;
+}
+
+let warnedSlowCpu = false;
+
+/**
+ * 'auto' landing on the plain-JS cpu backend means a faster one failed: usually the wasm files were not found.
+ * That is ~40x slower, so it is said once (not thrown: the results are still right).
+ */
+function warnSlowCpuOnce(reasons: readonly string[]): void {
+  if (warnedSlowCpu) return;
+  warnedSlowCpu = true;
+  const fix =
+    getPlatform().name === 'node'
+      ? 'install @tensorflow/tfjs-node, or keep @tensorflow/tfjs-backend-wasm\'s dist/*.wasm reachable (pass `wasmPaths` when the app is bundled)'
+      : "serve @tensorflow/tfjs-backend-wasm's dist/*.wasm files and pass their folder as `wasmPaths`";
+  console.warn(`emotion2vec-tfjs: backend 'auto' fell back to the plain-JS 'cpu' backend, about 40x slower (${reasons.join('; ')}). To fix it, ${fix}.`);
 }
 
 function initialisationHint(name: string): string {

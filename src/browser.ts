@@ -1,7 +1,8 @@
 /**
  * Browser entry point: the isomorphic library plus the browser's own audio decoder (Web Audio's
- * `decodeAudioData`) as the fallback for formats the bundled decoders do not read, and GPU backends first
- * when the page registered them (`import '@tensorflow/tfjs-backend-webgpu'` or `-webgl`).
+ * `decodeAudioData`) as the fallback for formats the bundled decoders do not read, and GPU backends first:
+ * WebGL is imported on first use (no import needed in the app), WebGPU when the page registered it
+ * (`import '@tensorflow/tfjs-backend-webgpu'`).
  *
  * Bundlers pick this file through the package's `browser` export condition.
  */
@@ -41,8 +42,30 @@ async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promis
   return { channels, sampleRate: buffer.sampleRate, format: hint.format };
 }
 
+/**
+ * Loads @tensorflow/tfjs-backend-webgl (a dependency of this package) the first time a model asks for
+ * 'webgl', so that `backend: 'auto'` gets the GPU without the app importing anything. WebGPU is used when the
+ * page imported @tensorflow/tfjs-backend-webgpu itself (it is not a dependency: untested here).
+ */
+async function registerLazyBackend(name: string): Promise<string | null> {
+  if (name === 'webgl') {
+    try {
+      await import('@tensorflow/tfjs-backend-webgl');
+      return null;
+    } catch (error) {
+      return `@tensorflow/tfjs-backend-webgl failed to load (${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
+  if (name === 'webgpu') {
+    const hasGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
+    return hasGpu ? "not registered (import '@tensorflow/tfjs-backend-webgpu' to use it)" : 'this browser has no WebGPU (navigator.gpu)';
+  }
+  return 'not registered';
+}
+
 installPlatform({
   name: 'browser',
   preferredBackends: ['webgpu', 'webgl', 'wasm', 'cpu'],
   decodeAudioFallback: decodeWithWebAudio,
+  registerLazyBackend,
 });

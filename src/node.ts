@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { installPlatform } from './platform.js';
 
@@ -61,6 +62,7 @@ installPlatform({
   name: 'node',
   preferredBackends: ['tensorflow', 'wasm', 'cpu'],
   readFile: readWholeFile,
+  pathFromFileUrl: (url) => fileURLToPath(url),
   isDirectory: async (path) => (await stat(path)).isDirectory(),
   listDirectory: (path) => readdir(path),
   decodeAudioFallback: decodeWithFfmpeg,

@@ -28,6 +28,8 @@ export interface Platform {
   readonly name: 'node' | 'browser' | 'generic';
   /** Reads a local file path. Only Node has one. */
   readFile?: (path: string) => Promise<Uint8Array>;
+  /** The local path a `file:` URL names (Node only). */
+  pathFromFileUrl?: (url: URL) => string;
   /** Whether a local path is a directory (Node only). */
   isDirectory?: (path: string) => Promise<boolean>;
   /** Lists the file names in a local directory (Node only). */
@@ -44,6 +46,11 @@ export interface Platform {
    * user installed one. Resolves to null on success, or to the reason it is unavailable.
    */
   registerNativeBackend?: () => Promise<string | null>;
+  /**
+   * Registers a backend that ships as its own package and is loaded only when asked for (the browser's
+   * 'webgl'), so that apps get it without importing it. Resolves to null on success, or to why it cannot be.
+   */
+  registerLazyBackend?: (name: string) => Promise<string | null>;
   /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
   defaultWasmPaths?: () => string | undefined;
 }

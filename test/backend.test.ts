@@ -3,6 +3,8 @@
  * auto falls through to wasm, an explicit unavailable backend gets a BackendError naming what to install.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BackendError, selectBackend } from '../src/node.js';
 import { runCli } from './cli/run-cli.js';
@@ -38,6 +40,18 @@ describe('selectBackend (Node)', () => {
   it('an unknown or browser-only backend name: typed error listing the valid names', async () => {
     await expect(selectBackend('tpu')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('auto, tensorflow, wasm, cpu') });
     await expect(selectBackend('webgl')).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringContaining('tfjs-backend-webgl') });
+  });
+
+  it("auto never lands on cpu silently: one warning naming the fix when the wasm files are missing (real Node)", async () => {
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'test/support/cpu-fallback.ts'], { cwd: fileURLToPath(new URL('../', import.meta.url)) }, (error, out, err) =>
+        error ? reject(error) : resolve({ stdout: out, stderr: err }),
+      );
+    });
+    expect(JSON.parse(stdout)).toEqual({ first: 'cpu', second: 'cpu' });
+    const warnings = stderr.split('\n').filter((line) => line.includes("backend 'auto' fell back"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/about 40x slower \(tensorflow: .*; wasm: failed to initialise.*\)\. To fix it, install @tensorflow\/tfjs-node, or .*wasmPaths/);
   });
 
   it('switches to cpu and back', async () => {

@@ -1,13 +1,13 @@
 /**
  * Audio file bytes to float32 channels, whatever the container: WAV through our exact reader (wav.ts),
- * compressed formats through `audio-decode` (WebAssembly decoders, same code in Node and browsers), and
- * anything else through the platform's fallback (ffmpeg in Node). Every failure becomes an AudioInputError
+ * the formats speech comes in through one WebAssembly decoder each (codecs.ts: same code in Node and
+ * browsers, loaded on first use), and anything else through the platform's fallback (ffmpeg in Node). Every failure becomes an AudioInputError
  * that names the file, the format and the fix; library errors never escape raw.
  */
-import decodeWithLibrary from 'audio-decode';
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
 import { hexHead, sniffFormat, type SniffedFormat } from '../io/sniff.js';
 import { getPlatform, type FallbackHint } from '../platform.js';
+import { CodecUnsupported, codecFailure, codecFor } from './codecs.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
 
@@ -26,7 +26,7 @@ export interface DecodedAudioResult extends DecodedAudio {
   /** Channel count of the source, also when `channels` holds only the mono mix. */
   readonly sourceChannels: number;
   /** Which decoder produced the samples. */
-  readonly decoder: 'wav' | 'audio-decode' | 'fallback';
+  readonly decoder: 'wav' | 'bundled' | 'fallback';
 }
 
 const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav`)';
@@ -35,9 +35,11 @@ const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav
 /**
  * Decodes an audio file to float32 samples at the file's own rate.
  *
- * WAV is read by {@link decodeWav} (exact torchaudio scaling); MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC, AIFF,
- * CAF, WebM, WMA, AMR... by `audio-decode`; what neither reads, or what they fail on, goes to the platform's
- * `decodeAudioFallback` (ffmpeg in Node) when there is one.
+ * WAV is read by {@link decodeWav} (exact torchaudio scaling); MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC and
+ * mu-law/A-law WAV by the bundled decoders (codecs.ts); what they do not read goes to the platform's
+ * `decodeAudioFallback` (ffmpeg in Node, `decodeAudioData` in browsers) when there is one. A file that a
+ * bundled decoder reads but reports errors in (or that contradicts its own header) is `AUDIO_DECODE`: it is
+ * not handed to a more lenient decoder that would turn the garbage into noise.
  *
  * @throws AudioInputError `AUDIO_EMPTY` (no bytes, or no samples), `AUDIO_UNSUPPORTED_FORMAT` (not audio, or
  *   no decoder for it here), `AUDIO_DECODE` (recognised but damaged), `AUDIO_SAMPLE_RATE`.
@@ -68,31 +70,44 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
       const wav = decodeWav(bytes, { mono });
       return { channels: wav.channels, sampleRate: wav.sampleRate, format: 'wav', sourceChannels: wav.sourceChannels, decoder: 'wav' };
     } catch (error) {
-      // A WAV holding another codec (mu-law, ADPCM...) may still be readable below; a damaged one is not.
-      if (!(isEmotion2VecError(error) && error.code === 'AUDIO_UNSUPPORTED_FORMAT')) throw withFileName(error, hint.fileName);
+      // A WAV holding another codec (mu-law, ADPCM, MP3...) may still be readable below; a damaged one, or PCM
+      // of a width the header cannot mean (7-bit...), is not: another reader would guess and return noise.
+      if (!(isEmotion2VecError(error) && error.code === 'AUDIO_UNSUPPORTED_FORMAT') || error.details?.bitsPerSample !== undefined) throw withFileName(error, hint.fileName);
       firstError = error as AudioInputError;
     }
   }
 
-  // audio-decode: the only decoder that runs the same in Node and browsers.
-  let libraryProblem: string;
-  let libraryKnowsFormat = true;
-  try {
-    const decoded = await decodeWithLibrary(bytes);
-    if (sniffed.format === 'flac') rescaleFlac(decoded.channelData, bytes);
-    if (decoded.channelData.length > 0 && (decoded.channelData[0]?.length ?? 0) > 0) {
-      return finish(decoded.channelData, decoded.sampleRate, sniffed.format, 'audio-decode', mono, name);
+  const codec = codecFor(sniffed.format);
+  let libraryProblem = 'no bundled decoder reads this format';
+  if (codec) {
+    let problem: string;
+    let unsupported = false;
+    try {
+      const decoded = await codec(bytes);
+      if (decoded.channels.length > 0 && (decoded.channels[0]?.length ?? 0) > 0) {
+        if (sniffed.format === 'flac') rescaleFlac(decoded.channels, bytes);
+        return finish(decoded.channels, decoded.sampleRate, sniffed.format, 'bundled', mono, name);
+      }
+      problem = 'the bundled decoder found no audio in it';
+    } catch (error) {
+      if (isEmotion2VecError(error)) throw withFileName(error, hint.fileName);
+      unsupported = error instanceof CodecUnsupported;
+      problem = unsupported ? `no bundled decoder reads it (${codecFailure(error)})` : `the bundled decoder failed (${codecFailure(error)})`;
     }
-    libraryProblem = 'the bundled decoder found no audio in it (it may be truncated or damaged)';
-  } catch (error) {
-    if (isEmotion2VecError(error)) throw withFileName(error, hint.fileName);
-    const message = error instanceof Error ? error.message : String(error);
-    libraryKnowsFormat = !/unknown audio format|no decoder for|cannot find (module|package)|failed to (fetch|resolve)/i.test(message);
-    libraryProblem = libraryKnowsFormat ? `the bundled decoder failed (${message})` : 'no bundled decoder reads this format';
+    // A format our decoder reads but finds broken is final: a more lenient decoder would turn garbage into noise.
+    if (unsupported) libraryProblem = problem;
+    else if (!firstError) {
+      throw new AudioInputError(
+        'AUDIO_DECODE',
+        `Cannot decode ${name} (${sniffed.label}): ${problem}. The file may be truncated or damaged (or not ${sniffed.label} at all): re-export or re-download it, or ${lowerFirst(CONVERT_HINT)}.`,
+        { details: { fileName: hint.fileName, format: sniffed.format, reason: problem } },
+      );
+    }
+    // A WAV whose codec @audio/decode-wav does not read either (MP3 in WAV...) still goes to the fallback.
   }
-  if (firstError && !libraryKnowsFormat) {
-    const codec = firstError.details?.codec;
-    libraryProblem = typeof codec === 'string' ? `no bundled decoder reads its ${codec} samples` : 'no bundled decoder reads its sample format';
+  if (firstError && codec) {
+    const wavCodec = firstError.details?.codec;
+    libraryProblem = typeof wavCodec === 'string' ? `no bundled decoder reads its ${wavCodec} samples` : 'no bundled decoder reads its sample format';
   }
 
   // Platform fallback (ffmpeg in Node).
@@ -129,7 +144,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   const fallbackPart = fallbackProblem ?? (fallback ? `the ${platform} fallback decoder is unavailable${platform === 'node' ? ' (ffmpeg was not found)' : ''}` : `no fallback decoder is available on the ${platform} platform`);
   const tried = `${libraryProblem}; ${fallbackPart}`;
   const installHint = noFallback && platform === 'node' ? ', or install ffmpeg (used as a fallback decoder)' : '';
-  if (!recognised || (!libraryKnowsFormat && noFallback)) {
+  if (!recognised || noFallback) {
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
       `Cannot decode ${name}: it is ${what}${extensionNote(hint.fileName, sniffed)}, and ${tried}. ${CONVERT_HINT}${installHint}.`,

@@ -73,7 +73,19 @@ export interface EmotionPrediction {
   readonly embedding?: Embedding;
 }
 
-/** One item of `predictBatch`: its prediction, or the typed error that stopped it. */
+/**
+ * One item of `predictBatch`, in input order: `{ ok: true, prediction }` with the same {@link EmotionPrediction}
+ * that `predict` returns for that input alone (`prediction.top` is null for an embedding-only model;
+ * `prediction.embedding` is set only when `embedding: true` was asked for), or `{ ok: false, error }` with the
+ * typed error (`AudioInputError`, `InferenceError`...) that stopped this input. Narrow on `ok`:
+ *
+ * ```ts
+ * for (const item of await model.predictBatch(files)) {
+ *   if (item.ok) console.log(item.prediction.top?.label ?? '(no labels)', item.prediction.scores);
+ *   else console.error(item.error.code, item.error.message);
+ * }
+ * ```
+ */
 export type BatchItemResult = { readonly ok: true; readonly prediction: EmotionPrediction } | { readonly ok: false; readonly error: Emotion2VecError };
 
 export class Emotion2Vec {
@@ -148,8 +160,9 @@ export class Emotion2Vec {
   }
 
   /**
-   * Predicts many recordings, several per forward pass. Each item's result equals what `predict` gives for it
-   * alone; an input that fails gets its own error and the others go on.
+   * Predicts many recordings, several per forward pass. Resolves to one {@link BatchItemResult} per input, in
+   * order: `{ ok: true, prediction }` (equal to what `predict` gives for it alone) or `{ ok: false, error }` for
+   * an input that failed; the others go on.
    */
   async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
     this.live();

@@ -53,6 +53,8 @@ export interface FileProvider {
 const CONFIG_FILE = 'config.yaml';
 const TOKENS_FILE = 'tokens.txt';
 const WEIGHT_FILES = ['model.safetensors', 'model.pt'];
+/** Weight files tried in a folder that cannot be listed (a URL): the published checkpoints ship model.pt. */
+const UNLISTED_WEIGHT_FILES = ['model.pt', 'model.safetensors'];
 const WEIGHT_EXTENSIONS = ['.safetensors', '.pt', '.pth'];
 
 /** Reads a model's definition and (lazy) weights from any supported source. */
@@ -65,9 +67,17 @@ export async function readModelContents(source: ModelSource, options: SourceOpti
     return readConverted(provider, pick);
   }
   if (!pick && names === null) {
-    // URLs cannot be listed: probe for a converted model first.
-    const manifest = await provider.read(CONVERTED_MANIFEST);
-    if (manifest) return readConverted(provider, CONVERTED_MANIFEST, manifest);
+    // URLs cannot be listed. config.yaml is asked for first: a published checkpoint folder (config.yaml,
+    // model.pt, tokens.txt) then loads without one request for a file it lacks (no 404s in a page's console).
+    // A converted folder answers that one request with 404 and is read from model.json; a URL that names
+    // model.json itself makes no probe at all.
+    const configBytes = await provider.read(CONFIG_FILE);
+    if (!configBytes) {
+      const manifest = await provider.read(CONVERTED_MANIFEST);
+      if (manifest) return readConverted(provider, CONVERTED_MANIFEST, manifest);
+      throw notFound(provider, CONFIG_FILE, `a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs ${CONVERTED_MANIFEST} (not found either)`);
+    }
+    return readCheckpointFolder(provider, undefined, names, configBytes);
   }
   return readCheckpointFolder(provider, pick ?? weightFileIn(names), names);
 }
@@ -83,8 +93,8 @@ async function readConverted(provider: FileProvider, manifestName: string, manif
   return { ...converted, location: provider.location, layout: 'converted' };
 }
 
-async function readCheckpointFolder(provider: FileProvider, weightFile: string | undefined, names: string[] | null): Promise<ModelContents> {
-  const configBytes = await provider.read(CONFIG_FILE);
+async function readCheckpointFolder(provider: FileProvider, weightFile: string | undefined, names: string[] | null, configRead?: Uint8Array): Promise<ModelContents> {
+  const configBytes = configRead ?? (await provider.read(CONFIG_FILE));
   if (!configBytes) {
     throw notFound(provider, CONFIG_FILE, 'a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs model.json');
   }
@@ -92,7 +102,7 @@ async function readCheckpointFolder(provider: FileProvider, weightFile: string |
   const tokensBytes = await provider.read(TOKENS_FILE);
   const tokens = tokensBytes ? parseTokens(new TextDecoder().decode(tokensBytes)) : [];
 
-  const candidates = weightFile ? [weightFile] : names === null ? WEIGHT_FILES : [];
+  const candidates = weightFile ? [weightFile] : names === null ? UNLISTED_WEIGHT_FILES : [];
   for (const name of candidates) {
     const bytes = await provider.read(name);
     if (bytes) {
@@ -118,6 +128,11 @@ function weightFileIn(names: string[] | null): string | undefined {
 
 /** Where to read a source's files from (also used by trained classifier heads, src/train/head.ts). */
 export async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
+  if (source instanceof URL || (typeof source === 'string' && /^file:\/\//i.test(source))) {
+    const url = new URL(String(source));
+    // file: URLs (e.g. `new URL('./model/', import.meta.url)`) are local paths: Node reads them from disk.
+    if (url.protocol === 'file:') return localProvider(localPathOf(url));
+  }
   if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
     return urlProvider(String(source), options.fetch ?? globalThis.fetch);
   }
@@ -222,6 +237,12 @@ async function toBytes(data: ModelFileData): Promise<Uint8Array> {
 function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {
   const note = provider.absenceNote?.(name);
   return new CheckpointError('MODEL_NOT_FOUND', `${name} not found in ${provider.location}${why ? `: ${why}` : ''}${note ? `; ${note}` : ''}.`);
+}
+
+function localPathOf(url: URL): string {
+  const toPath = getPlatform().pathFromFileUrl;
+  if (!toPath) throw new UsageError('INVALID_ARGUMENT', `Cannot open ${url.href}: file: URLs name local files, which need Node. In a browser, pass an http(s) URL or the model files.`);
+  return toPath(url);
 }
 
 function joinPath(dir: string, name: string): string {

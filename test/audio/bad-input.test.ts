@@ -3,6 +3,7 @@
  * decided so, succeed), never a raw library exception or a crash. The bytes are built here; no files needed.
  */
 import '../../src/node.js';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { decodeAudio } from '../../src/audio/decode.js';
 import { prepareAudio, type AudioInput } from '../../src/audio/prepare.js';
 import { AudioInputError, type ErrorCode } from '../../src/errors.js';
 import { getPlatform, installPlatform } from '../../src/platform.js';
+import { HAS_FFMPEG } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'e2v-bad-input-'));
@@ -241,5 +243,103 @@ describe('decodeAudio never lets a library error escape', () => {
     const error = await decodeAudio(bytes, { fileName: 'broken.flac' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AudioInputError);
     expect((error as AudioInputError).code).toMatch(/AUDIO_DECODE|AUDIO_UNSUPPORTED_FORMAT/);
+  });
+});
+
+describe('garbage is not accepted as audio, and decoders stay off the console', () => {
+  /** Runs `work` while recording everything written through console.* (restored afterwards). */
+  async function consoleOutput(work: () => Promise<unknown>): Promise<string[]> {
+    const lines: string[] = [];
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const saved = methods.map((m) => console[m]);
+    for (const m of methods) console[m] = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
+    try {
+      await work().catch(() => undefined);
+    } finally {
+      methods.forEach((m, i) => (console[m] = saved[i]!));
+    }
+    return lines;
+  }
+
+  // Seeded bytes behind an MPEG-1 Layer III sync word and a plausible 128 kbit/s 44.1 kHz header: libmpg123
+  // finds frames in it and reports stream errors (before, this decoded to 0.2 s of noise with a peak of 3.3).
+  const mpegGarbage = (() => {
+    const bytes = noise(8192);
+    bytes.set([0xff, 0xfb, 0x90, 0x64]);
+    return bytes;
+  })();
+
+  it('random bytes starting with an MPEG sync word: AUDIO_DECODE quoting the decoder, nothing printed', async () => {
+    let error: unknown;
+    const printed = await consoleOutput(async () => {
+      error = await prepareAudio(file('sync.mp3', mpegGarbage)).catch((e: unknown) => e);
+    });
+    expect(error).toBeInstanceOf(AudioInputError);
+    expect(error).toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/sync\.mp3.*MP3 audio.*mpg123 reported \d+ errors?/) });
+    expect(printed).toEqual([]);
+  });
+
+  it('the same garbage is not handed to ffmpeg after the bundled decoder refused it', async () => {
+    const original = getPlatform();
+    let fallbackCalls = 0;
+    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    try {
+      await expectAudioError(mpegGarbage, 'AUDIO_DECODE');
+      expect(fallbackCalls).toBe(0);
+    } finally {
+      installPlatform(original);
+    }
+  });
+
+  it('a PCM WAV claiming 7 bits per sample: refused by the WAV reader, not re-read by ffmpeg as 8-bit noise', async () => {
+    const original = getPlatform();
+    let fallbackCalls = 0;
+    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    try {
+      const bytes = wav({ samples: tone(1600) });
+      new DataView(bytes.buffer).setUint16(34, 7, true);
+      await expectAudioError(file('seven.wav', bytes), 'AUDIO_UNSUPPORTED_FORMAT', /seven\.wav.*7-bit integer samples/);
+      expect(fallbackCalls).toBe(0);
+    } finally {
+      installPlatform(original);
+    }
+  });
+
+  it('a FLAC whose STREAMINFO disagrees with its frames (sample count, rate): AUDIO_DECODE naming the contradiction', async () => {
+    const flac = new Uint8Array(readFileSync(`${FORMATS}flac16_16k.flac`));
+    const moreSamples = flac.slice();
+    moreSamples[25] = (moreSamples[25]! + 1) & 0xff; // total samples 16000 -> 16001 (low byte)
+    await expectAudioError(file('count.flac', moreSamples), 'AUDIO_DECODE', /count\.flac.*header says 160\d\d samples per channel but 16000 decoded/);
+    const otherRate = flac.slice();
+    otherRate[18] = 0x01; // 16000 Hz -> 16000 + 65536 Hz in the 20-bit rate field
+    const printed = await consoleOutput(async () => {
+      await expectAudioError(file('rate.flac', otherRate), 'AUDIO_DECODE', /rate\.flac/);
+    });
+    expect(printed).toEqual([]);
+  });
+
+  it.skipIf(!HAS_FFMPEG)('an MP4 whose audio is not AAC (here MP3) is not damage: it goes to the platform fallback', async () => {
+    const path = join(dir, 'mp3-in.mp4');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', `${FORMATS}mp3_16k.mp3`, '-c:a', 'copy', path]);
+    const original = getPlatform();
+    let handedOver = false;
+    installPlatform({ ...original, decodeAudioFallback: async (bytes, hint) => ((handedOver = true), original.decodeAudioFallback!(bytes, hint)) });
+    try {
+      const decoded = await decodeAudio(new Uint8Array(readFileSync(path)), { fileName: 'mp3-in.mp4' });
+      expect(handedOver).toBe(true);
+      expect(decoded).toMatchObject({ decoder: 'fallback', sampleRate: 16000 });
+    } finally {
+      installPlatform(original);
+    }
+  });
+
+  it('a good MP3, FLAC and Ogg still decode with nothing printed', async () => {
+    const printed = await consoleOutput(async () => {
+      for (const name of ['mp3_16k.mp3', 'flac16_16k.flac', 'vorbis_16k.ogg', 'opus_16k.opus', 'aac_16k.m4a']) {
+        const decoded = await decodeAudio(new Uint8Array(readFileSync(FORMATS + name)), { fileName: name });
+        expect(decoded.decoder).toBe('bundled');
+      }
+    });
+    expect(printed).toEqual([]);
   });
 });

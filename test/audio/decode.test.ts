@@ -37,17 +37,17 @@ describe('decodeAudio routes each format to its decoder', () => {
     ['ext_float64_8k.wav', 'wav', 'wav', 8000, 1],
     ['ext_s24_3ch_8k.wav', 'wav', 'wav', 8000, 3],
     ['pcm_s16_stereo_48k.wav', 'wav', 'wav', 48000, 2],
-    ['mulaw_8k.wav', 'wav', 'audio-decode', 8000, 1],
-    ['flac16_16k.flac', 'flac', 'audio-decode', 16000, 1],
-    ['flac24_8k.flac', 'flac', 'audio-decode', 8000, 1],
-    ['mp3_16k.mp3', 'mp3', 'audio-decode', 16000, 1],
-    ['mp3_44k_stereo.mp3', 'mp3', 'audio-decode', 44100, 2],
-    ['vorbis_16k.ogg', 'vorbis', 'audio-decode', 16000, 1],
-    ['vorbis_44k_stereo.ogg', 'vorbis', 'audio-decode', 44100, 2],
-    ['opus_16k.opus', 'opus', 'audio-decode', 48000, 1], // Opus always decodes at 48 kHz
-    ['opus_44k_stereo.ogg', 'opus', 'audio-decode', 48000, 2],
-    ['aac_16k.m4a', 'm4a', 'audio-decode', 16000, 1],
-    ['aac_44k_stereo.m4a', 'm4a', 'audio-decode', 44100, 2],
+    ['mulaw_8k.wav', 'wav', 'bundled', 8000, 1],
+    ['flac16_16k.flac', 'flac', 'bundled', 16000, 1],
+    ['flac24_8k.flac', 'flac', 'bundled', 8000, 1],
+    ['mp3_16k.mp3', 'mp3', 'bundled', 16000, 1],
+    ['mp3_44k_stereo.mp3', 'mp3', 'bundled', 44100, 2],
+    ['vorbis_16k.ogg', 'vorbis', 'bundled', 16000, 1],
+    ['vorbis_44k_stereo.ogg', 'vorbis', 'bundled', 44100, 2],
+    ['opus_16k.opus', 'opus', 'bundled', 48000, 1], // Opus always decodes at 48 kHz
+    ['opus_44k_stereo.ogg', 'opus', 'bundled', 48000, 2],
+    ['aac_16k.m4a', 'm4a', 'bundled', 16000, 1],
+    ['aac_44k_stereo.m4a', 'm4a', 'bundled', 44100, 2],
   ];
   for (const [file, format, decoder, rate, channels] of cases) {
     it(`${file}: ${format} via ${decoder}, ${rate} Hz, ${channels} channel(s)`, async () => {
@@ -133,7 +133,7 @@ describe.skipIf(!HAS_FFMPEG)('ffmpeg fallback (Node)', () => {
     expect(sha256(decoded.channels)).toBe(reference.files['pcm_s16be_16k.au']!.sha256);
   });
 
-  it('decodes a WAV holding MP3 (format tag 0x55), which neither the WAV reader nor audio-decode reads', async () => {
+  it('decodes a WAV holding MP3 (format tag 0x55), which neither the WAV reader nor a bundled decoder reads', async () => {
     const decoded = await decodeAudio(fixture('mp3_in_wav_16k.wav'), { fileName: 'mp3_in_wav_16k.wav' });
     expect(decoded).toMatchObject({ format: 'wav', decoder: 'fallback', sampleRate: 16000, sourceChannels: 1 });
     const { correlation } = alignedCorrelation(decoded.channels[0]!, speech16k.subarray(0, 16000), 2048);
@@ -211,6 +211,6 @@ describe('without a fallback decoder', () => {
 
   it('bundled formats still decode', async () => {
     installPlatform({ ...original, decodeAudioFallback: undefined });
-    expect((await decodeAudio(fixture('mp3_16k.mp3'))).decoder).toBe('audio-decode');
+    expect((await decodeAudio(fixture('mp3_16k.mp3'))).decoder).toBe('bundled');
   });
 });

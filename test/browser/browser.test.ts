@@ -9,22 +9,20 @@
  */
 import '../../src/node.js';
 import { build } from 'esbuild';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import sirv from 'sirv';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { alignedCorrelation } from '../support/audio.js';
 import { loadNpy, manifestInputs } from '../support/fixtures.js';
+import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage as openTab, runScenario, serveFolders } from './chromium.js';
 import type { Scenarios } from './page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 let bundleDir = '';
@@ -35,20 +33,13 @@ let page: Page;
 const pageErrors: string[] = [];
 
 /** A new tab with page.ts loaded and ready; its uncaught errors are collected in `pageErrors`. */
-async function openPage(): Promise<Page> {
-  const opened = await browser.newPage();
-  opened.on('pageerror', (error) => pageErrors.push(error.message));
-  await opened.goto(`${origin}/bundle/page.html`);
-  await opened.waitForFunction(() => 'scenarios' in globalThis);
-  return opened;
+function openPage(): Promise<Page> {
+  return openTab(browser, `${origin}/bundle/page.html`, pageErrors);
 }
 
 /** Runs one scenario of page.ts inside `target`. */
 async function runIn<K extends keyof Scenarios>(target: Page, name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
-  return (await target.evaluate(
-    ([scenario, scenarioArgs]) => (globalThis as unknown as { scenarios: Record<string, (...a: unknown[]) => unknown> }).scenarios[scenario]!(...scenarioArgs),
-    [name, args] as [string, unknown[]],
-  )) as Awaited<ReturnType<Scenarios[K]>>;
+  return runScenario<Awaited<ReturnType<Scenarios[K]>>>(target, name, args);
 }
 
 /** Runs one scenario of page.ts in the shared page. */
@@ -70,32 +61,15 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
       entryPoints: [join(REPO, 'test/browser/page.ts')],
       bundle: true,
       format: 'esm',
-      splitting: true, // audio-decode loads each codec with import(): one chunk per codec
+      splitting: true, // each codec (and the WebGL backend) is loaded with import(): one chunk each
       platform: 'browser',
       target: 'es2022',
       outdir: bundleDir,
-      // audio-decode names an APE decoder that is not published; bundlers must leave that import alone.
-      external: ['@audio/decode-ape'],
       logLevel: 'error',
     });
     writeFileSync(join(bundleDir, 'page.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/page.js"></script>');
-    const bundle = sirv(bundleDir, { dev: true });
-    const repo = sirv(REPO, { dev: true });
-    server = createServer((req, res) => {
-      if (req.url?.startsWith('/bundle/')) {
-        req.url = req.url.slice('/bundle'.length);
-        bundle(req, res, () => void res.writeHead(404).end());
-      } else {
-        repo(req, res, () => void res.writeHead(404).end());
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }));
+    browser = await launchChromium();
     page = await openPage();
   });
 
@@ -133,7 +107,7 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     expect(result.tensorsLeftAfterDispose).toBe(0);
   });
 
-  it('runs on WebGL (software WebGL2 in headless Chromium): auto picks it once registered, within the tiny bars, padded batch = single, no leaks', async () => {
+  it('runs on WebGL (software WebGL2 in headless Chromium): auto picks it without the page importing it, within the tiny bars, padded batch = single, no leaks', async () => {
     // A page of its own, so that registering the webgl backend cannot change what the other scenarios run on.
     const webglPage = await openPage();
     try {
@@ -178,7 +152,7 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   describe('decodes every bundled format exactly as Node does', () => {
-    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'aac_16k.m4a'];
+    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'opus_16k.webm', 'aac_16k.m4a'];
     for (const file of files) {
       it(file, async () => {
         const bytes = new Uint8Array(readFileSync(join(REPO, 'test/fixtures/formats', file)));

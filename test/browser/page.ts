@@ -56,10 +56,9 @@ const scenarios = {
 
   /**
    * The same model on the WebGL backend (headless Chromium renders WebGL2 in software, with float32 textures).
-   * Registered here, on demand, so that the other scenarios' pages never see it; `auto` must then pick it.
+   * The page imports no backend package: the browser entry loads WebGL itself when `auto` asks for it.
    */
   async predictOnWebgl(args: { model: string; audios: string[] }) {
-    await import('@tensorflow/tfjs-backend-webgl');
     const tensorsAtStart = tf.engine().state.numTensors;
     const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'auto', wasmPaths: WASM_PATHS });
     const audios = await Promise.all(args.audios.map(fetchBytes));

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, ConfigError, Emotion2Vec, readModelContents, writeConvertedModel } from '../../src/node.js';
@@ -96,6 +97,30 @@ describe('model sources', () => {
   it('a converted folder over HTTP, and a direct URL to its model.json', async () => {
     await expectSameScores(await Emotion2Vec.load(`${baseUrl}/converted`, { backend: 'wasm' }));
     await expectSameScores(await Emotion2Vec.load(`${baseUrl}/converted/model.json`, { backend: 'wasm' }));
+  });
+
+  it('a checkpoint folder over HTTP asks only for files it has: config.yaml, tokens.txt, model.pt (no 404 probes)', async () => {
+    requests = [];
+    await expectSameScores(await Emotion2Vec.load(`${baseUrl}/tiny/`, { backend: 'wasm' }));
+    expect(requests).toEqual(['/tiny/config.yaml', '/tiny/tokens.txt', '/tiny/model.pt']);
+  });
+
+  it('a converted folder over HTTP costs one probe (config.yaml); a URL naming model.json none', async () => {
+    requests = [];
+    await expectSameScores(await Emotion2Vec.load(`${baseUrl}/converted/`, { backend: 'wasm' }));
+    expect(requests).toEqual(['/converted/config.yaml', '/converted/model.json', '/converted/group1-shard1of1.bin']);
+    requests = [];
+    await expectSameScores(await Emotion2Vec.load(`${baseUrl}/converted/model.json`, { backend: 'wasm' }));
+    expect(requests).toEqual(['/converted/model.json', '/converted/group1-shard1of1.bin']);
+  });
+
+  it('file: URLs, as a string or a URL object such as new URL(\'./model/\', import.meta.url), are local folders', async () => {
+    const folderUrl = new URL('../fixtures/tiny/', import.meta.url);
+    expect(folderUrl.protocol).toBe('file:');
+    await expectSameScores(await Emotion2Vec.load(folderUrl, { backend: 'wasm' }));
+    await expectSameScores(await Emotion2Vec.load(folderUrl.href, { backend: 'wasm' }));
+    await expectSameScores(await Emotion2Vec.load(new URL('model.json', pathToFileURL(`${converted}/`)), { backend: 'wasm' }));
+    await expect(Emotion2Vec.load(new URL('file:///no/such/model/'), { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
   });
 
   it('in-memory files, e.g. from a file picker', async () => {

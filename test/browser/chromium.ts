@@ -1,0 +1,54 @@
+/**
+ * Headless Chromium for the browser tests (test/browser, test/consumer): Debian's `chromium` driven by
+ * playwright-core, a static server on 127.0.0.1, and tabs that collect their uncaught errors.
+ * Set CHROMIUM_PATH to use another Chromium; callers skip (with a note) where none is installed.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import sirv from 'sirv';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const HAS_CHROMIUM = existsSync(CHROMIUM);
+
+/** Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** Serves folders by URL prefix ('/bundle/' -> a folder); the '' prefix catches the rest. Resolves to the origin. */
+export async function serveFolders(routes: Record<string, string>): Promise<{ server: Server; origin: string }> {
+  const handlers = Object.entries(routes)
+    .sort(([a], [b]) => b.length - a.length)
+    .map(([prefix, folder]) => [prefix, sirv(folder, { dev: true })] as const);
+  const server = createServer((req, res) => {
+    const match = handlers.find(([prefix]) => req.url?.startsWith(prefix));
+    if (!match) return void res.writeHead(404).end();
+    const [prefix, handler] = match;
+    if (prefix) req.url = req.url!.slice(prefix.length - 1);
+    handler(req, res, () => void res.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { server, origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
+}
+
+/** A new tab at `url`, ready once `globalName` exists; its uncaught errors are pushed to `errors`. */
+export async function openPage(browser: Browser, url: string, errors: string[], globalName = 'scenarios'): Promise<Page> {
+  const opened = await browser.newPage();
+  opened.on('pageerror', (error) => errors.push(error.message));
+  await opened.goto(url);
+  await opened.waitForFunction((name) => name in globalThis, globalName);
+  return opened;
+}
+
+/** Calls `globalThis[globalName][scenario](...args)` inside `page` and returns its JSON result. */
+export async function runScenario<T>(page: Page, scenario: string, args: unknown[] = [], globalName = 'scenarios'): Promise<T> {
+  return (await page.evaluate(
+    ([name, scenarioName, scenarioArgs]) => (globalThis as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)[name]![scenarioName]!(...scenarioArgs),
+    [globalName, scenario, args] as [string, string, unknown[]],
+  )) as T;
+}
