@@ -16,7 +16,8 @@
  */
 import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { WaveFile } from 'wavefile';
+// wavefile ships CommonJS without named ESM exports: take the class off its default export.
+import wavefile from 'wavefile';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { UsageError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
@@ -111,7 +112,7 @@ export async function readCompleteResult(outputRoot: string, key: string): Promi
 
 /** A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers. */
 export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
-  const wav = new WaveFile();
+  const wav = new wavefile.WaveFile();
   wav.fromScratch(1, sampleRate, '32f', samples);
   return wav.toBuffer();
 }
