@@ -21,9 +21,9 @@ import { reportFatal } from './output.js';
 import { loadProgressDisplay, runProgress } from './progress.js';
 import { tableHeader, tableRow } from './table.js';
 
-/** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
+/** Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
 const INPUTS_PER_BATCH_CHUNK = 4;
-/** Batch size assumed for chunking when the backend picks its own. */
+/** The library's default batch size on GPU and native backends (1 on wasm/cpu). */
 const DEFAULT_CHUNK_BATCH = 8;
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -86,7 +86,9 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   let failures = 0;
   try {
     if (!options.json && todo.length > 0) progress.print(tableHeader());
-    const chunk = (options.batchSize ?? DEFAULT_CHUNK_BATCH) * INPUTS_PER_BATCH_CHUNK;
+    // One input at a time where batches are of one (wasm/cpu default): results, progress and Ctrl-C act per input.
+    const batch = options.batchSize ?? (model.backend === 'wasm' || model.backend === 'cpu' ? 1 : DEFAULT_CHUNK_BATCH);
+    const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
       const results = await model.predictBatch(
