@@ -70,7 +70,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const display = loadProgressDisplay();
   let model: Emotion2Vec;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback });
+    model = await Emotion2Vec.load(options.model, { backend: options.backend, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback });
   } catch (error) {
     reportFatal(error);
     return 2;
