@@ -46,7 +46,14 @@ export type ErrorCode =
   | 'TRAIN_CLASS_EMPTY'
   | 'TRAIN_TOO_FEW_CLASSES'
   | 'HEAD_INVALID'
-  | 'HEAD_DIM_MISMATCH';
+  | 'HEAD_DIM_MISMATCH'
+  // output folders and model downloads
+  | 'OUTPUT_UNSAFE_PATH'
+  | 'OUTPUT_WRITE_FAILED'
+  | 'MODEL_DOWNLOAD_FAILED'
+  | 'MODEL_OFFLINE'
+  | 'MODEL_UNKNOWN'
+  | 'MODEL_INTEGRITY';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

@@ -9,12 +9,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
+import { ensureCachedModel } from './model/hub/node-cache.js';
 import { installPlatform } from './platform.js';
 
 export * from './index.js';
 export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
 export { evaluate, type EvaluateOptions, type EvaluationReport } from './train/evaluate.js';
 export { readLabelledData, type LabelledItem, type DataSource } from './train/dataset.js';
+export { cacheRoot, modelCacheFolders, ensureCachedModel, downloadModelFiles } from './model/hub/node-cache.js';
+export { writeResultFolder, readCompleteResult, encodeFloatWav, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
+export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
+export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './results/safe-name.js';
 
 const require = createRequire(import.meta.url);
 
@@ -68,4 +73,5 @@ installPlatform({
   decodeAudioFallback: decodeWithFfmpeg,
   registerNativeBackend: () => (nativeBackend ??= registerNativeBackend()),
   defaultWasmPaths: wasmDirectory,
+  fetchHubModel: ensureCachedModel,
 });

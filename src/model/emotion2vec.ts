@@ -12,11 +12,14 @@ import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.
 import { Emotion2VecNetwork } from './network.js';
 import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
+import { resolveModelSource } from './hub/resolve.js';
+import type { HubOptions } from './hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
 
-export interface LoadOptions {
+/** `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id ('emotion2vec/emotion2vec_plus_large'). */
+export interface LoadOptions extends HubOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
   readonly backend?: BackendName;
   /** Location of the wasm backend's .wasm files (browsers; Node finds them itself). */
@@ -38,6 +41,8 @@ export interface PredictOptions extends PrepareOptions {
   readonly granularity?: Granularity;
   /** Return the embedding (default false). */
   readonly embedding?: boolean;
+  /** Also return the 16 kHz mono waveform the model was given (after resampling and trimming). Default false. */
+  readonly waveform?: boolean;
 }
 
 export interface BatchPredictOptions extends PredictOptions {
@@ -71,6 +76,8 @@ export interface EmotionPrediction {
   readonly quality: QualityReport;
   /** Present when `embedding: true` was asked for. */
   readonly embedding?: Embedding;
+  /** With `waveform: true`: the 16 kHz mono samples the model saw (what `processed_audio.wav` holds). */
+  readonly waveform?: Float32Array;
 }
 
 /**
@@ -113,11 +120,12 @@ export class Emotion2Vec {
 
   /**
    * Loads a model from a checkpoint folder (config.yaml + model.pt or .safetensors + tokens.txt), a converted
-   * folder (model.json), a URL of either, or in-memory files.
+   * folder (model.json), a URL of either, in-memory files, or a hub id (`emotion2vec/emotion2vec_plus_large`,
+   * `iic/emotion2vec_plus_base`...), downloaded once into the cache and converted there.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
     await selectBackend(options.backend ?? 'auto', options);
-    const contents = await readModelContents(source, options);
+    const contents = await readModelContents(await resolveModelSource(source, options), options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
     if (headWeights) assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
     const head = headWeights ? ClassifierHead.fromWeights(headWeights) : null;
@@ -129,6 +137,7 @@ export class Emotion2Vec {
       head?.dispose();
       throw error;
     }
+    options.progress?.({ status: 'ready' });
     return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes }, head);
   }
 
@@ -275,6 +284,7 @@ export class Emotion2Vec {
           durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
           quality: audio.quality,
           ...(embedding ? { embedding } : {}),
+          ...(options.waveform === true ? { waveform: audio.waveform } : {}),
         };
       });
     } finally {

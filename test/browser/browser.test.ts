@@ -14,7 +14,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { alignedCorrelation } from '../support/audio.js';
@@ -31,10 +31,12 @@ let origin = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Paths the pages asked the test's model hub (/hub/<repo>/resolve/main/<file>) for. */
+const hubRequests: string[] = [];
 
-/** A new tab with page.ts loaded and ready; its uncaught errors are collected in `pageErrors`. */
-function openPage(): Promise<Page> {
-  return openTab(browser, `${origin}/bundle/page.html`, pageErrors);
+/** A new tab with page.ts loaded and ready (in a new browser context unless told); its uncaught errors are collected in `pageErrors`. */
+function openPage(context?: BrowserContext): Promise<Page> {
+  return openTab(context ?? browser, `${origin}/bundle/page.html`, pageErrors);
 }
 
 /** Runs one scenario of page.ts inside `target`. */
@@ -68,7 +70,14 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
       logLevel: 'error',
     });
     writeFileSync(join(bundleDir, 'page.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/page.js"></script>');
-    ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }));
+    ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }, (req, res) => {
+      if (!req.url?.startsWith('/hub/')) return false;
+      hubRequests.push(req.url);
+      const hubFile = /^\/hub\/emotion2vec\/emotion2vec_plus_base\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(req.url);
+      if (!hubFile) res.writeHead(404).end();
+      else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(join(REPO, 'test/fixtures/tiny', hubFile[1]!)));
+      return true;
+    }));
     browser = await launchChromium();
     page = await openPage();
   });
@@ -77,6 +86,24 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  it('loads a model by id from a hub into the Cache API; a second page loads it with no request for weights', async () => {
+    const args = { id: 'emotion2vec/emotion2vec_plus_base', endpoint: '/hub', audio: '/test/fixtures/audio/chirp16k.wav' };
+    const context = await browser.newContext();
+    const first = await runIn(await openPage(context), 'loadById', args);
+    expect(hubRequests.sort()).toEqual(['config.yaml', 'model.pt', 'tokens.txt'].map((file) => `/hub/${args.id}/resolve/main/${file}`));
+    expect(first.events).toEqual(['download config.yaml', 'download model.pt', 'download tokens.txt', 'ready']);
+    expect(first.cachedUrls.sort()).toEqual([...hubRequests]);
+    const expected = manifestInputs('tiny').find((input) => input.id === 'chirp16k')!;
+    expect(maxAbsDiff(first.scores, expected.scores)).toBeLessThanOrEqual(1e-4);
+
+    hubRequests.length = 0;
+    const second = await runIn(await openPage(context), 'loadById', args);
+    await context.close();
+    expect(hubRequests).toEqual([]);
+    expect(second.events).toEqual(['cached config.yaml', 'cached model.pt', 'cached tokens.txt', 'ready']);
+    expect(second.scores).toEqual(first.scores);
   });
 
   it('installs the browser platform (no file paths, decodeAudioData as the fallback)', async () => {

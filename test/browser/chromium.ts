@@ -4,8 +4,8 @@
  * Set CHROMIUM_PATH to use another Chromium; callers skip (with a note) where none is installed.
  */
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sirv from 'sirv';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -19,12 +19,19 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Serves folders by URL prefix ('/bundle/' -> a folder); the '' prefix catches the rest. Resolves to the origin. */
-export async function serveFolders(routes: Record<string, string>): Promise<{ server: Server; origin: string }> {
+/**
+ * Serves folders by URL prefix ('/bundle/' -> a folder); the '' prefix catches the rest. `intercept` sees each
+ * request first and returns true for one it answered itself (e.g. a fake model hub). Resolves to the origin.
+ */
+export async function serveFolders(
+  routes: Record<string, string>,
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<{ server: Server; origin: string }> {
   const handlers = Object.entries(routes)
     .sort(([a], [b]) => b.length - a.length)
     .map(([prefix, folder]) => [prefix, sirv(folder, { dev: true })] as const);
   const server = createServer((req, res) => {
+    if (intercept?.(req, res)) return;
     const match = handlers.find(([prefix]) => req.url?.startsWith(prefix));
     if (!match) return void res.writeHead(404).end();
     const [prefix, handler] = match;
@@ -36,9 +43,12 @@ export async function serveFolders(routes: Record<string, string>): Promise<{ se
   return { server, origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` };
 }
 
-/** A new tab at `url`, ready once `globalName` exists; its uncaught errors are pushed to `errors`. */
-export async function openPage(browser: Browser, url: string, errors: string[], globalName = 'scenarios'): Promise<Page> {
-  const opened = await browser.newPage();
+/**
+ * A new tab at `url`, ready once `globalName` exists; its uncaught errors are pushed to `errors`. A Browser gives
+ * the tab a fresh context (its own Cache API storage); tabs of one BrowserContext share theirs.
+ */
+export async function openPage(target: Browser | BrowserContext, url: string, errors: string[], globalName = 'scenarios'): Promise<Page> {
+  const opened = await target.newPage();
   opened.on('pageerror', (error) => errors.push(error.message));
   await opened.goto(url);
   await opened.waitForFunction((name) => name in globalThis, globalName);
