@@ -40,7 +40,9 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** A result or converted model could not be written (the output path is a file, not writable...). */
+  | 'OUTPUT_WRITE_FAILED';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {
