@@ -146,6 +146,8 @@ function viewExtent(ref: TensorRef, name: string, fileName: string): { count: nu
   if (stride.length !== shape.length) fail(`has ${shape.length} dimensions but ${stride.length} strides`);
   if (shape.length > MAX_TENSOR_RANK) fail(`has ${shape.length} dimensions (at most ${MAX_TENSOR_RANK})`);
   if (shape.some((size) => size < 0)) fail('has a negative size');
+  // PyTorch has no negative strides (torch.flip copies), so a file with one was not written by torch.save.
+  if (stride.some((step) => step < 0)) fail(`has a negative stride (${stride.join(', ')}); PyTorch never saves one`);
   if (offset < 0) fail(`starts at element ${offset} of its storage`);
   const count = shape.reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(count)) fail('has more elements than can be counted');
