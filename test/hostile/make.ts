@@ -7,8 +7,11 @@ import { deflateRawSync, constants as zlib } from 'node:zlib';
 /** A zip entry: stored bytes, or raw deflate data with the sizes to declare. */
 export type ZipInput = { name: string; data: Uint8Array } | { name: string; deflated: Uint8Array; declaredSize: number };
 
-/** Writes a zip archive (CRCs left 0: the checkpoint reader does not check them, and no tool here does). */
-export function writeZip(entries: ZipInput[]): Uint8Array {
+/**
+ * Writes a zip archive (CRCs left 0: the checkpoint reader does not check them, and no tool here does). With
+ * `zip64`, every size and offset goes into zip64 extra fields, as writers do for archives over 4 GiB.
+ */
+export function writeZip(entries: ZipInput[], zip64 = false): Uint8Array {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -29,22 +32,43 @@ export function writeZip(entries: ZipInput[]): Uint8Array {
     header.writeUInt16LE(20, 4);
     header.writeUInt16LE(20, 6);
     header.writeUInt16LE(stored ? 0 : 8, 10);
-    header.writeUInt32LE(body.length, 20);
-    header.writeUInt32LE(size, 24);
+    header.writeUInt32LE(zip64 ? 0xffffffff : body.length, 20);
+    header.writeUInt32LE(zip64 ? 0xffffffff : size, 24);
     header.writeUInt16LE(name.length, 28);
-    header.writeUInt32LE(offset, 42);
+    header.writeUInt32LE(zip64 ? 0xffffffff : offset, 42);
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(0x0001, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(size), 4);
+      extra.writeBigUInt64LE(BigInt(body.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+      header.writeUInt16LE(extra.length, 30);
+    }
     parts.push(local, name, body);
-    central.push(header, name);
+    central.push(header, name, extra);
     offset += local.length + name.length + body.length;
   }
   const directory = Buffer.concat(central);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return new Uint8Array(Buffer.concat([...parts, directory, end]));
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : entries.length, 10);
+  end.writeUInt32LE(zip64 ? 0xffffffff : directory.length, 12);
+  end.writeUInt32LE(zip64 ? 0xffffffff : offset, 16);
+  if (!zip64) return new Uint8Array(Buffer.concat([...parts, directory, end]));
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4);
+  record.writeBigUInt64LE(BigInt(entries.length), 24);
+  record.writeBigUInt64LE(BigInt(entries.length), 32);
+  record.writeBigUInt64LE(BigInt(directory.length), 40);
+  record.writeBigUInt64LE(BigInt(offset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
+  locator.writeUInt32LE(1, 16);
+  return new Uint8Array(Buffer.concat([...parts, directory, record, locator, end]));
 }
 
 /**
