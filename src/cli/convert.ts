@@ -38,9 +38,10 @@ export async function convert(checkpoint: string, options: ConvertOptions): Prom
     const lines = [
       `converted ${contents.location} -> ${options.out}`,
       `  ${report.loaded} tensors, ${network.params.count().toLocaleString('en-US')} weights, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${shards} shard(s)`,
-      `  labels: ${contents.definition.tokens.length > 0 ? contents.definition.tokens.join(', ') : '(none: embedding-only model)'}`,
+      // Labels and tensor names come from the files: quoted (escapes shown, not obeyed by the terminal) and capped.
+      `  labels: ${contents.definition.tokens.length > 0 ? contents.definition.tokens.map((label) => quote(label, 60)).join(', ') : '(none: embedding-only model)'}`,
       ...(report.skippedTrainingOnly.length > 0 ? [`  skipped ${report.skippedTrainingOnly.length} training-only tensors (decoder/EMA)`] : []),
-      ...(report.unused.length > 0 ? [`  skipped ${report.unused.length} unused tensors: ${report.unused.join(', ')}`] : []),
+      ...(report.unused.length > 0 ? [`  skipped ${report.unused.length} unused tensors: ${report.unused.slice(0, 20).map((name) => quote(name, 100)).join(', ')}${report.unused.length > 20 ? ', ...' : ''}`] : []),
       ...contents.weights.notes.map((note) => `  note: ${note}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

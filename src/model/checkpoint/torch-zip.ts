@@ -100,33 +100,33 @@ function zipFailure(error: unknown, fileName: string): CheckpointError {
 function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
   const { storage } = ref;
   if (storage.dtype === null) {
-    throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${name} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
+    throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${quote(name)} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
   }
   const elementBytes = DTYPE_BYTES[storage.dtype];
   const { count, lastElement } = viewExtent(ref, name, fileName);
   const storageBytes = storage.numel * elementBytes;
   const entry = entries.get(entryName);
   if (!entry) {
-    throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${name} in ${fileName}: its storage ${quote(entryName)} is missing. The file is damaged; download it again.`);
+    throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} is missing. The file is damaged; download it again.`);
   }
   // torch writes each storage as exactly numel elements: an entry that claims more is not a storage (a bomb).
   if (entry.size > storageBytes) {
     throw new CheckpointError(
       'CHECKPOINT_LIMIT',
-      `Tensor ${name} in ${fileName}: its storage ${quote(entryName)} declares ${entry.size} bytes but holds ${storage.numel} ${storage.dtype} elements (${storageBytes} bytes). The file is not a genuine checkpoint.`,
+      `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} declares ${entry.size} bytes but holds ${storage.numel} ${storage.dtype} elements (${storageBytes} bytes). The file is not a genuine checkpoint.`,
     );
   }
   // Only the elements the view reaches are extracted, however large the storage claims to be.
   const neededElements = count === 0 ? 0 : lastElement + 1;
   if (neededElements > storage.numel) {
-    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${name} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`);
+    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`);
   }
   let raw: Uint8Array;
   try {
     raw = readZipEntry(bytes, entry, neededElements * elementBytes);
   } catch (error) {
     if (error instanceof ZipError && error.reason === 'short') {
-      throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${name} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
+      throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
     }
     throw zipFailure(error, fileName);
   }
@@ -141,7 +141,7 @@ function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, Zi
 function viewExtent(ref: TensorRef, name: string, fileName: string): { count: number; lastElement: number } {
   const { shape, stride, offset } = ref;
   const fail = (what: string): never => {
-    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${name} in ${fileName} ${what}: the file is inconsistent or hostile.`);
+    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} ${what}: the file is inconsistent or hostile.`);
   };
   if (stride.length !== shape.length) fail(`has ${shape.length} dimensions but ${stride.length} strides`);
   if (shape.length > MAX_TENSOR_RANK) fail(`has ${shape.length} dimensions (at most ${MAX_TENSOR_RANK})`);

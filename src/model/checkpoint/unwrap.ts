@@ -62,7 +62,8 @@ function describeKey(key: unknown): string {
 }
 
 function quoteList(keys: string[], max = 8): string {
-  const shown = keys.slice(0, max).map((key) => `'${key}'`);
+  // JSON escaping without the double quotes: control characters from the file are shown, never obeyed.
+  const shown = keys.slice(0, max).map((key) => `'${JSON.stringify(key.slice(0, 100)).slice(1, -1)}'`);
   return keys.length > max ? `${shown.join(', ')} and ${keys.length - max} more` : shown.join(', ');
 }
 
