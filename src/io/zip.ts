@@ -125,6 +125,7 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, wanted: number)
   const compressed = bytes.subarray(start, start + entry.compressedSize);
 
   if (entry.method === 0) {
+    if (entry.compressedSize !== entry.size) throw new ZipError(`stored entry ${entry.name} declares ${entry.size} bytes but holds ${entry.compressedSize}`, 'damaged');
     if (compressed.length < wanted) throw new ZipError(`entry ${entry.name} holds ${compressed.length} bytes, ${wanted} needed`, 'short');
     return compressed.subarray(0, wanted);
   }

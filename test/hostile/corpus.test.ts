@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec, Emotion2VecNetwork, isEmotion2VecError, readCheckpoint, readModelContents, writeConvertedModel } from '../../src/node.js';
 import { fixturePath } from '../support/fixtures.js';
-import { sharedTupleKeyPickle, tensorPickle, torchCheckpoint, writeRawSafetensors, writeZip, zeroBomb, type RawSafetensor, type ZipInput } from './make.js';
+import { nestedListPickle, sharedTupleKeyPickle, tensorPickle, torchCheckpoint, writeRawSafetensors, writeZip, zeroBomb, type RawSafetensor, type ZipInput } from './make.js';
 import { readZipEntry, readZipIndex } from '../../src/io/zip.js';
 
 const MAX_RSS_MIB = 400;
@@ -213,6 +213,13 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
   it('a pickle whose key is a shared tuple graph 40 levels deep: CHECKPOINT_FORMAT, never stringified', async () => {
     const pt = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: sharedTupleKeyPickle(40) } : null));
     await expectModelRefused(variant(good, 'pickle-graph', { 'model.pt': pt }), 'CHECKPOINT_FORMAT', /No tensors found.*<an array of 2/);
+  }, 200_000);
+
+  it('a pickle nesting lists a million levels deep (the worst data.pkl under its 2 MiB bound): CHECKPOINT_FORMAT; a bigger one: CHECKPOINT_LIMIT', async () => {
+    const deep = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: nestedListPickle(1_048_000) } : null));
+    await expectModelRefused(variant(good, 'pickle-deep', { 'model.pt': deep }), 'CHECKPOINT_FORMAT', /holds a list of 1 items/);
+    const big = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: nestedListPickle(1_100_000) } : null));
+    expect(() => readCheckpoint(big, 'big.pt')).toThrow(expect.objectContaining({ code: 'CHECKPOINT_LIMIT' }));
   }, 200_000);
 
   it("config.yaml feature_encoder_spec '[(64,10,5)] * 999999999': CONFIG_INVALID, not an abort", async () => {

@@ -176,3 +176,13 @@ export function writeRawSafetensors(entries: RawSafetensor[], data: Uint8Array):
   length.writeBigUInt64LE(BigInt(json.length));
   return new Uint8Array(Buffer.concat([length, json, data]));
 }
+
+/** A list nested `depth` levels deep: `depth` EMPTY_LISTs, then APPENDs folding each into the one below. */
+export function nestedListPickle(depth: number): Uint8Array {
+  const bytes = new Uint8Array(2 * depth + 2);
+  bytes.set([0x80, 2]);
+  bytes.fill(']'.charCodeAt(0), 2, 2 + depth);
+  bytes.fill('a'.charCodeAt(0), 2 + depth, 2 * depth + 1);
+  bytes[2 * depth + 1] = '.'.charCodeAt(0);
+  return bytes;
+}
