@@ -15,6 +15,17 @@ export type ErrorCode =
   | 'CHECKPOINT_TRUNCATED'
   | 'CHECKPOINT_TENSORS'
   | 'CHECKPOINT_DTYPE'
+  /** A weight is NaN or infinite (the model would answer null scores). */
+  | 'CHECKPOINT_NOT_FINITE'
+  /** A checkpoint or converted model breaks a structural bound (an inflation bomb, a view outside its storage...). */
+  | 'CHECKPOINT_LIMIT'
+  // any file the library reads
+  /** Not a regular file: a FIFO, a device (/dev/zero), a socket. Refused before a byte is read. */
+  | 'FILE_NOT_REGULAR'
+  /** Larger than the bound for its kind (config.yaml, model.json, a weight shard, audio...). */
+  | 'FILE_TOO_LARGE'
+  /** A file name that is not valid UTF-8: it cannot be named through a JavaScript string. */
+  | 'FILE_NAME_ENCODING'
   // audio input
   | 'AUDIO_INVALID_TYPE'
   | 'AUDIO_EMPTY'
@@ -62,7 +73,7 @@ export class Emotion2VecError extends Error {
   readonly details?: Record<string, unknown>;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(capMessage(message), options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     if (options?.details) this.details = options.details;
@@ -97,6 +108,33 @@ export function isEmotion2VecError(error: unknown): error is Emotion2VecError {
   return error instanceof Emotion2VecError;
 }
 
+/** No error message is longer than this: a hostile file must not be able to print megabytes through one. */
+export const MAX_MESSAGE_CHARS = 2000;
+/** Default length of one quoted user value inside a message. */
+export const MAX_QUOTED_CHARS = 120;
+
+/** Cuts a message to {@link MAX_MESSAGE_CHARS}, saying how much was left out. */
+export function capMessage(message: string, max = MAX_MESSAGE_CHARS): string {
+  if (message.length <= max) return message;
+  return `${message.slice(0, max)}… (${message.length - max} more characters)`;
+}
+
+/**
+ * A user value quoted for a message: strings JSON-quoted (control characters escaped), anything else described
+ * without walking it, at most `max` characters. The one way every message quotes a value that came from a file
+ * or a caller, so that no value can blow up (or forge lines in) a message.
+ */
+export function quote(value: unknown, max = MAX_QUOTED_CHARS): string {
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(value.length > max ? value.slice(0, max) : value);
+    return value.length > max ? `${shown.slice(0, -1)}…" (${value.length} characters)` : shown;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) {
+    return String(value).slice(0, max);
+  }
+  return describeValue(value).slice(0, max);
+}
+
 /** A short description of a value the caller passed, for "got ..." in error messages. */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';
@@ -104,10 +142,10 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length} element(s)`;
   if (typeof value === 'object') {
     const tag = typeTag(value);
-    if (tag === 'Object') return `an object with keys {${Object.keys(value).slice(0, 8).join(', ')}}`;
+    if (tag === 'Object') return `an object with keys {${Object.keys(value).slice(0, 8).map((key) => key.slice(0, 40)).join(', ')}}`;
     return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`;
   }
-  if (typeof value === 'string') return `the string "${value.slice(0, 40)}"`;
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
   return `a ${typeof value} (${String(value).slice(0, 40)})`;
 }
 

@@ -36,7 +36,7 @@ export { resample } from './audio/resample.js';
 export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, type QualityWarning, type QualityWarningCode } from './audio/quality.js';
 export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';
 export type { DecodedAudio } from './audio/types.js';
-export { installPlatform, getPlatform, type Platform } from './platform.js';
+export { installPlatform, getPlatform, type Platform, type ReadFileOptions } from './platform.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './model/hub/models.js';
 export type { LoadProgress, ProgressCallback, HubOptions } from './model/hub/progress.js';

@@ -4,12 +4,13 @@
  * the wasm files in node_modules.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { ensureCachedModel } from './model/hub/node-cache.js';
+import { readRegularFile } from './io/regular-file.js';
 import { installPlatform } from './platform.js';
 
 export * from './index.js';
@@ -52,21 +53,10 @@ function wasmDirectory(): string | undefined {
   }
 }
 
-/**
- * The file's bytes as a plain Uint8Array without a second copy (a 1-hour WAV is 115 MB at 16 kHz). A Buffer is
- * already a Uint8Array, but its `slice` shares memory where Uint8Array's copies, so callers get a true one.
- */
-async function readWholeFile(path: string): Promise<Uint8Array> {
-  const buffer = await readFile(path);
-  const ownsItsMemory = buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength;
-  // Small files may sit in Node's shared pool: copy those few bytes rather than pin (or expose) the pool.
-  return ownsItsMemory ? new Uint8Array(buffer.buffer, 0, buffer.byteLength) : new Uint8Array(buffer);
-}
-
 installPlatform({
   name: 'node',
   preferredBackends: ['tensorflow', 'wasm', 'cpu'],
-  readFile: readWholeFile,
+  readFile: readRegularFile,
   pathFromFileUrl: (url) => fileURLToPath(url),
   isDirectory: async (path) => (await stat(path)).isDirectory(),
   listDirectory: (path) => readdir(path),

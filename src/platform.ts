@@ -26,11 +26,38 @@ export interface FallbackDecodedAudio extends DecodedAudio {
   readonly sourceChannels?: number;
 }
 
+/** Bounds for {@link Platform.readFile}. */
+export interface ReadFileOptions {
+  /** Refuse (FILE_TOO_LARGE) a file longer than this, before reading it. Default {@link DEFAULT_MAX_FILE_BYTES}. */
+  readonly maxBytes?: number;
+}
+
+/** The largest file read when the caller names no bound (2 GiB, Node's own readFile limit). */
+export const DEFAULT_MAX_FILE_BYTES = 2 ** 31 - 1;
+
+/**
+ * Why a platform refused to read a file, before reading it. Callers turn it into their own typed error
+ * (AudioInputError for audio, CheckpointError/ConfigError for model files) with the same `code`.
+ */
+export class FileRefusal extends Error {
+  constructor(
+    readonly code: 'FILE_NOT_REGULAR' | 'FILE_TOO_LARGE' | 'FILE_NAME_ENCODING',
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'FileRefusal';
+  }
+}
+
 export interface Platform {
   /** Short name for messages: 'node', 'browser' or 'generic'. */
   readonly name: 'node' | 'browser' | 'generic';
-  /** Reads a local file path. Only Node has one. */
-  readFile?: (path: string) => Promise<Uint8Array>;
+  /**
+   * Reads a local file path. Only Node has one. Regular files only, size known before reading: anything else
+   * (a FIFO, /dev/zero, a symlink to either, a file over `maxBytes`) is refused at once with a {@link FileRefusal}.
+   */
+  readFile?: (path: string, options?: ReadFileOptions) => Promise<Uint8Array>;
   /** The local path a `file:` URL names (Node only). */
   pathFromFileUrl?: (url: URL) => string;
   /** Whether a local path is a directory (Node only). */

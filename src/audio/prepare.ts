@@ -6,8 +6,8 @@
  * Memory: a mono input is never copied before resampling, and a multi-channel WAV is mixed while decoding, so
  * at most two float32 copies of the audio exist at once (the mono mix and its resampled version).
  */
-import { AudioInputError, describeValue, isEmotion2VecError, typeTag } from '../errors.js';
-import { getPlatform } from '../platform.js';
+import { AudioInputError, describeValue, isEmotion2VecError, quote, typeTag } from '../errors.js';
+import { FileRefusal, getPlatform } from '../platform.js';
 import { checkEqualLengths, decodeAudio, mixToMono } from './decode.js';
 import { analyzeQuality, assertQuality, type QualityReport } from './quality.js';
 import { resample } from './resample.js';
@@ -183,14 +183,14 @@ async function readPath(path: string): Promise<Uint8Array> {
   if (/^(https?|data|blob):/i.test(path)) {
     throw new AudioInputError(
       'AUDIO_INVALID_TYPE',
-      `"${path.slice(0, 80)}" is a URL; URLs are not fetched. Download it yourself (e.g. \`new Uint8Array(await (await fetch(url)).arrayBuffer())\`) and pass the bytes.`,
+      `${quote(path, 80)} is a URL; URLs are not fetched. Download it yourself (e.g. \`new Uint8Array(await (await fetch(url)).arrayBuffer())\`) and pass the bytes.`,
     );
   }
   const platform = getPlatform();
   if (!platform.readFile) {
     throw new AudioInputError(
       'AUDIO_INVALID_TYPE',
-      `A file path ("${path}") was given, but the ${platform.name} platform cannot read files. In a browser pass a File/Blob or the bytes (ArrayBuffer/Uint8Array); in Node import the package's Node entry point.`,
+      `A file path (${quote(path)}) was given, but the ${platform.name} platform cannot read files. In a browser pass a File/Blob or the bytes (ArrayBuffer/Uint8Array); in Node import the package's Node entry point.`,
       { details: { path, platform: platform.name } },
     );
   }
@@ -199,16 +199,17 @@ async function readPath(path: string): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as { code?: unknown })?.code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new AudioInputError('AUDIO_FILE_NOT_FOUND', `Audio file not found: "${path}". Check the path (a relative path is resolved against the current working directory).`, {
+      throw new AudioInputError('AUDIO_FILE_NOT_FOUND', `Audio file not found: ${quote(path)}. Check the path (a relative path is resolved against the current working directory).`, {
         cause: error,
         details: { path },
       });
     }
     if (code === 'EISDIR') {
-      throw new AudioInputError('AUDIO_INVALID_TYPE', `"${path}" is a directory, not an audio file. Pass the path of one file.`, { cause: error, details: { path } });
+      throw new AudioInputError('AUDIO_INVALID_TYPE', `${quote(path)} is a directory, not an audio file. Pass the path of one file.`, { cause: error, details: { path } });
     }
+    if (error instanceof FileRefusal) throw new AudioInputError(error.code, error.message, { cause: error, details: error.details });
     if (isEmotion2VecError(error)) throw error;
-    throw new AudioInputError('AUDIO_DECODE', `Could not read the audio file "${path}": ${(error as Error)?.message ?? String(error)}. Check that it exists and is readable.`, {
+    throw new AudioInputError('AUDIO_DECODE', `Could not read the audio file ${quote(path)}: ${(error as Error)?.message ?? String(error)}. Check that it exists and is readable.`, {
       cause: error,
       details: { path, code },
     });

@@ -256,6 +256,27 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
       { details: { formatTag: tag, codec: name, sampleRate, channels } },
     );
   }
+  if (channels === 0 || channels > MAX_WAV_CHANNELS) {
+    throw decodeError(
+      `its header claims ${channels} channels (1 to ${MAX_WAV_CHANNELS} are accepted)`,
+      'The header is corrupt: re-export the file.',
+      { channels },
+    );
+  }
+  // A header that contradicts itself is damaged, not merely unsupported: it must never reach a fallback decoder,
+  // which would guess (a 7-bit header over 16-bit data reads as 8-bit noise of twice the length).
+  // No PCM stream has fewer than 8 bits a sample (sub-byte codecs such as ADPCM have format tags of their own).
+  if (tag === FORMAT_PCM && bits < 8) {
+    throw decodeError(`its header claims ${bits}-bit PCM samples, which no PCM WAV has`, REPAIR_HINT, { bitsPerSample: bits });
+  }
+  const containerBytes = Math.ceil(bits / 8);
+  if (bits === 0 || blockAlign !== channels * containerBytes) {
+    throw decodeError(
+      `its block align is ${blockAlign} bytes but ${channels} channel(s) of ${bits}-bit samples need ${channels * containerBytes}`,
+      REPAIR_HINT,
+      { blockAlign, expectedAlign: channels * containerBytes, bitsPerSample: bits },
+    );
+  }
   const encoding = tag === FORMAT_PCM ? 'pcm' : 'float';
   const allowed = encoding === 'pcm' ? [8, 16, 24, 32] : [32, 64];
   if (!allowed.includes(bits)) {
@@ -265,22 +286,7 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
       { details: { bitsPerSample: bits, encoding } },
     );
   }
-  if (channels === 0 || channels > MAX_WAV_CHANNELS) {
-    throw decodeError(
-      `its header claims ${channels} channels (1 to ${MAX_WAV_CHANNELS} are accepted)`,
-      'The header is corrupt: re-export the file.',
-      { channels },
-    );
-  }
   checkSampleRate(sampleRate, 'The WAV header gives');
-  const expectedAlign = channels * (bits / 8);
-  if (blockAlign !== expectedAlign) {
-    throw decodeError(
-      `its block align is ${blockAlign} bytes but ${channels} channel(s) of ${bits}-bit samples need ${expectedAlign}`,
-      REPAIR_HINT,
-      { blockAlign, expectedAlign },
-    );
-  }
   return { encoding, bitsPerSample: bits as WavInfo['bitsPerSample'], extensible, channels, sampleRate, blockAlign };
 }
 

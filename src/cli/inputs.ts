@@ -2,10 +2,11 @@
  * What `analyze` was asked to do, as a flat list of inputs with keys: audio files as given, folders searched
  * recursively for audio files, and list files — Kaldi `wav.scp` ("<key> <path>" a line) or one path a line.
  */
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { printable } from '../results/safe-name.js';
+import { readRegularFile } from '../io/regular-file.js';
 
 /** One input: where its audio is, and the key that names its result. */
 export interface InputItem {
@@ -92,7 +93,7 @@ async function readList(path: string, size: number): Promise<string> {
   if (size > MAX_LIST_BYTES) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is ${size} bytes: too large for a list of audio files (at most ${MAX_LIST_BYTES}).`);
   const info = await lstat(path);
   if (!info.isFile() && !info.isSymbolicLink()) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is not a regular file.`);
-  return readFile(path, 'utf8');
+  return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES }));
 }
 
 function fileItem(path: string): InputItem {

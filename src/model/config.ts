@@ -3,7 +3,8 @@
  * Every size of the network comes from here; nothing is hard-coded for one model.
  */
 import { parse as parseYaml } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError, quote } from '../errors.js';
+import { CONFIG_LIMITS, exceedsNesting, MAX_NESTING_DEPTH, TOKEN_LIMITS } from './limits.js';
 import { parseFeatureEncoderSpec, type ConvLayerSpec } from './feature-spec.js';
 
 /** Everything the encoder and head need to know, in one flat, validated object. */
@@ -64,7 +65,10 @@ export function parseConfigYaml(text: string): ParsedConfigYaml {
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new ConfigError('CONFIG_INVALID', `config.yaml is not valid YAML: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError('CONFIG_INVALID', `config.yaml is not valid YAML: ${quote((error as Error).message, 300)}`, { cause: error });
+  }
+  if (exceedsNesting(document)) {
+    throw new ConfigError('CONFIG_INVALID', `config.yaml nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec config.yaml nests 3. Use the config.yaml that came with the checkpoint.`);
   }
   if (!isObject(document)) {
     throw new ConfigError('CONFIG_INVALID', 'config.yaml must be a mapping with a `model_conf` section.');
@@ -78,6 +82,9 @@ export function parseConfigYaml(text: string): ParsedConfigYaml {
 
 /** Builds the config from an already parsed `model_conf` mapping (as config.yaml has it). */
 export function configFromModelConf(modelConf: Yaml): Emotion2VecConfig {
+  if (exceedsNesting(modelConf)) {
+    throw new ConfigError('CONFIG_INVALID', `model_conf nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec model_conf nests 3.`);
+  }
   const modalities = modelConf.modalities;
   const audio = isObject(modalities) ? modalities.audio : undefined;
   if (!isObject(audio)) {
@@ -127,10 +134,28 @@ export function configFromModelConf(modelConf: Yaml): Emotion2VecConfig {
 
 /** Parses tokens.txt: one label per non-empty line, order kept (it is the head's output order). */
 export function parseTokens(text: string): string[] {
-  return text
+  const tokens = text
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
+  checkTokens(tokens, 'tokens.txt');
+  return tokens;
+}
+
+/** Labels must be strings of sane length and count (tokens.txt lines, or model.json's `tokens`). */
+export function checkTokens(tokens: unknown, where: string): asserts tokens is string[] {
+  if (!Array.isArray(tokens)) throw new ConfigError('CONFIG_INVALID', `${where}: the labels must be a list of strings; got ${quote(tokens)}.`);
+  if (tokens.length > TOKEN_LIMITS.count) {
+    throw new ConfigError('CONFIG_INVALID', `${where} lists ${tokens.length} labels; at most ${TOKEN_LIMITS.count} are accepted. Use the tokens.txt that came with the checkpoint.`);
+  }
+  const bad = tokens.findIndex((token) => typeof token !== 'string' || token.length === 0 || token.length > TOKEN_LIMITS.length);
+  if (bad >= 0) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${where}: label ${bad + 1} is ${quote(tokens[bad])}; every label must be a non-empty string of at most ${TOKEN_LIMITS.length} characters. Use the tokens.txt that came with the checkpoint.`,
+      { details: { index: bad } },
+    );
+  }
 }
 
 /** Upstream drops labels starting with `unuse` (placeholders in the head) from results. */
@@ -173,9 +198,42 @@ function validate(config: Emotion2VecConfig): void {
   if (config.numAlibiHeads > config.numHeads) {
     problem(`model_conf.modalities.audio.num_alibi_heads (${config.numAlibiHeads}) cannot exceed model_conf.num_heads (${config.numHeads}).`);
   }
+  const bounded: [string, number, number][] = [
+    ['model_conf.embed_dim', config.embedDim, CONFIG_LIMITS.embed_dim],
+    ['model_conf.num_heads', config.numHeads, CONFIG_LIMITS.num_heads],
+    ['model_conf.depth', config.depth, CONFIG_LIMITS.depth],
+    ['model_conf.modalities.audio.prenet_depth', config.prenetDepth, CONFIG_LIMITS.prenet_depth],
+    ['model_conf.mlp_ratio', config.mlpRatio, CONFIG_LIMITS.mlp_ratio],
+    ['model_conf.modalities.audio.num_extra_tokens', config.numExtraTokens, CONFIG_LIMITS.num_extra_tokens],
+    ['model_conf.modalities.audio.conv_pos_width', config.convPosWidth, CONFIG_LIMITS.conv_pos_width],
+    ['model_conf.modalities.audio.conv_pos_groups', config.convPosGroups, CONFIG_LIMITS.conv_pos_groups],
+    ['model_conf.modalities.audio.conv_pos_depth', config.convPosDepth, CONFIG_LIMITS.conv_pos_depth],
+    ['model_conf.modalities.audio.num_alibi_heads', config.numAlibiHeads, CONFIG_LIMITS.num_alibi_heads],
+  ];
+  for (const [field, value, max] of bounded) {
+    if (value > max) problem(`${field} is ${value}; at most ${max} is accepted (emotion2vec+ large uses far less). Use the config.yaml that came with the checkpoint.`);
+  }
+  const weights = approximateParameterCount(config);
+  if (weights > CONFIG_LIMITS.parameters) {
+    problem(`model_conf describes a network of about ${weights.toExponential(1)} weights; at most ${CONFIG_LIMITS.parameters.toExponential(1)} are accepted. Use the config.yaml that came with the checkpoint.`);
+  }
   if (config.depth + config.prenetDepth === 0) {
     problem('model_conf.depth and model_conf.modalities.audio.prenet_depth are both 0: the encoder has no Transformer block.');
   }
+}
+
+/** Roughly the weights the config declares (the big matrices only): enough to refuse absurd sizes before building. */
+function approximateParameterCount(config: Emotion2VecConfig): number {
+  const d = config.embedDim;
+  const blocks = (config.depth + config.prenetDepth) * (4 + 2 * config.mlpRatio) * d * d;
+  const positional = config.convPosDepth * (d / config.convPosGroups) * d * positionalKernelSize(config);
+  let inChannels = 1;
+  let cnn = 0;
+  for (const layer of config.featureEncoder) {
+    cnn += inChannels * layer.channels * layer.kernel;
+    inChannels = layer.channels;
+  }
+  return blocks + positional + cnn + inChannels * d;
 }
 
 function isObject(value: unknown): value is Yaml {
@@ -226,7 +284,7 @@ class FieldReader {
   }
 
   private fail(name: string, value: unknown, expected: string): never {
-    const found = value === undefined ? 'missing' : `${JSON.stringify(value)}`;
+    const found = value === undefined ? 'missing' : quote(value);
     throw new ConfigError(
       'CONFIG_INVALID',
       `config.yaml: ${this.path}.${name} is ${found}; expected ${expected}. Use the config.yaml that came with the checkpoint.`,

@@ -5,9 +5,10 @@
  * Tensors keep their PyTorch names and layouts, so a converted model and its checkpoint load through the
  * same code and give the same numbers.
  */
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, quote } from '../errors.js';
 import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
+import { checkManifestStructure } from './manifest-checks.js';
 import type { ParameterSpec } from './parameters.js';
 import type { CheckpointContents, StateDict } from './state-dict.js';
 
@@ -140,15 +141,16 @@ function parseManifest(text: string): ConvertedManifest {
   try {
     manifest = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not valid JSON: ${quote((error as Error).message, 300)}`, { cause: error });
   }
   const m = manifest as Partial<ConvertedManifest> | null;
-  if (!m || m.format !== CONVERTED_FORMAT) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${JSON.stringify(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`);
+  if (!m || typeof m !== 'object' || m.format !== CONVERTED_FORMAT) {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${quote(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`);
   }
   if (m.formatVersion !== CONVERTED_FORMAT_VERSION) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${m.formatVersion}; this library reads version ${CONVERTED_FORMAT_VERSION}. Convert the checkpoint again with this version.`);
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads version ${CONVERTED_FORMAT_VERSION}. Convert the checkpoint again with this version.`);
   }
+  checkManifestStructure(m);
   const weightsOk =
     Array.isArray(m.weightsManifest) &&
     m.weightsManifest.every(

@@ -106,9 +106,11 @@ export class ParameterSet {
       }
     }
     if (missing.length > 0 || misshaped.length > 0) {
+      // The first few of each list: the full lists are in `details`, the message stays readable (and capped).
+      const shown = (names: string[]) => [...names.slice(0, 12).map((n) => `  ${n.slice(0, 200)}`), ...(names.length > 12 ? [`  ... and ${names.length - 12} more`] : [])];
       const lines = [
-        ...(missing.length > 0 ? [`missing (${missing.length}):`, ...missing.map((n) => `  ${n}`)] : []),
-        ...(misshaped.length > 0 ? [`wrong shape (${misshaped.length}):`, ...misshaped.map((n) => `  ${n}`)] : []),
+        ...(missing.length > 0 ? [`missing (${missing.length}):`, ...shown(missing)] : []),
+        ...(misshaped.length > 0 ? [`wrong shape (${misshaped.length}):`, ...shown(misshaped)] : []),
       ];
       throw new CheckpointError(
         'CHECKPOINT_TENSORS',

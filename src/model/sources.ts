@@ -6,12 +6,15 @@
  *   `.safetensors` file) and `tokens.txt` (optional: without it the model gives embeddings only);
  * - a converted folder written by `emotion2vec convert`: `model.json` plus its weight shards.
  */
-import { CheckpointError, UsageError, describeValue, isEmotion2VecError } from '../errors.js';
-import { getPlatform } from '../platform.js';
+import { CheckpointError, ConfigError, UsageError, describeValue, isEmotion2VecError, quote } from '../errors.js';
+import { FileRefusal, getPlatform } from '../platform.js';
 import { readCheckpoint } from './checkpoint/index.js';
 import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
 import { CONVERTED_MANIFEST, readConvertedModel } from './converted.js';
+import { MODEL_FILE_MAX_BYTES } from './limits.js';
+import { checkManifestStructure, type ManifestBudget } from './manifest-checks.js';
 import type { CheckpointContents } from './state-dict.js';
+import { checkLabelsMatchHead, withFiniteWeights } from './weight-checks.js';
 
 /** File contents a caller can hand over directly. */
 export type ModelFileData = Uint8Array | ArrayBuffer | Blob | string;
@@ -43,7 +46,8 @@ export interface ModelContents {
 /** Reads files by name from one place; `null` for a file that is not there. */
 export interface FileProvider {
   readonly location: string;
-  read(name: string): Promise<Uint8Array | null>;
+  /** Refuses (FILE_TOO_LARGE) a file over `maxBytes` before reading it whole. */
+  read(name: string, maxBytes: number): Promise<Uint8Array | null>;
   /** The file names, or null where the place cannot be listed (URLs). */
   list(): Promise<string[] | null>;
   /** Why a file read as absent may in fact exist (e.g. the server refused it), for the not-found message. */
@@ -71,9 +75,9 @@ export async function readModelContents(source: ModelSource, options: SourceOpti
     // model.pt, tokens.txt) then loads without one request for a file it lacks (no 404s in a page's console).
     // A converted folder answers that one request with 404 and is read from model.json; a URL that names
     // model.json itself makes no probe at all.
-    const configBytes = await provider.read(CONFIG_FILE);
+    const configBytes = await provider.read(CONFIG_FILE, MODEL_FILE_MAX_BYTES[CONFIG_FILE]);
     if (!configBytes) {
-      const manifest = await provider.read(CONVERTED_MANIFEST);
+      const manifest = await provider.read(CONVERTED_MANIFEST, MODEL_FILE_MAX_BYTES['model.json']);
       if (manifest) return readConverted(provider, CONVERTED_MANIFEST, manifest);
       throw notFound(provider, CONFIG_FILE, `a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs ${CONVERTED_MANIFEST} (not found either)`);
     }
@@ -83,36 +87,53 @@ export async function readModelContents(source: ModelSource, options: SourceOpti
 }
 
 async function readConverted(provider: FileProvider, manifestName: string, manifestBytes?: Uint8Array): Promise<ModelContents> {
-  const bytes = manifestBytes ?? (await provider.read(manifestName));
+  const bytes = manifestBytes ?? (await provider.read(manifestName, MODEL_FILE_MAX_BYTES['model.json']));
   if (!bytes) throw notFound(provider, manifestName);
-  const converted = await readConvertedModel(new TextDecoder().decode(bytes), async (shard) => {
-    const data = await provider.read(shard);
+  const text = new TextDecoder().decode(bytes);
+  // Shards are read once each, and never more bytes in all than the manifest's tensors need (known once
+  // readConvertedModel has validated the manifest, i.e. by the first shard request).
+  let budget: ManifestBudget | null = null;
+  let remaining = 0;
+  const read = new Set<string>();
+  const converted = await readConvertedModel(text, async (shard) => {
+    if (!budget) {
+      budget = checkManifestStructure(JSON.parse(text));
+      remaining = budget.shardBytes;
+    }
+    if (read.has(shard)) throw new CheckpointError('CHECKPOINT_FORMAT', `${manifestName} lists the shard ${quote(shard)} more than once; convert the checkpoint again.`);
+    read.add(shard);
+    const data = await provider.read(shard, remaining);
     if (!data) throw notFound(provider, shard, `${manifestName} lists it as a weight shard`);
+    remaining -= data.length;
     return data;
   });
-  return { ...converted, location: provider.location, layout: 'converted' };
+  const note = checkLabelsMatchHead(converted.definition, converted.weights, `${manifestName} "tokens"`, true);
+  return { ...converted, weights: guarded(converted.weights, provider, note), location: provider.location, layout: 'converted' };
+}
+
+/** The weights with every read checked for finiteness, plus a note when there is one. */
+function guarded(weights: CheckpointContents, provider: FileProvider, note: string | null): CheckpointContents {
+  const checked = withFiniteWeights(weights, provider.location);
+  return note ? { ...checked, notes: [...checked.notes, note] } : checked;
 }
 
 async function readCheckpointFolder(provider: FileProvider, weightFile: string | undefined, names: string[] | null, configRead?: Uint8Array): Promise<ModelContents> {
-  const configBytes = configRead ?? (await provider.read(CONFIG_FILE));
+  const configBytes = configRead ?? (await provider.read(CONFIG_FILE, MODEL_FILE_MAX_BYTES[CONFIG_FILE]));
   if (!configBytes) {
     throw notFound(provider, CONFIG_FILE, 'a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs model.json');
   }
   const { config, modelConf } = parseConfigYaml(new TextDecoder().decode(configBytes));
-  const tokensBytes = await provider.read(TOKENS_FILE);
+  const tokensBytes = await provider.read(TOKENS_FILE, MODEL_FILE_MAX_BYTES[TOKENS_FILE]);
   const tokens = tokensBytes ? parseTokens(new TextDecoder().decode(tokensBytes)) : [];
 
   const candidates = weightFile ? [weightFile] : names === null ? UNLISTED_WEIGHT_FILES : [];
   for (const name of candidates) {
-    const bytes = await provider.read(name);
+    const bytes = await provider.read(name, MODEL_FILE_MAX_BYTES.weights);
     if (bytes) {
-      return {
-        definition: { config, tokens },
-        modelConf,
-        weights: readCheckpoint(bytes, name),
-        location: provider.location,
-        layout: 'checkpoint',
-      };
+      const definition = { config, tokens };
+      const weights = readCheckpoint(bytes, name);
+      const note = checkLabelsMatchHead(definition, weights, TOKENS_FILE, tokensBytes !== null);
+      return { definition, modelConf, weights: guarded(weights, provider, note), location: provider.location, layout: 'checkpoint' };
     }
   }
   throw notFound(provider, weightFile ?? 'model.pt', `no weights found (looked for ${weightFile ?? [...WEIGHT_FILES, '*.safetensors', '*.pt'].join(', ')})`);
@@ -147,21 +168,22 @@ export async function providerFor(source: ModelSource, options: SourceOptions): 
 async function localProvider(path: string): Promise<{ provider: FileProvider; preferredFile?: string }> {
   const platform = getPlatform();
   if (!platform.readFile || !platform.isDirectory || !platform.listDirectory) {
-    throw new UsageError('INVALID_ARGUMENT', `Cannot open the path ${JSON.stringify(path)}: file paths need Node. In a browser, pass a URL or the model files.`);
+    throw new UsageError('INVALID_ARGUMENT', `Cannot open the path ${quote(path)}: file paths need Node. In a browser, pass a URL or the model files.`);
   }
   const { readFile, isDirectory, listDirectory } = platform;
   const directoryOf = async (dir: string): Promise<FileProvider> => ({
     location: dir,
     list: () => listDirectory(dir),
-    read: async (name) => {
+    read: async (name, maxBytes) => {
       try {
-        return await readFile(joinPath(dir, name));
+        return await readFile(joinPath(dir, name), { maxBytes });
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === 'ENOENT') return null;
+        if (error instanceof FileRefusal) throw refusal(error, name);
         if (isEmotion2VecError(error)) throw error;
         // EACCES, EISDIR, EIO...: say which model file could not be read, not just the errno.
-        throw new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${(error as Error)?.message ?? String(error)}. Check that the file is readable.`, {
+        throw new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${quote((error as Error)?.message ?? String(error), 300)}. Check that the file is readable.`, {
           cause: error,
           details: { file: name, code },
         });
@@ -175,7 +197,10 @@ async function localProvider(path: string): Promise<{ provider: FileProvider; pr
     const dir = slash >= 0 ? path.slice(0, slash) || '/' : '.';
     return { provider: await directoryOf(dir), preferredFile: path.slice(slash + 1) };
   }
-  throw new CheckpointError('MODEL_NOT_FOUND', `Model not found: ${JSON.stringify(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`);
+  if (path.includes('\uFFFD')) {
+    throw new CheckpointError('FILE_NAME_ENCODING', `Model not found: ${quote(path)} has a name that is not valid UTF-8 (the bytes shown as \uFFFD) and cannot be opened through a JavaScript string. Rename it to a UTF-8 name.`);
+  }
+  throw new CheckpointError('MODEL_NOT_FOUND', `Model not found: ${quote(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`);
 }
 
 function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provider: FileProvider; preferredFile?: string } {
@@ -192,7 +217,7 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
       const status = refused.get(name);
       return status === undefined ? undefined : `the server answered HTTP ${status} for it (S3-style hosts also answer 403 for files that do not exist; a private model needs credentials, e.g. a fetch with an Authorization header in options.fetch)`;
     },
-    read: async (name) => {
+    read: async (name, maxBytes) => {
       const target = new URL(name, base);
       let response: Response;
       try {
@@ -207,8 +232,8 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
         refused.set(name, response.status);
         return null;
       }
-      if (!response.ok) throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: HTTP ${response.status} ${response.statusText}`);
-      return new Uint8Array(await response.arrayBuffer());
+      if (!response.ok) throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: HTTP ${response.status} ${quote(response.statusText, 80)}`);
+      return readBounded(response, target.href, name, maxBytes);
     },
   };
   return isFile ? { provider, preferredFile: lastSegment } : { provider };
@@ -219,9 +244,12 @@ function memoryProvider(files: ModelFiles): FileProvider {
   return {
     location: 'in-memory files',
     list: async () => [...byName.keys()],
-    read: async (name) => {
+    read: async (name, maxBytes) => {
       const data = byName.get(name);
-      return data === undefined ? null : toBytes(data);
+      if (data === undefined) return null;
+      const size = typeof data === 'string' ? data.length : data instanceof Uint8Array || data instanceof ArrayBuffer ? data.byteLength : typeof Blob !== 'undefined' && data instanceof Blob ? data.size : 0;
+      if (size > maxBytes) throw refusal(new FileRefusal('FILE_TOO_LARGE', `${name} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`, { size, maxBytes }), name);
+      return toBytes(data);
     },
   };
 }
@@ -232,6 +260,42 @@ async function toBytes(data: ModelFileData): Promise<Uint8Array> {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
   throw new UsageError('INVALID_ARGUMENT', `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describeValue(data)}.`);
+}
+
+/** A response body read with a byte bound: refused by Content-Length when it says so, else while streaming. */
+async function readBounded(response: Response, href: string, name: string, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = (size: string) =>
+    refusal(new FileRefusal('FILE_TOO_LARGE', `${href} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`, { maxBytes }), name);
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) throw tooLarge(String(declared));
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(`more than ${maxBytes}`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** A platform's refusal as the typed error of the model file it concerns. */
+function refusal(error: FileRefusal, name: string): ConfigError | CheckpointError {
+  const Kind = name === CONFIG_FILE || name === TOKENS_FILE ? ConfigError : CheckpointError;
+  return new Kind(error.code, `${error.message} (${name} of the model)`, { cause: error, details: { ...error.details, file: name } });
 }
 
 function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {

@@ -4,10 +4,11 @@
  * that names them. Every audio file is checked before any work starts, so a typo costs seconds, not a run.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isUnusedLabel } from '../model/config.js';
+import { readRegularFile } from '../io/regular-file.js';
 
 /** One labelled recording. */
 export interface LabelledItem {
@@ -81,7 +82,7 @@ async function readList(path: string): Promise<string> {
   }
   if (!info.isFile()) throw new UsageError('TRAIN_DATA_INVALID', `${path} is not a regular file.`);
   if (info.size > MAX_LIST_BYTES) throw new UsageError('TRAIN_DATA_INVALID', `${path} is ${info.size} bytes; label lists over ${MAX_LIST_BYTES} bytes are refused. Split the data.`);
-  return (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+  return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES })).replace(/^\uFEFF/, '');
 }
 
 /** `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header. */

@@ -14,6 +14,7 @@ import { ConfigError, describeValue, isEmotion2VecError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { Linear } from '../layers/linear.js';
 import { isUnusedLabel, parseTokens } from '../model/config.js';
+import { MODEL_FILE_MAX_BYTES } from '../model/limits.js';
 import { ParameterSet } from '../model/parameters.js';
 import { providerFor, type ModelSource, type SourceOptions } from '../model/sources.js';
 import type { StateDict } from '../model/state-dict.js';
@@ -145,11 +146,11 @@ export async function readHead(source: HeadSource, options: SourceOptions = {}):
     throw error;
   }
   const where = provider.location;
-  const manifestBytes = await provider.read(HEAD_MANIFEST);
+  const manifestBytes = await provider.read(HEAD_MANIFEST, MAX_MANIFEST_BYTES);
   if (!manifestBytes) throw invalid(`${HEAD_MANIFEST} not found in ${where}; pass the folder that train-head wrote`);
   if (manifestBytes.length > MAX_MANIFEST_BYTES) throw invalid(`${HEAD_MANIFEST} in ${where} is ${manifestBytes.length} bytes, too large for a head manifest`);
   const manifest = parseManifest(new TextDecoder().decode(manifestBytes), where);
-  const tokensBytes = await provider.read(HEAD_TOKENS);
+  const tokensBytes = await provider.read(HEAD_TOKENS, MODEL_FILE_MAX_BYTES['tokens.txt']);
   if (!tokensBytes) throw invalid(`${HEAD_TOKENS} not found in ${where}; it lists the head's labels, one a line`);
   const labels = parseTokens(new TextDecoder().decode(tokensBytes));
 
@@ -199,8 +200,12 @@ function parseManifest(text: string, where: string): HeadManifest {
   return manifest;
 }
 
+/** A version 1 .npy header is at most 10 + 65535 bytes. */
+const NPY_HEADER_MAX_BYTES = 65_545;
+
 async function readArray(provider: Awaited<ReturnType<typeof providerFor>>['provider'], name: string, shape: number[], where: string): Promise<Float32Array> {
-  const bytes = await provider.read(name);
+  // A .npy holds its header (at most a few KiB) and the float32 values the manifest's shape names.
+  const bytes = await provider.read(name, NPY_HEADER_MAX_BYTES + 4 * shape.reduce((a, b) => a * b, 1));
   if (!bytes) throw invalid(`${name} not found in ${where}; ${HEAD_MANIFEST} lists it`);
   let array;
   try {

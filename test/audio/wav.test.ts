@@ -334,6 +334,14 @@ describe('decodeWav rejects malformed headers with typed errors', () => {
     expectError(() => decodeWav(wav({ channels: 2, blockAlign: 3, data: samples })), 'AUDIO_DECODE', /block align is 3.*need 4/);
   });
 
+  it('a header that contradicts itself is AUDIO_DECODE (never handed to a fallback decoder to guess)', () => {
+    // 7 bits over 16-bit blocks: ffmpeg would read it as 8-bit samples, twice as many.
+    expectError(() => decodeWav(wav({ bits: 7, blockAlign: 2, data: samples })), 'AUDIO_DECODE', /7-bit PCM/);
+    expectError(() => decodeWav(wav({ bits: 12, blockAlign: 1, data: samples })), 'AUDIO_DECODE', /block align is 1.*need 2/);
+    expectError(() => decodeWav(wav({ bits: 7, blockAlign: 1, data: samples })), 'AUDIO_DECODE', /7-bit PCM/);
+    expectError(() => decodeWav(wav({ bits: 0, blockAlign: 0, data: samples })), 'AUDIO_DECODE', /0-bit PCM/);
+  });
+
   it('unsupported sample widths and codecs: AUDIO_UNSUPPORTED_FORMAT', () => {
     expectError(() => decodeWav(wav({ bits: 12, blockAlign: 2, data: samples })), 'AUDIO_UNSUPPORTED_FORMAT', /12-bit integer/);
     expectError(() => decodeWav(wav({ tag: 3, bits: 16, data: samples })), 'AUDIO_UNSUPPORTED_FORMAT', /16-bit float/);

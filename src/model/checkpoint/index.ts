@@ -19,7 +19,8 @@ export function readCheckpoint(bytes: Uint8Array, fileName: string): CheckpointC
     throw new CheckpointError(
       'CHECKPOINT_LEGACY_FORMAT',
       `${fileName} uses PyTorch's legacy (pre-1.6, non-zip) checkpoint format, which this library does not read. ` +
-        'Re-save it with a current PyTorch: torch.save(torch.load(path), path), or export .safetensors.',
+        // torch.load without weights_only runs whatever the pickle names: never recommend it for an untrusted file.
+        'Re-save it with a current PyTorch, loading it safely: torch.save(torch.load(path, weights_only=True), path), or export .safetensors.',
     );
   }
   throw new CheckpointError(

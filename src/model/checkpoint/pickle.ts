@@ -7,6 +7,7 @@
  * read here: a tensor is a reference (storage key, offset, size, stride) resolved later by the zip reader.
  */
 import { NameRegistry, Parser } from 'pickleparser';
+import { describeValue } from '../../errors.js';
 import type { StoredDType } from '../state-dict.js';
 
 /** A storage of the archive (`<prefix>/data/<key>`), as named by a persistent id. */
@@ -92,7 +93,8 @@ class TorchNames extends NameRegistry {
 
 function storageFromPersistentId(pid: unknown): StorageRef {
   // torch.save writes ('storage', storage_type, key, location, numel).
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`unexpected persistent id ${JSON.stringify(String(pid))}`);
+  // Described, never stringified: String() of a shared tuple graph doubles with every level.
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`unexpected persistent id (${describeValue(pid)})`);
   const [, type, key, , numel] = pid as [string, unknown, unknown, unknown, unknown];
   const typeName = typeof type === 'function' && 'storageTypeName' in type ? (type as StorageTypeMarker).storageTypeName : String(type);
   if (typeof key !== 'string' || !Number.isInteger(numel)) throw new Error('malformed storage persistent id');

@@ -3,7 +3,8 @@
  * shape and byte range, then the raw little-endian data. Hand-written because the format is that short and
  * the npm readers are Node-only or pull in a runtime; this one works on bytes in any JavaScript engine.
  */
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError, quote } from '../../errors.js';
+import { MAX_TENSOR_RANK } from '../limits.js';
 import { DTYPE_BYTES, float32ToLittleEndian, toFloat32 } from '../../io/bytes.js';
 import type { CheckpointContents, StoredDType, TensorEntry } from '../state-dict.js';
 import { stripDataParallelPrefix } from './unwrap.js';
@@ -49,14 +50,19 @@ export function readSafetensors(bytes: Uint8Array, fileName: string): Checkpoint
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} has an unreadable safetensors header (${(error as Error).message}).`, { cause: error });
+    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} has an unreadable safetensors header (${quote((error as Error).message, 300)}).`, { cause: error });
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: the safetensors header is ${quote(header)}, not an object of tensors.`);
   }
   const data = bytes.subarray(8 + headerLength);
   const notes: string[] = [];
   let tensors = new Map<string, TensorEntry>();
+  const ranges: { name: string; begin: number; end: number }[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const entry = checkEntry(name, value, fileName);
+    ranges.push({ name, begin: entry.data_offsets[0], end: entry.data_offsets[1] });
     const dtype = DTYPES[entry.dtype];
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
@@ -65,15 +71,35 @@ export function readSafetensors(bytes: Uint8Array, fileName: string): Checkpoint
       continue;
     }
     if (end - begin !== count * DTYPE_BYTES[dtype]) {
-      throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: tensor ${name} of shape [${entry.shape.join(', ')}] ${entry.dtype} spans ${end - begin} bytes instead of ${count * DTYPE_BYTES[dtype]}.`);
+      throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: tensor ${quote(name)} of shape [${entry.shape.join(', ')}] ${entry.dtype} spans ${end - begin} bytes instead of ${count * DTYPE_BYTES[dtype]}.`);
     }
     if (end > data.length) {
-      throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName}: tensor ${name} ends at byte ${end} of a ${data.length}-byte data section: the file is truncated. Download it again.`);
+      throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName}: tensor ${quote(name)} ends at byte ${end} of a ${data.length}-byte data section: the file is truncated. Download it again.`);
     }
     tensors.set(name, { shape: entry.shape, dtype, read: () => toFloat32(data.subarray(begin, end), dtype, count) });
   }
+  checkDisjoint(ranges, fileName);
   tensors = stripDataParallelPrefix(tensors, notes);
   return { tensors, format: 'safetensors', notes };
+}
+
+/**
+ * Tensors may not share or overlap bytes (the reference reader refuses it too): an aliased entry would load one
+ * tensor's values as another's, silently. Empty tensors take no bytes and may sit anywhere.
+ */
+function checkDisjoint(ranges: { name: string; begin: number; end: number }[], fileName: string): void {
+  const sorted = ranges.filter((range) => range.end > range.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const current = sorted[i]!;
+    if (current.begin < previous.end) {
+      throw new CheckpointError(
+        'CHECKPOINT_FORMAT',
+        `${fileName}: tensors ${quote(previous.name)} (bytes ${previous.begin}-${previous.end}) and ${quote(current.name)} (bytes ${current.begin}-${current.end}) overlap; ` +
+          'each tensor must have bytes of its own. The file is damaged or not a genuine safetensors file.',
+      );
+    }
+  }
 }
 
 function checkEntry(name: string, value: unknown, fileName: string): HeaderEntry {
@@ -83,17 +109,19 @@ function checkEntry(name: string, value: unknown, fileName: string): HeaderEntry
     typeof entry === 'object' &&
     typeof entry.dtype === 'string' &&
     Array.isArray(entry.shape) &&
-    entry.shape.every((d) => Number.isInteger(d) && d >= 0) &&
+    entry.shape.length <= MAX_TENSOR_RANK &&
+    entry.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+    Number.isSafeInteger(entry.shape.reduce((a, b) => a * b, 1)) &&
     Array.isArray(entry.data_offsets) &&
     entry.data_offsets.length === 2 &&
-    entry.data_offsets.every((o) => Number.isInteger(o) && o >= 0) &&
+    entry.data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0) &&
     entry.data_offsets[0]! <= entry.data_offsets[1]!;
-  if (!valid) throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: the header entry of tensor ${name} is malformed (${JSON.stringify(value)}).`);
+  if (!valid) throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: the header entry of tensor ${quote(name)} is malformed (${quote(value)}).`);
   return entry as HeaderEntry;
 }
 
 function unsupportedDtype(name: string, dtype: string, fileName: string): never {
-  throw new CheckpointError('CHECKPOINT_DTYPE', `${fileName}: tensor ${name} has dtype ${dtype}, which cannot be read as float32. Save it as F32, F16 or BF16.`);
+  throw new CheckpointError('CHECKPOINT_DTYPE', `${fileName}: tensor ${quote(name)} has dtype ${quote(dtype, 20)}, which cannot be read as float32. Save it as F32, F16 or BF16.`);
 }
 
 /** A float32 tensor to write. */

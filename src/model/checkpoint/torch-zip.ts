@@ -1,11 +1,13 @@
 /**
  * PyTorch's checkpoint format (torch.save since 1.6): a zip archive `<name>/data.pkl` (the pickled object
  * graph) plus one raw little-endian file per storage, `<name>/data/<key>`. Pure TypeScript, so the same code
- * reads model.pt in Node and in browsers. Storages are extracted only when a tensor is read, one at a time.
+ * reads model.pt in Node and in browsers. Storages are extracted only when a tensor is read, one at a time, and
+ * only as many bytes as the tensor reaches (src/io/zip.ts), so no entry can inflate beyond what it needs.
  */
-import { unzipSync, type UnzipFileInfo } from 'fflate';
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError, quote } from '../../errors.js';
 import { DTYPE_BYTES, toFloat32 } from '../../io/bytes.js';
+import { readZipEntry, readZipIndex, ZipError, type ZipEntry } from '../../io/zip.js';
+import { MAX_TENSOR_RANK } from '../limits.js';
 import type { CheckpointContents, TensorEntry } from '../state-dict.js';
 import { TensorRef, unpickleTorch } from './pickle.js';
 import { findStateDict, stripDataParallelPrefix } from './unwrap.js';
@@ -15,13 +17,17 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
+/**
+ * data.pkl takes about 120 bytes per tensor (tiny's 83 tensors: 10 KB; the large model's 339: ~40 KB), so even a
+ * checkpoint with optimizer state stays far below this. The bound is also what bounds the unpickler's work: the
+ * worst 2 MiB (a million-deep nest of lists) costs about 2 s of CPU and 200 MiB.
+ */
+export const MAX_PICKLE_BYTES = 2 * 1024 * 1024;
+
 /** Reads a torch zip checkpoint. Never executes anything from the file. */
 export function readTorchZip(bytes: Uint8Array, fileName: string): CheckpointContents {
-  const names: string[] = [];
-  const small = unzipEntries(bytes, fileName, (file) => {
-    names.push(file.name);
-    return /^[^/]+\/(data\.pkl|byteorder)$/.test(file.name);
-  });
+  const entries = zipIndex(bytes, fileName);
+  const names = [...entries.keys()];
   const pickleName = names.find((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (!pickleName) {
     throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} is a zip file but not a PyTorch checkpoint: it has no <name>/data.pkl entry.`);
@@ -34,14 +40,20 @@ export function readTorchZip(bytes: Uint8Array, fileName: string): CheckpointCon
         'Save the weights with torch.save(model.state_dict(), "model.pt") and load that.',
     );
   }
-  const byteOrderBytes = small[`${prefix}byteorder`];
-  const littleEndian = byteOrderBytes ? new TextDecoder().decode(byteOrderBytes).trim() !== 'big' : true;
+  const byteOrderEntry = entries.get(`${prefix}byteorder`);
+  const byteOrder = byteOrderEntry ? new TextDecoder().decode(entryBytes(bytes, fileName, byteOrderEntry, Math.min(byteOrderEntry.size, 16))).trim() : 'little';
+  const littleEndian = byteOrder !== 'big';
 
+  const pickleEntry = entries.get(pickleName)!;
+  if (pickleEntry.size > MAX_PICKLE_BYTES) {
+    throw new CheckpointError('CHECKPOINT_LIMIT', `${fileName}: its ${pickleName} declares ${pickleEntry.size} bytes; a state dict's pickle is far smaller (at most ${MAX_PICKLE_BYTES} are read).`);
+  }
   let root: unknown;
   try {
-    root = unpickleTorch(small[pickleName]!);
+    root = unpickleTorch(entryBytes(bytes, fileName, pickleEntry, pickleEntry.size));
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `Cannot read the pickled contents of ${fileName}: ${(error as Error).message}. The file may be damaged; download it again.`, {
+    if (error instanceof CheckpointError) throw error;
+    throw new CheckpointError('CHECKPOINT_FORMAT', `Cannot read the pickled contents of ${fileName}: ${quote((error as Error)?.message ?? String(error), 300)}. The file may be damaged; download it again.`, {
       cause: error,
     });
   }
@@ -53,52 +65,113 @@ export function readTorchZip(bytes: Uint8Array, fileName: string): CheckpointCon
     tensors.set(name, {
       shape: ref.shape,
       dtype: ref.storage.dtype ?? 'float32',
-      read: () => readTensor(bytes, fileName, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian),
+      read: () => readTensor(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian),
     });
   }
   return { tensors, format: 'torch-zip', notes };
 }
 
-function unzipEntries(bytes: Uint8Array, fileName: string, filter: (file: UnzipFileInfo) => boolean): Record<string, Uint8Array> {
+function zipIndex(bytes: Uint8Array, fileName: string): Map<string, ZipEntry> {
   try {
-    return unzipSync(bytes, { filter });
+    return readZipIndex(bytes);
   } catch (error) {
-    throw new CheckpointError(
-      'CHECKPOINT_TRUNCATED',
-      `${fileName} starts like a zip archive but cannot be read (${(error as Error).message}): the file is truncated or damaged, most often an interrupted download. Download it again.`,
-      { cause: error },
-    );
+    throw zipFailure(error, fileName);
   }
 }
 
-function readTensor(bytes: Uint8Array, fileName: string, entry: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
+/** The first `wanted` bytes of an entry (inflating no more than that). */
+function entryBytes(bytes: Uint8Array, fileName: string, entry: ZipEntry, wanted: number): Uint8Array {
+  try {
+    return readZipEntry(bytes, entry, wanted);
+  } catch (error) {
+    throw zipFailure(error, fileName);
+  }
+}
+
+function zipFailure(error: unknown, fileName: string): CheckpointError {
+  const reason = error instanceof ZipError ? error.reason : 'damaged';
+  const message = quote((error as Error)?.message ?? String(error), 300);
+  if (reason === 'unsupported') {
+    return new CheckpointError('CHECKPOINT_FORMAT', `${fileName} is a zip archive this reader cannot open: ${message}. Save the checkpoint again with torch.save.`, { cause: error });
+  }
+  return new CheckpointError(
+    'CHECKPOINT_TRUNCATED',
+    `${fileName} starts like a zip archive but cannot be read (${message}): the file is truncated or damaged, most often an interrupted download. Download it again.`,
+    { cause: error },
+  );
+}
+
+function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
   const { storage } = ref;
   if (storage.dtype === null) {
-    throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${name} in ${fileName} is stored as torch.${storage.typeName}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
+    throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${quote(name)} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
   }
-  const raw = unzipEntries(bytes, fileName, (file) => file.name === entry)[entry];
-  const needed = storage.numel * DTYPE_BYTES[storage.dtype];
-  if (!raw || raw.length < needed) {
+  const elementBytes = DTYPE_BYTES[storage.dtype];
+  const { count, lastElement } = viewExtent(ref, name, fileName);
+  const storageBytes = storage.numel * elementBytes;
+  const entry = entries.get(entryName);
+  if (!entry) {
+    throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} is missing. The file is damaged; download it again.`);
+  }
+  // torch writes each storage as exactly numel elements: an entry that claims more is not a storage (a bomb).
+  if (entry.size > storageBytes) {
     throw new CheckpointError(
-      'CHECKPOINT_TRUNCATED',
-      `Tensor ${name} in ${fileName}: its storage ${entry} ${raw ? `holds ${raw.length} bytes, ${needed} expected` : 'is missing'}. The file is damaged; download it again.`,
+      'CHECKPOINT_LIMIT',
+      `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} declares ${entry.size} bytes but holds ${storage.numel} ${storage.dtype} elements (${storageBytes} bytes). The file is not a genuine checkpoint.`,
     );
   }
-  const values = toFloat32(raw, storage.dtype, storage.numel, littleEndian);
-  return strided(values, ref, name, fileName);
+  // Only the elements the view reaches are extracted, however large the storage claims to be.
+  const neededElements = count === 0 ? 0 : lastElement + 1;
+  if (neededElements > storage.numel) {
+    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`);
+  }
+  let raw: Uint8Array;
+  try {
+    raw = readZipEntry(bytes, entry, neededElements * elementBytes);
+  } catch (error) {
+    if (error instanceof ZipError && error.reason === 'short') {
+      throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
+    }
+    throw zipFailure(error, fileName);
+  }
+  const values = toFloat32(raw, storage.dtype, neededElements, littleEndian);
+  return strided(values, ref, count);
 }
 
-/** The tensor's elements in row-major order, following its offset and strides into the storage. */
-function strided(values: Float32Array, ref: TensorRef, name: string, fileName: string): Float32Array {
+/**
+ * The element count of a view and the highest storage element it reaches, checked before anything is read: every
+ * element the view addresses must lie inside [0, numel) of its storage, whatever the signs of its strides.
+ */
+function viewExtent(ref: TensorRef, name: string, fileName: string): { count: number; lastElement: number } {
   const { shape, stride, offset } = ref;
+  const fail = (what: string): never => {
+    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} ${what}: the file is inconsistent or hostile.`);
+  };
+  if (stride.length !== shape.length) fail(`has ${shape.length} dimensions but ${stride.length} strides`);
+  if (shape.length > MAX_TENSOR_RANK) fail(`has ${shape.length} dimensions (at most ${MAX_TENSOR_RANK})`);
+  if (shape.some((size) => size < 0)) fail('has a negative size');
+  // PyTorch has no negative strides (torch.flip copies), so a file with one was not written by torch.save.
+  if (stride.some((step) => step < 0)) fail(`has a negative stride (${stride.join(', ')}); PyTorch never saves one`);
+  if (offset < 0) fail(`starts at element ${offset} of its storage`);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (stride.length !== shape.length) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `Tensor ${name} in ${fileName} has ${shape.length} dimensions but ${stride.length} strides.`);
+  if (!Number.isSafeInteger(count)) fail('has more elements than can be counted');
+  if (count === 0) return { count, lastElement: offset };
+  let first = offset;
+  let last = offset;
+  for (const [d, size] of shape.entries()) {
+    const span = (size - 1) * stride[d]!;
+    if (span < 0) first += span;
+    else last += span;
   }
-  const last = count === 0 ? offset : shape.reduce((sum, size, d) => sum + (size - 1) * stride[d]!, offset);
-  if (offset < 0 || last >= values.length + (count === 0 ? 1 : 0)) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `Tensor ${name} in ${fileName} reaches element ${last} of a storage of ${values.length}: the file is inconsistent.`);
-  }
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last)) fail('has strides beyond any storage');
+  if (first < 0) fail(`reaches element ${first} (before the start of its storage) through a negative stride`);
+  if (last >= ref.storage.numel) fail(`reaches element ${last} of a storage of ${ref.storage.numel}`);
+  return { count, lastElement: last };
+}
+
+/** The tensor's elements in row-major order, following its offset and strides into the (bounds-checked) storage. */
+function strided(values: Float32Array, ref: TensorRef, count: number): Float32Array {
+  const { shape, stride, offset } = ref;
   let contiguous = true;
   for (let d = shape.length - 1, expected = 1; d >= 0; expected *= shape[d]!, d--) {
     if (shape[d]! > 1 && stride[d] !== expected) contiguous = false;

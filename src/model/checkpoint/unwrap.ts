@@ -2,7 +2,7 @@
  * Finds the model's state dict inside whatever a training script saved: the dict itself, or a dict that
  * holds it under `state_dict`, `model_state_dict` or `model` beside optimizer state, epochs and configs.
  */
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError, describeValue } from '../../errors.js';
 
 /** Keys under which training frameworks nest the model weights, tried in this order. */
 export const STATE_DICT_WRAPPERS = ['state_dict', 'model_state_dict', 'model'] as const;
@@ -25,7 +25,7 @@ export function findStateDict<T>(root: unknown, isTensor: (value: unknown) => va
   const others: string[] = [];
   for (const [key, value] of root) {
     if (typeof key === 'string' && isTensor(value)) tensors.set(key, value);
-    else others.push(String(key));
+    else others.push(describeKey(key));
   }
   if (tensors.size > 0) {
     if (others.length > 0) notes.push(`ignored ${others.length} non-tensor entr${others.length === 1 ? 'y' : 'ies'} beside the tensors: ${quoteList(others)}`);
@@ -53,8 +53,17 @@ export function stripDataParallelPrefix<T>(tensors: Map<string, T>, notes: strin
   return new Map([...tensors].map(([name, value]) => [name.slice(DATA_PARALLEL_PREFIX.length), value]));
 }
 
+/**
+ * A dict key for messages. Never String(key): a pickle can make a key a tuple graph that shares its halves 40
+ * levels deep, whose string form doubles with each level (2^40 characters).
+ */
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? key.slice(0, 100) : `<${describeValue(key)}>`;
+}
+
 function quoteList(keys: string[], max = 8): string {
-  const shown = keys.slice(0, max).map((key) => `'${key}'`);
+  // JSON escaping without the double quotes: control characters from the file are shown, never obeyed.
+  const shown = keys.slice(0, max).map((key) => `'${JSON.stringify(key.slice(0, 100)).slice(1, -1)}'`);
   return keys.length > max ? `${shown.join(', ')} and ${keys.length - max} more` : shown.join(', ');
 }
 
@@ -62,6 +71,6 @@ function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return `a list of ${value.length} items`;
   const pythonName = (value as { __module__?: string; __name__?: string }).__name__;
-  if (pythonName) return `a ${(value as { __module__?: string }).__module__}.${pythonName} object`;
+  if (typeof pythonName === 'string') return `a ${String((value as { __module__?: unknown }).__module__).slice(0, 100)}.${pythonName.slice(0, 100)} object`;
   return `a ${typeof value}`;
 }

@@ -1,0 +1,65 @@
+/**
+ * Checks on the weights that no container format makes for us: every value finite (a NaN weight would load
+ * fine and answer null scores with a top label), and the labels matching the classification head, so that a
+ * model never silently answers something other than what it was trained to.
+ */
+import { CheckpointError, ConfigError } from '../errors.js';
+import type { ModelDefinition } from './config.js';
+import type { CheckpointContents, StateDict, TensorEntry } from './state-dict.js';
+
+/** The classification head's weight: one row per label. */
+const HEAD_WEIGHT = 'proj.weight';
+
+/** Throws CHECKPOINT_NOT_FINITE when `values` holds a NaN or an infinity. */
+export function assertFinite(values: Float32Array, name: string, location: string): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    // value - value is 0 for finite numbers and NaN for NaN and ±Infinity: one comparison per element.
+    if (value - value !== 0) {
+      let bad = 0;
+      for (let j = i; j < values.length; j++) if (values[j]! - values[j]! !== 0) bad++;
+      throw new CheckpointError(
+        'CHECKPOINT_NOT_FINITE',
+        `Tensor ${name} in ${location} holds ${bad} non-finite value(s) (the first, ${value}, at element ${i}); the model would answer NaN. ` +
+          'The checkpoint is damaged or was saved after training diverged: use the published weights.',
+        { details: { tensor: name, index: i, count: bad } },
+      );
+    }
+  }
+  return values;
+}
+
+/**
+ * The same state dict whose `read()` checks finiteness: every path that reads weights (load, convert) goes
+ * through it. Entries keep their other properties (delegated through the prototype).
+ */
+export function withFiniteWeights(contents: CheckpointContents, location: string): CheckpointContents {
+  const tensors: StateDict = new Map();
+  for (const [name, entry] of contents.tensors) {
+    const guarded = Object.create(entry) as TensorEntry & { read: () => Float32Array };
+    guarded.read = () => assertFinite(entry.read(), name, location);
+    tensors.set(name, guarded);
+  }
+  return { ...contents, tensors };
+}
+
+/**
+ * Labels and head must agree: a present but empty tokens.txt beside a head of N outputs, or N labels for a
+ * head of M, is a ConfigError naming both numbers. Returns a note when the head is ignored because the labels
+ * file is absent (the documented embedding-only use).
+ */
+export function checkLabelsMatchHead(definition: ModelDefinition, weights: CheckpointContents, labelsFile: string, labelsFilePresent: boolean): string | null {
+  const head = weights.tensors.get(HEAD_WEIGHT);
+  const outputs = head && head.shape.length === 2 ? head.shape[0]! : null;
+  const labels = definition.tokens.length;
+  if (outputs === null || outputs === labels) return null;
+  if (labels === 0 && !labelsFilePresent) {
+    return `${labelsFile} not found: the classification head (${outputs} outputs) is ignored and the model gives embeddings only`;
+  }
+  throw new ConfigError(
+    'CONFIG_INVALID',
+    `${labelsFile} lists ${labels} label(s) but the checkpoint's classification head (${HEAD_WEIGHT}) has ${outputs} outputs. ` +
+      `Use the ${labelsFile} published with this checkpoint (one label per line, in the head's order).`,
+    { details: { labels, outputs } },
+  );
+}
