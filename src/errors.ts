@@ -120,13 +120,22 @@ export function capMessage(message: string, max = MAX_MESSAGE_CHARS): string {
 }
 
 /**
- * A user value quoted for a message: strings JSON-quoted (control characters escaped), anything else described
+ * Text safe to print on a terminal: control characters (ESC sequences that move the cursor, set the title or
+ * hide text, BEL, CR that overwrites a line) and bidi overrides are shown as `\u{..}` escapes, never sent raw.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/**
+ * A user value quoted for a message: strings quoted (control characters and bidi overrides escaped), anything else described
  * without walking it, at most `max` characters. The one way every message quotes a value that came from a file
  * or a caller, so that no value can blow up (or forge lines in) a message.
  */
 export function quote(value: unknown, max = MAX_QUOTED_CHARS): string {
   if (typeof value === 'string') {
-    const shown = JSON.stringify(value.length > max ? value.slice(0, max) : value);
+    const shown = `"${printable((value.length > max ? value.slice(0, max) : value).replace(/["\\]/g, '\\$&'))}"`;
     return value.length > max ? `${shown.slice(0, -1)}…" (${value.length} characters)` : shown;
   }
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) {

@@ -4,6 +4,7 @@
  * common file system. `safeOutputName` is idempotent: a safe name maps to itself.
  */
 import { createHash } from 'node:crypto';
+export { printable } from '../errors.js';
 
 /** Longest name, in UTF-8 bytes: below the 255 of ext4/APFS/NTFS, leaving room for `-2` suffixes and temp names. */
 export const MAX_OUTPUT_NAME_BYTES = 120;
@@ -50,14 +51,6 @@ export function uniqueOutputNames(keys: readonly string[], reserved: readonly st
   });
 }
 
-/**
- * Text safe to print on a terminal: control characters (ESC sequences that move the cursor, set the title or
- * hide text, BEL, CR that overwrites a line) and bidi overrides are shown as `\u{..}` escapes, never sent raw.
- */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
-}
 
 function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
