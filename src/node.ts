@@ -9,10 +9,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { installPlatform } from './platform.js';
+import { enableWasmThreads } from './wasm/node-threads.js';
 
 export * from './index.js';
 
 const require = createRequire(import.meta.url);
+
+// Both cores for the wasm backend (docs/performance.md); EMOTION2VEC_WASM_THREADS=0 keeps tfjs' single thread.
+if (process.env.EMOTION2VEC_WASM_THREADS !== '0') enableWasmThreads();
 
 /** Tried in this order; the names are variables so that bundlers leave these optional imports alone. */
 const NATIVE_BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
