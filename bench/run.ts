@@ -7,6 +7,7 @@
  *   npm run bench -- --models base --backends wasm --runs 5
  *   npm run bench -- --durations 1,5 --batch 4      # shorter inputs, smaller batch (0 skips the batch test)
  *   npm run bench -- --write bench/RESULTS.md       # also append the markdown table there
+ *   npm run bench -- --stages 0                     # skip the per-stage profile (default: on the longest input)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Emotion2Vec, type BackendName } from '../src/node.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import { fixturePath, randomArray, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
+import { profileStages, stageTable, type StageTimes } from './stages.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -24,6 +26,7 @@ const { values: args } = parseArgs({
     durations: { type: 'string', default: '1,5,20' },
     batch: { type: 'string', default: '8' },
     write: { type: 'string' },
+    stages: { type: 'string', default: '1' },
   },
 });
 
@@ -43,6 +46,7 @@ interface Row {
   singleItemsPerSecond: number | null;
   weightMiB: number;
   leaked: number;
+  stages: StageTimes | null;
 }
 
 function source(name: FixtureCase): string | Record<string, Uint8Array> {
@@ -93,7 +97,9 @@ async function bench(name: FixtureCase, backend: BackendName): Promise<Row> {
   }
   const leaked = tf.memory().numTensors - before;
   model.dispose();
-  return { model: name, backend, loadMs, latency, batchItemsPerSecond, singleItemsPerSecond, weightMiB, leaked };
+  const longest = durations[durations.length - 1]!;
+  const stages = args.stages === '0' ? null : await profileStages(files, randomArray(longest * SAMPLE_RATE, longest).map((v) => v * 0.1));
+  return { model: name, backend, loadMs, latency, batchItemsPerSecond, singleItemsPerSecond, weightMiB, leaked, stages };
 }
 
 function table(rows: Row[]): string {
@@ -137,7 +143,11 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const report =
     `Measured ${new Date().toISOString().slice(0, 10)} on ${machine}; \`npm run bench -- ${process.argv.slice(2).join(' ')}\`; ` +
-    `median of ${runs} run(s) after one warm-up; random audio (the model's cost does not depend on the content).\n\n${table(rows)}\n\n`;
+    `median of ${runs} run(s) after one warm-up; random audio (the model's cost does not depend on the content).\n\n${table(rows)}\n\n` +
+    rows
+      .filter((r) => r.stages)
+      .map((r) => `Stages of one forward pass, ${r.model} on ${r.backend}, ${durations[durations.length - 1]} s of audio (each stage waited for):\n\n${stageTable(r.stages!)}\n\n`)
+      .join('');
   process.stdout.write(report);
   if (args.write) appendFileSync(args.write, report);
 }

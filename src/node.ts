@@ -12,6 +12,7 @@ import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { ensureCachedModel } from './model/hub/node-cache.js';
 import { readRegularFile } from './io/regular-file.js';
 import { installPlatform } from './platform.js';
+import { enableWasmThreads } from './wasm/node-threads.js';
 
 export * from './index.js';
 export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
@@ -23,6 +24,9 @@ export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } fr
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './results/safe-name.js';
 
 const require = createRequire(import.meta.url);
+
+// Both cores for the wasm backend (docs/performance.md); EMOTION2VEC_WASM_THREADS=0 keeps tfjs' single thread.
+if (process.env.EMOTION2VEC_WASM_THREADS !== '0') enableWasmThreads();
 
 /** Tried in this order; the names are variables so that bundlers leave these optional imports alone. */
 const NATIVE_BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];

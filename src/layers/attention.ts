@@ -1,6 +1,10 @@
 /**
  * Multi-head self-attention with an additive bias (ALiBi plus the key padding mask), as data2vec 2.0's
  * AltAttention: scores = (q / sqrt(d_head)) k^T + bias, softmax over keys, then the output projection.
+ *
+ * Computed as plain 2-D products, one item and one head at a time, on K transposed once per call: on wasm a
+ * transposed-B `matMul` and a batched (4-D) `matMul` run at ~1 GFLOP/s, while a plain 2-D product reaches
+ * 15-19 (bench/RESULTS.md). The sums are the same, so the numbers match the batched form within rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParameterSet } from '../model/parameters.js';
@@ -29,15 +33,36 @@ export class SelfAttention {
   apply(x: tf.Tensor3D, bias: tf.Tensor | null): tf.Tensor3D {
     return tf.tidy(() => {
       const [batch, length] = x.shape;
-      const { numHeads, headDim } = this;
-      const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [batch, length, numHeads, headDim]), [0, 2, 1, 3]) as tf.Tensor4D;
-      const [q, k, v] = tf.split(this.qkv.apply(x), 3, -1).map(toHeads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-      let scores: tf.Tensor = tf.matMul(tf.mul(q, headDim ** -0.5), k, false, true); // (B, H, N, N)
-      if (bias) scores = tf.add(scores, bias);
-      const weights = tf.softmax(scores);
-      const context = tf.matMul(weights, v); // (B, H, N, d_head)
-      const merged = tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, length, this.dim]);
-      return this.proj.apply(merged) as tf.Tensor3D;
+      const qkv = this.qkv.apply(x) as tf.Tensor3D; // (B, N, 3D)
+      const bias4d = bias ? (tf.reshape(bias, [1, 1, 1, 1, ...bias.shape].slice(-4) as [number, number, number, number]) as tf.Tensor4D) : null;
+      const items = Array.from({ length: batch }, (_, b) => {
+        const rows = tf.reshape(tf.slice(qkv, [b, 0, 0], [1, length, 3 * this.dim]), [length, 3 * this.dim]) as tf.Tensor2D;
+        return this.attendOne(rows, bias4d, b);
+      });
+      const context = batch === 1 ? tf.expandDims(items[0]!, 0) : tf.stack(items);
+      return this.proj.apply(context) as tf.Tensor3D;
     });
   }
+
+  /** Attention of one item: (N, 3D) projected rows -> (N, D) context, heads side by side. */
+  private attendOne(qkv: tf.Tensor2D, bias: tf.Tensor4D | null, item: number): tf.Tensor2D {
+    const { dim, numHeads, headDim } = this;
+    const length = qkv.shape[0];
+    const q = tf.mul(tf.slice(qkv, [0, 0], [length, dim]), headDim ** -0.5);
+    const keysT = tf.transpose(tf.slice(qkv, [0, dim], [length, dim])); // (D, N): head h is rows h*d_head...
+    const v = tf.slice(qkv, [0, 2 * dim], [length, dim]);
+    const heads = Array.from({ length: numHeads }, (_, h) => {
+      let scores: tf.Tensor2D = tf.matMul(tf.slice(q, [0, h * headDim], [length, headDim]), tf.slice(keysT, [h * headDim, 0], [headDim, length]));
+      if (bias) scores = tf.add(scores, biasOf(bias, item, h)) as tf.Tensor2D;
+      return tf.matMul(tf.softmax(scores), tf.slice(v, [0, h * headDim], [length, headDim]));
+    });
+    return tf.concat(heads, 1) as tf.Tensor2D;
+  }
+}
+
+/** The (N, N) or (1, N) slice of a (B|1, H|1, N|1, N) bias for one item and head. */
+function biasOf(bias: tf.Tensor4D, item: number, head: number): tf.Tensor2D {
+  const [items, heads, rows, cols] = bias.shape;
+  const start: [number, number, number, number] = [items === 1 ? 0 : item, heads === 1 ? 0 : head, 0, 0];
+  return tf.reshape(tf.slice(bias, start, [1, 1, rows, cols]), [rows, cols]);
 }

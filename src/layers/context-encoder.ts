@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ParameterSet } from '../model/parameters.js';
 import { LayerNorm } from './layer-norm.js';
+import { scopedStage, runStage, type StageHook } from './stage.js';
 import { TransformerBlock, type BlockOptions } from './transformer-block.js';
 
 export class ContextEncoder {
@@ -18,10 +19,10 @@ export class ContextEncoder {
   }
 
   /** @param biases one attention bias per prenet block (or null for none). */
-  apply(x: tf.Tensor3D, biases: (tf.Tensor | null)[]): tf.Tensor3D {
-    let h = this.inputNorm ? (this.inputNorm.apply(x) as tf.Tensor3D) : x;
+  apply(x: tf.Tensor3D, biases: (tf.Tensor | null)[], stage: StageHook = runStage): tf.Tensor3D {
+    let h = this.inputNorm ? stage('prenet.norm', () => this.inputNorm!.apply(x) as tf.Tensor3D) : x;
     this.blocks.forEach((block, i) => {
-      const next = block.apply(h, biases[i] ?? null);
+      const next = block.apply(h, biases[i] ?? null, scopedStage(stage, `prenet${i}`));
       if (h !== x) h.dispose();
       h = next;
     });

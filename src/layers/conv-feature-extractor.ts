@@ -8,6 +8,7 @@ import type { ConvLayerSpec } from '../model/feature-spec.js';
 import type { Parameter, ParameterSet } from '../model/parameters.js';
 import { gelu } from './gelu.js';
 import { LayerNorm } from './layer-norm.js';
+import { runStage, type StageHook } from './stage.js';
 
 /** Upstream uses the default LayerNorm epsilon here, not the config's norm_eps. */
 const FEATURE_NORM_EPS = 1e-5;
@@ -41,13 +42,14 @@ export class ConvFeatureExtractor {
    * @param waveforms (B, N) samples.
    * @returns (B, T, C) features, channels last. Frames past an item's own length depend on padding and must be masked.
    */
-  apply(waveforms: tf.Tensor2D): tf.Tensor3D {
+  apply(waveforms: tf.Tensor2D, stage: StageHook = runStage): tf.Tensor3D {
     return tf.tidy(() => {
       let x = tf.expandDims(waveforms, -1) as tf.Tensor3D;
-      for (const block of this.blocks) {
-        x = tf.conv1d(x, block.weight.value as tf.Tensor3D, block.stride, 'valid');
-        x = gelu(block.norm.apply(x)) as tf.Tensor3D;
-      }
+      this.blocks.forEach((block, i) => {
+        const input = x;
+        const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
+        x = stage(`cnn${i}.norm_gelu`, () => gelu(block.norm.apply(convolved)) as tf.Tensor3D);
+      });
       return x;
     });
   }

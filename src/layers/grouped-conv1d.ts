@@ -4,7 +4,8 @@
  *
  * tfjs has no grouped convolution. Running a full C->C convolution with a block-diagonal kernel would cost G
  * times the FLOPs, so instead the k shifted copies of the input are gathered once (im2col) and every group is
- * one slice of a single batched matmul: (G, B*T, k*C/G) x (G, k*C/G, C/G). Same FLOPs as the grouped conv.
+ * one plain 2-D product per group: (B*T, k*C/G) x (k*C/G, C/G). Same FLOPs as the grouped conv, and 2-D
+ * products because a batched (3-D) `matMul` runs ~10x slower on wasm (bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from '../model/parameters.js';
@@ -50,9 +51,15 @@ export class GroupedConv1d {
         tf.transpose(tf.reshape(tf.stack(taps, 2), [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]),
         [groups, batch * time, kernel * groupIn],
       ) as tf.Tensor3D;
-      const perGroup = tf.matMul(patches, this.weight.value as tf.Tensor3D); // (G, B*T, out/G)
-      const y = tf.reshape(tf.transpose(tf.reshape(perGroup, [groups, batch, time, groupOut]), [1, 2, 0, 3]), [batch, time, this.outChannels]);
-      return tf.add(y, this.bias.value) as tf.Tensor3D;
+      const rows = batch * time;
+      const weight = this.weight.value as tf.Tensor3D;
+      const perGroup = Array.from({ length: groups }, (_, g) =>
+        tf.matMul(
+          tf.reshape(tf.slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
+          tf.reshape(tf.slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
+        ),
+      ); // each (B*T, out/G); side by side they are the output channels in order
+      return tf.reshape(tf.add(tf.concat(perGroup, 1), this.bias.value), [batch, time, this.outChannels]) as tf.Tensor3D;
     });
   }
 }

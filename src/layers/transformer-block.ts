@@ -13,6 +13,7 @@ import type { ParameterSet } from '../model/parameters.js';
 import { SelfAttention } from './attention.js';
 import { LayerNorm } from './layer-norm.js';
 import { Mlp } from './mlp.js';
+import { runStage, type StageHook } from './stage.js';
 
 export interface BlockOptions {
   readonly dim: number;
@@ -39,16 +40,23 @@ export class TransformerBlock {
     this.layerNormFirst = options.layerNormFirst;
   }
 
-  /** (B, N, D) -> (B, N, D); `bias` is the attention bias for this block (or null). */
-  apply(x: tf.Tensor3D, bias: tf.Tensor | null): tf.Tensor3D {
+  /**
+   * (B, N, D) -> (B, N, D); `bias` is the attention bias for this block (or null). `stage` names the attention,
+   * MLP and norm steps for profiling.
+   */
+  apply(x: tf.Tensor3D, bias: tf.Tensor | null, stage: StageHook = runStage): tf.Tensor3D {
     return tf.tidy(() => {
       if (this.layerNormFirst) {
-        const attended = tf.add(x, this.attn.apply(this.norm1.apply(x) as tf.Tensor3D, bias));
-        const h = this.mlp.apply(this.norm2.apply(attended));
+        const normed = stage('norm1', () => this.norm1.apply(x) as tf.Tensor3D);
+        const attended = tf.add(x, stage('attention', () => this.attn.apply(normed, bias)));
+        const normed2 = stage('norm2', () => this.norm2.apply(attended));
+        const h = stage('mlp', () => this.mlp.apply(normed2));
         return tf.add(h, h) as tf.Tensor3D;
       }
-      const attended = this.norm1.apply(tf.add(x, this.attn.apply(x, bias)));
-      return this.norm2.apply(tf.add(attended, this.mlp.apply(attended))) as tf.Tensor3D;
+      const context = stage('attention', () => this.attn.apply(x, bias));
+      const attended = stage('norm1', () => this.norm1.apply(tf.add(x, context)));
+      const hidden = stage('mlp', () => this.mlp.apply(attended));
+      return stage('norm2', () => this.norm2.apply(tf.add(attended, hidden)) as tf.Tensor3D);
     });
   }
 }

@@ -15,6 +15,7 @@ import { FeatureProjection } from '../layers/feature-projection.js';
 import { LayerNorm } from '../layers/layer-norm.js';
 import { sequenceMask } from '../layers/pooling.js';
 import { ConvPositionalEncoder } from '../layers/positional-encoder.js';
+import { runStage, scopedStage, type StageHook } from '../layers/stage.js';
 import { TransformerBlock, type BlockOptions } from '../layers/transformer-block.js';
 import { frameCount, positionalKernelSize, type Emotion2VecConfig } from './config.js';
 import type { Parameter, ParameterSet } from './parameters.js';
@@ -91,8 +92,10 @@ export class Emotion2VecEncoder {
    * @param waveforms (B, N) 16 kHz samples, already normalised when the config asks for it; zeros after each item.
    * @param lengths real sample count of each item (each must give at least one frame).
    * @param collectIntermediates also return every intermediate (for parity tests and debugging).
+   * @param stage wraps each named stage (CNN layers, projection, positional conv, each block's attention, MLP
+   *   and norms), for profiling; inference leaves it out.
    */
-  forward(waveforms: tf.Tensor2D, lengths: readonly number[], collectIntermediates = false): EncoderOutput {
+  forward(waveforms: tf.Tensor2D, lengths: readonly number[], collectIntermediates = false, stage: StageHook = runStage): EncoderOutput {
     const frameLengths = lengths.map((n) => frameCount(this.config, n));
     const result = tf.tidy(() => {
       const intermediates: Partial<Record<IntermediateName, tf.Tensor3D>> = {};
@@ -100,15 +103,15 @@ export class Emotion2VecEncoder {
         if (collectIntermediates) intermediates[name] = t;
       };
 
-      const local = this.featureExtractor.apply(waveforms);
+      const local = this.featureExtractor.apply(waveforms, stage);
       keep('local_encoder', local);
       const [batch, time] = local.shape;
       const padded = frameLengths.some((n) => n !== time);
 
-      const projected = this.projection.apply(local);
+      const projected = stage('projection', () => this.projection.apply(local));
       keep('project_features', projected);
       const frameMask = padded ? (tf.expandDims(sequenceMask(frameLengths, time), -1) as tf.Tensor3D) : null;
-      const positions = this.positionalEncoder.apply(projected, frameMask);
+      const positions = stage('positional_conv', () => this.positionalEncoder.apply(projected, frameMask));
       keep('pos_conv', positions);
       let x = tf.add(projected, positions) as tf.Tensor3D;
 
@@ -117,15 +120,15 @@ export class Emotion2VecEncoder {
         const tokens = tf.tile(this.extraTokens.value, [batch, 1, 1]) as tf.Tensor3D;
         x = tf.concat([tokens, x], 1);
       }
-      const biases = this.attentionBiases(time, padded ? frameLengths : null);
+      const biases = this.attentionBiases(time, padded ? frameLengths : null, stage);
 
-      x = this.prenet.apply(x, biases.slice(0, this.config.prenetDepth));
+      x = this.prenet.apply(x, biases.slice(0, this.config.prenetDepth), stage);
       keep('context_encoder', x);
       this.blocks.forEach((block, i) => {
-        x = block.apply(x, biases[this.config.prenetDepth + i] ?? null);
+        x = block.apply(x, biases[this.config.prenetDepth + i] ?? null, scopedStage(stage, `block${i}`));
         keep(`block${i}`, x);
       });
-      if (this.finalNorm) x = this.finalNorm.apply(x) as tf.Tensor3D;
+      if (this.finalNorm) x = stage('final_norm', () => this.finalNorm!.apply(x) as tf.Tensor3D);
 
       const frames = numExtra > 0 ? (tf.slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
       return { frames, intermediates };
@@ -141,9 +144,17 @@ export class Emotion2VecEncoder {
    * One attention bias per block (prenet first): ALiBi (if used) plus -1e9 on padded keys (if any item is
    * padded), shaped to broadcast over (B, H, N, N). Null where a block needs no bias.
    */
-  private attentionBiases(time: number, frameLengths: number[] | null): (tf.Tensor | null)[] {
+  private attentionBiases(time: number, frameLengths: number[] | null, stage: StageHook): (tf.Tensor | null)[] {
     const totalBlocks = this.config.prenetDepth + this.config.depth;
-    const alibi: (tf.Tensor | null)[] = this.alibi ? this.alibi.biases(time) : Array(totalBlocks).fill(null);
+    let alibi: (tf.Tensor | null)[] = Array(totalBlocks).fill(null);
+    if (this.alibi) {
+      const { alibi: scaled } = this;
+      // Timed as one stage: the hook takes one tensor, and every block's table is ready when the first is.
+      stage('alibi', () => {
+        alibi = scaled.biases(time);
+        return alibi[0]!;
+      });
+    }
     if (!frameLengths) return alibi;
 
     const numExtra = this.config.numExtraTokens;

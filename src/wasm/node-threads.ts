@@ -1,0 +1,66 @@
+/**
+ * Both cores in Node for the wasm backend: tfjs ships a threaded wasm build but turns it off in Node
+ * (WASM_HAS_MULTITHREAD_SUPPORT is false there), because its pthread workers are started from a `blob:` URL,
+ * which `worker_threads` refuses. This module turns it on and supplies the `Worker` the threaded build asks
+ * for: a `worker_threads` Worker running the build's own worker script, which already knows how to run in Node.
+ * The main script the workers load arrives as a Blob too; the workers get the same script's file instead.
+ *
+ * Call `enableWasmThreads()` before the wasm backend initialises (the first model load).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { Worker as NodeWorker } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+const WASM_OUT = '@tensorflow/tfjs-backend-wasm/wasm-out/';
+
+/** A Web-Worker-shaped `worker_threads` Worker for tfjs' pthreads (the emscripten glue uses the Node API on it). */
+function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeof NodeWorker {
+  return class PthreadWorker extends NodeWorker {
+    constructor(url: string | URL, _options?: unknown) {
+      if (!String(url).startsWith('blob:')) throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
+      super(workerScript, { eval: true });
+      workersStarted++;
+    }
+
+    override postMessage(message: unknown, transfer?: Parameters<NodeWorker['postMessage']>[1]): void {
+      const load = message as { cmd?: string; urlOrBlob?: unknown } | null;
+      // The threaded build hands its workers its own source as a Blob; a worker reads a file path instead.
+      if (load?.cmd === 'load' && typeof load.urlOrBlob !== 'string') {
+        super.postMessage({ ...load, urlOrBlob: mainScriptPath }, transfer);
+        return;
+      }
+      super.postMessage(message, transfer);
+    }
+  };
+}
+
+let enabled = false;
+let workersStarted = 0;
+
+/** How many pthread workers the wasm backend has started in this process (0: single-threaded). */
+export function wasmThreadWorkers(): number {
+  return workersStarted;
+}
+
+/**
+ * Lets the wasm backend use its threaded build in Node (tfjs starts one worker per core; `setThreadsCount` from
+ * @tensorflow/tfjs-backend-wasm, called before the first load, picks another count).
+ * Returns false (and changes nothing) when the backend has already started or the runtime lacks
+ * SharedArrayBuffer.
+ */
+export function enableWasmThreads(): boolean {
+  if (enabled) return true;
+  // Not tf.findBackend: it would start the backend it looks for.
+  if (typeof SharedArrayBuffer === 'undefined' || 'wasm' in tf.engine().registry) return false;
+  const { wasmWorkerContents } = require(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents: string };
+  // Its string literals hold raw newlines ("\n" unescaped by the template it ships in): escape them back, as tfjs does.
+  const workerScript = wasmWorkerContents.replace(/\n/g, '\\n');
+  const mainScriptPath = require.resolve(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.js`);
+  const Worker = pthreadWorkerClass(workerScript, mainScriptPath);
+  // The threaded build assigns worker_threads' Worker to the global during start-up; this keeps ours.
+  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => Worker, set: () => {} });
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  enabled = true;
+  return true;
+}
