@@ -29,7 +29,11 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // job queue (src/queue)
+  | 'QUEUE_UNAVAILABLE'
+  | 'JOB_INVALID'
+  | 'JOB_STALLED';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {
