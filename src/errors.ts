@@ -30,6 +30,13 @@ export type ErrorCode =
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
   | 'INVALID_ARGUMENT'
+  // output folders and model downloads
+  | 'OUTPUT_UNSAFE_PATH'
+  | 'OUTPUT_WRITE_FAILED'
+  | 'MODEL_DOWNLOAD_FAILED'
+  | 'MODEL_OFFLINE'
+  | 'MODEL_UNKNOWN'
+  | 'MODEL_INTEGRITY'
   // job queue (src/queue)
   | 'QUEUE_UNAVAILABLE'
   | 'JOB_INVALID'

@@ -32,6 +32,8 @@ export interface PredictOptions extends PrepareOptions {
   readonly granularity?: Granularity;
   /** Return the embedding (default false). */
   readonly embedding?: boolean;
+  /** Also return the 16 kHz mono waveform the model was given (after resampling and trimming). Default false. */
+  readonly waveform?: boolean;
 }
 
 export interface BatchPredictOptions extends PredictOptions {
@@ -65,6 +67,8 @@ export interface EmotionPrediction {
   readonly quality: QualityReport;
   /** Present when `embedding: true` was asked for. */
   readonly embedding?: Embedding;
+  /** With `waveform: true`: the 16 kHz mono samples the model saw (what `processed_audio.wav` holds). */
+  readonly waveform?: Float32Array;
 }
 
 /** One item of `predictBatch`: its prediction, or the typed error that stopped it. */
@@ -239,6 +243,7 @@ export class Emotion2Vec {
           durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
           quality: audio.quality,
           ...(embedding ? { embedding } : {}),
+          ...(options.waveform === true ? { waveform: audio.waveform } : {}),
         };
       });
     } finally {
