@@ -15,8 +15,8 @@
  * a folder that is a symlink is refused.
  */
 import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
+import wavefile from 'wavefile';
 import { join, relative, resolve, sep } from 'node:path';
-import { WaveFile } from 'wavefile';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { UsageError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
@@ -24,6 +24,9 @@ import type { Embedding } from '../model/emotion2vec.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { ResultRecord } from './record.js';
 import { safeOutputName } from './safe-name.js';
+
+// wavefile is CommonJS without named ESM exports: Node's ESM loader (tsx, dist/cli.js) sees only its default export.
+const { WaveFile } = wavefile;
 
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './safe-name.js';
 export { formatSummaryCsv, writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './summary.js';
