@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 /** The `emotion2vec` command: `analyze` audio files, `convert` a checkpoint. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { analyze } from './analyze.js';
 import { convert } from './convert.js';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
+import { positiveInteger } from './options.js';
+import { registerQueueCommands } from './queue.js';
 
 export function buildProgram(): Command {
   const program = new Command('emotion2vec')
@@ -41,6 +37,8 @@ export function buildProgram(): Command {
     .action(async (checkpoint: string, options) => {
       process.exitCode = await convert(checkpoint, options);
     });
+
+  registerQueueCommands(program);
 
   return program;
 }

@@ -5,6 +5,7 @@
  */
 import type { Granularity } from '../model/emotion2vec.js';
 import { describeValue, UsageError } from '../errors.js';
+import { safeOutputName } from '../results/folder.js';
 
 /** Analyze's options that travel with each job (the model and backend belong to the worker). */
 export interface JobOptions {
@@ -27,8 +28,6 @@ export const DEFAULT_JOB_OPTIONS: JobOptions = { granularity: 'utterance', embed
 
 /** Longest input path or URL a job may carry. */
 const MAX_INPUT_LENGTH = 4096;
-/** Longest key: one path component on every common file system. */
-const MAX_KEY_LENGTH = 200;
 
 /** The BullMQ job id of a key: the same key always gives the same id, so enqueueing twice adds one job. */
 export function jobIdForKey(key: string): string {
@@ -36,14 +35,13 @@ export function jobIdForKey(key: string): string {
   return `key-${encodeURIComponent(key)}`;
 }
 
-/** Throws a JOB_INVALID error unless `key` is safe as one folder name inside the output folder. */
+/**
+ * Throws a JOB_INVALID error unless `key` is already a safe output folder name (`safeOutputName(key) === key`):
+ * the producer makes keys safe and unique, so the folder a worker writes is exactly the key, on every attempt.
+ */
 export function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw invalid(`"key" must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${describeValue(key)}`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (key === '.' || key === '..' || /[/\\\u0000-\u001f]/.test(key)) {
-    throw invalid(`"key" must be one folder name (no '/', '\\', control characters, '.' or '..'), got "${key.slice(0, 80)}"`);
+  if (typeof key !== 'string' || key.length === 0 || safeOutputName(key) !== key) {
+    throw invalid(`"key" must be a safe folder name (as safeOutputName gives), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 80)) : describeValue(key)}`);
   }
   return key;
 }

@@ -30,15 +30,38 @@ export function jobOptions(key: string, retry: RetryPolicy = DEFAULT_RETRY_POLIC
   };
 }
 
+/** What enqueueJobs did with each job. */
+export interface EnqueueReport {
+  /** New jobs. */
+  readonly added: number;
+  /** Keys already on the queue for the same input: left as they are (enqueueing twice queues once). */
+  readonly alreadyQueued: number;
+  /** Keys already on the queue for another input: not added, since their results would share one folder. */
+  readonly conflicts: { key: string; input: string; queuedInput: string }[];
+}
+
 /**
- * Adds the jobs (validated first, so a bad one stops the whole call before anything is queued). A key already on the
- * queue keeps its job: enqueueing the same list twice queues each input once.
+ * Adds the jobs (all validated first, so a bad one stops the call before anything is queued). A key already on
+ * the queue keeps its job: for the same input it counts as already queued, for another input as a conflict.
  */
-export async function enqueueJobs(queue: Queue, jobs: readonly AnalysisJob[], retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<number> {
+export async function enqueueJobs(queue: Queue, jobs: readonly AnalysisJob[], retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<EnqueueReport> {
   const checked = jobs.map((job) => ({ input: job.input, key: checkKey(job.key), options: parseJobOptions(job.options) }));
+  let added = 0;
+  let alreadyQueued = 0;
+  const conflicts: EnqueueReport['conflicts'] = [];
   for (let start = 0; start < checked.length; start += ENQUEUE_CHUNK) {
     const chunk = checked.slice(start, start + ENQUEUE_CHUNK);
-    await queue.addBulk(chunk.map((data) => ({ name: ANALYSIS_JOB_NAME, data, opts: jobOptions(data.key, retry) })));
+    const existing = await Promise.all(chunk.map((data) => queue.getJob(jobIdForKey(data.key))));
+    const fresh = chunk.filter((data, i) => {
+      const queuedInput = (existing[i]?.data as AnalysisJob | undefined)?.input;
+      if (queuedInput === undefined) return true;
+      if (queuedInput === data.input) alreadyQueued++;
+      else conflicts.push({ key: data.key, input: data.input, queuedInput: String(queuedInput) });
+      return false;
+    });
+    // A job added by another producer between the check and here is still kept once: BullMQ ignores a repeated id.
+    await queue.addBulk(fresh.map((data) => ({ name: ANALYSIS_JOB_NAME, data, opts: jobOptions(data.key, retry) })));
+    added += fresh.length;
   }
-  return checked.length;
+  return { added, alreadyQueued, conflicts };
 }

@@ -5,17 +5,18 @@
  * named by the job's key (the same on every attempt), every file is written atomically with result.json last, and
  * an attempt that finds a complete result.json for the same input returns it instead of writing a second one.
  */
-import { Worker, type Job, type Queue } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import type { Embedding, Emotion2Vec } from '../model/emotion2vec.js';
+import { readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toResultRecord, type ResultRecord } from '../results/record.js';
 import { checkQueueName } from './connection.js';
 import { parseFailedReason, toJobError } from './dead-letter.js';
 import { parseAnalysisJob } from './job.js';
 import { resolveInput } from './input.js';
 
-/** The result-folder functions of src/results/folder.ts, passed in so tests can make writes fail. */
+/** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
 export interface ResultFolders {
   writeResultFolder(outputRoot: string, key: string, contents: { record: ResultRecord; embedding?: Embedding }): Promise<{ name: string; record: ResultRecord }>;
   readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null>;
@@ -41,22 +42,26 @@ export interface ProcessorContext {
   /** Model id or folder, written into each result. */
   readonly modelId: string;
   readonly outputDir: string;
-  readonly folders: ResultFolders;
+  /** Defaults to src/results/folder.ts. */
+  readonly folders?: ResultFolders;
 }
+
+const RESULT_FOLDERS: ResultFolders = { writeResultFolder, readCompleteResult };
 
 export const WORKER_NAME = `${hostname()}:${process.pid}`;
 
 /** The job handler: validate, reuse a finished folder, else predict and write the folder. */
 export function createProcessor(context: ProcessorContext): (job: Job) => Promise<JobResult> {
+  const folders = context.folders ?? RESULT_FOLDERS;
   return async (job) => {
     try {
       const { input, key, options } = parseAnalysisJob(job.data);
-      const existing = await context.folders.readCompleteResult(context.outputDir, key);
+      const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
       const audio = await resolveInput(input);
       const prediction = await context.model.predict(audio, options);
       const record = toResultRecord(prediction, { input, key, model: context.modelId, granularity: options.granularity });
-      const written = await context.folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding });
+      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding });
       return jobResult(written.record, written.name, false);
     } catch (error) {
       throw toJobError(error);
@@ -138,10 +143,4 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
       }
     },
   };
-}
-
-/** True when nothing is left to run: no job waiting, active, delayed for a retry or held back. */
-export async function isRunDone(queue: Queue): Promise<boolean> {
-  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-  return Object.values(counts).every((count) => count === 0);
 }

@@ -1,0 +1,56 @@
+/** Registers the queue commands (`worker`, `enqueue`, `status`) on the CLI program: one fleet on Redis. */
+import { Option, type Command } from 'commander';
+import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
+import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
+import { enqueue } from './enqueue.js';
+import { positiveInteger } from './options.js';
+import { status } from './status.js';
+import { worker } from './worker.js';
+
+const REDIS_HELP = 'Redis URL, e.g. redis://127.0.0.1:6379 (rediss:// for TLS)';
+const QUEUE_HELP = 'queue name: one per run keeps runs apart';
+
+export function registerQueueCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('take analysis jobs from a Redis queue with one warm model, until SIGTERM (see docs/queue.md)')
+    .requiredOption('--redis <url>', REDIS_HELP)
+    .requiredOption('-o, --output-dir <dir>', 'write <dir>/<key>/result.json (and embedding.npy) per job, and summary.csv when the run is done')
+    .requiredOption('-m, --model <dir>', 'checkpoint folder or converted folder (model.json)')
+    .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .option('-c, --concurrency <n>', 'jobs at once in this process (they share the one model)', positiveInteger, 1)
+    .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
+    .option('--lock-seconds <s>', "seconds before a dead worker's job goes to another worker; must exceed the longest inference", positiveInteger, 120)
+    .option('--max-stalls <n>', 'times a job may lose its worker before it is dead-lettered (JOB_STALLED)', positiveInteger, 2)
+    .action(async (options) => {
+      process.exitCode = await worker(options);
+    });
+
+  program
+    .command('enqueue')
+    .description('put one analysis job per input on a Redis queue')
+    .argument('<inputs...>', 'audio files or http(s) URLs')
+    .requiredOption('--redis <url>', REDIS_HELP)
+    .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
+    .addOption(new Option('-g, --granularity <level>', 'embedding granularity').choices(['utterance', 'frame']).default('utterance'))
+    .option('-e, --embedding', 'also write embedding.npy', false)
+    .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
+    .option('--strict', 'treat audio quality warnings as errors', false)
+    .option('--attempts <n>', 'tries per job for transient failures (poison inputs are never retried)', positiveInteger, DEFAULT_RETRY_POLICY.attempts)
+    .option('--backoff-ms <ms>', 'first retry delay; each further retry waits twice as long', positiveInteger, DEFAULT_RETRY_POLICY.backoffMs)
+    .option('--json', 'print one JSON object', false)
+    .action(async (inputs: string[], options) => {
+      process.exitCode = await enqueue(inputs, options);
+    });
+
+  program
+    .command('status')
+    .description('counts, dead-lettered inputs with their error codes, and summary.csv once the run is done')
+    .requiredOption('--redis <url>', REDIS_HELP)
+    .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
+    .option('-o, --output-dir <dir>', "the workers' output folder: write summary.csv there when the run is done")
+    .option('--json', 'print one JSON object', false)
+    .action(async (options) => {
+      process.exitCode = await status(options);
+    });
+}
