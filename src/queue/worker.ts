@@ -122,6 +122,7 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
       name: WORKER_NAME,
     },
   );
+  worker.on('active', (job) => options.log(`start ${job.data?.key} (attempt ${job.attemptsMade + 1})`));
   worker.on('completed', (job, result: JobResult) => options.log(`done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`));
   worker.on('failed', (job, error) => {
     if (!job) return;
