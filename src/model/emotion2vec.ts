@@ -12,10 +12,13 @@ import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.
 import { Emotion2VecNetwork } from './network.js';
 import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
+import { resolveModelSource } from './hub/resolve.js';
+import type { HubOptions } from './hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 
-export interface LoadOptions {
+/** `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id ('emotion2vec/emotion2vec_plus_large'). */
+export interface LoadOptions extends HubOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
   readonly backend?: BackendName;
   /** Location of the wasm backend's .wasm files (browsers; Node finds them itself). */
@@ -95,13 +98,15 @@ export class Emotion2Vec {
 
   /**
    * Loads a model from a checkpoint folder (config.yaml + model.pt or .safetensors + tokens.txt), a converted
-   * folder (model.json), a URL of either, or in-memory files.
+   * folder (model.json), a URL of either, in-memory files, or a hub id (`emotion2vec/emotion2vec_plus_large`,
+   * `iic/emotion2vec_plus_base`...), downloaded once into the cache and converted there.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
     await selectBackend(options.backend ?? 'auto', options);
-    const contents = await readModelContents(source, options);
+    const contents = await readModelContents(await resolveModelSource(source, options), options);
     const network = new Emotion2VecNetwork(contents.definition);
     const report = network.params.load(contents.weights.tensors);
+    options.progress?.({ status: 'ready' });
     return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
   }
 

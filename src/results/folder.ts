@@ -15,8 +15,9 @@
  * a folder that is a symlink is refused.
  */
 import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
-import wavefile from 'wavefile';
 import { join, relative, resolve, sep } from 'node:path';
+// wavefile ships CommonJS without named ESM exports: take the class off its default export.
+import wavefile from 'wavefile';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { UsageError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
@@ -24,9 +25,6 @@ import type { Embedding } from '../model/emotion2vec.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { ResultRecord } from './record.js';
 import { safeOutputName } from './safe-name.js';
-
-// wavefile is CommonJS without named ESM exports: Node's ESM loader (tsx, dist/cli.js) sees only its default export.
-const { WaveFile } = wavefile;
 
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './safe-name.js';
 export { formatSummaryCsv, writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './summary.js';
@@ -114,7 +112,7 @@ export async function readCompleteResult(outputRoot: string, key: string): Promi
 
 /** A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers. */
 export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
-  const wav = new WaveFile();
+  const wav = new wavefile.WaveFile();
   wav.fromScratch(1, sampleRate, '32f', samples);
   return wav.toBuffer();
 }

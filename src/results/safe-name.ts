@@ -15,13 +15,15 @@ const RESERVED_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$
 const UNSAFE_CHARACTERS = /[/\\<>:"|?*\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /**
- * One safe path segment for `name`: unsafe characters become `_`, leading dots and spaces become `_` (no `.`,
- * `..` or hidden folders), trailing dots and spaces are dropped (Windows drops them itself, which would merge two
+ * One safe path segment for `name`: unsafe characters and runs of dots become `_`, leading dots and spaces become `_`
+ * (no `.`, `..` or hidden folders), trailing dots and spaces are dropped (Windows drops them itself, which would merge two
  * names), device names get a `_` prefix, and a name over {@link MAX_OUTPUT_NAME_BYTES} is cut and given a short
  * hash of the whole name so that two long names with a common start stay apart. An empty result is `input`.
  */
 export function safeOutputName(name: string): string {
   let safe = String(name).normalize('NFC').replace(UNSAFE_CHARACTERS, '_');
+  // Dot runs (`..` anywhere, not only whole-name) become `_` too: harmless inside one segment, but alarming to read.
+  safe = safe.replace(/\.{2,}/g, (dots) => '_'.repeat(dots.length));
   safe = safe.replace(/^[. ]+/, (lead) => '_'.repeat(lead.length)).replace(/[. ]+$/, '');
   if (safe.length === 0) return 'input';
   if (RESERVED_DEVICE.test(safe)) safe = `_${safe}`;
