@@ -1,15 +1,16 @@
 /**
- * `emotion2vec enqueue <inputs...> --redis <url> [analyze's options]`: one job per input on the queue, keyed by its
- * output folder name, so running it twice queues each input once. Paths are made absolute: workers on other
- * machines see the same shared file system.
+ * `emotion2vec enqueue <files | folders | wav.scp...> --redis <url> [analyze's options]`: one job per input on the
+ * queue, listed as `analyze` lists them and keyed by the same output folder names, so running it twice queues each
+ * input once. Paths are made absolute: workers on other machines see them on the same shared file system.
  */
 import { resolve } from 'node:path';
 import type { Granularity } from '../model/emotion2vec.js';
-import { uniqueOutputNames } from '../results/folder.js';
+import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
 import { connectRedis, openQueue } from '../queue/connection.js';
 import { isUrl } from '../queue/input.js';
 import type { AnalysisJob } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
+import { collectInputs, type InputItem } from './inputs.js';
 import { reportFatal } from './output.js';
 
 export interface EnqueueCommandOptions {
@@ -19,23 +20,23 @@ export interface EnqueueCommandOptions {
   readonly embedding: boolean;
   readonly trimSilence: boolean;
   readonly strict: boolean;
+  /** false with --no-processed-audio. */
+  readonly processedAudio: boolean;
   readonly attempts: number;
   readonly backoffMs: number;
   readonly json: boolean;
 }
 
-/** An input and its key (wav.scp key or file name) before keys are made unique folder names. */
-interface ListedInput {
-  readonly input: string;
-  readonly key: string;
-}
-
 export async function enqueue(inputs: string[], options: EnqueueCommandOptions): Promise<number> {
-  let listed: ListedInput[];
+  let listed: InputItem[];
   try {
-    listed = await listInputs(inputs);
+    listed = await collectInputs(inputs);
   } catch (error) {
     reportFatal(error);
+    return 2;
+  }
+  if (listed.length === 0) {
+    process.stderr.write(`emotion2vec: no audio files found in ${inputs.map(printable).join(', ')}.\n`);
     return 2;
   }
   let redis;
@@ -47,16 +48,21 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
   }
   const queue = openQueue(redis, options.queue);
   try {
-    const keys = uniqueOutputNames(listed.map((item) => item.key));
-    const jobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict };
-    const jobs: AnalysisJob[] = listed.map((item, i) => ({ input: item.input, key: keys[i]!, options: jobOptions }));
+    const folders = uniqueOutputNames(listed.map((item) => item.key), [SUMMARY_FILE]);
+    const jobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio };
+    const jobs: AnalysisJob[] = listed.map((item, i) => ({
+      input: isUrl(item.path) ? item.path : resolve(item.path),
+      key: folders[i]!,
+      ...(item.listedKey ? { listedKey: item.key } : {}),
+      options: jobOptions,
+    }));
     const report = await enqueueJobs(queue, jobs, { attempts: options.attempts, backoffMs: options.backoffMs });
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ queue: queue.name, ...report })}\n`);
     } else {
       process.stdout.write(`queue ${queue.name}: ${report.added} added, ${report.alreadyQueued} already queued, ${report.conflicts.length} refused\n`);
       for (const conflict of report.conflicts) {
-        process.stdout.write(`  ${conflict.input}: key "${conflict.key}" is already queued for ${conflict.queuedInput}; use another --queue or rename the file\n`);
+        process.stdout.write(`  ${printable(conflict.input)}: key "${printable(conflict.key)}" is already queued for ${printable(conflict.queuedInput)}; use another --queue or rename the file\n`);
       }
     }
     return report.conflicts.length > 0 ? 1 : 0;
@@ -67,18 +73,4 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     await queue.close().catch(() => undefined);
     redis.disconnect();
   }
-}
-
-/** TODO(merge): the batch CLI's input listing (files, folders, wav.scp) replaces this files-only version. */
-async function listInputs(inputs: string[]): Promise<ListedInput[]> {
-  return inputs.map((input) => {
-    if (isUrl(input)) return { input, key: keyOfName(new URL(input).pathname) };
-    return { input: resolve(input), key: keyOfName(input) };
-  });
-}
-
-function keyOfName(path: string): string {
-  const name = path.split(/[\\/]/).pop() ?? '';
-  const dot = name.lastIndexOf('.');
-  return (dot > 0 ? name.slice(0, dot) : name) || 'input';
 }

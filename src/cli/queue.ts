@@ -1,5 +1,6 @@
 /** Registers the queue commands (`worker`, `enqueue`, `status`) on the CLI program: one fleet on Redis. */
 import { Option, type Command } from 'commander';
+import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
 import { enqueue } from './enqueue.js';
@@ -16,7 +17,10 @@ export function registerQueueCommands(program: Command): void {
     .description('take analysis jobs from a Redis queue with one warm model, until SIGTERM (see docs/queue.md)')
     .requiredOption('--redis <url>', REDIS_HELP)
     .requiredOption('-o, --output-dir <dir>', 'write <dir>/<key>/result.json (and embedding.npy) per job, and summary.csv when the run is done')
-    .requiredOption('-m, --model <dir>', 'checkpoint folder or converted folder (model.json)')
+    .option('-m, --model <id or dir>', 'model id, checkpoint folder or converted folder (as analyze)', DEFAULT_MODEL_ID)
+    .option('--hub <name>', 'hub for a model id: huggingface or modelscope (as analyze)')
+    .option('--offline', 'never download: use the cached model or fail saying how to fetch it', false)
+    .option('--cache-dir <dir>', 'model cache (default $EMOTION2VEC_CACHE, else ~/.cache/emotion2vec-tfjs)')
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('-c, --concurrency <n>', 'jobs at once in this process (they share the one model)', positiveInteger, 1)
     .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
@@ -29,13 +33,14 @@ export function registerQueueCommands(program: Command): void {
   program
     .command('enqueue')
     .description('put one analysis job per input on a Redis queue')
-    .argument('<inputs...>', 'audio files or http(s) URLs')
+    .argument('<inputs...>', 'audio files, folders (searched recursively), list files (.scp "key path" lines, .lst/.list/.txt one path a line) or http(s) URLs')
     .requiredOption('--redis <url>', REDIS_HELP)
     .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
     .addOption(new Option('-g, --granularity <level>', 'embedding granularity').choices(['utterance', 'frame']).default('utterance'))
     .option('-e, --embedding', 'also write embedding.npy', false)
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
+    .option('--no-processed-audio', 'do not write processed_audio.wav (64 KB per second of audio) into each result folder')
     .option('--attempts <n>', 'tries per job for transient failures (poison inputs are never retried)', positiveInteger, DEFAULT_RETRY_POLICY.attempts)
     .option('--backoff-ms <ms>', 'first retry delay; each further retry waits twice as long', positiveInteger, DEFAULT_RETRY_POLICY.backoffMs)
     .option('--json', 'print one JSON object', false)

@@ -1,11 +1,12 @@
 /**
- * `emotion2vec worker --redis <url> --output-dir <dir> --model <id or folder>`: one warm model per process takes
+ * `emotion2vec worker --redis <url> --output-dir <dir> [--model <id or folder>]`: one warm model per process takes
  * analysis jobs from the queue until SIGTERM/SIGINT. The first signal stops taking jobs and finishes the current
  * ones; a second one hands them back to the queue at once. When the last job of the run finishes, the worker
  * writes `<output-dir>/summary.csv`.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { parseHubName } from '../model/hub/models.js';
 import { Emotion2Vec } from '../node.js';
 import { connectRedis, openQueue, redactPassword } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';
@@ -16,6 +17,9 @@ export interface WorkerCommandOptions {
   readonly redis: string;
   readonly outputDir: string;
   readonly model: string;
+  readonly hub?: string;
+  readonly offline?: boolean;
+  readonly cacheDir?: string;
   readonly backend: string;
   readonly concurrency: number;
   readonly queue: string;
@@ -38,7 +42,7 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
     return 2;
   }
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend });
+    model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir });
     await model.predict(WARM_UP_SAMPLES);
   } catch (error) {
     reportFatal(error);

@@ -13,18 +13,22 @@ export interface JobOptions {
   readonly embedding: boolean;
   readonly trimSilence: boolean;
   readonly strict: boolean;
+  /** Write processed_audio.wav (the 16 kHz signal the model saw) as analyze does; 64 KB per second of audio. */
+  readonly processedAudio: boolean;
 }
 
 /** The data of one analysis job. */
 export interface AnalysisJob {
   /** Audio file path (as the workers see it) or http(s) URL. */
   readonly input: string;
-  /** The wav.scp key or file-name stem: results go to `<output-dir>/<key>/`. */
+  /** The output folder name (a safe, unique form of the wav.scp key or file name): results go to `<output-dir>/<key>/`. */
   readonly key: string;
+  /** The wav.scp key when the input came from one: result.json records it as analyze does (else `key`). */
+  readonly listedKey?: string;
   readonly options: JobOptions;
 }
 
-export const DEFAULT_JOB_OPTIONS: JobOptions = { granularity: 'utterance', embedding: false, trimSilence: false, strict: false };
+export const DEFAULT_JOB_OPTIONS: JobOptions = { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true };
 
 /** Longest input path or URL a job may carry. */
 const MAX_INPUT_LENGTH = 4096;
@@ -49,11 +53,14 @@ export function checkKey(key: unknown): string {
 /** Validates a job's data as it comes out of Redis. */
 export function parseAnalysisJob(data: unknown): AnalysisJob {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid(`a job's data must be an object, got ${describeValue(data)}`);
-  const { input, key, options } = data as Record<string, unknown>;
+  const { input, key, listedKey, options } = data as Record<string, unknown>;
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH || input.includes('\0')) {
     throw invalid(`"input" must be a file path or http(s) URL of 1 to ${MAX_INPUT_LENGTH} characters, got ${describeValue(input)}`);
   }
-  return { input, key: checkKey(key), options: parseJobOptions(options ?? {}) };
+  if (listedKey !== undefined && (typeof listedKey !== 'string' || listedKey.length === 0 || listedKey.length > MAX_INPUT_LENGTH)) {
+    throw invalid(`"listedKey" must be a non-empty string, got ${describeValue(listedKey)}`);
+  }
+  return { input, key: checkKey(key), ...(listedKey === undefined ? {} : { listedKey }), options: parseJobOptions(options ?? {}) };
 }
 
 /** Validates job options: known names only, each with its type; missing ones take analyze's defaults. */
@@ -64,10 +71,10 @@ export function parseJobOptions(options: unknown): JobOptions {
   if (unknown.length > 0) throw invalid(`unknown option(s) ${unknown.slice(0, 5).join(', ')}; known: ${known.join(', ')}`);
   const merged = { ...DEFAULT_JOB_OPTIONS, ...(options as Partial<JobOptions>) };
   if (merged.granularity !== 'utterance' && merged.granularity !== 'frame') throw invalid(`"granularity" must be "utterance" or "frame", got ${describeValue(merged.granularity)}`);
-  for (const flag of ['embedding', 'trimSilence', 'strict'] as const) {
+  for (const flag of ['embedding', 'trimSilence', 'strict', 'processedAudio'] as const) {
     if (typeof merged[flag] !== 'boolean') throw invalid(`"${flag}" must be true or false, got ${describeValue(merged[flag])}`);
   }
-  return { granularity: merged.granularity, embedding: merged.embedding, trimSilence: merged.trimSilence, strict: merged.strict };
+  return { granularity: merged.granularity, embedding: merged.embedding, trimSilence: merged.trimSilence, strict: merged.strict, processedAudio: merged.processedAudio };
 }
 
 function invalid(problem: string): UsageError {

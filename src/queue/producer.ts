@@ -1,6 +1,6 @@
 /** Puts analysis jobs on the queue: one job per input, its id derived from its key so that enqueueing is idempotent. */
 import type { JobsOptions, Queue } from 'bullmq';
-import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from './job.js';
+import { jobIdForKey, parseAnalysisJob, type AnalysisJob } from './job.js';
 
 /** The BullMQ job name of an analysis (one kind of job per queue, named for dashboards). */
 export const ANALYSIS_JOB_NAME = 'analyze';
@@ -45,7 +45,7 @@ export interface EnqueueReport {
  * the queue keeps its job: for the same input it counts as already queued, for another input as a conflict.
  */
 export async function enqueueJobs(queue: Queue, jobs: readonly AnalysisJob[], retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<EnqueueReport> {
-  const checked = jobs.map((job) => ({ input: job.input, key: checkKey(job.key), options: parseJobOptions(job.options) }));
+  const checked = jobs.map((job) => parseAnalysisJob(job));
   let added = 0;
   let alreadyQueued = 0;
   const conflicts: EnqueueReport['conflicts'] = [];

@@ -18,7 +18,7 @@ import { resolveInput } from './input.js';
 
 /** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
 export interface ResultFolders {
-  writeResultFolder(outputRoot: string, key: string, contents: { record: ResultRecord; embedding?: Embedding }): Promise<{ name: string; record: ResultRecord }>;
+  writeResultFolder(outputRoot: string, key: string, contents: { record: ResultRecord; embedding?: Embedding; processedAudio?: Float32Array }): Promise<{ name: string; record: ResultRecord }>;
   readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null>;
 }
 
@@ -55,13 +55,14 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
   const folders = context.folders ?? RESULT_FOLDERS;
   return async (job) => {
     try {
-      const { input, key, options } = parseAnalysisJob(job.data);
+      const { input, key, listedKey, options } = parseAnalysisJob(job.data);
       const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
       const audio = await resolveInput(input);
-      const prediction = await context.model.predict(audio, options);
-      const record = toResultRecord(prediction, { input, key, model: context.modelId, granularity: options.granularity });
-      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding });
+      const { processedAudio, ...predictOptions } = options;
+      const prediction = await context.model.predict(audio, { ...predictOptions, waveform: processedAudio });
+      const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity: options.granularity });
+      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding, processedAudio: prediction.waveform });
       return jobResult(written.record, written.name, false);
     } catch (error) {
       throw toJobError(error);
@@ -70,6 +71,7 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
 }
 
 function jobResult(record: ResultRecord, folder: string, reused: boolean): JobResult {
+  // record.key is the wav.scp key when there was one; the folder name is the job's key.
   return { key: record.key, input: record.input, folder, emotion: record.emotion, confidence: record.confidence, duration: record.duration, reused, worker: WORKER_NAME };
 }
 

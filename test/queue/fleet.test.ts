@@ -5,7 +5,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,11 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
       else inputs.push(writeClip(audioDir, clip++));
     }
     expect(inputs.filter((input) => bad.some((b) => b.path === input))).toHaveLength(10);
-    const badKeys = new Map(bad.map((b) => [b.path.split('/').pop()!.replace(/\.wav$/, ''), b.code]));
+    // Enqueued through a Kaldi wav.scp: its keys name the result folders and are recorded in result.json.
+    const keyOf = (path: string) => `spk1-${path.split('/').pop()!.replace(/\.wav$/, '')}`;
+    const scp = join(work, 'wav.scp');
+    writeFileSync(scp, inputs.map((input) => `${keyOf(input)} ${input}\n`).join(''));
+    const badKeys = new Map(bad.map((b) => [keyOf(b.path), b.code]));
 
     const workerArgs = ['worker', '--redis', redis.url, '--queue', 'fleet', '--output-dir', outputDir, '--model', fixturePath('tiny'), '--backend', 'wasm', '--lock-seconds', '8', '--max-stalls', '2'];
     for (let i = 0; i < 3; i++) workers.push(spawnCli(workerArgs));
@@ -65,10 +69,10 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
 
     // Kill the first worker that starts a long clip, while that job runs.
     const victim = new Promise<{ worker: CliProcess; key: string }>((resolve) => {
-      for (const worker of workers) void worker.waitFor(/ start long\d/, 300_000).then((line) => resolve({ worker, key: / start (long\d)/.exec(line)![1]! }), () => {});
+      for (const worker of workers) void worker.waitFor(/ start spk1-long\d/, 300_000).then((line) => resolve({ worker, key: / start (spk1-long\d)/.exec(line)![1]! }), () => {});
     });
 
-    const enqueued = await runCli(['enqueue', ...inputs, '--redis', redis.url, '--queue', 'fleet', '--backoff-ms', '500', '--json']);
+    const enqueued = await runCli(['enqueue', scp, '--redis', redis.url, '--queue', 'fleet', '--backoff-ms', '500', '--json']);
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(JSON.parse(enqueued.stdout)).toMatchObject({ added: JOBS, alreadyQueued: 0, conflicts: [] });
 
@@ -94,14 +98,14 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     expect((recovered.returnvalue as JobResult).worker).not.toContain(`:${killed.pid}`);
 
     // Exactly one result folder per good input, nothing else, no temp files, each result for its own input.
-    const goodKeys = inputs.map((input) => input.split('/').pop()!.replace(/\.wav$/, '')).filter((key) => !badKeys.has(key));
+    const goodKeys = inputs.map(keyOf).filter((key) => !badKeys.has(key));
     const entries = readdirSync(outputDir).filter((name) => name !== 'summary.csv');
     expect(entries.sort()).toEqual([...goodKeys].sort());
     for (const key of goodKeys) {
-      expect(readdirSync(join(outputDir, key))).toEqual(['result.json']);
+      expect(readdirSync(join(outputDir, key)).sort()).toEqual(['processed_audio.wav', 'result.json']);
       const record = JSON.parse(readFileSync(join(outputDir, key, 'result.json'), 'utf8'));
       expect(record.key).toBe(key);
-      expect(record.input).toBe(join(audioDir, `${key}.wav`));
+      expect(record.input).toBe(join(audioDir, `${key.slice('spk1-'.length)}.wav`));
       expect(record.scores).toHaveLength(9);
     }
     // Each job completed exactly once across the fleet (one "done" line per key in all the logs together).
@@ -119,7 +123,7 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     const csv = readFileSync(join(outputDir, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(JOBS + 1);
     expect(csv.filter((row) => row.includes(',ok,'))).toHaveLength(JOBS - 10);
-    for (const [key, code] of badKeys) expect(csv.some((row) => row.startsWith(`,${key},`) && row.includes(`,error,`) && row.includes(code))).toBe(true);
+    for (const [key, code] of badKeys) expect(csv.some((row) => row.startsWith(`,${key},`) && row.includes(',error,') && row.includes(code))).toBe(true);
 
     // The survivors stop gracefully on SIGTERM.
     for (const worker of workers.filter((w) => w !== killed)) {

@@ -16,7 +16,8 @@ const codeOf = (fn: () => unknown) => {
 
 describe('job schema', () => {
   it('fills analyze defaults and keeps what it is given', () => {
-    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({ input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false } });
+    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({ input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true } });
+    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', listedKey: 'utt 1/b' }).listedKey).toBe('utt 1/b');
     expect(parseAnalysisJob({ input: 'https://x/y.mp3', key: 'y', options: { granularity: 'frame', embedding: true } }).options).toMatchObject({ granularity: 'frame', embedding: true });
   });
 
@@ -36,6 +37,7 @@ describe('job schema', () => {
       { input: 'a.wav', key: 'a', options: { granularity: 'word' } },
       { input: 'a.wav', key: 'a', options: { embedding: 'yes' } },
       { input: 'a.wav', key: 'a', options: { model: 'other' } },
+      { input: 'a.wav', key: 'a', listedKey: 7 },
     ]) {
       expect(codeOf(() => parseAnalysisJob(data)), JSON.stringify(data)).toBe('JOB_INVALID');
     }
