@@ -46,13 +46,15 @@ export function createRedis(url: string): Redis {
 /** Connects and pings once, so a wrong URL or a stopped server is a typed error at start, not a silent hang. */
 export async function connectRedis(url: string): Promise<Redis> {
   const redis = createRedis(url);
-  // Until the first connect succeeds, a refused connection should fail fast instead of retrying for ever.
-  redis.on('error', () => {});
+  // ioredis reports the cause (ECONNREFUSED, ENOTFOUND, NOAUTH...) as an 'error' event; connect() only says "closed".
+  let cause: Error | undefined;
+  redis.on('error', (error: Error) => (cause ??= error));
   try {
     await withTimeout(redis.connect().then(() => redis.ping()), CONNECT_TIMEOUT_MS);
   } catch (error) {
     redis.disconnect();
-    throw new UsageError('QUEUE_UNAVAILABLE', `Cannot reach Redis at ${redactPassword(url)}: ${String((error as Error)?.message ?? error).slice(0, 200)}. Start redis-server or fix --redis.`, { cause: error });
+    const reason = String((cause ?? (error as Error))?.message ?? error).slice(0, 200).replace(/\.$/, '');
+    throw new UsageError('QUEUE_UNAVAILABLE', `Cannot reach Redis at ${redactPassword(url)} (${reason}). Start redis-server there or fix --redis.`, { cause: cause ?? error });
   }
   return redis;
 }
