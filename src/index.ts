@@ -37,6 +37,7 @@ export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './model/hub/models.js';
 export type { LoadProgress, ProgressCallback, HubOptions } from './model/hub/progress.js';
 export { fetchHubModelFiles, BROWSER_CACHE_NAME } from './model/hub/browser-cache.js';
+export { toResultRecord, toErrorRecord, labelNames, type ResultRecord, type ErrorRecord, type LabelScore, type LabelNames, type EmbeddingRecord, type RecordContext } from './results/record.js';
 export {
   AudioInputError,
   BackendError,

@@ -14,7 +14,8 @@ import { installPlatform } from './platform.js';
 export * from './index.js';
 export { cacheRoot, modelCacheFolders, ensureCachedModel, downloadModelFiles } from './model/hub/node-cache.js';
 export { writeResultFolder, readCompleteResult, encodeFloatWav, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
-export { writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
+export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
+export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './results/safe-name.js';
 
 const require = createRequire(import.meta.url);
 

@@ -10,7 +10,7 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { Emotion2Vec, type BatchItemResult, type Granularity } from '../node.js';
+import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity } from '../node.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
@@ -21,9 +21,9 @@ import { reportFatal } from './output.js';
 import { loadProgressDisplay, runProgress } from './progress.js';
 import { tableHeader, tableRow } from './table.js';
 
-/** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
+/** Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
 const INPUTS_PER_BATCH_CHUNK = 4;
-/** Batch size assumed for chunking when the backend picks its own. */
+/** The library's default batch size on GPU and native backends (1 on wasm/cpu). */
 const DEFAULT_CHUNK_BATCH = 8;
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -70,7 +70,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const display = loadProgressDisplay();
   let model: Emotion2Vec;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback });
+    model = await Emotion2Vec.load(options.model, { backend: options.backend, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback });
   } catch (error) {
     reportFatal(error);
     return 2;
@@ -86,13 +86,12 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   let failures = 0;
   try {
     if (!options.json && todo.length > 0) progress.print(tableHeader());
-    const chunk = (options.batchSize ?? DEFAULT_CHUNK_BATCH) * INPUTS_PER_BATCH_CHUNK;
+    // One input at a time where batches are of one (wasm/cpu default): results, progress and Ctrl-C act per input.
+    const batch = options.batchSize ?? (model.backend === 'wasm' || model.backend === 'cpu' ? 1 : DEFAULT_CHUNK_BATCH);
+    const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
-      const results = await model.predictBatch(
-        slice.map((i) => items[i]!.path),
-        { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict },
-      );
+      const results = await predictSlice(model, slice.map((i) => items[i]!), { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict });
       for (const [offset, index] of slice.entries()) {
         const entry = await finishInput(items[index]!, folders[index]!, results[offset]!, root, options);
         entries[index] = entry;
@@ -119,6 +118,16 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     return EXIT_INTERRUPTED;
   }
   return failures > 0 ? 1 : 0;
+}
+
+/** Predicts the inputs that may be read; refused ones (FIFOs, devices) get their error without being opened. */
+async function predictSlice(model: Emotion2Vec, slice: readonly InputItem[], options: BatchPredictOptions): Promise<BatchItemResult[]> {
+  const readable = slice.filter((item) => item.refused === undefined);
+  const predicted = await model.predictBatch(
+    readable.map((item) => item.path),
+    options,
+  );
+  return slice.map((item) => (item.refused === undefined ? predicted[readable.indexOf(item)]! : { ok: false, error: new AudioInputError('AUDIO_INVALID_TYPE', item.refused) }));
 }
 
 /** Indexes of the inputs to analyse; with --resume, complete results already in `root` fill `entries` instead. */

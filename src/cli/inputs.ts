@@ -14,6 +14,8 @@ export interface InputItem {
   readonly key: string;
   /** True for a wav.scp key (kept as the record's key); file-name keys become the unique folder name. */
   readonly listedKey?: boolean;
+  /** Why this path is refused before reading it (a FIFO, a device...): reading those could block or never end. */
+  readonly refused?: string;
 }
 
 /** Extensions a folder search picks up (what the decoders read). */
@@ -40,7 +42,14 @@ export async function collectInputs(args: readonly string[]): Promise<InputItem[
     else if (info?.isFile() && LIST_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg, info.size), arg, false));
     else items.push(fileItem(arg));
   }
-  return items;
+  return Promise.all(items.map(refuseIfNotRegular));
+}
+
+/** Marks a path that exists but is not a regular file (a FIFO, a device): reading it could block or never end. */
+async function refuseIfNotRegular(item: InputItem): Promise<InputItem> {
+  const info = await stat(item.path).catch(() => null);
+  if (!info || info.isFile()) return item;
+  return { ...item, refused: `${printable(item.path)} is not a regular file (${info.isDirectory() ? 'a folder inside a list' : 'a FIFO, socket or device'}); pass audio files.` };
 }
 
 /** Audio files under `folder`, recursively, in a stable (sorted) order. */

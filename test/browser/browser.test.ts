@@ -14,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sirv from 'sirv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
@@ -33,10 +33,13 @@ let origin = '';
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Paths the pages asked the test's model hub (/hub/<repo>/resolve/main/<file>) for. */
+const hubRequests: string[] = [];
 
-/** A new tab with page.ts loaded and ready; its uncaught errors are collected in `pageErrors`. */
-async function openPage(): Promise<Page> {
-  const opened = await browser.newPage();
+/** A new tab with page.ts loaded and ready (in a new browser context unless told); its uncaught errors are collected in `pageErrors`. */
+async function openPage(context?: BrowserContext): Promise<Page> {
+  // browser.newPage() opens a fresh context (its own Cache API storage); pages of one context share it.
+  const opened = context ? await context.newPage() : await browser.newPage();
   opened.on('pageerror', (error) => pageErrors.push(error.message));
   await opened.goto(`${origin}/bundle/page.html`);
   await opened.waitForFunction(() => 'scenarios' in globalThis);
@@ -82,6 +85,12 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     const bundle = sirv(bundleDir, { dev: true });
     const repo = sirv(REPO, { dev: true });
     server = createServer((req, res) => {
+      const hubFile = /^\/hub\/emotion2vec\/emotion2vec_plus_base\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(req.url ?? '');
+      if (req.url?.startsWith('/hub/')) {
+        hubRequests.push(req.url);
+        if (!hubFile) return void res.writeHead(404).end();
+        return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(join(REPO, 'test/fixtures/tiny', hubFile[1]!)));
+      }
       if (req.url?.startsWith('/bundle/')) {
         req.url = req.url.slice('/bundle'.length);
         bundle(req, res, () => void res.writeHead(404).end());
@@ -103,6 +112,24 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     await browser?.close();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+  });
+
+  it('loads a model by id from a hub into the Cache API; a second page loads it with no request for weights', async () => {
+    const args = { id: 'emotion2vec/emotion2vec_plus_base', endpoint: '/hub', audio: '/test/fixtures/audio/chirp16k.wav' };
+    const context = await browser.newContext();
+    const first = await runIn(await openPage(context), 'loadById', args);
+    expect(hubRequests.sort()).toEqual(['config.yaml', 'model.pt', 'tokens.txt'].map((file) => `/hub/${args.id}/resolve/main/${file}`));
+    expect(first.events).toEqual(['download config.yaml', 'download model.pt', 'download tokens.txt', 'ready']);
+    expect(first.cachedUrls.sort()).toEqual([...hubRequests]);
+    const expected = manifestInputs('tiny').find((input) => input.id === 'chirp16k')!;
+    expect(maxAbsDiff(first.scores, expected.scores)).toBeLessThanOrEqual(1e-4);
+
+    hubRequests.length = 0;
+    const second = await runIn(await openPage(context), 'loadById', args);
+    await context.close();
+    expect(hubRequests).toEqual([]);
+    expect(second.events).toEqual(['cached config.yaml', 'cached model.pt', 'cached tokens.txt', 'ready']);
+    expect(second.scores).toEqual(first.scores);
   });
 
   it('installs the browser platform (no file paths, decodeAudioData as the fallback)', async () => {

@@ -34,6 +34,21 @@ function summary(prediction: EmotionPrediction) {
 const scenarios = {
   platform: () => Promise.resolve(getPlatform().name),
 
+  /** Loads a model by id from the test's hub (Hugging Face layout): the files are kept in the Cache API. */
+  async loadById(args: { id: string; endpoint: string; audio: string }) {
+    const events: string[] = [];
+    const model = await Emotion2Vec.load(args.id, {
+      backend: 'wasm',
+      wasmPaths: WASM_PATHS,
+      endpoints: { huggingface: new URL(args.endpoint, location.href).href },
+      progress: (event) => events.push(event.status === 'download' || event.status === 'cached' ? `${event.status} ${event.file}` : event.status),
+    });
+    const prediction = await model.predict(await fetchBytes(args.audio));
+    model.dispose();
+    const cached = await (await caches.open('emotion2vec-tfjs')).keys();
+    return { events: [...new Set(events)], scores: prediction.scores, cachedUrls: cached.map((request) => new URL(request.url).pathname) };
+  },
+
   /** Loads a checkpoint folder by URL (model.pt parsed in the page) and predicts from bytes and from a Blob. */
   async predictFromUrl(args: { model: string; audio: string }) {
     // The engine's own count: tf.memory() would start a backend before the model chooses one.

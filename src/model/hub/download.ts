@@ -19,6 +19,9 @@ export interface DownloadOptions {
   readonly attempts?: number;
 }
 
+/** Largest file taken when neither known-models.json nor the server gives a size (emotion2vec+ large is ~2 GB). */
+export const MAX_UNSIZED_DOWNLOAD_BYTES = 8 * 2 ** 30;
+
 /** 'absent' when the server has no such file (HTTP 404), else the file is complete at `destination`. */
 export async function downloadFile(url: string, destination: string, options: DownloadOptions): Promise<'done' | 'absent'> {
   const attempts = options.attempts ?? 3;
@@ -74,6 +77,11 @@ async function downloadOnce(url: string, destination: string, options: DownloadO
       await file.write(chunk.value);
       loaded += chunk.value.length;
       if (options.expectedSize !== undefined && loaded > options.expectedSize) break; // verify says what is wrong
+      if (loaded > (total ?? MAX_UNSIZED_DOWNLOAD_BYTES)) {
+        await reader.cancel();
+        await rm(part, { force: true });
+        throw new CheckpointError('MODEL_INTEGRITY', `${url} sent more than ${total ?? MAX_UNSIZED_DOWNLOAD_BYTES} bytes (${total === null ? 'the most taken without a known size' : 'the size it announced'}); the file was deleted.`, { details: { url } });
+      }
       options.onProgress?.(loaded, total ?? options.expectedSize ?? null);
     }
   } finally {
