@@ -35,6 +35,9 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     reportFatal(error);
     return 2;
   }
+  const refused = listed.filter((item) => item.refused);
+  for (const item of refused) process.stderr.write(`emotion2vec: not queued: ${item.refused}\n`);
+  listed = listed.filter((item) => !item.refused);
   if (listed.length === 0) {
     process.stderr.write(`emotion2vec: no audio files found in ${inputs.map(printable).join(', ')}.\n`);
     return 2;
@@ -65,7 +68,7 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
         process.stdout.write(`  ${printable(conflict.input)}: key "${printable(conflict.key)}" is already queued for ${printable(conflict.queuedInput)}; use another --queue or rename the file\n`);
       }
     }
-    return report.conflicts.length > 0 ? 1 : 0;
+    return report.conflicts.length > 0 || refused.length > 0 ? 1 : 0;
   } catch (error) {
     reportFatal(error);
     return 2;

@@ -3,6 +3,7 @@
  * A URL that answers 404/410 (or any 4xx) fails the same way on every retry, so it is a typed audio error (poison);
  * a refused connection or a 5xx is worth retrying, so it stays a plain error.
  */
+import { stat } from 'node:fs/promises';
 import { AudioInputError } from '../errors.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
@@ -14,7 +15,20 @@ export function isUrl(input: string): boolean {
 
 /** The path itself, or the bytes behind a URL. */
 export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES): Promise<string | Uint8Array> {
-  return isUrl(input) ? download(input, maxBytes) : input;
+  if (isUrl(input)) return download(input, maxBytes);
+  await refuseIfNotRegular(input);
+  return input;
+}
+
+/**
+ * A FIFO or a device would block the worker for ever (its lock kept alive all the while), so it is a poison input.
+ * A missing path is left to the decoder, which names it AUDIO_FILE_NOT_FOUND.
+ */
+async function refuseIfNotRegular(path: string): Promise<void> {
+  const info = await stat(path).catch(() => null);
+  if (info && !info.isFile()) {
+    throw new AudioInputError('AUDIO_INVALID_TYPE', `${JSON.stringify(path.slice(0, 300))} is not a regular file (${info.isDirectory() ? 'a folder' : 'a FIFO, socket or device'}); queue audio files.`);
+  }
 }
 
 async function download(url: string, maxBytes: number): Promise<Uint8Array> {

@@ -4,6 +4,7 @@
  * current job, and a release hands it back without spending an attempt. Enqueueing is idempotent.
  */
 import { Queue, type Job } from 'bullmq';
+import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +114,21 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     const status = await readQueueStatus(queue);
     expect(status).toMatchObject({ completed: 0, failed: 2, done: true });
     expect(Object.fromEntries(status.failedKeys.map((f) => [f.key, f.code]))).toEqual({ good: 'INTERNAL', bad: 'AUDIO_FILE_NOT_FOUND' });
+  });
+
+  it('a FIFO or a folder as input is poison (a FIFO would block the worker for ever), dead-lettered at once', async () => {
+    const { queue } = setUp();
+    const fifo = join(work, 'pipe.wav');
+    execFileSync('mkfifo', [fifo]);
+    await enqueueJobs(queue, [
+      { input: fifo, key: 'pipe', options: DEFAULT_JOB_OPTIONS },
+      { input: work, key: 'folder', options: DEFAULT_JOB_OPTIONS },
+    ]);
+    const jobs = [await finished(queue, jobIdForKey('pipe'), 20_000), await finished(queue, jobIdForKey('folder'), 20_000)];
+    expect(jobs.map((job) => [job.attemptsMade, job.failedReason.split(':')[0]])).toEqual([
+      [1, 'AUDIO_INVALID_TYPE'],
+      [1, 'AUDIO_INVALID_TYPE'],
+    ]);
   });
 
   it('a result folder already complete for the same input is reused, not written again', async () => {
