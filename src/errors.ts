@@ -64,7 +64,11 @@ export type ErrorCode =
   | 'MODEL_DOWNLOAD_FAILED'
   | 'MODEL_OFFLINE'
   | 'MODEL_UNKNOWN'
-  | 'MODEL_INTEGRITY';
+  | 'MODEL_INTEGRITY'
+  // job queue (src/queue)
+  | 'QUEUE_UNAVAILABLE'
+  | 'JOB_INVALID'
+  | 'JOB_STALLED';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

@@ -9,6 +9,7 @@ import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
 import { fraction, nonNegativeInteger, nonNegativeNumber, positiveNumber, trainHeadCommand } from './train-head.js';
 import { download } from './download.js';
+import { registerQueueCommands } from './queue.js';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -132,6 +133,7 @@ export function buildProgram(): Command {
     .action(async (options) => {
       process.exitCode = await evaluateCommand(options);
     });
+  registerQueueCommands(program);
 
   return program;
 }

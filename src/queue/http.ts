@@ -1,0 +1,121 @@
+/**
+ * `POST /jobs` and `GET /jobs/:id` as a Fastify plugin, for the REST server to hand long files to the worker fleet
+ * when it runs with `--redis`:
+ *
+ * ```ts
+ * await app.register(jobsRoutes, { queue, inputRoot: '/srv/audio' });
+ * ```
+ *
+ * `POST /jobs` takes JSON `{ "input": "<path under inputRoot, or http(s) URL>", "key"?, "granularity"?,
+ * "embedding"?, "trimSilence"?, "strict"? }` and answers 202 with the job's id; the same input posted again gets
+ * the same job (200). `GET /jobs/:id` answers its state, its small result record once completed, or its error
+ * code once dead-lettered. Errors are `{ "error": { "code", "message" } }` with a 4xx status.
+ */
+import type { Job, Queue } from 'bullmq';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isEmotion2VecError, UsageError } from '../errors.js';
+import { safeOutputName } from '../results/folder.js';
+import { parseFailedReason } from './dead-letter.js';
+import { isUrl } from './input.js';
+import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from './job.js';
+import { enqueueJobs, type RetryPolicy } from './producer.js';
+import type { JobResult } from './worker.js';
+
+export interface JobsRoutesOptions {
+  readonly queue: Queue;
+  /** Folder the workers can read: posted paths must resolve inside it. Without it only URLs are accepted. */
+  readonly inputRoot?: string;
+  readonly retry?: RetryPolicy;
+}
+
+/** What `GET /jobs/:id` answers. */
+export interface JobView {
+  readonly id: string;
+  readonly key: string;
+  readonly input: string;
+  /** waiting, active, delayed (waiting for a retry), completed, failed (dead-lettered). */
+  readonly state: string;
+  readonly attempts: number;
+  readonly result?: JobResult;
+  readonly error?: { code: string; message: string };
+}
+
+/** Largest JSON body: one path or URL and a few options. */
+const BODY_LIMIT = 16 * 1024;
+
+export const jobsRoutes: FastifyPluginAsync<JobsRoutesOptions> = async (app, options) => {
+  const { queue } = options;
+
+  app.post('/jobs', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    let job: AnalysisJob;
+    try {
+      job = await jobFromBody(request.body, options.inputRoot);
+    } catch (error) {
+      return sendError(reply, 400, error);
+    }
+    const report = await enqueueJobs(queue, [job], options.retry);
+    if (report.conflicts.length > 0) {
+      return reply.code(409).send({ error: { code: 'JOB_INVALID', message: `The key "${job.key}" is already used by another input; pass another "key".` } });
+    }
+    const id = jobIdForKey(job.key);
+    return reply.code(report.added === 1 ? 202 : 200).header('location', `/jobs/${encodeURIComponent(id)}`).send({ id, key: job.key });
+  });
+
+  app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
+    const job = request.params.id.length <= 1024 ? await queue.getJob(request.params.id) : undefined;
+    if (!job) return reply.code(404).send({ error: { code: 'JOB_NOT_FOUND', message: `No job ${JSON.stringify(request.params.id.slice(0, 100))} on this queue.` } });
+    return viewOf(job as Job, await job.getState());
+  });
+};
+
+/** Builds and checks a job from a POST body; a path must sit inside inputRoot. */
+async function jobFromBody(body: unknown, inputRoot: string | undefined): Promise<AnalysisJob> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
+  const { input, key, ...rest } = body as Record<string, unknown>;
+  if (typeof input !== 'string' || input.length === 0 || input.length > 4096) throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
+  const resolved = isUrl(input) ? input : await pathInside(input, inputRoot);
+  const options = parseJobOptions(rest);
+  return { input: resolved, key: key === undefined ? defaultKey(resolved) : checkKey(key), options };
+}
+
+async function pathInside(input: string, inputRoot: string | undefined): Promise<string> {
+  if (!inputRoot) throw new UsageError('JOB_INVALID', 'This server takes http(s) URLs only (it was started without an input folder for paths).');
+  const root = await realpath(inputRoot);
+  const path = resolve(root, input);
+  // Resolve links too, so a symlink inside the root cannot point the workers at a file outside it.
+  const real = await realpath(path).catch(() => null);
+  const rel = real === null ? null : relative(root, real);
+  if (rel === null || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+    throw new UsageError('AUDIO_FILE_NOT_FOUND', `"${input.slice(0, 200)}" is not a file inside the server's input folder.`);
+  }
+  return real!;
+}
+
+/** The file's stem plus a short hash of the whole input: readable, and two inputs with one name never share a key. */
+function defaultKey(input: string): string {
+  const name = (isUrl(input) ? new URL(input).pathname : input).split(/[\\/]/).pop() ?? '';
+  const stem = name.replace(/\.[^.]*$/, '') || 'input';
+  const hash = createHash('sha256').update(input).digest('hex').slice(0, 8);
+  return safeOutputName(`${safeOutputName(stem).slice(0, 80)}-${hash}`);
+}
+
+function viewOf(job: Job, state: string): JobView {
+  const data = job.data as AnalysisJob;
+  return {
+    id: String(job.id),
+    key: data.key,
+    input: data.input,
+    state: state === 'prioritized' || state === 'waiting-children' ? 'waiting' : state,
+    attempts: job.attemptsMade,
+    ...(state === 'completed' ? { result: job.returnvalue as JobResult } : {}),
+    ...(state === 'failed' ? { error: parseFailedReason(job.failedReason) } : {}),
+  };
+}
+
+function sendError(reply: FastifyReply, status: number, error: unknown): FastifyReply {
+  const { code, message } = isEmotion2VecError(error) ? error.toJSON() : { code: 'INTERNAL', message: 'Unexpected error.' };
+  return reply.code(status).send({ error: { code, message } });
+}
