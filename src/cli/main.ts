@@ -1,27 +1,16 @@
 #!/usr/bin/env node
 /** The `emotion2vec` command: `analyze` audio files, `download` a model, `convert` a checkpoint. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import packageJson from '../../package.json';
 import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
 import { analyze } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
-import { fraction, nonNegativeInteger, nonNegativeNumber, positiveNumber, trainHeadCommand } from './train-head.js';
+import { trainHeadCommand } from './train-head.js';
+import { fraction, nonNegativeInteger, nonNegativeNumber, portNumber, positiveInteger, positiveNumber } from './options.js';
 import { download } from './download.js';
 import { registerQueueCommands } from './queue.js';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
-
-function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0 to 65535).');
-  return n;
-}
 
 export function buildProgram(): Command {
   const program = new Command('emotion2vec')
@@ -80,7 +69,12 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('serve the REST API (POST /predict_emotion) and the web page')
-    .requiredOption('-m, --model <dir>', 'checkpoint or converted model folder')
+    .option('-m, --model <id or dir>', 'model id (downloaded once into the cache) or a checkpoint / converted folder', DEFAULT_MODEL_ID)
+    .option('--hub <name>', 'hub for a model id: huggingface (default for emotion2vec/...) or modelscope (default for iic/...)')
+    .option('--offline', 'never download: use the cached model or fail saying how to fetch it', false)
+    .option('--cache-dir <dir>', 'model cache (default $EMOTION2VEC_CACHE, else ~/.cache/emotion2vec-tfjs)')
+    .option('--redis <url>', 'also accept POST /jobs and GET /jobs/:id, handing files to the queue workers on this Redis')
+    .option('--input-root <dir>', 'with --redis: the folder whose files POST /jobs may name (as the workers see it)')
     .option('-p, --port <n>', 'port to listen on (0: any free port)', portNumber, 7860)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--max-body-mb <n>', 'largest upload, in MiB', (value) => positiveInteger(value), 32)
@@ -96,7 +90,7 @@ export function buildProgram(): Command {
     .description('train a classification head for new labels on the frozen model (docs/train-head.md)')
     .requiredOption('-d, --data <file>', 'labelled recordings: a CSV of path,label rows, or a wav.scp (with --labels)')
     .option('-l, --labels <file>', 'labels of a wav.scp: <key> <label> per line')
-    .requiredOption('-m, --model <dir>', 'the base model (checkpoint or converted folder)')
+    .option('-m, --model <id or dir>', 'the base model: id or checkpoint / converted folder', DEFAULT_MODEL_ID)
     .requiredOption('-o, --out <dir>', 'folder to write the head to (head.json, tokens.txt, layers.*.npy; embedding cache in <dir>/cache)')
     .option('--classes <list>', 'comma-separated class labels in output order (default: the labels found, sorted)')
     .option('--hidden <units>', 'one ReLU hidden layer of this many units (default 0: linear head)', nonNegativeInteger)
@@ -123,7 +117,7 @@ export function buildProgram(): Command {
     .description("score the model's head, or a trained one, on labelled recordings: accuracy, macro F1, UA, confusion matrix")
     .requiredOption('-d, --data <file>', 'labelled recordings: a CSV of path,label rows, or a wav.scp (with --labels)')
     .option('-l, --labels <file>', 'labels of a wav.scp: <key> <label> per line')
-    .requiredOption('-m, --model <dir>', 'the base model (checkpoint or converted folder)')
+    .option('-m, --model <id or dir>', 'the base model: id or checkpoint / converted folder', DEFAULT_MODEL_ID)
     .option('--head <dir>', 'a head written by train-head (default: the model\'s own labels)')
     .option('-o, --out <dir>', 'write evaluation.json and confusion.svg here (embedding cache in <dir>/cache)')
     .option('--cache <dir>', 'embedding cache folder (e.g. the train-head run\'s <out>/cache)')

@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseHubName } from '../model/hub/models.js';
+import { resolveModelSource } from '../model/hub/resolve.js';
 import { Emotion2Vec, type BackendName } from '../node.js';
 import { createServer } from '../server/app.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
@@ -19,6 +21,13 @@ export interface ServeOptions {
   readonly backend: string;
   /** false with --no-page-model: the page offers the server mode only (no converted copy is made). */
   readonly pageModel: boolean;
+  readonly hub?: string;
+  readonly offline?: boolean;
+  readonly cacheDir?: string;
+  /** With --redis: POST /jobs and GET /jobs/:id hand long files to the queue's workers. */
+  readonly redis?: string;
+  /** Folder whose files POST /jobs may name (the workers must see the same paths). */
+  readonly inputRoot?: string;
 }
 
 /** The built page (dist/web beside dist/cli.js), or a fresh esbuild bundle when run from a clone. */
@@ -35,10 +44,14 @@ async function webRoot(): Promise<{ folder: string; dispose: () => Promise<void>
 export async function serve(options: ServeOptions): Promise<number> {
   let page: PageModel | undefined;
   let web: { folder: string; dispose: () => Promise<void> } | undefined;
+  let closeQueue: (() => Promise<void>) | undefined;
   try {
-    const model = await Emotion2Vec.load(options.model, { backend: options.backend as BackendName });
+    // A model id is downloaded (or found in the cache) once; the page is served the same local files.
+    const hubOptions = { hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir };
+    const source = await resolveModelSource(options.model, hubOptions);
+    const model = await Emotion2Vec.load(source, { backend: options.backend as BackendName });
     const warmMs = await warmUp(model);
-    page = options.pageModel ? await preparePageModel(options.model) : undefined;
+    page = options.pageModel && typeof source === 'string' ? await preparePageModel(source) : undefined;
     web = await webRoot();
     const app = await createServer({
       model,
@@ -49,6 +62,18 @@ export async function serve(options: ServeOptions): Promise<number> {
       ...(page ? { pageModel: page } : {}),
       logger: { level: 'warn' },
     });
+    if (options.redis) {
+      // Imported only when asked for, so a server without a queue never loads BullMQ.
+      const { connectRedis, openQueue } = await import('../queue/connection.js');
+      const { jobsRoutes } = await import('../queue/http.js');
+      const redis = await connectRedis(options.redis);
+      const queue = openQueue(redis);
+      closeQueue = async () => {
+        await queue.close();
+        redis.disconnect();
+      };
+      await app.register(jobsRoutes, { queue, ...(options.inputRoot ? { inputRoot: options.inputRoot } : {}) });
+    }
     const address = await app.listen({ port: options.port, host: options.host });
     process.stdout.write(`emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`);
     await new Promise<void>((resolve) => {
@@ -63,6 +88,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     reportFatal(error);
     return 2;
   } finally {
+    await closeQueue?.();
     await page?.dispose();
     await web?.dispose();
   }

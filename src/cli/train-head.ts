@@ -4,7 +4,6 @@
  * one line per epoch; the summary to stdout (JSON with --json).
  */
 import { trainHead, type BackendName, type EpochProgress } from '../node.js';
-import { InvalidArgumentError } from 'commander';
 import { reportFatal } from './output.js';
 
 export interface TrainHeadCliOptions {
@@ -89,28 +88,4 @@ function epochLine(p: EpochProgress): string {
   return `epoch ${String(p.epoch).padStart(String(p.epochs).length)}/${p.epochs}  train loss ${p.trainLoss.toFixed(4)}${validation}${p.improved ? '  *' : ''}`;
 }
 
-/** Option parsers of train-head. */
-export function nonNegativeInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected an integer >= 0.');
-  return n;
-}
 
-export function fraction(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1.');
-  return n;
-}
-
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number.');
-  return n;
-}
-
-
-export function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0.');
-  return n;
-}
