@@ -25,7 +25,7 @@ describe('selectBackend (Node)', () => {
 
   it('an explicit tensorflow backend without its package names the packages to install (real Node, through the CLI)', async () => {
     // Run as a user would: vitest's module loader words a missing optional package differently from Node.
-    const { code, stderr } = await runCli(['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', fixturePath('tiny'), '--backend', 'tensorflow', '--json']);
+    const { code, stderr } = await runCli(['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', fixturePath('tiny'), '--backend', 'tensorflow', '--json', '--no-output']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/BACKEND_UNAVAILABLE: Backend 'tensorflow' is unavailable: tensorflow: @tensorflow\/tfjs-node-gpu is not installed; @tensorflow\/tfjs-node is not installed\./);
     expect(stderr).toMatch(/Install @tensorflow\/tfjs-node \(CPU\) or @tensorflow\/tfjs-node-gpu \(CUDA\)/);

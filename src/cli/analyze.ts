@@ -129,7 +129,7 @@ async function predictSlice(model: Emotion2Vec, slice: readonly InputItem[], opt
     readable.map((item) => item.path),
     options,
   );
-  return slice.map((item) => (item.refused === undefined ? predicted[readable.indexOf(item)]! : { ok: false, error: new AudioInputError('AUDIO_INVALID_TYPE', item.refused) }));
+  return slice.map((item) => (item.refused === undefined ? predicted[readable.indexOf(item)]! : { ok: false, error: new AudioInputError('FILE_NOT_REGULAR', item.refused) }));
 }
 
 /** Indexes of the inputs to analyse; with --resume, complete results already in `root` fill `entries` instead. */

@@ -4,7 +4,7 @@
  * a refused connection or a 5xx is worth retrying, so it stays a plain error.
  */
 import { stat } from 'node:fs/promises';
-import { AudioInputError } from '../errors.js';
+import { AudioInputError, quote } from '../errors.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
 export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
@@ -27,7 +27,7 @@ export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES)
 async function refuseIfNotRegular(path: string): Promise<void> {
   const info = await stat(path).catch(() => null);
   if (info && !info.isFile()) {
-    throw new AudioInputError('AUDIO_INVALID_TYPE', `${JSON.stringify(path.slice(0, 300))} is not a regular file (${info.isDirectory() ? 'a folder' : 'a FIFO, socket or device'}); queue audio files.`);
+    throw new AudioInputError('FILE_NOT_REGULAR', `${quote(path)} is not a regular file (${info.isDirectory() ? 'a folder' : 'a FIFO, socket or device'}); queue audio files.`);
   }
 }
 

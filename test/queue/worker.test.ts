@@ -126,8 +126,8 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     ]);
     const jobs = [await finished(queue, jobIdForKey('pipe'), 20_000), await finished(queue, jobIdForKey('folder'), 20_000)];
     expect(jobs.map((job) => [job.attemptsMade, job.failedReason.split(':')[0]])).toEqual([
-      [1, 'AUDIO_INVALID_TYPE'],
-      [1, 'AUDIO_INVALID_TYPE'],
+      [1, 'FILE_NOT_REGULAR'],
+      [1, 'FILE_NOT_REGULAR'],
     ]);
   });
 
