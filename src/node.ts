@@ -11,6 +11,7 @@ import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { installPlatform } from './platform.js';
 
 export * from './index.js';
+export { NpyFileWriter } from './io/npy-file.js';
 
 const require = createRequire(import.meta.url);
 
