@@ -29,7 +29,14 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  // output folders and model downloads
+  | 'OUTPUT_UNSAFE_PATH'
+  | 'OUTPUT_WRITE_FAILED'
+  | 'MODEL_DOWNLOAD_FAILED'
+  | 'MODEL_OFFLINE'
+  | 'MODEL_UNKNOWN'
+  | 'MODEL_INTEGRITY';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

@@ -34,6 +34,9 @@ export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js'
 export type { DecodedAudio } from './audio/types.js';
 export { installPlatform, getPlatform, type Platform } from './platform.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
+export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './model/hub/models.js';
+export type { LoadProgress, ProgressCallback, HubOptions } from './model/hub/progress.js';
+export { fetchHubModelFiles, BROWSER_CACHE_NAME } from './model/hub/browser-cache.js';
 export {
   AudioInputError,
   BackendError,

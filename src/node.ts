@@ -8,10 +8,14 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
+import { ensureCachedModel } from './model/hub/node-cache.js';
 import { installPlatform } from './platform.js';
 
 export * from './index.js';
 export { NpyFileWriter } from './io/npy-file.js';
+export { cacheRoot, modelCacheFolders, ensureCachedModel, downloadModelFiles } from './model/hub/node-cache.js';
+export { writeResultFolder, readCompleteResult, encodeFloatWav, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
+export { writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
 
 const require = createRequire(import.meta.url);
 
@@ -64,4 +68,5 @@ installPlatform({
   decodeAudioFallback: decodeWithFfmpeg,
   registerNativeBackend: () => (nativeBackend ??= registerNativeBackend()),
   defaultWasmPaths: wasmDirectory,
+  fetchHubModel: ensureCachedModel,
 });

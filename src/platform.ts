@@ -4,6 +4,9 @@
  * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle.
  */
 import type { DecodedAudio } from './audio/types.js';
+import type { HubModel } from './model/hub/models.js';
+import type { HubOptions } from './model/hub/progress.js';
+import type { ModelSource } from './model/sources.js';
 
 /** What `decodeAudio` knows about bytes it hands to a platform's fallback decoder. */
 export interface FallbackHint {
@@ -46,6 +49,8 @@ export interface Platform {
   registerNativeBackend?: () => Promise<string | null>;
   /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
   defaultWasmPaths?: () => string | undefined;
+  /** Fetches a model named by id into this platform's cache and returns what to load (Node: the disk cache's converted folder). */
+  fetchHubModel?: (model: HubModel, options: HubOptions) => Promise<ModelSource>;
 }
 
 let current: Platform = { name: 'generic', preferredBackends: ['wasm', 'cpu'] };

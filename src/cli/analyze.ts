@@ -1,24 +1,44 @@
 /**
- * `emotion2vec analyze <audio...> --model <dir>`: predict each file, print results, optionally write
- * `<output-dir>/<name>/result.json` and `embedding.npy`. A file that fails gets its error and the others go on;
- * the exit code is 1 when any failed.
+ * `emotion2vec analyze <audio | folder | list...>`: predict each input and write the seed's output layout,
+ *
+ * ```
+ * outputs/output_<YYYYMMDD_HHMMSS>/<key>/result.json, processed_audio.wav, embedding.npy (--embedding)
+ *                                  summary.csv
+ * ```
+ *
+ * printing a table (or JSON Lines with --json) as results come. An input that fails gets its error and the others
+ * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
+ * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
-// The Node entry installs file paths, ffmpeg and the native backend before anything runs.
-import { Emotion2Vec, encodeNpy, type BatchItemResult, type EmotionPrediction, type Granularity } from '../node.js';
-import { errorJson, reportFatal } from './output.js';
+import { Emotion2Vec, type BatchItemResult, type Granularity } from '../node.js';
+import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
+import { readCompleteResult, writeResultFolder } from '../results/folder.js';
+import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
+import { printable, uniqueOutputNames } from '../results/safe-name.js';
+import { parseHubName, type HubName } from '../model/hub/models.js';
+import { collectInputs, type InputItem } from './inputs.js';
+import { reportFatal } from './output.js';
+import { loadProgressDisplay, runProgress } from './progress.js';
+import { tableHeader, tableRow } from './table.js';
 
-/** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to bound memory. */
+/** Batches decoded ahead per chunk: enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
 const INPUTS_PER_BATCH_CHUNK = 4;
 /** Batch size assumed for chunking when the backend picks its own. */
 const DEFAULT_CHUNK_BATCH = 8;
+/** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
 
 export interface AnalyzeOptions {
   readonly model: string;
+  readonly hub?: string;
+  readonly offline?: boolean;
+  readonly cacheDir?: string;
   readonly granularity: Granularity;
   readonly embedding: boolean;
   readonly outputDir?: string;
+  /** false with --no-output: print only, write nothing. */
+  readonly output?: boolean;
+  readonly resume?: boolean;
   readonly json: boolean;
   readonly backend: string;
   /** Undefined: the library's default for the backend. */
@@ -27,104 +47,135 @@ export interface AnalyzeOptions {
   readonly strict: boolean;
 }
 
-/** The JSON written per input (one line with --json, result.json with --output-dir). */
-export interface AnalyzeRecord {
-  readonly input: string;
-  readonly labels?: string[];
-  readonly scores?: number[];
-  readonly top?: { label: string; score: number } | null;
-  readonly frames?: number;
-  readonly duration?: number;
-  readonly quality?: EmotionPrediction['quality'];
-  readonly embedding?: { shape: number[]; granularity: Granularity; file?: string; data?: number[] };
-  readonly error?: { code: string; message: string };
-}
-
-export async function analyze(inputs: string[], options: AnalyzeOptions): Promise<number> {
-  let model: Emotion2Vec;
+export async function analyze(args: string[], options: AnalyzeOptions): Promise<number> {
+  let items: InputItem[];
+  let hub: HubName | undefined;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend });
+    hub = parseHubName(options.hub);
+    items = await collectInputs(args);
   } catch (error) {
     reportFatal(error);
     return 2;
   }
+  if (items.length === 0) {
+    process.stderr.write(`emotion2vec: no audio files found in ${args.map(printable).join(', ')}.\n`);
+    return 2;
+  }
+  const root = options.output === false ? null : (options.outputDir ?? defaultOutputDir());
+  const folders = uniqueOutputNames(
+    items.map((item) => item.key),
+    [SUMMARY_FILE],
+  );
+
+  const display = loadProgressDisplay();
+  let model: Emotion2Vec;
   try {
-    const folders = outputFolders(inputs);
-    let failures = 0;
-    // Inputs are decoded a chunk at a time, so a long file list never holds all its audio in memory and results
-    // appear as they are ready. Results do not depend on the chunking.
-    const chunk = (options.batchSize ?? DEFAULT_CHUNK_BATCH) * INPUTS_PER_BATCH_CHUNK;
-    for (let start = 0; start < inputs.length; start += chunk) {
-      const slice = inputs.slice(start, start + chunk);
-      const results = await model.predictBatch(slice, {
-        granularity: options.granularity,
-        embedding: options.embedding,
-        batchSize: options.batchSize,
-        trimSilence: options.trimSilence,
-        strict: options.strict,
-      });
-      for (const [offset, input] of slice.entries()) {
-        const record = await emit(input, results[offset]!, folders[start + offset]!, options).catch(
-          (error: unknown): AnalyzeRecord => ({ input, error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${input}: ${(error as Error)?.message ?? String(error)}` } }),
-        );
-        if (record.error) failures++;
-        process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : humanReadable(record));
-      }
-    }
-    return failures > 0 ? 1 : 0;
+    model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback });
   } catch (error) {
     reportFatal(error);
     return 2;
   } finally {
+    display.stop();
+  }
+
+  const entries: (SummaryEntry | undefined)[] = new Array(items.length);
+  const todo = await pendingInputs(items, folders, root, options.resume === true, entries);
+  if (todo.length < items.length) process.stderr.write(`skipping ${items.length - todo.length} input(s) already done in ${printable(root!)} (--resume)\n`);
+  const interrupt = onInterrupt();
+  const progress = runProgress(todo.length);
+  let failures = 0;
+  try {
+    if (!options.json && todo.length > 0) progress.print(tableHeader());
+    const chunk = (options.batchSize ?? DEFAULT_CHUNK_BATCH) * INPUTS_PER_BATCH_CHUNK;
+    for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
+      const slice = todo.slice(start, start + chunk);
+      const results = await model.predictBatch(
+        slice.map((i) => items[i]!.path),
+        { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict },
+      );
+      for (const [offset, index] of slice.entries()) {
+        const entry = await finishInput(items[index]!, folders[index]!, results[offset]!, root, options);
+        entries[index] = entry;
+        if ('error' in entry.record) failures++;
+        progress.print(options.json ? `${JSON.stringify(entry.record)}\n` : tableRow(entry.record));
+        progress.tick();
+      }
+      // Rewritten after every chunk, so a stop at any point leaves the summary of what is done.
+      if (root) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+    }
+  } catch (error) {
+    reportFatal(error);
+    return 2;
+  } finally {
+    progress.stop();
+    interrupt.dispose();
     model.dispose();
   }
-}
-
-/** Builds an input's record and writes its files when --output-dir is set. */
-async function emit(input: string, result: BatchItemResult, folder: string, options: AnalyzeOptions): Promise<AnalyzeRecord> {
-  if (!result.ok) return { input, error: errorJson(result.error) };
-  const { prediction } = result;
-  const record: AnalyzeRecord = {
-    input,
-    labels: prediction.labels,
-    scores: prediction.scores,
-    top: prediction.top && { label: prediction.top.label, score: prediction.top.score },
-    frames: prediction.frames,
-    duration: prediction.durationSeconds,
-    quality: prediction.quality,
-  };
-  const embedding = prediction.embedding;
-  if (!options.outputDir) {
-    return embedding ? { ...record, embedding: { shape: embedding.shape, granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
+  if (root && todo.length === 0) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+  const done = entries.filter((e) => e !== undefined).length;
+  if (root) process.stderr.write(`${done} of ${items.length} input(s) in ${printable(root)} (summary.csv)\n`);
+  if (interrupt.requested) {
+    process.stderr.write(`interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`);
+    return EXIT_INTERRUPTED;
   }
-  const dir = join(options.outputDir, folder);
-  await mkdir(dir, { recursive: true });
-  const written: AnalyzeRecord = embedding ? { ...record, embedding: { shape: embedding.shape, granularity: embedding.granularity, file: 'embedding.npy' } } : record;
-  if (embedding) await writeFile(join(dir, 'embedding.npy'), encodeNpy(embedding.data, embedding.shape));
-  await writeFile(join(dir, 'result.json'), `${JSON.stringify(written, null, 2)}\n`);
-  return written;
+  return failures > 0 ? 1 : 0;
 }
 
-/**
- * `<file name without extension>` per input; a name already taken gets the first free `-2`, `-3`... so no result
- * overwrites another. Names are compared ignoring case, as macOS and Windows file systems do.
- */
-export function outputFolders(inputs: readonly string[]): string[] {
-  const taken = new Set<string>();
-  return inputs.map((input) => {
-    const stem = basename(input, extname(input)) || 'input';
-    let name = stem;
-    for (let suffix = 2; taken.has(name.toLowerCase()); suffix++) name = `${stem}-${suffix}`;
-    taken.add(name.toLowerCase());
-    return name;
-  });
+/** Indexes of the inputs to analyse; with --resume, complete results already in `root` fill `entries` instead. */
+async function pendingInputs(items: readonly InputItem[], folders: readonly string[], root: string | null, resume: boolean, entries: (SummaryEntry | undefined)[]): Promise<number[]> {
+  const todo: number[] = [];
+  for (const [index, folder] of folders.entries()) {
+    const done = resume && root ? await readCompleteResult(root, folder) : null;
+    if (done && done.input === items[index]!.path) entries[index] = { record: done, folder };
+    else todo.push(index);
+  }
+  return todo;
 }
 
-function humanReadable(record: AnalyzeRecord): string {
-  if (record.error) return `${record.input}: error ${record.error.code}: ${record.error.message}\n`;
-  const lines = [`${record.input}: ${record.top ? `${record.top.label} (${record.top.score.toFixed(3)})` : 'embedding only'}, ${record.frames} frames, ${record.duration!.toFixed(2)} s`];
-  record.labels!.forEach((label, i) => lines.push(`  ${label.padEnd(18)} ${record.scores![i]!.toFixed(4)}`));
-  for (const warning of record.quality?.warnings ?? []) lines.push(`  warning ${warning.code}: ${warning.message}`);
-  if (record.embedding) lines.push(`  embedding (${record.embedding.shape.join(' x ')})${record.embedding.file ? ` -> ${record.embedding.file}` : ''}`);
-  return `${lines.join('\n')}\n`;
+/** The input's record, after writing its folder when there is an output root. */
+async function finishInput(item: InputItem, folder: string, result: BatchItemResult, root: string | null, options: AnalyzeOptions): Promise<SummaryEntry> {
+  const key = item.listedKey ? item.key : folder;
+  if (!result.ok) return { record: toErrorRecord(result.error, { input: item.path, key }) };
+  const { prediction } = result;
+  const record = toResultRecord(prediction, { input: item.path, key, model: options.model, granularity: options.granularity });
+  const embedding = prediction.embedding;
+  if (!root) {
+    const inline: ResultRecord = embedding ? { ...record, embedding: { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
+    return { record: inline };
+  }
+  try {
+    const written = await writeResultFolder(root, folder, { record, embedding, processedAudio: prediction.waveform });
+    return { record: written.record, folder: written.name };
+  } catch (error) {
+    const failure: ErrorRecord = {
+      input: item.path,
+      key,
+      error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${item.path} to ${root}: ${(error as Error)?.message ?? String(error)}` },
+    };
+    return { record: failure };
+  }
+}
+
+/** `outputs/output_<YYYYMMDD_HHMMSS>` in local time, as the seed's WebUI names its runs. */
+export function defaultOutputDir(now: Date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}_${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  return `outputs/output_${stamp}`;
+}
+
+/** First Ctrl-C: finish the inputs in flight, then stop. Second: quit now (finished folders are whole: atomic writes). */
+function onInterrupt(): { readonly requested: boolean; dispose(): void } {
+  const state = { requested: false };
+  const handler = () => {
+    if (state.requested) process.exit(EXIT_INTERRUPTED);
+    state.requested = true;
+    process.stderr.write('\nstopping after the inputs in progress (Ctrl-C again to quit now)...\n');
+  };
+  process.on('SIGINT', handler);
+  return {
+    get requested() {
+      return state.requested;
+    },
+    dispose: () => void process.off('SIGINT', handler),
+  };
 }

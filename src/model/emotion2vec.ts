@@ -12,6 +12,8 @@ import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.
 import { Emotion2VecNetwork } from './network.js';
 import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
+import { resolveModelSource } from './hub/resolve.js';
+import type { HubOptions } from './hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { planSegments, type SegmentOptions } from '../audio/segment.js';
@@ -23,7 +25,8 @@ import { SpeechStream, type StreamOptions } from './stream.js';
 /** Audio up to this long runs in one full pass (upstream's exact path) unless `maxFullPassSeconds` says otherwise. */
 export const DEFAULT_MAX_FULL_PASS_SECONDS = 30;
 
-export interface LoadOptions {
+/** `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id ('emotion2vec/emotion2vec_plus_large'). */
+export interface LoadOptions extends HubOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
   readonly backend?: BackendName;
   /** Location of the wasm backend's .wasm files (browsers; Node finds them itself). */
@@ -56,6 +59,8 @@ export interface PredictOptions extends PrepareOptions {
    * instead of being returned (the result then has no `embedding`), so no (T, D) array is ever held.
    */
   readonly onFrames?: FrameSink;
+  /** Also return the 16 kHz mono waveform the model was given (after resampling and trimming). Default false. */
+  readonly waveform?: boolean;
 }
 
 export interface BatchPredictOptions extends PredictOptions {
@@ -95,6 +100,8 @@ export interface EmotionPrediction {
   readonly frameScores?: FrameScores;
   /** Present when the audio was longer than one full pass and ran segment by segment. */
   readonly segmented?: { readonly segments: number; readonly overlapSeconds: number };
+  /** With `waveform: true`: the 16 kHz mono samples the model saw (what `processed_audio.wav` holds). */
+  readonly waveform?: Float32Array;
 }
 
 /** One item of `predictBatch`: its prediction, or the typed error that stopped it. */
@@ -121,13 +128,15 @@ export class Emotion2Vec {
 
   /**
    * Loads a model from a checkpoint folder (config.yaml + model.pt or .safetensors + tokens.txt), a converted
-   * folder (model.json), a URL of either, or in-memory files.
+   * folder (model.json), a URL of either, in-memory files, or a hub id (`emotion2vec/emotion2vec_plus_large`,
+   * `iic/emotion2vec_plus_base`...), downloaded once into the cache and converted there.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
     await selectBackend(options.backend ?? 'auto', options);
-    const contents = await readModelContents(source, options);
+    const contents = await readModelContents(await resolveModelSource(source, options), options);
     const network = new Emotion2VecNetwork(contents.definition);
     const report = network.params.load(contents.weights.tensors);
+    options.progress?.({ status: 'ready' });
     return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes });
   }
 
@@ -259,6 +268,7 @@ export class Emotion2Vec {
       ...(options.timeline === true ? { timeline: await this.longTimeline(audio, options, result.timeline) } : {}),
       ...(result.frameScores ? { frameScores: result.frameScores } : {}),
       segmented: { segments: result.timeline.length, overlapSeconds: result.overlapSeconds },
+      ...(options.waveform === true ? { waveform: audio.waveform } : {}),
     };
   }
 
@@ -361,6 +371,7 @@ export class Emotion2Vec {
           quality: audio.quality,
           ...(embedding ? { embedding } : {}),
           ...(frameScores ? { frameScores } : {}),
+          ...(options.waveform === true ? { waveform: audio.waveform } : {}),
         });
       }
       return predictions;

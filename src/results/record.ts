@@ -53,6 +53,8 @@ export interface ResultRecord {
   /** ISO 8601 time the result was made. */
   readonly timestamp: string;
   readonly embedding?: EmbeddingRecord;
+  /** The other files of its result folder (embedding.npy, processed_audio.wav...), set by writeResultFolder. */
+  readonly files?: string[];
 }
 
 /** A failed input: its typed error's code and message. */

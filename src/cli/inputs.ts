@@ -1,0 +1,91 @@
+/**
+ * What `analyze` was asked to do, as a flat list of inputs with keys: audio files as given, folders searched
+ * recursively for audio files, and list files — Kaldi `wav.scp` ("<key> <path>" a line) or one path a line.
+ */
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { printable } from '../results/safe-name.js';
+
+/** One input: where its audio is, and the key that names its result. */
+export interface InputItem {
+  readonly path: string;
+  /** The wav.scp key, else the file name without its extension. */
+  readonly key: string;
+  /** True for a wav.scp key (kept as the record's key); file-name keys become the unique folder name. */
+  readonly listedKey?: boolean;
+}
+
+/** Extensions a folder search picks up (what the decoders read). */
+export const AUDIO_EXTENSIONS = new Set(['.wav', '.wave', '.mp3', '.flac', '.ogg', '.oga', '.opus', '.m4a', '.aac', '.mp4', '.webm', '.aif', '.aiff', '.caf', '.wma', '.amr']);
+/** A list file: `.scp` is Kaldi's "key path"; the others hold one path a line. */
+const SCP_EXTENSIONS = new Set(['.scp']);
+const LIST_EXTENSIONS = new Set(['.lst', '.list', '.txt']);
+/** A list of a million paths is ~100 MB; anything larger is not a list. */
+const MAX_LIST_BYTES = 256 * 2 ** 20;
+
+/**
+ * Expands the command's arguments. A path that does not exist stays an input (it gets its own "file not found"
+ * result, the others go on). Symbolic links inside folders are not followed (no loops, no escaping the folder).
+ *
+ * @throws UsageError `INVALID_ARGUMENT` for a list file that cannot be read or has a malformed line.
+ */
+export async function collectInputs(args: readonly string[]): Promise<InputItem[]> {
+  const items: InputItem[] = [];
+  for (const arg of args) {
+    const info = await stat(arg).catch(() => null);
+    const ext = extname(arg).toLowerCase();
+    if (info?.isDirectory()) items.push(...(await audioFilesUnder(arg)).map(fileItem));
+    else if (info?.isFile() && SCP_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg, info.size), arg, true));
+    else if (info?.isFile() && LIST_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg, info.size), arg, false));
+    else items.push(fileItem(arg));
+  }
+  return items;
+}
+
+/** Audio files under `folder`, recursively, in a stable (sorted) order. */
+export async function audioFilesUnder(folder: string): Promise<string[]> {
+  const found: string[] = [];
+  const entries = await readdir(folder, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) found.push(...(await audioFilesUnder(path)));
+    else if (entry.isFile() && AUDIO_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found;
+}
+
+/**
+ * Lines of a list file. wav.scp: "<key> <path>", the path being the rest of the line (it may hold spaces); Kaldi
+ * pipes ("... |") are refused. Plain lists: one path a line. Blank lines and `#` comments are skipped; relative
+ * paths are relative to the current folder, as Kaldi reads them.
+ */
+export function parseList(text: string, listName: string, scp: boolean): InputItem[] {
+  const items: InputItem[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line.length === 0 || line.startsWith('#')) return;
+    const where = `${printable(listName)} line ${index + 1}`;
+    if (!scp) return void items.push(fileItem(line));
+    const match = /^(\S+)\s+(.+)$/.exec(line);
+    if (!match) throw new UsageError('INVALID_ARGUMENT', `${where}: expected "<key> <path>" (Kaldi wav.scp), got ${JSON.stringify(printable(line.slice(0, 120)))}.`);
+    const path = match[2]!;
+    if (path.endsWith('|')) {
+      throw new UsageError('INVALID_ARGUMENT', `${where}: Kaldi pipe commands ("... |") are not run; convert the audio to files first (e.g. with sox or ffmpeg) and list their paths.`);
+    }
+    items.push({ key: match[1]!, path, listedKey: true });
+  });
+  return items;
+}
+
+async function readList(path: string, size: number): Promise<string> {
+  if (size > MAX_LIST_BYTES) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is ${size} bytes: too large for a list of audio files (at most ${MAX_LIST_BYTES}).`);
+  const info = await lstat(path);
+  if (!info.isFile() && !info.isSymbolicLink()) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is not a regular file.`);
+  return readFile(path, 'utf8');
+}
+
+function fileItem(path: string): InputItem {
+  return { path, key: basename(path, extname(path)) };
+}

@@ -1,0 +1,81 @@
+/**
+ * Hub models without a file system (browsers, workers, other runtimes): the files are fetched into memory and
+ * kept in the Cache API (cache `emotion2vec-tfjs`, keyed by URL) where the runtime has one, so a second page visit
+ * loads with no network request for weights. Parsing the cached checkpoint on each load is the "conversion" here;
+ * it is cheap next to the download.
+ */
+import { CheckpointError } from '../../errors.js';
+import type { ModelFiles } from '../sources.js';
+import { hubFileUrl, type HubModel } from './models.js';
+import { isOffline, type HubOptions } from './progress.js';
+
+/** Name of the Cache API cache that holds hub files. */
+export const BROWSER_CACHE_NAME = 'emotion2vec-tfjs';
+
+/** Every file of the model as bytes, from the Cache API when it has them, else from the hub (then cached). */
+export async function fetchHubModelFiles(model: HubModel, options: HubOptions = {}): Promise<ModelFiles> {
+  const cache = await openCache();
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const required = new Set(model.files);
+  const files: Record<string, Uint8Array> = {};
+  for (const file of [...model.files, ...model.optionalFiles]) {
+    const url = hubFileUrl(model, file, options.endpoints);
+    const cached = await cache?.match(url);
+    if (cached) {
+      options.progress?.({ status: 'cached', file });
+      files[file] = new Uint8Array(await cached.arrayBuffer());
+      continue;
+    }
+    if (isOffline(options)) {
+      if (!required.has(file)) continue;
+      throw new CheckpointError('MODEL_OFFLINE', `${model.repo} is not in this browser's cache (Cache API "${BROWSER_CACHE_NAME}") and downloads are off. Load it once online, or serve its files yourself and load that URL.`);
+    }
+    let response: Response;
+    try {
+      response = await fetchImpl(url);
+    } catch (error) {
+      throw new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: ${(error as Error)?.message ?? String(error)}.`, { cause: error });
+    }
+    if (response.status === 404 && !required.has(file)) continue;
+    if (!response.ok) throw new CheckpointError(response.status === 404 ? 'MODEL_NOT_FOUND' : 'MODEL_DOWNLOAD_FAILED', `Could not download ${url}: HTTP ${response.status}.`);
+    const bytes = await readWithProgress(response, url, (loaded, total) => options.progress?.({ status: 'download', file, loaded, total }));
+    // Only whole files enter the cache; a failed put (quota) just means a download next time.
+    await cache?.put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } })).catch(() => undefined);
+    files[file] = bytes;
+  }
+  return files;
+}
+
+async function openCache(): Promise<Cache | null> {
+  if (typeof caches === 'undefined') return null;
+  // Opaque origins (file://, some sandboxed frames) throw here: work without a cache.
+  return caches.open(BROWSER_CACHE_NAME).catch(() => null);
+}
+
+/** The body, reporting bytes as they arrive, and checked against Content-Length when the server gave one. */
+async function readWithProgress(response: Response, url: string, onProgress: (loaded: number, total: number | null) => void): Promise<Uint8Array<ArrayBuffer>> {
+  const header = response.headers.get('content-length');
+  const total = header !== null && !response.headers.get('content-encoding') ? Number(header) : null;
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  const reader = response.body?.getReader();
+  try {
+    for (;;) {
+      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (chunk.done) break;
+      chunks.push(chunk.value);
+      loaded += chunk.value.length;
+      onProgress(loaded, total);
+    }
+  } catch (error) {
+    throw new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}). Load again.`, { cause: error });
+  }
+  if (total !== null && loaded !== total) throw new CheckpointError('MODEL_INTEGRITY', `${url} gave ${loaded} bytes but the server announced ${total}. Load again.`);
+  const bytes = new Uint8Array(loaded);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}

@@ -1,0 +1,142 @@
+/**
+ * The Node model cache. A model named by id is downloaded once into
+ *
+ * ```
+ * <cache>/<hub>/<owner>--<name>/raw/         the hub's files (config.yaml, model.pt, tokens.txt)
+ * <cache>/<hub>/<owner>--<name>/converted/   model.json + shards, what every later load reads
+ * ```
+ *
+ * `<cache>` is `options.cacheDir`, else `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. A lock on the
+ * model's folder keeps two processes (queue workers starting together) from downloading into one `.part` file.
+ */
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { CheckpointError } from '../../errors.js';
+import { CONVERTED_MANIFEST, writeConvertedModel } from '../converted.js';
+import { Emotion2VecNetwork } from '../network.js';
+import { readModelContents } from '../sources.js';
+import { downloadFile } from './download.js';
+import { hubFileUrl, type HubModel } from './models.js';
+import { isOffline, type HubOptions } from './progress.js';
+
+/** `options.cacheDir`, else `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. */
+export function cacheRoot(options: Pick<HubOptions, 'cacheDir'> = {}): string {
+  return resolve(options.cacheDir ?? process.env.EMOTION2VEC_CACHE ?? join(homedir(), '.cache', 'emotion2vec-tfjs'));
+}
+
+/** The cache folders of one model. */
+export function modelCacheFolders(model: Pick<HubModel, 'hub' | 'repo'>, options: Pick<HubOptions, 'cacheDir'> = {}): { root: string; raw: string; converted: string } {
+  const root = join(cacheRoot(options), model.hub, model.repo.replace('/', '--'));
+  return { root, raw: join(root, 'raw'), converted: join(root, 'converted') };
+}
+
+/**
+ * The converted folder of a hub model, downloading and converting it first when the cache lacks it.
+ *
+ * @throws CheckpointError `MODEL_OFFLINE` (offline and not cached), `MODEL_DOWNLOAD_FAILED`, `MODEL_INTEGRITY`,
+ *   `MODEL_NOT_FOUND` (the hub has no such file); each names the URLs and the folder to fetch into by hand.
+ */
+export async function ensureCachedModel(model: HubModel, options: HubOptions = {}): Promise<string> {
+  const folders = modelCacheFolders(model, options);
+  if (await exists(join(folders.converted, CONVERTED_MANIFEST))) {
+    options.progress?.({ status: 'cached', file: CONVERTED_MANIFEST });
+    return folders.converted;
+  }
+  await mkdir(folders.root, { recursive: true });
+  const release = await lockfile.lock(folders.root, { stale: 30_000, update: 5_000, retries: { retries: 720, minTimeout: 1000, maxTimeout: 1000 }, lockfilePath: `${folders.root}.lock` });
+  try {
+    // Another process may have finished while this one waited for the lock.
+    if (await exists(join(folders.converted, CONVERTED_MANIFEST))) return folders.converted;
+    await downloadModelFiles(model, folders.raw, options);
+    options.progress?.({ status: 'converting' });
+    await convertInto(folders.raw, folders.converted);
+    return folders.converted;
+  } finally {
+    await release();
+  }
+}
+
+/** Downloads every file of the model into `folder` (skipping whole files already there). */
+export async function downloadModelFiles(model: HubModel, folder: string, options: HubOptions = {}): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const required = new Set(model.files);
+  for (const file of [...model.files, ...model.optionalFiles]) {
+    const destination = join(folder, file);
+    if (await exists(destination)) {
+      options.progress?.({ status: 'cached', file });
+      continue;
+    }
+    if (await exists(`${destination}.absent`)) continue;
+    if (isOffline(options)) {
+      // Files put there by hand are enough; only a missing required one needs the network.
+      if (required.has(file)) throw offlineError(model, folder, options);
+      continue;
+    }
+    const url = hubFileUrl(model, file, options.endpoints);
+    let outcome: 'done' | 'absent';
+    try {
+      outcome = await downloadFile(url, destination, {
+        fetch: fetchImpl,
+        expectedSize: model.sizes[file],
+        sha256: model.sha256[file],
+        onProgress: (loaded, total) => options.progress?.({ status: 'download', file, loaded, total }),
+      });
+    } catch (error) {
+      if (error instanceof CheckpointError) throw withManualFetchHint(error, model, folder, options);
+      throw error;
+    }
+    if (outcome === 'absent') {
+      if (required.has(file)) {
+        throw new CheckpointError('MODEL_NOT_FOUND', `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`, {
+          details: { url },
+        });
+      }
+      // Remember the absence so an offline load does not ask for it.
+      await writeFile(`${destination}.absent`, '');
+    }
+  }
+}
+
+/** Converts the checkpoint in `raw` into `converted`, through a temp folder renamed at the end (never half a model). */
+async function convertInto(raw: string, converted: string): Promise<void> {
+  const contents = await readModelContents(raw);
+  const network = new Emotion2VecNetwork(contents.definition);
+  network.params.verify(contents.weights.tensors);
+  const temp = `${converted}.tmp-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  await writeConvertedModel(
+    { definition: contents.definition, modelConf: contents.modelConf, weights: contents.weights, parameters: network.params.specs(), sourceFile: raw },
+    (name, data) => writeFile(join(temp, name), data),
+  );
+  await rm(converted, { recursive: true, force: true });
+  await rename(temp, converted);
+}
+
+function offlineError(model: HubModel, raw: string, options: HubOptions): CheckpointError {
+  return new CheckpointError(
+    'MODEL_OFFLINE',
+    `${model.repo} is not in the cache (${modelCacheFolders(model, options).root}) and downloads are off (offline). ${manualFetchHint(model, raw, options)}`,
+    { details: { repo: model.repo, folder: raw } },
+  );
+}
+
+function withManualFetchHint(error: CheckpointError, model: HubModel, raw: string, options: HubOptions): CheckpointError {
+  return new CheckpointError(error.code, `${error.message} ${manualFetchHint(model, raw, options)}`, { cause: error, details: error.details });
+}
+
+/** How to get the files without this library: the URLs, and the folder to put them in. */
+function manualFetchHint(model: HubModel, raw: string, options: HubOptions): string {
+  const urls = [...model.files, ...model.optionalFiles].map((file) => hubFileUrl(model, file, options.endpoints));
+  return `To fetch it by hand, download ${urls.join(' , ')} into ${raw} (then load again, online or not), or pass that folder itself as the model.`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

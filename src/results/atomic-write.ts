@@ -1,0 +1,29 @@
+/**
+ * Atomic file writes: the bytes go to a fresh temp file beside the target, then a rename puts them in place, so a
+ * reader (or a `--resume` after a kill) sees the old file or the whole new one, never half of one.
+ *
+ * Hand-written rather than `write-file-atomic` because that package resolves symlinks and writes through them:
+ * a planted `result.json -> /elsewhere` link would send our bytes out of the output folder. Here the temp file is
+ * created with O_EXCL (never follows or reuses a path) and rename replaces a link itself, not its target.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Writes `data` to `path` atomically (same folder temp file, fsync, rename). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o644);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}

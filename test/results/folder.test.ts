@@ -1,0 +1,132 @@
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { decodeNpy } from '../../src/io/npy.js';
+import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
+import {
+  MAX_OUTPUT_NAME_BYTES,
+  printable,
+  readCompleteResult,
+  safeOutputName,
+  uniqueOutputNames,
+  writeResultFolder,
+  writeSummaryCsv,
+} from '../../src/results/folder.js';
+import { toErrorRecord, toResultRecord } from '../../src/results/record.js';
+import { AudioInputError } from '../../src/errors.js';
+
+const prediction: EmotionPrediction = {
+  labels: ['生气/angry', '开心/happy', '<unk>'],
+  scores: [0.1, 0.7, 0.2],
+  top: { label: '开心/happy', score: 0.7, index: 1 },
+  frames: 49,
+  durationSeconds: 1,
+  quality: { warnings: [{ code: 'TOO_QUIET', message: 'quiet' }] } as unknown as EmotionPrediction['quality'],
+};
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'e2v-folder-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('safeOutputName', () => {
+  const hostile = ['...wav', '..wav', '..', '.', '', 'a/../../x', '../../etc/passwd', 'a\\..\\b', 'nul\u0000byte', 'esc\u001b[31mred', 'CON', 'con.txt', 'Lpt1', 'trail. . ', ' lead', 'x'.repeat(400), '語'.repeat(200), 'bidi\u202egnp.exe'];
+  it.each(hostile)('makes %j one safe path segment, idempotently', (name) => {
+    const safe = safeOutputName(name);
+    expect(safe.length).toBeGreaterThan(0);
+    expect(safe).not.toMatch(/[/\\\u0000-\u001f\u007f\u202e]/);
+    expect(safe.startsWith('.')).toBe(false);
+    expect(safe).not.toMatch(/[. ]$/);
+    expect(safe).not.toMatch(/^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i);
+    expect(new TextEncoder().encode(safe).length).toBeLessThanOrEqual(MAX_OUTPUT_NAME_BYTES);
+    expect(safeOutputName(safe)).toBe(safe);
+  });
+
+  it('keeps ordinary names, and keeps long names with a common start apart', () => {
+    expect(safeOutputName('speech_01')).toBe('speech_01');
+    expect(safeOutputName('开心 sample')).toBe('开心 sample');
+    expect(safeOutputName(`${'a'.repeat(300)}1`)).not.toBe(safeOutputName(`${'a'.repeat(300)}2`));
+  });
+
+  it('hands out unique names ignoring case, never a reserved one', () => {
+    expect(uniqueOutputNames(['a', 'A', 'a-2', '../a', 'summary.csv'], ['summary.csv'])).toEqual(['a', 'A-2', 'a-2-2', '___a', 'summary.csv-2']);
+  });
+
+  it('prints terminal escapes as visible text', () => {
+    expect(printable('x\u001b]0;pwned\u0007\r\u202e')).toBe('x\\u{1b}]0;pwned\\u{7}\\u{d}\\u{202e}');
+  });
+});
+
+describe('writeResultFolder', () => {
+  it('writes result.json last with the embedding, the processed audio and extra files', async () => {
+    const waveform = new Float32Array(1600).map((_, i) => Math.sin(i / 10) * 0.5);
+    const embedding = { data: new Float32Array([1, 2, 3, 4]), shape: [4] as [number], granularity: 'utterance' as const };
+    const record = toResultRecord(prediction, { input: 'a.wav', key: 'a', model: 'tiny', granularity: 'utterance' });
+    const written = await writeResultFolder(root, 'a', { record, embedding, processedAudio: waveform, extraFiles: { 'timeline.csv': 't,x\n' } });
+    expect(written.path).toBe(join(await (await import('node:fs/promises')).realpath(root), 'a'));
+    expect((await readdir(written.path)).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json', 'timeline.csv']);
+    const json = JSON.parse(await readFile(join(written.path, 'result.json'), 'utf8'));
+    expect(json).toMatchObject({ key: 'a', emotion: 'happy', emotion_zh: '开心', confidence: 0.7, embedding: { shape: [4], file: 'embedding.npy' } });
+    expect(json.files).toEqual(['embedding.npy', 'processed_audio.wav', 'timeline.csv']);
+    expect(Array.from(decodeNpy(await readFile(join(written.path, 'embedding.npy'))).data)).toEqual([1, 2, 3, 4]);
+    const wav = await decodeAudio(new Uint8Array(await readFile(join(written.path, 'processed_audio.wav'))));
+    expect(wav.sampleRate).toBe(16000);
+    expect(Array.from(wav.channels[0]!)).toEqual(Array.from(waveform));
+    expect(await readCompleteResult(root, 'a')).toMatchObject({ key: 'a' });
+  });
+
+  it.each(['..', '../escape', 'a/../../x.wav', '/abs/path', 'nul\u0000'])('keeps the key %j inside the root', async (key) => {
+    const record = toResultRecord(prediction, { input: key, key, model: 'tiny', granularity: 'utterance' });
+    const written = await writeResultFolder(join(root, 'out'), key, { record });
+    expect(written.path.startsWith(join(await (await import('node:fs/promises')).realpath(root), 'out') + '/')).toBe(true);
+    expect(await readdir(root)).toEqual(['out']);
+  });
+
+  it('refuses a folder that is a symlink, and unsafe extra file names', async () => {
+    const outside = join(root, 'outside');
+    await mkdir(outside);
+    await mkdir(join(root, 'out'));
+    await symlink(outside, join(root, 'out', 'a'));
+    const record = toResultRecord(prediction, { input: 'a', key: 'a', model: 'tiny', granularity: 'utterance' });
+    await expect(writeResultFolder(join(root, 'out'), 'a', { record })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    expect(await readdir(outside)).toEqual([]);
+    await expect(writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { '../x': 'no' } })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await expect(writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { 'result.json': 'no' } })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+  });
+
+  it('replaces a planted result.json symlink instead of writing through it', async () => {
+    const target = join(root, 'target.txt');
+    await writeFile(target, 'untouched');
+    await mkdir(join(root, 'out', 'a'), { recursive: true });
+    await symlink(target, join(root, 'out', 'a', 'result.json'));
+    const record = toResultRecord(prediction, { input: 'a', key: 'a', model: 'tiny', granularity: 'utterance' });
+    await writeResultFolder(join(root, 'out'), 'a', { record });
+    expect(await readFile(target, 'utf8')).toBe('untouched');
+    expect(await readCompleteResult(join(root, 'out'), 'a')).toMatchObject({ key: 'a' });
+  });
+
+  it('reads a truncated or foreign result.json as not done', async () => {
+    await mkdir(join(root, 'a'));
+    await writeFile(join(root, 'a', 'result.json'), '{"key": "a", "scor');
+    expect(await readCompleteResult(root, 'a')).toBeNull();
+    expect(await readCompleteResult(root, 'missing')).toBeNull();
+  });
+});
+
+describe('summary.csv', () => {
+  it('has a row per input, scores per label, and formula-looking names kept as text', async () => {
+    const ok = toResultRecord(prediction, { input: '=HYPERLINK("x")', key: 'k1', model: 'tiny', granularity: 'utterance' });
+    const failed = toErrorRecord(new AudioInputError('AUDIO_DECODE', 'bad, "quoted"\nfile'), { input: 'b.wav', key: 'b' });
+    const path = await writeSummaryCsv(root, [{ record: ok, folder: 'k1' }, { record: failed }]);
+    const rows = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ folder: 'k1', input: `'=HYPERLINK("x")`, status: 'ok', emotion: 'happy', emotion_zh: '开心', confidence: '0.7', warnings: 'TOO_QUIET', score_angry: '0.1', score_happy: '0.7', score_unknown: '0.2' });
+    expect(rows[1]).toMatchObject({ key: 'b', status: 'error', error_code: 'AUDIO_DECODE', error_message: 'bad, "quoted"\nfile', score_happy: '' });
+  });
+});
