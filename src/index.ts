@@ -54,3 +54,11 @@ export {
   type ErrorCode,
 } from './errors.js';
 export * from './assistant/index.js';
+// Long audio: segmentation, timelines, frame scores, live input (docs/long-audio.md).
+export { segmentAudio, planSegments, SpeechSegmenter, SEGMENT_DEFAULTS, type Segment, type SegmentOptions, type SegmentPlan } from './audio/segment.js';
+export { StreamingResampler } from './audio/resample.js';
+export type { TimelineEntry, TopLabel } from './model/segments.js';
+export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
+export type { FrameSink } from './model/long-audio.js';
+export { SpeechStream, type StreamOptions } from './model/stream.js';
+export { timelineToCsv, timelineToSvg, type TimelineSvgOptions } from './results/timeline.js';

@@ -18,6 +18,7 @@ export * from './index.js';
 export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
 export { evaluate, type EvaluateOptions, type EvaluationReport } from './train/evaluate.js';
 export { readLabelledData, type LabelledItem, type DataSource } from './train/dataset.js';
+export { NpyFileWriter } from './io/npy-file.js';
 export { cacheRoot, modelCacheFolders, ensureCachedModel, downloadModelFiles } from './model/hub/node-cache.js';
 export { writeResultFolder, readCompleteResult, encodeFloatWav, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
 export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';

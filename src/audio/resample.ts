@@ -169,3 +169,72 @@ export function applyResampleKernel(samples: Float32Array, kernel: ResampleKerne
   }
   return out;
 }
+
+/**
+ * {@link resample} for audio that arrives in chunks (live input): the same kernel, the same output samples,
+ * produced as soon as the input they read has arrived. Holds only the input the next outputs still need (a few
+ * filter widths), whatever the length of the audio.
+ */
+export class StreamingResampler {
+  private readonly kernel: ResampleKernel | null;
+  /** Input samples kept, starting at absolute input index `bufferStart`. */
+  private buffer = new Float32Array(0);
+  private bufferStart = 0;
+  private received = 0;
+  /** Index of the next output sample. */
+  private produced = 0;
+
+  constructor(
+    readonly fromRate: number,
+    readonly toRate: number,
+  ) {
+    checkRate(fromRate, 'fromRate');
+    checkRate(toRate, 'toRate');
+    this.kernel = fromRate === toRate ? null : sincResampleKernel(fromRate, toRate);
+  }
+
+  /** Adds input and returns the output samples it completed. */
+  push(samples: Float32Array): Float32Array {
+    if (!this.kernel) return samples;
+    const merged = new Float32Array(this.buffer.length + samples.length);
+    merged.set(this.buffer);
+    merged.set(samples, this.buffer.length);
+    this.buffer = merged;
+    this.received += samples.length;
+    return this.produce(false);
+  }
+
+  /** Ends the input (zeros after it, as torchaudio pads) and returns the last output samples. */
+  end(): Float32Array {
+    if (!this.kernel) return new Float32Array(0);
+    return this.produce(true);
+  }
+
+  private produce(final: boolean): Float32Array {
+    const { fromStep, toStep, width, offsets, lengths, starts, taps } = this.kernel!;
+    const total = final ? lengthAfterSteps(this.received, fromStep, toStep) : Infinity;
+    const out: number[] = [];
+    for (;;) {
+      const n = this.produced;
+      if (n >= total) break;
+      const block = Math.floor(n / toStep);
+      const j = n % toStep;
+      const first = block * fromStep - width + offsets[j]!;
+      const count = lengths[j]!;
+      if (!final && first + count > this.received) break;
+      let acc = 0;
+      const cFrom = Math.max(0, -first);
+      const cTo = Math.min(count, this.received - first);
+      for (let c = cFrom; c < cTo; c++) acc += taps[starts[j]! + c]! * this.buffer[first + c - this.bufferStart]!;
+      out.push(acc);
+      this.produced++;
+    }
+    // Keep only what the next output reads: from its block's first padded index on.
+    const keepFrom = Math.max(0, Math.floor(this.produced / toStep) * fromStep - width);
+    if (keepFrom > this.bufferStart) {
+      this.buffer = this.buffer.slice(Math.min(this.buffer.length, keepFrom - this.bufferStart));
+      this.bufferStart = keepFrom;
+    }
+    return Float32Array.from(out);
+  }
+}

@@ -10,7 +10,8 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity } from '../node.js';
+import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity, type TimelineEntry } from '../node.js';
+import { timelineToCsv, timelineToSvg } from '../results/timeline.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
@@ -47,6 +48,10 @@ export interface AnalyzeOptions {
   readonly strict: boolean;
   /** A head written by train-head (`--head`). */
   readonly head?: string;
+  /** --timeline: timeline.json and timeline.csv next to result.json (in the JSON line with --no-output). */
+  readonly timeline?: boolean;
+  /** --plot: timeline.svg too (implies --timeline). */
+  readonly plot?: boolean;
 }
 
 export async function analyze(args: string[], options: AnalyzeOptions): Promise<number> {
@@ -93,7 +98,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
-      const results = await predictSlice(model, slice.map((i) => items[i]!), { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict });
+      const results = await predictSlice(model, slice.map((i) => items[i]!), { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict, timeline: wantsTimeline(options) });
       for (const [offset, index] of slice.entries()) {
         const entry = await finishInput(items[index]!, folders[index]!, results[offset]!, root, options);
         entries[index] = entry;
@@ -152,10 +157,11 @@ async function finishInput(item: InputItem, folder: string, result: BatchItemRes
   const embedding = prediction.embedding;
   if (!root) {
     const inline: ResultRecord = embedding ? { ...record, embedding: { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
-    return { record: inline };
+    return { record: prediction.timeline ? { ...inline, timeline: prediction.timeline } : inline };
   }
   try {
-    const written = await writeResultFolder(root, folder, { record, embedding, processedAudio: prediction.waveform });
+    const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, item.path, options.plot === true) : undefined;
+    const written = await writeResultFolder(root, folder, { record, embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
     return { record: written.record, folder: written.name };
   } catch (error) {
     const failure: ErrorRecord = {
@@ -165,6 +171,19 @@ async function finishInput(item: InputItem, folder: string, result: BatchItemRes
     };
     return { record: failure };
   }
+}
+
+function wantsTimeline(options: AnalyzeOptions): boolean {
+  return options.timeline === true || options.plot === true;
+}
+
+/** timeline.json (labels + segments), timeline.csv and, with --plot, timeline.svg. */
+function timelineFiles(timeline: TimelineEntry[], labels: string[], input: string, plot: boolean): Record<string, string> {
+  return {
+    'timeline.json': `${JSON.stringify({ labels, segments: timeline }, null, 2)}\n`,
+    'timeline.csv': timelineToCsv(timeline, labels),
+    ...(plot ? { 'timeline.svg': timelineToSvg(timeline, labels, { title: printable(input) }) } : {}),
+  };
 }
 
 /** `outputs/output_<YYYYMMDD_HHMMSS>` in local time, as the seed's WebUI names its runs. */

@@ -9,7 +9,7 @@ import { selectBackend, type BackendName } from '../backend.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
-import { Emotion2VecNetwork } from './network.js';
+import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from './parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
 import { resolveModelSource } from './hub/resolve.js';
@@ -17,6 +17,14 @@ import type { HubOptions } from './hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
+import { planSegments, type SegmentOptions } from '../audio/segment.js';
+import { FRAME_HOP_SECONDS, frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
+import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
+import type { TimelineEntry } from './segments.js';
+import { SpeechStream, type StreamOptions } from './stream.js';
+
+/** Audio up to this long runs in one full pass (upstream's exact path) unless `maxFullPassSeconds` says otherwise. */
+export const DEFAULT_MAX_FULL_PASS_SECONDS = 30;
 
 /** `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id ('emotion2vec/emotion2vec_plus_large'). */
 export interface LoadOptions extends HubOptions {
@@ -41,6 +49,22 @@ export interface PredictOptions extends PrepareOptions {
   readonly granularity?: Granularity;
   /** Return the embedding (default false). */
   readonly embedding?: boolean;
+  /** Also return `timeline`: speech and non-speech segments with their own scores (docs/long-audio.md). */
+  readonly timeline?: boolean;
+  /** How audio is cut into segments, for the timeline and for audio longer than `maxFullPassSeconds`. */
+  readonly segmentation?: SegmentOptions;
+  /** Also return `frameScores`, per-frame label scores smoothed over 0.5 s (or `{ smoothingSeconds }`). */
+  readonly frameScores?: FrameScoresOption;
+  /**
+   * Longest audio run in one pass (default 30 s): upstream's exact path. Longer audio runs segment by segment in
+   * bounded memory, and its whole-file result pools the stitched frames (docs/long-audio.md gives the deviation).
+   */
+  readonly maxFullPassSeconds?: number;
+  /**
+   * With `granularity: 'frame', embedding: true`: frame embeddings are handed here in order, a segment at a time,
+   * instead of being returned (the result then has no `embedding`), so no (T, D) array is ever held.
+   */
+  readonly onFrames?: FrameSink;
   /** Also return the 16 kHz mono waveform the model was given (after resampling and trimming). Default false. */
   readonly waveform?: boolean;
 }
@@ -74,8 +98,14 @@ export interface EmotionPrediction {
   readonly durationSeconds: number;
   /** Audio facts and warnings (levels, silence, clipping). */
   readonly quality: QualityReport;
-  /** Present when `embedding: true` was asked for. */
+  /** Present when `embedding: true` was asked for (and no `onFrames` took the frames). */
   readonly embedding?: Embedding;
+  /** Present when `timeline: true` was asked for: segments in order, covering the whole audio. */
+  readonly timeline?: TimelineEntry[];
+  /** Present when `frameScores` was asked for. */
+  readonly frameScores?: FrameScores;
+  /** Present when the audio was longer than one full pass and ran segment by segment. */
+  readonly segmented?: { readonly segments: number; readonly overlapSeconds: number };
   /** With `waveform: true`: the 16 kHz mono samples the model saw (what `processed_audio.wav` holds). */
   readonly waveform?: Float32Array;
 }
@@ -185,15 +215,29 @@ export class Emotion2Vec {
     if (options.granularity !== undefined && options.granularity !== 'utterance' && options.granularity !== 'frame') {
       throw new UsageError('INVALID_ARGUMENT', `granularity must be 'utterance' or 'frame'; got ${JSON.stringify(options.granularity)}.`);
     }
+    const maxFullPass = options.maxFullPassSeconds ?? DEFAULT_MAX_FULL_PASS_SECONDS;
+    if (typeof maxFullPass !== 'number' || !(maxFullPass > 0)) {
+      throw new UsageError('INVALID_ARGUMENT', `maxFullPassSeconds must be a positive number of seconds; got ${JSON.stringify(maxFullPass)?.slice(0, 40)}.`);
+    }
+    frameScoresWindow(options.frameScores);
+    planSegments(options.segmentation);
+    if (options.onFrames !== undefined && typeof options.onFrames !== 'function') {
+      throw new UsageError('INVALID_ARGUMENT', `onFrames must be a function (rows, shape) => void; got ${describeValue(options.onFrames)}.`);
+    }
 
     const results: BatchItemResult[] = new Array(audios.length);
     const ready: { index: number; audio: PreparedAudio }[] = [];
     for (const [index, input] of audios.entries()) {
+      let audio: PreparedAudio;
       try {
-        ready.push({ index, audio: await this.prepare(input, options) });
+        audio = await this.prepare(input, options);
       } catch (error) {
         results[index] = { ok: false, error: asTypedError(error) };
+        continue;
       }
+      // Audio longer than one pass runs on its own, segment by segment, as soon as it is decoded.
+      if (audio.waveform.length > maxFullPass * MODEL_SAMPLE_RATE) results[index] = await this.settle(() => this.runLong(audio, options));
+      else ready.push({ index, audio });
     }
     // Similar lengths together keep padding (wasted compute) small; results do not depend on the grouping.
     ready.sort((a, b) => a.audio.waveform.length - b.audio.waveform.length);
@@ -207,12 +251,75 @@ export class Emotion2Vec {
         group.forEach((item, i) => (results[item.index] = { ok: true, prediction: predictions[i]! }));
       } catch (error) {
         // A backend failure (e.g. out of memory) costs this group only; the other groups still run.
-        const failure =
-          error instanceof Emotion2VecError ? error : new InferenceError('INFERENCE_FAILED', `The ${this.backend} backend failed while running the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        const failure = this.inferenceFailure(error);
         group.forEach((item) => (results[item.index] = { ok: false, error: failure }));
+      }
+      if (options.timeline === true) {
+        for (const item of group) {
+          const result = results[item.index]!;
+          if (!result.ok) continue;
+          const timeline = await this.settle(() => runTimeline(this.scoring(), item.audio.waveform, options.segmentation));
+          results[item.index] = timeline.ok ? { ok: true, prediction: { ...result.prediction, timeline: timeline.prediction } } : timeline;
+        }
       }
     }
     return results;
+  }
+
+  /**
+   * Live input: push chunks of samples (Node and browsers) or hand over a `MediaStream` (browsers), get a result
+   * per finished speech segment, the same segments and scores `predict(audio, { timeline: true })` gives for the
+   * same audio. Latency and memory are bounded by the segment length (docs/long-audio.md).
+   */
+  stream(options: StreamOptions = {}): SpeechStream {
+    return new SpeechStream(this.scoring(), options);
+  }
+
+  /** Whole-file result of audio longer than one pass, from its segments. */
+  private async runLong(audio: PreparedAudio, options: PredictOptions): Promise<EmotionPrediction> {
+    const wantEmbedding = options.embedding === true;
+    const wantFrames = wantEmbedding && options.granularity === 'frame';
+    const result = await runSegmented(this.scoring(), audio, {
+      segmentation: options.segmentation,
+      frames: wantFrames,
+      onFrames: options.onFrames,
+      frameScoresSeconds: frameScoresWindow(options.frameScores),
+    });
+    const dim = this.config.embedDim;
+    let embedding: Embedding | undefined;
+    if (wantFrames && result.frameEmbeddings) embedding = { data: result.frameEmbeddings, shape: [result.frames, dim], granularity: 'frame' };
+    else if (wantEmbedding && !wantFrames) embedding = { data: result.utterance, shape: [dim], granularity: 'utterance' };
+    return {
+      labels: result.labels,
+      scores: result.scores,
+      top: result.top,
+      frames: result.frames,
+      durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
+      quality: audio.quality,
+      ...(embedding ? { embedding } : {}),
+      ...(options.timeline === true ? { timeline: await this.longTimeline(audio, options, result.timeline) } : {}),
+      ...(result.frameScores ? { frameScores: result.frameScores } : {}),
+      segmented: { segments: result.timeline.length, overlapSeconds: result.overlapSeconds },
+      ...(options.waveform === true ? { waveform: audio.waveform } : {}),
+    };
+  }
+
+  /** The windows already run are the timeline when fixed windows were asked for; speech segments need their own run. */
+  private async longTimeline(audio: PreparedAudio, options: PredictOptions, windows: TimelineEntry[]): Promise<TimelineEntry[]> {
+    return options.segmentation?.mode === 'fixed' ? windows : runTimeline(this.scoring(), audio.waveform, options.segmentation);
+  }
+
+  /** Runs one item's work, turning a failure into its typed error. */
+  private async settle<T>(work: () => Promise<T>): Promise<{ ok: true; prediction: T } | { ok: false; error: Emotion2VecError }> {
+    try {
+      return { ok: true, prediction: await work() };
+    } catch (error) {
+      return { ok: false, error: this.inferenceFailure(error) };
+    }
+  }
+
+  private inferenceFailure(error: unknown): Emotion2VecError {
+    return error instanceof Emotion2VecError ? error : new InferenceError('INFERENCE_FAILED', `The ${this.backend} backend failed while running the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
   }
 
   /** Frees every tensor the model holds. The model cannot be used afterwards. */
@@ -249,24 +356,29 @@ export class Emotion2Vec {
 
     const wantEmbedding = options.embedding === true;
     const wantFrames = wantEmbedding && options.granularity === 'frame';
+    const smoothing = classifier ? frameScoresWindow(options.frameScores) : null;
     // In a tidy, so that a backend failure part-way (out of memory, a lost WebGL context) leaks nothing.
     let frameLengths: number[] = [];
-    const { frames, utterance, logits } = tf.tidy(() => {
+    const { frames, utterance, logits, frameLogits } = tf.tidy(() => {
       const encoded = network.encoder.forward(tf.tensor2d(padded, [batch.length, width]), lengths);
       frameLengths = encoded.frameLengths;
       const pooled = maskedMeanPool(encoded.frames, encoded.frameLengths);
       const head = classifier?.apply(pooled);
-      return head ? { frames: encoded.frames, utterance: pooled, logits: head } : { frames: encoded.frames, utterance: pooled };
-    }) as { frames: tf.Tensor3D; utterance: tf.Tensor2D; logits?: tf.Tensor2D };
+      const [b, t, d] = encoded.frames.shape;
+      const perFrame = smoothing !== null ? classifier!.apply(tf.reshape(encoded.frames, [b * t, d]) as tf.Tensor2D) : undefined;
+      return { frames: encoded.frames, utterance: pooled, ...(head ? { logits: head } : {}), ...(perFrame ? { frameLogits: perFrame } : {}) };
+    }) as { frames: tf.Tensor3D; utterance: tf.Tensor2D; logits?: tf.Tensor2D; frameLogits?: tf.Tensor2D };
     try {
-      const [utteranceData, logitData, frameData] = await Promise.all([
+      const [utteranceData, logitData, frameData, frameLogitData] = await Promise.all([
         utterance.data() as Promise<Float32Array>,
         logits ? (logits.data() as Promise<Float32Array>) : Promise.resolve(null),
         wantFrames ? (frames.data() as Promise<Float32Array>) : Promise.resolve(null),
+        frameLogits ? (frameLogits.data() as Promise<Float32Array>) : Promise.resolve(null),
       ]);
       const dim = config.embedDim;
       const time = frames.shape[1];
-      return batch.map((audio, b) => {
+      const predictions: EmotionPrediction[] = [];
+      for (const [b, audio] of batch.entries()) {
         const { labels, scores } = logitData ? scoresFromLogits(logitData.subarray(b * tokens.length, (b + 1) * tokens.length), tokens) : { labels: [], scores: [] };
         const best = argmax(scores);
         const frameCount = frameLengths[b]!;
@@ -276,7 +388,17 @@ export class Emotion2Vec {
             ? { data: frameData.slice(b * time * dim, (b * time + frameCount) * dim), shape: [frameCount, dim], granularity: 'frame' }
             : { data: utteranceData.slice(b * dim, (b + 1) * dim), shape: [dim], granularity: 'utterance' };
         }
-        return {
+        if (embedding && embedding.granularity === 'frame' && options.onFrames) {
+          await options.onFrames(embedding.data, [frameCount, dim]);
+          embedding = undefined;
+        }
+        let frameScores: FrameScores | undefined;
+        if (frameLogitData && smoothing !== null) {
+          const rows = frameProbabilities(frameLogitData.subarray(b * time * tokens.length, (b * time + frameCount) * tokens.length), frameCount, tokens);
+          const data = smoothFrameScores(rows.data, frameCount, rows.labels.length, smoothing);
+          frameScores = { labels: rows.labels, data, shape: [frameCount, rows.labels.length], hopSeconds: FRAME_HOP_SECONDS, smoothingSeconds: smoothing };
+        }
+        predictions.push({
           labels,
           scores,
           top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
@@ -284,12 +406,20 @@ export class Emotion2Vec {
           durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
           quality: audio.quality,
           ...(embedding ? { embedding } : {}),
+          ...(frameScores ? { frameScores } : {}),
           ...(options.waveform === true ? { waveform: audio.waveform } : {}),
-        };
-      });
+        });
+      }
+      return predictions;
     } finally {
-      tf.dispose([frames, utterance, ...(logits ? [logits] : [])]);
+      tf.dispose([frames, utterance, ...(logits ? [logits] : []), ...(frameLogits ? [frameLogits] : [])]);
     }
+  }
+
+  /** The network as inference sees it: with the trained head and its labels in place of the model's own, if any. */
+  private scoring(): ScoringNetwork {
+    const network = this.live();
+    return this.head ? { encoder: network.encoder, head: this.head, definition: { ...network.definition, tokens: this.head.tokens } } : network;
   }
 
   private live(): Emotion2VecNetwork {

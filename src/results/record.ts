@@ -3,6 +3,7 @@
  * answers and what queue workers write. Every surface builds its record here, so they never drift apart.
  */
 import type { EmotionPrediction, Granularity } from '../model/emotion2vec.js';
+import type { TimelineEntry } from '../model/segments.js';
 import { isEmotion2VecError } from '../errors.js';
 
 /** A label split into its names: tokens.txt writes "开心/happy"; `<unk>` is the "unknown" class. */
@@ -53,6 +54,8 @@ export interface ResultRecord {
   /** ISO 8601 time the result was made. */
   readonly timestamp: string;
   readonly embedding?: EmbeddingRecord;
+  /** Segments with their own scores, when a timeline was asked for and no folder holds timeline.json (inline JSON output). */
+  readonly timeline?: TimelineEntry[];
   /** The other files of its result folder (embedding.npy, processed_audio.wav...), set by writeResultFolder. */
   readonly files?: string[];
 }

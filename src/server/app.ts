@@ -134,7 +134,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       const embedding: EmbeddingRecord | undefined = prediction.embedding
         ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) }
         : undefined;
-      return toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
+      const record = toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
+      return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
     } catch (error) {
       const { status, body } = errorResponse(error, input, limits);
       if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');

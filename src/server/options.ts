@@ -9,13 +9,12 @@ export interface RequestOptions {
   readonly embedding: boolean;
   readonly trimSilence: boolean;
   readonly strict: boolean;
+  /** Add `timeline`: speech segments with their own scores (docs/long-audio.md). */
+  readonly timeline: boolean;
 }
 
-/**
- * Accepted option fields. Hook for the long-audio issue: once `predict` takes `{ timeline: true }`, add
- * `'timeline'` here and pass it on in {@link toPredictOptions}; the page already draws `record.timeline`.
- */
-const OPTION_FIELDS = ['granularity', 'embedding', 'trim_silence', 'strict'] as const;
+/** Accepted option fields. */
+const OPTION_FIELDS = ['granularity', 'embedding', 'trim_silence', 'strict', 'timeline'] as const;
 const BOOLEAN_VALUES: Readonly<Record<string, boolean>> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
 
 function booleanField(name: string, value: string | undefined): boolean {
@@ -46,10 +45,11 @@ export function parseRequestOptions(fields: Readonly<Record<string, string>>): R
     embedding: booleanField('embedding', fields.embedding),
     trimSilence: booleanField('trim_silence', fields.trim_silence),
     strict: booleanField('strict', fields.strict),
+    timeline: booleanField('timeline', fields.timeline),
   };
 }
 
 /** The library options of a request. */
 export function toPredictOptions(options: RequestOptions): PredictOptions {
-  return { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict };
+  return { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, timeline: options.timeline };
 }

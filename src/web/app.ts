@@ -9,10 +9,10 @@ import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
 import { toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { emojiFor } from './emoji.js';
-import { renderTimeline, type TimelineSegment } from './timeline.js';
+import { renderTimeline } from './timeline.js';
 
 type Mode = 'server' | 'page';
-type PageResult = ResultRecord & { timeline?: TimelineSegment[] };
+type PageResult = ResultRecord;
 
 interface Health {
   model: string;

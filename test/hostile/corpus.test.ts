@@ -167,7 +167,7 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
 
     const run = await runCli(['analyze', '--model', good, '--json', '--output-dir', out, goodWav, zero, fifo, sevenBit, good2]);
     expectBounded(run);
-    const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { input: string; top?: unknown; error?: { code: string } });
+    const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { input: string; emotion?: unknown; error?: { code: string } });
     expect(records.map((r) => r.error?.code ?? 'ok')).toEqual(['ok', 'FILE_NOT_REGULAR', 'FILE_NOT_REGULAR', 'AUDIO_DECODE', 'ok']);
     expect(records[0]!.emotion).toBeTruthy();
     expect(run.code).toBe(1);

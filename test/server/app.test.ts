@@ -53,6 +53,16 @@ afterAll(async () => {
 });
 
 describe('POST /predict_emotion', () => {
+  it('timeline=true adds the timeline the library gives: segments in order, covering the audio', async () => {
+    const response = await post([speech(), { name: 'timeline', value: 'true' }]);
+    expect(response.statusCode).toBe(200);
+    const record = response.json() as { duration: number; timeline: { start: number; end: number; scores: number[] }[] };
+    const expected = await model.predict(audioFixture('speech16k.wav'), { timeline: true });
+    expect(record.timeline).toEqual(JSON.parse(JSON.stringify(expected.timeline)));
+    expect(record.timeline[0]!.start).toBe(0);
+    expect(record.timeline.at(-1)!.end).toBeCloseTo(record.duration, 6);
+  });
+
   it('answers one result record equal to the library prediction', async () => {
     const response = await post([speech()]);
     expect(response.statusCode).toBe(200);

@@ -1,22 +1,26 @@
-/** The page's timeline strip (the hook for long-audio results): one block per segment, coloured by top label. */
+/** The page's timeline: the same chart as `analyze --plot`, shown only when a result has a timeline. */
 import { expect, it } from 'vitest';
-import { timelineSvg } from '../../src/web/timeline.js';
+import type { TimelineEntry } from '../../src/model/segments.js';
+import { timelineToSvg } from '../../src/results/timeline.js';
+import { renderTimeline } from '../../src/web/timeline.js';
 
-it('draws one block per segment, proportional to time, grey where there is no speech, titles escaped', () => {
-  const labels = ['生气/angry', '开心/happy'];
-  const svg = timelineSvg(
-    [
-      { start: 0, end: 1, top: '开心/happy', speech: true },
-      { start: 1, end: 3, top: null, speech: false },
-      { start: 3, end: 4, top: '<b>&', speech: true },
-    ],
-    labels,
-  );
-  const rects = [...svg.matchAll(/<rect x="([\d.]+)" y="0" width="([\d.]+)" height="40" fill="([^"]+)"><title>([^<]*)<\/title><\/rect>/g)];
-  expect(rects.map((r) => [Number(r[1]), Number(r[2])])).toEqual([[0, 250], [250, 500], [750, 250]]);
-  expect(rects[0]![3]).not.toBe(rects[1]![3]);
-  expect(rects[1]![3]).toBe('#ddd');
-  expect(rects[1]![4]).toContain('no speech');
-  expect(svg).not.toContain('<b>');
-  expect(rects[2]![4]).toContain('&#60;b&#62;&#38;');
+const labels = ['生气/angry', '开心/happy'];
+const timeline: TimelineEntry[] = [
+  { start: 0, end: 1, speech: true, top: { label: '开心/happy', score: 0.8, index: 1 }, scores: [0.2, 0.8], frames: 50 },
+  { start: 1, end: 3, speech: false, top: { label: '生气/angry', score: 0.6, index: 0 }, scores: [0.6, 0.4], frames: 100 },
+];
+
+it('draws the shared timeline chart for a result with a timeline', () => {
+  const container = { hidden: true, innerHTML: '' } as unknown as HTMLElement;
+  renderTimeline(container, { timeline, scores: labels.map((label) => ({ label })) });
+  expect(container.hidden).toBe(false);
+  expect(container.innerHTML).toBe(timelineToSvg(timeline, labels));
+  expect(container.innerHTML).toMatch(/^<svg/);
+});
+
+it('hides the container for a result without one', () => {
+  const container = { hidden: false, innerHTML: 'old' } as unknown as HTMLElement;
+  renderTimeline(container, { scores: labels.map((label) => ({ label })) });
+  expect(container.hidden).toBe(true);
+  expect(container.innerHTML).toBe('');
 });
