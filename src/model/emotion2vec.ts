@@ -178,7 +178,7 @@ export class Emotion2Vec {
 
   /** The labels results use, in order (`unuse*` placeholders dropped). */
   get labels(): string[] {
-    return (this.head?.tokens ?? this.live().definition.tokens).filter((label) => !isUnusedLabel(label));
+    return this.scoring().definition.tokens.filter((label) => !isUnusedLabel(label));
   }
 
   /** Embedding width D (768 base, 1024 large). */
@@ -345,10 +345,9 @@ export class Emotion2Vec {
 
   /** One forward pass over a padded batch; reads back only what was asked for. */
   private async run(batch: PreparedAudio[], options: PredictOptions): Promise<EmotionPrediction[]> {
-    const network = this.live();
-    const { config } = network.definition;
-    const classifier = this.head ?? network.head;
-    const tokens = this.head?.tokens ?? network.definition.tokens;
+    const network = this.scoring();
+    const { config, tokens } = network.definition;
+    const classifier = network.head;
     const lengths = batch.map((audio) => audio.waveform.length);
     const width = Math.max(...lengths);
     const padded = new Float32Array(batch.length * width);
