@@ -20,6 +20,9 @@ function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeo
     constructor(url: string | URL, _options?: unknown) {
       if (!String(url).startsWith('blob:')) throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
       super(workerScript, { eval: true });
+      // Workers alone never keep the process alive: a CLI or server exits when its own work is done, and a
+      // wasm backend that failed to start (its files missing) does not leave the process hanging on them.
+      this.unref();
       workersStarted++;
     }
 
