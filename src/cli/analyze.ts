@@ -10,8 +10,8 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity, type TimelineEntry } from '../node.js';
-import { timelineToCsv, timelineToSvg } from '../results/timeline.js';
+import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity } from '../node.js';
+import { timelineFiles } from '../results/timeline.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
@@ -26,6 +26,9 @@ import { tableHeader, tableRow } from './table.js';
 const INPUTS_PER_BATCH_CHUNK = 4;
 /** The library's default batch size on GPU and native backends (1 on wasm/cpu). */
 const DEFAULT_CHUNK_BATCH = 8;
+/** Help of --timeline and --plot, shared by analyze and enqueue (the workers write the same files). */
+export const TIMELINE_HELP = 'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
+export const PLOT_HELP = 'also write timeline.svg, a chart of the scores over time (implies --timeline)';
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -175,15 +178,6 @@ async function finishInput(item: InputItem, folder: string, result: BatchItemRes
 
 function wantsTimeline(options: AnalyzeOptions): boolean {
   return options.timeline === true || options.plot === true;
-}
-
-/** timeline.json (labels + segments), timeline.csv and, with --plot, timeline.svg. */
-function timelineFiles(timeline: TimelineEntry[], labels: string[], input: string, plot: boolean): Record<string, string> {
-  return {
-    'timeline.json': `${JSON.stringify({ labels, segments: timeline }, null, 2)}\n`,
-    'timeline.csv': timelineToCsv(timeline, labels),
-    ...(plot ? { 'timeline.svg': timelineToSvg(timeline, labels, { title: printable(input) }) } : {}),
-  };
 }
 
 /** `outputs/output_<YYYYMMDD_HHMMSS>` in local time, as the seed's WebUI names its runs. */

@@ -8,7 +8,7 @@ import type { Granularity } from '../model/emotion2vec.js';
 import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
 import { connectRedis, openQueue } from '../queue/connection.js';
 import { isUrl } from '../queue/input.js';
-import type { AnalysisJob } from '../queue/job.js';
+import type { AnalysisJob, JobOptions } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
 import { reportFatal } from './output.js';
@@ -22,6 +22,10 @@ export interface EnqueueCommandOptions {
   readonly strict: boolean;
   /** false with --no-processed-audio. */
   readonly processedAudio: boolean;
+  /** --timeline: timeline.json and timeline.csv in each result folder. */
+  readonly timeline: boolean;
+  /** --plot: timeline.svg too (implies --timeline). */
+  readonly plot: boolean;
   readonly attempts: number;
   readonly backoffMs: number;
   readonly json: boolean;
@@ -52,7 +56,7 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
   const queue = openQueue(redis, options.queue);
   try {
     const folders = uniqueOutputNames(listed.map((item) => item.key), [SUMMARY_FILE]);
-    const jobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio };
+    const jobOptions: JobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio, timeline: options.timeline, plot: options.plot };
     const jobs: AnalysisJob[] = listed.map((item, i) => ({
       input: isUrl(item.path) ? item.path : resolve(item.path),
       key: folders[i]!,

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import packageJson from '../../package.json';
 import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
-import { analyze } from './analyze.js';
+import { analyze, PLOT_HELP, TIMELINE_HELP } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
@@ -38,8 +38,8 @@ export function buildProgram(): Command {
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
     .option('--head <dir>', 'a classification head written by train-head, predicting its labels instead of the model\'s')
-    .option('--timeline', 'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)', false)
-    .option('--plot', 'also write timeline.svg, a chart of the scores over time (implies --timeline)', false)
+    .option('--timeline', TIMELINE_HELP, false)
+    .option('--plot', PLOT_HELP, false)
     .action(async (inputs: string[], options) => {
       if (options.resume && !options.outputDir) {
         process.stderr.write('emotion2vec: --resume needs the --output-dir of the run to finish.\n');

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
+import { PLOT_HELP, TIMELINE_HELP } from './analyze.js';
 import { enqueue } from './enqueue.js';
 import { positiveInteger } from './options.js';
 import { status } from './status.js';
@@ -41,6 +42,8 @@ export function registerQueueCommands(program: Command): void {
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
     .option('--no-processed-audio', 'do not write processed_audio.wav (64 KB per second of audio) into each result folder')
+    .option('--timeline', TIMELINE_HELP, false)
+    .option('--plot', PLOT_HELP, false)
     .option('--attempts <n>', 'tries per job for transient failures (poison inputs are never retried)', positiveInteger, DEFAULT_RETRY_POLICY.attempts)
     .option('--backoff-ms <ms>', 'first retry delay; each further retry waits twice as long', positiveInteger, DEFAULT_RETRY_POLICY.backoffMs)
     .option('--json', 'print one JSON object', false)

@@ -7,8 +7,8 @@
  * ```
  *
  * `POST /jobs` takes JSON `{ "input": "<path under inputRoot, or http(s) URL>", "key"?, "granularity"?,
- * "embedding"?, "trimSilence"?, "strict"? }` and answers 202 with the job's id; the same input posted again gets
- * the same job (200). `GET /jobs/:id` answers its state, its small result record once completed, or its error
+ * "embedding"?, "trimSilence"?, "strict"?, "processedAudio"?, "timeline"?, "plot"? }` and answers 202 with the
+ * job's id; the same input posted again gets the same job (200). `GET /jobs/:id` answers its state, its small result record once completed, or its error
  * code once dead-lettered. Errors are `{ "error": { "code", "message" } }` with a 4xx status.
  */
 import type { Job, Queue } from 'bullmq';

@@ -15,6 +15,10 @@ export interface JobOptions {
   readonly strict: boolean;
   /** Write processed_audio.wav (the 16 kHz signal the model saw) as analyze does; 64 KB per second of audio. */
   readonly processedAudio: boolean;
+  /** Write timeline.json and timeline.csv (speech and silence segments with their scores) as `analyze --timeline`. */
+  readonly timeline: boolean;
+  /** Write timeline.svg too, as `analyze --plot` (implies `timeline`). */
+  readonly plot: boolean;
 }
 
 /** The data of one analysis job. */
@@ -28,7 +32,7 @@ export interface AnalysisJob {
   readonly options: JobOptions;
 }
 
-export const DEFAULT_JOB_OPTIONS: JobOptions = { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true };
+export const DEFAULT_JOB_OPTIONS: JobOptions = { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true, timeline: false, plot: false };
 
 /** Longest input path or URL a job may carry. */
 const MAX_INPUT_LENGTH = 4096;
@@ -63,7 +67,7 @@ export function parseAnalysisJob(data: unknown): AnalysisJob {
   return { input, key: checkKey(key), ...(listedKey === undefined ? {} : { listedKey }), options: parseJobOptions(options ?? {}) };
 }
 
-/** Validates job options: known names only, each with its type; missing ones take analyze's defaults. */
+/** Validates job options: known names only, each with its type; missing ones (jobs queued by older versions too) take analyze's defaults. */
 export function parseJobOptions(options: unknown): JobOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid(`"options" must be an object, got ${describeValue(options)}`);
   const known = Object.keys(DEFAULT_JOB_OPTIONS);
@@ -71,10 +75,10 @@ export function parseJobOptions(options: unknown): JobOptions {
   if (unknown.length > 0) throw invalid(`unknown option(s) ${unknown.slice(0, 5).join(', ')}; known: ${known.join(', ')}`);
   const merged = { ...DEFAULT_JOB_OPTIONS, ...(options as Partial<JobOptions>) };
   if (merged.granularity !== 'utterance' && merged.granularity !== 'frame') throw invalid(`"granularity" must be "utterance" or "frame", got ${describeValue(merged.granularity)}`);
-  for (const flag of ['embedding', 'trimSilence', 'strict', 'processedAudio'] as const) {
+  for (const flag of ['embedding', 'trimSilence', 'strict', 'processedAudio', 'timeline', 'plot'] as const) {
     if (typeof merged[flag] !== 'boolean') throw invalid(`"${flag}" must be true or false, got ${describeValue(merged[flag])}`);
   }
-  return { granularity: merged.granularity, embedding: merged.embedding, trimSilence: merged.trimSilence, strict: merged.strict, processedAudio: merged.processedAudio };
+  return { granularity: merged.granularity, embedding: merged.embedding, trimSilence: merged.trimSilence, strict: merged.strict, processedAudio: merged.processedAudio, timeline: merged.timeline, plot: merged.plot };
 }
 
 function invalid(problem: string): UsageError {

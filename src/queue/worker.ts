@@ -8,9 +8,10 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
-import type { Embedding, Emotion2Vec } from '../model/emotion2vec.js';
-import { readCompleteResult, writeResultFolder } from '../results/folder.js';
+import type { Emotion2Vec } from '../model/emotion2vec.js';
+import { readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
 import { toResultRecord, type ResultRecord } from '../results/record.js';
+import { timelineFiles } from '../results/timeline.js';
 import { checkQueueName } from './connection.js';
 import { parseFailedReason, toJobError } from './dead-letter.js';
 import { parseAnalysisJob } from './job.js';
@@ -18,7 +19,7 @@ import { resolveInput } from './input.js';
 
 /** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
 export interface ResultFolders {
-  writeResultFolder(outputRoot: string, key: string, contents: { record: ResultRecord; embedding?: Embedding; processedAudio?: Float32Array }): Promise<{ name: string; record: ResultRecord }>;
+  writeResultFolder(outputRoot: string, key: string, contents: ResultFolderContents): Promise<{ name: string; record: ResultRecord }>;
   readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null>;
 }
 
@@ -59,10 +60,13 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
       const audio = await resolveInput(input);
-      const { processedAudio, ...predictOptions } = options;
-      const prediction = await context.model.predict(audio, { ...predictOptions, waveform: processedAudio });
-      const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity: options.granularity });
-      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding, processedAudio: prediction.waveform });
+      const { granularity, embedding, trimSilence, strict, processedAudio, plot } = options;
+      const timeline = options.timeline || plot;
+      const prediction = await context.model.predict(audio, { granularity, embedding, trimSilence, strict, waveform: processedAudio, timeline });
+      const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity });
+      // The same timeline files as analyze, titled with the job's input (not a downloaded temporary copy).
+      const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, input, plot) : undefined;
+      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
       return jobResult(written.record, written.name, false);
     } catch (error) {
       throw toJobError(error);

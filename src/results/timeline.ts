@@ -2,11 +2,24 @@
  * Timeline outputs shared by the CLI (timeline.csv, --plot's timeline.svg) and the web page (the same SVG drawn
  * in the page): plain functions from a timeline to text, no DOM and no Node module, so they run anywhere.
  */
+import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segments.js';
 import { labelNames } from './record.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */
 const PALETTE = ['#e15759', '#76b7b2', '#b07aa1', '#edc948', '#4e79a7', '#f28e2b', '#59a14f', '#9c755f', '#bab0ac', '#ff9da7'];
+
+/**
+ * The timeline files of one result folder, as `analyze --timeline/--plot` and the queue workers write them:
+ * timeline.json (labels + segments), timeline.csv and, with `plot`, timeline.svg titled with the input's name.
+ */
+export function timelineFiles(timeline: readonly TimelineEntry[], labels: readonly string[], input: string, plot: boolean): Record<string, string> {
+  return {
+    'timeline.json': `${JSON.stringify({ labels, segments: timeline }, null, 2)}\n`,
+    'timeline.csv': timelineToCsv(timeline, labels),
+    ...(plot ? { 'timeline.svg': timelineToSvg(timeline, labels, { title: printable(input) }) } : {}),
+  };
+}
 
 /**
  * CSV with a header: `start,end,speech,emotion,confidence`, then one score column per label (English names).

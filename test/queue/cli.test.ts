@@ -2,7 +2,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIdForKey } from '../../src/queue/job.js';
 import { runCli } from '../cli/run-cli.js';
 import { writeClip } from './inputs.js';
 import { HAS_REDIS, startRedis, type TestRedis } from './redis-server.js';
@@ -55,5 +58,19 @@ describe.skipIf(!HAS_REDIS)('enqueue and status on a real Redis', () => {
     const json = JSON.parse((await runCli(['status', '--redis', redis.url, '--queue', 'cli', '--json', '--output-dir', join(work, 'out')])).stdout);
     // Not done yet, so no summary.csv.
     expect(json).toEqual({ queue: 'cli', waiting: 3, active: 0, delayed: 0, completed: 0, failed: 0, done: false, failedKeys: [] });
+  });
+
+  it('enqueue --timeline --plot puts both options in the job (the worker then writes timeline.json/.csv/.svg)', async () => {
+    const clip = writeClip(work, 9);
+    const queued = await runCli(['enqueue', clip, '--redis', redis.url, '--queue', 'cli-timeline', '--timeline', '--plot']);
+    expect(queued.code, queued.stderr).toBe(0);
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('cli-timeline', { connection });
+    try {
+      expect((await queue.getJob(jobIdForKey('clip009')))!.data.options).toMatchObject({ timeline: true, plot: true });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });

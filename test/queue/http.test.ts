@@ -58,6 +58,13 @@ describe.skipIf(!HAS_REDIS)('jobs routes', () => {
     expect(view.json()).toEqual({ id, key, input: 'https://example.org/calls/call-1.mp3', state: 'waiting', attempts: 0 });
   });
 
+  it('takes the timeline options (as enqueue --timeline --plot) into the job', async () => {
+    const posted = await post(urlOnly, { input: 'https://example.org/calls/long.mp3', timeline: true, plot: true });
+    expect(posted.statusCode).toBe(202);
+    expect((await queue.getJob(posted.json().id))!.data.options).toMatchObject({ timeline: true, plot: true });
+    expect((await post(urlOnly, { input: 'https://example.org/calls/long2.mp3', plot: 'yes' })).statusCode).toBe(400);
+  });
+
   it('refuses with a 4xx JSON error: paths outside the input folder (links included), paths on a URL-only server, bad options, a taken key, unknown ids', async () => {
     writeFileSync(join(work, 'secret.wav'), 'outside');
     symlinkSync(join(work, 'secret.wav'), join(inputRoot, 'link.wav'));

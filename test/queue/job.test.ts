@@ -16,9 +16,13 @@ const codeOf = (fn: () => unknown) => {
 
 describe('job schema', () => {
   it('fills analyze defaults and keeps what it is given', () => {
-    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({ input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true } });
+    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({ input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true, timeline: false, plot: false } });
     expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', listedKey: 'utt 1/b' }).listedKey).toBe('utt 1/b');
     expect(parseAnalysisJob({ input: 'https://x/y.mp3', key: 'y', options: { granularity: 'frame', embedding: true } }).options).toMatchObject({ granularity: 'frame', embedding: true });
+    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', options: { timeline: true, plot: true } }).options).toMatchObject({ timeline: true, plot: true });
+    // A job queued before the timeline options existed still parses, without a timeline.
+    const old = { input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true } };
+    expect(parseAnalysisJob(old).options).toMatchObject({ timeline: false, plot: false });
   });
 
   it('refuses malformed jobs from Redis with JOB_INVALID: keys that are not one safe folder name, unknown or mistyped options', () => {
@@ -36,6 +40,8 @@ describe('job schema', () => {
       { input: 'a.wav', key: 'con' },
       { input: 'a.wav', key: 'a', options: { granularity: 'word' } },
       { input: 'a.wav', key: 'a', options: { embedding: 'yes' } },
+      { input: 'a.wav', key: 'a', options: { timeline: 'yes' } },
+      { input: 'a.wav', key: 'a', options: { plot: 1 } },
       { input: 'a.wav', key: 'a', options: { model: 'other' } },
       { input: 'a.wav', key: 'a', listedKey: 7 },
     ]) {

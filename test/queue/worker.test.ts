@@ -6,7 +6,7 @@
 import { Queue, type Job } from 'bullmq';
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { jobIdForKey, DEFAULT_JOB_OPTIONS } from '../../src/queue/job.js';
 import { enqueueJobs } from '../../src/queue/producer.js';
 import { readQueueStatus } from '../../src/queue/status.js';
 import { startAnalysisWorker, type AnalysisWorker, type JobResult, type ResultFolders } from '../../src/queue/worker.js';
+import { runCli } from '../cli/run-cli.js';
 import { fixturePath } from '../support/fixtures.js';
 import { writeClip } from './inputs.js';
 import { HAS_REDIS, startRedis, type TestRedis } from './redis-server.js';
@@ -143,6 +144,23 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     const job = await finished(queue, jobIdForKey('again'));
     expect((job.returnvalue as JobResult).reused).toBe(true);
     expect(writes).toBe(0);
+  });
+
+  it('a job with timeline and plot writes the same timeline.json, .csv and .svg as analyze --timeline --plot', async () => {
+    const { queue, outputDir } = setUp();
+    const input = fixturePath('long', 'phrases.wav');
+    await enqueueJobs(queue, [{ input, key: 'phrases', options: { ...DEFAULT_JOB_OPTIONS, timeline: true, plot: true } }]);
+    expect(await (await finished(queue, jobIdForKey('phrases'), 120_000)).getState()).toBe('completed');
+    const analyzed = join(work, 'analyzed');
+    const cli = await runCli(['analyze', input, '--model', fixturePath('tiny'), '--backend', 'wasm', '--output-dir', analyzed, '--timeline', '--plot']);
+    expect(cli.code, cli.stderr).toBe(0);
+    const files = ['timeline.json', 'timeline.csv', 'timeline.svg'];
+    expect(readdirSync(join(outputDir, 'phrases')).sort()).toEqual(readdirSync(join(analyzed, 'phrases')).sort());
+    for (const file of files) expect(readFileSync(join(outputDir, 'phrases', file), 'utf8'), file).toBe(readFileSync(join(analyzed, 'phrases', file), 'utf8'));
+    // result.json lists the same files (its timestamp is the one thing that differs).
+    const resultFiles = (root: string) => JSON.parse(readFileSync(join(root, 'phrases', 'result.json'), 'utf8')).files;
+    expect(resultFiles(outputDir)).toEqual(resultFiles(analyzed));
+    expect(JSON.parse(readFileSync(join(outputDir, 'phrases', 'timeline.json'), 'utf8')).segments.length).toBeGreaterThan(1);
   });
 
   it('close() finishes the current job; close({ release: true }) hands it back to the queue without spending an attempt', async () => {
