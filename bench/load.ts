@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/load.ts                                  # float32, float16, int8; 3 rounds
  *   npx tsx bench/load.ts --rounds 5 --write bench/RESULTS.md
- *   git archive <commit> src | tar -x -C .scratch/before   # an earlier reader, as "before" (float32 only)
+ *   git archive <commit> src weights package.json | tar -x -C .scratch/before  # an earlier reader, as "before" (float32 only)
  *   npx tsx bench/load.ts --before .scratch/before/src
  *
  * The converted folders are written once into .bench-cache/load/<dtype> from the synthetic base weights.
@@ -27,6 +27,9 @@ const { values: args } = parseArgs({
   },
 });
 
+/** Shard bytes of each converted folder, filled in by convertedBase. */
+const shardSizes = new Map<string, number>();
+
 interface Measurement {
   readonly loadMs: number;
   readonly maxRssMiB: number;
@@ -46,7 +49,8 @@ if (args.child) {
 
 async function main(): Promise<void> {
   const dtypes = args.dtypes.split(',') as ('float32' | 'float16' | 'int8')[];
-  const folders = new Map(await Promise.all(dtypes.map(async (dtype) => [dtype, await convertedBase(dtype)] as const)));
+  const folders = new Map<string, string>();
+  for (const dtype of dtypes) folders.set(dtype, await convertedBase(dtype));
   // Before: the earlier reader only reads float32 folders.
   const variants = [
     ...(args.before ? [{ label: 'before', src: args.before, dtypes: dtypes.filter((d) => d === 'float32') }] : []),
@@ -82,8 +86,6 @@ async function main(): Promise<void> {
   if (args.write) appendFileSync(args.write, lines.join('\n'));
 }
 
-/** Shard bytes of each converted folder, filled in by convertedBase. */
-const shardSizes = new Map<string, number>();
 function shardBytesOf(dtype: string): number {
   return shardSizes.get(dtype) ?? NaN;
 }
