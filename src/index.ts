@@ -22,6 +22,7 @@ export { parseConfigYaml, parseTokens, minimumSamples, frameCount, type Emotion2
 export { readModelContents, type ModelSource, type ModelFiles, type ModelFileData, type ModelContents } from './model/sources.js';
 export { readCheckpoint } from './model/checkpoint/index.js';
 export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from './model/converted.js';
+export { WEIGHT_DTYPES, type WeightDType } from './model/weight-dtypes.js';
 export { Emotion2VecNetwork } from './model/network.js';
 export { ClassifierHead, readHead, encodeHeadFiles, assertHeadFits, type HeadWeights, type HeadSource, type HeadManifest, type DenseLayerWeights } from './train/head.js';
 export { fitHead, type FitOptions, type FitData, type FitResult, type EpochProgress } from './train/fit.js';

@@ -3,12 +3,15 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeConvertedModel } from '../model/converted.js';
 import { Emotion2VecNetwork } from '../model/network.js';
+import type { WeightDType } from '../model/weight-dtypes.js';
 import { readModelContents, UsageError } from '../node.js';
 import { quote } from '../errors.js';
 import { reportFatal } from './output.js';
 
 export interface ConvertOptions {
   readonly out: string;
+  /** How to store the weights (src/model/weight-dtypes.ts); float32 when absent. */
+  readonly dtype?: WeightDType;
 }
 
 /** Converts without any TensorFlow.js backend: the checkpoint is checked against the network's parameter list and copied. */
@@ -26,6 +29,7 @@ export async function convert(checkpoint: string, options: ConvertOptions): Prom
         weights: contents.weights,
         parameters: network.params.specs(),
         sourceFile: checkpoint,
+        dtype: options.dtype ?? 'float32',
       },
       async (name, data) => {
         bytes += data.length;
@@ -37,7 +41,7 @@ export async function convert(checkpoint: string, options: ConvertOptions): Prom
     const shards = manifest.weightsManifest[0]!.paths.length;
     const lines = [
       `converted ${contents.location} -> ${options.out}`,
-      `  ${report.loaded} tensors, ${network.params.count().toLocaleString('en-US')} weights, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${shards} shard(s)`,
+      `  ${report.loaded} tensors, ${network.params.count().toLocaleString('en-US')} weights, ${(bytes / 2 ** 20).toFixed(1)} MiB (${options.dtype ?? 'float32'}) in ${shards} shard(s)`,
       // Labels and tensor names come from the files: quoted (escapes shown, not obeyed by the terminal) and capped.
       `  labels: ${contents.definition.tokens.length > 0 ? contents.definition.tokens.map((label) => quote(label, 60)).join(', ') : '(none: embedding-only model)'}`,
       ...(report.skippedTrainingOnly.length > 0 ? [`  skipped ${report.skippedTrainingOnly.length} training-only tensors (decoder/EMA)`] : []),

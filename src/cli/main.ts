@@ -64,6 +64,7 @@ export function buildProgram(): Command {
     .description('convert a checkpoint into a folder that loads fast, in Node and browsers (model.json + weight shards)')
     .argument('<checkpoint>', 'checkpoint folder or file (model.pt / .safetensors with config.yaml and tokens.txt beside it)')
     .requiredOption('--out <dir>', 'output folder')
+    .addOption(new Option('--dtype <type>', 'how to store the weights: float32 (exact), float16 (half the size), int8 (a quarter; per-channel scales)').choices(['float32', 'float16', 'int8']).default('float32'))
     .action(async (checkpoint: string, options) => {
       process.exitCode = await convert(checkpoint, options);
     });

@@ -91,3 +91,38 @@ export function float32ToLittleEndian(values: Float32Array): Uint8Array {
   values.forEach((v, i) => view.setFloat32(i * 4, v, true));
   return out;
 }
+
+/**
+ * A number -> IEEE 754 half precision bits, rounded to nearest even (the inverse of halfToFloat). Hand-written:
+ * Float16Array is not in every Node and browser this package supports.
+ */
+export function floatToHalf(value: number): number {
+  const word = new DataView(new ArrayBuffer(4));
+  word.setFloat32(0, value);
+  const bits = word.getUint32(0);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00;
+  if (halfExponent <= 0) {
+    // Subnormal half (or zero): shift the implicit-1 mantissa into place, rounding to nearest even.
+    if (halfExponent < -10) return sign;
+    const full = mantissa | 0x800000;
+    const shift = 14 - halfExponent;
+    const rounded = roundShift(full, shift);
+    return sign | rounded;
+  }
+  const rounded = roundShift((halfExponent << 23) | mantissa, 13);
+  // A mantissa carry rolls into the exponent, and up to infinity: both are the right half values.
+  return sign | Math.min(rounded, 0x7c00);
+}
+
+/** `value >> shift`, rounded to nearest, ties to even. */
+function roundShift(value: number, shift: number): number {
+  const truncated = value >>> shift;
+  const remainder = value - truncated * 2 ** shift;
+  const half = 2 ** (shift - 1);
+  return remainder > half || (remainder === half && truncated & 1) ? truncated + 1 : truncated;
+}

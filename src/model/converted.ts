@@ -1,12 +1,14 @@
 /**
  * The converted model layout written by `emotion2vec convert` (documented in weights/README.md):
  * `model.json` holds the config's `model_conf`, the labels and a TensorFlow.js weights manifest; the weights
- * follow as float32 shards of at most 4 MiB (`group1-shard1ofN.bin`, ...), the size browsers cache well.
- * Tensors keep their PyTorch names and layouts, so a converted model and its checkpoint load through the
- * same code and give the same numbers.
+ * follow as shards of at most 4 MiB (`group1-shard1ofN.bin`, ...), the size browsers cache well. Tensors are
+ * stored as float32, or smaller with `--dtype float16|int8` (src/model/weight-dtypes.ts: the manifest entry's
+ * `quantization` says how) and turned back into float32 as they are read. Tensors keep their PyTorch names and
+ * layouts, so a converted model and its checkpoint load through the same code.
  */
 import { CheckpointError, quote } from '../errors.js';
 import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
+import { checkQuantization, decodeWeights, encodeWeights, storageFor, storedBytes, type Quantization, type WeightDType } from './weight-dtypes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import { checkManifestStructure } from './manifest-checks.js';
 import type { ParameterSpec } from './parameters.js';
@@ -14,7 +16,9 @@ import type { CheckpointContents, StateDict } from './state-dict.js';
 
 export const CONVERTED_MANIFEST = 'model.json';
 export const CONVERTED_FORMAT = 'emotion2vec-tfjs';
-export const CONVERTED_FORMAT_VERSION = 1;
+/** Version 2 adds stored types other than float32; a float32 conversion is still written as version 1. */
+export const CONVERTED_FORMAT_VERSION = 2;
+const FLOAT32_FORMAT_VERSION = 1;
 /** Shard size of tfjs' own converter: small enough for HTTP caches, large enough to keep requests few. */
 const SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -22,7 +26,10 @@ const SHARD_BYTES = 4 * 1024 * 1024;
 export interface WeightSpec {
   readonly name: string;
   readonly shape: number[];
+  /** The type the tensor is read as (always float32). */
   readonly dtype: 'float32';
+  /** How it is stored when not as float32. */
+  readonly quantization?: Quantization;
 }
 
 /** The content of model.json. */
@@ -46,6 +53,8 @@ export interface ConversionInput {
   /** The tensors to write, in order (the network's declared parameters). */
   readonly parameters: readonly ParameterSpec[];
   readonly sourceFile: string;
+  /** How to store the weights (default float32). */
+  readonly dtype?: WeightDType;
 }
 
 /**
@@ -56,7 +65,9 @@ export async function writeConvertedModel(
   input: ConversionInput,
   writeFile: (name: string, bytes: Uint8Array) => Promise<void>,
 ): Promise<ConvertedManifest> {
-  const totalBytes = input.parameters.reduce((sum, p) => sum + 4 * p.shape.reduce((a, b) => a * b, 1), 0);
+  const dtype = input.dtype ?? 'float32';
+  const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const totalBytes = input.parameters.reduce((sum, p) => sum + storedBytes(storageFor(dtype, p.shape), count(p.shape)), 0);
   const shardCount = Math.max(1, Math.ceil(totalBytes / SHARD_BYTES));
   const paths = Array.from({ length: shardCount }, (_, i) => `group1-shard${i + 1}of${shardCount}.bin`);
 
@@ -76,7 +87,9 @@ export async function writeConvertedModel(
     const entry = input.weights.tensors.get(parameter.name);
     if (!entry) throw new CheckpointError('CHECKPOINT_TENSORS', `Cannot convert: ${parameter.name} is missing from the checkpoint.`);
     const values = entry.read();
-    const bytes = float32ToLittleEndian(values);
+    const storage = storageFor(dtype, parameter.shape);
+    const encoded = storage ? encodeWeights(values, parameter.shape, storage, parameter.name) : null;
+    const bytes = encoded ? encoded.bytes : float32ToLittleEndian(values);
     let offset = 0;
     while (offset < bytes.length) {
       const take = Math.min(bytes.length - offset, shard.length - filled);
@@ -85,13 +98,13 @@ export async function writeConvertedModel(
       offset += take;
       if (filled === shard.length) await flush();
     }
-    weights.push({ name: parameter.name, shape: [...parameter.shape], dtype: 'float32' });
+    weights.push({ name: parameter.name, shape: [...parameter.shape], dtype: 'float32', ...(encoded ? { quantization: encoded.quantization } : {}) });
   }
   if (filled > 0) await flush();
 
   const manifest: ConvertedManifest = {
     format: CONVERTED_FORMAT,
-    formatVersion: CONVERTED_FORMAT_VERSION,
+    formatVersion: weights.some((w) => w.quantization) ? CONVERTED_FORMAT_VERSION : FLOAT32_FORMAT_VERSION,
     modelConf: input.modelConf,
     tokens: [...input.definition.tokens],
     source: { file: input.sourceFile, format: input.weights.format },
@@ -101,32 +114,60 @@ export async function writeConvertedModel(
   return manifest;
 }
 
-/** Reads a converted model: parses model.json, fetches its shards through `readShard`, exposes the tensors. */
+/**
+ * Reads a converted model: parses model.json, fetches its shards through `readShard`, exposes the tensors.
+ * Shards stay separate (never concatenated into a second copy of the model), and each one is let go as soon as
+ * every tensor in it has been read: loading holds the stored bytes plus what is already on the backend, never
+ * the model twice. A tensor is therefore read once; reading it again is a CheckpointError.
+ */
 export async function readConvertedModel(
   manifestText: string,
   readShard: (name: string) => Promise<Uint8Array>,
 ): Promise<{ definition: ModelDefinition; modelConf: Record<string, unknown>; weights: CheckpointContents }> {
   const manifest = parseManifest(manifestText);
   const config = configFromModelConf(manifest.modelConf);
-  const groups = manifest.weightsManifest;
 
   const tensors: StateDict = new Map();
-  for (const group of groups) {
-    const shards: Uint8Array[] = [];
-    for (const path of group.paths) shards.push(await readShard(path));
-    const data = concatenate(shards);
+  for (const group of manifest.weightsManifest) {
+    const shards: (Uint8Array | null)[] = [];
+    const shardStarts: number[] = [];
+    let total = 0;
+    for (const path of group.paths) {
+      const shard = await readShard(path);
+      shards.push(shard);
+      shardStarts.push(total);
+      total += shard.length;
+    }
+    // Planned first, so every shard knows how many tensors still need it.
+    const unread = shards.map(() => 0);
+    const planned = [];
     let offset = 0;
     for (const weight of group.weights) {
       const count = weight.shape.reduce((a, b) => a * b, 1);
       const start = offset;
-      offset += count * 4;
-      if (offset > data.length) {
+      offset += weight.quantization ? storedBytes(weight.quantization.dtype, count) : count * 4;
+      if (offset > total) {
         throw new CheckpointError(
           'CHECKPOINT_TRUNCATED',
-          `The weight shards hold ${data.length} bytes but model.json needs ${offset} by ${weight.name}: a shard is missing or cut short; convert again.`,
+          `The weight shards hold ${total} bytes but model.json needs ${offset} by ${weight.name}: a shard is missing or cut short; convert again.`,
         );
       }
-      tensors.set(weight.name, { shape: weight.shape, dtype: 'float32', read: () => toFloat32(data.subarray(start, start + count * 4), 'float32', count) });
+      const first = shardIndexAt(shardStarts, start);
+      const last = offset === start ? first : shardIndexAt(shardStarts, offset - 1);
+      for (let i = first; i <= last; i++) unread[i]!++;
+      planned.push({ weight, count, start, end: offset, first, last });
+    }
+    for (const { weight, count, start, end, first, last } of planned) {
+      let done = false;
+      const read = (): Float32Array => {
+        if (done) throw new CheckpointError('CHECKPOINT_TENSORS', `${weight.name} was already read from the converted model and its shard let go; load the model again.`);
+        const bytes = gather(shards, shardStarts, start, end, first, last);
+        const values = weight.quantization ? decodeWeights(bytes, weight.quantization, count) : toFloat32(bytes, 'float32', count);
+        done = true;
+        for (let i = first; i <= last; i++) if (--unread[i]! === 0) shards[i] = null;
+        return values;
+      };
+      tensors.set(weight.name, { shape: weight.shape, dtype: weight.quantization?.dtype ?? 'float32', read });
     }
   }
   return {
@@ -134,6 +175,26 @@ export async function readConvertedModel(
     modelConf: manifest.modelConf,
     weights: { tensors, format: 'tfjs-weights', notes: [] },
   };
+}
+
+/** The shard that holds byte `position` of the group (shards in order, `starts` ascending). */
+function shardIndexAt(starts: readonly number[], position: number): number {
+  let index = 0;
+  while (index + 1 < starts.length && starts[index + 1]! <= position) index++;
+  return index;
+}
+
+/** Bytes [start, end) of the group: a view when they lie in one shard, a copy when they span several. */
+function gather(shards: readonly (Uint8Array | null)[], starts: readonly number[], start: number, end: number, first: number, last: number): Uint8Array {
+  const shardAt = (i: number) => shards[i] ?? new Uint8Array(0);
+  if (first === last) return shardAt(first).subarray(start - starts[first]!, end - starts[first]!);
+  const out = new Uint8Array(end - start);
+  for (let i = first; i <= last; i++) {
+    const from = Math.max(start, starts[i]!) - starts[i]!;
+    const to = Math.min(end, starts[i]! + shardAt(i).length) - starts[i]!;
+    out.set(shardAt(i).subarray(from, to), starts[i]! + from - start);
+  }
+  return out;
 }
 
 function parseManifest(text: string): ConvertedManifest {
@@ -147,8 +208,8 @@ function parseManifest(text: string): ConvertedManifest {
   if (!m || typeof m !== 'object' || m.format !== CONVERTED_FORMAT) {
     throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${quote(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`);
   }
-  if (m.formatVersion !== CONVERTED_FORMAT_VERSION) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads version ${CONVERTED_FORMAT_VERSION}. Convert the checkpoint again with this version.`);
+  if (m.formatVersion !== CONVERTED_FORMAT_VERSION && m.formatVersion !== FLOAT32_FORMAT_VERSION) {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads versions ${FLOAT32_FORMAT_VERSION} and ${CONVERTED_FORMAT_VERSION}. Convert the checkpoint again with this version.`);
   }
   checkManifestStructure(m);
   const weightsOk =
@@ -163,17 +224,13 @@ function parseManifest(text: string): ConvertedManifest {
   if (!weightsOk || typeof m.modelConf !== 'object' || m.modelConf === null || !Array.isArray(m.tokens)) {
     throw new CheckpointError('CHECKPOINT_FORMAT', 'model.json is incomplete or damaged (modelConf, tokens or weightsManifest is missing or malformed); convert the checkpoint again.');
   }
-  return m as ConvertedManifest;
+  // The stored types, checked and typed (int8 scales: one finite scale per output channel).
+  const weightsManifest = m.weightsManifest!.map((group) => ({
+    paths: group.paths,
+    weights: group.weights.map((w) => {
+      const quantization = checkQuantization((w as { quantization?: unknown }).quantization, w.name, w.shape);
+      return { name: w.name, shape: w.shape, dtype: w.dtype, ...(quantization ? { quantization } : {}) };
+    }),
+  }));
+  return { ...(m as ConvertedManifest), weightsManifest };
 }
-
-function concatenate(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-

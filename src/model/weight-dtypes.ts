@@ -1,0 +1,123 @@
+/**
+ * The storage types of converted weights (`emotion2vec convert --dtype`): float32 as is, float16 (half the
+ * size), or int8 with one symmetric scale per output channel (a quarter of the size). Stored values are turned
+ * back into float32 at load, so the network always computes in float32; only the weights' rounding differs.
+ */
+import { CheckpointError, UsageError, quote } from '../errors.js';
+import { DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, floatToHalf, halfToFloat } from '../io/bytes.js';
+
+/** What `convert --dtype` accepts. */
+export const WEIGHT_DTYPES = ['float32', 'float16', 'int8'] as const;
+export type WeightDType = (typeof WEIGHT_DTYPES)[number];
+
+/** How a tensor is stored when not as float32 (the manifest entry's `quantization`, tfjs' field name). */
+export type Quantization =
+  | { readonly dtype: 'float16' }
+  /** `value = q * scales[channel]`, channel = the first (output) dimension of PyTorch's layout. */
+  | { readonly dtype: 'int8'; readonly scales: number[] };
+
+/** Largest finite float16: larger weights cannot be stored as float16. */
+const FLOAT16_MAX = 65504;
+/**
+ * int8 is for weight matrices only (rank >= 2 with enough elements to matter): biases, norms and the small
+ * tensors stay float32, since they are a negligible share of the bytes and the rounding there hurts most.
+ */
+const INT8_MIN_ELEMENTS = 1024;
+
+/** The storage of one tensor under `dtype`: undefined means float32. */
+export function storageFor(dtype: WeightDType, shape: readonly number[]): 'float16' | 'int8' | undefined {
+  if (dtype === 'float16') return 'float16';
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (dtype === 'int8' && shape.length >= 2 && count >= INT8_MIN_ELEMENTS) return 'int8';
+  return undefined;
+}
+
+/** Bytes a tensor of `count` elements takes when stored as `storage`. */
+export function storedBytes(storage: 'float16' | 'int8' | undefined, count: number): number {
+  return count * DTYPE_BYTES[storage ?? 'float32'];
+}
+
+/** Encodes `values` (PyTorch layout `shape`) as `storage`; returns little-endian bytes and the manifest field. */
+export function encodeWeights(values: Float32Array, shape: readonly number[], storage: 'float16' | 'int8', name: string): { bytes: Uint8Array; quantization: Quantization } {
+  if (storage === 'float16') {
+    const bytes = new Uint8Array(values.length * 2);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]!;
+      if (Math.abs(value) > FLOAT16_MAX) {
+        throw new UsageError('INVALID_ARGUMENT', `Cannot store ${quote(name, 200)} as float16: it holds ${value}, beyond float16's range (±${FLOAT16_MAX}). Convert with --dtype float32 or int8.`);
+      }
+      view.setUint16(i * 2, floatToHalf(value), true);
+    }
+    return { bytes, quantization: { dtype: 'float16' } };
+  }
+  const channels = shape[0]!;
+  const perChannel = values.length / channels;
+  const bytes = new Uint8Array(values.length);
+  const signed = new Int8Array(bytes.buffer);
+  const scales: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const row = values.subarray(c * perChannel, (c + 1) * perChannel);
+    let largest = 0;
+    for (const value of row) largest = Math.max(largest, Math.abs(value));
+    // A float32 scale, so the reader's float32 arithmetic reproduces exactly what was written.
+    const scale = Math.fround(largest / 127);
+    scales.push(scale);
+    if (scale === 0) continue;
+    for (let i = 0; i < row.length; i++) signed[c * perChannel + i] = Math.round(row[i]! / scale);
+  }
+  return { bytes, quantization: { dtype: 'int8', scales } };
+}
+
+/** Decodes `count` stored elements back into float32 (the inverse of encodeWeights, up to its rounding). */
+export function decodeWeights(bytes: Uint8Array, quantization: Quantization, count: number): Float32Array {
+  const out = new Float32Array(count);
+  if (quantization.dtype === 'float16') {
+    // One table lookup per element: halfToFloat on each of 90 M base weights took seconds.
+    const table = halfTable();
+    if (HOST_IS_LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
+      const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+      for (let i = 0; i < count; i++) out[i] = table[halves[i]!]!;
+    } else {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, count * 2);
+      for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)]!;
+    }
+    return out;
+  }
+  const signed = new Int8Array(bytes.buffer, bytes.byteOffset, count);
+  const perChannel = count / quantization.scales.length;
+  for (let c = 0; c < quantization.scales.length; c++) {
+    const scale = quantization.scales[c]!;
+    for (let i = c * perChannel; i < (c + 1) * perChannel; i++) out[i] = signed[i]! * scale;
+  }
+  return out;
+}
+
+let halfValues: Float32Array | null = null;
+/** Every float16 bit pattern's value (256 KiB, built on first use). */
+function halfTable(): Float32Array {
+  if (!halfValues) {
+    halfValues = new Float32Array(0x10000);
+    for (let bits = 0; bits < 0x10000; bits++) halfValues[bits] = halfToFloat(bits);
+  }
+  return halfValues;
+}
+
+/**
+ * Checks a manifest entry's `quantization` field: a known stored type, and for int8 one finite, non-negative
+ * scale per output channel. Returns it typed, or undefined for float32.
+ */
+export function checkQuantization(value: unknown, name: string, shape: readonly number[]): Quantization | undefined {
+  if (value === undefined) return undefined;
+  const fail = (what: string): never => {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is damaged: the quantization of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`);
+  };
+  if (typeof value !== 'object' || value === null) return fail(`is ${quote(value, 100)}, not an object`);
+  const { dtype, scales } = value as { dtype?: unknown; scales?: unknown };
+  if (dtype === 'float16') return { dtype };
+  if (dtype !== 'int8') return fail(`names the stored type ${quote(dtype, 100)} (this library reads float16 and int8)`);
+  if (shape.length < 2) return fail('is int8 on a tensor of rank below 2');
+  if (!Array.isArray(scales) || scales.length !== shape[0]) return fail(`needs ${shape[0]} scales (one per output channel)`);
+  if (!scales.every((s) => typeof s === 'number' && Number.isFinite(s) && s >= 0)) return fail('has a scale that is not a finite non-negative number');
+  return { dtype, scales };
+}
