@@ -92,6 +92,13 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     }
     expect(counts).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0, completed: JOBS - 10, failed: 10 });
 
+    // The survivors stop gracefully on SIGTERM (first, so no summary.csv write is in flight while the folder is listed).
+    for (const worker of workers.filter((w) => w !== killed)) {
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(worker.lines.at(-1)).toMatch(/ stopped$/);
+    }
+
     // The killed worker's job ran again elsewhere and finished once.
     const recovered = (await queue.getJob(jobIdForKey(killedKey))) as Job;
     expect(await recovered.getState()).toBe('completed');
@@ -125,11 +132,5 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     expect(csv.filter((row) => row.includes(',ok,'))).toHaveLength(JOBS - 10);
     for (const [key, code] of badKeys) expect(csv.some((row) => row.startsWith(`,${key},`) && row.includes(',error,') && row.includes(code))).toBe(true);
 
-    // The survivors stop gracefully on SIGTERM.
-    for (const worker of workers.filter((w) => w !== killed)) {
-      worker.child.kill('SIGTERM');
-      expect(await worker.exited).toBe(0);
-      expect(worker.lines.at(-1)).toMatch(/ stopped$/);
-    }
   }, 420_000);
 });
