@@ -217,7 +217,7 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
     expect(json.perClass[0]).toMatchObject({ label: 'noise', support: 6 });
     expect(readFileSync(join(evalDir, 'confusion.svg'), 'utf8')).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 
-    const analyzed = await runCli(['analyze', join(dir, heldOut[0]!.file), '--model', TINY, '--head', out, '--backend', 'wasm', '--json']);
+    const analyzed = await runCli(['analyze', join(dir, heldOut[0]!.file), '--model', TINY, '--head', out, '--backend', 'wasm', '--json', '--no-output']);
     expect(analyzed.code, analyzed.stderr).toBe(0);
     const record = JSON.parse(analyzed.stdout.trim().split('\n')[0]!);
     expect(JSON.stringify(record)).toMatch(/"(noise|sweep|tone)"/);
