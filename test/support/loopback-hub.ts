@@ -54,7 +54,9 @@ export async function startLoopbackHub(folder: string, repos: readonly string[])
     const drop = drops.get(parsed.file);
     if (drop && drop.times > 0) {
       drop.times--;
-      res.write(body.subarray(start, start + drop.bytes), () => res.destroy());
+      // The bytes, a pause for the client to read them, then a clean FIN (a reset straight away may discard bytes
+      // the client has not read yet): the connection closes before Content-Length is reached.
+      res.write(body.subarray(start, start + drop.bytes), () => setTimeout(() => res.socket?.end(), 200));
       return;
     }
     res.end(body.subarray(start));
