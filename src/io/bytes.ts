@@ -126,3 +126,15 @@ function roundShift(value: number, shift: number): number {
   const half = 2 ** (shift - 1);
   return remainder > half || (remainder === half && truncated & 1) ? truncated + 1 : truncated;
 }
+
+/** The chunks of a stream read in pieces (a response body), joined into one array of `total` bytes. */
+export function concatBytes<Buffer extends ArrayBufferLike>(chunks: readonly Uint8Array<Buffer>[], total: number): Uint8Array<Buffer | ArrayBuffer> {
+  if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

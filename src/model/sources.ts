@@ -15,6 +15,7 @@ import { MODEL_FILE_MAX_BYTES } from './limits.js';
 import { checkManifestStructure, type ManifestBudget } from './manifest-checks.js';
 import type { CheckpointContents } from './state-dict.js';
 import { checkLabelsMatchHead, withFiniteWeights } from './weight-checks.js';
+import { concatBytes } from '../io/bytes.js';
 
 /** File contents a caller can hand over directly. */
 export type ModelFileData = Uint8Array | ArrayBuffer | Blob | string;
@@ -282,14 +283,7 @@ async function readBounded(response: Response, href: string, name: string, maxBy
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** A platform's refusal as the typed error of the model file it concerns. */

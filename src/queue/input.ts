@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { AudioInputError, quote } from '../errors.js';
+import { concatBytes } from '../io/bytes.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
 export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
@@ -55,13 +56,7 @@ async function download(url: string, maxBytes: number): Promise<Uint8Array> {
     }
     chunks.push(read.value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }
 
 function tooLarge(url: string, maxBytes: number): AudioInputError {

@@ -8,6 +8,7 @@ import { CheckpointError } from '../../errors.js';
 import type { ModelFiles } from '../sources.js';
 import { hubFileUrl, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
+import { concatBytes } from '../../io/bytes.js';
 
 /** Name of the Cache API cache that holds hub files. */
 export const BROWSER_CACHE_NAME = 'emotion2vec-tfjs';
@@ -56,7 +57,7 @@ async function openCache(): Promise<Cache | null> {
 async function readWithProgress(response: Response, url: string, onProgress: (loaded: number, total: number | null) => void): Promise<Uint8Array<ArrayBuffer>> {
   const header = response.headers.get('content-length');
   const total = header !== null && !response.headers.get('content-encoding') ? Number(header) : null;
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let loaded = 0;
   const reader = response.body?.getReader();
   try {
@@ -71,11 +72,5 @@ async function readWithProgress(response: Response, url: string, onProgress: (lo
     throw new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}). Load again.`, { cause: error });
   }
   if (total !== null && loaded !== total) throw new CheckpointError('MODEL_INTEGRITY', `${url} gave ${loaded} bytes but the server announced ${total}. Load again.`);
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  return concatBytes(chunks, loaded);
 }
