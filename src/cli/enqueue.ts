@@ -4,7 +4,6 @@
  * input once. Paths are made absolute: workers on other machines see them on the same shared file system.
  */
 import { resolve } from 'node:path';
-import type { Granularity } from '../model/emotion2vec.js';
 import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
 import { connectRedis, openQueue } from '../queue/connection.js';
 import { isUrl } from '../queue/input.js';
@@ -13,19 +12,10 @@ import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
 import { reportFatal } from './output.js';
 
-export interface EnqueueCommandOptions {
+/** The job options every queued input carries, plus where and how to queue. */
+export interface EnqueueCommandOptions extends JobOptions {
   readonly redis: string;
   readonly queue: string;
-  readonly granularity: Granularity;
-  readonly embedding: boolean;
-  readonly trimSilence: boolean;
-  readonly strict: boolean;
-  /** false with --no-processed-audio. */
-  readonly processedAudio: boolean;
-  /** --timeline: timeline.json and timeline.csv in each result folder. */
-  readonly timeline: boolean;
-  /** --plot: timeline.svg too (implies --timeline). */
-  readonly plot: boolean;
   readonly attempts: number;
   readonly backoffMs: number;
   readonly json: boolean;

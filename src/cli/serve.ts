@@ -9,7 +9,7 @@ import { resolveModelSource } from '../model/hub/resolve.js';
 import { Emotion2Vec, type BackendName } from '../node.js';
 import { createServer } from '../server/app.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
-import { warmUp } from '../server/warm-up.js';
+import { warmUp } from '../model/warm-up.js';
 import { reportFatal } from './output.js';
 
 export interface ServeOptions {

@@ -12,6 +12,7 @@ import { connectRedis, openQueue, redactPassword } from '../queue/connection.js'
 import { isRunDone, writeRunSummary } from '../queue/status.js';
 import { startAnalysisWorker, WORKER_NAME } from '../queue/worker.js';
 import { reportFatal } from './output.js';
+import { warmUp } from '../model/warm-up.js';
 
 export interface WorkerCommandOptions {
   readonly redis: string;
@@ -29,9 +30,6 @@ export interface WorkerCommandOptions {
   readonly maxStalls: number;
 }
 
-/** One second of silence: the first inference compiles the kernels, so the first real job is not the slow one. */
-const WARM_UP_SAMPLES = new Float32Array(16_000);
-
 export async function worker(options: WorkerCommandOptions): Promise<number> {
   let redis: Redis;
   let model: Emotion2Vec;
@@ -43,7 +41,7 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
   }
   try {
     model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir });
-    await model.predict(WARM_UP_SAMPLES);
+    await warmUp(model);
   } catch (error) {
     reportFatal(error);
     redis.disconnect();

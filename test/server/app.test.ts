@@ -11,7 +11,7 @@ import { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
 import { createServer } from '../../src/server/app.js';
 import { preparePageModel, type PageModel } from '../../src/server/page-model.js';
-import { warmUp } from '../../src/server/warm-up.js';
+import { warmUp } from '../../src/model/warm-up.js';
 import { fixturePath } from '../support/fixtures.js';
 import { audioFixture, multipart, PNG_BYTES, watchedModel, wavBytes, type Part } from './support.js';
 

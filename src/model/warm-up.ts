@@ -1,5 +1,5 @@
-/** The seed's "预热机制": one inference before the server listens, so the first real request is not the slow one. */
-import type { Emotion2Vec } from '../model/emotion2vec.js';
+/** The seed's "预热机制": one inference before serving (the REST server, a queue worker), so the first real request is not the slow one. */
+import type { Emotion2Vec } from './emotion2vec.js';
 
 /** Runs the model once on a second of quiet noise (kernels compiled, wasm/WebGL programs built); returns the ms it took. */
 export async function warmUp(model: Emotion2Vec): Promise<number> {
