@@ -10,7 +10,7 @@ import '../src/node.js';
 import { selectBackend } from '../src/backend.js';
 import { SelfAttention } from '../src/layers/attention.js';
 import { GroupedConv1d } from '../src/layers/grouped-conv1d.js';
-import { ParameterSet } from '../src/model/parameters.js';
+import { ParameterSet } from '../src/layers/parameters.js';
 import type { StateDict } from '../src/model/state-dict.js';
 import { useInPlaceSlice } from '../src/wasm/slice-kernel.js';
 import { randomArray } from '../test/support/fixtures.js';

@@ -29,7 +29,7 @@ export { fitHead, type FitOptions, type FitData, type FitResult, type EpochProgr
 export { evaluatePredictions, formatEvaluation, type Evaluation, type ClassMetrics } from './train/metrics.js';
 export { confusionSvg } from './train/confusion-svg.js';
 export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
-export type { LoadReport, ParameterSpec } from './model/parameters.js';
+export type { LoadReport, ParameterSpec } from './layers/parameters.js';
 export { prepareAudio, MODEL_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
 export { decodeAudio, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
 export { sniffFormat, type SniffedFormat } from './io/sniff.js';

@@ -4,7 +4,7 @@
  * blocks or once per block; rows and columns of the extra tokens get no bias.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, ParameterSet } from '../model/parameters.js';
+import type { Parameter, ParameterSet } from './parameters.js';
 
 /**
  * Per-head slopes of ALiBi (Press et al.): a geometric series starting at 2^(-8/n) for n heads. For a head

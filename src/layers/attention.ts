@@ -7,7 +7,7 @@
  * 15-19 (bench/RESULTS.md). The sums are the same, so the numbers match the batched form within rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { Linear } from './linear.js';
 
 export class SelfAttention {

@@ -1,6 +1,6 @@
 /** The emotion classifier: Linear(D, number of labels) on the utterance embedding, giving logits. */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { Linear } from './linear.js';
 
 export class ClassificationHead {

@@ -3,7 +3,7 @@
  * then `prenet_depth` Transformer blocks. Its output feeds the main block stack.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { LayerNorm } from './layer-norm.js';
 import { scopedStage, runStage, type StageHook } from './stage.js';
 import { TransformerBlock, type BlockOptions } from './transformer-block.js';

@@ -4,11 +4,17 @@
  * frame every 320 samples (20 ms), 400 samples for the first frame.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ConvLayerSpec } from '../model/feature-spec.js';
-import type { Parameter, ParameterSet } from '../model/parameters.js';
+import type { Parameter, ParameterSet } from './parameters.js';
 import { gelu } from './gelu.js';
 import { LayerNorm } from './layer-norm.js';
 import { runStage, type StageHook } from './stage.js';
+
+/** One CNN layer: output channels, kernel width, stride. */
+export interface ConvLayerSpec {
+  readonly channels: number;
+  readonly kernel: number;
+  readonly stride: number;
+}
 
 /** Upstream uses the default LayerNorm epsilon here, not the config's norm_eps. */
 const FEATURE_NORM_EPS = 1e-5;

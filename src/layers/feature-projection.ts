@@ -1,6 +1,6 @@
 /** Projects CNN features (C channels) to the Transformer width D: LayerNorm(C) then Linear(C, D). */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { LayerNorm } from './layer-norm.js';
 import { Linear } from './linear.js';
 

@@ -8,7 +8,7 @@
  * products because a batched (3-D) `matMul` runs ~10x slower on wasm (bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, ParameterSet } from '../model/parameters.js';
+import type { Parameter, ParameterSet } from './parameters.js';
 
 export class GroupedConv1d {
   private readonly weight: Parameter;

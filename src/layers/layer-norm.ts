@@ -1,6 +1,6 @@
 /** LayerNorm over the last axis, as torch.nn.LayerNorm (biased variance, eps inside the square root). */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, ParameterSet } from '../model/parameters.js';
+import type { Parameter, ParameterSet } from './parameters.js';
 
 /** Normalises `x` over its last axis; `weight` and `bias` (both or neither) apply the affine part. */
 export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor {

@@ -1,6 +1,6 @@
 /** A fully connected layer, as torch.nn.Linear: y = x W^T + b with W stored (out, in). */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, ParameterSet } from '../model/parameters.js';
+import type { Parameter, ParameterSet } from './parameters.js';
 
 export class Linear {
   private readonly weight: Parameter;

@@ -1,6 +1,6 @@
 /** The Transformer feed-forward network: Linear(D, D * mlp_ratio), exact GELU, Linear back to D. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { gelu } from './gelu.js';
 import { Linear } from './linear.js';
 

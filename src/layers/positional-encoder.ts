@@ -6,7 +6,7 @@
  * exactly the zero padding it would see alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { gelu } from './gelu.js';
 import { GroupedConv1d } from './grouped-conv1d.js';
 import { LayerNorm, layerNorm } from './layer-norm.js';

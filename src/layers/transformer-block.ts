@@ -9,7 +9,7 @@
  * since parity with the checkpoint's training code is what makes the weights mean what they meant.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ParameterSet } from '../model/parameters.js';
+import type { ParameterSet } from './parameters.js';
 import { SelfAttention } from './attention.js';
 import { LayerNorm } from './layer-norm.js';
 import { Mlp } from './mlp.js';

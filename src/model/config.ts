@@ -5,7 +5,8 @@
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, quote } from '../errors.js';
 import { CONFIG_LIMITS, exceedsNesting, MAX_NESTING_DEPTH, TOKEN_LIMITS } from './limits.js';
-import { parseFeatureEncoderSpec, type ConvLayerSpec } from './feature-spec.js';
+import type { ConvLayerSpec } from '../layers/conv-feature-extractor.js';
+import { parseFeatureEncoderSpec } from './feature-spec.js';
 
 /** Everything the encoder and head need to know, in one flat, validated object. */
 export interface Emotion2VecConfig {

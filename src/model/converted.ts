@@ -11,7 +11,7 @@ import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
 import { checkQuantization, decodeWeights, encodeWeights, storageFor, storedBytes, type Quantization, type WeightDType } from './weight-dtypes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import { checkManifestStructure } from './manifest-checks.js';
-import type { ParameterSpec } from './parameters.js';
+import type { ParameterSpec } from '../layers/parameters.js';
 import type { CheckpointContents, StateDict } from './state-dict.js';
 
 export const CONVERTED_MANIFEST = 'model.json';

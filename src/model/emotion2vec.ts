@@ -10,7 +10,7 @@ import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describe
 import { maskedMeanPool } from '../layers/pooling.js';
 import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
-import type { LoadReport } from './parameters.js';
+import type { LoadReport } from '../layers/parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
 import { resolveModelSource } from './hub/resolve.js';
 import type { HubOptions } from './hub/progress.js';

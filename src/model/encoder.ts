@@ -18,7 +18,7 @@ import { ConvPositionalEncoder } from '../layers/positional-encoder.js';
 import { runStage, scopedStage, type StageHook } from '../layers/stage.js';
 import { TransformerBlock, type BlockOptions } from '../layers/transformer-block.js';
 import { frameCount, positionalKernelSize, type Emotion2VecConfig } from './config.js';
-import type { Parameter, ParameterSet } from './parameters.js';
+import type { Parameter, ParameterSet } from '../layers/parameters.js';
 
 const AUDIO = 'modality_encoders.AUDIO';
 

@@ -10,13 +10,8 @@
  */
 import { ConfigError, quote } from '../errors.js';
 import { CONFIG_LIMITS } from './limits.js';
+import type { ConvLayerSpec } from '../layers/conv-feature-extractor.js';
 
-/** One CNN layer: output channels, kernel width, stride. */
-export interface ConvLayerSpec {
-  readonly channels: number;
-  readonly kernel: number;
-  readonly stride: number;
-}
 
 /** Parses a feature_encoder_spec string into its conv layers. Throws a ConfigError naming the problem. */
 export function parseFeatureEncoderSpec(text: string, field = 'feature_encoder_spec'): ConvLayerSpec[] {

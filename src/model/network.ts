@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { ClassificationHead } from '../layers/classification-head.js';
 import type { ModelDefinition } from './config.js';
 import { Emotion2VecEncoder } from './encoder.js';
-import { ParameterSet } from './parameters.js';
+import { ParameterSet } from '../layers/parameters.js';
 
 export class Emotion2VecNetwork {
   readonly params = new ParameterSet();

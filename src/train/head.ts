@@ -15,7 +15,7 @@ import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { Linear } from '../layers/linear.js';
 import { isUnusedLabel, parseTokens } from '../model/config.js';
 import { MODEL_FILE_MAX_BYTES } from '../model/limits.js';
-import { ParameterSet } from '../model/parameters.js';
+import { ParameterSet } from '../layers/parameters.js';
 import { providerFor, type ModelSource, type SourceOptions } from '../model/sources.js';
 import type { StateDict } from '../model/state-dict.js';
 

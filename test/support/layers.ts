@@ -1,6 +1,6 @@
 /** Helpers for layer unit tests: build one layer from given tensors, naive float64 references. */
 import * as tf from '@tensorflow/tfjs-core';
-import { ParameterSet } from '../../src/model/parameters.js';
+import { ParameterSet } from '../../src/layers/parameters.js';
 import type { StateDict } from '../../src/model/state-dict.js';
 
 /** A state dict from plain arrays. */

@@ -7,7 +7,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, UsageError } from '../errors.js';
-import type { StateDict } from './state-dict.js';
+
+/**
+ * One stored tensor as a checkpoint reader offers it: its shape, and its values read on demand. Checkpoint
+ * readers (src/model/checkpoint) produce these; the registry only needs this much of them.
+ */
+export interface StoredTensor {
+  /** Logical shape in PyTorch's order (row-major). */
+  readonly shape: readonly number[];
+  /** The values as float32 in row-major order. */
+  read(): Float32Array;
+}
+
+/** Tensor name -> stored tensor. */
+export type StoredTensors = ReadonlyMap<string, StoredTensor>;
 
 /** A tensor name and its shape in PyTorch's layout. */
 export interface ParameterSpec {
@@ -95,7 +108,7 @@ export class ParameterSet {
    * Checks a checkpoint against the declared tensors without reading any of them.
    * Throws one CheckpointError (`CHECKPOINT_TENSORS`) listing every missing and mis-shaped tensor.
    */
-  verify(stateDict: StateDict): LoadReport {
+  verify(stateDict: StoredTensors): LoadReport {
     const missing: string[] = [];
     const misshaped: string[] = [];
     for (const parameter of this.parameters) {
@@ -129,7 +142,7 @@ export class ParameterSet {
   }
 
   /** Verifies the checkpoint (see `verify`), then reads the tensors one by one onto the current backend. */
-  load(stateDict: StateDict): LoadReport {
+  load(stateDict: StoredTensors): LoadReport {
     const report = this.verify(stateDict);
     try {
       for (const parameter of this.parameters) parameter.assign(stateDict.get(parameter.name)!.read());
