@@ -8,16 +8,20 @@ import { join } from 'node:path';
 import { confusionSvg, evaluate, formatEvaluation, type BackendName } from '../node.js';
 import { reportFatal } from './output.js';
 
-export interface EvaluateCliOptions {
+/** The options `train-head` and `evaluate` share: which labelled audio, which model, how to embed it. */
+export interface LabelledDataCliOptions {
   readonly data: string;
   readonly labels?: string;
   readonly model: string;
-  readonly head?: string;
-  readonly out?: string;
   readonly cache?: string;
   readonly backend: string;
   readonly trimSilence: boolean;
   readonly json: boolean;
+}
+
+export interface EvaluateCliOptions extends LabelledDataCliOptions {
+  readonly head?: string;
+  readonly out?: string;
 }
 
 export async function evaluateCommand(options: EvaluateCliOptions): Promise<number> {

@@ -3,29 +3,19 @@
  * head on the model's frozen embeddings and writes it to --out (see docs/train-head.md). Progress goes to stderr,
  * one line per epoch; the summary to stdout (JSON with --json).
  */
-import { trainHead, type BackendName, type EpochProgress } from '../node.js';
+import { trainHead, type BackendName, type EpochProgress, type FitOptions } from '../node.js';
+import type { LabelledDataCliOptions } from './evaluate.js';
 import { reportFatal } from './output.js';
 
-export interface TrainHeadCliOptions {
-  readonly data: string;
-  readonly labels?: string;
-  readonly model: string;
+/** Fit settings the CLI passes through unchanged (see FitOptions for their meaning and defaults). */
+type PassedFitOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'validationSplit' | 'patience' | 'seed'>;
+
+export interface TrainHeadCliOptions extends LabelledDataCliOptions, PassedFitOptions {
   readonly out: string;
   readonly classes?: string;
   readonly hidden?: number;
-  readonly epochs?: number;
-  readonly batchSize?: number;
-  readonly learningRate?: number;
-  readonly weightDecay?: number;
-  readonly validationSplit?: number;
-  readonly patience?: number;
   readonly classWeights: boolean;
-  readonly seed?: number;
   readonly softLabels?: number;
-  readonly cache?: string;
-  readonly backend: string;
-  readonly trimSilence: boolean;
-  readonly json: boolean;
   readonly quiet: boolean;
 }
 
