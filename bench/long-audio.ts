@@ -8,14 +8,21 @@
  *
  * The audio is test/fixtures/long/phrases.wav and speech16k.wav repeated (speech with pauses): the model's cost
  * does not depend on content, the segmenter's a little.
+ *
+ * `--modes cli` runs the real CLI instead (`analyze <wav> --granularity frame --embedding --output-dir ...`) on a
+ * WAV file of that length, reporting the CLI process's peak RSS; `--before <dir>` also runs the CLI of another
+ * checkout (e.g. `git archive <commit> | tar -x -C <dir>` with node_modules linked), interleaved with this one:
+ *
+ *   npx tsx bench/long-audio.ts --models tiny --minutes 1,10 --modes cli --repeat 2 --before /tmp/e2v-before
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { Emotion2Vec, prepareAudio } from '../src/node.js';
+import { Emotion2Vec, encodeFloatWav, prepareAudio } from '../src/node.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import { fixturePath, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
 
@@ -26,6 +33,8 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'predict' },
     write: { type: 'string' },
     child: { type: 'string' },
+    before: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -91,7 +100,78 @@ async function child(spec: string): Promise<Measurement> {
   return { model, mode, minutes, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, signalMiB, segments, leaked };
 }
 
-if (args.child) {
+/** A WAV file of `minutes` of the tiled audio (32-bit float, 16 kHz, as processed_audio.wav is). */
+async function writeLongWav(dir: string, minutes: number): Promise<string> {
+  const unit = await tile();
+  const total = Math.round(minutes * 60 * RATE);
+  const signal = new Float32Array(total);
+  for (let i = 0; i < total; i += unit.length) signal.set(unit.subarray(0, Math.min(unit.length, total - i)), i);
+  const path = join(dir, `long-${minutes}min.wav`);
+  writeFileSync(path, encodeFloatWav(signal, RATE));
+  return path;
+}
+
+interface CliMeasurement {
+  cli: string;
+  minutes: number;
+  seconds: number;
+  peakRssMiB: number;
+  frames: number;
+}
+
+/** One `analyze --granularity frame --embedding` run of the CLI in `root`, in its own process; its peak RSS from getrusage at exit. */
+function runCli(root: string, label: string, wav: string, minutes: number, work: string): CliMeasurement {
+  const rssFile = join(work, 'peak-rss.txt');
+  const out = join(work, `out-${label}-${minutes}-${Date.now()}`);
+  const reporter = fileURLToPath(new URL('./report-peak-rss.mjs', import.meta.url));
+  const start = performance.now();
+  execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', reporter, 'src/cli/main.ts', 'analyze', wav, '--model', fixturePath('tiny'), '--backend', 'wasm', '--granularity', 'frame', '--embedding', '--output-dir', out],
+    { cwd: root, env: { ...process.env, PEAK_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const record = JSON.parse(readFileSync(join(out, 'long-' + minutes + 'min', 'result.json'), 'utf8')) as { frames: number };
+  rmSync(out, { recursive: true, force: true });
+  // ru_maxrss is in KiB on Linux.
+  return { cli: label, minutes, seconds, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, frames: record.frames };
+}
+
+/** CLI runs, this checkout and `--before` interleaved (A B A B) per length. */
+async function cliBench(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'e2v-bench-cli-'));
+  const rows: CliMeasurement[] = [];
+  try {
+    const here = fileURLToPath(new URL('..', import.meta.url));
+    const trees: [string, string][] = [['this checkout', here], ...(args.before ? [['before', args.before] as [string, string]] : [])];
+    for (const minutes of args.minutes.split(',').map(Number)) {
+      const wav = await writeLongWav(work, minutes);
+      for (let r = 0; r < Number(args.repeat); r++) {
+        for (const [label, root] of trees) {
+          const row = runCli(root, label, wav, minutes, work);
+          rows.push(row);
+          console.log(JSON.stringify(row));
+        }
+      }
+      rmSync(wav);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const signalMiB = (minutes: number) => (minutes * 60 * RATE * 4) / 2 ** 20;
+  const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, wasm; \`npx tsx bench/long-audio.ts --minutes ${args.minutes} --modes cli --repeat ${args.repeat}${args.before ? ' --before <checkout>' : ''}\`; each run its own process, interleaved.`;
+  const table = [
+    '| CLI | audio (min) | frames (T) | time (s) | peak RSS (MiB) | 16 kHz signal (MiB) | RSS − signal (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.cli} | ${r.minutes} | ${r.frames} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${signalMiB(r.minutes).toFixed(0)} | ${(r.peakRssMiB - signalMiB(r.minutes)).toFixed(0)} |`),
+  ].join('\n');
+  console.log(`\n${header}\n\n${table}\n`);
+  if (args.write) appendFileSync(args.write, `\n${header}\n\n${table}\n`);
+}
+
+if (args.modes === 'cli') {
+  await cliBench();
+} else if (args.child) {
   process.stdout.write(`${JSON.stringify(await child(args.child))}\n`);
 } else {
   const rows: Measurement[] = [];

@@ -13,6 +13,7 @@ interface AudioContextLike {
   createMediaStreamSource(stream: unknown): { connect(node: unknown): void; disconnect(): void };
   createScriptProcessor(bufferSize: number, inputs: number, outputs: number): ScriptProcessorLike;
   readonly destination: unknown;
+  resume?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,6 +53,9 @@ export function connectMediaStream(stream: MediaStreamLike, onChunk: (chunk: Flo
   source.connect(processor);
   // A ScriptProcessor only runs while connected to the output; it writes silence there.
   processor.connect(context.destination);
+  // A context made outside a user gesture may start suspended (autoplay policy); the page's click on a
+  // "listen" button allows it to run.
+  void context.resume?.().catch(() => undefined);
   return () => {
     processor.onaudioprocess = null;
     source.disconnect();

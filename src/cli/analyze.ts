@@ -10,10 +10,10 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity } from '../node.js';
+import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type FrameSink, type Granularity } from '../node.js';
 import { timelineFiles } from '../results/timeline.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
-import { readCompleteResult, writeResultFolder } from '../results/folder.js';
+import { EmbeddingFileStream, EmbeddingStreams, readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
 import { parseHubName, type HubName } from '../model/hub/models.js';
@@ -101,13 +101,25 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
-      const results = await predictSlice(model, slice.map((i) => items[i]!), { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict, timeline: wantsTimeline(options) });
-      for (const [offset, index] of slice.entries()) {
-        const entry = await finishInput(items[index]!, folders[index]!, results[offset]!, root, options);
-        entries[index] = entry;
-        if ('error' in entry.record) failures++;
-        progress.print(options.json ? `${JSON.stringify(entry.record)}\n` : tableRow(entry.record));
-        progress.tick();
+      // Frame embeddings go straight to each input's folder, a window at a time (long files are never held whole).
+      const streams = root && options.embedding && options.granularity === 'frame' ? new EmbeddingStreams(root, (offset) => folders[slice[offset]!]!) : null;
+      try {
+        const results = await predictSlice(
+          model,
+          slice.map((i) => items[i]!),
+          { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict, timeline: wantsTimeline(options) },
+          streams?.sink,
+        );
+        for (const [offset, index] of slice.entries()) {
+          const result = results[offset]!;
+          const entry = await finishInput(items[index]!, folders[index]!, result, root, options, result.ok ? await streams?.take(offset) : undefined);
+          entries[index] = entry;
+          if ('error' in entry.record) failures++;
+          progress.print(options.json ? `${JSON.stringify(entry.record)}\n` : tableRow(entry.record));
+          progress.tick();
+        }
+      } finally {
+        await streams?.discardRest();
       }
       // Rewritten after every chunk, so a stop at any point leaves the summary of what is done.
       if (root) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
@@ -130,12 +142,15 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   return failures > 0 ? 1 : 0;
 }
 
-/** Predicts the inputs that may be read; refused ones (FIFOs, devices) get their error without being opened. */
-async function predictSlice(model: Emotion2Vec, slice: readonly InputItem[], options: BatchPredictOptions): Promise<BatchItemResult[]> {
+/**
+ * Predicts the inputs that may be read; refused ones (FIFOs, devices) get their error without being opened.
+ * `onFrames` gets each input's frame rows with its offset in `slice`.
+ */
+async function predictSlice(model: Emotion2Vec, slice: readonly InputItem[], options: BatchPredictOptions, onFrames?: FrameSink): Promise<BatchItemResult[]> {
   const readable = slice.filter((item) => item.refused === undefined);
   const predicted = await model.predictBatch(
     readable.map((item) => item.path),
-    options,
+    onFrames ? { ...options, onFrames: (rows, shape, input) => onFrames(rows, shape, slice.indexOf(readable[input]!)) } : options,
   );
   return slice.map((item) => (item.refused === undefined ? predicted[readable.indexOf(item)]! : { ok: false, error: new AudioInputError('FILE_NOT_REGULAR', item.refused) }));
 }
@@ -151,22 +166,23 @@ async function pendingInputs(items: readonly InputItem[], folders: readonly stri
   return todo;
 }
 
-/** The input's record, after writing its folder when there is an output root. */
-async function finishInput(item: InputItem, folder: string, result: BatchItemResult, root: string | null, options: AnalyzeOptions): Promise<SummaryEntry> {
+/** The input's record, after writing its folder when there is an output root (`streamed`: its frame embeddings, already in it). */
+async function finishInput(item: InputItem, folder: string, result: BatchItemResult, root: string | null, options: AnalyzeOptions, streamed?: EmbeddingFileStream): Promise<SummaryEntry> {
   const key = item.listedKey ? item.key : folder;
   if (!result.ok) return { record: toErrorRecord(result.error, { input: item.path, key }) };
   const { prediction } = result;
   const record = toResultRecord(prediction, { input: item.path, key, model: options.model, granularity: options.granularity });
-  const embedding = prediction.embedding;
   if (!root) {
+    const embedding = prediction.embedding;
     const inline: ResultRecord = embedding ? { ...record, embedding: { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
     return { record: prediction.timeline ? { ...inline, timeline: prediction.timeline } : inline };
   }
   try {
     const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, item.path, options.plot === true) : undefined;
-    const written = await writeResultFolder(root, folder, { record, embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
+    const written = await writeResultFolder(root, folder, { record, embedding: streamed ?? prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
     return { record: written.record, folder: written.name };
   } catch (error) {
+    await streamed?.discard();
     const failure: ErrorRecord = {
       input: item.path,
       key,

@@ -7,7 +7,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { float32ToLittleEndian } from './bytes.js';
 
-/** Bytes reserved for magic, version, length and header text: room for any 2-D float32 shape. */
+/**
+ * Bytes reserved for magic, version, length and header text: room for any 2-D float32 shape, and exactly what
+ * `encodeNpy` writes for one (its header of a 2-D shape always pads to 128), so both give the same file.
+ */
 const HEADER_BYTES = 128;
 
 function headerBytes(shape: readonly number[]): Uint8Array {
@@ -32,10 +35,13 @@ export class NpyFileWriter {
     readonly columns: number,
   ) {}
 
-  /** Creates (or truncates) `path` for an array of `columns` columns. */
-  static async create(path: string, columns: number): Promise<NpyFileWriter> {
+  /**
+   * Creates (or truncates) `path` for an array of `columns` columns. With `exclusive`, `path` must not exist (it
+   * is never followed or reused: what a temp file in a folder others can write needs).
+   */
+  static async create(path: string, columns: number, options: { readonly exclusive?: boolean } = {}): Promise<NpyFileWriter> {
     if (!Number.isInteger(columns) || columns < 1) throw new UsageError('INVALID_ARGUMENT', `NpyFileWriter: columns must be a positive integer; got ${columns}.`);
-    const file = await open(path, 'w');
+    const file = await open(path, options.exclusive === true ? 'wx' : 'w', 0o644);
     await file.write(headerBytes([0, columns]), 0, HEADER_BYTES, 0);
     return new NpyFileWriter(file, columns);
   }
@@ -56,12 +62,13 @@ export class NpyFileWriter {
     this.rows += values.length / this.columns;
   }
 
-  /** Writes the final shape into the header and closes the file. */
+  /** Writes the final shape into the header, flushes to disk and closes the file. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
       await this.file.write(headerBytes([this.rows, this.columns]), 0, HEADER_BYTES, 0);
+      await this.file.sync();
     } finally {
       await this.file.close();
     }

@@ -62,7 +62,8 @@ export interface PredictOptions extends PrepareOptions {
   readonly maxFullPassSeconds?: number;
   /**
    * With `granularity: 'frame', embedding: true`: frame embeddings are handed here in order, a segment at a time,
-   * instead of being returned (the result then has no `embedding`), so no (T, D) array is ever held.
+   * instead of being returned (the result then has no `embedding`), so no (T, D) array is ever held. With several
+   * inputs, the sink's third argument says whose rows they are (their index in the list).
    */
   readonly onFrames?: FrameSink;
   /** Also return the 16 kHz mono waveform the model was given (after resampling and trimming). Default false. */
@@ -236,7 +237,7 @@ export class Emotion2Vec {
         continue;
       }
       // Audio longer than one pass runs on its own, segment by segment, as soon as it is decoded.
-      if (audio.waveform.length > maxFullPass * MODEL_SAMPLE_RATE) results[index] = await this.settle(() => this.runLong(audio, options));
+      if (audio.waveform.length > maxFullPass * MODEL_SAMPLE_RATE) results[index] = await this.settle(() => this.runLong(audio, index, options));
       else ready.push({ index, audio });
     }
     // Similar lengths together keep padding (wasted compute) small; results do not depend on the grouping.
@@ -246,6 +247,7 @@ export class Emotion2Vec {
       try {
         const predictions = await this.run(
           group.map((item) => item.audio),
+          group.map((item) => item.index),
           options,
         );
         group.forEach((item, i) => (results[item.index] = { ok: true, prediction: predictions[i]! }));
@@ -276,13 +278,14 @@ export class Emotion2Vec {
   }
 
   /** Whole-file result of audio longer than one pass, from its segments. */
-  private async runLong(audio: PreparedAudio, options: PredictOptions): Promise<EmotionPrediction> {
+  private async runLong(audio: PreparedAudio, input: number, options: PredictOptions): Promise<EmotionPrediction> {
     const wantEmbedding = options.embedding === true;
     const wantFrames = wantEmbedding && options.granularity === 'frame';
+    const sink = options.onFrames;
     const result = await runSegmented(this.scoring(), audio, {
       segmentation: options.segmentation,
       frames: wantFrames,
-      onFrames: options.onFrames,
+      onFrames: sink && ((rows, shape) => sink(rows, shape, input)),
       frameScoresSeconds: frameScoresWindow(options.frameScores),
     });
     const dim = this.config.embedDim;
@@ -343,8 +346,8 @@ export class Emotion2Vec {
     return audio;
   }
 
-  /** One forward pass over a padded batch; reads back only what was asked for. */
-  private async run(batch: PreparedAudio[], options: PredictOptions): Promise<EmotionPrediction[]> {
+  /** One forward pass over a padded batch (`inputs`: their indexes in the caller's list); reads back only what was asked for. */
+  private async run(batch: PreparedAudio[], inputs: readonly number[], options: PredictOptions): Promise<EmotionPrediction[]> {
     const network = this.scoring();
     const { config, tokens } = network.definition;
     const classifier = network.head;
@@ -388,7 +391,7 @@ export class Emotion2Vec {
             : { data: utteranceData.slice(b * dim, (b + 1) * dim), shape: [dim], granularity: 'utterance' };
         }
         if (embedding && embedding.granularity === 'frame' && options.onFrames) {
-          await options.onFrames(embedding.data, [frameCount, dim]);
+          await options.onFrames(embedding.data, [frameCount, dim], inputs[b]!);
           embedding = undefined;
         }
         let frameScores: FrameScores | undefined;

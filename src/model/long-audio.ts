@@ -18,14 +18,17 @@ import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segment
 /** Samples handed to the segment runner per push when the whole file is at hand: views, never copies. */
 const FILE_CHUNK = MODEL_SAMPLE_RATE * 10;
 
-/** Receives stitched frame embeddings in order: `rows` is (shape[0] x shape[1]) row-major. */
-export type FrameSink = (rows: Float32Array, shape: [number, number]) => void | Promise<void>;
+/**
+ * Receives stitched frame embeddings in order: `rows` is (shape[0] x shape[1]) row-major; `input` is the index of
+ * the input in `predictBatch`'s list (0 for `predict`). An input's rows come in consecutive calls, a window at a time.
+ */
+export type FrameSink = (rows: Float32Array, shape: [number, number], input: number) => void | Promise<void>;
 
 export interface SegmentedRequest {
   readonly segmentation?: SegmentOptions;
   /** Return the (T, D) frame embeddings (in the result, or through `onFrames`). */
   readonly frames: boolean;
-  readonly onFrames?: FrameSink;
+  readonly onFrames?: (rows: Float32Array, shape: [number, number]) => void | Promise<void>;
   /** Smoothing window of frame scores, or null for none. */
   readonly frameScoresSeconds: number | null;
 }

@@ -27,6 +27,11 @@ export interface StreamOptions {
   readonly onError?: (error: unknown) => void;
   /** Browsers: a microphone or other `MediaStream` to listen to; its audio is pushed as it arrives. */
   readonly mediaStream?: MediaStreamLike;
+  /**
+   * Called with the 16 kHz samples exactly as the segmenter receives them, in order (read them, do not modify
+   * them): to keep a recording of a live session, or to check what a `MediaStream` delivered.
+   */
+  readonly onSamples?: (samples16k: Float32Array) => void;
 }
 
 export class SpeechStream {
@@ -66,7 +71,7 @@ export class SpeechStream {
     checkChunk(chunk);
     // The runner keeps chunks by reference: copy, since callers (audio callbacks) reuse their buffers.
     const copy = chunk.slice();
-    return this.enqueue(() => this.runner.push(this.resampler.push(copy)));
+    return this.enqueue(() => this.runner.push(this.heard(this.resampler.push(copy))));
   }
 
   /** Ends the stream (and stops listening to a MediaStream); resolves with the last segments. */
@@ -77,9 +82,14 @@ export class SpeechStream {
     this.disconnect = null;
     return this.enqueue(async () => {
       const tail = this.resampler.end();
-      if (tail.length > 0) await this.runner.push(tail);
+      if (tail.length > 0) await this.runner.push(this.heard(tail));
       await this.runner.end();
     });
+  }
+
+  private heard(samples: Float32Array): Float32Array {
+    if (samples.length > 0) this.options.onSamples?.(samples);
+    return samples;
   }
 
   private enqueue(work: () => Promise<void>): Promise<TimelineEntry[]> {

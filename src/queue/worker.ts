@@ -9,7 +9,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import { readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
+import { EmbeddingStreams, readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
 import { toResultRecord, type ResultRecord } from '../results/record.js';
 import { timelineFiles } from '../results/timeline.js';
 import { checkQueueName } from './connection.js';
@@ -62,12 +62,24 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const audio = await resolveInput(input);
       const { granularity, embedding, trimSilence, strict, processedAudio, plot } = options;
       const timeline = options.timeline || plot;
-      const prediction = await context.model.predict(audio, { granularity, embedding, trimSilence, strict, waveform: processedAudio, timeline });
-      const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity });
-      // The same timeline files as analyze, titled with the job's input (not a downloaded temporary copy).
-      const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, input, plot) : undefined;
-      const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
-      return jobResult(written.record, written.name, false);
+      // Frame embeddings stream into the job's folder a window at a time, as analyze's do.
+      const streams = embedding && granularity === 'frame' ? new EmbeddingStreams(context.outputDir, () => key) : null;
+      try {
+        const prediction = await context.model.predict(audio, { granularity, embedding, trimSilence, strict, waveform: processedAudio, timeline, ...(streams ? { onFrames: streams.sink } : {}) });
+        const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity });
+        // The same timeline files as analyze, titled with the job's input (not a downloaded temporary copy).
+        const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, input, plot) : undefined;
+        const streamed = await streams?.take(0);
+        try {
+          const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: streamed ?? prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
+          return jobResult(written.record, written.name, false);
+        } catch (error) {
+          await streamed?.discard();
+          throw error;
+        }
+      } finally {
+        await streams?.discardRest();
+      }
     } catch (error) {
       throw toJobError(error);
     }

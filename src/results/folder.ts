@@ -3,7 +3,9 @@
  *
  * ```
  * <output root>/<safe key>/result.json          the record (src/results/record.ts), written last
- *                          embedding.npy        when an embedding is given (float32, numpy.load reads it)
+ *                          embedding.npy        when an embedding is given (float32, numpy.load reads it); the
+ *                                               frame embeddings of long recordings stream in window by window
+ *                                               ({@link EmbeddingStreams}), never held whole
  *                          processed_audio.wav  the 16 kHz mono float waveform the model saw
  *                          <extra files>        e.g. timeline.json / .csv / .svg
  * <output root>/summary.csv                     one row per input of a run (see summary.ts)
@@ -14,17 +16,20 @@
  * root: the key is made one safe path segment, the resolved folder is checked to sit directly in the real root, and
  * a folder that is a symlink is refused.
  */
-import { lstat, mkdir, readFile, realpath } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 // wavefile ships CommonJS without named ESM exports: take the class off its default export.
 import wavefile from 'wavefile';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
-import { UsageError } from '../errors.js';
+import { isEmotion2VecError, UsageError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
+import { NpyFileWriter } from '../io/npy-file.js';
 import type { Embedding } from '../model/emotion2vec.js';
+import type { FrameSink } from '../model/long-audio.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { ResultRecord } from './record.js';
-import { safeOutputName } from './safe-name.js';
+import { printable, safeOutputName } from './safe-name.js';
 
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './safe-name.js';
 export { formatSummaryCsv, writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './summary.js';
@@ -38,8 +43,8 @@ const OWN_FILES = new Set([RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE]);
 export interface ResultFolderContents {
   /** The record; its `embedding` and `files` fields are filled in here from what is written. */
   readonly record: ResultRecord;
-  /** Written as embedding.npy. */
-  readonly embedding?: Embedding;
+  /** Written as embedding.npy: a whole array, or frame rows already streamed to the folder (put in place here). */
+  readonly embedding?: Embedding | EmbeddingFileStream;
   /** 16 kHz mono samples (a prediction's `waveform`), written as a 32-bit float WAV. */
   readonly processedAudio?: Float32Array;
   /** More files by name (one plain, safe file name each): text is written as UTF-8. */
@@ -71,7 +76,11 @@ export async function writeResultFolder(outputRoot: string, key: string, content
 
   const files: string[] = [];
   let record: ResultRecord = contents.record;
-  if (contents.embedding) {
+  if (contents.embedding instanceof EmbeddingFileStream) {
+    const shape = await contents.embedding.publish(folder);
+    record = { ...record, embedding: { shape, granularity: 'frame', file: EMBEDDING_FILE } };
+    files.push(EMBEDDING_FILE);
+  } else if (contents.embedding) {
     const { data, shape, granularity } = contents.embedding;
     await writeFileAtomic(join(folder, EMBEDDING_FILE), encodeNpy(data, shape));
     record = { ...record, embedding: { shape: [...shape], granularity, file: EMBEDDING_FILE } };
@@ -89,6 +98,124 @@ export async function writeResultFolder(outputRoot: string, key: string, content
   // Last: its presence marks the folder complete.
   await writeFileAtomic(join(folder, RESULT_FILE), `${JSON.stringify(record, null, 2)}\n`);
   return { path: folder, name, record };
+}
+
+/**
+ * One input's (T, D) frame embeddings written to its result folder as they come, a window at a time: rows go to a
+ * temp file beside where embedding.npy will be, and `writeResultFolder(root, key, { embedding: stream })` puts it
+ * in place (atomically, before result.json). The bytes equal `encodeNpy` of the whole array.
+ */
+export class EmbeddingFileStream {
+  /** The first write failure: later rows are dropped and `writeResultFolder` reports it. */
+  private failure: unknown = null;
+  private published = false;
+
+  private constructor(
+    private readonly writer: NpyFileWriter,
+    private readonly temp: string,
+    /** The real folder it sits in. */
+    readonly folder: string,
+    /** True when opening it made the folder (removed again by `discard` if left empty). */
+    private readonly madeFolder: boolean,
+  ) {}
+
+  /** Opens the temp file in `<outputRoot>/<safe key>/` (made if missing, checked as `writeResultFolder` checks it). */
+  static async open(outputRoot: string, key: string, columns: number): Promise<EmbeddingFileStream> {
+    const name = safeOutputName(key);
+    const existed = await lstat(join(resolve(outputRoot), name)).then(
+      () => true,
+      () => false,
+    );
+    const folder = await ensureFolderInside(outputRoot, name);
+    const temp = join(folder, `.${EMBEDDING_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    return new EmbeddingFileStream(await NpyFileWriter.create(temp, columns, { exclusive: true }), temp, folder, !existed);
+  }
+
+  /** Rows written so far and the width. */
+  get shape(): [number, number] {
+    return [this.writer.rowCount, this.writer.columns];
+  }
+
+  /** Appends whole rows. A write error (disk full) is kept for `writeResultFolder`, not thrown into inference. */
+  async append(rows: Float32Array): Promise<void> {
+    if (this.failure !== null) return;
+    try {
+      await this.writer.append(rows);
+    } catch (error) {
+      this.failure = error;
+    }
+  }
+
+  /** Closes the file and renames it to `<folder>/embedding.npy`; the shape written. */
+  async publish(folder: string): Promise<number[]> {
+    if (folder !== this.folder) throw unsafe(`an embedding streamed into ${this.folder} cannot be published in ${folder}`);
+    try {
+      if (this.failure !== null) throw this.failure;
+      await this.writer.close();
+      await rename(this.temp, join(folder, EMBEDDING_FILE));
+      this.published = true;
+    } catch (error) {
+      await this.discard();
+      throw error;
+    }
+    return this.shape;
+  }
+
+  /** Drops what was written (the input failed; nothing after `publish`); removes the folder if opening made it and it is empty. */
+  async discard(): Promise<void> {
+    if (this.published) return;
+    await this.writer.close().catch(() => undefined);
+    await unlink(this.temp).catch(() => undefined);
+    // rmdir removes only an empty folder: anything else in it stays.
+    if (this.madeFolder) await rmdir(this.folder).catch(() => undefined);
+  }
+}
+
+/**
+ * The `onFrames` sink of a batch whose frame embeddings go to result folders: input i's rows stream into the
+ * folder named `keyOf(i)`, opened at its first rows. Memory holds the window being written, never a file's array.
+ *
+ * ```ts
+ * const streams = new EmbeddingStreams(root, (i) => keys[i]!);
+ * const results = await model.predictBatch(files, { granularity: 'frame', embedding: true, onFrames: streams.sink });
+ * // per input: writeResultFolder(root, keys[i], { record, embedding: streams.take(i) }); then streams.discardRest()
+ * ```
+ */
+export class EmbeddingStreams {
+  private readonly open = new Map<number, Promise<EmbeddingFileStream>>();
+
+  constructor(
+    private readonly outputRoot: string,
+    private readonly keyOf: (input: number) => string,
+  ) {}
+
+  /** Pass as `onFrames`. */
+  readonly sink: FrameSink = async (rows, shape, input) => {
+    let stream = this.open.get(input);
+    if (!stream) {
+      const key = this.keyOf(input);
+      // A folder that cannot be made fails this input with an output error, not as an inference failure.
+      stream = EmbeddingFileStream.open(this.outputRoot, key, shape[1]).catch((error: unknown) => {
+        throw isEmotion2VecError(error) ? error : new UsageError('OUTPUT_WRITE_FAILED', `Cannot write ${EMBEDDING_FILE} of ${printable(key)} to ${printable(this.outputRoot)}: ${printable((error as Error)?.message ?? String(error))}`);
+      });
+      this.open.set(input, stream);
+    }
+    await (await stream).append(rows);
+  };
+
+  /** Input i's stream (to hand to `writeResultFolder`), or undefined when no rows came; it is no longer tracked here. */
+  async take(input: number): Promise<EmbeddingFileStream | undefined> {
+    const stream = this.open.get(input);
+    this.open.delete(input);
+    return stream;
+  }
+
+  /** Discards every stream not taken (inputs that failed after their first rows). */
+  async discardRest(): Promise<void> {
+    const rest = [...this.open.values()];
+    this.open.clear();
+    for (const stream of rest) await (await stream.catch(() => null))?.discard();
+  }
 }
 
 /**

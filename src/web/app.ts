@@ -7,7 +7,7 @@
 import './style.css';
 import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
-import { toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
+import { labelNames, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { emojiFor } from './emoji.js';
 import { renderTimeline } from './timeline.js';
 
@@ -208,6 +208,73 @@ function setUpRecorder(): void {
   });
 }
 
+/**
+ * Live mode: the microphone's MediaStream goes to the in-page model's `stream()` (the library's one live path,
+ * docs/long-audio.md), and each finished speech segment is listed as it comes: time, emoji, label, score.
+ */
+function setUpLive(): void {
+  const button = element<HTMLButtonElement>('live-button');
+  const list = element<HTMLOListElement>('live-segments');
+  const idle = button.textContent!;
+  let session: { stop(): Promise<void> } | null = null;
+  if (!navigator.mediaDevices?.getUserMedia || typeof AudioContext === 'undefined') {
+    button.disabled = true;
+    button.title = 'This browser cannot listen here (the microphone needs https or localhost).';
+    return;
+  }
+  button.addEventListener('click', async () => {
+    if (session) {
+      const current = session;
+      session = null;
+      button.textContent = idle;
+      await current.stop();
+      document.body.dataset.live = 'stopped';
+      return;
+    }
+    try {
+      button.disabled = true;
+      setStatus('Loading the model into this page (once)…');
+      const model = await pageModel();
+      const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
+      list.replaceChildren();
+      list.hidden = false;
+      const live = model.stream({
+        mediaStream: microphone,
+        onSegment: (segment) => {
+          const names = segment.top ? labelNames(segment.top.label) : null;
+          const item = document.createElement('li');
+          item.textContent = `${segment.start.toFixed(1)}–${segment.end.toFixed(1)} s ${emojiFor(names?.en ?? null)} ${names ? `${names.en}${names.zh ? ` ${names.zh}` : ''} ${(segment.top!.score * 100).toFixed(0)} %` : '(no labels)'}`;
+          list.append(item);
+          item.scrollIntoView({ block: 'nearest' });
+        },
+        onError: (error) => setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+      });
+      // How much the model has heard so far: a live session that hears nothing says so.
+      const ticker = setInterval(() => setStatus(`Listening (${live.receivedSeconds.toFixed(0)} s heard): each finished sentence appears below.`), 1000);
+      session = {
+        // The microphone stops at once; audio already heard is still analysed (a slow backend may be behind), and
+        // the last sentence is listed when it is done.
+        stop: async () => {
+          clearInterval(ticker);
+          microphone.getTracks().forEach((track) => track.stop());
+          setStatus('Stopped listening; finishing the last sentence…');
+          void live.end().then(
+            () => setStatus(''),
+            (error: unknown) => setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+          );
+        },
+      };
+      button.textContent = '■ Stop listening';
+      document.body.dataset.live = 'listening';
+      setStatus('Listening: each finished sentence appears below.');
+    } catch (error) {
+      setStatus(`Cannot listen live: ${error instanceof Error ? error.message : String(error)}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 function setUpInputs(): void {
   const input = element<HTMLInputElement>('file-input');
   input.addEventListener('change', () => {
@@ -240,6 +307,7 @@ function setUpInputs(): void {
 async function start(): Promise<void> {
   setUpInputs();
   setUpRecorder();
+  setUpLive();
   try {
     const response = await fetch('/health');
     state.health = (await response.json()) as Health;
@@ -248,6 +316,9 @@ async function start(): Promise<void> {
       const pageOption = document.querySelector<HTMLInputElement>('input[name="mode"][value="page"]')!;
       pageOption.disabled = true;
       pageOption.parentElement!.title = 'The server was started without model files for the page.';
+      const live = element<HTMLButtonElement>('live-button');
+      live.disabled = true;
+      live.title = 'Live mode runs the model in this page; the server was started without model files for it.';
     }
     document.body.dataset.state = 'ready';
   } catch (error) {

@@ -25,6 +25,7 @@ export const PAGE_HTML = `<!doctype html>
     </label>
     <div class="row">
       <button id="record-button" type="button">● Record from the microphone</button>
+      <button id="live-button" type="button">◉ Listen live (in this page)</button>
       <fieldset id="mode-switch">
         <legend>Run the model</legend>
         <label><input type="radio" name="mode" value="server" checked> on the server</label>
@@ -32,6 +33,7 @@ export const PAGE_HTML = `<!doctype html>
       </fieldset>
     </div>
     <p id="status" role="status"></p>
+    <ol id="live-segments" aria-label="Live speech segments" hidden></ol>
   </section>
   <section id="result-panel" aria-label="Result" hidden>
     <div id="top-emotion">

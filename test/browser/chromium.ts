@@ -11,11 +11,11 @@ import sirv from 'sirv';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 
-/** Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own). */
-export function launchChromium(): Promise<Browser> {
+/** Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own), plus `extraArgs`. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...extraArgs],
   });
 }
 

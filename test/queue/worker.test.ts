@@ -6,12 +6,14 @@
 import { Queue, type Job } from 'bullmq';
 import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
-import { readCompleteResult, writeResultFolder } from '../../src/results/folder.js';
+import { decodeWav } from '../../src/audio/wav.js';
+import { encodeNpy } from '../../src/io/npy.js';
+import { encodeFloatWav, readCompleteResult, writeResultFolder } from '../../src/results/folder.js';
 import { jobIdForKey, DEFAULT_JOB_OPTIONS } from '../../src/queue/job.js';
 import { enqueueJobs } from '../../src/queue/producer.js';
 import { readQueueStatus } from '../../src/queue/status.js';
@@ -161,6 +163,28 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     const resultFiles = (root: string) => JSON.parse(readFileSync(join(root, 'phrases', 'result.json'), 'utf8')).files;
     expect(resultFiles(outputDir)).toEqual(resultFiles(analyzed));
     expect(JSON.parse(readFileSync(join(outputDir, 'phrases', 'timeline.json'), 'utf8')).segments.length).toBeGreaterThan(1);
+  });
+
+  it('a frame-embedding job on a long file streams embedding.npy, byte-identical to the whole array; a failed write leaves no temp file', async () => {
+    const phrases = decodeWav(readFileSync(fixturePath('long', 'phrases.wav'))).channels[0]!;
+    const samples = new Float32Array(phrases.length * 3); // 36 s: windows past the 30 s full pass
+    for (let i = 0; i < 3; i++) samples.set(phrases, i * phrases.length);
+    const input = join(work, 'long-frames.wav');
+    writeFileSync(input, encodeFloatWav(samples, 16_000));
+    const options = { ...DEFAULT_JOB_OPTIONS, granularity: 'frame' as const, embedding: true, processedAudio: false };
+    const { queue, outputDir } = setUp();
+    await enqueueJobs(queue, [{ input, key: 'frames', options }]);
+    expect(await (await finished(queue, jobIdForKey('frames'), 120_000)).getState()).toBe('completed');
+    const whole = await model.predict(input, { granularity: 'frame', embedding: true });
+    expect(whole.segmented?.segments).toBeGreaterThanOrEqual(3);
+    expect(readdirSync(join(outputDir, 'frames')).sort()).toEqual(['embedding.npy', 'result.json']);
+    expect(Buffer.compare(readFileSync(join(outputDir, 'frames', 'embedding.npy')), Buffer.from(encodeNpy(whole.embedding!.data, whole.embedding!.shape)))).toBe(0);
+
+    const broken: ResultFolders = { readCompleteResult, writeResultFolder: async () => Promise.reject(new Error('ENOSPC: no space left on device')) };
+    const failing = setUp(broken);
+    await enqueueJobs(failing.queue, [{ input, key: 'frames', options }], { attempts: 1, backoffMs: 100 });
+    expect(await (await finished(failing.queue, jobIdForKey('frames'), 120_000)).getState()).toBe('failed');
+    expect(readdirSync(failing.outputDir)).toEqual([]);
   });
 
   it('close() finishes the current job; close({ release: true }) hands it back to the queue without spending an attempt', async () => {

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { decodeAudio } from '../../src/audio/decode.js';
-import { decodeNpy } from '../../src/io/npy.js';
+import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
 import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import {
+  EmbeddingStreams,
   MAX_OUTPUT_NAME_BYTES,
   printable,
   readCompleteResult,
@@ -79,6 +80,55 @@ describe('writeResultFolder', () => {
     expect(wav.sampleRate).toBe(16000);
     expect(Array.from(wav.channels[0]!)).toEqual(Array.from(waveform));
     expect(await readCompleteResult(root, 'a')).toMatchObject({ key: 'a' });
+  });
+
+  it('a streamed embedding gives the same folder, byte for byte, as the whole array', async () => {
+    const rows = 23;
+    const dim = 5;
+    const frames = new Float32Array(rows * dim).map((_, i) => Math.sin(i) * 3 + 1e-7 * i);
+    const timestamp = new Date('2026-01-02T03:04:05Z');
+    const record = toResultRecord(prediction, { input: 'a.wav', key: 'a', model: 'tiny', granularity: 'frame', timestamp });
+    const waveform = new Float32Array(800).map((_, i) => Math.cos(i / 7));
+    const whole = await writeResultFolder(join(root, 'whole'), 'a', { record, embedding: { data: frames, shape: [rows, dim], granularity: 'frame' }, processedAudio: waveform });
+
+    const streams = new EmbeddingStreams(join(root, 'streamed'), () => 'a');
+    // Windows of uneven sizes, as the long-audio runner hands them.
+    for (const [from, to] of [[0, 4], [4, 15], [15, 15], [15, 23]] as const) await streams.sink(frames.subarray(from * dim, to * dim), [to - from, dim], 0);
+    const streamed = await writeResultFolder(join(root, 'streamed'), 'a', { record, embedding: await streams.take(0), processedAudio: waveform });
+    await streams.discardRest();
+
+    expect((await readdir(streamed.path)).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
+    for (const file of ['embedding.npy', 'processed_audio.wav', 'result.json']) {
+      expect(Buffer.compare(await readFile(join(streamed.path, file)), await readFile(join(whole.path, file))), file).toBe(0);
+    }
+    expect(Buffer.compare(await readFile(join(streamed.path, 'embedding.npy')), Buffer.from(encodeNpy(frames, [rows, dim])))).toBe(0);
+    expect(streamed.record).toEqual(whole.record);
+    expect(streamed.record.embedding).toEqual({ shape: [rows, dim], granularity: 'frame', file: 'embedding.npy' });
+  });
+
+  it('a streamed embedding of a failed input leaves nothing behind; one of another input goes to its own folder', async () => {
+    const out = join(root, 'out');
+    const keys = ['first', 'second'];
+    const streams = new EmbeddingStreams(out, (i) => keys[i]!);
+    await streams.sink(new Float32Array(6), [3, 2], 0);
+    await streams.sink(new Float32Array(4), [2, 2], 1);
+    expect((await readdir(join(out, 'first'))).filter((f) => f.endsWith('.tmp'))).toHaveLength(1);
+    const record = toResultRecord(prediction, { input: 's.wav', key: 'second', model: 'tiny', granularity: 'frame' });
+    const written = await writeResultFolder(out, 'second', { record, embedding: await streams.take(1) });
+    expect(decodeNpy(await readFile(join(written.path, 'embedding.npy'))).shape).toEqual([2, 2]);
+    await streams.discardRest(); // 'first' failed: its temp file and the folder made for it go
+    expect((await readdir(out)).sort()).toEqual(['second']);
+    expect((await readdir(join(out, 'second'))).sort()).toEqual(['embedding.npy', 'result.json']);
+  });
+
+  it('a streamed embedding is only published in its own folder', async () => {
+    const streams = new EmbeddingStreams(join(root, 'out'), () => 'a');
+    await streams.sink(new Float32Array(2), [1, 2], 0);
+    const record = toResultRecord(prediction, { input: 'b', key: 'b', model: 'tiny', granularity: 'frame' });
+    const stream = await streams.take(0);
+    await expect(writeResultFolder(join(root, 'out'), 'b', { record, embedding: stream })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await stream!.discard();
+    expect(await readdir(join(root, 'out'))).toEqual(['b']);
   });
 
   it.each(['..', '../escape', 'a/../../x.wav', '/abs/path', 'nul\u0000'])('keeps the key %j inside the root', async (key) => {
