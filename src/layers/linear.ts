@@ -7,8 +7,8 @@ import type { Parameter, ParameterSet } from './parameters.js';
 export class Linear {
   private readonly weight: Parameter;
   private readonly bias?: Parameter;
-  /** The wasm backend holding only XNNPACK's packed copy of the weight (src/wasm/packed-weights.ts), if any. */
-  private packedOn: tf.KernelBackend | null = null;
+  /** The weight tensor that exists only as XNNPACK's packed copy (src/wasm/packed-weights.ts), and its backend. */
+  private packed: { readonly weight: tf.Tensor; readonly backend: tf.KernelBackend } | null = null;
 
   constructor(params: ParameterSet, prefix: string, inFeatures: number, readonly outFeatures: number, withBias = true) {
     // Stored transposed to (in, out) once at load time: the layout tfjs' wasm product hands XNNPACK (which packs
@@ -20,7 +20,8 @@ export class Linear {
   /** Applies the layer to the last axis of `x` (any leading axes). */
   apply(x: tf.Tensor): tf.Tensor {
     const weight = this.weight.value;
-    if (this.packedOn !== null && tf.backend() !== this.packedOn) {
+    if (this.packed?.weight !== weight) this.packed = null; // weights loaded again
+    if (this.packed !== null && tf.backend() !== this.packed.backend) {
       throw new InferenceError(
         'BACKEND_CHANGED',
         `This model's weights live packed in the wasm backend, but the active backend is now '${tf.getBackend()}': load the model again on the backend that should run it.`,
@@ -36,7 +37,10 @@ export class Linear {
     });
     // The first product on wasm left a packed copy of the weight in XNNPACK: its unpacked bytes can go. (Not
     // after an empty input: tfjs may skip the kernel for it, and then nothing was packed.)
-    if (this.packedOn === null && y.size > 0) this.packedOn = releaseUnpackedWeight(weight);
+    if (this.packed === null && y.size > 0) {
+      const backend = releaseUnpackedWeight(weight);
+      if (backend) this.packed = { weight, backend };
+    }
     return y;
   }
 }
