@@ -8,6 +8,7 @@
  *   npx tsx bench/threads.ts                                  # after, threads 0/2; 3 rounds
  *   git archive <commit> src | tar -x -C .scratch/before      # an earlier version as "before"
  *   npx tsx bench/threads.ts --before .scratch/before/src --threads 0,2 --rounds 3 --write bench/RESULTS.md
+ *   npx tsx bench/threads.ts --ops --threads 0,1,2 --rounds 3   # the large shape's products alone
  *
  * `--threads` takes EMOTION2VEC_WASM_THREADS values: 0 is tfjs' single-threaded build, n the threaded build with
  * n threads, `default` leaves the variable unset. The converted folder is written once into
@@ -25,6 +26,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '0,2' },
     before: { type: 'string' },
+    // Products only (no model): the transformer's 2-D products at the large shape, per thread setting.
+    ops: { type: 'boolean', default: false },
     write: { type: 'string' },
     // Internal: one measured process.
     child: { type: 'string' },
@@ -40,8 +43,81 @@ interface Measurement {
   readonly maxRssMiB: number;
 }
 
-if (args.child) await child(args.child);
+
+/** The large model's product shapes for N = 500 frames (10 s): QKV, output projection, MLP in and out, one head. */
+const PRODUCTS = [
+  { name: 'qkv (500x1024)·(1024x3072)', m: 500, k: 1024, n: 3072 },
+  { name: 'proj (500x1024)·(1024x1024)', m: 500, k: 1024, n: 1024 },
+  { name: 'fc1 (500x1024)·(1024x4096)', m: 500, k: 1024, n: 4096 },
+  { name: 'fc2 (500x4096)·(4096x1024)', m: 500, k: 4096, n: 1024 },
+  { name: 'one head (500x64)·(64x500), fresh B', m: 500, k: 64, n: 500 },
+] as const;
+
+if (args.child === 'ops') await opsChild();
+else if (args.child) await child(args.child);
+else if (args.ops) await opsMain();
 else await main();
+
+/** Median ms of each product (fused with a bias, weights packed once as in Linear), 5 runs after a warm-up. */
+async function opsChild(): Promise<void> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('../src/node.js');
+  const { selectBackend } = await import('../src/backend.js');
+  const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+  const { randomArray } = await import('../test/support/fixtures.js');
+  await selectBackend('wasm');
+  const ms: number[] = [];
+  for (const { m, k, n } of PRODUCTS) {
+    const a = tf.tensor2d(randomArray(m * k, 1), [m, k]);
+    const b = tf.tensor2d(randomArray(k * n, 2), [k, n]);
+    const bias = tf.tensor1d(randomArray(n, 3));
+    // The head's B is a fresh tensor every call (a slice of K^T), so XNNPACK packs it every call.
+    const fresh = k === 64;
+    const run = () => tf.tidy(() => tf.fused.matMul({ a, b: fresh ? tf.slice(b, [0, 0], [k, n]) : b, bias }).dataSync());
+    run();
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      run();
+      times.push(performance.now() - start);
+    }
+    ms.push(times.sort((x, y) => x - y)[2]!);
+    tf.dispose([a, b, bias]);
+  }
+  process.stdout.write(`${JSON.stringify({ threads: getThreadsCount(), ms })}\n`);
+}
+
+async function opsMain(): Promise<void> {
+  const settings = args.threads.split(',');
+  const results = new Map<string, { threads: number; ms: number[] }[]>();
+  for (let round = 0; round < Number(args.rounds); round++) {
+    for (const setting of settings) {
+      const env = { ...process.env, EMOTION2VEC_WASM_THREADS: setting };
+      const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', 'ops'], { encoding: 'utf8', env });
+      const measurement = JSON.parse(output.trim().split('\n').pop()!) as { threads: number; ms: number[] };
+      results.set(setting, [...(results.get(setting) ?? []), measurement]);
+      console.log(`round ${round + 1} EMOTION2VEC_WASM_THREADS=${setting}: ${JSON.stringify(measurement)}`);
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const lines = [
+    '',
+    `\`npx tsx bench/threads.ts ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)}Z, ${args.rounds} rounds interleaved, one process per setting and round; ms: median of the rounds' medians of 5; GFLOP/s in brackets).`,
+    '',
+    `| product | ${settings.map((s) => `EMOTION2VEC_WASM_THREADS=${s} (pool ${results.get(s)![0]!.threads})`).join(' | ')} |`,
+    `| --- | ${settings.map(() => '---:').join(' | ')} |`,
+    ...PRODUCTS.map(({ name, m, k, n }, i) => {
+      const cells = settings.map((s) => {
+        const value = median(results.get(s)!.map((r) => r.ms[i]!));
+        return `${value.toFixed(1)} (${((2 * m * k * n) / value / 1e6).toFixed(1)})`;
+      });
+      return `| ${name} | ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
+  console.log(lines.join('\n'));
+  if (args.write) appendFileSync(args.write, lines.join('\n'));
+}
 
 async function child(folder: string): Promise<void> {
   const { Emotion2Vec } = (await import(resolve(args.src, 'node.js'))) as typeof import('../src/node.js');
