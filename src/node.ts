@@ -12,7 +12,7 @@ import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { ensureCachedModel } from './model/hub/node-cache.js';
 import { readRegularFile } from './io/regular-file.js';
 import { installPlatform } from './platform.js';
-import { enableWasmThreads } from './wasm/node-threads.js';
+import { configureWasmThreads } from './wasm/node-threads.js';
 
 export * from './index.js';
 export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
@@ -26,8 +26,9 @@ export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } f
 
 const require = createRequire(import.meta.url);
 
-// Both cores for the wasm backend (docs/performance.md); EMOTION2VEC_WASM_THREADS=0 keeps tfjs' single thread.
-if (process.env.EMOTION2VEC_WASM_THREADS !== '0') enableWasmThreads();
+// Every core for the wasm backend's products (docs/performance.md); EMOTION2VEC_WASM_THREADS=0 keeps tfjs'
+// single-threaded build, =n sets the thread count.
+configureWasmThreads(process.env.EMOTION2VEC_WASM_THREADS);
 
 /** Tried in this order; the names are variables so that bundlers leave these optional imports alone. */
 const NATIVE_BACKEND_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];

@@ -8,7 +8,9 @@
  * Call `enableWasmThreads()` before the wasm backend initialises (the first model load).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker as NodeWorker } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
@@ -26,6 +28,10 @@ function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeo
       workersStarted++;
     }
 
+    // Emscripten refs a worker while it runs a pthread; XNNPACK's pool threads run until the process ends, so
+    // a ref would keep every CLI run alive after its work is done.
+    override ref(): void {}
+
     override postMessage(message: unknown, transfer?: Parameters<NodeWorker['postMessage']>[1]): void {
       const load = message as { cmd?: string; urlOrBlob?: unknown } | null;
       // The threaded build hands its workers its own source as a Blob; a worker reads a file path instead.
@@ -36,6 +42,26 @@ function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeo
       super.postMessage(message, transfer);
     }
   };
+}
+
+/**
+ * tfjs' wasm start-up caps XNNPACK's thread pool at half the logical cores it is told about (it assumes two
+ * hyper-threads per core), so on a 2-core machine the threaded build ran one thread: the pool never used the
+ * second core. While the threaded module is instantiated, its `emscripten_num_logical_cores` import is made to
+ * report twice the cores Node sees, so that the cap becomes Node's `availableParallelism()` (tfjs' own cap of
+ * 8 still applies); `setThreadsCount` picks fewer. Only the first instantiation with that import is touched.
+ */
+function uncapThreadPool(): void {
+  const instantiate = WebAssembly.instantiate;
+  const patched = (source: BufferSource | WebAssembly.Module, imports?: WebAssembly.Imports): Promise<unknown> => {
+    const env = imports?.['env'] as Record<string, unknown> | undefined;
+    if (typeof env?.['emscripten_num_logical_cores'] === 'function') {
+      env['emscripten_num_logical_cores'] = () => 2 * availableParallelism();
+      WebAssembly.instantiate = instantiate;
+    }
+    return instantiate(source as BufferSource, imports);
+  };
+  WebAssembly.instantiate = patched as typeof WebAssembly.instantiate;
 }
 
 let enabled = false;
@@ -64,6 +90,27 @@ export function enableWasmThreads(): boolean {
   // The threaded build assigns worker_threads' Worker to the global during start-up; this keeps ours.
   Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => Worker, set: () => {} });
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  uncapThreadPool();
   enabled = true;
   return true;
+}
+
+/**
+ * Applies the `EMOTION2VEC_WASM_THREADS` setting: unset, threads on with one per core (tfjs' cap of 8); `0`,
+ * tfjs' single-threaded build; a positive integer n, the threaded build with n threads. Anything else is
+ * ignored with a warning (it is read at start-up, where throwing would stop every command).
+ */
+export function configureWasmThreads(setting: string | undefined): void {
+  if (setting === undefined || setting === '') {
+    enableWasmThreads();
+    return;
+  }
+  if (setting === '0') return;
+  const threads = /^[1-9]\d*$/.test(setting) ? Number(setting) : NaN;
+  if (!Number.isSafeInteger(threads)) {
+    process.emitWarning(`EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not '${setting.slice(0, 40)}': using the default.`);
+    enableWasmThreads();
+    return;
+  }
+  if (enableWasmThreads()) setThreadsCount(threads);
 }
