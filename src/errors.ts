@@ -38,7 +38,6 @@ export type ErrorCode =
   | 'AUDIO_FILE_NOT_FOUND'
   // runtime
   | 'BACKEND_UNAVAILABLE'
-  | 'BACKEND_CHANGED'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
   | 'INVALID_ARGUMENT'

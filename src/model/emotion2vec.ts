@@ -143,9 +143,7 @@ export class Emotion2Vec {
 
   /**
    * The tfjs backend the model runs on now. tfjs backends are process-wide: loading another model with another
-   * `backend` (or calling `tf.setBackend`) moves this one too, except from wasm once it has run there (its
-   * weight matrices then live only in XNNPACK's packed form, docs/performance.md): it then throws
-   * `BACKEND_CHANGED` until it is loaded again.
+   * `backend` (or calling `tf.setBackend`) moves this one too.
    */
   get backend(): string {
     return tf.getBackend();
