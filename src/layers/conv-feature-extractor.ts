@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';
-import { gelu } from './gelu.js';
 import { LayerNorm } from './layer-norm.js';
 import { runStage, type StageHook } from './stage.js';
 
@@ -54,7 +53,7 @@ export class ConvFeatureExtractor {
       this.blocks.forEach((block, i) => {
         const input = x;
         const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
-        x = stage(`cnn${i}.norm_gelu`, () => gelu(block.norm.apply(convolved)) as tf.Tensor3D);
+        x = stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved) as tf.Tensor3D);
       });
       return x;
     });
