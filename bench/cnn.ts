@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/cnn.ts --cases base:5,large:10 --runs 3
  *   EMOTION2VEC_WASM_THREADS=0 npx tsx bench/cnn.ts ...    # tfjs' single-threaded wasm build
+ *   npx tsx bench/cnn.ts --cases '' --ops 0 --convs 1        # the convolution rewrites tried and not kept
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     cases: { type: 'string', default: 'base:5,large:10' },
     runs: { type: 'string', default: '3' },
     ops: { type: 'string', default: '1' },
+    convs: { type: 'string', default: '0' },
   },
 });
 const runs = Number(args.runs);
@@ -86,6 +88,49 @@ function opRows(): string[] {
     const [b, a] = [median(times.before), median(times.after)];
     return `| ${label} | ${b.toFixed(1)} | ${a.toFixed(1)} | ${(b / a).toFixed(2)}x | ${diff.toExponential(1)} |`;
   });
+}
+
+/**
+ * Convolutions as 2-D products, tried and not kept: the first layer (1 channel, k = 10, stride 5) as frames of
+ * the waveform times a (10, C) matrix, the second (C -> C, k = 3, stride 2) as im2col (rows of three
+ * consecutive frames, taken from pairs of frames) times a (3C, C) matrix; against tfjs' conv1d, at 5 s.
+ */
+function convRows(): string[] {
+  const channels = 512;
+  const frames0 = 15999;
+  const frames1 = 7999;
+  const wave = tf.tensor3d(randomArray(5 * SAMPLE_RATE, 1), [1, 5 * SAMPLE_RATE, 1]);
+  const filter0 = tf.tensor3d(randomArray(10 * channels, 2), [10, 1, channels]);
+  const x = tf.tensor3d(randomArray(frames0 * channels, 3), [1, frames0, channels]);
+  const filter1 = tf.tensor3d(randomArray(3 * channels * channels, 4).map((v) => v * 0.05), [3, channels, channels]);
+  const framed = () => {
+    const pairs = tf.reshape(tf.slice(wave, [0, 0, 0], [1, 5 * (frames0 + 1), 1]), [frames0 + 1, 5]);
+    const windows = tf.concat([tf.slice(pairs, [0, 0], [frames0, 5]), tf.slice(pairs, [1, 0], [frames0, 5])], 1) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(windows, tf.reshape(filter0, [10, channels]) as tf.Tensor2D), [1, frames0, channels]);
+  };
+  const im2col = () => {
+    const pairs = tf.reshape(tf.slice(x, [0, 0, 0], [1, 2 * (frames1 + 1), channels]), [frames1 + 1, 2 * channels]);
+    const rows = tf.concat([tf.slice(pairs, [0, 0], [frames1, 2 * channels]), tf.slice(pairs, [1, 0], [frames1, channels])], 1) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(rows, tf.reshape(filter1, [3 * channels, channels]) as tf.Tensor2D), [1, frames1, channels]);
+  };
+  const cases = [
+    { label: 'cnn0: conv1d -> frames x (10, 512) matMul, 80 000 samples', before: () => tf.conv1d(wave, filter0, 5, 'valid'), after: framed },
+    { label: 'cnn1: conv1d -> im2col x (1536, 512) matMul, (15 999, 512)', before: () => tf.conv1d(x, filter1, 2, 'valid'), after: im2col },
+  ];
+  const rows = cases.map(({ label, before, after }) => {
+    const diff = tf.tidy(() => maxAbsDiff(before(), after()));
+    const times = { before: [] as number[], after: [] as number[] };
+    timeOp(before);
+    timeOp(after);
+    for (let i = 0; i < runs; i++) {
+      times.before.push(timeOp(before));
+      times.after.push(timeOp(after));
+    }
+    const [b, a] = [median(times.before), median(times.after)];
+    return `| ${label} | ${b.toFixed(1)} | ${a.toFixed(1)} | ${(b / a).toFixed(2)}x | ${diff.toExponential(1)} |`;
+  });
+  tf.dispose([wave, filter0, x, filter1]);
+  return rows;
 }
 
 function modelSource(name: FixtureCase): Record<string, Uint8Array> {
@@ -164,6 +209,9 @@ async function main(): Promise<void> {
   const out: string[] = [`wasm, ${threads}, median of ${runs} interleaved runs (before, after, before, ...)\n`];
   if (args.ops !== '0') {
     out.push('| op | before: tfjs ops (ms) | after: fused kernel (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...opRows(), '');
+  }
+  if (args.convs !== '0') {
+    out.push('| convolution | before: conv1d (ms) | after: 2-D matMul (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...convRows(), '');
   }
   out.push('| model, audio | stage | before (ms) | after (ms) | speed-up |', '| --- | --- | ---: | ---: | ---: |');
   for (const spec of args.cases.split(',').filter(Boolean)) {
