@@ -5,7 +5,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';
-import { gelu } from './gelu.js';
 import { LayerNorm } from './layer-norm.js';
 import { runStage, type StageHook } from './stage.js';
 
@@ -53,8 +52,13 @@ export class ConvFeatureExtractor {
       let x = tf.expandDims(waveforms, -1) as tf.Tensor3D;
       this.blocks.forEach((block, i) => {
         const input = x;
-        const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
-        x = stage(`cnn${i}.norm_gelu`, () => gelu(block.norm.apply(convolved)) as tf.Tensor3D);
+        // Each layer's convolution output and input go as soon as the layer is done, not at the end of the
+        // stack: the first layer's output alone is 16 000 frames x C per 5 s of audio.
+        x = tf.tidy(() => {
+          const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
+          return stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved) as tf.Tensor3D);
+        });
+        input.dispose();
       });
       return x;
     });

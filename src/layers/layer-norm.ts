@@ -1,6 +1,8 @@
 /** LayerNorm over the last axis, as torch.nn.LayerNorm (biased variance, eps inside the square root). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';
+import { geluOps } from './gelu.js';
+import { LAYER_NORM_GELU_KERNEL, wasmGeluKernelsFor } from '../wasm/gelu-kernels.js';
 
 /** Normalises `x` over its last axis; `weight` and `bias` (both or neither) apply the affine part. */
 export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
@@ -10,6 +12,14 @@ export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: 
     if (!weight || !bias) return normalized;
     return tf.add(tf.mul(normalized, weight), bias);
   });
+}
+
+/** gelu(layerNorm(x)) with gain and bias; one fused pass on wasm (src/wasm/gelu-kernels.ts). */
+export function layerNormGelu(x: tf.Tensor, eps: number, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+  if (wasmGeluKernelsFor(x) && weight.dtype === 'float32' && bias.dtype === 'float32') {
+    return tf.engine().runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, { eps }) as tf.Tensor;
+  }
+  return tf.tidy(() => geluOps(layerNorm(x, eps, weight, bias)));
 }
 
 /** A LayerNorm module with optional learned gain and bias (`<prefix>.weight`, `<prefix>.bias`). */
@@ -32,5 +42,11 @@ export class LayerNorm {
 
   apply(x: tf.Tensor): tf.Tensor {
     return layerNorm(x, this.eps, this.weight?.value, this.bias?.value);
+  }
+
+  /** gelu(this.apply(x)), in one pass where the backend allows it (affine LayerNorm on wasm). */
+  applyWithGelu(x: tf.Tensor): tf.Tensor {
+    if (!this.weight || !this.bias) return tf.tidy(() => geluOps(this.apply(x)));
+    return layerNormGelu(x, this.eps, this.weight.value, this.bias.value);
   }
 }

@@ -1,0 +1,104 @@
+/**
+ * GELU and LayerNorm + GELU as single passes for the wasm backend.
+ *
+ * tfjs builds the exact GELU from erf and four elementwise ops, and LayerNorm from moments, subtract, rsqrt,
+ * multiply and add: about a dozen passes over the tensor, each allocating a full-size output. At the CNN's first
+ * layer (16 000 frames x 512 channels per 5 s of audio) that cost more than the convolution (bench/RESULTS.md).
+ * These kernels run a small SIMD wasm module (src/wasm/gelu-simd.wat: hand-written because no tfjs op fuses
+ * them, and a JavaScript loop measured slower than tfjs' own passes) on the tfjs wasm backend's own memory:
+ * the input is read in place and each output value written once.
+ *
+ * Registered for the wasm backend only, so cpu, WebGL and WebGPU keep the tfjs formulation; the layers ask
+ * `wasmGeluKernelsFor(x)` which path to take. Where the module cannot start (a runtime without wasm SIMD), the
+ * tfjs formulation runs on wasm too.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { GELU_SIMD_PLAIN, GELU_SIMD_SHARED } from './gelu-simd-module.js';
+
+export const GELU_KERNEL = 'Emotion2VecGelu';
+export const LAYER_NORM_GELU_KERNEL = 'Emotion2VecLayerNormGelu';
+
+/** Attributes of LAYER_NORM_GELU_KERNEL: epsilon inside the square root, as torch.nn.LayerNorm. */
+export interface LayerNormGeluAttrs {
+  readonly eps: number;
+}
+
+interface GeluExports {
+  gelu(src: number, dst: number, n: number): void;
+  layer_norm_gelu(src: number, dst: number, rows: number, width: number, gain: number, shift: number, eps: number): void;
+}
+
+/** One instance per wasm memory (a backend re-created by tfjs gets a new memory); null where it cannot start. */
+const instances = new WeakMap<object, GeluExports | null>();
+
+function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
+  // The threaded build keeps its (shared) memory on the module object, the plain build exports it.
+  const module = backend.wasm as unknown as { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  return module.wasmMemory ?? module.asm?.memory;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+function geluModule(backend: BackendWasm): GeluExports | null {
+  const memory = backendMemory(backend);
+  if (!memory) return null;
+  if (!instances.has(memory)) {
+    try {
+      const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+      // Synchronous compile: the module is under the 4 KB browsers allow on the main thread.
+      const module = new WebAssembly.Module(decodeBase64(shared ? GELU_SIMD_SHARED : GELU_SIMD_PLAIN) as Uint8Array<ArrayBuffer>);
+      instances.set(memory, new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GeluExports);
+    } catch {
+      instances.set(memory, null);
+    }
+  }
+  return instances.get(memory)!;
+}
+
+/** Byte address of a tensor's data in the wasm memory. */
+function address(backend: BackendWasm, tensor: tf.TensorInfo): number {
+  return (backend.dataIdMap.get(tensor.dataId) as unknown as { memoryOffset: number }).memoryOffset;
+}
+
+function geluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend }): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(x.shape, 'float32');
+  geluModule(backend)!.gelu(address(backend, x), address(backend, out), tf.util.sizeFromShape(x.shape));
+  return out;
+}
+
+function layerNormGeluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x, weight, bias } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo; bias: tf.TensorInfo };
+  const { eps } = args.attrs as unknown as LayerNormGeluAttrs;
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(x.shape, 'float32');
+  const width = x.shape[x.shape.length - 1]!;
+  const rows = tf.util.sizeFromShape(x.shape) / width;
+  geluModule(backend)!.layer_norm_gelu(address(backend, x), address(backend, out), rows, width, address(backend, weight), address(backend, bias), eps);
+  return out;
+}
+
+for (const [kernelName, kernelFunc] of [
+  [GELU_KERNEL, geluWasm],
+  [LAYER_NORM_GELU_KERNEL, layerNormGeluWasm],
+] as const) {
+  if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
+let enabled = true;
+
+/** @internal Turns the kernels off (false) or on: for bench/cnn.ts's before/after and the layer tests. */
+export function useWasmGeluKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether the kernels can run on `x` now: wasm is the active backend, its module started, `x` is float32. */
+export function wasmGeluKernelsFor(x: tf.Tensor): boolean {
+  if (!enabled || x.dtype !== 'float32' || x.size === 0 || tf.getBackend() !== 'wasm') return false;
+  return geluModule(tf.backend() as BackendWasm) !== null;
+}
