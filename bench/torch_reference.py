@@ -7,6 +7,10 @@ installed in this project, so this stands in for "upstream PyTorch" when timing.
 
     python3 bench/torch_reference.py --fixture test/fixtures/base --check      # max |diff| vs the fixture
     python3 bench/torch_reference.py --fixture test/fixtures/large --seconds 10 --runs 3 --threads 2
+    python3 bench/torch_reference.py --fixture test/fixtures/large --weights large.safetensors --seconds 10
+
+With --weights the same weights are read from a safetensors file (float32, as `npm run bench:torch` writes it
+for both sides), so that load time and memory compare with the package loading that file.
 
 Prints one JSON object on stdout. Needs torch, numpy and PyYAML (Debian: python3-torch python3-numpy python3-yaml).
 """
@@ -76,6 +80,25 @@ def load_synthetic_weights(fixture: Path) -> dict:
     salt = json.loads((fixture / "manifest.json").read_text())["salt"]
     keys = json.loads((fixture / "state_dict_keys.json").read_text())
     return {e["key"]: synthetic_tensor(salt, e["key"], e["shape"]) for e in keys if ".decoder." not in e["key"]}
+
+
+def read_safetensors(path: Path) -> dict:
+    """A float32 safetensors file (8-byte little-endian header length, JSON header, raw data), read into memory."""
+    with path.open("rb") as file:
+        header_length = int.from_bytes(file.read(8), "little")
+        header = json.loads(file.read(header_length))
+        data_start = 8 + header_length
+        weights = {}
+        for key, entry in header.items():
+            if key == "__metadata__" or ".decoder." in key:
+                continue
+            if entry["dtype"] != "F32":
+                raise ValueError(f"{key}: dtype {entry['dtype']}, expected F32")
+            begin, end = entry["data_offsets"]
+            file.seek(data_start + begin)
+            values = np.fromfile(file, dtype="<f4", count=(end - begin) // 4)
+            weights[key] = torch.from_numpy(values.reshape(entry["shape"]))
+    return weights
 
 
 # --- config ----------------------------------------------------------------------------------------------------
@@ -220,9 +243,18 @@ def check_parity(w: dict, cfg: dict, fixture: Path, input_id: str) -> dict:
     return {"input": input_id, "max_abs_diff": diff}
 
 
-def time_forward(w: dict, cfg: dict, seconds: float, runs: int) -> dict:
-    generator = torch.Generator().manual_seed(1)
-    wave = (torch.rand(int(seconds * SAMPLE_RATE), generator=generator) * 2 - 1) * 0.1
+def bench_audio(seconds: int) -> torch.Tensor:
+    """The samples `npm run bench` times: randomArray(n, seed = seconds) of test/support/fixtures.ts, times 0.1."""
+    state = seconds
+    samples = np.empty(seconds * SAMPLE_RATE, dtype=np.float32)
+    for i in range(samples.size):
+        state = (state * 1664525 + 1013904223) & 0xFFFFFFFF
+        samples[i] = state / 2**31 - 1
+    return torch.from_numpy((samples.astype(np.float64) * 0.1).astype(np.float32))  # as JS: float64 product, stored as float32
+
+
+def time_forward(w: dict, cfg: dict, seconds: int, runs: int) -> dict:
+    wave = bench_audio(seconds)
     samples = []
     with torch.inference_mode():
         forward(w, cfg, wave)  # warm-up
@@ -236,9 +268,10 @@ def time_forward(w: dict, cfg: dict, seconds: float, runs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixture", required=True, type=Path, help="test/fixtures/base or test/fixtures/large")
+    parser.add_argument("--weights", type=Path, help="read the weights from this safetensors file instead of rebuilding them")
     parser.add_argument("--check", action="store_true", help="compare with the fixture's reference outputs")
     parser.add_argument("--input", default="speech16k", help="fixture input id for --check")
-    parser.add_argument("--seconds", type=float, default=0, help="time a forward pass on this much random audio")
+    parser.add_argument("--seconds", type=int, default=0, help="time a forward pass on this much random audio")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -246,8 +279,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cfg = read_config(args.fixture)
     start = time.perf_counter()
-    weights = load_synthetic_weights(args.fixture)
-    report = {"torch": torch.__version__, "threads": torch.get_num_threads(), "weights_ms": (time.perf_counter() - start) * 1000}
+    weights = read_safetensors(args.weights) if args.weights else load_synthetic_weights(args.fixture)
+    report = {
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "weights": "file" if args.weights else "rebuilt from the hash recipe",
+        "weights_ms": (time.perf_counter() - start) * 1000,
+    }
     if args.check:
         report["parity"] = check_parity(weights, cfg, args.fixture, args.input)
     if args.seconds > 0:
