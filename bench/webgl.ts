@@ -6,7 +6,7 @@
  *   npm run bench:browser                                          # tiny and base, 1/5/10 s, median of 3
  *   npm run bench:browser -- --models large --durations 10 --runs 1
  *   npm run bench:browser -- --gpu                                 # a machine with a GPU: drop --disable-gpu
- *   npm run bench:browser -- --gpu --chromium-args "--use-angle=vulkan --enable-features=Vulkan"
+ *   npm run bench:browser -- --gpu --chromium-args="--use-angle=vulkan --enable-features=Vulkan"
  *   npm run bench:browser -- --write bench/RESULTS.md              # also append the markdown table there
  *
  * CHROMIUM_PATH picks another Chromium (default /usr/bin/chromium).
