@@ -1,38 +1,35 @@
 /**
  * What `npm run bench:browser` (bench/webgl.ts) runs inside Chromium: the measurement of bench/run.ts (load,
- * latency per audio length, leaked tensors) on the WebGL backend. Bundled by esbuild through the library's
- * browser entry point; the Node side hands over the audio so both benchmarks time the very same samples.
+ * latency per audio length, leaked tensors) on the WebGL backend, one step per call so that the Node side can
+ * report as it goes. Bundled by esbuild through the library's browser entry point; the Node side hands over
+ * the audio so both benchmarks time the very same samples.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Emotion2Vec } from '../src/browser.js';
 
-export interface WebglBenchArgs {
+export interface LoadArgs {
   /** URL folder of the model files (served by the Node side). */
   folder: string;
   /** The files to fetch from it before timing the load (config.yaml, tokens.txt, the weights). */
   files: string[];
-  /** One waveform per audio length, 16 kHz samples. */
-  audios: { seconds: number; samples: number[] }[];
-  runs: number;
 }
 
-export interface WebglBenchResult {
+export interface Loaded {
   backend: string;
   floatPrecision: 16 | 32;
   loadMs: number;
-  /** The first predict: WebGL compiles its shaders and uploads the weights to textures here. */
-  firstPredictMs: number;
-  /** Median of `runs` after one warm-up, by audio length in seconds. */
-  latencyMs: Record<string, number>;
   weightMiB: number;
+}
+
+export interface Finished {
+  /** Tensors left over by all the predicts (0: none leaked). */
   leaked: number;
+  /** Tensors left after dispose(), against before the load. */
   leftAfterDispose: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+/** The model under test, kept between the Node side's calls so that it can report after each step. */
+let current: { model: Emotion2Vec; tensorsAtStart: number; tensorsAfterLoad: number } | null = null;
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -53,47 +50,48 @@ const scenarios = {
     });
   },
 
-  async bench(args: WebglBenchArgs): Promise<WebglBenchResult> {
+  async load(args: LoadArgs): Promise<Loaded> {
+    if (current) throw new Error('a model is already loaded: call finish() first');
     // Files are fetched first and loaded from memory, as bench/run.ts loads them: the load time is the model's own.
     const files: Record<string, Uint8Array> = {};
     for (const name of args.files) files[name] = await fetchBytes(`${args.folder}${name}`);
     const tensorsAtStart = tf.engine().state.numTensors;
-
-    let start = performance.now();
+    const start = performance.now();
     const model = await Emotion2Vec.load(files, { backend: 'webgl' });
     const loadMs = performance.now() - start;
-    const weightMiB = tf.memory().numBytes / 2 ** 20;
-    const before = tf.memory().numTensors;
-
-    const audios = args.audios.map(({ seconds, samples }) => ({ seconds, samples: Float32Array.from(samples) }));
-    start = performance.now();
-    await model.predict(audios[0]!.samples);
-    const firstPredictMs = performance.now() - start;
-
-    const latencyMs: Record<string, number> = {};
-    for (const { seconds, samples } of audios) {
-      await model.predict(samples); // warm-up: this length's shaders compiled
-      const times: number[] = [];
-      for (let i = 0; i < args.runs; i++) {
-        start = performance.now();
-        await model.predict(samples);
-        times.push(performance.now() - start);
-      }
-      latencyMs[String(seconds)] = median(times);
-    }
-    const leaked = tf.memory().numTensors - before;
-    const backend = model.backend;
-    model.dispose();
+    current = { model, tensorsAtStart, tensorsAfterLoad: tf.memory().numTensors };
     return {
-      backend,
+      backend: model.backend,
       floatPrecision: tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 32 : 16,
       loadMs,
-      firstPredictMs,
-      latencyMs,
-      weightMiB,
-      leaked,
-      leftAfterDispose: tf.engine().state.numTensors - tensorsAtStart,
+      weightMiB: tf.memory().numBytes / 2 ** 20,
     };
+  },
+
+  /**
+   * Times predict on one waveform: `runs` times after `warmUps` untimed calls; returns every time in ms. The
+   * first call of a model compiles WebGL's shaders and uploads the weights to textures (time it with warmUps 0).
+   */
+  async time(args: { samples: number[]; warmUps: number; runs: number }): Promise<number[]> {
+    if (!current) throw new Error('no model loaded: call load() first');
+    const audio = Float32Array.from(args.samples);
+    for (let i = 0; i < args.warmUps; i++) await current.model.predict(audio);
+    const times: number[] = [];
+    for (let i = 0; i < args.runs; i++) {
+      const start = performance.now();
+      await current.model.predict(audio);
+      times.push(performance.now() - start);
+    }
+    return times;
+  },
+
+  finish(): Promise<Finished> {
+    if (!current) throw new Error('no model loaded');
+    const leaked = tf.memory().numTensors - current.tensorsAfterLoad;
+    current.model.dispose();
+    const leftAfterDispose = tf.engine().state.numTensors - current.tensorsAtStart;
+    current = null;
+    return Promise.resolve({ leaked, leftAfterDispose });
   },
 };
 

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
-import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM, startBrowserHarness } from '../test/support/browser-harness.js';
+import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM, startBrowserHarness, type BrowserHarness } from '../test/support/browser-harness.js';
 import { fixturePath, randomArray, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
-import type { WebglBenchResult, WebglScenarios } from './webgl-page.js';
+import type { Finished, Loaded, WebglScenarios } from './webgl-page.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,9 +43,38 @@ function chromiumFlags(): string[] {
   return [...base, ...args['chromium-args'].split(/\s+/).filter(Boolean)];
 }
 
-interface Row extends WebglBenchResult {
+interface Row extends Loaded, Finished {
   model: string;
+  /** The first predict: WebGL compiles its shaders and uploads the weights to textures here. */
+  firstPredictMs: number;
+  /** Median of `runs` after one warm-up, by audio length in seconds. */
+  latencyMs: Record<string, number>;
   uptime: string;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** One model through the page's steps, reporting each on stderr as it lands (a slow renderer takes minutes). */
+async function benchModel(harness: BrowserHarness<WebglScenarios>, name: FixtureCase, scratch: string, audios: { seconds: number; samples: number[] }[]): Promise<Row> {
+  const uptime = loadavg()[0]!.toFixed(2);
+  const say = (text: string) => process.stderr.write(`  ${name}: ${text}\n`);
+  say(`load average ${uptime}, loading...`);
+  const loaded = await harness.run('load', prepareModel(name, scratch));
+  say(`loaded in ${loaded.loadMs.toFixed(0)} ms on ${loaded.backend} (float${loaded.floatPrecision})`);
+  const [firstPredictMs] = await harness.run('time', { samples: audios[0]!.samples, warmUps: 0, runs: 1 });
+  say(`first predict (${audios[0]!.seconds} s) ${firstPredictMs!.toFixed(0)} ms`);
+  const latencyMs: Record<string, number> = {};
+  for (const { seconds, samples } of audios) {
+    const times = await harness.run('time', { samples, warmUps: 1, runs });
+    latencyMs[String(seconds)] = median(times);
+    say(`${seconds} s audio: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
+  }
+  const finished = await harness.run('finish');
+  rmSync(join(scratch, 'model.safetensors'), { force: true });
+  return { model: name, ...loaded, firstPredictMs: firstPredictMs!, latencyMs, ...finished, uptime };
 }
 
 function table(rows: Row[], renderer: string): string {
@@ -90,14 +119,7 @@ async function main(): Promise<void> {
     // The same audio as bench/run.ts: its seeded random samples, scaled to speech-like levels.
     const audios = durations.map((seconds) => ({ seconds, samples: Array.from(randomArray(seconds * SAMPLE_RATE, seconds).map((v) => v * 0.1)) }));
     const rows: Row[] = [];
-    for (const name of args.models.split(',') as FixtureCase[]) {
-      const folder = prepareModel(name, scratch);
-      const uptime = loadavg()[0]!.toFixed(2);
-      process.stderr.write(`bench ${name} on webgl (load average ${uptime})...\n`);
-      const result = await harness.run('bench', { ...folder, audios, runs });
-      rows.push({ ...result, model: name, uptime });
-      rmSync(join(scratch, 'model.safetensors'), { force: true });
-    }
+    for (const name of args.models.split(',') as FixtureCase[]) rows.push(await benchModel(harness, name, scratch, audios));
     if (harness.pageErrors.length) process.stderr.write(`page errors: ${harness.pageErrors.join('; ')}\n`);
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
     const report =
