@@ -190,8 +190,10 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), `e2v-torch-bench-${name}-`));
     try {
       const weightsFile = writeCheckpoint(name, dir);
-      rows.push({ model: name, ...torchSide(python, name, weightsFile) });
-      rows.push({ model: name, ...packageSide(name, dir) });
+      for (const side of [() => torchSide(python, name, weightsFile), () => packageSide(name, dir)]) {
+        rows.push({ model: name, ...side() });
+        process.stderr.write(`${table(rows.slice(-1)).split('\n').pop()}\n`); // each row as it lands: a busy machine takes minutes
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
