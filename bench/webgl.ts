@@ -73,6 +73,7 @@ async function benchModel(harness: BrowserHarness<WebglScenarios>, name: Fixture
     say(`${seconds} s audio: ${times.map((t) => t.toFixed(0)).join(', ')} ms`);
   }
   const finished = await harness.run('finish');
+  say(`tensors leaked ${finished.leaked}, ${finished.leftAfterDispose} left after dispose`);
   rmSync(join(scratch, 'model.safetensors'), { force: true });
   return { model: name, ...loaded, firstPredictMs: firstPredictMs!, latencyMs, ...finished, uptime };
 }
