@@ -16,6 +16,9 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Chromium's flags for the tests: headless, software WebGL2 (--disable-gpu), no network of its own. */
+export const CHROMIUM_FLAGS: readonly string[] = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+
 /** The page's `scenarios` object: async functions taking and returning plain JSON. */
 type ScenarioMap = Record<string, (...args: never[]) => Promise<unknown>>;
 
@@ -29,9 +32,14 @@ export interface BrowserHarness<S extends ScenarioMap> {
 
 /**
  * Starts Chromium on a page running `entry` (a .ts file that sets `globalThis.scenarios`). `folders` maps URL
- * prefixes ('/head/') to local folders; everything else is served from the repository root.
+ * prefixes ('/head/') to local folders; everything else is served from the repository root. `chromiumFlags`
+ * replaces CHROMIUM_FLAGS (e.g. without --disable-gpu, for a benchmark on a real GPU).
  */
-export async function startBrowserHarness<S extends ScenarioMap>(entry: string, folders: Record<string, string> = {}): Promise<BrowserHarness<S>> {
+export async function startBrowserHarness<S extends ScenarioMap>(
+  entry: string,
+  folders: Record<string, string> = {},
+  chromiumFlags: readonly string[] = CHROMIUM_FLAGS,
+): Promise<BrowserHarness<S>> {
   const bundleDir = mkdtempSync(join(tmpdir(), 'e2v-page-'));
   let server: Server | undefined;
   let browser: Browser | undefined;
@@ -62,7 +70,7 @@ export async function startBrowserHarness<S extends ScenarioMap>(entry: string, 
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: [...chromiumFlags] });
     const page: Page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
