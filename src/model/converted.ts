@@ -7,7 +7,8 @@
  * layouts, so a converted model and its checkpoint load through the same code.
  */
 import { CheckpointError, quote } from '../errors.js';
-import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
+import { float32ToLittleEndian, HOST_IS_LITTLE_ENDIAN } from '../io/bytes.js';
+import { memoryAccess, type RandomAccess } from '../io/random-access.js';
 import { checkQuantization, decodeWeights, encodeWeights, storageFor, storedBytes, type Quantization, type WeightDType } from './weight-dtypes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import { checkManifestStructure } from './manifest-checks.js';
@@ -115,31 +116,39 @@ export async function writeConvertedModel(
 }
 
 /**
- * Reads a converted model: parses model.json, fetches its shards through `readShard`, exposes the tensors.
- * Shards stay separate (never concatenated into a second copy of the model), and each one is let go as soon as
- * every tensor in it has been read: loading holds the stored bytes plus what is already on the backend, never
- * the model twice. A tensor is therefore read once; reading it again is a CheckpointError.
+ * Where shard bytes come from: a function that reads a shard whole (URLs, in-memory files), or shards opened
+ * for reads by position (local files), from which every tensor is read straight into its own buffer.
+ */
+export type ShardReader = ((name: string) => Promise<Uint8Array>) | { readonly open: (name: string) => Promise<RandomAccess> };
+
+/**
+ * Reads a converted model: parses model.json, opens its shards through `shards`, exposes the tensors. Nothing is
+ * concatenated: a tensor is read from the shards that hold it into one buffer (on wasm, its place on the backend:
+ * see `StoredTensor.readInto`). Shards read whole are let go as soon as every tensor in them has been read; shards
+ * opened by position are never held in memory at all. A tensor is therefore read once; reading it again is a
+ * CheckpointError.
  */
 export async function readConvertedModel(
   manifestText: string,
-  readShard: (name: string) => Promise<Uint8Array>,
+  shards: ShardReader,
 ): Promise<{ definition: ModelDefinition; modelConf: Record<string, unknown>; weights: CheckpointContents }> {
   const manifest = parseManifest(manifestText);
   const config = configFromModelConf(manifest.modelConf);
+  const open = typeof shards === 'function' ? async (name: string) => memoryAccess(await shards(name)) : shards.open;
 
   const tensors: StateDict = new Map();
   for (const group of manifest.weightsManifest) {
-    const shards: (Uint8Array | null)[] = [];
+    const sources: (RandomAccess | null)[] = [];
     const shardStarts: number[] = [];
     let total = 0;
     for (const path of group.paths) {
-      const shard = await readShard(path);
-      shards.push(shard);
+      const shard = await open(path);
+      sources.push(shard);
       shardStarts.push(total);
-      total += shard.length;
+      total += shard.size;
     }
     // Planned first, so every shard knows how many tensors still need it.
-    const unread = shards.map(() => 0);
+    const unread = sources.map(() => 0);
     const planned = [];
     let offset = 0;
     for (const weight of group.weights) {
@@ -157,17 +166,40 @@ export async function readConvertedModel(
       for (let i = first; i <= last; i++) unread[i]!++;
       planned.push({ weight, count, start, end: offset, first, last });
     }
+    const group_ = { sources, shardStarts, unread };
     for (const { weight, count, start, end, first, last } of planned) {
       let done = false;
-      const read = (): Float32Array => {
+      const claim = () => {
         if (done) throw new CheckpointError('CHECKPOINT_TENSORS', `${weight.name} was already read from the converted model and its shard let go; load the model again.`);
-        const bytes = gather(shards, shardStarts, start, end, first, last);
-        const values = weight.quantization ? decodeWeights(bytes, weight.quantization, count) : toFloat32(bytes, 'float32', count);
         done = true;
-        for (let i = first; i <= last; i++) if (--unread[i]! === 0) shards[i] = null;
-        return values;
       };
-      tensors.set(weight.name, { shape: weight.shape, dtype: weight.quantization?.dtype ?? 'float32', read });
+      const release = () => {
+        for (let i = first; i <= last; i++) if (--unread[i]! === 0) sources[i] = null;
+      };
+      const readInto = (target: Float32Array): void => {
+        claim();
+        if (weight.quantization) {
+          const stored = new Uint8Array(end - start);
+          copyRange(group_, start, stored, first, last, weight.name);
+          release();
+          decodeWeights(stored, weight.quantization, count, target);
+          return;
+        }
+        // float32 as stored: the shard bytes go straight into the target's bytes.
+        copyRange(group_, start, new Uint8Array(target.buffer, target.byteOffset, count * 4), first, last, weight.name);
+        release();
+        if (!HOST_IS_LITTLE_ENDIAN) swapBytes32(target);
+      };
+      tensors.set(weight.name, {
+        shape: weight.shape,
+        dtype: weight.quantization?.dtype ?? 'float32',
+        read: () => {
+          const values = new Float32Array(count);
+          readInto(values);
+          return values;
+        },
+        readInto,
+      });
     }
   }
   return {
@@ -184,17 +216,39 @@ function shardIndexAt(starts: readonly number[], position: number): number {
   return index;
 }
 
-/** Bytes [start, end) of the group: a view when they lie in one shard, a copy when they span several. */
-function gather(shards: readonly (Uint8Array | null)[], starts: readonly number[], start: number, end: number, first: number, last: number): Uint8Array {
-  const shardAt = (i: number) => shards[i] ?? new Uint8Array(0);
-  if (first === last) return shardAt(first).subarray(start - starts[first]!, end - starts[first]!);
-  const out = new Uint8Array(end - start);
+/** Copies bytes [start, start + target.length) of the group (shards first..last) into `target`. */
+function copyRange(
+  group: { readonly sources: readonly (RandomAccess | null)[]; readonly shardStarts: readonly number[] },
+  start: number,
+  target: Uint8Array,
+  first: number,
+  last: number,
+  name: string,
+): void {
+  const end = start + target.length;
   for (let i = first; i <= last; i++) {
-    const from = Math.max(start, starts[i]!) - starts[i]!;
-    const to = Math.min(end, starts[i]! + shardAt(i).length) - starts[i]!;
-    out.set(shardAt(i).subarray(from, to), starts[i]! + from - start);
+    const shard = group.sources[i];
+    const shardStart = group.shardStarts[i]!;
+    const from = Math.max(start, shardStart);
+    const to = Math.min(end, shardStart + (shard?.size ?? 0));
+    if (to <= from) continue;
+    const read = shard ? shard.readInto(from - shardStart, target.subarray(from - start, to - start)) : 0;
+    if (read !== to - from) {
+      throw new CheckpointError('CHECKPOINT_TRUNCATED', `The weight shard holding ${quote(name, 200)} was cut short or changed while it was read; convert again.`);
+    }
   }
-  return out;
+}
+
+/** Big-endian hosts only: float32 values stored little-endian, swapped in place. */
+function swapBytes32(values: Float32Array): void {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  for (let i = 0; i < bytes.length; i += 4) {
+    const [a, b] = [bytes[i]!, bytes[i + 1]!];
+    bytes[i] = bytes[i + 3]!;
+    bytes[i + 1] = bytes[i + 2]!;
+    bytes[i + 2] = b;
+    bytes[i + 3] = a;
+  }
 }
 
 function parseManifest(text: string): ConvertedManifest {

@@ -14,6 +14,8 @@ export interface TensorEntry {
   readonly dtype: StoredDType;
   /** The values as float32 in row-major order. Throws a CheckpointError if the bytes are missing or cut short. */
   read(): Float32Array;
+  /** Where the reader can: the same values written into `target` (exactly the element count), with no buffer of its own. */
+  readInto?(target: Float32Array): void;
 }
 
 /** Tensor name -> tensor, in file order. */
