@@ -23,6 +23,11 @@ export interface StoredTensor {
    * without a JavaScript copy in between.
    */
   readInto?(target: Float32Array): void;
+  /**
+   * For a 2-D tensor stored transposed (converted weights): the transpose's values (shape reversed, row-major)
+   * written into `target`, as cheaply as `readInto`.
+   */
+  readTransposedInto?(target: Float32Array): void;
 }
 
 /** Tensor name -> stored tensor. */
@@ -55,6 +60,11 @@ export class Parameter {
 
   /** @internal Fills the parameter from a stored tensor in PyTorch's layout. */
   assign(stored: StoredTensor): void {
+    if (stored.readTransposedInto && this.preparesAsTranspose()) {
+      // Stored already in the layout this layer computes with: no transpose at load.
+      this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target));
+      return;
+    }
     const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
@@ -62,6 +72,24 @@ export class Parameter {
     }
     this.tensor = tf.tidy(() => this.prepare!(raw));
     raw.dispose();
+  }
+
+  /**
+   * Whether `prepare` is a plain 2-D transpose (Linear's), found by running it on a small (2, 3) probe. Only then
+   * may a transposed stored tensor skip it; any other prepare gets PyTorch's layout and runs as declared.
+   */
+  private preparesAsTranspose(): boolean {
+    if (!this.prepare || this.shape.length !== 2) return false;
+    const probe = [1, 2, 3, 4, 5, 6];
+    try {
+      return tf.tidy(() => {
+        const out = this.prepare!(tf.tensor2d(probe, [2, 3]));
+        const values = out.dataSync();
+        return out.shape.length === 2 && out.shape[0] === 3 && out.shape[1] === 2 && [1, 4, 2, 5, 3, 6].every((v, i) => values[i] === v);
+      });
+    } catch {
+      return false;
+    }
   }
 
   /** @internal */

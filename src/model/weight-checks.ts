@@ -45,13 +45,16 @@ function reportNotFinite(values: Float32Array, from: number, name: string, locat
 export function withFiniteWeights(contents: CheckpointContents, location: string): CheckpointContents {
   const tensors: StateDict = new Map();
   for (const [name, entry] of contents.tensors) {
-    const guarded = Object.create(entry) as TensorEntry & { read: () => Float32Array; readInto?: (target: Float32Array) => void };
+    const guarded = Object.create(entry) as { -readonly [K in keyof TensorEntry]: TensorEntry[K] };
     guarded.read = () => assertFinite(entry.read(), name, location);
-    if (entry.readInto) {
-      guarded.readInto = (target) => {
-        entry.readInto!(target);
-        assertFinite(target, name, location);
-      };
+    for (const method of ['readInto', 'readTransposedInto'] as const) {
+      const readInto = entry[method]?.bind(entry);
+      if (readInto) {
+        guarded[method] = (target) => {
+          readInto(target);
+          assertFinite(target, name, location);
+        };
+      }
     }
     tensors.set(name, guarded);
   }
