@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { ensureCachedModel } from './model/hub/node-cache.js';
-import { readRegularFile } from './io/regular-file.js';
+import { readRegularFile, openRegularFile } from './io/regular-file.js';
 import { installPlatform } from './platform.js';
 import { configureWasmThreads } from './wasm/node-threads.js';
 
@@ -63,6 +63,7 @@ installPlatform({
   name: 'node',
   preferredBackends: ['tensorflow', 'wasm', 'cpu'],
   readFile: readRegularFile,
+  openFile: openRegularFile,
   pathFromFileUrl: (url) => fileURLToPath(url),
   isDirectory: async (path) => (await stat(path)).isDirectory(),
   listDirectory: (path) => readdir(path),

@@ -7,6 +7,7 @@ import type { DecodedAudio } from './audio/types.js';
 import type { HubModel } from './model/hub/models.js';
 import type { HubOptions } from './model/hub/progress.js';
 import type { ModelSource } from './model/sources.js';
+import type { RandomAccess } from './io/random-access.js';
 
 /** What `decodeAudio` knows about bytes it hands to a platform's fallback decoder. */
 export interface FallbackHint {
@@ -58,6 +59,11 @@ export interface Platform {
    * (a FIFO, /dev/zero, a symlink to either, a file over `maxBytes`) is refused at once with a {@link FileRefusal}.
    */
   readFile?: (path: string, options?: ReadFileOptions) => Promise<Uint8Array>;
+  /**
+   * Opens a local file for reads by position (Node only), with the same refusals as `readFile`: checkpoints and
+   * weight shards are read from it tensor by tensor instead of whole.
+   */
+  openFile?: (path: string, options?: ReadFileOptions) => Promise<RandomAccess>;
   /** The local path a `file:` URL names (Node only). */
   pathFromFileUrl?: (url: URL) => string;
   /** Whether a local path is a directory (Node only). */

@@ -4,10 +4,11 @@
  * /dev/zero would grow without end, so both are refused at once with a typed reason instead of read.
  * Node-only: imported by src/node.ts alone.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { DEFAULT_MAX_FILE_BYTES, FileRefusal, type ReadFileOptions } from '../platform.js';
 import { quote } from '../errors.js';
+import type { RandomAccess } from './random-access.js';
 
 /** Opening with O_NONBLOCK returns at once even for a FIFO with no writer (the fstat then refuses it). */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
@@ -33,6 +34,49 @@ export async function readRegularFile(path: string, options: ReadFileOptions = {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Opens a regular file for reads by position (a checkpoint or weight shard read tensor by tensor, straight into
+ * the tensors' buffers): checked like readRegularFile now, and again on every read, which opens the file,
+ * checks that it is still the regular file of the size first seen, reads and closes it. Holding no descriptor
+ * between reads means a load that stops half-way (a bad tensor) leaves nothing open.
+ */
+export async function openRegularFile(path: string, options: ReadFileOptions = {}): Promise<RandomAccess> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  checkRegular(path, await stat(path).catch((error: unknown) => rethrowWithNameNote(path, error)), maxBytes);
+  const handle = await open(path, OPEN_FLAGS);
+  let size: number;
+  try {
+    const info = await handle.stat();
+    checkRegular(path, info, maxBytes);
+    size = info.size;
+  } finally {
+    await handle.close();
+  }
+  return {
+    size,
+    readInto(position, target) {
+      const length = Math.max(0, Math.min(target.length, size - position));
+      if (length === 0) return 0;
+      const fd = openSync(path, OPEN_FLAGS);
+      try {
+        const info = fstatSync(fd);
+        checkRegular(path, info, maxBytes);
+        // A file that changed size since it was opened is read no further: callers report it cut short.
+        if (info.size !== size) return 0;
+        let filled = 0;
+        while (filled < length) {
+          const bytesRead = readSync(fd, target, filled, length - filled, position + filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return filled;
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
 }
 
 function checkRegular(path: string, info: Stats, maxBytes: number): void {

@@ -1,5 +1,6 @@
 /**
- * Random access to the entries of a zip archive held in memory, with a byte bound on every read.
+ * Random access to the entries of a zip archive, in memory or read from a file by position (src/io/random-access.ts),
+ * with a byte bound on every read: only the end records, the central directory and the entries asked for are read.
  *
  * Hand-written index, fflate for the inflating: fflate's `unzipSync` inflates an entry whole into a buffer of
  * the size the archive claims, so a 4 MB checkpoint whose storage entry claims (or truly inflates to) 3 GiB
@@ -7,6 +8,7 @@
  * stream through fflate's `Inflate` and stop as soon as the bytes the caller needs are out.
  */
 import { Inflate } from 'fflate';
+import { memoryAccess, readRange, type RandomAccess } from './random-access.js';
 
 /** One entry of the central directory. */
 export interface ZipEntry {
@@ -45,33 +47,45 @@ const LOCAL_HEADER = 0x04034b50;
 const U32_MAX = 0xffffffff;
 
 /** Reads the central directory. Throws ZipError for an archive whose directory is damaged or out of bounds. */
-export function readZipIndex(bytes: Uint8Array): Map<string, ZipEntry> {
+export function readZipIndex(archive: Uint8Array | RandomAccess): Map<string, ZipEntry> {
+  const source = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
+  // Only the tail (end records) and the central directory are read: never the entries' data.
+  const tailStart = Math.max(0, source.size - 22 - 0xffff);
+  const tail = readRange(source, tailStart, source.size - tailStart);
+  const tailView = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  let eocdInTail = -1;
+  for (let at = tail.length - 22; at >= 0; at--) {
+    if (tailView.getUint32(at, true) === EOCD) {
+      eocdInTail = at;
+      break;
+    }
+  }
+  if (eocdInTail < 0) throw new ZipError('no end-of-central-directory record (the file is cut short)', 'damaged');
+  const eocd = tailStart + eocdInTail;
+  let count = tailView.getUint16(eocdInTail + 10, true);
+  let directory = tailView.getUint32(eocdInTail + 16, true);
+  let directoryEnd = eocd;
+  if (eocdInTail >= 20 && tailView.getUint32(eocdInTail - 20, true) === ZIP64_LOCATOR) {
+    const record = Number(tailView.getBigUint64(eocdInTail - 12, true));
+    const recordBytes = record >= 0 && record + 56 <= source.size ? readRange(source, record, 56) : new Uint8Array(0);
+    const recordView = new DataView(recordBytes.buffer, recordBytes.byteOffset, recordBytes.byteLength);
+    if (recordBytes.length < 56 || recordView.getUint32(0, true) !== ZIP64_EOCD) throw new ZipError('its zip64 end record is out of bounds', 'damaged');
+    count = Number(recordView.getBigUint64(32, true));
+    directory = Number(recordView.getBigUint64(48, true));
+    directoryEnd = Math.min(eocd, record);
+  }
+  if (count > MAX_ENTRIES) throw new ZipError(`it declares ${count} entries (at most ${MAX_ENTRIES} are read)`, 'damaged');
+  if (directory > directoryEnd) throw new ZipError('its central directory starts past its end record', 'damaged');
+
+  // Offsets below are relative to the directory's bytes; `inside` bounds every field read to them.
+  const bytes = readRange(source, directory, directoryEnd - directory);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u16 = (at: number) => view.getUint16(at, true);
   const u32 = (at: number) => view.getUint32(at, true);
   const u64 = (at: number) => Number(view.getBigUint64(at, true));
   const inside = (at: number, length: number) => at >= 0 && length >= 0 && at + length <= bytes.length;
-
-  let eocd = -1;
-  for (let at = bytes.length - 22; at >= Math.max(0, bytes.length - 22 - 0xffff); at--) {
-    if (u32(at) === EOCD) {
-      eocd = at;
-      break;
-    }
-  }
-  if (eocd < 0) throw new ZipError('no end-of-central-directory record (the file is cut short)', 'damaged');
-  let count = u16(eocd + 10);
-  let directory = u32(eocd + 16);
-  if (eocd >= 20 && u32(eocd - 20) === ZIP64_LOCATOR) {
-    const record = u64(eocd - 12);
-    if (!inside(record, 56) || u32(record) !== ZIP64_EOCD) throw new ZipError('its zip64 end record is out of bounds', 'damaged');
-    count = u64(record + 32);
-    directory = u64(record + 48);
-  }
-  if (count > MAX_ENTRIES) throw new ZipError(`it declares ${count} entries (at most ${MAX_ENTRIES} are read)`, 'damaged');
-
   const entries = new Map<string, ZipEntry>();
-  let at = directory;
+  let at = 0;
   for (let i = 0; i < count; i++) {
     if (!inside(at, 46) || u32(at) !== CENTRAL_HEADER) throw new ZipError(`central directory entry ${i + 1} is out of bounds or damaged`, 'damaged');
     const flags = u16(at + 8);
@@ -108,29 +122,50 @@ export function readZipIndex(bytes: Uint8Array): Map<string, ZipEntry> {
   return entries;
 }
 
-/**
- * The first `wanted` bytes of an entry, inflating no more than that. A stored entry is returned as a view (no
- * copy). Throws ZipError when the entry is encrypted, uses another method, lies outside the archive, or holds
- * fewer than `wanted` bytes.
- */
-export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, wanted: number): Uint8Array {
+/** Where an entry's (compressed) data starts: after its local header, checked to lie inside the archive. */
+function entryDataStart(source: RandomAccess, entry: ZipEntry): number {
   if (entry.encrypted) throw new ZipError(`entry ${entry.name} is encrypted`, 'unsupported');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const local = entry.localOffset;
-  if (local < 0 || local + 30 > bytes.length || view.getUint32(local, true) !== LOCAL_HEADER) {
+  const header = local >= 0 && local + 30 <= source.size ? readRange(source, local, 30) : new Uint8Array(0);
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  if (header.length < 30 || view.getUint32(0, true) !== LOCAL_HEADER) {
     throw new ZipError(`entry ${entry.name} points outside the archive`, 'damaged');
   }
-  const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-  if (start + entry.compressedSize > bytes.length) throw new ZipError(`entry ${entry.name} runs past the end of the archive (the file is cut short)`, 'damaged');
-  const compressed = bytes.subarray(start, start + entry.compressedSize);
+  const start = local + 30 + view.getUint16(26, true) + view.getUint16(28, true);
+  if (start + entry.compressedSize > source.size) throw new ZipError(`entry ${entry.name} runs past the end of the archive (the file is cut short)`, 'damaged');
+  if (entry.method === 0 && entry.compressedSize !== entry.size) throw new ZipError(`stored entry ${entry.name} declares ${entry.size} bytes but holds ${entry.compressedSize}`, 'damaged');
+  return start;
+}
 
+/**
+ * Copies bytes [from, from + target.length) of a stored (uncompressed) entry straight into `target`: from a
+ * file, one read and no intermediate buffer. Returns false, reading nothing, when the entry is deflated (the
+ * caller then goes through readZipEntry). Throws ZipError when the entry holds fewer bytes.
+ */
+export function readStoredEntryInto(archive: Uint8Array | RandomAccess, entry: ZipEntry, from: number, target: Uint8Array): boolean {
+  const source = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
+  if (entry.method !== 0) return false;
+  const start = entryDataStart(source, entry);
+  if (from < 0 || from + target.length > entry.compressedSize) throw new ZipError(`entry ${entry.name} holds ${entry.compressedSize} bytes, ${from + target.length} needed`, 'short');
+  if (source.readInto(start + from, target) !== target.length) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+  return true;
+}
+
+/**
+ * The first `wanted` bytes of an entry, inflating no more than that. A stored entry in memory is returned as a
+ * view (no copy). Throws ZipError when the entry is encrypted, uses another method, lies outside the archive,
+ * or holds fewer than `wanted` bytes.
+ */
+export function readZipEntry(archive: Uint8Array | RandomAccess, entry: ZipEntry, wanted: number): Uint8Array {
+  const source = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
+  const start = entryDataStart(source, entry);
   if (entry.method === 0) {
-    if (entry.compressedSize !== entry.size) throw new ZipError(`stored entry ${entry.name} declares ${entry.size} bytes but holds ${entry.compressedSize}`, 'damaged');
-    if (compressed.length < wanted) throw new ZipError(`entry ${entry.name} holds ${compressed.length} bytes, ${wanted} needed`, 'short');
-    return compressed.subarray(0, wanted);
+    if (entry.compressedSize < wanted) throw new ZipError(`entry ${entry.name} holds ${entry.compressedSize} bytes, ${wanted} needed`, 'short');
+    const bytes = readRange(source, start, wanted);
+    if (bytes.length < wanted) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+    return bytes;
   }
   if (entry.method !== 8) throw new ZipError(`entry ${entry.name} uses compression method ${entry.method}`, 'unsupported');
-
   const out = new Uint8Array(wanted);
   let filled = 0;
   const inflater = new Inflate((chunk) => {
@@ -139,11 +174,15 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, wanted: number)
     filled += take;
   });
   try {
-    for (let offset = 0; offset < compressed.length && filled < wanted; offset += INFLATE_INPUT_CHUNK) {
-      const end = Math.min(offset + INFLATE_INPUT_CHUNK, compressed.length);
-      inflater.push(compressed.subarray(offset, end), end === compressed.length);
+    // The compressed bytes are read a chunk at a time too: a file source never holds the whole entry.
+    for (let offset = 0; offset < entry.compressedSize && filled < wanted; offset += INFLATE_INPUT_CHUNK) {
+      const end = Math.min(offset + INFLATE_INPUT_CHUNK, entry.compressedSize);
+      const chunk = readRange(source, start + offset, end - offset);
+      if (chunk.length < end - offset) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+      inflater.push(chunk, end === entry.compressedSize);
     }
   } catch (error) {
+    if (error instanceof ZipError) throw error;
     throw new ZipError(`entry ${entry.name} does not inflate (${(error as Error).message})`, 'damaged');
   }
   if (filled < wanted) throw new ZipError(`entry ${entry.name} inflates to ${filled} bytes, ${wanted} needed`, 'short');

@@ -17,6 +17,17 @@ export interface StoredTensor {
   readonly shape: readonly number[];
   /** The values as float32 in row-major order. */
   read(): Float32Array;
+  /**
+   * Writes the values (float32, row-major) into `target`, which has exactly the tensor's element count. Readers
+   * that can read straight from a file offer it, so the values land in the backend's own buffer (the wasm heap)
+   * without a JavaScript copy in between.
+   */
+  readInto?(target: Float32Array): void;
+  /**
+   * For a 2-D tensor stored transposed (converted weights): the transpose's values (shape reversed, row-major)
+   * written into `target`, as cheaply as `readInto`.
+   */
+  readTransposedInto?(target: Float32Array): void;
 }
 
 /** Tensor name -> stored tensor. */
@@ -47,15 +58,38 @@ export class Parameter {
     return this.tensor;
   }
 
-  /** @internal Fills the parameter from PyTorch-layout values. */
-  assign(values: Float32Array): void {
-    const raw = tf.tensor(values, [...this.shape], 'float32');
+  /** @internal Fills the parameter from a stored tensor in PyTorch's layout. */
+  assign(stored: StoredTensor): void {
+    if (stored.readTransposedInto && this.preparesAsTranspose()) {
+      // Stored already in the layout this layer computes with: no transpose at load.
+      this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target));
+      return;
+    }
+    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
       return;
     }
     this.tensor = tf.tidy(() => this.prepare!(raw));
     raw.dispose();
+  }
+
+  /**
+   * Whether `prepare` is a plain 2-D transpose (Linear's), found by running it on a small (2, 3) probe. Only then
+   * may a transposed stored tensor skip it; any other prepare gets PyTorch's layout and runs as declared.
+   */
+  private preparesAsTranspose(): boolean {
+    if (!this.prepare || this.shape.length !== 2) return false;
+    const probe = [1, 2, 3, 4, 5, 6];
+    try {
+      return tf.tidy(() => {
+        const out = this.prepare!(tf.tensor2d(probe, [2, 3]));
+        const values = out.dataSync();
+        return out.shape.length === 2 && out.shape[0] === 3 && out.shape[1] === 2 && [1, 4, 2, 5, 3, 6].every((v, i) => values[i] === v);
+      });
+    } catch {
+      return false;
+    }
   }
 
   /** @internal */
@@ -145,7 +179,7 @@ export class ParameterSet {
   load(stateDict: StoredTensors): LoadReport {
     const report = this.verify(stateDict);
     try {
-      for (const parameter of this.parameters) parameter.assign(stateDict.get(parameter.name)!.read());
+      for (const parameter of this.parameters) parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
       this.dispose();
       throw error;
@@ -172,4 +206,36 @@ function sameElements(found: readonly number[], expected: readonly number[]): bo
   const a = strip(found);
   const b = strip(expected);
   return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** The part of tfjs-backend-wasm's backend used to fill a tensor in place (typed here, so layers import no backend). */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A float32 tensor whose values `fill` writes. On wasm the tensor is allocated first and `fill` writes straight
+ * into its place on the wasm heap: a large model's weights then cross memory once (file -> heap) instead of
+ * file -> JavaScript array -> heap, and no second copy of a tensor exists at any time. Elsewhere, a fresh array.
+ */
+function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void): tf.Tensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  if (tf.getBackend() === 'wasm' && count > 0 && typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
+    const heap = backend as HeapBackend;
+    const info = heap.makeOutput([...shape], 'float32');
+    const tensor = tf.engine().makeTensorFromTensorInfo(info, tf.backend());
+    try {
+      // The view is taken after the allocation (which may grow, and so replace, the heap), and fill allocates nothing there.
+      fill(heap.typedArrayFromHeap(info));
+    } catch (error) {
+      tensor.dispose();
+      throw error;
+    }
+    return tensor;
+  }
+  const values = new Float32Array(count);
+  fill(values);
+  return tf.tensor(values, [...shape], 'float32');
 }

@@ -3,11 +3,14 @@
  * `model.json` holds the config's `model_conf`, the labels and a TensorFlow.js weights manifest; the weights
  * follow as shards of at most 4 MiB (`group1-shard1ofN.bin`, ...), the size browsers cache well. Tensors are
  * stored as float32, or smaller with `--dtype float16|int8` (src/model/weight-dtypes.ts: the manifest entry's
- * `quantization` says how) and turned back into float32 as they are read. Tensors keep their PyTorch names and
- * layouts, so a converted model and its checkpoint load through the same code.
+ * `quantization` says how) and turned back into float32 as they are read. Tensors keep their PyTorch names; since
+ * format version 3, weight matrices (2-D, float32 or float16) are stored transposed (`"layout": "transposed"`),
+ * the layout the Linear layers compute with, so that loading them needs no transpose (which took most of a large
+ * model's load time on wasm). Readers still hand out PyTorch's layout to whoever asks for it.
  */
 import { CheckpointError, quote } from '../errors.js';
-import { float32ToLittleEndian, toFloat32 } from '../io/bytes.js';
+import { float32ToLittleEndian, HOST_IS_LITTLE_ENDIAN } from '../io/bytes.js';
+import { memoryAccess, type RandomAccess } from '../io/random-access.js';
 import { checkQuantization, decodeWeights, encodeWeights, storageFor, storedBytes, type Quantization, type WeightDType } from './weight-dtypes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import { checkManifestStructure } from './manifest-checks.js';
@@ -16,9 +19,14 @@ import type { CheckpointContents, StateDict } from './state-dict.js';
 
 export const CONVERTED_MANIFEST = 'model.json';
 export const CONVERTED_FORMAT = 'emotion2vec-tfjs';
-/** Version 2 adds stored types other than float32; a float32 conversion is still written as version 1. */
-export const CONVERTED_FORMAT_VERSION = 2;
-const FLOAT32_FORMAT_VERSION = 1;
+/**
+ * Version 3 stores weight matrices transposed (`layout`); version 2 added stored types other than float32
+ * (`quantization`); version 1 is float32 in PyTorch's layout. All three are read.
+ */
+export const CONVERTED_FORMAT_VERSION = 3;
+const READABLE_FORMAT_VERSIONS: readonly unknown[] = [1, 2, 3];
+/** The stored layout of a 2-D tensor: its transpose, (in, out) for a PyTorch (out, in) weight. */
+const TRANSPOSED = 'transposed';
 /** Shard size of tfjs' own converter: small enough for HTTP caches, large enough to keep requests few. */
 const SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -30,6 +38,8 @@ export interface WeightSpec {
   readonly dtype: 'float32';
   /** How it is stored when not as float32. */
   readonly quantization?: Quantization;
+  /** `transposed`: a 2-D tensor stored as its transpose (shape still gives PyTorch's order). */
+  readonly layout?: typeof TRANSPOSED;
 }
 
 /** The content of model.json. */
@@ -86,8 +96,10 @@ export async function writeConvertedModel(
   for (const parameter of input.parameters) {
     const entry = input.weights.tensors.get(parameter.name);
     if (!entry) throw new CheckpointError('CHECKPOINT_TENSORS', `Cannot convert: ${parameter.name} is missing from the checkpoint.`);
-    const values = entry.read();
     const storage = storageFor(dtype, parameter.shape);
+    // int8's scales are per PyTorch row: int8 matrices keep PyTorch's layout (they are dequantized in JavaScript anyway).
+    const transposed = parameter.shape.length === 2 && storage !== 'int8';
+    const values = transposed ? transpose2d(entry.read(), parameter.shape[0]!, parameter.shape[1]!) : entry.read();
     const encoded = storage ? encodeWeights(values, parameter.shape, storage, parameter.name) : null;
     const bytes = encoded ? encoded.bytes : float32ToLittleEndian(values);
     let offset = 0;
@@ -98,13 +110,19 @@ export async function writeConvertedModel(
       offset += take;
       if (filled === shard.length) await flush();
     }
-    weights.push({ name: parameter.name, shape: [...parameter.shape], dtype: 'float32', ...(encoded ? { quantization: encoded.quantization } : {}) });
+    weights.push({
+      name: parameter.name,
+      shape: [...parameter.shape],
+      dtype: 'float32',
+      ...(encoded ? { quantization: encoded.quantization } : {}),
+      ...(transposed ? { layout: TRANSPOSED } : {}),
+    });
   }
   if (filled > 0) await flush();
 
   const manifest: ConvertedManifest = {
     format: CONVERTED_FORMAT,
-    formatVersion: weights.some((w) => w.quantization) ? CONVERTED_FORMAT_VERSION : FLOAT32_FORMAT_VERSION,
+    formatVersion: CONVERTED_FORMAT_VERSION,
     modelConf: input.modelConf,
     tokens: [...input.definition.tokens],
     source: { file: input.sourceFile, format: input.weights.format },
@@ -115,31 +133,39 @@ export async function writeConvertedModel(
 }
 
 /**
- * Reads a converted model: parses model.json, fetches its shards through `readShard`, exposes the tensors.
- * Shards stay separate (never concatenated into a second copy of the model), and each one is let go as soon as
- * every tensor in it has been read: loading holds the stored bytes plus what is already on the backend, never
- * the model twice. A tensor is therefore read once; reading it again is a CheckpointError.
+ * Where shard bytes come from: a function that reads a shard whole (URLs, in-memory files), or shards opened
+ * for reads by position (local files), from which every tensor is read straight into its own buffer.
+ */
+export type ShardReader = ((name: string) => Promise<Uint8Array>) | { readonly open: (name: string) => Promise<RandomAccess> };
+
+/**
+ * Reads a converted model: parses model.json, opens its shards through `shards`, exposes the tensors. Nothing is
+ * concatenated: a tensor is read from the shards that hold it into one buffer (on wasm, its place on the backend:
+ * see `StoredTensor.readInto`). Shards read whole are let go as soon as every tensor in them has been read; shards
+ * opened by position are never held in memory at all. A tensor is therefore read once; reading it again is a
+ * CheckpointError.
  */
 export async function readConvertedModel(
   manifestText: string,
-  readShard: (name: string) => Promise<Uint8Array>,
+  shards: ShardReader,
 ): Promise<{ definition: ModelDefinition; modelConf: Record<string, unknown>; weights: CheckpointContents }> {
   const manifest = parseManifest(manifestText);
   const config = configFromModelConf(manifest.modelConf);
+  const open = typeof shards === 'function' ? async (name: string) => memoryAccess(await shards(name)) : shards.open;
 
   const tensors: StateDict = new Map();
   for (const group of manifest.weightsManifest) {
-    const shards: (Uint8Array | null)[] = [];
+    const sources: (RandomAccess | null)[] = [];
     const shardStarts: number[] = [];
     let total = 0;
     for (const path of group.paths) {
-      const shard = await readShard(path);
-      shards.push(shard);
+      const shard = await open(path);
+      sources.push(shard);
       shardStarts.push(total);
-      total += shard.length;
+      total += shard.size;
     }
     // Planned first, so every shard knows how many tensors still need it.
-    const unread = shards.map(() => 0);
+    const unread = sources.map(() => 0);
     const planned = [];
     let offset = 0;
     for (const weight of group.weights) {
@@ -157,17 +183,49 @@ export async function readConvertedModel(
       for (let i = first; i <= last; i++) unread[i]!++;
       planned.push({ weight, count, start, end: offset, first, last });
     }
+    const shardSet = { sources, shardStarts };
     for (const { weight, count, start, end, first, last } of planned) {
       let done = false;
-      const read = (): Float32Array => {
+      const claim = () => {
         if (done) throw new CheckpointError('CHECKPOINT_TENSORS', `${weight.name} was already read from the converted model and its shard let go; load the model again.`);
-        const bytes = gather(shards, shardStarts, start, end, first, last);
-        const values = weight.quantization ? decodeWeights(bytes, weight.quantization, count) : toFloat32(bytes, 'float32', count);
         done = true;
-        for (let i = first; i <= last; i++) if (--unread[i]! === 0) shards[i] = null;
-        return values;
       };
-      tensors.set(weight.name, { shape: weight.shape, dtype: weight.quantization?.dtype ?? 'float32', read });
+      const release = () => {
+        for (let i = first; i <= last; i++) if (--unread[i]! === 0) sources[i] = null;
+      };
+      /** The values in the order they are stored (PyTorch's, or its transpose for a `transposed` entry). */
+      const readStoredInto = (target: Float32Array): void => {
+        claim();
+        if (weight.quantization) {
+          const stored = new Uint8Array(end - start);
+          copyRange(shardSet, start, stored, first, last, weight.name);
+          release();
+          decodeWeights(stored, weight.quantization, count, target);
+          return;
+        }
+        // float32 as stored: the shard bytes go straight into the target's bytes.
+        copyRange(shardSet, start, new Uint8Array(target.buffer, target.byteOffset, count * 4), first, last, weight.name);
+        release();
+        if (!HOST_IS_LITTLE_ENDIAN) swapBytes32(target);
+      };
+      const [rows, columns] = weight.shape as [number, number];
+      const readInto =
+        weight.layout === TRANSPOSED ? (target: Float32Array) => {
+          const stored = new Float32Array(count);
+          readStoredInto(stored);
+          transpose2d(stored, columns, rows, target);
+        } : readStoredInto;
+      tensors.set(weight.name, {
+        shape: weight.shape,
+        dtype: weight.quantization?.dtype ?? 'float32',
+        read: () => {
+          const values = new Float32Array(count);
+          readInto(values);
+          return values;
+        },
+        readInto,
+        ...(weight.layout === TRANSPOSED ? { readTransposedInto: readStoredInto } : {}),
+      });
     }
   }
   return {
@@ -184,17 +242,57 @@ function shardIndexAt(starts: readonly number[], position: number): number {
   return index;
 }
 
-/** Bytes [start, end) of the group: a view when they lie in one shard, a copy when they span several. */
-function gather(shards: readonly (Uint8Array | null)[], starts: readonly number[], start: number, end: number, first: number, last: number): Uint8Array {
-  const shardAt = (i: number) => shards[i] ?? new Uint8Array(0);
-  if (first === last) return shardAt(first).subarray(start - starts[first]!, end - starts[first]!);
-  const out = new Uint8Array(end - start);
+/** Copies bytes [start, start + target.length) of the group (shards first..last) into `target`. */
+function copyRange(
+  group: { readonly sources: readonly (RandomAccess | null)[]; readonly shardStarts: readonly number[] },
+  start: number,
+  target: Uint8Array,
+  first: number,
+  last: number,
+  name: string,
+): void {
+  const end = start + target.length;
   for (let i = first; i <= last; i++) {
-    const from = Math.max(start, starts[i]!) - starts[i]!;
-    const to = Math.min(end, starts[i]! + shardAt(i).length) - starts[i]!;
-    out.set(shardAt(i).subarray(from, to), starts[i]! + from - start);
+    const shard = group.sources[i];
+    const shardStart = group.shardStarts[i]!;
+    const from = Math.max(start, shardStart);
+    const to = Math.min(end, shardStart + (shard?.size ?? 0));
+    if (to <= from) continue;
+    const read = shard ? shard.readInto(from - shardStart, target.subarray(from - start, to - start)) : 0;
+    if (read !== to - from) {
+      throw new CheckpointError('CHECKPOINT_TRUNCATED', `The weight shard holding ${quote(name, 200)} was cut short or changed while it was read; convert again.`);
+    }
+  }
+}
+
+/**
+ * The transpose of a (rows, columns) row-major matrix, into `out`. Blocked, so that both sides are walked in
+ * cache-sized tiles (a plain double loop writes one element per cache line on one side).
+ */
+export function transpose2d(values: Float32Array, rows: number, columns: number, out: Float32Array = new Float32Array(rows * columns)): Float32Array {
+  const TILE = 32;
+  for (let r0 = 0; r0 < rows; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, rows);
+    for (let c0 = 0; c0 < columns; c0 += TILE) {
+      const c1 = Math.min(c0 + TILE, columns);
+      for (let r = r0; r < r1; r++) {
+        for (let c = c0, from = r * columns + c0, to = c0 * rows + r; c < c1; c++, from++, to += rows) out[to] = values[from]!;
+      }
+    }
   }
   return out;
+}
+
+/** Big-endian hosts only: float32 values stored little-endian, swapped in place. */
+function swapBytes32(values: Float32Array): void {
+  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  for (let i = 0; i < bytes.length; i += 4) {
+    const [a, b] = [bytes[i]!, bytes[i + 1]!];
+    bytes[i] = bytes[i + 3]!;
+    bytes[i + 1] = bytes[i + 2]!;
+    bytes[i + 2] = b;
+    bytes[i + 3] = a;
+  }
 }
 
 function parseManifest(text: string): ConvertedManifest {
@@ -208,8 +306,8 @@ function parseManifest(text: string): ConvertedManifest {
   if (!m || typeof m !== 'object' || m.format !== CONVERTED_FORMAT) {
     throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${quote(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`);
   }
-  if (m.formatVersion !== CONVERTED_FORMAT_VERSION && m.formatVersion !== FLOAT32_FORMAT_VERSION) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads versions ${FLOAT32_FORMAT_VERSION} and ${CONVERTED_FORMAT_VERSION}. Convert the checkpoint again with this version.`);
+  if (!READABLE_FORMAT_VERSIONS.includes(m.formatVersion)) {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads versions ${READABLE_FORMAT_VERSIONS.join(', ')}. Convert the checkpoint again with this version.`);
   }
   checkManifestStructure(m);
   const weightsOk =
@@ -229,8 +327,21 @@ function parseManifest(text: string): ConvertedManifest {
     paths: group.paths,
     weights: group.weights.map((w) => {
       const quantization = checkQuantization((w as { quantization?: unknown }).quantization, w.name, w.shape);
-      return { name: w.name, shape: w.shape, dtype: w.dtype, ...(quantization ? { quantization } : {}) };
+      const layout = checkLayout((w as { layout?: unknown }).layout, w.name, w.shape, quantization);
+      return { name: w.name, shape: w.shape, dtype: w.dtype, ...(quantization ? { quantization } : {}), ...(layout ? { layout } : {}) };
     }),
   }));
   return { ...(m as ConvertedManifest), weightsManifest };
+}
+
+/** A manifest entry's `layout`: absent (PyTorch's), or `transposed` on a 2-D tensor that is not int8. */
+function checkLayout(value: unknown, name: string, shape: readonly number[], quantization: Quantization | undefined): typeof TRANSPOSED | undefined {
+  if (value === undefined) return undefined;
+  const fail = (what: string): never => {
+    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is damaged: the layout of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`);
+  };
+  if (value !== TRANSPOSED) return fail(`is ${quote(value, 100)} (this library reads "${TRANSPOSED}")`);
+  if (shape.length !== 2) return fail(`is "${TRANSPOSED}" on a tensor of rank ${shape.length} (only matrices are stored transposed)`);
+  if (quantization?.dtype === 'int8') return fail(`is "${TRANSPOSED}" on an int8 tensor (int8 matrices keep PyTorch's layout)`);
+  return TRANSPOSED;
 }

@@ -16,6 +16,7 @@ import { checkManifestStructure, type ManifestBudget } from './manifest-checks.j
 import type { CheckpointContents } from './state-dict.js';
 import { checkLabelsMatchHead, withFiniteWeights } from './weight-checks.js';
 import { concatBytes } from '../io/bytes.js';
+import type { RandomAccess } from '../io/random-access.js';
 
 /** File contents a caller can hand over directly. */
 export type ModelFileData = Uint8Array | ArrayBuffer | Blob | string;
@@ -49,6 +50,8 @@ export interface FileProvider {
   readonly location: string;
   /** Refuses (FILE_TOO_LARGE) a file over `maxBytes` before reading it whole. */
   read(name: string, maxBytes: number): Promise<Uint8Array | null>;
+  /** Opens a file for reads by position (local files), refusing one over `maxBytes`; `null` when it is not there. */
+  open?(name: string, maxBytes: number): Promise<RandomAccess | null>;
   /** The file names, or null where the place cannot be listed (URLs). */
   list(): Promise<string[] | null>;
   /** Why a file read as absent may in fact exist (e.g. the server refused it), for the not-found message. */
@@ -96,18 +99,35 @@ async function readConverted(provider: FileProvider, manifestName: string, manif
   let budget: ManifestBudget | null = null;
   let remaining = 0;
   const read = new Set<string>();
-  const converted = await readConvertedModel(text, async (shard) => {
+  const claim = (shard: string) => {
     if (!budget) {
       budget = checkManifestStructure(JSON.parse(text));
       remaining = budget.shardBytes;
     }
     if (read.has(shard)) throw new CheckpointError('CHECKPOINT_FORMAT', `${manifestName} lists the shard ${quote(shard)} more than once; convert the checkpoint again.`);
     read.add(shard);
-    const data = await provider.read(shard, remaining);
+  };
+  const found = <T extends { length: number } | { size: number }>(shard: string, data: T | null): T => {
     if (!data) throw notFound(provider, shard, `${manifestName} lists it as a weight shard`);
-    remaining -= data.length;
+    remaining -= 'size' in data ? data.size : data.length;
     return data;
-  });
+  };
+  // Local shards are opened, not read: each tensor is then read from them straight into its own buffer.
+  const openShard = provider.open?.bind(provider);
+  const converted = await readConvertedModel(
+    text,
+    openShard
+      ? {
+          open: async (shard) => {
+            claim(shard);
+            return found(shard, await openShard(shard, remaining));
+          },
+        }
+      : async (shard) => {
+          claim(shard);
+          return found(shard, await provider.read(shard, remaining));
+        },
+  );
   const note = checkLabelsMatchHead(converted.definition, converted.weights, `${manifestName} "tokens"`, true);
   return { ...converted, weights: guarded(converted.weights, provider, note), location: provider.location, layout: 'converted' };
 }
@@ -129,7 +149,8 @@ async function readCheckpointFolder(provider: FileProvider, weightFile: string |
 
   const candidates = weightFile ? [weightFile] : names === null ? UNLISTED_WEIGHT_FILES : [];
   for (const name of candidates) {
-    const bytes = await provider.read(name, MODEL_FILE_MAX_BYTES.weights);
+    // Opened where the provider can (local files): a torch zip's tensors are then read straight from the file.
+    const bytes = provider.open ? await provider.open(name, MODEL_FILE_MAX_BYTES.weights) : await provider.read(name, MODEL_FILE_MAX_BYTES.weights);
     if (bytes) {
       const definition = { config, tokens };
       const weights = readCheckpoint(bytes, name);
@@ -171,25 +192,19 @@ async function localProvider(path: string): Promise<{ provider: FileProvider; pr
   if (!platform.readFile || !platform.isDirectory || !platform.listDirectory) {
     throw new UsageError('INVALID_ARGUMENT', `Cannot open the path ${quote(path)}: file paths need Node. In a browser, pass a URL or the model files.`);
   }
-  const { readFile, isDirectory, listDirectory } = platform;
+  const { readFile, openFile, isDirectory, listDirectory } = platform;
   const directoryOf = async (dir: string): Promise<FileProvider> => ({
     location: dir,
     list: () => listDirectory(dir),
-    read: async (name, maxBytes) => {
-      try {
-        return await readFile(joinPath(dir, name), { maxBytes });
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'ENOENT') return null;
-        if (error instanceof FileRefusal) throw refusal(error, name);
-        if (isEmotion2VecError(error)) throw error;
-        // EACCES, EISDIR, EIO...: say which model file could not be read, not just the errno.
-        throw new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${quote((error as Error)?.message ?? String(error), 300)}. Check that the file is readable.`, {
-          cause: error,
-          details: { file: name, code },
-        });
-      }
-    },
+    read: (name, maxBytes) => localFile(dir, name, () => readFile(joinPath(dir, name), { maxBytes })),
+    ...(openFile
+      ? {
+          open: async (name: string, maxBytes: number) => {
+            const file = await localFile(dir, name, () => openFile(joinPath(dir, name), { maxBytes }));
+            return file && withTypedReads(file, dir, name);
+          },
+        }
+      : {}),
   });
   const kind = await isDirectory(path).catch(() => null);
   if (kind === true) return { provider: await directoryOf(path) };
@@ -202,6 +217,41 @@ async function localProvider(path: string): Promise<{ provider: FileProvider; pr
     throw new CheckpointError('FILE_NAME_ENCODING', `Model not found: ${quote(path)} has a name that is not valid UTF-8 (the bytes shown as \uFFFD) and cannot be opened through a JavaScript string. Rename it to a UTF-8 name.`);
   }
   throw new CheckpointError('MODEL_NOT_FOUND', `Model not found: ${quote(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`);
+}
+
+/** A local model file read or opened by `access`: absent is null, refusals and read errors are typed and name the file. */
+async function localFile<T>(dir: string, name: string, access: () => Promise<T>): Promise<T | null> {
+  try {
+    return await access();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return null;
+    throw readFailure(error, dir, name);
+  }
+}
+
+/** An opened local file whose later reads fail with the same typed errors as opening it. */
+function withTypedReads(file: RandomAccess, dir: string, name: string): RandomAccess {
+  return {
+    size: file.size,
+    readInto: (position, target) => {
+      try {
+        return file.readInto(position, target);
+      } catch (error) {
+        throw readFailure(error, dir, name);
+      }
+    },
+  };
+}
+
+function readFailure(error: unknown, dir: string, name: string): Error {
+  if (error instanceof FileRefusal) return refusal(error, name);
+  if (isEmotion2VecError(error)) return error;
+  const code = (error as { code?: string }).code;
+  // EACCES, EISDIR, EIO, a file deleted half-way...: say which model file could not be read, not just the errno.
+  return new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${quote((error as Error)?.message ?? String(error), 300)}. Check that the file is readable.`, {
+    cause: error,
+    details: { file: name, code },
+  });
 }
 
 function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provider: FileProvider; preferredFile?: string } {

@@ -14,6 +14,10 @@ export interface TensorEntry {
   readonly dtype: StoredDType;
   /** The values as float32 in row-major order. Throws a CheckpointError if the bytes are missing or cut short. */
   read(): Float32Array;
+  /** Where the reader can: the same values written into `target` (exactly the element count), with no buffer of its own. */
+  readInto?(target: Float32Array): void;
+  /** 2-D tensors stored transposed (converted format 3): the transpose's values, as stored, written into `target`. */
+  readTransposedInto?(target: Float32Array): void;
 }
 
 /** Tensor name -> tensor, in file order. */

@@ -12,21 +12,30 @@ const HEAD_WEIGHT = 'proj.weight';
 
 /** Throws CHECKPOINT_NOT_FINITE when `values` holds a NaN or an infinity. */
 export function assertFinite(values: Float32Array, name: string, location: string): Float32Array {
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    // value - value is 0 for finite numbers and NaN for NaN and ±Infinity: one comparison per element.
-    if (value - value !== 0) {
-      let bad = 0;
-      for (let j = i; j < values.length; j++) if (values[j]! - values[j]! !== 0) bad++;
-      throw new CheckpointError(
-        'CHECKPOINT_NOT_FINITE',
-        `Tensor ${name} in ${location} holds ${bad} non-finite value(s) (the first, ${value}, at element ${i}); the model would answer NaN. ` +
-          'The checkpoint is damaged or was saved after training diverged: use the published weights.',
-        { details: { tensor: name, index: i, count: bad } },
-      );
-    }
+  // x * 0 is 0 for finite x and NaN for NaN and ±Infinity, so one sum per block says whether the block is clean:
+  // no branch per element (about 3x faster than a comparison each, which matters at 300 M weights). The exact
+  // place is looked for only in a block that failed.
+  const BLOCK = 4096;
+  for (let start = 0; start < values.length; start += BLOCK) {
+    const end = Math.min(start + BLOCK, values.length);
+    let sum = 0;
+    for (let i = start; i < end; i++) sum += values[i]! * 0;
+    if (sum !== 0) reportNotFinite(values, start, name, location);
   }
   return values;
+}
+
+function reportNotFinite(values: Float32Array, from: number, name: string, location: string): never {
+  let first = from;
+  while (values[first]! - values[first]! === 0) first++;
+  let bad = 0;
+  for (let j = first; j < values.length; j++) if (values[j]! - values[j]! !== 0) bad++;
+  throw new CheckpointError(
+    'CHECKPOINT_NOT_FINITE',
+    `Tensor ${name} in ${location} holds ${bad} non-finite value(s) (the first, ${values[first]}, at element ${first}); the model would answer NaN. ` +
+      'The checkpoint is damaged or was saved after training diverged: use the published weights.',
+    { details: { tensor: name, index: first, count: bad } },
+  );
 }
 
 /**
@@ -36,8 +45,17 @@ export function assertFinite(values: Float32Array, name: string, location: strin
 export function withFiniteWeights(contents: CheckpointContents, location: string): CheckpointContents {
   const tensors: StateDict = new Map();
   for (const [name, entry] of contents.tensors) {
-    const guarded = Object.create(entry) as TensorEntry & { read: () => Float32Array };
+    const guarded = Object.create(entry) as { -readonly [K in keyof TensorEntry]: TensorEntry[K] };
     guarded.read = () => assertFinite(entry.read(), name, location);
+    for (const method of ['readInto', 'readTransposedInto'] as const) {
+      const readInto = entry[method]?.bind(entry);
+      if (readInto) {
+        guarded[method] = (target) => {
+          readInto(target);
+          assertFinite(target, name, location);
+        };
+      }
+    }
     tensors.set(name, guarded);
   }
   return { ...contents, tensors };

@@ -69,9 +69,8 @@ export function encodeWeights(values: Float32Array, shape: readonly number[], st
   return { bytes, quantization: { dtype: 'int8', scales } };
 }
 
-/** Decodes `count` stored elements back into float32 (the inverse of encodeWeights, up to its rounding). */
-export function decodeWeights(bytes: Uint8Array, quantization: Quantization, count: number): Float32Array {
-  const out = new Float32Array(count);
+/** Decodes `count` stored elements back into float32 (the inverse of encodeWeights, up to its rounding), into `out` when given. */
+export function decodeWeights(bytes: Uint8Array, quantization: Quantization, count: number, out: Float32Array = new Float32Array(count)): Float32Array {
   if (quantization.dtype === 'float16') {
     // One table lookup per element: halfToFloat on each of 90 M base weights took seconds.
     const table = halfTable();

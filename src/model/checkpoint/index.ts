@@ -6,14 +6,22 @@
 import { CheckpointError } from '../../errors.js';
 import { hexHead, sniffFormat } from '../../io/sniff.js';
 import type { CheckpointContents } from '../state-dict.js';
+import { memoryAccess, readRange, type RandomAccess } from '../../io/random-access.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
 import { looksLikeZip, readTorchZip } from './torch-zip.js';
 
-/** Reads a PyTorch zip checkpoint or a safetensors file; `fileName` is used in messages only. */
-export function readCheckpoint(bytes: Uint8Array, fileName: string): CheckpointContents {
-  if (bytes.length === 0) throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} is empty (0 bytes): download it again.`);
-  if (looksLikeZip(bytes)) return readTorchZip(bytes, fileName);
-  if (looksLikeSafetensors(bytes)) return readSafetensors(bytes, fileName);
+/**
+ * Reads a PyTorch zip checkpoint or a safetensors file; `fileName` is used in messages only. An opened file
+ * (`RandomAccess`) is read by position: a torch zip's tensors then go straight from the file into their
+ * buffers and the file is never held whole; safetensors files are read whole.
+ */
+export function readCheckpoint(file: Uint8Array | RandomAccess, fileName: string): CheckpointContents {
+  const source = file instanceof Uint8Array ? memoryAccess(file) : file;
+  if (source.size === 0) throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} is empty (0 bytes): download it again.`);
+  const head = readRange(source, 0, 4096);
+  if (looksLikeZip(head)) return readTorchZip(file, fileName);
+  if (looksLikeSafetensors(head)) return readSafetensors(file instanceof Uint8Array ? file : readRange(source, 0, source.size), fileName);
+  const bytes = head;
   if (bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] <= 5) {
     // A bare pickle: torch.save before 1.6 (or with _use_new_zipfile_serialization=False).
     throw new CheckpointError(

@@ -6,7 +6,9 @@
  */
 import { CheckpointError, quote } from '../../errors.js';
 import { DTYPE_BYTES, toFloat32 } from '../../io/bytes.js';
-import { readZipEntry, readZipIndex, ZipError, type ZipEntry } from '../../io/zip.js';
+import { readStoredEntryInto, readZipEntry, readZipIndex, ZipError, type ZipEntry } from '../../io/zip.js';
+import { HOST_IS_LITTLE_ENDIAN } from '../../io/bytes.js';
+import { memoryAccess, type RandomAccess } from '../../io/random-access.js';
 import { MAX_TENSOR_RANK } from '../limits.js';
 import type { CheckpointContents, TensorEntry } from '../state-dict.js';
 import { TensorRef, unpickleTorch } from './pickle.js';
@@ -24,8 +26,12 @@ export function looksLikeZip(bytes: Uint8Array): boolean {
  */
 export const MAX_PICKLE_BYTES = 2 * 1024 * 1024;
 
-/** Reads a torch zip checkpoint. Never executes anything from the file. */
-export function readTorchZip(bytes: Uint8Array, fileName: string): CheckpointContents {
+/**
+ * Reads a torch zip checkpoint, in memory or opened by position (a local file: then only the pickle and the
+ * tensors are read, each tensor's bytes straight into its own buffer). Never executes anything from the file.
+ */
+export function readTorchZip(archive: Uint8Array | RandomAccess, fileName: string): CheckpointContents {
+  const bytes = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
   const entries = zipIndex(bytes, fileName);
   const names = [...entries.keys()];
   const pickleName = names.find((name) => /^[^/]+\/data\.pkl$/.test(name));
@@ -66,12 +72,13 @@ export function readTorchZip(bytes: Uint8Array, fileName: string): CheckpointCon
       shape: ref.shape,
       dtype: ref.storage.dtype ?? 'float32',
       read: () => readTensor(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian),
+      readInto: (target) => readTensorInto(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian, target),
     });
   }
   return { tensors, format: 'torch-zip', notes };
 }
 
-function zipIndex(bytes: Uint8Array, fileName: string): Map<string, ZipEntry> {
+function zipIndex(bytes: RandomAccess, fileName: string): Map<string, ZipEntry> {
   try {
     return readZipIndex(bytes);
   } catch (error) {
@@ -80,7 +87,7 @@ function zipIndex(bytes: Uint8Array, fileName: string): Map<string, ZipEntry> {
 }
 
 /** The first `wanted` bytes of an entry (inflating no more than that). */
-function entryBytes(bytes: Uint8Array, fileName: string, entry: ZipEntry, wanted: number): Uint8Array {
+function entryBytes(bytes: RandomAccess, fileName: string, entry: ZipEntry, wanted: number): Uint8Array {
   try {
     return readZipEntry(bytes, entry, wanted);
   } catch (error) {
@@ -101,12 +108,14 @@ function zipFailure(error: unknown, fileName: string): CheckpointError {
   );
 }
 
-function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
+/** The storage entry of a tensor and the elements its view needs, checked before a byte of it is read. */
+function tensorStorage(fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef) {
   const { storage } = ref;
   if (storage.dtype === null) {
     throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${quote(name)} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
   }
-  const elementBytes = DTYPE_BYTES[storage.dtype];
+  const dtype = storage.dtype;
+  const elementBytes = DTYPE_BYTES[dtype];
   const { count, lastElement } = viewExtent(ref, name, fileName);
   const storageBytes = storage.numel * elementBytes;
   const entry = entries.get(entryName);
@@ -117,7 +126,7 @@ function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, Zi
   if (entry.size > storageBytes) {
     throw new CheckpointError(
       'CHECKPOINT_LIMIT',
-      `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} declares ${entry.size} bytes but holds ${storage.numel} ${storage.dtype} elements (${storageBytes} bytes). The file is not a genuine checkpoint.`,
+      `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} declares ${entry.size} bytes but holds ${storage.numel} ${dtype} elements (${storageBytes} bytes). The file is not a genuine checkpoint.`,
     );
   }
   // Only the elements the view reaches are extracted, however large the storage claims to be.
@@ -125,17 +134,44 @@ function readTensor(bytes: Uint8Array, fileName: string, entries: Map<string, Zi
   if (neededElements > storage.numel) {
     throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`);
   }
+  return { entry, dtype, elementBytes, count, neededElements };
+}
+
+function readFailure(error: unknown, name: string, fileName: string): CheckpointError {
+  if (error instanceof CheckpointError) return error;
+  if (error instanceof ZipError && error.reason === 'short') {
+    return new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
+  }
+  return zipFailure(error, fileName);
+}
+
+function readTensor(bytes: RandomAccess, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
+  const { entry, dtype, elementBytes, count, neededElements } = tensorStorage(fileName, entries, entryName, name, ref);
   let raw: Uint8Array;
   try {
     raw = readZipEntry(bytes, entry, neededElements * elementBytes);
   } catch (error) {
-    if (error instanceof ZipError && error.reason === 'short') {
-      throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
-    }
-    throw zipFailure(error, fileName);
+    throw readFailure(error, name, fileName);
   }
-  const values = toFloat32(raw, storage.dtype, neededElements, littleEndian);
+  const values = toFloat32(raw, dtype, neededElements, littleEndian);
   return strided(values, ref, count);
+}
+
+/**
+ * The tensor's values written into `target`. The common case (float32, contiguous, stored uncompressed, as
+ * torch.save writes model weights) is one read from the archive straight into the target: no copy of the entry,
+ * no conversion copy. Anything else goes through readTensor.
+ */
+function readTensorInto(bytes: RandomAccess, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean, target: Float32Array): void {
+  const { entry, dtype, count } = tensorStorage(fileName, entries, entryName, name, ref);
+  if (dtype === 'float32' && littleEndian === HOST_IS_LITTLE_ENDIAN && isContiguous(ref) && count === target.length) {
+    try {
+      if (readStoredEntryInto(bytes, entry, ref.offset * 4, new Uint8Array(target.buffer, target.byteOffset, count * 4))) return;
+    } catch (error) {
+      throw readFailure(error, name, fileName);
+    }
+  }
+  target.set(readTensor(bytes, fileName, entries, entryName, name, ref, littleEndian));
 }
 
 /**
@@ -169,14 +205,18 @@ function viewExtent(ref: TensorRef, name: string, fileName: string): { count: nu
   return { count, lastElement: last };
 }
 
+/** Whether the view's elements lie in row-major order one after another in its storage. */
+function isContiguous({ shape, stride }: TensorRef): boolean {
+  for (let d = shape.length - 1, expected = 1; d >= 0; expected *= shape[d]!, d--) {
+    if (shape[d]! > 1 && stride[d] !== expected) return false;
+  }
+  return true;
+}
+
 /** The tensor's elements in row-major order, following its offset and strides into the (bounds-checked) storage. */
 function strided(values: Float32Array, ref: TensorRef, count: number): Float32Array {
   const { shape, stride, offset } = ref;
-  let contiguous = true;
-  for (let d = shape.length - 1, expected = 1; d >= 0; expected *= shape[d]!, d--) {
-    if (shape[d]! > 1 && stride[d] !== expected) contiguous = false;
-  }
-  if (contiguous) return values.subarray(offset, offset + count);
+  if (isContiguous(ref)) return values.subarray(offset, offset + count);
 
   // A view saved as is (a transpose, a slice): walk its index space like an odometer.
   const out = new Float32Array(count);
