@@ -1,6 +1,6 @@
 /** A fully connected layer, as torch.nn.Linear: y = x W^T + b with W stored (out, in). */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Parameter, ParameterSet } from './parameters.js';
+import { transposeMatrix, type Parameter, type ParameterSet } from './parameters.js';
 
 export class Linear {
   private readonly weight: Parameter;
@@ -8,8 +8,9 @@ export class Linear {
 
   constructor(params: ParameterSet, prefix: string, inFeatures: number, readonly outFeatures: number, withBias = true) {
     // Stored transposed to (in, out) once at load time: the layout tfjs' wasm product hands XNNPACK (which packs
-    // it once per weight tensor and keeps the packed copy), and a plain product on every other backend.
-    this.weight = params.declare(`${prefix}.weight`, [outFeatures, inFeatures], (w) => tf.transpose(w));
+    // it once per weight tensor and keeps the packed copy), and a plain product on every other backend. Converted
+    // folders store it so already (format 3), and then load it without the transpose.
+    this.weight = params.declare(`${prefix}.weight`, [outFeatures, inFeatures], transposeMatrix);
     if (withBias) this.bias = params.declare(`${prefix}.bias`, [outFeatures]);
   }
 

@@ -33,6 +33,15 @@ export interface StoredTensor {
 /** Tensor name -> stored tensor. */
 export type StoredTensors = ReadonlyMap<string, StoredTensor>;
 
+/**
+ * The `prepare` of a weight matrix that a layer computes with transposed (Linear's (out, in) -> (in, out)).
+ * Declaring it by this function, not an equivalent one, lets a converted model that already stores the matrix
+ * transposed load it as is, with no transpose at load.
+ */
+export function transposeMatrix(raw: tf.Tensor): tf.Tensor {
+  return tf.transpose(raw);
+}
+
 /** A tensor name and its shape in PyTorch's layout. */
 export interface ParameterSpec {
   readonly name: string;
@@ -60,7 +69,7 @@ export class Parameter {
 
   /** @internal Fills the parameter from a stored tensor in PyTorch's layout. */
   assign(stored: StoredTensor): void {
-    if (stored.readTransposedInto && this.preparesAsTranspose()) {
+    if (stored.readTransposedInto && this.prepare === transposeMatrix) {
       // Stored already in the layout this layer computes with: no transpose at load.
       this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target));
       return;
@@ -72,24 +81,6 @@ export class Parameter {
     }
     this.tensor = tf.tidy(() => this.prepare!(raw));
     raw.dispose();
-  }
-
-  /**
-   * Whether `prepare` is a plain 2-D transpose (Linear's), found by running it on a small (2, 3) probe. Only then
-   * may a transposed stored tensor skip it; any other prepare gets PyTorch's layout and runs as declared.
-   */
-  private preparesAsTranspose(): boolean {
-    if (!this.prepare || this.shape.length !== 2) return false;
-    const probe = [1, 2, 3, 4, 5, 6];
-    try {
-      return tf.tidy(() => {
-        const out = this.prepare!(tf.tensor2d(probe, [2, 3]));
-        const values = out.dataSync();
-        return out.shape.length === 2 && out.shape[0] === 3 && out.shape[1] === 2 && [1, 4, 2, 5, 3, 6].every((v, i) => values[i] === v);
-      });
-    } catch {
-      return false;
-    }
   }
 
   /** @internal */
