@@ -5,11 +5,11 @@
  */
 import { resolve } from 'node:path';
 import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
-import { connectRedis, openQueue } from '../queue/connection.js';
 import { isUrl } from '../queue/input.js';
 import type { AnalysisJob, JobOptions } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
+import { withQueue } from './with-queue.js';
 import { reportFatal } from './output.js';
 
 /** The job options every queued input carries, plus where and how to queue. */
@@ -36,15 +36,7 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     process.stderr.write(`emotion2vec: no audio files found in ${inputs.map(printable).join(', ')}.\n`);
     return 2;
   }
-  let redis;
-  try {
-    redis = await connectRedis(options.redis);
-  } catch (error) {
-    reportFatal(error);
-    return 2;
-  }
-  const queue = openQueue(redis, options.queue);
-  try {
+  return withQueue(options.redis, options.queue, async (queue) => {
     const folders = uniqueOutputNames(listed.map((item) => item.key), [SUMMARY_FILE]);
     const jobOptions: JobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio, timeline: options.timeline, plot: options.plot };
     const jobs: AnalysisJob[] = listed.map((item, i) => ({
@@ -63,11 +55,5 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
       }
     }
     return report.conflicts.length > 0 || refused.length > 0 ? 1 : 0;
-  } catch (error) {
-    reportFatal(error);
-    return 2;
-  } finally {
-    await queue.close().catch(() => undefined);
-    redis.disconnect();
-  }
+  });
 }

@@ -3,9 +3,8 @@
  * error codes, and, with --output-dir once the run is done, `<dir>/summary.csv`.
  */
 import { printable } from '../results/folder.js';
-import { connectRedis, openQueue } from '../queue/connection.js';
 import { readQueueStatus, writeRunSummary, type QueueStatus, type RunSummary } from '../queue/status.js';
-import { reportFatal } from './output.js';
+import { withQueue } from './with-queue.js';
 
 export interface StatusCommandOptions {
   readonly redis: string;
@@ -18,26 +17,12 @@ export interface StatusCommandOptions {
 const SHOWN_FAILURES = 20;
 
 export async function status(options: StatusCommandOptions): Promise<number> {
-  let redis;
-  try {
-    redis = await connectRedis(options.redis);
-  } catch (error) {
-    reportFatal(error);
-    return 2;
-  }
-  const queue = openQueue(redis, options.queue);
-  try {
+  return withQueue(options.redis, options.queue, async (queue) => {
     const state = await readQueueStatus(queue);
     const summary = state.done && options.outputDir ? await writeRunSummary(queue, options.outputDir) : undefined;
     process.stdout.write(options.json ? `${JSON.stringify({ ...state, ...(summary ? { summary: summary.path } : {}) })}\n` : humanReadable(state, summary));
     return 0;
-  } catch (error) {
-    reportFatal(error);
-    return 2;
-  } finally {
-    await queue.close().catch(() => undefined);
-    redis.disconnect();
-  }
+  });
 }
 
 function humanReadable(state: QueueStatus, summary: RunSummary | undefined): string {
