@@ -10,12 +10,17 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** A fresh hidden temp-file name in `path`'s folder, for a file that is renamed to `path` once complete. */
+export function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /**
  * Writes `data` to `path` atomically (same folder temp file, fsync, rename). Several parts are written one after
  * the other, so a large body (a WAV's samples) is written from where it lies, never joined into one more copy.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathBeside(path);
   const handle = await open(temp, 'wx', 0o644);
   try {
     try {

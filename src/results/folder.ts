@@ -16,16 +16,16 @@
  * root: the key is made one safe path segment, the resolved folder is checked to sit directly in the real root, and
  * a folder that is a symlink is refused.
  */
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
+import { concatBytes } from '../io/bytes.js';
 import { encodeNpy } from '../io/npy.js';
 import { NpyFileWriter } from '../io/npy-file.js';
 import type { Embedding } from '../model/emotion2vec.js';
 import type { FrameSink } from '../model/long-audio.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { tempPathBeside, writeFileAtomic } from './atomic-write.js';
 import type { ResultRecord } from './record.js';
 import { printable, safeOutputName } from './safe-name.js';
 
@@ -125,7 +125,7 @@ export class EmbeddingFileStream {
       () => false,
     );
     const folder = await ensureFolderInside(outputRoot, name);
-    const temp = join(folder, `.${EMBEDDING_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = tempPathBeside(join(folder, EMBEDDING_FILE));
     return new EmbeddingFileStream(await NpyFileWriter.create(temp, columns, { exclusive: true }), temp, folder, !existed);
   }
 
@@ -266,10 +266,7 @@ export function floatWavParts(samples: Float32Array, sampleRate: number): [heade
 /** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
 export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
   const [header, data] = floatWavParts(samples, sampleRate);
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  out.set(data, header.length);
-  return out;
+  return concatBytes([header, data], header.length + data.length);
 }
 
 function swappedFloat32(samples: Float32Array): Uint8Array {
