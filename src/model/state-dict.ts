@@ -3,21 +3,19 @@
  * Torch zip files, safetensors and converted models all produce this shape.
  */
 
+import type { StoredTensor } from '../layers/parameters.js';
+
 /** Element types that checkpoint files may store. Everything is read as float32. */
 export type StoredDType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
-/** One tensor of a checkpoint, read on demand so that loading never holds two copies of every weight. */
-export interface TensorEntry {
-  /** Logical shape in PyTorch's order (row-major). */
-  readonly shape: readonly number[];
+/**
+ * One tensor of a checkpoint, read on demand so that loading never holds two copies of every weight: the
+ * registry's StoredTensor (shape, `read`, and where the reader can, `readInto` / `readTransposedInto`), plus the
+ * element type as stored. `read` throws a CheckpointError if the bytes are missing or cut short.
+ */
+export interface TensorEntry extends StoredTensor {
   /** The element type as stored in the file. */
   readonly dtype: StoredDType;
-  /** The values as float32 in row-major order. Throws a CheckpointError if the bytes are missing or cut short. */
-  read(): Float32Array;
-  /** Where the reader can: the same values written into `target` (exactly the element count), with no buffer of its own. */
-  readInto?(target: Float32Array): void;
-  /** 2-D tensors stored transposed (converted format 3): the transpose's values, as stored, written into `target`. */
-  readTransposedInto?(target: Float32Array): void;
 }
 
 /** Tensor name -> tensor, in file order. */
