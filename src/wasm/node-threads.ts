@@ -12,6 +12,7 @@ import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker as NodeWorker } from 'node:worker_threads';
+import { quote } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 const WASM_OUT = '@tensorflow/tfjs-backend-wasm/wasm-out/';
@@ -108,7 +109,7 @@ export function configureWasmThreads(setting: string | undefined): void {
   if (setting === '0') return;
   const threads = /^[1-9]\d*$/.test(setting) ? Number(setting) : NaN;
   if (!Number.isSafeInteger(threads)) {
-    process.emitWarning(`EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not '${setting.slice(0, 40)}': using the default.`);
+    process.emitWarning(`EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not ${quote(setting, 40)}: using the default.`);
     enableWasmThreads();
     return;
   }
