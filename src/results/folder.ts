@@ -20,7 +20,7 @@ import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs
 import { join, relative, resolve, sep } from 'node:path';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
-import { concatBytes } from '../io/bytes.js';
+import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import { encodeNpy } from '../io/npy.js';
 import { NpyFileWriter } from '../io/npy-file.js';
 import type { Embedding } from '../model/emotion2vec.js';
@@ -257,22 +257,14 @@ export function floatWavParts(samples: Float32Array, sampleRate: number): [heade
   header.setUint16(34, 32, true); // bits per sample
   ascii(36, 'data');
   header.setUint32(40, dataBytes, true);
-  // WAV is little-endian, as is every platform Node and browsers run on; a big-endian host gets a swapped copy.
-  const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  const data = littleEndian ? new Uint8Array(samples.buffer, samples.byteOffset, dataBytes) : swappedFloat32(samples);
-  return [new Uint8Array(header.buffer), data];
+  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
+  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
 }
 
 /** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
 export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
   const [header, data] = floatWavParts(samples, sampleRate);
   return concatBytes([header, data], header.length + data.length);
-}
-
-function swappedFloat32(samples: Float32Array): Uint8Array {
-  const view = new DataView(new ArrayBuffer(samples.length * 4));
-  samples.forEach((value, i) => view.setFloat32(i * 4, value, true));
-  return new Uint8Array(view.buffer);
 }
 
 /** Creates the root and `<root>/<name>` and proves the folder is a real directory directly inside the real root. */
