@@ -9,6 +9,7 @@
  *   git archive <commit> src | tar -x -C .scratch/before      # an earlier version as "before"
  *   npx tsx bench/threads.ts --before .scratch/before/src --threads 0,2 --rounds 3 --write bench/RESULTS.md
  *   npx tsx bench/threads.ts --ops --threads 0,1,2 --rounds 3   # the large shape's products alone
+ *   npx tsx bench/threads.ts --threads 2 --idle 4000          # an app that waits 4 s after the load (background packing)
  *
  * `--threads` takes EMOTION2VEC_WASM_THREADS values: 0 is tfjs' single-threaded build, n the threaded build with
  * n threads, `default` leaves the variable unset. The converted folder is written once into
@@ -23,6 +24,8 @@ const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: 'large' },
     seconds: { type: 'string', default: '10' },
+    // Milliseconds the process idles between the load and the first prediction (the weights pack meanwhile).
+    idle: { type: 'string', default: '0' },
     rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: '0,2' },
     before: { type: 'string' },
@@ -128,6 +131,7 @@ async function child(folder: string): Promise<void> {
   let start = performance.now();
   const model = await Emotion2Vec.load(folder);
   const loadMs = performance.now() - start;
+  if (Number(args.idle) > 0) await new Promise((resolve) => setTimeout(resolve, Number(args.idle)));
   start = performance.now();
   await model.predict(audio);
   const firstMs = performance.now() - start;
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
         const env = { ...process.env };
         if (setting === 'default') delete env['EMOTION2VEC_WASM_THREADS'];
         else env['EMOTION2VEC_WASM_THREADS'] = setting;
-        const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', folder, '--src', version.src, '--seconds', args.seconds], { encoding: 'utf8', env });
+        const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', folder, '--src', version.src, '--seconds', args.seconds, '--idle', args.idle], { encoding: 'utf8', env });
         const measurement = JSON.parse(output.trim().split('\n').pop()!) as Measurement;
         const key = `${version.label}|${setting}`;
         results.set(key, [...(results.get(key) ?? []), measurement]);
@@ -166,6 +170,7 @@ async function main(): Promise<void> {
     `${args.model} shape, ${seconds} s of audio, converted float32 folder, wasm; \`npx tsx bench/threads.ts ${process.argv.slice(2).join(' ')}\` ` +
       `(${new Date().toISOString().slice(0, 16)}Z, ${args.rounds} rounds interleaved, median; one process per run).`,
     '',
+    ...(Number(args.idle) > 0 ? [`The first prediction starts ${args.idle} ms after the load returned (the process idle meanwhile).`, ''] : []),
     '| code | EMOTION2VEC_WASM_THREADS | pool threads | load (ms) | first predict (ms) | second predict (ms) | real-time factor (second) | peak RSS (MiB) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...[...results].map(([key, runs]) => {

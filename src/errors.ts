@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'AUDIO_FILE_NOT_FOUND'
   // runtime
   | 'BACKEND_UNAVAILABLE'
+  /** A model whose weights are packed on wasm was asked to run after the active backend changed. */
+  | 'BACKEND_CHANGED'
   | 'INFERENCE_FAILED'
   | 'MODEL_DISPOSED'
   | 'INVALID_ARGUMENT'

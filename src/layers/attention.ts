@@ -22,8 +22,8 @@ export class SelfAttention {
     private readonly numHeads: number,
   ) {
     this.headDim = dim / numHeads;
-    this.qkv = new Linear(params, `${prefix}.qkv`, dim, 3 * dim);
-    this.proj = new Linear(params, `${prefix}.proj`, dim, dim);
+    this.qkv = new Linear(params, `${prefix}.qkv`, dim, 3 * dim, { packed: true });
+    this.proj = new Linear(params, `${prefix}.proj`, dim, dim, { packed: true });
   }
 
   /**

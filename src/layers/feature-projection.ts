@@ -13,7 +13,7 @@ export class FeatureProjection {
 
   constructor(params: ParameterSet, prefix: string, featureChannels: number, embedDim: number) {
     this.norm = new LayerNorm(params, `${prefix}.1`, featureChannels, PROJECTION_NORM_EPS);
-    this.linear = new Linear(params, `${prefix}.2`, featureChannels, embedDim);
+    this.linear = new Linear(params, `${prefix}.2`, featureChannels, embedDim, { packed: true });
   }
 
   /** (B, T, C) -> (B, T, D). */

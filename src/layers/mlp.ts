@@ -9,8 +9,8 @@ export class Mlp {
   private readonly fc2: Linear;
 
   constructor(params: ParameterSet, prefix: string, dim: number, hiddenDim: number) {
-    this.fc1 = new Linear(params, `${prefix}.fc1`, dim, hiddenDim);
-    this.fc2 = new Linear(params, `${prefix}.fc2`, hiddenDim, dim);
+    this.fc1 = new Linear(params, `${prefix}.fc1`, dim, hiddenDim, { packed: true });
+    this.fc2 = new Linear(params, `${prefix}.fc2`, hiddenDim, dim, { packed: true });
   }
 
   apply(x: tf.Tensor): tf.Tensor {

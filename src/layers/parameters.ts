@@ -48,6 +48,18 @@ export interface ParameterSpec {
   readonly shape: readonly number[];
 }
 
+/** How a layer uses a declared parameter, beyond its name and shape. */
+export interface ParameterOptions {
+  /**
+   * Turns the loaded tensor into the backend's own form and frees its bytes (Linear on wasm: XNNPACK's packed
+   * weights, src/wasm/packed-weights.ts); run by `ParameterSet.packNext` / `packAll` after the load. Such
+   * tensors are loaded one after another, before every other one, so that on the wasm heap they lie side by
+   * side: packed in that order, the space each one leaves joins its neighbours' into a hole that takes the next
+   * packed copies, and the weights end up held about once instead of twice.
+   */
+  readonly pack?: () => void;
+}
+
 /** One declared parameter. `value` is available once the owning ParameterSet is loaded. */
 export class Parameter {
   private tensor: tf.Tensor | null = null;
@@ -57,6 +69,7 @@ export class Parameter {
     readonly shape: readonly number[],
     /** Turns the PyTorch-layout tensor into the layout the layer computes with (e.g. a transpose). */
     private readonly prepare?: (raw: tf.Tensor) => tf.Tensor,
+    readonly options: ParameterOptions = {},
   ) {}
 
   /** The loaded tensor, in the layer's layout. */
@@ -67,14 +80,27 @@ export class Parameter {
     return this.tensor;
   }
 
-  /** @internal Fills the parameter from a stored tensor in PyTorch's layout. */
-  assign(stored: StoredTensor): void {
+  /**
+   * @internal The shape of the tensor this parameter is read into when the file's values land in it as they
+   * are (no `prepare` step makes a new tensor), or null.
+   */
+  directShape(stored: StoredTensor): number[] | null {
+    if (stored.readTransposedInto && this.prepare === transposeMatrix) return [this.shape[1]!, this.shape[0]!];
+    if (stored.readInto && !this.prepare) return [...this.shape];
+    return null;
+  }
+
+  /**
+   * @internal Fills the parameter from a stored tensor in PyTorch's layout; `block` is a wasm heap block the
+   * size of `directShape` to read it into (see reserveSideBySide), which the tensor then owns.
+   */
+  assign(stored: StoredTensor, block?: number): void {
     if (stored.readTransposedInto && this.prepare === transposeMatrix) {
       // Stored already in the layout this layer computes with: no transpose at load.
-      this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target));
+      this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target), block);
       return;
     }
-    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
+    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target), this.prepare ? undefined : block) : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
       return;
@@ -109,11 +135,13 @@ export function isTrainingOnlyKey(name: string): boolean {
 export class ParameterSet {
   private readonly parameters: Parameter[] = [];
   private readonly byName = new Map<string, Parameter>();
+  /** Loaded tensors whose layer has not packed them yet (ParameterOptions.pack), in load order. */
+  private unpacked: Parameter[] = [];
 
   /** Declares a tensor the model needs. Names are PyTorch state-dict keys. */
-  declare(name: string, shape: readonly number[], prepare?: (raw: tf.Tensor) => tf.Tensor): Parameter {
+  declare(name: string, shape: readonly number[], prepare?: (raw: tf.Tensor) => tf.Tensor, options?: ParameterOptions): Parameter {
     if (this.byName.has(name)) throw new Error(`Parameter ${name} declared twice`);
-    const parameter = new Parameter(name, shape, prepare);
+    const parameter = new Parameter(name, shape, prepare, options);
     this.parameters.push(parameter);
     this.byName.set(name, parameter);
     return parameter;
@@ -166,20 +194,49 @@ export class ParameterSet {
     return { loaded: this.parameters.length, skippedTrainingOnly, unused };
   }
 
-  /** Verifies the checkpoint (see `verify`), then reads the tensors one by one onto the current backend. */
+  /**
+   * Verifies the checkpoint (see `verify`), then reads the tensors one by one onto the current backend: first
+   * those a layer packs (side by side, see ParameterOptions), then the others, each in declaration order.
+   */
   load(stateDict: StoredTensors): LoadReport {
     const report = this.verify(stateDict);
+    const packed = this.parameters.filter((p) => p.options.pack);
+    const shapes = packed.map((p) => p.directShape(stateDict.get(p.name)!));
+    const blocks = shapes.every((shape) => shape !== null) ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4)) : [];
     try {
-      for (const parameter of this.parameters) parameter.assign(stateDict.get(parameter.name)!);
+      // Each block is taken off the list as it goes to its tensor, which frees it from then on.
+      for (const parameter of packed) parameter.assign(stateDict.get(parameter.name)!, blocks.shift());
+      for (const parameter of this.parameters.filter((p) => !p.options.pack)) parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
+      releaseBlocks(blocks);
       this.dispose();
       throw error;
     }
+    this.unpacked = packed;
     return report;
+  }
+
+  /**
+   * Packs the next loaded tensor that a layer packs (ParameterOptions.pack), in load order. Returns whether
+   * any remain. A pack that throws stays pending, so the next call tries it again.
+   */
+  packNext(): boolean {
+    const next = this.unpacked[0];
+    if (next) {
+      next.options.pack!();
+      this.unpacked.shift();
+    }
+    return this.unpacked.length > 0;
+  }
+
+  /** Packs every tensor still waiting (see packNext). */
+  packAll(): void {
+    while (this.packNext());
   }
 
   /** Frees every loaded tensor. */
   dispose(): void {
+    this.unpacked = [];
     for (const parameter of this.parameters) parameter.dispose();
   }
 }
@@ -201,21 +258,62 @@ function sameElements(found: readonly number[], expected: readonly number[]): bo
 
 /** The part of tfjs-backend-wasm's backend used to fill a tensor in place (typed here, so layers import no backend). */
 interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+  wasm: { _malloc(bytes: number): number; _free(pointer: number): void };
+}
+
+/** The wasm backend's heap, when the active backend is wasm and offers what filledTensor uses; else null. */
+function heapBackend(): HeapBackend | null {
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  const usable =
+    tf.getBackend() === 'wasm' &&
+    typeof backend.makeOutput === 'function' &&
+    typeof backend.typedArrayFromHeap === 'function' &&
+    typeof backend.wasm?._malloc === 'function' &&
+    typeof backend.wasm._free === 'function';
+  return usable ? (backend as HeapBackend) : null;
 }
 
 /**
- * A float32 tensor whose values `fill` writes. On wasm the tensor is allocated first and `fill` writes straight
- * into its place on the wasm heap: a large model's weights then cross memory once (file -> heap) instead of
- * file -> JavaScript array -> heap, and no second copy of a tensor exists at any time. Elsewhere, a fresh array.
+ * One wasm heap block per byte length, allocated back to back before any of them is registered as a tensor
+ * (empty elsewhere than wasm). Registering a tensor makes a small allocation of tfjs' own, which would otherwise
+ * land between two weights: the weights a layer packs must lie side by side, so that the holes they leave when
+ * packed join up (ParameterOptions.pack). Each block goes to `assign`, whose tensor owns and frees it.
  */
-function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void): tf.Tensor {
+function reserveSideBySide(byteLengths: readonly number[]): number[] {
+  const heap = heapBackend();
+  if (heap === null || byteLengths.some((bytes) => bytes === 0)) return [];
+  const blocks: number[] = [];
+  for (const bytes of byteLengths) {
+    // `>>> 0`: wasm's malloc returns a signed int32, and heaps above 2 GB have offsets past its range.
+    const block = heap.wasm._malloc(bytes) >>> 0;
+    if (block === 0) {
+      releaseBlocks(blocks);
+      return [];
+    }
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+/** Frees reserved blocks that no tensor took (a load that failed part way). */
+function releaseBlocks(blocks: readonly number[]): void {
+  const heap = heapBackend();
+  for (const block of blocks) heap?.wasm._free(block);
+}
+
+/**
+ * A float32 tensor whose values `fill` writes. On wasm the tensor is allocated first (or placed in `block`, a
+ * heap block of its size from reserveSideBySide) and `fill` writes straight into its place on the wasm heap: a
+ * large model's weights then cross memory once (file -> heap) instead of file -> JavaScript array -> heap, and
+ * no second copy of a tensor exists at any time. Elsewhere, a fresh array.
+ */
+function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: number): tf.Tensor {
   const count = shape.reduce((a, b) => a * b, 1);
-  const backend = tf.backend() as unknown as Partial<HeapBackend>;
-  if (tf.getBackend() === 'wasm' && count > 0 && typeof backend.makeOutput === 'function' && typeof backend.typedArrayFromHeap === 'function') {
-    const heap = backend as HeapBackend;
-    const info = heap.makeOutput([...shape], 'float32');
+  const heap = heapBackend();
+  if (heap !== null && count > 0) {
+    const info = heap.makeOutput([...shape], 'float32', block);
     const tensor = tf.engine().makeTensorFromTensorInfo(info, tf.backend());
     try {
       // The view is taken after the allocation (which may grow, and so replace, the heap), and fill allocates nothing there.

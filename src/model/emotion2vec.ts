@@ -9,6 +9,7 @@ import { selectBackend, type BackendName } from '../backend.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
+import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
@@ -130,6 +131,8 @@ export class Emotion2Vec {
   private network: Emotion2VecNetwork | null;
   /** A trained head replacing the model's own (`LoadOptions.head`). */
   private head: ClassifierHead | null;
+  /** The weight matrices' packing, begun after the load and finished by the first prediction at the latest. */
+  private readonly packing: BackgroundPacking;
 
   private constructor(
     network: Emotion2VecNetwork,
@@ -139,11 +142,14 @@ export class Emotion2Vec {
   ) {
     this.network = network;
     this.head = head;
+    this.packing = new BackgroundPacking(network.params);
   }
 
   /**
    * The tfjs backend the model runs on now. tfjs backends are process-wide: loading another model with another
-   * `backend` (or calling `tf.setBackend`) moves this one too.
+   * `backend` (or calling `tf.setBackend`) moves this one too, except from wasm: there its weight matrices live
+   * packed in XNNPACK's form (docs/performance.md), which tfjs cannot move, so it then throws `BACKEND_CHANGED`
+   * until the wasm backend is active again.
    */
   get backend(): string {
     return tf.getBackend();
@@ -179,7 +185,8 @@ export class Emotion2Vec {
 
   /** The labels results use, in order (`unuse*` placeholders dropped). */
   get labels(): string[] {
-    return this.scoring().definition.tokens.filter((label) => !isUnusedLabel(label));
+    const tokens = this.head ? this.head.tokens : this.live().definition.tokens;
+    return tokens.filter((label) => !isUnusedLabel(label));
   }
 
   /** Embedding width D (768 base, 1024 large). */
@@ -327,6 +334,7 @@ export class Emotion2Vec {
 
   /** Frees every tensor the model holds. The model cannot be used afterwards. */
   dispose(): void {
+    this.packing.cancel();
     this.network?.params.dispose();
     this.network = null;
     this.head?.dispose();
@@ -421,6 +429,7 @@ export class Emotion2Vec {
   /** The network as inference sees it: with the trained head and its labels in place of the model's own, if any. */
   private scoring(): ScoringNetwork {
     const network = this.live();
+    this.packing.finish();
     return this.head ? { encoder: network.encoder, head: this.head, definition: { ...network.definition, tokens: this.head.tokens } } : network;
   }
 

@@ -9,6 +9,7 @@
  *
  * One model, one inference at a time, through a bounded queue (503 with Retry-After when full). Every failure is
  * a JSON error record with a 4xx status for what the client can fix; nothing a client sends stops the server.
+ * Every response makes the page cross-origin isolated (COOP/COEP), so that in-page wasm can use threads.
  */
 import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -90,6 +91,14 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   await app.register(fastifyMultipart, {
     throwFileSizeLimit: true,
     limits: { fileSize: maxBodyBytes, files: 2, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: MAX_FIELDS + 2 },
+  });
+
+  // Cross-origin isolation: the page may then use SharedArrayBuffer, and tfjs runs its threaded wasm build there
+  // (XNNPACK's products on several cores) instead of the single-threaded one. Everything the page loads is
+  // served from here, so nothing it needs is blocked by require-corp.
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    void reply.header('Cross-Origin-Embedder-Policy', 'require-corp');
   });
 
   app.setErrorHandler((error, request, reply) => {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Linear } from '../../src/layers/linear.js';
+import type { Parameter } from '../../src/layers/parameters.js';
 import { useBackend } from '../support/backend.js';
 import { maxAbsDiff, randomArray } from '../support/fixtures.js';
 import { buildLayer, evaluate, linear64, stateDictOf } from '../support/layers.js';
@@ -44,3 +45,69 @@ describe('Linear on wasm (one fused XNNPACK product with the bias)', () => {
     expect(tf.memory().numTensors).toBe(0);
   });
 });
+
+describe('Linear with a packed weight (LinearOptions.packed)', () => {
+  afterAll(() => useBackend('cpu'));
+
+  function buildPacked(packed = true) {
+    const built = buildLayer((p) => new Linear(p, 'fc', inDim, outDim, { packed }), stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }));
+    const weight = (built.layer as unknown as { weight: Parameter }).weight.value;
+    return { ...built, weight };
+  }
+
+  /** The weight's bytes on the wasm heap, or 0 once freed (tfjs-backend-wasm's bookkeeping). */
+  function heapOffset(tensor: tf.Tensor): number {
+    return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
+  }
+
+  it('on wasm, frees the unpacked weight when packed and matches the float64 reference on every later call', async () => {
+    await useBackend('wasm');
+    const { layer, params, weight } = buildPacked();
+    expect(heapOffset(weight)).toBeGreaterThan(0);
+    params.packAll();
+    expect(heapOffset(weight)).toBe(0);
+    for (let call = 0; call < 3; call++) {
+      const { data } = evaluate(() => layer.apply(tf.tensor3d(x, [2, 3, inDim])));
+      expect(maxAbsDiff(data, expected), `call ${call}`).toBeLessThan(1e-5);
+      const single = evaluate(() => layer.apply(tf.tensor2d(x.subarray(0, inDim), [1, inDim])));
+      expect(maxAbsDiff(single.data, expected.subarray(0, outDim))).toBeLessThan(1e-5);
+    }
+    params.dispose();
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('refuses, with a typed error, to run once the backend changed (tfjs cannot move a packed weight)', async () => {
+    await useBackend('wasm');
+    const { layer, params } = buildPacked();
+    params.packAll();
+    await useBackend('cpu');
+    const input = tf.tensor2d(x.subarray(0, inDim), [1, inDim]);
+    const before = tf.memory().numTensors;
+    expect(() => layer.apply(input)).toThrow(expect.objectContaining({ code: 'BACKEND_CHANGED' }));
+    expect(tf.memory().numTensors).toBe(before);
+    input.dispose();
+    await useBackend('wasm');
+    expect(maxAbsDiff(evaluate(() => layer.apply(tf.tensor3d(x, [2, 3, inDim]))).data, expected)).toBeLessThan(1e-5);
+    params.dispose();
+  });
+
+  it('keeps the weight readable where nothing is packed: on cpu, and without the option', async () => {
+    await useBackend('cpu');
+    const onCpu = buildPacked();
+    onCpu.params.packAll();
+    expect(maxAbsDiff(onCpu.weight.dataSync() as Float32Array, transposed(w, outDim, inDim))).toBe(0);
+    onCpu.params.dispose();
+    await useBackend('wasm');
+    const plain = buildPacked(false);
+    expect(plain.params.packNext()).toBe(false);
+    expect(maxAbsDiff(plain.weight.dataSync() as Float32Array, transposed(w, outDim, inDim))).toBe(0);
+    plain.params.dispose();
+  });
+});
+
+/** (rows, cols) row-major -> its transpose, row-major. */
+function transposed(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
+}

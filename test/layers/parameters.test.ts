@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, UsageError } from '../../src/errors.js';
 import { ParameterSet, type StoredTensor } from '../../src/layers/parameters.js';
 import { useBackend } from '../support/backend.js';
@@ -60,5 +60,95 @@ describe('src/layers', () => {
       .filter((name) => name.endsWith('.ts'))
       .filter((name) => /from '\.\.\/model\//.test(readFileSync(folder + name, 'utf8')));
     expect(offenders).toEqual([]);
+  });
+});
+
+/** A stored tensor that can be read straight into the tensor's buffer (as converted folders and .pt files are). */
+function direct(shape: number[], fill: number, fail = false): StoredTensor {
+  const count = shape.reduce((a, b) => a * b, 1);
+  return {
+    shape,
+    read: () => new Float32Array(count).fill(fill),
+    readInto: (target) => {
+      if (fail) throw new Error('disk went away');
+      target.fill(fill);
+    },
+  };
+}
+
+/** The wasm heap offset of a tensor's bytes (tfjs-backend-wasm's own bookkeeping). */
+function heapOffset(tensor: tf.Tensor): number {
+  return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
+}
+
+describe('ParameterSet: tensors a layer packs', () => {
+  beforeAll(() => useBackend('wasm'));
+  afterAll(() => useBackend('cpu'));
+
+  it('loads them first and side by side on the wasm heap, then packs them in that order, one per packNext', () => {
+    const params = new ParameterSet();
+    const packedOrder: string[] = [];
+    const small = params.declare('norm.weight', [8]);
+    const first = params.declare('a.weight', [64, 32], undefined, { pack: () => packedOrder.push('a') });
+    const between = params.declare('a.bias', [64]);
+    const second = params.declare('b.weight', [32, 64], undefined, { pack: () => packedOrder.push('b') });
+    params.load(new Map([['norm.weight', direct([8], 1)], ['a.weight', direct([64, 32], 2)], ['a.bias', direct([64], 3)], ['b.weight', direct([32, 64], 4)]]));
+    // Nothing of tfjs' own lies between the two: the holes they leave once packed can join.
+    const gap = heapOffset(second.value) - (heapOffset(first.value) + first.value.size * 4);
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(64);
+    for (const other of [small, between]) expect(heapOffset(other.value)).toBeGreaterThan(heapOffset(second.value));
+    expect(Array.from(second.value.dataSync().slice(0, 3))).toEqual([4, 4, 4]);
+    expect(params.packNext()).toBe(true);
+    expect(packedOrder).toEqual(['a']);
+    params.packAll();
+    expect(packedOrder).toEqual(['a', 'b']);
+    expect(params.packNext()).toBe(false);
+    params.dispose();
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('keeps a pack that throws pending, so the next call tries it again', () => {
+    const params = new ParameterSet();
+    let attempts = 0;
+    params.declare('a.weight', [4, 4], undefined, {
+      pack: () => {
+        attempts++;
+        if (attempts === 1) throw new Error('out of memory');
+      },
+    });
+    params.load(new Map([['a.weight', direct([4, 4], 1)]]));
+    expect(() => params.packNext()).toThrow('out of memory');
+    expect(params.packNext()).toBe(false);
+    expect(attempts).toBe(2);
+    params.dispose();
+  });
+
+  it('frees every heap block it set aside when a read fails part way', () => {
+    const backend = tf.backend() as unknown as { wasm: { _malloc(n: number): number; _free(p: number): void } };
+    const { _malloc: malloc, _free: free } = backend.wasm;
+    const allocated = new Set<number>();
+    let strayFrees = 0;
+    backend.wasm._malloc = (n) => {
+      const p = malloc.call(backend.wasm, n);
+      allocated.add(p >>> 0);
+      return p;
+    };
+    backend.wasm._free = (p) => {
+      if (p !== 0 && !allocated.delete(p >>> 0)) strayFrees++;
+      free.call(backend.wasm, p);
+    };
+    try {
+      const params = new ParameterSet();
+      for (const name of ['a', 'b', 'c']) params.declare(`${name}.weight`, [16, 16], undefined, { pack: () => {} });
+      const dict = new Map([['a.weight', direct([16, 16], 1)], ['b.weight', direct([16, 16], 1, true)], ['c.weight', direct([16, 16], 1)]]);
+      expect(() => params.load(dict)).toThrow('disk went away');
+      expect(allocated.size).toBe(0);
+      expect(strayFrees).toBe(0);
+      expect(tf.memory().numTensors).toBe(0);
+    } finally {
+      backend.wasm._malloc = malloc;
+      backend.wasm._free = free;
+    }
   });
 });

@@ -200,6 +200,15 @@ describe('other routes', () => {
     expectError(await app.inject('/nothing'), 404, 'NOT_FOUND');
   });
 
+  it('makes the page cross-origin isolated (every response: COOP same-origin, COEP require-corp), and serves the threaded wasm build it then uses', async () => {
+    for (const url of ['/', '/health', '/wasm/tfjs-backend-wasm-threaded-simd.wasm', '/model/model.json', '/nothing']) {
+      const response = await app.inject(url);
+      expect(response.headers['cross-origin-opener-policy'], url).toBe('same-origin');
+      expect(response.headers['cross-origin-embedder-policy'], url).toBe('require-corp');
+    }
+    expect((await app.inject('/wasm/tfjs-backend-wasm-threaded-simd.wasm')).statusCode).toBe(200);
+  });
+
   it('the page model loads and predicts like the server model', async () => {
     const converted = await Emotion2Vec.load(pageModel.folder, { backend: 'wasm' });
     const audio = audioFixture('speech16k.wav');

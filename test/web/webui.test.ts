@@ -92,6 +92,8 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
 
   it('shows the server result, then the in-page result (WebGL) equal within 1e-4; downloads; screenshot; a second visit uses the Cache API', { timeout: 600_000 }, async () => {
     const page = await openPage();
+    // The server's COOP/COEP headers: SharedArrayBuffer is there, so in-page wasm can run tfjs' threaded build.
+    expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([true, 'function']);
     await analyse(page, 'server');
     const fromServer = await shownResult(page);
     expect(fromServer.bars.map((bar) => bar.label)).toEqual(expected.labels);
