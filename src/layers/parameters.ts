@@ -137,6 +137,8 @@ export class ParameterSet {
   private readonly byName = new Map<string, Parameter>();
   /** Loaded tensors whose layer has not packed them yet (ParameterOptions.pack), in load order. */
   private unpacked: Parameter[] = [];
+  /** The heap block below them that the first packed copies go into, until packing starts. */
+  private headroom: HeapBlock | null = null;
 
   /** Declares a tensor the model needs. Names are PyTorch state-dict keys. */
   declare(name: string, shape: readonly number[], prepare?: (raw: tf.Tensor) => tf.Tensor, options?: ParameterOptions): Parameter {
@@ -202,17 +204,19 @@ export class ParameterSet {
     const report = this.verify(stateDict);
     const packed = this.parameters.filter((p) => p.options.pack);
     const shapes = packed.map((p) => p.directShape(stateDict.get(p.name)!));
-    const blocks = shapes.every((shape) => shape !== null) ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4)) : [];
+    const { blocks, headroom } = shapes.every((shape) => shape !== null) ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4)) : { blocks: [], headroom: null };
     try {
       // Each block is taken off the list as it goes to its tensor, which frees it from then on.
       for (const parameter of packed) parameter.assign(stateDict.get(parameter.name)!, blocks.shift());
       for (const parameter of this.parameters.filter((p) => !p.options.pack)) parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
       releaseBlocks(blocks);
+      headroom?.release();
       this.dispose();
       throw error;
     }
     this.unpacked = packed;
+    this.headroom = headroom;
     return report;
   }
 
@@ -223,6 +227,7 @@ export class ParameterSet {
   packNext(): boolean {
     const next = this.unpacked[0];
     if (next) {
+      this.releaseHeadroom();
       next.options.pack!();
       this.unpacked.shift();
     }
@@ -237,7 +242,14 @@ export class ParameterSet {
   /** Frees every loaded tensor. */
   dispose(): void {
     this.unpacked = [];
+    this.releaseHeadroom();
     for (const parameter of this.parameters) parameter.dispose();
+  }
+
+  /** Frees the block kept below the packed weights (see reserveSideBySide) for the first packed copies. */
+  private releaseHeadroom(): void {
+    this.headroom?.release();
+    this.headroom = null;
   }
 }
 
@@ -277,27 +289,40 @@ function heapBackend(): HeapBackend | null {
 
 /**
  * One wasm heap block per byte length, allocated back to back before any of them is registered as a tensor
- * (empty elsewhere than wasm). Registering a tensor makes a small allocation of tfjs' own, which would otherwise
+ * (none elsewhere than wasm). Registering a tensor makes a small allocation of tfjs' own, which would otherwise
  * land between two weights: the weights a layer packs must lie side by side, so that the holes they leave when
  * packed join up (ParameterOptions.pack). Each block goes to `assign`, whose tensor owns and frees it.
+ *
+ * Below them comes `headroom`, a block a little larger than the largest weight, kept until packing starts and
+ * then freed: the first packed copies fit there, and the holes the weights leave join it, instead of those
+ * copies going to fresh memory until enough weights have been freed (the large model: 108 MB).
  */
-function reserveSideBySide(byteLengths: readonly number[]): number[] {
+function reserveSideBySide(byteLengths: readonly number[]): { blocks: number[]; headroom: HeapBlock | null } {
   const heap = heapBackend();
-  if (heap === null || byteLengths.some((bytes) => bytes === 0)) return [];
+  if (heap === null || byteLengths.length === 0 || byteLengths.some((bytes) => bytes === 0)) return { blocks: [], headroom: null };
+  // A packed copy is its weight plus the bias and XNNPACK's padding of the output channels: 1/16 more is ample.
+  const largest = Math.max(...byteLengths);
   const blocks: number[] = [];
-  for (const bytes of byteLengths) {
+  for (const bytes of [largest + Math.ceil(largest / 16), ...byteLengths]) {
     // `>>> 0`: wasm's malloc returns a signed int32, and heaps above 2 GB have offsets past its range.
     const block = heap.wasm._malloc(bytes) >>> 0;
     if (block === 0) {
       releaseBlocks(blocks);
-      return [];
+      return { blocks: [], headroom: null };
     }
     blocks.push(block);
   }
-  return blocks;
+  const [headroom, ...weights] = blocks;
+  // Freed on the heap it came from, whichever backend is active by then.
+  return { blocks: weights, headroom: { release: () => heap.wasm._free(headroom!) } };
 }
 
-/** Frees reserved blocks that no tensor took (a load that failed part way). */
+/** A wasm heap block that no tensor owns. */
+interface HeapBlock {
+  release(): void;
+}
+
+/** Frees reserved blocks that no tensor took (a load that failed part way, on the backend it runs on). */
 function releaseBlocks(blocks: readonly number[]): void {
   const heap = heapBackend();
   for (const block of blocks) heap?.wasm._free(block);

@@ -124,7 +124,7 @@ describe('ParameterSet: tensors a layer packs', () => {
     params.dispose();
   });
 
-  it('frees every heap block it set aside when a read fails part way', () => {
+  it('frees every heap block it set aside: when a read fails part way, when packing starts, on dispose', () => {
     const backend = tf.backend() as unknown as { wasm: { _malloc(n: number): number; _free(p: number): void } };
     const { _malloc: malloc, _free: free } = backend.wasm;
     const allocated = new Set<number>();
@@ -146,6 +146,23 @@ describe('ParameterSet: tensors a layer packs', () => {
       expect(allocated.size).toBe(0);
       expect(strayFrees).toBe(0);
       expect(tf.memory().numTensors).toBe(0);
+
+      // A load that worked: the weights' blocks and the head room below them (for the first packed copies).
+      const good = new ParameterSet();
+      for (const name of ['a', 'b']) good.declare(`${name}.weight`, [16, 16], undefined, { pack: () => {} });
+      good.load(new Map([['a.weight', direct([16, 16], 1)], ['b.weight', direct([16, 16], 2)]]));
+      expect(allocated.size).toBe(3);
+      good.packNext(); // the head room goes as packing starts
+      expect(allocated.size).toBe(2);
+      good.dispose();
+      expect(allocated.size).toBe(0);
+      // Disposed before any packing: the head room goes with the tensors.
+      const unpacked = new ParameterSet();
+      unpacked.declare('a.weight', [16, 16], undefined, { pack: () => {} });
+      unpacked.load(new Map([['a.weight', direct([16, 16], 1)]]));
+      unpacked.dispose();
+      expect(allocated.size).toBe(0);
+      expect(strayFrees).toBe(0);
     } finally {
       backend.wasm._malloc = malloc;
       backend.wasm._free = free;
