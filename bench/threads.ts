@@ -16,8 +16,9 @@
  * .bench-cache/threads/<model>.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { convertedModel } from './converted-cache.js';
 import { parseArgs } from 'node:util';
 
 const { values: args } = parseArgs({
@@ -182,16 +183,4 @@ async function main(): Promise<void> {
   ];
   console.log(lines.join('\n'));
   if (args.write) appendFileSync(args.write, lines.join('\n'));
-}
-
-/** The synthetic `name`-shaped model converted as float32, written once into .bench-cache/threads/<name>. */
-async function convertedModel(name: string): Promise<string> {
-  const folder = join('.bench-cache', 'threads', name);
-  if (!existsSync(join(folder, 'model.json'))) {
-    const { convertedFiles } = await import('../test/support/converted-files.js');
-    mkdirSync(folder, { recursive: true });
-    const files = await convertedFiles(name as 'base' | 'large', 'float32');
-    for (const [file, bytes] of Object.entries(files)) writeFileSync(join(folder, file), bytes);
-  }
-  return folder;
 }
