@@ -4,13 +4,23 @@ import { Linear } from '../../src/layers/linear.js';
 import type { Parameter } from '../../src/layers/parameters.js';
 import { useBackend } from '../support/backend.js';
 import { maxAbsDiff, randomArray } from '../support/fixtures.js';
-import { buildLayer, evaluate, linear64, stateDictOf } from '../support/layers.js';
+import { buildLayer, evaluate, heapOffset, linear64, stateDictOf } from '../support/layers.js';
 
 const [inDim, outDim] = [12, 7];
 const w = randomArray(outDim * inDim, 1);
 const b = randomArray(outDim, 2);
 const x = randomArray(2 * 3 * inDim, 3);
 const expected = linear64(x, 6, w, outDim, inDim, b);
+
+/** Three calls, each on a (2, 3, in) batch and on one row: every output within 1e-5 of the float64 reference. */
+function expectReferenceOnEveryCall(layer: Linear): void {
+  for (let call = 0; call < 3; call++) {
+    const { data } = evaluate(() => layer.apply(tf.tensor3d(x, [2, 3, inDim])));
+    expect(maxAbsDiff(data, expected), `call ${call}`).toBeLessThan(1e-5);
+    const single = evaluate(() => layer.apply(tf.tensor2d(x.subarray(0, inDim), [1, inDim])));
+    expect(maxAbsDiff(single.data, expected.subarray(0, outDim))).toBeLessThan(1e-5);
+  }
+}
 
 function buildFc() {
   return buildLayer((p) => new Linear(p, 'fc', inDim, outDim), stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }));
@@ -35,12 +45,7 @@ describe('Linear on wasm (one fused XNNPACK product with the bias)', () => {
 
   it('matches the float64 reference on every call, for any number of rows', () => {
     const { layer, params } = buildFc();
-    for (let call = 0; call < 3; call++) {
-      const { data } = evaluate(() => layer.apply(tf.tensor3d(x, [2, 3, inDim])));
-      expect(maxAbsDiff(data, expected), `call ${call}`).toBeLessThan(1e-5);
-      const single = evaluate(() => layer.apply(tf.tensor2d(x.subarray(0, inDim), [1, inDim])));
-      expect(maxAbsDiff(single.data, expected.subarray(0, outDim))).toBeLessThan(1e-5);
-    }
+    expectReferenceOnEveryCall(layer);
     params.dispose();
     expect(tf.memory().numTensors).toBe(0);
   });
@@ -55,23 +60,13 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
     return { ...built, weight };
   }
 
-  /** The weight's bytes on the wasm heap, or 0 once freed (tfjs-backend-wasm's bookkeeping). */
-  function heapOffset(tensor: tf.Tensor): number {
-    return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
-  }
-
   it('on wasm, frees the unpacked weight when packed and matches the float64 reference on every later call', async () => {
     await useBackend('wasm');
     const { layer, params, weight } = buildPacked();
     expect(heapOffset(weight)).toBeGreaterThan(0);
     params.packAll();
     expect(heapOffset(weight)).toBe(0);
-    for (let call = 0; call < 3; call++) {
-      const { data } = evaluate(() => layer.apply(tf.tensor3d(x, [2, 3, inDim])));
-      expect(maxAbsDiff(data, expected), `call ${call}`).toBeLessThan(1e-5);
-      const single = evaluate(() => layer.apply(tf.tensor2d(x.subarray(0, inDim), [1, inDim])));
-      expect(maxAbsDiff(single.data, expected.subarray(0, outDim))).toBeLessThan(1e-5);
-    }
+    expectReferenceOnEveryCall(layer);
     params.dispose();
     expect(tf.memory().numTensors).toBe(0);
   });

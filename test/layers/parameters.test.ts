@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, UsageError } from '../../src/errors.js';
 import { ParameterSet, type StoredTensor } from '../../src/layers/parameters.js';
 import { useBackend } from '../support/backend.js';
+import { heapOffset } from '../support/layers.js';
 
 function stored(shape: number[], fill = 1): StoredTensor {
   return { shape, read: () => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill) };
@@ -74,11 +75,6 @@ function direct(shape: number[], fill: number, fail = false): StoredTensor {
       target.fill(fill);
     },
   };
-}
-
-/** The wasm heap offset of a tensor's bytes (tfjs-backend-wasm's own bookkeeping). */
-function heapOffset(tensor: tf.Tensor): number {
-  return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
 }
 
 describe('ParameterSet: tensors a layer packs', () => {

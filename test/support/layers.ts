@@ -25,6 +25,11 @@ export function evaluate(fn: () => tf.Tensor): { data: Float32Array; shape: numb
   return { data: data.slice(), shape };
 }
 
+/** Where a tensor's bytes lie on the wasm heap, 0 once freed (tfjs-backend-wasm's own bookkeeping; wasm only). */
+export function heapOffset(tensor: tf.Tensor): number {
+  return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
+}
+
 /** erf in float64 (Taylor series; |x| >= 5 is +-1 within 2e-12), as an independent reference. */
 export function erf64(x: number): number {
   if (Math.abs(x) >= 5) return Math.sign(x);
