@@ -6,7 +6,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { printable } from '../results/safe-name.js';
-import { readRegularFile } from '../io/regular-file.js';
+import { nonRegularKind, readRegularFile } from '../io/regular-file.js';
 
 /** One input: where its audio is, and the key that names its result. */
 export interface InputItem {
@@ -48,9 +48,8 @@ export async function collectInputs(args: readonly string[]): Promise<InputItem[
 
 /** Marks a path that exists but is not a regular file (a FIFO, a device): reading it could block or never end. */
 async function refuseIfNotRegular(item: InputItem): Promise<InputItem> {
-  const info = await stat(item.path).catch(() => null);
-  if (!info || info.isFile()) return item;
-  return { ...item, refused: `${printable(item.path)} is not a regular file (${info.isDirectory() ? 'a folder inside a list' : 'a FIFO, socket or device'}); pass audio files.` };
+  const kind = await nonRegularKind(item.path);
+  return kind === null ? item : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
 }
 
 /** Audio files under `folder`, recursively, in a stable (sorted) order. */

@@ -2,7 +2,7 @@
  * Node's file reader for everything the library opens (audio, config.yaml, tokens.txt, checkpoints, shards):
  * regular files only, and the size known before a byte is allocated. A FIFO would hang a batch, a symlink to
  * /dev/zero would grow without end, so both are refused at once with a typed reason instead of read.
- * Node-only: imported by src/node.ts alone.
+ * Node-only: imported by src/node.ts and the Node-only surfaces (the CLI, the queue), never by the browser entry.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -79,9 +79,24 @@ export async function openRegularFile(path: string, options: ReadFileOptions = {
   };
 }
 
+/**
+ * What `path` is when it exists but is not a regular file ('a directory', 'a FIFO (named pipe)'...), else null:
+ * a regular file, or nothing there (the reader names that). For refusing such an input before work is queued for
+ * it, so that a FIFO is not left to block a worker; the readers above check again when they open it.
+ */
+export async function nonRegularKind(path: string): Promise<string | null> {
+  const info = await stat(path).catch(() => null);
+  return info && !info.isFile() ? kindOf(info) : null;
+}
+
+/** A file that is not regular, in words. */
+function kindOf(info: Stats): string {
+  return info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : info.isBlockDevice() ? 'a block device' : info.isSocket() ? 'a socket' : 'not a regular file';
+}
+
 function checkRegular(path: string, info: Stats, maxBytes: number): void {
   if (!info.isFile()) {
-    const kind = info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : info.isBlockDevice() ? 'a block device' : info.isSocket() ? 'a socket' : 'not a regular file';
+    const kind = kindOf(info);
     if (info.isDirectory()) throw Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR' });
     throw new FileRefusal('FILE_NOT_REGULAR', `${quote(path)} is ${kind} (or a link to one), not a regular file; only regular files are read. Pass the path of a file.`, { path, kind });
   }

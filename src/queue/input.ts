@@ -3,9 +3,9 @@
  * A URL that answers 404/410 (or any 4xx) fails the same way on every retry, so it is a typed audio error (poison);
  * a refused connection or a 5xx is worth retrying, so it stays a plain error.
  */
-import { stat } from 'node:fs/promises';
 import { AudioInputError, quote } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
+import { nonRegularKind } from '../io/regular-file.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
 export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
@@ -26,10 +26,8 @@ export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES)
  * A missing path is left to the decoder, which names it AUDIO_FILE_NOT_FOUND.
  */
 async function refuseIfNotRegular(path: string): Promise<void> {
-  const info = await stat(path).catch(() => null);
-  if (info && !info.isFile()) {
-    throw new AudioInputError('FILE_NOT_REGULAR', `${quote(path)} is not a regular file (${info.isDirectory() ? 'a folder' : 'a FIFO, socket or device'}); queue audio files.`);
-  }
+  const kind = await nonRegularKind(path);
+  if (kind !== null) throw new AudioInputError('FILE_NOT_REGULAR', `${quote(path)} is not a regular file (${kind}); queue audio files.`);
 }
 
 async function download(url: string, maxBytes: number): Promise<Uint8Array> {
