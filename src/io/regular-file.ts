@@ -2,7 +2,7 @@
  * Node's file reader for everything the library opens (audio, config.yaml, tokens.txt, checkpoints, shards):
  * regular files only, and the size known before a byte is allocated. A FIFO would hang a batch, a symlink to
  * /dev/zero would grow without end, so both are refused at once with a typed reason instead of read.
- * Node-only: imported by src/node.ts and the Node-only surfaces (the CLI, the queue), never by the browser entry.
+ * Node-only: imported by src/node.ts and the Node-only surfaces (the CLI, the queue, head training), never by the browser entry.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
