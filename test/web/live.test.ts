@@ -3,53 +3,25 @@
  * silences, looped) as the microphone; the page runs the model itself (`model.stream({ mediaStream })`) and lists
  * each finished speech segment as it comes. Skipped (with a note) where no Chromium is installed.
  */
-import '../../src/node.js';
-import type { FastifyInstance } from 'fastify';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emotion2Vec } from '../../src/model/emotion2vec.js';
-import { createServer } from '../../src/server/app.js';
-import { preparePageModel, type PageModel } from '../../src/server/page-model.js';
-import { buildWebApp } from '../../src/web/build.js';
-import { CHROMIUM, HAS_CHROMIUM, launchChromium } from '../browser/chromium.js';
+import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
+import { servePage, type ServedPage } from './served-page.js';
 
 if (!HAS_CHROMIUM) console.warn(`live mode test skipped: no Chromium at ${CHROMIUM}`);
 
 describe.skipIf(!HAS_CHROMIUM)('the page listening live', () => {
-  let model: Emotion2Vec;
-  let pageModel: PageModel;
-  let webRoot = '';
-  let app: FastifyInstance;
-  let browser: Browser;
-
+  let served: ServedPage;
   beforeAll(async () => {
-    model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
-    pageModel = await preparePageModel(fixturePath('tiny'));
-    webRoot = mkdtempSync(join(tmpdir(), 'e2v-web-live-'));
-    await buildWebApp(webRoot);
-    app = await createServer({ model, modelId: 'tiny', webRoot, pageModel });
-    browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${fixturePath('long', 'phrases.wav')}`]);
+    served = await servePage({
+      withPageModel: true,
+      chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${fixturePath('long', 'phrases.wav')}`],
+    });
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    model?.dispose();
-    await pageModel?.dispose();
-    if (webRoot) rmSync(webRoot, { recursive: true, force: true });
-  });
+  afterAll(() => served?.close());
 
   it('lists the speech segments of the microphone as they finish, and stops', async () => {
-    const origin = await app.listen({ port: 0, host: '127.0.0.1' });
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => document.body.dataset.state === 'ready');
+    const { page, errors } = await served.open();
     await page.click('#live-button');
     await page.waitForFunction(() => document.body.dataset.live === 'listening', undefined, { timeout: 120_000 });
     // Segments are reported as they finish (the first inference in the page compiles WebGL shaders in software

@@ -8,35 +8,24 @@
  *
  * Skipped (with a note) where no Chromium is installed; set CHROMIUM_PATH for another build.
  */
-import '../../src/node.js';
-import type { FastifyInstance } from 'fastify';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.js';
-import { Emotion2Vec, type EmotionPrediction } from '../../src/model/emotion2vec.js';
+import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
-import { createServer } from '../../src/server/app.js';
-import { preparePageModel, type PageModel } from '../../src/server/page-model.js';
-import { buildWebApp } from '../../src/web/build.js';
+import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
+import { servePage, type ServedPage } from './served-page.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const HAS_CHROMIUM = existsSync(CHROMIUM);
 if (!HAS_CHROMIUM) console.warn(`web page tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 // 1.5 s: WebGL runs in software in headless Chromium, where every new page compiles its shaders again.
 const AUDIO = fixturePath('audio', 'chirp16k.wav');
 
-let model: Emotion2Vec;
-let pageModel: PageModel;
-let webRoot = '';
-let app: FastifyInstance;
-let origin = '';
-let browser: Browser;
+let served: ServedPage;
 let context: BrowserContext;
 let expected: EmotionPrediction;
 const pageErrors: string[] = [];
@@ -62,33 +51,20 @@ async function analyse(page: Page, mode: 'server' | 'page'): Promise<void> {
 }
 
 async function openPage(): Promise<Page> {
-  const page = await context.newPage();
+  const { page, errors } = await served.open(context);
+  pageErrors.push(...errors);
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(`${origin}/`);
-  await page.waitForFunction(() => document.body.dataset.state === 'ready');
   return page;
 }
 
 describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
   beforeAll(async () => {
-    model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
-    expected = await model.predict(AUDIO, { embedding: true });
-    pageModel = await preparePageModel(fixturePath('tiny'));
-    webRoot = mkdtempSync(join(tmpdir(), 'e2v-web-'));
-    await buildWebApp(webRoot);
-    app = await createServer({ model, modelId: 'emotion2vec tiny (test fixture)', webRoot, pageModel });
-    origin = await app.listen({ port: 0, host: '127.0.0.1' });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    context = await browser.newContext({ viewport: { width: 1180, height: 760 }, acceptDownloads: true });
-  });
+    served = await servePage({ withPageModel: true });
+    expected = await served.model.predict(AUDIO, { embedding: true });
+    context = await served.browser.newContext({ viewport: { width: 1180, height: 760 }, acceptDownloads: true });
+  }, 120_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-    await pageModel?.dispose();
-    model?.dispose();
-    if (webRoot) rmSync(webRoot, { recursive: true, force: true });
-  });
+  afterAll(() => served?.close());
 
   it('shows the server result, then the in-page result (WebGL) equal within 1e-4; downloads; screenshot; a second visit uses the Cache API', { timeout: 600_000 }, async () => {
     const page = await openPage();
