@@ -7,7 +7,7 @@
  * bytes stay on the wasm heap: every weight matrix is held twice (the large model: 1.15 GB more, the reason its
  * process peaked near 2.9 GB).
  *
- * `packWeight` runs that first product on one row of zeros, then frees B's own bytes and leaves the tensor as the
+ * `packWeight` runs that first product on one row (checking its result), then frees B's own bytes and leaves the tensor as the
  * handle that keeps the packed copy alive. The registry loads such weights side by side and packs them in one
  * sweep, in load order (ParameterSet.packNext in src/layers/parameters.ts): each packed copy is made before the
  * next weight's bytes are freed, so the freed weights form one moving hole that takes the packed copies after
@@ -46,8 +46,20 @@ export function packWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): tf.K
   if (bias && !backend.dataIdMap.has(bias.dataId)) return null;
   const free = (backend.wasm as unknown as { _free?: (pointer: number) => void })._free;
   if (typeof free !== 'function') return null;
-  // The product that creates and caches the packed operator: one row, so it costs only the packing.
-  tf.tidy(() => tf.fused.matMul({ a: tf.zeros([1, weight.shape[0]!]), b: weight as tf.Tensor2D, bias })).dispose();
+  // The product that creates and caches the packed operator: one row, so it costs only the packing. The row is
+  // e_0, so its result must be the weight's first row plus the bias, exactly: anything else (XNNPACK could not
+  // create the operator, for want of memory, and tfjs only warned) keeps the weight as it is.
+  const [inFeatures, outFeatures] = weight.shape as [number, number];
+  const unit = new Float32Array(inFeatures);
+  unit[0] = 1;
+  const product = tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(unit, [1, inFeatures]), b: weight as tf.Tensor2D, bias }));
+  const got = product.dataSync();
+  product.dispose();
+  const firstRow = backend.typedArrayFromHeap(weight).subarray(0, outFeatures);
+  const offsets = bias?.dataSync();
+  for (let j = 0; j < outFeatures; j++) {
+    if (got[j] !== Math.fround(firstRow[j]! + (offsets?.[j] ?? 0))) return null;
+  }
   free(data.memoryOffset);
   // Its disposal then frees nothing (free(0) is a no-op) and still drops the packed copy with the tensor's id.
   data.memoryOffset = 0;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Linear } from '../../src/layers/linear.js';
 import type { Parameter } from '../../src/layers/parameters.js';
 import { useBackend } from '../support/backend.js';
@@ -66,6 +66,20 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
     expect(heapOffset(weight)).toBeGreaterThan(0);
     params.packAll();
     expect(heapOffset(weight)).toBe(0);
+    expectReferenceOnEveryCall(layer);
+    params.dispose();
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('keeps the unpacked weight when the packing product does not give the first row plus the bias (XNNPACK failed)', async () => {
+    await useBackend('wasm');
+    const { layer, params, weight } = buildPacked();
+    // As when XNNPACK cannot create its operator: tfjs only warns, and the output holds whatever was there.
+    const failed = vi.spyOn(tf.fused, 'matMul').mockImplementationOnce(({ b }) => tf.zeros([1, b.shape[1]!]));
+    params.packAll();
+    expect(failed).toHaveBeenCalledTimes(1);
+    failed.mockRestore();
+    expect(heapOffset(weight)).toBeGreaterThan(0);
     expectReferenceOnEveryCall(layer);
     params.dispose();
     expect(tf.memory().numTensors).toBe(0);
