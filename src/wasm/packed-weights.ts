@@ -7,11 +7,11 @@
  * bytes stay on the wasm heap: every weight matrix is held twice (the large model: 1.15 GB more, the reason its
  * process peaked near 2.9 GB).
  *
- * `packWeight` runs that first product on one row (checking its result), then frees B's own bytes and leaves the tensor as the
- * handle that keeps the packed copy alive. The registry loads such weights side by side and packs them in one
- * sweep, in load order (ParameterSet.packNext in src/layers/parameters.ts): each packed copy is made before the
- * next weight's bytes are freed, so the freed weights form one moving hole that takes the packed copies after
- * them, and the weights end up on the heap about once.
+ * `packWeight` runs that first product on one row (checking its result), then frees B's own bytes and leaves
+ * the tensor as the handle that keeps the packed copy alive. The registry loads such weights side by side and
+ * packs them in one sweep, in load order (ParameterSet.packNext in src/layers/parameters.ts): each packed copy
+ * is made before the next weight's bytes are freed, so the freed weights form one moving hole that takes the
+ * packed copies after them, and the weights end up on the heap about once.
  *
  * Such a tensor must afterwards only be the B of the same fused product (same bias, no activation): anything that
  * reads it (dataSync, another kernel, tfjs moving it to another backend) would read freed memory. `Linear` is the
