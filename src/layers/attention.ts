@@ -51,11 +51,14 @@ export class SelfAttention {
     const q = tf.mul(tf.slice(qkv, [0, 0], [length, dim]), headDim ** -0.5);
     const keysT = tf.transpose(tf.slice(qkv, [0, dim], [length, dim])); // (D, N): head h is rows h*d_head...
     const v = tf.slice(qkv, [0, 2 * dim], [length, dim]);
-    const heads = Array.from({ length: numHeads }, (_, h) => {
-      let scores: tf.Tensor2D = tf.matMul(tf.slice(q, [0, h * headDim], [length, headDim]), tf.slice(keysT, [h * headDim, 0], [headDim, length]));
-      if (bias) scores = tf.add(scores, biasOf(bias, item, h)) as tf.Tensor2D;
-      return tf.matMul(tf.softmax(scores), tf.slice(v, [0, h * headDim], [length, headDim]));
-    });
+    // Each head's (N, N) scores go as soon as its context is computed (16 heads x 1 MB at 10 s, large).
+    const heads = Array.from({ length: numHeads }, (_, h) =>
+      tf.tidy(() => {
+        let scores: tf.Tensor2D = tf.matMul(tf.slice(q, [0, h * headDim], [length, headDim]), tf.slice(keysT, [h * headDim, 0], [headDim, length]));
+        if (bias) scores = tf.add(scores, biasOf(bias, item, h)) as tf.Tensor2D;
+        return tf.matMul(tf.softmax(scores), tf.slice(v, [0, h * headDim], [length, headDim]));
+      }),
+    );
     return tf.concat(heads, 1) as tf.Tensor2D;
   }
 }

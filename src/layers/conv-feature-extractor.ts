@@ -56,7 +56,8 @@ export class ConvFeatureExtractor {
         // stack: the first layer's output alone is 16 000 frames x C per 5 s of audio.
         x = tf.tidy(() => {
           const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
-          return stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved) as tf.Tensor3D);
+          // In place: the convolution's output is used by nothing else (on wasm: one buffer instead of two).
+          return stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved, true) as tf.Tensor3D);
         });
         input.dispose();
       });

@@ -46,19 +46,25 @@ export class GroupedConv1d {
         [0, 0],
       ]);
       // For odd k the padded conv gives T frames; for even k it gives T+1 and SamePad drops the last: T either way.
-      const taps = Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, this.inChannels]));
-      const patches = tf.reshape(
-        tf.transpose(tf.reshape(tf.stack(taps, 2), [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]),
-        [groups, batch * time, kernel * groupIn],
+      // The k shifted copies and their stack go as soon as the patches exist (each is k times the input: 37 MB
+      // per copy for 10 s of the large model), and each group's rows as soon as its product is done.
+      const stacked = tf.tidy(() => tf.stack(Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, this.inChannels])), 2));
+      padded.dispose();
+      const patches = tf.tidy(() =>
+        tf.reshape(tf.transpose(tf.reshape(stacked, [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [groups, batch * time, kernel * groupIn]),
       ) as tf.Tensor3D;
+      stacked.dispose();
       const rows = batch * time;
       const weight = this.weight.value as tf.Tensor3D;
       const perGroup = Array.from({ length: groups }, (_, g) =>
-        tf.matMul(
-          tf.reshape(tf.slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
-          tf.reshape(tf.slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
+        tf.tidy(() =>
+          tf.matMul(
+            tf.reshape(tf.slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
+            tf.reshape(tf.slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
+          ),
         ),
       ); // each (B*T, out/G); side by side they are the output channels in order
+      patches.dispose();
       return tf.reshape(tf.add(tf.concat(perGroup, 1), this.bias.value), [batch, time, this.outChannels]) as tf.Tensor3D;
     });
   }

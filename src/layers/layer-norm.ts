@@ -14,10 +14,13 @@ export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: 
   });
 }
 
-/** gelu(layerNorm(x)) with gain and bias; one fused pass on wasm (src/wasm/gelu-kernels.ts). */
-export function layerNormGelu(x: tf.Tensor, eps: number, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor {
+/**
+ * gelu(layerNorm(x)) with gain and bias; one fused pass on wasm (src/wasm/gelu-kernels.ts). With `inPlace`, wasm
+ * may write the result over x's data (x must not be used afterwards); other backends make a new tensor.
+ */
+export function layerNormGelu(x: tf.Tensor, eps: number, weight: tf.Tensor, bias: tf.Tensor, inPlace = false): tf.Tensor {
   if (wasmGeluKernelsFor(x) && weight.dtype === 'float32' && bias.dtype === 'float32') {
-    return tf.engine().runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, { eps }) as tf.Tensor;
+    return tf.engine().runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, { eps, inPlace }) as tf.Tensor;
   }
   return tf.tidy(() => geluOps(layerNorm(x, eps, weight, bias)));
 }
@@ -44,9 +47,12 @@ export class LayerNorm {
     return layerNorm(x, this.eps, this.weight?.value, this.bias?.value);
   }
 
-  /** gelu(this.apply(x)), in one pass where the backend allows it (affine LayerNorm on wasm). */
-  applyWithGelu(x: tf.Tensor): tf.Tensor {
+  /**
+   * gelu(this.apply(x)), in one pass where the backend allows it (affine LayerNorm on wasm); with `inPlace`, over
+   * x's own data there (x must not be used afterwards).
+   */
+  applyWithGelu(x: tf.Tensor, inPlace = false): tf.Tensor {
     if (!this.weight || !this.bias) return tf.tidy(() => geluOps(this.apply(x)));
-    return layerNormGelu(x, this.eps, this.weight.value, this.bias.value);
+    return layerNormGelu(x, this.eps, this.weight.value, this.bias.value, inPlace);
   }
 }

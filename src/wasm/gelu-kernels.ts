@@ -23,6 +23,8 @@ export const LAYER_NORM_GELU_KERNEL = 'Emotion2VecLayerNormGelu';
 /** Attributes of LAYER_NORM_GELU_KERNEL: epsilon inside the square root, as torch.nn.LayerNorm. */
 export interface LayerNormGeluAttrs {
   readonly eps: number;
+  /** Write the result over `x` when nothing else holds its data (the caller drops `x` afterwards). */
+  readonly inPlace?: boolean;
 }
 
 interface GeluExports {
@@ -74,9 +76,13 @@ function geluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBacke
 
 function layerNormGeluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, weight, bias } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo; bias: tf.TensorInfo };
-  const { eps } = args.attrs as unknown as LayerNormGeluAttrs;
+  const { eps, inPlace } = args.attrs as unknown as LayerNormGeluAttrs;
   const backend = args.backend as BackendWasm;
-  const out = backend.makeOutput(x.shape, 'float32');
+  // In place, the output is x's own data handed on, as tfjs' Reshape does (one more reference, no copy): the
+  // CNN's first layers then need one buffer of 16 000 x 512 values per 5 s of audio instead of two.
+  const reuse = inPlace === true && backend.refCount(x.dataId) === 1;
+  if (reuse) backend.incRef(x.dataId);
+  const out: tf.TensorInfo = reuse ? { dataId: x.dataId, shape: x.shape, dtype: 'float32' } : backend.makeOutput(x.shape, 'float32');
   const width = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / width;
   geluModule(backend)!.layer_norm_gelu(address(backend, x), address(backend, out), rows, width, address(backend, weight), address(backend, bias), eps);

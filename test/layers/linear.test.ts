@@ -75,7 +75,7 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
     await useBackend('wasm');
     const { layer, params, weight } = buildPacked();
     // As when XNNPACK cannot create its operator: tfjs only warns, and the output holds whatever was there.
-    const failed = vi.spyOn(tf.fused, 'matMul').mockImplementationOnce(({ b }) => tf.zeros([1, b.shape[1]!]));
+    const failed = vi.spyOn(tf.fused, 'matMul').mockImplementationOnce(({ b }) => tf.zeros([1, (b as tf.Tensor).shape[1]!]));
     params.packAll();
     expect(failed).toHaveBeenCalledTimes(1);
     failed.mockRestore();

@@ -5,7 +5,7 @@ import { layerNorm, layerNormGelu } from '../../src/layers/layer-norm.js';
 import { useWasmGeluKernels, wasmGeluKernelsFor } from '../../src/wasm/gelu-kernels.js';
 import { useBackend } from '../support/backend.js';
 import { maxAbsDiff, randomArray } from '../support/fixtures.js';
-import { gelu64, layerNorm64 } from '../support/layers.js';
+import { gelu64, heapOffset, layerNorm64 } from '../support/layers.js';
 
 /** Runs `fn` on `backend` and returns its output's values. */
 async function on(backend: 'wasm' | 'cpu', fn: () => tf.Tensor): Promise<Float32Array> {
@@ -91,6 +91,31 @@ describe('fused GELU kernels on wasm (src/wasm/gelu-kernels.ts)', () => {
     } finally {
       useWasmGeluKernels(true);
     }
+  });
+
+  it('in place, writes over x when nothing else holds its data, else into a new buffer; the same values either way', async () => {
+    await useBackend('wasm');
+    const values = randomArray(5 * 512, 21).map((v) => v * 3);
+    const weight = tf.tensor1d(randomArray(512, 22));
+    const bias = tf.tensor1d(randomArray(512, 23));
+    const fresh = layerNormGelu(tf.tensor2d(values, [5, 512]), 1e-5, weight, bias);
+    const expected = (fresh.dataSync() as Float32Array).slice();
+
+    const alone = tf.tensor2d(values, [5, 512]);
+    const over = layerNormGelu(alone, 1e-5, weight, bias, true);
+    expect(heapOffset(over)).toBe(heapOffset(alone));
+    expect(maxAbsDiff(over.dataSync() as Float32Array, expected)).toBe(0);
+    alone.dispose();
+    // Still readable: the result holds the data now.
+    expect(maxAbsDiff(over.dataSync() as Float32Array, expected)).toBe(0);
+
+    const shared = tf.tensor2d(values, [5, 512]);
+    const view = tf.reshape(shared, [512 * 5]);
+    const beside = layerNormGelu(shared, 1e-5, weight, bias, true);
+    expect(heapOffset(beside)).not.toBe(heapOffset(shared));
+    expect(maxAbsDiff(beside.dataSync() as Float32Array, expected)).toBe(0);
+    expect(Array.from(view.dataSync())).toEqual(Array.from(values));
+    tf.dispose([fresh, over, shared, view, beside, weight, bias]);
   });
 
   it('leaks no tensors', async () => {
