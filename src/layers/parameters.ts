@@ -95,12 +95,13 @@ export class Parameter {
    * size of `directShape` to read it into (see reserveSideBySide), which the tensor then owns.
    */
   assign(stored: StoredTensor, block?: number): void {
-    if (stored.readTransposedInto && this.prepare === transposeMatrix) {
-      // Stored already in the layout this layer computes with: no transpose at load.
-      this.tensor = filledTensor([this.shape[1]!, this.shape[0]!], (target) => stored.readTransposedInto!(target), block);
+    const direct = this.directShape(stored);
+    if (direct) {
+      // Either no layout change, or stored already in the layout this layer computes with: no transpose at load.
+      this.tensor = filledTensor(direct, (target) => (this.prepare ? stored.readTransposedInto!(target) : stored.readInto!(target)), block);
       return;
     }
-    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target), this.prepare ? undefined : block) : tf.tensor(stored.read(), [...this.shape], 'float32');
+    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
       return;
