@@ -1,6 +1,6 @@
 /**
  * The CNN front end and GELU before/after (issue 10): tfjs' multi-pass LayerNorm + GELU and GELU against the
- * fused wasm kernels of src/wasm/gelu-kernels.ts, first as single ops at the model's shapes, then inside whole
+ * fused wasm kernels of src/backend/wasm/gelu-kernels.ts, first as single ops at the model's shapes, then inside whole
  * forward passes of the base- and large-shaped models, per stage. "before" and "after" alternate in one process
  * (A, B, A, B, ...) so that a busy machine slows both alike; medians of --runs.
  *
@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import '../src/node.js';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backend/select.js';
 import { geluOps } from '../src/layers/gelu.js';
 import { layerNorm, layerNormGelu } from '../src/layers/layer-norm.js';
 import type { StageHook } from '../src/layers/stage.js';
@@ -20,7 +20,7 @@ import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import { Emotion2VecNetwork } from '../src/model/network.js';
 import { readModelContents } from '../src/model/sources.js';
 import { normalizeWaveform } from '../src/model/waveform.js';
-import { useWasmGeluKernels } from '../src/wasm/gelu-kernels.js';
+import { useWasmGeluKernels } from '../src/backend/wasm/gelu-kernels.js';
 import { fixturePath, randomArray, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
 
 const { values: args } = parseArgs({

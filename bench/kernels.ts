@@ -7,12 +7,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import '../src/node.js';
-import { selectBackend } from '../src/backend.js';
+import { selectBackend } from '../src/backend/select.js';
 import { SelfAttention } from '../src/layers/attention.js';
 import { GroupedConv1d } from '../src/layers/grouped-conv1d.js';
 import { ParameterSet } from '../src/layers/parameters.js';
 import type { StateDict } from '../src/model/state-dict.js';
-import { useInPlaceSlice } from '../src/wasm/slice-kernel.js';
+import { useInPlaceSlice } from '../src/backend/wasm/slice-kernel.js';
 import { randomArray } from '../test/support/fixtures.js';
 
 const { values: args } = parseArgs({
@@ -79,7 +79,7 @@ function median(values: number[]): number {
 
 /**
  * Runs both, interleaved, after a warm-up of each; checks they agree. `stockSliceBefore` runs "before" with
- * tfjs' own wasm Slice kernel (the state before src/wasm/slice-kernel.ts).
+ * tfjs' own wasm Slice kernel (the state before src/backend/wasm/slice-kernel.ts).
  */
 function compare(label: string, before: () => tf.Tensor, after: () => tf.Tensor, stockSliceBefore = true): string {
   const runBefore = () => {

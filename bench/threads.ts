@@ -66,7 +66,7 @@ else await main();
 async function opsChild(): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('../src/node.js');
-  const { selectBackend } = await import('../src/backend.js');
+  const { selectBackend } = await import('../src/backend/select.js');
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
   const { randomArray } = await import('../test/support/fixtures.js');
   await selectBackend('wasm');

@@ -58,7 +58,7 @@ function median(values: number[]): number {
 /** The package's side, in its own process: load the folder on the default Node backend, time predict. */
 async function runPackageSide(folder: string): Promise<void> {
   const { Emotion2Vec } = await import('../src/node.js');
-  const { wasmThreadWorkers } = await import('../src/wasm/node-threads.js');
+  const { wasmThreadWorkers } = await import('../src/backend/wasm/node-threads.js');
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
   let start = performance.now();
   const model = await Emotion2Vec.load(folder);

@@ -17,7 +17,7 @@ export {
   type LoadOptions,
   type PredictOptions,
 } from './model/emotion2vec.js';
-export { selectBackend, type BackendName, type BackendOptions } from './backend.js';
+export { selectBackend, type BackendName, type BackendOptions } from './backend/select.js';
 export { parseConfigYaml, parseTokens, minimumSamples, frameCount, type Emotion2VecConfig, type ModelDefinition } from './model/config.js';
 export { readModelContents, type ModelSource, type ModelFiles, type ModelFileData, type ModelContents } from './model/sources.js';
 export { readCheckpoint } from './model/checkpoint/index.js';
@@ -39,9 +39,9 @@ export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js'
 export type { DecodedAudio } from './audio/types.js';
 export { installPlatform, getPlatform, type Platform, type ReadFileOptions } from './platform.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
-export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './model/hub/models.js';
-export type { LoadProgress, ProgressCallback, HubOptions } from './model/hub/progress.js';
-export { fetchHubModelFiles, BROWSER_CACHE_NAME } from './model/hub/browser-cache.js';
+export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './hub/models.js';
+export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';
+export { fetchHubModelFiles, BROWSER_CACHE_NAME } from './hub/browser-cache.js';
 export { toResultRecord, toErrorRecord, labelNames, type ResultRecord, type ErrorRecord, type LabelScore, type LabelNames, type EmbeddingRecord, type RecordContext } from './results/record.js';
 export {
   AudioInputError,
@@ -56,9 +56,9 @@ export {
 } from './errors.js';
 export * from './assistant/index.js';
 // Long audio: segmentation, timelines, frame scores, live input (docs/long-audio.md).
-export { segmentAudio, planSegments, SpeechSegmenter, SEGMENT_DEFAULTS, type Segment, type SegmentOptions, type SegmentPlan } from './audio/segment.js';
+export { segmentAudio, planSegments, SpeechSegmenter, SEGMENT_DEFAULTS, type Segment, type SegmentOptions, type SegmentPlan } from './audio/vad.js';
 export { StreamingResampler } from './audio/resample.js';
-export type { TimelineEntry, TopLabel } from './model/segments.js';
+export type { TimelineEntry, TopLabel } from './model/segment-runner.js';
 export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
 export type { FrameSink } from './model/long-audio.js';
 export { SpeechStream, type StreamOptions } from './model/stream.js';

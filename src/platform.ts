@@ -4,8 +4,8 @@
  * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle.
  */
 import type { DecodedAudio } from './audio/types.js';
-import type { HubModel } from './model/hub/models.js';
-import type { HubOptions } from './model/hub/progress.js';
+import type { HubModel } from './hub/models.js';
+import type { HubOptions } from './hub/progress.js';
 import type { ModelSource } from './model/sources.js';
 import type { RandomAccess } from './io/random-access.js';
 

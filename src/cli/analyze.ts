@@ -16,7 +16,7 @@ import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/sum
 import { EmbeddingFileStream, EmbeddingStreams, readCompleteResult, writeResultFolder } from '../results/folder.js';
 import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
-import { parseHubName, type HubName } from '../model/hub/models.js';
+import { parseHubName, type HubName } from '../hub/models.js';
 import { collectInputs, type InputItem } from './inputs.js';
 import { reportFatal } from './output.js';
 import { loadProgressDisplay, runProgress } from './progress.js';

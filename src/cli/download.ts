@@ -1,6 +1,6 @@
 /** `emotion2vec download <id>`: fetch a model into the cache and convert it, so later runs (offline too) start at once. */
-import { ensureCachedModel } from '../model/hub/node-cache.js';
-import { parseHubName, resolveHubModel } from '../model/hub/models.js';
+import { ensureCachedModel } from '../hub/node-cache.js';
+import { parseHubName, resolveHubModel } from '../hub/models.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../results/safe-name.js';
 import { reportFatal } from './output.js';

@@ -2,7 +2,7 @@
 /** The `emotion2vec` command: `analyze` audio files, `download` a model, `convert` a checkpoint. */
 import { Command, Option } from 'commander';
 import packageJson from '../../package.json';
-import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
+import { DEFAULT_MODEL_ID } from '../hub/models.js';
 import { analyze, PLOT_HELP, TIMELINE_HELP } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';

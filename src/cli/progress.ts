@@ -3,7 +3,7 @@
  * CI), never both. Model loading shows bytes per file; a run shows inputs done with an ETA.
  */
 import cliProgress from 'cli-progress';
-import type { LoadProgress, ProgressCallback } from '../model/hub/progress.js';
+import type { LoadProgress, ProgressCallback } from '../hub/progress.js';
 import { printable } from '../results/safe-name.js';
 
 export interface LoadProgressDisplay {

@@ -1,6 +1,6 @@
 /** Registers the queue commands (`worker`, `enqueue`, `status`) on the CLI program: one fleet on Redis. */
 import { Option, type Command } from 'commander';
-import { DEFAULT_MODEL_ID } from '../model/hub/models.js';
+import { DEFAULT_MODEL_ID } from '../hub/models.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
 import { PLOT_HELP, TIMELINE_HELP } from './analyze.js';

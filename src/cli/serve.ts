@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseHubName } from '../model/hub/models.js';
-import { resolveModelSource } from '../model/hub/resolve.js';
+import { parseHubName } from '../hub/models.js';
+import { resolveModelSource } from '../hub/resolve.js';
 import { Emotion2Vec, type BackendName } from '../node.js';
 import { createServer } from '../server/app.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
@@ -65,7 +65,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     if (options.redis) {
       // Imported only when asked for, so a server without a queue never loads BullMQ.
       const { connectRedis, openQueue } = await import('../queue/connection.js');
-      const { jobsRoutes } = await import('../queue/http.js');
+      const { jobsRoutes } = await import('../server/jobs-routes.js');
       const redis = await connectRedis(options.redis);
       const queue = openQueue(redis);
       closeQueue = async () => {

@@ -6,7 +6,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseHubName } from '../model/hub/models.js';
+import { parseHubName } from '../hub/models.js';
 import { Emotion2Vec } from '../node.js';
 import { connectRedis, openQueue, redactPassword } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';

@@ -1,10 +1,10 @@
 /** The exact (erf) GELU of torch.nn.GELU(), not the tanh approximation. */
 import * as tf from '@tensorflow/tfjs-core';
-import { GELU_KERNEL, wasmGeluKernelsFor } from '../wasm/gelu-kernels.js';
+import { GELU_KERNEL, wasmGeluKernelsFor } from '../backend/wasm/gelu-kernels.js';
 
 const INV_SQRT2 = Math.SQRT1_2;
 
-/** gelu(x) = x/2 * (1 + erf(x / sqrt(2))); one fused pass on wasm (src/wasm/gelu-kernels.ts). */
+/** gelu(x) = x/2 * (1 + erf(x / sqrt(2))); one fused pass on wasm (src/backend/wasm/gelu-kernels.ts). */
 export function gelu(x: tf.Tensor): tf.Tensor {
   if (wasmGeluKernelsFor(x)) return tf.engine().runKernel(GELU_KERNEL, { x }) as tf.Tensor;
   return geluOps(x);

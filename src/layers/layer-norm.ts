@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';
 import { geluOps } from './gelu.js';
-import { LAYER_NORM_GELU_KERNEL, wasmGeluKernelsFor } from '../wasm/gelu-kernels.js';
+import { LAYER_NORM_GELU_KERNEL, wasmGeluKernelsFor } from '../backend/wasm/gelu-kernels.js';
 
 /** Normalises `x` over its last axis; `weight` and `bias` (both or neither) apply the affine part. */
 export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
@@ -15,7 +15,7 @@ export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: 
 }
 
 /**
- * gelu(layerNorm(x)) with gain and bias; one fused pass on wasm (src/wasm/gelu-kernels.ts). With `inPlace`, wasm
+ * gelu(layerNorm(x)) with gain and bias; one fused pass on wasm (src/backend/wasm/gelu-kernels.ts). With `inPlace`, wasm
  * may write the result over x's data (x must not be used afterwards); other backends make a new tensor.
  */
 export function layerNormGelu(x: tf.Tensor, eps: number, weight: tf.Tensor, bias: tf.Tensor, inPlace = false): tf.Tensor {

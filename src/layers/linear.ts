@@ -1,7 +1,7 @@
 /** A fully connected layer, as torch.nn.Linear: y = x W^T + b with W stored (out, in). */
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
-import { packWeight } from '../wasm/packed-weights.js';
+import { packWeight } from '../backend/wasm/packed-weights.js';
 import { transposeMatrix, type Parameter, type ParameterSet } from './parameters.js';
 
 /** How a Linear layer keeps its weight. */
@@ -11,7 +11,7 @@ export interface LinearOptions {
   /**
    * The weight is only ever this layer's product, never read back: true for the encoder's layers, not for a
    * head that may be trained or exported. On wasm the weight is then packed for XNNPACK when the parameter set
-   * packs (`ParameterSet.packNext`) and its unpacked copy freed (src/wasm/packed-weights.ts), so the weights
+   * packs (`ParameterSet.packNext`) and its unpacked copy freed (src/backend/wasm/packed-weights.ts), so the weights
    * take their memory once instead of twice.
    */
   readonly packed?: boolean;

@@ -52,7 +52,7 @@ export interface ParameterSpec {
 export interface ParameterOptions {
   /**
    * Turns the loaded tensor into the backend's own form and frees its bytes (Linear on wasm: XNNPACK's packed
-   * weights, src/wasm/packed-weights.ts); run by `ParameterSet.packNext` / `packAll` after the load. Such
+   * weights, src/backend/wasm/packed-weights.ts); run by `ParameterSet.packNext` / `packAll` after the load. Such
    * tensors are loaded one after another, before every other one, so that on the wasm heap they lie side by
    * side: packed in that order, the space each one leaves joins its neighbours' into a hole that takes the next
    * packed copies, and the weights end up held about once instead of twice.

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { MODEL_SAMPLE_RATE, prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
 import type { QualityReport } from '../audio/quality.js';
-import { selectBackend, type BackendName } from '../backend.js';
+import { selectBackend, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
@@ -13,15 +13,15 @@ import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
-import { resolveModelSource } from './hub/resolve.js';
-import type { HubOptions } from './hub/progress.js';
+import { resolveModelSource } from '../hub/resolve.js';
+import type { HubOptions } from '../hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
-import { planSegments, type SegmentOptions } from '../audio/segment.js';
+import { planSegments, type SegmentOptions } from '../audio/vad.js';
 import { FRAME_HOP_SECONDS, frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
-import type { TimelineEntry } from './segments.js';
+import type { TimelineEntry } from './segment-runner.js';
 import { SpeechStream, type StreamOptions } from './stream.js';
 
 /** Audio up to this long runs in one full pass (upstream's exact path) unless `maxFullPassSeconds` says otherwise. */

@@ -7,13 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MODEL_SAMPLE_RATE, type PreparedAudio } from '../audio/prepare.js';
-import type { SegmentOptions } from '../audio/segment.js';
+import type { SegmentOptions } from '../audio/vad.js';
 import { InferenceError } from '../errors.js';
 import { frameCount } from './config.js';
 import { FRAME_HOP_SECONDS, frameProbabilities, smoothFrameScores, type FrameScores } from './frame-scores.js';
 import type { ScoringNetwork } from './network.js';
 import { argmax, scoresFromLogits } from './scores.js';
-import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segments.js';
+import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segment-runner.js';
 
 /** Samples handed to the segment runner per push when the whole file is at hand: views, never copies. */
 const FILE_CHUNK = MODEL_SAMPLE_RATE * 10;

@@ -8,11 +8,11 @@
  */
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { StreamingResampler } from '../audio/resample.js';
-import type { SegmentOptions } from '../audio/segment.js';
+import type { SegmentOptions } from '../audio/vad.js';
 import { connectMediaStream, type MediaStreamLike } from '../audio/media-stream.js';
 import { AudioInputError, UsageError, describeValue, typeTag } from '../errors.js';
 import type { ScoringNetwork } from './network.js';
-import { SegmentRunner, type TimelineEntry } from './segments.js';
+import { SegmentRunner, type TimelineEntry } from './segment-runner.js';
 
 export interface StreamOptions {
   /** Rate of the pushed samples (default 16000); other rates are resampled as files are (torchaudio's filter). */

@@ -3,7 +3,7 @@
  * answers and what queue workers write. Every surface builds its record here, so they never drift apart.
  */
 import type { EmotionPrediction, Granularity } from '../model/emotion2vec.js';
-import type { TimelineEntry } from '../model/segments.js';
+import type { TimelineEntry } from '../model/segment-runner.js';
 import { isEmotion2VecError } from '../errors.js';
 
 /** A label split into its names: tokens.txt writes "开心/happy"; `<unk>` is the "unknown" class. */

@@ -3,7 +3,7 @@
  * in the page): plain functions from a timeline to text, no DOM and no Node module, so they run anywhere.
  */
 import { printable } from '../errors.js';
-import type { TimelineEntry } from '../model/segments.js';
+import type { TimelineEntry } from '../model/segment-runner.js';
 import { labelNames } from './record.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */

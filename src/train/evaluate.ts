@@ -4,7 +4,7 @@
  * embedding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../backend.js';
+import type { BackendName } from '../backend/select.js';
 import { UsageError } from '../errors.js';
 import { Emotion2Vec } from '../model/emotion2vec.js';
 import { argmax, scoresFromLogits } from '../model/scores.js';

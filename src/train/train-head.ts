@@ -5,7 +5,7 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendName } from '../backend.js';
+import type { BackendName } from '../backend/select.js';
 import { UsageError } from '../errors.js';
 import { Emotion2Vec } from '../model/emotion2vec.js';
 import type { ModelSource } from '../model/sources.js';

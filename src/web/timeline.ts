@@ -2,7 +2,7 @@
  * The emotion timeline of a long recording: when a result carries `timeline` (the `timeline` option), the page
  * draws the same SVG chart as `emotion2vec analyze --plot` (src/results/timeline.ts), so both show one picture.
  */
-import type { TimelineEntry } from '../model/segments.js';
+import type { TimelineEntry } from '../model/segment-runner.js';
 import { timelineToSvg } from '../results/timeline.js';
 
 /** Shows the record's timeline in `container`, or hides the container when there is none. */

@@ -1,7 +1,7 @@
 /** timelineToCsv / timelineToSvg: plain text from a timeline, the same in Node and the page. */
 import { describe, expect, it } from 'vitest';
 import { timelineToCsv, timelineToSvg } from '../../src/results/timeline.js';
-import type { TimelineEntry } from '../../src/model/segments.js';
+import type { TimelineEntry } from '../../src/model/segment-runner.js';
 
 const labels = ['生气/angry', '开心/happy', '<unk>'];
 const timeline: TimelineEntry[] = [

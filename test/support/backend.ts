@@ -1,7 +1,7 @@
 /** Test set-up: the Node platform plus an explicitly chosen backend, so every test says what it runs on. */
 import * as tf from '@tensorflow/tfjs-core';
 import '../../src/node.js';
-import { selectBackend } from '../../src/backend.js';
+import { selectBackend } from '../../src/backend/select.js';
 
 export type TestBackend = 'wasm' | 'cpu';
 

@@ -1,5 +1,5 @@
 /**
- * Child-process script for test/backend.test.ts: a Node app whose wasm files cannot be found (as in an app
+ * Child-process script for test/backend/select.test.ts: a Node app whose wasm files cannot be found (as in an app
  * bundled without node_modules) selects backend 'auto' twice. Prints the backend, then what went to stderr.
  */
 import { getPlatform, installPlatform, selectBackend } from '../../src/node.js';

@@ -1,6 +1,6 @@
 /** The page's timeline: the same chart as `analyze --plot`, shown only when a result has a timeline. */
 import { expect, it } from 'vitest';
-import type { TimelineEntry } from '../../src/model/segments.js';
+import type { TimelineEntry } from '../../src/model/segment-runner.js';
 import { timelineToSvg } from '../../src/results/timeline.js';
 import { renderTimeline } from '../../src/web/timeline.js';
 

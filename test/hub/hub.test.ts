@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Emotion2Vec, type LoadProgress } from '../../src/node.js';
-import { downloadFile } from '../../src/model/hub/download.js';
-import { hubFileUrl, resolveHubModel } from '../../src/model/hub/models.js';
-import { modelCacheFolders } from '../../src/model/hub/node-cache.js';
+import { downloadFile } from '../../src/hub/download.js';
+import { hubFileUrl, resolveHubModel } from '../../src/hub/models.js';
+import { modelCacheFolders } from '../../src/hub/node-cache.js';
 import { fixturePath } from '../support/fixtures.js';
 import { startLoopbackHub, type LoopbackHub } from '../support/loopback-hub.js';
 

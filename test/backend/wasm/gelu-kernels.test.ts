@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gelu, geluOps } from '../../src/layers/gelu.js';
-import { layerNorm, layerNormGelu } from '../../src/layers/layer-norm.js';
-import { useWasmGeluKernels, wasmGeluKernelsFor } from '../../src/wasm/gelu-kernels.js';
-import { useBackend } from '../support/backend.js';
-import { maxAbsDiff, randomArray } from '../support/fixtures.js';
-import { gelu64, heapOffset, layerNorm64 } from '../support/layers.js';
+import { gelu, geluOps } from '../../../src/layers/gelu.js';
+import { layerNorm, layerNormGelu } from '../../../src/layers/layer-norm.js';
+import { useWasmGeluKernels, wasmGeluKernelsFor } from '../../../src/backend/wasm/gelu-kernels.js';
+import { useBackend } from '../../support/backend.js';
+import { maxAbsDiff, randomArray } from '../../support/fixtures.js';
+import { gelu64, heapOffset, layerNorm64 } from '../../support/layers.js';
 
 /** Runs `fn` on `backend` and returns its output's values. */
 async function on(backend: 'wasm' | 'cpu', fn: () => tf.Tensor): Promise<Float32Array> {
@@ -23,7 +23,7 @@ function maxScaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-describe('fused GELU kernels on wasm (src/wasm/gelu-kernels.ts)', () => {
+describe('fused GELU kernels on wasm (src/backend/wasm/gelu-kernels.ts)', () => {
   beforeAll(() => useBackend('wasm'));
 
   it('are the path taken on wasm, and only there', async () => {

@@ -9,8 +9,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import './wasm/slice-kernel.js';
-import { BackendError } from './errors.js';
-import { getPlatform } from './platform.js';
+import { BackendError } from '../errors.js';
+import { getPlatform } from '../platform.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu' | (string & {});

@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BackendError, selectBackend } from '../src/node.js';
-import { runCli } from './cli/run-cli.js';
-import { fixturePath } from './support/fixtures.js';
+import { BackendError, selectBackend } from '../../src/node.js';
+import { runCli } from '../cli/run-cli.js';
+import { fixturePath } from '../support/fixtures.js';
 
 describe('selectBackend (Node)', () => {
   // First, before anything initialises wasm: a per-file wasmPaths map missing a binary is refused by name.

@@ -18,11 +18,11 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { isEmotion2VecError, UsageError } from '../errors.js';
 import { safeOutputName } from '../results/folder.js';
-import { parseFailedReason } from './dead-letter.js';
-import { isUrl } from './input.js';
-import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from './job.js';
-import { enqueueJobs, type RetryPolicy } from './producer.js';
-import type { JobResult } from './worker.js';
+import { parseFailedReason } from '../queue/dead-letter.js';
+import { isUrl } from '../queue/input.js';
+import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from '../queue/job.js';
+import { enqueueJobs, type RetryPolicy } from '../queue/producer.js';
+import type { JobResult } from '../queue/worker.js';
 
 export interface JobsRoutesOptions {
   readonly queue: Queue;

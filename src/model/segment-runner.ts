@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { SampleBuffer } from '../audio/sample-buffer.js';
-import { SEGMENT_HOP, SpeechSegmenter, type Segment, type SegmentOptions, type SegmentPlan } from '../audio/segment.js';
+import { SEGMENT_HOP, SpeechSegmenter, type Segment, type SegmentOptions, type SegmentPlan } from '../audio/vad.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
 import { frameCount } from './config.js';

@@ -2,8 +2,8 @@
  * Models by name: which ids are hub ids, which files a model has, and where each file lives on Hugging Face or
  * ModelScope. Isomorphic (no Node module): the Node disk cache and the browser Cache API both build on it.
  */
-import knownModels from '../../../weights/known-models.json';
-import { CheckpointError, UsageError } from '../../errors.js';
+import knownModels from '../../weights/known-models.json';
+import { CheckpointError, UsageError } from '../errors.js';
 
 /** The model hubs a name can be fetched from. FunASR's `hub=` names them 'hf' and 'ms'; both spellings work. */
 export type HubName = 'huggingface' | 'modelscope';

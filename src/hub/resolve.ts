@@ -3,8 +3,8 @@
  * elsewhere. Anything that is not an id (a folder, a URL, files) passes through unchanged, and so does an id that
  * names an existing local folder (a clone of the hub repository keeps working).
  */
-import { getPlatform } from '../../platform.js';
-import type { ModelSource } from '../sources.js';
+import { getPlatform } from '../platform.js';
+import type { ModelSource } from '../model/sources.js';
 import { fetchHubModelFiles } from './browser-cache.js';
 import { looksLikeHubId, parseHubName, resolveHubModel } from './models.js';
 import type { HubOptions } from './progress.js';

@@ -4,11 +4,11 @@
  * loads with no network request for weights. Parsing the cached checkpoint on each load is the "conversion" here;
  * it is cheap next to the download.
  */
-import { CheckpointError } from '../../errors.js';
-import type { ModelFiles } from '../sources.js';
+import { CheckpointError } from '../errors.js';
+import type { ModelFiles } from '../model/sources.js';
 import { hubFileUrl, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
-import { concatBytes } from '../../io/bytes.js';
+import { concatBytes } from '../io/bytes.js';
 
 /** Name of the Cache API cache that holds hub files. */
 export const BROWSER_CACHE_NAME = 'emotion2vec-tfjs';

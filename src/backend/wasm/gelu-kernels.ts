@@ -4,7 +4,7 @@
  * tfjs builds the exact GELU from erf and four elementwise ops, and LayerNorm from moments, subtract, rsqrt,
  * multiply and add: about a dozen passes over the tensor, each allocating a full-size output. At the CNN's first
  * layer (16 000 frames x 512 channels per 5 s of audio) that cost more than the convolution (bench/RESULTS.md).
- * These kernels run a small SIMD wasm module (src/wasm/gelu-simd.wat: hand-written because no tfjs op fuses
+ * These kernels run a small SIMD wasm module (src/backend/wasm/gelu-simd.wat: hand-written because no tfjs op fuses
  * them, and a JavaScript loop measured slower than tfjs' own passes) on the tfjs wasm backend's own memory:
  * the input is read in place and each output value written once.
  *

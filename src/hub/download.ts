@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, rename, rm } from 'node:fs/promises';
-import { CheckpointError } from '../../errors.js';
+import { CheckpointError } from '../errors.js';
 
 export interface DownloadOptions {
   readonly fetch: typeof fetch;

@@ -1,5 +1,5 @@
 ;; GELU and LayerNorm + GELU, four float32 lanes at a time, run in place on the tfjs wasm backend's heap.
-;; Source of src/wasm/gelu-simd-module.ts (regenerate with `npx tsx src/wasm/build-gelu-simd.ts`).
+;; Source of src/backend/wasm/gelu-simd-module.ts (regenerate with `npx tsx src/backend/wasm/build-gelu-simd.ts`).
 ;; The memory import is declared shared in the variant built for tfjs' threaded build (the builder edits it).
 ;;
 ;; gelu(x) = x/2 (1 + erf(x / sqrt 2)), erf by Abramowitz & Stegun, Handbook of Mathematical Functions (1964),

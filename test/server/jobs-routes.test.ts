@@ -1,4 +1,4 @@
-/** POST /jobs and GET /jobs/:id (src/queue/http.ts) through fastify's inject, on a real Redis and one in-process worker. */
+/** POST /jobs and GET /jobs/:id (src/server/jobs-routes.ts) through fastify's inject, on a real Redis and one in-process worker. */
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
-import { jobsRoutes } from '../../src/queue/http.js';
+import { jobsRoutes } from '../../src/server/jobs-routes.js';
 import { startAnalysisWorker, type AnalysisWorker } from '../../src/queue/worker.js';
 import { fixturePath } from '../support/fixtures.js';
-import { writeClip } from './inputs.js';
-import { HAS_REDIS, startRedis, type TestRedis } from './redis-server.js';
+import { writeClip } from '../queue/inputs.js';
+import { HAS_REDIS, startRedis, type TestRedis } from '../queue/redis-server.js';
 
 describe.skipIf(!HAS_REDIS)('jobs routes', () => {
   const work = mkdtempSync(join(tmpdir(), 'e2v-jobs-http-'));

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from '../support/backend.js';
-import { randomArray } from '../support/fixtures.js';
+import { useBackend } from '../../support/backend.js';
+import { randomArray } from '../../support/fixtures.js';
 
 /** The box [begin, begin + size) of a row-major array, by plain index arithmetic. */
 function boxOf(values: Float32Array, shape: number[], begin: number[], size: number[]): number[] {
