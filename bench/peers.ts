@@ -355,7 +355,7 @@ const LABELS: Record<RuntimeId, string> = {
 };
 
 function table(model: PreparedModel, rows: Row[], flops: number): string {
-  const header = ['runtime', 'version, threads', 'load (ms)', `${seconds} s audio (ms)`, 'RTF', 'GFLOP/s', 'peak RSS (MiB)', 'max abs diff vs reference: frames, scores', 'load average (1 min)'];
+  const header = ['runtime', 'version, threads', 'load (ms)', `${seconds} s audio (ms): median (min-max)`, 'RTF', 'GFLOP/s', 'peak RSS (MiB)', 'max abs diff vs reference: frames, scores', 'load average (1 min)'];
   const lines = rows.map((row) => {
     if (row.skipped) return [LABELS[row.runtime], `skipped: ${row.skipped}`, '', '', '', '', '', '', ''];
     if (row.measurements.length === 0) return [LABELS[row.runtime], `failed: ${row.failures[0] ?? ''}`, '', '', '', '', '', '', ''];
@@ -367,7 +367,7 @@ function table(model: PreparedModel, rows: Row[], flops: number): string {
       LABELS[row.runtime],
       `${m[0]!.version}; ${m[0]!.threads}${failed}`,
       median(m.map((x) => x.loadMs)).toFixed(0),
-      run === null ? 'n/a' : run.toFixed(0),
+      run === null ? 'n/a' : `${run.toFixed(0)} (${Math.min(...m.map((x) => x.runMs!)).toFixed(0)}-${Math.max(...m.map((x) => x.runMs!)).toFixed(0)})`,
       run === null ? 'n/a' : (run / 1000 / seconds).toFixed(3),
       run === null ? 'n/a' : (flops / run / 1e6).toFixed(1),
       median(m.map((x) => x.peakRssMiB)).toFixed(0),
@@ -375,7 +375,8 @@ function table(model: PreparedModel, rows: Row[], flops: number): string {
       `${Math.min(...row.loadAverages).toFixed(2)}-${Math.max(...row.loadAverages).toFixed(2)}`,
     ];
   });
-  const caption = `Reference: ${model.referenceLabel}, input ${PARITY_INPUT}.`;
+  const own = model.referenceLabel.startsWith('bench/torch_reference.py') ? ' (so its own row shows 0)' : '';
+  const caption = `Reference: ${model.referenceLabel}${own}, input ${PARITY_INPUT}.`;
   const rowsText = [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   return `${caption}\n\n${rowsText}`;
 }
