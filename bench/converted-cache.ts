@@ -3,7 +3,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchModel, convertFolder, isBenchModel, writeCheckpointFolder } from './models.js';
 
-/** The synthetic model `name` (base, large, or either `-per-layer`) converted as float32, once, into .bench-cache/threads/<name>. */
+/** The synthetic model `name` (base, large, or either `-per-layer`) as float32, converted once into
+ * .bench-cache/threads/<name>. */
 export async function convertedModel(name: string): Promise<string> {
   if (!isBenchModel(name)) throw new Error(`unknown model ${name}: base, large, base-per-layer or large-per-layer`);
   const folder = join('.bench-cache', 'threads', name);

@@ -29,10 +29,15 @@ export function forwardFlops(config: Emotion2VecConfig, samples: number, labels:
   const frames = frameCount(config, samples);
   const dim = config.embedDim;
   const projection = 2 * frames * inChannels * dim;
-  const positional = config.convPosDepth * 2 * frames * dim * (dim / config.convPosGroups) * positionalKernelSize(config);
+  const positional =
+    config.convPosDepth * 2 * frames * dim * (dim / config.convPosGroups) * positionalKernelSize(config);
   const tokens = frames + config.numExtraTokens;
   const hidden = Math.trunc(dim * config.mlpRatio);
-  const perBlock = 2 * tokens * dim * (3 * dim) + 2 * 2 * tokens * tokens * dim + 2 * tokens * dim * dim + 2 * 2 * tokens * dim * hidden;
+  const perBlock =
+    2 * tokens * dim * (3 * dim) +
+    2 * 2 * tokens * tokens * dim +
+    2 * tokens * dim * dim +
+    2 * 2 * tokens * dim * hidden;
   const blocks = (config.prenetDepth + config.depth) * perBlock;
   const head = 2 * dim * labels;
   return { cnn, projection, positional, blocks, head, total: cnn + projection + positional + blocks + head };

@@ -10,7 +10,13 @@ import type { ModelDefinition } from '../src/model/config.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import type { StateDict } from '../src/model/state-dict.js';
 import type { WeightDType } from '../src/model/weight-dtypes.js';
-import { definitionOf, fixturePath, perLayerAlibiCase, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
+import {
+  definitionOf,
+  fixturePath,
+  perLayerAlibiCase,
+  syntheticWeights,
+  type FixtureCase,
+} from '../test/support/fixtures.js';
 
 export const BENCH_MODELS = ['base', 'large', 'base-per-layer', 'large-per-layer'] as const;
 export type BenchModelName = (typeof BENCH_MODELS)[number];
@@ -34,13 +40,24 @@ export function benchModel(name: BenchModelName): BenchModel {
   const perLayer = name.endsWith('-per-layer');
   const fixture = name.replace('-per-layer', '') as FixtureCase;
   if (perLayer) return { name, fixture, perLayer, ...perLayerAlibiCase(fixture) };
-  return { name, fixture, perLayer, configYaml: readFileSync(fixturePath(fixture, 'config.yaml'), 'utf8'), definition: definitionOf(fixture), weights: syntheticWeights(fixture) };
+  return {
+    name,
+    fixture,
+    perLayer,
+    configYaml: readFileSync(fixturePath(fixture, 'config.yaml'), 'utf8'),
+    definition: definitionOf(fixture),
+    weights: syntheticWeights(fixture),
+  };
 }
 
 /** A checkpoint folder of the model: config.yaml, tokens.txt and its weights as model.safetensors. */
 export function writeCheckpointFolder(model: BenchModel, folder: string): void {
   mkdirSync(folder, { recursive: true });
-  const tensors = [...model.weights].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() as Float32Array }));
+  const tensors = [...model.weights].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read() as Float32Array,
+  }));
   writeFileSync(join(folder, 'model.safetensors'), writeSafetensors(tensors));
   writeFileSync(join(folder, 'config.yaml'), model.configYaml);
   writeFileSync(join(folder, 'tokens.txt'), readFileSync(fixturePath(model.fixture, 'tokens.txt')));

@@ -12,7 +12,8 @@
  *                    a folder made by `emotion2vec convert` (float32)
  *   package-int8     the same on a folder converted with `--dtype int8`: whatever the package computes with it today
  *   torch            bench/torch_reference.py: our own plain-PyTorch version of the graph, torch.set_num_threads(2)
- *   funasr           upstream FunASR's Emotion2vec class from the checkout named by --funasr (bench/funasr_upstream.py);
+ *   funasr           upstream FunASR's Emotion2vec class from the checkout named by --funasr
+ *                    (bench/funasr_upstream.py);
  *                    skipped with a note without one (FunASR's code is never part of this project)
  *   ort-node         onnxruntime-node (native CPU, 2 intra-op threads) on an ONNX export of torch_reference.py's module
  *   ort-web          onnxruntime-web (wasm, 2 threads) in Node, on the same ONNX file
@@ -122,7 +123,9 @@ function readReference(folder: string): { wave: Float32Array; frames: Float32Arr
 const benchAudio = () => randomArray(seconds * SAMPLE_RATE, seconds).map((v) => v * 0.1);
 
 /** Load, check on the reference input, one warm-up, `--runs` timed passes; returns the median pass. */
-async function measure(load: () => Promise<(wave: Float32Array) => Promise<{ frames: ArrayLike<number>; scores: ArrayLike<number> }>>): Promise<Pick<Measurement, 'loadMs' | 'runMs' | 'framesDiff' | 'scoresDiff'>> {
+async function measure(
+  load: () => Promise<(wave: Float32Array) => Promise<{ frames: ArrayLike<number>; scores: ArrayLike<number> }>>,
+): Promise<Pick<Measurement, 'loadMs' | 'runMs' | 'framesDiff' | 'scoresDiff'>> {
   let start = performance.now();
   const run = await load();
   const loadMs = performance.now() - start;
@@ -160,7 +163,12 @@ async function packageChild(folder: string): Promise<Measurement> {
   const pool = model!.backend === 'wasm' ? `wasm, ${getThreadsCount()} pool threads` : model!.backend;
   const { version } = JSON.parse(readFileSync(join(BENCH, '..', 'package.json'), 'utf8')) as { version: string };
   model!.dispose();
-  return { version: `emotion2vec-tfjs ${version}`, threads: pool, ...result, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    version: `emotion2vec-tfjs ${version}`,
+    threads: pool,
+    ...result,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 /** The part of onnxruntime's API used here (the packages are not dependencies, so neither are their types). */
@@ -168,7 +176,10 @@ interface OnnxRuntime {
   readonly env: { wasm: { numThreads?: number } };
   readonly Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
   readonly InferenceSession: {
-    create(path: string, options: Record<string, unknown>): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>> }>;
+    create(
+      path: string,
+      options: Record<string, unknown>,
+    ): Promise<{ run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>> }>;
   };
 }
 
@@ -177,7 +188,8 @@ async function onnxChild(which: 'onnxruntime-node' | 'onnxruntime-web', onnxFile
   const require = createRequire(resolve(PEER_PACKAGES, 'package.json'));
   const ort = require(which) as OnnxRuntime;
   const options: Record<string, unknown> = { graphOptimizationLevel: 'all' };
-  if (which === 'onnxruntime-node') Object.assign(options, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
+  if (which === 'onnxruntime-node')
+    Object.assign(options, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
   else Object.assign(options, { executionProviders: ['wasm'] });
   if (which === 'onnxruntime-web') ort.env.wasm.numThreads = threads;
   const result = await measure(async () => {
@@ -188,9 +200,19 @@ async function onnxChild(which: 'onnxruntime-node' | 'onnxruntime-web', onnxFile
     };
   });
   // Read from its folder: onnxruntime-web does not export its package.json.
-  const { version } = JSON.parse(readFileSync(join(PEER_PACKAGES, 'node_modules', which, 'package.json'), 'utf8')) as { version: string };
-  const pool = which === 'onnxruntime-node' ? `native CPU, intraOpNumThreads ${threads}` : `wasm, env.wasm.numThreads ${ort.env.wasm.numThreads}`;
-  return { version: `${which} ${version}`, threads: pool, ...result, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const { version } = JSON.parse(readFileSync(join(PEER_PACKAGES, 'node_modules', which, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const pool =
+    which === 'onnxruntime-node'
+      ? `native CPU, intraOpNumThreads ${threads}`
+      : `wasm, env.wasm.numThreads ${ort.env.wasm.numThreads}`;
+  return {
+    version: `${which} ${version}`,
+    threads: pool,
+    ...result,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 /** The PyTorch scripts' JSON, in this file's terms. */
@@ -205,9 +227,10 @@ function fromPython(out: {
 }): Measurement {
   // e.g. openblas-openmp/libblas.so.3 (Debian's alternatives) or blas/libblas.so.3 (the reference BLAS).
   const blas = out.blas.find((path) => /libblas|mkl/i.test(path)) ?? out.blas[0];
+  const blasName = blas ? `${basename(dirname(blas))}/${basename(blas)}` : 'none mapped';
   return {
     version: `PyTorch ${out.torch}`,
-    threads: `torch.set_num_threads(${out.threads}), BLAS ${blas ? `${basename(dirname(blas))}/${basename(blas)}` : 'none mapped'}`,
+    threads: `torch.set_num_threads(${out.threads}), BLAS ${blasName}`,
     loadMs: out.weights_ms,
     runMs: out.timing?.median_ms ?? null,
     peakRssMiB: out.peak_rss_mib,
@@ -221,7 +244,11 @@ function fromPython(out: {
 /** The first interpreter that imports torch, numpy and yaml: $PYTHON, python3 on PATH, then Debian's own. */
 function findPython(): string | null {
   const candidates = [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
-  return candidates.find((python) => spawnSync(python, ['-c', 'import torch, numpy, yaml'], { stdio: 'ignore' }).status === 0) ?? null;
+  return (
+    candidates.find(
+      (python) => spawnSync(python, ['-c', 'import torch, numpy, yaml'], { stdio: 'ignore' }).status === 0,
+    ) ?? null
+  );
 }
 
 /** onnxruntime-node and -web at the pinned versions in .bench-cache/peers, installed on first use; else why not. */
@@ -231,11 +258,27 @@ function ensurePeerPackages(): string | null {
     return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version === version;
   };
   if (installed('onnxruntime-node', ORT_NODE_VERSION) && installed('onnxruntime-web', ORT_WEB_VERSION)) return null;
-  process.stderr.write(`installing onnxruntime-node@${ORT_NODE_VERSION} and onnxruntime-web@${ORT_WEB_VERSION} into ${PEER_PACKAGES}...\n`);
-  const command = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--prefix', PEER_PACKAGES, `onnxruntime-node@${ORT_NODE_VERSION}`, `onnxruntime-web@${ORT_WEB_VERSION}`];
+  process.stderr.write(
+    `installing onnxruntime-node@${ORT_NODE_VERSION} and onnxruntime-web@${ORT_WEB_VERSION} into ${PEER_PACKAGES}...\n`,
+  );
+  const command = [
+    'install',
+    '--ignore-scripts',
+    '--no-audit',
+    '--no-fund',
+    '--no-save',
+    '--prefix',
+    PEER_PACKAGES,
+    `onnxruntime-node@${ORT_NODE_VERSION}`,
+    `onnxruntime-web@${ORT_WEB_VERSION}`,
+  ];
   const result = spawnSync('npm', command, { encoding: 'utf8', timeout: 600_000 });
   if (result.status === 0 && installed('onnxruntime-node', ORT_NODE_VERSION)) return null;
-  const why = `${result.stderr ?? ''}`.trim().split('\n').find((line) => line.includes('ERR')) ?? `exit ${result.status ?? result.signal}`;
+  const why =
+    `${result.stderr ?? ''}`
+      .trim()
+      .split('\n')
+      .find((line) => line.includes('ERR')) ?? `exit ${result.status ?? result.signal}`;
   return `\`npm ${command.join(' ')}\` failed (${why.slice(0, 200)})`;
 }
 
@@ -243,11 +286,21 @@ function ensurePeerPackages(): string | null {
 async function prepareChild(name: BenchModelName, dir: string): Promise<void> {
   const { benchModel, convertFolder, writeCheckpointFolder } = await import('./models.js');
   writeCheckpointFolder(benchModel(name), join(dir, 'checkpoint'));
-  for (const dtype of ['float32', 'int8'] as const) await convertFolder(join(dir, 'checkpoint'), join(dir, dtype), dtype);
+  for (const dtype of ['float32', 'int8'] as const)
+    await convertFolder(join(dir, 'checkpoint'), join(dir, dtype), dtype);
 }
 
-function runChecked(command: string, commandArgs: string[], env: NodeJS.ProcessEnv = process.env): SpawnSyncReturns<string> {
-  const result = spawnSync(command, commandArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 2 ** 26, env });
+function runChecked(
+  command: string,
+  commandArgs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): SpawnSyncReturns<string> {
+  const result = spawnSync(command, commandArgs, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 2 ** 26,
+    env,
+  });
   if (result.status !== 0) {
     // The error's own line (not its stack), else the last line.
     const lines = `${result.stderr ?? ''}`.trim().split('\n');
@@ -260,12 +313,36 @@ function runChecked(command: string, commandArgs: string[], env: NodeJS.ProcessE
 const lastJsonLine = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').pop()!) as T;
 
 /** This file as a measured (or preparing) process; `timedSeconds` 0: load and check only. */
-function nodeChild(childArgs: string[], env: NodeJS.ProcessEnv = process.env, timedSeconds = seconds): SpawnSyncReturns<string> {
-  return runChecked(process.execPath, ['--import', 'tsx', SCRIPT, ...childArgs, '--seconds', String(timedSeconds), '--runs', args.runs, '--threads', String(threads)], env);
+function nodeChild(
+  childArgs: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timedSeconds = seconds,
+): SpawnSyncReturns<string> {
+  return runChecked(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      SCRIPT,
+      ...childArgs,
+      '--seconds',
+      String(timedSeconds),
+      '--runs',
+      args.runs,
+      '--threads',
+      String(threads),
+    ],
+    env,
+  );
 }
 
 /** `wantOnnx`: onnxruntime rows were asked for and can run, so an ONNX export is needed. */
-async function prepare(name: BenchModelName, dir: string, python: string | null, wantOnnx: boolean): Promise<PreparedModel> {
+async function prepare(
+  name: BenchModelName,
+  dir: string,
+  python: string | null,
+  wantOnnx: boolean,
+): Promise<PreparedModel> {
   const { benchModel } = await import('./models.js');
   const model = benchModel(name);
   process.stderr.write(`${name}: writing the checkpoint and converting it (float32, int8) in ${dir}...\n`);
@@ -276,11 +353,26 @@ async function prepare(name: BenchModelName, dir: string, python: string | null,
   let referenceLabel = model.perLayer ? 'none' : `upstream FunASR (test/fixtures/${model.fixture})`;
   let onnx: string | null = null;
   if (!python && (wantOnnx || model.perLayer)) {
-    notes.push(`No Python with torch, numpy and PyYAML: ${[wantOnnx ? 'no ONNX export (so no onnxruntime rows)' : '', model.perLayer ? 'no reference for this config' : ''].filter(Boolean).join(', ')}.`);
+    const missing = [
+      wantOnnx ? 'no ONNX export (so no onnxruntime rows)' : '',
+      model.perLayer ? 'no reference for this config' : '',
+    ];
+    notes.push(`No Python with torch, numpy and PyYAML: ${missing.filter(Boolean).join(', ')}.`);
   }
   if (python && (wantOnnx || model.perLayer)) {
-    process.stderr.write(`${name}: ${[wantOnnx ? 'ONNX export' : '', model.perLayer ? 'reference outputs' : ''].filter(Boolean).join(' and ')} with bench/torch_reference.py...\n`);
-    const pythonArgs = [join(BENCH, 'torch_reference.py'), '--fixture', fixturePath(model.fixture), '--config', join(checkpoint, 'config.yaml'), '--weights', join(checkpoint, 'model.safetensors')];
+    const made = [wantOnnx ? 'ONNX export' : '', model.perLayer ? 'reference outputs' : '']
+      .filter(Boolean)
+      .join(' and ');
+    process.stderr.write(`${name}: ${made} with bench/torch_reference.py...\n`);
+    const pythonArgs = [
+      join(BENCH, 'torch_reference.py'),
+      '--fixture',
+      fixturePath(model.fixture),
+      '--config',
+      join(checkpoint, 'config.yaml'),
+      '--weights',
+      join(checkpoint, 'model.safetensors'),
+    ];
     if (wantOnnx) pythonArgs.push('--export-onnx', join(dir, 'model.onnx'));
     if (model.perLayer) pythonArgs.push('--save-outputs', join(dir, 'reference'));
     try {
@@ -291,12 +383,18 @@ async function prepare(name: BenchModelName, dir: string, python: string | null,
         referenceLabel = 'bench/torch_reference.py (no upstream output for this config)';
       }
     } catch (error) {
-      notes.push(`bench/torch_reference.py failed (${(error as Error).message}): no ONNX export${model.perLayer ? ', no reference' : ''}.`);
+      const lost = model.perLayer ? 'no ONNX export, no reference' : 'no ONNX export';
+      notes.push(`bench/torch_reference.py failed (${(error as Error).message}): ${lost}.`);
     }
   }
   if (onnx && reference) {
-    const check = lastJsonLine<Measurement>(nodeChild(['--child', 'ort-node', '--target', onnx, '--reference', reference], process.env, 0).stdout);
-    const line = `ONNX export (opset 16, dynamic length) checked with onnxruntime-node before timing: frames max |diff| ${check.framesDiff!.toExponential(1)}, scores ${check.scoresDiff!.toExponential(1)} vs ${referenceLabel}.`;
+    const check = lastJsonLine<Measurement>(
+      nodeChild(['--child', 'ort-node', '--target', onnx, '--reference', reference], process.env, 0).stdout,
+    );
+    const diffs = `frames ${check.framesDiff!.toExponential(1)}, scores ${check.scoresDiff!.toExponential(1)}`;
+    const line =
+      'ONNX export (opset 16, dynamic length) checked with onnxruntime-node before timing: ' +
+      `max |diff| ${diffs} vs ${referenceLabel}.`;
     process.stderr.write(`${name}: ${line}\n`);
     notes.push(line);
     if (!(check.framesDiff! <= ONNX_FRAMES_BAR)) {
@@ -304,15 +402,31 @@ async function prepare(name: BenchModelName, dir: string, python: string | null,
       onnx = null;
     }
   }
-  return { name, fixture: model.fixture, checkpoint, converted: { float32: join(dir, 'float32'), int8: join(dir, 'int8') }, reference, referenceLabel, onnx, notes };
+  return {
+    name,
+    fixture: model.fixture,
+    checkpoint,
+    converted: { float32: join(dir, 'float32'), int8: join(dir, 'int8') },
+    reference,
+    referenceLabel,
+    onnx,
+    notes,
+  };
 }
 
 // --- one round of one runtime ----------------------------------------------------------------------------------
 
 /** Why a runtime has no row for this model, or null when it can run. */
-function skipReason(runtime: RuntimeId, model: PreparedModel, python: string | null, peerProblem: string | null): string | null {
-  if ((runtime === 'torch' || runtime === 'funasr') && !python) return 'no Python with torch, numpy and PyYAML ($PYTHON, python3, /usr/bin/python3)';
-  if (runtime === 'funasr' && !args.funasr) return 'no FunASR checkout given (`--funasr <path>`); FunASR is not part of this project';
+function skipReason(
+  runtime: RuntimeId,
+  model: PreparedModel,
+  python: string | null,
+  peerProblem: string | null,
+): string | null {
+  if ((runtime === 'torch' || runtime === 'funasr') && !python)
+    return 'no Python with torch, numpy and PyYAML ($PYTHON, python3, /usr/bin/python3)';
+  if (runtime === 'funasr' && !args.funasr)
+    return 'no FunASR checkout given (`--funasr <path>`); FunASR is not part of this project';
   if (runtime.startsWith('ort-') && peerProblem) return `onnxruntime not installed: ${peerProblem}`;
   if (runtime.startsWith('ort-') && !model.onnx) return 'no ONNX export (see the notes)';
   return null;
@@ -324,7 +438,12 @@ function measureOnce(runtime: RuntimeId, model: PreparedModel, python: string): 
     case 'package-float32':
     case 'package-int8': {
       const folder = model.converted[runtime === 'package-int8' ? 'int8' : 'float32'];
-      return lastJsonLine(nodeChild(['--child', 'package', '--target', folder, ...reference], { ...process.env, EMOTION2VEC_WASM_THREADS: String(threads) }).stdout);
+      return lastJsonLine(
+        nodeChild(['--child', 'package', '--target', folder, ...reference], {
+          ...process.env,
+          EMOTION2VEC_WASM_THREADS: String(threads),
+        }).stdout,
+      );
     }
     case 'ort-node':
     case 'ort-web':
@@ -335,7 +454,16 @@ function measureOnce(runtime: RuntimeId, model: PreparedModel, python: string): 
       const check = model.reference ? ['--reference', model.reference, '--input', PARITY_INPUT] : [];
       const script =
         runtime === 'torch'
-          ? [join(BENCH, 'torch_reference.py'), '--fixture', fixturePath(model.fixture), '--config', join(model.checkpoint, 'config.yaml'), '--weights', join(model.checkpoint, 'model.safetensors'), ...(model.reference ? ['--check'] : [])]
+          ? [
+              join(BENCH, 'torch_reference.py'),
+              '--fixture',
+              fixturePath(model.fixture),
+              '--config',
+              join(model.checkpoint, 'config.yaml'),
+              '--weights',
+              join(model.checkpoint, 'model.safetensors'),
+              ...(model.reference ? ['--check'] : []),
+            ]
           : [join(BENCH, 'funasr_upstream.py'), '--funasr', resolve(args.funasr!), '--checkpoint', model.checkpoint];
       const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
       return fromPython(lastJsonLine(runChecked(python, [...script, ...timing, ...check], env).stdout));
@@ -355,19 +483,34 @@ const LABELS: Record<RuntimeId, string> = {
 };
 
 function table(model: PreparedModel, rows: Row[], flops: number): string {
-  const header = ['runtime', 'version, threads', 'load (ms)', `${seconds} s audio (ms): median (min-max)`, 'RTF', 'GFLOP/s', 'peak RSS (MiB)', 'max abs diff vs reference: frames, scores', 'load average (1 min)'];
+  const header = [
+    'runtime',
+    'version, threads',
+    'load (ms)',
+    `${seconds} s audio (ms): median (min-max)`,
+    'RTF',
+    'GFLOP/s',
+    'peak RSS (MiB)',
+    'max abs diff vs reference: frames, scores',
+    'load average (1 min)',
+  ];
   const lines = rows.map((row) => {
     if (row.skipped) return [LABELS[row.runtime], `skipped: ${row.skipped}`, '', '', '', '', '', '', ''];
-    if (row.measurements.length === 0) return [LABELS[row.runtime], `failed: ${row.failures[0] ?? ''}`, '', '', '', '', '', '', ''];
+    if (row.measurements.length === 0)
+      return [LABELS[row.runtime], `failed: ${row.failures[0] ?? ''}`, '', '', '', '', '', '', ''];
     const m = row.measurements;
-    const run = m.every((x) => x.runMs !== null) ? median(m.map((x) => x.runMs!)) : null;
+    const runs = m.every((x) => x.runMs !== null) ? m.map((x) => x.runMs!) : null;
+    const run = runs && median(runs);
     const diff = (value: number | null) => (value === null ? 'n/a' : value.toExponential(1));
-    const failed = row.failures.length > 0 ? ` (${row.failures.length} of ${row.failures.length + m.length} rounds failed: ${row.failures[0]})` : '';
+    const failed =
+      row.failures.length > 0
+        ? ` (${row.failures.length} of ${row.failures.length + m.length} rounds failed: ${row.failures[0]})`
+        : '';
     return [
       LABELS[row.runtime],
       `${m[0]!.version}; ${m[0]!.threads}${failed}`,
       median(m.map((x) => x.loadMs)).toFixed(0),
-      run === null ? 'n/a' : `${run.toFixed(0)} (${Math.min(...m.map((x) => x.runMs!)).toFixed(0)}-${Math.max(...m.map((x) => x.runMs!)).toFixed(0)})`,
+      runs === null ? 'n/a' : `${run!.toFixed(0)} (${Math.min(...runs).toFixed(0)}-${Math.max(...runs).toFixed(0)})`,
       run === null ? 'n/a' : (run / 1000 / seconds).toFixed(3),
       run === null ? 'n/a' : (flops / run / 1e6).toFixed(1),
       median(m.map((x) => x.peakRssMiB)).toFixed(0),
@@ -377,7 +520,9 @@ function table(model: PreparedModel, rows: Row[], flops: number): string {
   });
   const own = model.referenceLabel.startsWith('bench/torch_reference.py') ? ' (so its own row shows 0)' : '';
   const caption = `Reference: ${model.referenceLabel}${own}, input ${PARITY_INPUT}.`;
-  const rowsText = [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  const rowsText = [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
   return `${caption}\n\n${rowsText}`;
 }
 
@@ -388,8 +533,10 @@ async function main(): Promise<void> {
   const { benchModel, isBenchModel } = await import('./models.js');
   const models = args.models.split(',');
   const runtimes = args.runtimes.split(',') as RuntimeId[];
-  for (const name of models) if (!isBenchModel(name)) throw new Error(`unknown model ${name}: base, large, base-per-layer or large-per-layer`);
-  for (const runtime of runtimes) if (!RUNTIMES.includes(runtime)) throw new Error(`unknown runtime ${runtime}: ${RUNTIMES.join(', ')}`);
+  for (const name of models)
+    if (!isBenchModel(name)) throw new Error(`unknown model ${name}: base, large, base-per-layer or large-per-layer`);
+  for (const runtime of runtimes)
+    if (!RUNTIMES.includes(runtime)) throw new Error(`unknown runtime ${runtime}: ${RUNTIMES.join(', ')}`);
   const python = findPython();
   // Why onnxruntime cannot run (null: installed, or not asked for).
   const peerProblem = runtimes.some((r) => r.startsWith('ort-')) ? ensurePeerPackages() : null;
@@ -416,7 +563,11 @@ async function main(): Promise<void> {
           try {
             const measurement = measureOnce(row.runtime, model, python!);
             row.measurements.push(measurement);
-            process.stderr.write(`load ${measurement.loadMs.toFixed(0)} ms, run ${measurement.runMs?.toFixed(0) ?? 'n/a'} ms, peak RSS ${measurement.peakRssMiB.toFixed(0)} MiB\n`);
+            const { loadMs, runMs, peakRssMiB } = measurement;
+            process.stderr.write(
+              `load ${loadMs.toFixed(0)} ms, run ${runMs?.toFixed(0) ?? 'n/a'} ms, ` +
+                `peak RSS ${peakRssMiB.toFixed(0)} MiB\n`,
+            );
           } catch (error) {
             row.failures.push((error as Error).message);
             process.stderr.write(`failed: ${(error as Error).message}\n`);
@@ -424,26 +575,32 @@ async function main(): Promise<void> {
         }
       }
       const c = definition.config;
+      const share = (part: number) => ((100 * part) / flops.total).toFixed(1);
       const heading =
         `### ${name}: ${c.embedDim}-d, ${c.prenetDepth} + ${c.depth} blocks, ${c.numHeads} heads, ` +
-        `ALiBi scale ${c.alibiScalePerLayer ? 'per block' : 'shared by all blocks'}; ${(flops.total / 1e9).toFixed(1)} GFLOP per ${seconds} s pass ` +
-        `(blocks ${((100 * flops.blocks) / flops.total).toFixed(1)} %, CNN ${((100 * flops.cnn) / flops.total).toFixed(1)} %)`;
-      sections.push([heading, '', table(model, rows, flops.total), '', ...model.notes.map((note) => `- ${note}`)].join('\n'));
+        `ALiBi scale ${c.alibiScalePerLayer ? 'per block' : 'shared by all blocks'}; ` +
+        `${(flops.total / 1e9).toFixed(1)} GFLOP per ${seconds} s pass ` +
+        `(blocks ${share(flops.blocks)} %, CNN ${share(flops.cnn)} %)`;
+      sections.push(
+        [heading, '', table(model, rows, flops.total), '', ...model.notes.map((note) => `- ${note}`)].join('\n'),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
 
-  const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const machine = `${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
   const report = [
     `Measured ${startedAt.toISOString().slice(0, 16)}Z-${new Date().toISOString().slice(11, 16)}Z on ${machine}; ` +
-      `\`npm run bench:peers -- ${process.argv.slice(2).join(' ')}\`. Load average (1 / 5 / 15 min) ${loads(loadAtStart)} at the start, ` +
-      `${loads(loadavg())} at the end. ${args.rounds} round(s), every runtime once per round in its own process, interleaved; ` +
-      `each process: load, a check on the reference input, one warm-up, ${args.runs} timed pass(es) on ${seconds} s of the seeded audio; ` +
+      `\`npm run bench:peers -- ${process.argv.slice(2).join(' ')}\`. ` +
+      `Load average (1 / 5 / 15 min) ${loads(loadAtStart)} at the start, ${loads(loadavg())} at the end. ` +
+      `${args.rounds} round(s), every runtime once per round in its own process, interleaved; each process: load, ` +
+      `a check on the reference input, one warm-up, ${args.runs} timed pass(es) on ${seconds} s of the seeded audio; ` +
       `medians over rounds. ${threads} threads each. GFLOP/s = the pass's FLOP count (bench/flops.ts) over its time; ` +
-      `peak RSS = the process's maxrss; load = weights ready (the package: \`Emotion2Vec.load\` of the folder; PyTorch: weights ` +
-      `read (and the model built, FunASR); onnxruntime: \`InferenceSession.create\`).`,
+      `peak RSS = the process's maxrss; load = weights ready (the package: \`Emotion2Vec.load\` of the folder; ` +
+      `PyTorch: weights read (and the model built, FunASR); onnxruntime: \`InferenceSession.create\`).`,
     '',
     ...sections.flatMap((section) => [section, '']),
   ].join('\n');

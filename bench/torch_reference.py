@@ -165,7 +165,8 @@ def alibi_biases(w: dict, cfg: dict, frames: int):
     distance = (position[None, :] - position[:, None]).abs().neg().float()
     table = slopes[:, None, None] * distance
     scale = w[f"{AUDIO}.alibi_scale"].clamp(min=0)
-    rows = scale.reshape(scale.shape[0], -1, 1, 1)  # (rows, heads or 1, 1, 1), from (rows, 1, heads, 1, 1) or the old 4-D
+    # (rows, heads or 1, 1, 1), from (rows, 1, heads, 1, 1) or the old 4-D layout
+    rows = scale.reshape(scale.shape[0], -1, 1, 1)
     pad = (cfg["extra_tokens"], 0, cfg["extra_tokens"], 0, 0, cfg["heads"] - cfg["alibi_heads"])
     blocks = cfg["prenet_depth"] + cfg["depth"]
     if rows.shape[0] not in (1, blocks):
@@ -288,7 +289,7 @@ def blas_libraries() -> list:
 
 
 class GraphModule(torch.nn.Module):
-    """forward() as a module, weights as buffers (initializers once exported): waveform (N,) -> frames (T, D), scores."""
+    """forward() as a module, weights as buffers (initializers once exported): waveform (N,) -> frames, scores."""
 
     def __init__(self, w: dict, cfg: dict):
         super().__init__()
@@ -347,10 +348,10 @@ def main() -> None:
     parser.add_argument("--config", type=Path, help="config.yaml to size the graph from (default: the fixture's)")
     parser.add_argument("--weights", type=Path, help="read the weights from this safetensors file instead of rebuilding them")
     parser.add_argument("--check", action="store_true", help="compare with the reference outputs (--reference)")
-    parser.add_argument("--reference", type=Path, help="folder of <input>.wave16k/frames/logits/scores.npy (default: the fixture)")
+    parser.add_argument("--reference", type=Path, help="folder of <input>.{wave16k,frames,logits,scores}.npy")
     parser.add_argument("--input", default="speech16k", help="reference input id for --check")
-    parser.add_argument("--save-outputs", type=Path, help="write this graph's outputs on the reference input into this folder")
-    parser.add_argument("--export-onnx", type=Path, help="write the graph as an ONNX file (traced on the reference input)")
+    parser.add_argument("--save-outputs", type=Path, help="write this graph's outputs on the reference input here")
+    parser.add_argument("--export-onnx", type=Path, help="write the graph as ONNX (traced on the reference input)")
     parser.add_argument("--seconds", type=int, default=0, help="time a forward pass on this much random audio")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)

@@ -23,7 +23,9 @@ function expectedBias(block: number): Float32Array {
     const scale = Math.max(0, scales[block * numAlibiHeads + h]!);
     for (let i = 0; i < time; i++) {
       for (let j = 0; j < time; j++) {
-        out[h * size * size + (numExtraTokens + i) * size + numExtraTokens + j] = Math.fround(table[h * time * time + i * time + j]! * scale);
+        out[h * size * size + (numExtraTokens + i) * size + numExtraTokens + j] = Math.fround(
+          table[h * time * time + i * time + j]! * scale,
+        );
       }
     }
   }
@@ -59,7 +61,9 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const weights = stateDictOf({ alibi_scale: { shape: [3, 1, 3, 1, 1], data: scales } });
       const { layer, params } = buildLayer((p) => new AlibiBias(p, 'alibi_scale', options), weights);
       const all = layer.biases(time);
-      all.forEach((bias, block) => expect(firstDifference(bias.dataSync() as Float32Array, expectedBias(block))).toBe(-1));
+      all.forEach((bias, block) =>
+        expect(firstDifference(bias.dataSync() as Float32Array, expectedBias(block))).toBe(-1),
+      );
       tf.dispose(all);
       params.dispose();
     });

@@ -34,7 +34,12 @@ function bytesAfterEachStage(network: Emotion2VecNetwork, waves: Float32Array[])
   tf.tidy(() => {
     const longest = Math.max(...waves.map((w) => w.length));
     const batch = tf.stack(waves.map((w) => tf.pad(tf.tensor1d(w), [[0, longest - w.length]])));
-    network.encoder.forward(batch as tf.Tensor2D, waves.map((w) => w.length), false, stage);
+    network.encoder.forward(
+      batch as tf.Tensor2D,
+      waves.map((w) => w.length),
+      false,
+      stage,
+    );
   });
   return bytes;
 }
@@ -46,14 +51,27 @@ describe('per-layer ALiBi scales (tiny, wasm)', () => {
   it('derives a config the loader accepts, with one scale row per block', () => {
     const { config } = perLayer.definition;
     expect(config.alibiScalePerLayer).toBe(true);
-    expect(perLayer.weights.get(`${AUDIO}.alibi_scale`)!.shape).toEqual([config.prenetDepth + config.depth, 1, config.numAlibiHeads, 1, 1]);
+    expect(perLayer.weights.get(`${AUDIO}.alibi_scale`)!.shape).toEqual([
+      config.prenetDepth + config.depth,
+      1,
+      config.numAlibiHeads,
+      1,
+      1,
+    ]);
   });
 
   it('gives bit for bit what the blocks give with every table built at once', () => {
     const { config } = perLayer.definition;
     const network = new Emotion2VecNetwork(perLayer.definition);
     network.params.load(perLayer.weights);
-    const blockOptions: BlockOptions = { dim: config.embedDim, numHeads: config.numHeads, mlpRatio: config.mlpRatio, normEps: config.normEps, normAffine: config.normAffine, layerNormFirst: config.layerNormFirst };
+    const blockOptions: BlockOptions = {
+      dim: config.embedDim,
+      numHeads: config.numHeads,
+      mlpRatio: config.mlpRatio,
+      normEps: config.normEps,
+      normAffine: config.normAffine,
+      layerNormFirst: config.layerNormFirst,
+    };
     const { layer: alibi, params: alibiParams } = buildLayer(
       (p) =>
         new AlibiBias(p, `${AUDIO}.alibi_scale`, {
@@ -66,18 +84,31 @@ describe('per-layer ALiBi scales (tiny, wasm)', () => {
         }),
       perLayer.weights,
     );
-    const { layer: prenet, params: prenetParams } = buildLayer((p) => new ContextEncoder(p, `${AUDIO}.context_encoder`, config.prenetDepth, blockOptions), perLayer.weights);
-    const { layer: blocks, params: blockParams } = buildLayer((p) => Array.from({ length: config.depth }, (_, i) => new TransformerBlock(p, `blocks.${i}`, blockOptions)), perLayer.weights);
+    const { layer: prenet, params: prenetParams } = buildLayer(
+      (p) => new ContextEncoder(p, `${AUDIO}.context_encoder`, config.prenetDepth, blockOptions),
+      perLayer.weights,
+    );
+    const { layer: blocks, params: blockParams } = buildLayer(
+      (p) => Array.from({ length: config.depth }, (_, i) => new TransformerBlock(p, `blocks.${i}`, blockOptions)),
+      perLayer.weights,
+    );
     const extraTokens = perLayer.weights.get(`${AUDIO}.extra_tokens`)!.read();
     const before = tf.memory().numTensors;
 
     const samples = wave('speech16k');
     const [encoded, allAtOnce] = tf.tidy(() => {
-      const { intermediates } = network.encoder.forward(tf.tensor2d(samples, [1, samples.length]), [samples.length], true);
+      const { intermediates } = network.encoder.forward(
+        tf.tensor2d(samples, [1, samples.length]),
+        [samples.length],
+        true,
+      );
       const features = tf.add(intermediates!.project_features!, intermediates!.pos_conv!) as tf.Tensor3D;
       const time = features.shape[1];
       const biases = alibi.biases(time);
-      let x = prenet.apply(tf.concat([tf.tensor3d(extraTokens, [1, config.numExtraTokens, config.embedDim]), features], 1) as tf.Tensor3D, (i) => biases[i] ?? null);
+      let x = prenet.apply(
+        tf.concat([tf.tensor3d(extraTokens, [1, config.numExtraTokens, config.embedDim]), features], 1) as tf.Tensor3D,
+        (i) => biases[i] ?? null,
+      );
       blocks.forEach((block, i) => {
         x = block.apply(x, biases[config.prenetDepth + i]!);
       });
@@ -95,7 +126,10 @@ describe('per-layer ALiBi scales (tiny, wasm)', () => {
     const network = new Emotion2VecNetwork(perLayer.definition);
     network.params.load(perLayer.weights);
     const samples = wave('chirp16k');
-    const run = (model: Emotion2VecNetwork) => tf.tidy(() => model.encoder.forward(tf.tensor2d(samples, [1, samples.length]), [samples.length]).frames.dataSync());
+    const run = (model: Emotion2VecNetwork) =>
+      tf.tidy(() =>
+        model.encoder.forward(tf.tensor2d(samples, [1, samples.length]), [samples.length]).frames.dataSync(),
+      );
     expect(maxAbsDiff(run(network), run(shared))).toBeGreaterThan(1e-3);
     shared.params.dispose();
     network.params.dispose();
@@ -109,7 +143,10 @@ describe('per-layer ALiBi scales (tiny, wasm)', () => {
       tf.tidy(() => {
         const longest = Math.max(...waves.map((w) => w.length));
         const batch = tf.stack(waves.map((w) => tf.pad(tf.tensor1d(w), [[0, longest - w.length]])));
-        const { frames: out, frameLengths } = network.encoder.forward(batch as tf.Tensor2D, waves.map((w) => w.length));
+        const { frames: out, frameLengths } = network.encoder.forward(
+          batch as tf.Tensor2D,
+          waves.map((w) => w.length),
+        );
         return frameLengths.map((length, b) => tf.slice(out, [b, 0, 0], [1, length, -1]).dataSync());
       });
     const batched = frames(inputs);

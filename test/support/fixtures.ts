@@ -28,7 +28,8 @@ export function loadNpy(caseName: FixtureCase, name: string): NpyArray {
 }
 
 export function manifestInputs(caseName: FixtureCase): ManifestInput[] {
-  return (JSON.parse(readFileSync(fixturePath(caseName, 'manifest.json'), 'utf8')) as { inputs: ManifestInput[] }).inputs;
+  return (JSON.parse(readFileSync(fixturePath(caseName, 'manifest.json'), 'utf8')) as { inputs: ManifestInput[] })
+    .inputs;
 }
 
 export function definitionOf(caseName: FixtureCase): ModelDefinition {
@@ -60,7 +61,8 @@ const ALIBI_SCALE_KEY = 'modality_encoders.AUDIO.alibi_scale';
 export function perLayerAlibiCase(caseName: FixtureCase): PerLayerAlibiCase {
   const shared = readFileSync(fixturePath(caseName, 'config.yaml'), 'utf8');
   const configYaml = shared.replace('learned_alibi_scale_per_layer: false', 'learned_alibi_scale_per_layer: true');
-  if (configYaml === shared) throw new Error(`${caseName}/config.yaml has no 'learned_alibi_scale_per_layer: false' line`);
+  if (configYaml === shared)
+    throw new Error(`${caseName}/config.yaml has no 'learned_alibi_scale_per_layer: false' line`);
   const { config } = parseConfigYaml(configYaml);
   const definition = { config, tokens: parseTokens(readFileSync(fixturePath(caseName, 'tokens.txt'), 'utf8')) };
   const weights = syntheticWeights(caseName);
