@@ -8,9 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import './wasm/slice-kernel.js';
 import { BackendError } from '../errors.js';
 import { getPlatform } from '../platform.js';
+import { registerWasmKernels } from './wasm/kernels.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu' | (string & {});
@@ -32,11 +32,11 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
   const reasons: string[] = [];
   for (const name of candidates) {
     const problem = await prepare(name, options);
-    if (problem === null && isActive(name)) return name;
+    if (problem === null && isActive(name)) return activated(name);
     if (problem === null && (await tf.setBackend(name).catch(() => false))) {
       await tf.ready();
       if (requested === 'auto' && name === 'cpu' && reasons.length > 0) warnSlowCpuOnce(reasons);
-      return name;
+      return activated(name);
     }
     reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
   }
@@ -59,6 +59,12 @@ function isActive(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a backend needs once it is the active one: on wasm, this project's kernels. */
+function activated(name: string): string {
+  if (name === 'wasm') registerWasmKernels();
+  return name;
 }
 
 /** Makes a backend registrable; returns null when ready to try, else why it cannot be. */
