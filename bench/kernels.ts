@@ -8,11 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import '../src/node.js';
 import { selectBackend } from '../src/backend/select.js';
+import { slice } from '../src/backend/kernels.js';
 import { SelfAttention } from '../src/layers/attention.js';
 import { GroupedConv1d } from '../src/layers/grouped-conv1d.js';
 import { ParameterSet } from '../src/layers/parameters.js';
 import type { StateDict } from '../src/model/state-dict.js';
-import { useInPlaceSlice } from '../src/backend/wasm/slice-kernel.js';
 import { randomArray } from '../test/support/fixtures.js';
 
 const { values: args } = parseArgs({
@@ -50,13 +50,16 @@ function attentionBefore(x: tf.Tensor3D, w: { qkv: tf.Tensor2D; qkvBias: tf.Tens
   return linear(tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch * length, dim]), w.proj, w.projBias);
 }
 
-/** The grouped conv as first written: one batched (G, B*T, k*C/G) x (G, k*C/G, C/G) product. */
-function groupedConvBefore(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor, kernel: number, groups: number): tf.Tensor {
+/**
+ * The grouped conv as first written: one batched (G, B*T, k*C/G) x (G, k*C/G, C/G) product. Its taps are cut by
+ * `cut`: tf.slice (tfjs' own kernel), or the in-place slice the layers use.
+ */
+function groupedConvBefore(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor, kernel: number, groups: number, cut: (t: tf.Tensor, begin: number[], size: number[]) => tf.Tensor = tf.slice): tf.Tensor {
   const [batch, time, channels] = x.shape;
   const groupIn = channels / groups;
   const pad = Math.floor(kernel / 2);
   const padded = tf.pad(x, [[0, 0], [pad, pad], [0, 0]]);
-  const taps = Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, channels]));
+  const taps = Array.from({ length: kernel }, (_, j) => cut(padded, [0, j, 0], [batch, time, channels]));
   const patches = tf.reshape(tf.transpose(tf.reshape(tf.stack(taps, 2), [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [groups, batch * time, kernel * groupIn]) as tf.Tensor3D;
   const perGroup = tf.matMul(patches, weight);
   return tf.add(tf.reshape(tf.transpose(tf.reshape(perGroup, [groups, batch, time, groupIn]), [1, 2, 0, 3]), [batch, time, channels]), bias);
@@ -64,7 +67,7 @@ function groupedConvBefore(x: tf.Tensor3D, weight: tf.Tensor3D, bias: tf.Tensor,
 
 /** Reading one element waits for the kernels (GPU backends) without timing a copy of the whole output. */
 export function waitFor(output: tf.Tensor): void {
-  tf.tidy(() => tf.slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
+  tf.tidy(() => slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
 }
 
 function timeOnce(run: () => tf.Tensor): number {
@@ -78,18 +81,11 @@ function median(values: number[]): number {
 }
 
 /**
- * Runs both, interleaved, after a warm-up of each; checks they agree. `stockSliceBefore` runs "before" with
- * tfjs' own wasm Slice kernel (the state before src/backend/wasm/slice-kernel.ts).
+ * Runs both, interleaved, after a warm-up of each; checks they agree. The "before" formulations call tf.slice,
+ * which runs tfjs' own Slice kernel (the state before src/backend/wasm/slice-kernel.ts); the layers call the
+ * kernel interface's in-place slice.
  */
-function compare(label: string, before: () => tf.Tensor, after: () => tf.Tensor, stockSliceBefore = true): string {
-  const runBefore = () => {
-    if (stockSliceBefore) useInPlaceSlice(false);
-    try {
-      return before();
-    } finally {
-      useInPlaceSlice(true);
-    }
-  };
+function compare(label: string, runBefore: () => tf.Tensor, after: () => tf.Tensor): string {
   const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(runBefore(), after()))).dataSync()[0]!);
   const times = { before: [] as number[], after: [] as number[] };
   for (let i = 0; i < Number(args.runs); i++) {
@@ -115,9 +111,10 @@ async function main(): Promise<void> {
   const x = tf.tensor3d(randomArray(frames * dim, 7), [1, frames, dim]);
   const bias = tf.tensor3d(randomArray(heads * frames * frames, 8), [heads, frames, frames]);
   const qkvRows = tf.tensor2d(randomArray(frames * 3 * dim, 9), [frames, 3 * dim]);
-  rows.push(compare(`wasm Slice: one head's columns of (${frames}, ${3 * dim}) (stock kernel vs in place)`, () => tf.slice(qkvRows, [0, dim], [frames, dim / heads]), () => tf.slice(qkvRows, [0, dim], [frames, dim / heads])));
+  rows.push(compare(`wasm Slice: one head's columns of (${frames}, ${3 * dim}) (stock kernel vs in place)`, () => tf.slice(qkvRows, [0, dim], [frames, dim / heads]), () => slice(qkvRows, [0, dim], [frames, dim / heads])));
   rows.push(compare(`attention, one block (N = ${frames}, D = ${dim}, ${heads} heads): 4-D batched products, stock Slice -> 2-D per head, in-place Slice`, () => attentionBefore(x, w, bias, heads), () => attention.apply(x, bias)));
-  rows.push(compare(`same, in-place Slice on both sides (the per-head rewrite alone)`, () => attentionBefore(x, w, bias, heads), () => attention.apply(x, bias), false));
+  // attentionBefore never calls a Slice kernel (tf.split's wasm kernel copies by itself): the same as the row above.
+  rows.push(compare(`same, in-place Slice on both sides (the per-head rewrite alone)`, () => attentionBefore(x, w, bias, heads), () => attention.apply(x, bias)));
 
   const convParams = new ParameterSet();
   const conv = new GroupedConv1d(convParams, 'conv', dim, dim, kernel, groups);
@@ -128,7 +125,7 @@ async function main(): Promise<void> {
   ) as tf.Tensor3D;
   const convBias = tf.tensor(convWeights.get('conv.bias')!.read());
   rows.push(compare(`positional grouped conv, one layer (T = ${frames}, C = ${dim}, k = ${kernel}, G = ${groups}): batched product, stock Slice -> 2-D per group, in-place Slice`, () => groupedConvBefore(x, convWeightBefore, convBias, kernel, groups), () => conv.apply(x)));
-  rows.push(compare(`same, in-place Slice on both sides (the per-group rewrite alone)`, () => groupedConvBefore(x, convWeightBefore, convBias, kernel, groups), () => conv.apply(x), false));
+  rows.push(compare(`same, in-place Slice on both sides (the per-group rewrite alone)`, () => groupedConvBefore(x, convWeightBefore, convBias, kernel, groups, slice), () => conv.apply(x)));
 
   process.stdout.write(
     `Kernels on ${tf.getBackend()}, ${args.shape} shape, median of ${args.runs} interleaved runs (before, after, before, ...):\n\n` +

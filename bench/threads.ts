@@ -67,6 +67,7 @@ async function opsChild(): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('../src/node.js');
   const { selectBackend } = await import('../src/backend/select.js');
+  const { slice } = await import('../src/backend/kernels.js');
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
   const { randomArray } = await import('../test/support/fixtures.js');
   await selectBackend('wasm');
@@ -77,7 +78,7 @@ async function opsChild(): Promise<void> {
     const bias = tf.tensor1d(randomArray(n, 3));
     // The head's B is a fresh tensor every call (a slice of K^T), so XNNPACK packs it every call.
     const fresh = k === 64;
-    const run = () => tf.tidy(() => tf.fused.matMul({ a, b: fresh ? tf.slice(b, [0, 0], [k, n]) : b, bias }).dataSync());
+    const run = () => tf.tidy(() => tf.fused.matMul({ a, b: fresh ? slice(b, [0, 0], [k, n]) : b, bias }).dataSync());
     run();
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {

@@ -9,6 +9,8 @@
 import { MODEL_SAMPLE_RATE } from './audio/prepare.js';
 import { AudioInputError } from './errors.js';
 import { installPlatform, type FallbackHint } from './platform.js';
+import { installBackendHooks } from './backend/select.js';
+import { browserBackendHooks } from './backend/browser-hooks.js';
 import type { DecodedAudio } from './audio/types.js';
 
 export * from './index.js';
@@ -42,30 +44,8 @@ async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promis
   return { channels, sampleRate: buffer.sampleRate, format: hint.format };
 }
 
-/**
- * Loads @tensorflow/tfjs-backend-webgl (a dependency of this package) the first time a model asks for
- * 'webgl', so that `backend: 'auto'` gets the GPU without the app importing anything. WebGPU is used when the
- * page imported @tensorflow/tfjs-backend-webgpu itself (it is not a dependency: untested here).
- */
-async function registerLazyBackend(name: string): Promise<string | null> {
-  if (name === 'webgl') {
-    try {
-      await import('@tensorflow/tfjs-backend-webgl');
-      return null;
-    } catch (error) {
-      return `@tensorflow/tfjs-backend-webgl failed to load (${error instanceof Error ? error.message : String(error)})`;
-    }
-  }
-  if (name === 'webgpu') {
-    const hasGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
-    return hasGpu ? "not registered (import '@tensorflow/tfjs-backend-webgpu' to use it)" : 'this browser has no WebGPU (navigator.gpu)';
-  }
-  return 'not registered';
-}
-
 installPlatform({
   name: 'browser',
-  preferredBackends: ['webgpu', 'webgl', 'wasm', 'cpu'],
   decodeAudioFallback: decodeWithWebAudio,
-  registerLazyBackend,
 });
+installBackendHooks(browserBackendHooks);

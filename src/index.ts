@@ -17,7 +17,7 @@ export {
   type LoadOptions,
   type PredictOptions,
 } from './model/emotion2vec.js';
-export { selectBackend, type BackendName, type BackendOptions } from './backend/select.js';
+export { selectBackend, installBackendHooks, getBackendHooks, type BackendName, type BackendOptions, type BackendHooks } from './backend/select.js';
 export { parseConfigYaml, parseTokens, minimumSamples, frameCount, type Emotion2VecConfig, type ModelDefinition } from './model/config.js';
 export { readModelContents, type ModelSource, type ModelFiles, type ModelFileData, type ModelContents } from './model/sources.js';
 export { readCheckpoint } from './model/checkpoint/index.js';

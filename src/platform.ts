@@ -75,25 +75,11 @@ export interface Platform {
    * Returns null when this platform has no such fallback.
    */
   decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<FallbackDecodedAudio | null>;
-  /** Backends tried in order by `backend: 'auto'`. */
-  readonly preferredBackends: readonly string[];
-  /**
-   * Registers the native TensorFlow backend ('tensorflow', from @tensorflow/tfjs-node-gpu or tfjs-node) when the
-   * user installed one. Resolves to null on success, or to the reason it is unavailable.
-   */
-  registerNativeBackend?: () => Promise<string | null>;
-  /**
-   * Registers a backend that ships as its own package and is loaded only when asked for (the browser's
-   * 'webgl'), so that apps get it without importing it. Resolves to null on success, or to why it cannot be.
-   */
-  registerLazyBackend?: (name: string) => Promise<string | null>;
-  /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
-  defaultWasmPaths?: () => string | undefined;
   /** Fetches a model named by id into this platform's cache and returns what to load (Node: the disk cache's converted folder). */
   fetchHubModel?: (model: HubModel, options: HubOptions) => Promise<ModelSource>;
 }
 
-let current: Platform = { name: 'generic', preferredBackends: ['wasm', 'cpu'] };
+let current: Platform = { name: 'generic' };
 
 /** Installs the hooks of the running platform. Called once by each entry point. */
 export function installPlatform(platform: Platform): void {

@@ -8,6 +8,7 @@
  * products because a batched (3-D) `matMul` runs ~10x slower on wasm (bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import type { Parameter, ParameterSet } from './parameters.js';
 
 export class GroupedConv1d {
@@ -48,7 +49,7 @@ export class GroupedConv1d {
       // For odd k the padded conv gives T frames; for even k it gives T+1 and SamePad drops the last: T either way.
       // The k shifted copies and their stack go as soon as the patches exist (each is k times the input: 37 MB
       // per copy for 10 s of the large model), and each group's rows as soon as its product is done.
-      const stacked = tf.tidy(() => tf.stack(Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, this.inChannels])), 2));
+      const stacked = tf.tidy(() => tf.stack(Array.from({ length: kernel }, (_, j) => slice(padded, [0, j, 0], [batch, time, this.inChannels])), 2));
       padded.dispose();
       const patches = tf.tidy(() =>
         tf.reshape(tf.transpose(tf.reshape(stacked, [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [groups, batch * time, kernel * groupIn]),
@@ -59,8 +60,8 @@ export class GroupedConv1d {
       const perGroup = Array.from({ length: groups }, (_, g) =>
         tf.tidy(() =>
           tf.matMul(
-            tf.reshape(tf.slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
-            tf.reshape(tf.slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
+            tf.reshape(slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
+            tf.reshape(slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
           ),
         ),
       ); // each (B*T, out/G); side by side they are the output channels in order

@@ -10,6 +10,7 @@
  * their own frames ("cut in the middle"); docs/long-audio.md gives the measured effect.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import { SampleBuffer } from '../audio/sample-buffer.js';
 import { SEGMENT_HOP, SpeechSegmenter, type Segment, type SegmentOptions, type SegmentPlan } from '../audio/vad.js';
 import { maskedMeanPool } from '../layers/pooling.js';
@@ -156,7 +157,7 @@ export class SegmentRunner {
       const encoded = this.network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length]);
       const available = encoded.frameLengths[0]! - range.leftFrames;
       count = Math.max(0, Math.min(segment.endFrame - segment.startFrame, available));
-      const own = tf.slice(encoded.frames, [0, range.leftFrames, 0], [1, count, config.embedDim]) as tf.Tensor3D;
+      const own = slice(encoded.frames, [0, range.leftFrames, 0], [1, count, config.embedDim]) as tf.Tensor3D;
       // The same pooling op as a full pass, so a segment without forced cuts gets upstream's numbers.
       const pooled = maskedMeanPool(own, [count]);
       const frames2d = tf.reshape(own, [count, config.embedDim]) as tf.Tensor2D;

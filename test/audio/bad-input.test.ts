@@ -158,7 +158,7 @@ describe('bad files', () => {
 
   it('a path where the platform cannot read files: AUDIO_INVALID_TYPE', async () => {
     const original = getPlatform();
-    installPlatform({ name: 'browser', preferredBackends: ['wasm'] });
+    installPlatform({ name: 'browser' });
     try {
       await expectAudioError('speech.wav', 'AUDIO_INVALID_TYPE', /browser platform cannot read files.*File\/Blob/);
     } finally {

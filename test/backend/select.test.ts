@@ -44,7 +44,7 @@ describe('selectBackend (Node)', () => {
 
   it("auto never lands on cpu silently: one warning naming the fix when the wasm files are missing (real Node)", async () => {
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', 'test/support/cpu-fallback.ts'], { cwd: fileURLToPath(new URL('../', import.meta.url)) }, (error, out, err) =>
+      execFile(process.execPath, ['--import', 'tsx', 'test/support/cpu-fallback.ts'], { cwd: fileURLToPath(new URL('../../', import.meta.url)) }, (error, out, err) =>
         error ? reject(error) : resolve({ stdout: out, stderr: err }),
       );
     });

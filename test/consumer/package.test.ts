@@ -2,6 +2,8 @@
  * The package as users get it: `npm run build`, `npm pack`, then the tarball installed (one `npm install`) into
  * a fresh project outside the repository, used from every kind of consumer:
  *
+ * - a fresh process that imports the package and loads a model on wasm: the import changes no global and no
+ *   tfjs kernel, the load only what docs/performance.md says (test/support/process-changes.child.mjs);
  * - ESM (.mjs) and CommonJS (.cjs) Node scripts, and TypeScript under `strict` with `module: node16` (a .cts
  *   and a .mts file, compiled by tsc and run) and with `moduleResolution: bundler` (type-checked, with the
  *   docs/examples files): each predicts WAV, MP3, FLAC, Ogg Vorbis/Opus, WebM, M4A and mu-law WAV on
@@ -24,6 +26,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage, runScenario, serveFolders } from '../browser/chromium.js';
+import { AFTER_THREADED_WASM_LOAD, UNCHANGED, type ProcessChanges } from '../support/process-changes.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TINY = join(REPO, 'test/fixtures/tiny');
@@ -129,6 +132,7 @@ describe('the packed package in fresh projects', () => {
       mkdirSync(join(project, name, '..'), { recursive: true });
       writeFileSync(join(project, name), text);
     }
+    copyFileSync(join(REPO, 'test/support/process-changes.child.mjs'), join(project, 'process-changes.mjs'));
     mkdirSync(join(project, 'examples'));
     for (const name of readdirSync(join(REPO, 'docs/examples')).filter((file) => file.endsWith('.ts'))) copyFileSync(join(REPO, 'docs/examples', name), join(project, 'examples', name));
     await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: project });
@@ -165,6 +169,13 @@ describe('the packed package in fresh projects', () => {
     expect(esm).toEqual(fromSources);
     // The MP3 is exactly 1 s here (ffmpeg's decoder, the old CommonJS fallback, made it 1.020 s).
     expect(esm.find((p) => p.file.endsWith('.mp3'))!.durationSeconds).toBe(1);
+  });
+
+  it('importing the built package changes nothing in the process; a wasm load only what docs/performance.md says', async () => {
+    const output = await run(process.execPath, ['process-changes.mjs', 'emotion2vec-tfjs', TINY, AUDIO[0]!], { cwd: project, env: { ...noFfmpegEnv, EMOTION2VEC_WASM_THREADS: '' } });
+    const seen = JSON.parse(output.trim().split('\n').pop()!) as ProcessChanges;
+    expect(seen.import).toEqual(UNCHANGED);
+    expect(seen.load).toEqual(AFTER_THREADED_WASM_LOAD);
   });
 
   it('CommonJS (.cjs), ffmpeg off the PATH: the same numbers as ESM', async () => {

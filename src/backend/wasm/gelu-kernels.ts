@@ -8,12 +8,12 @@
  * them, and a JavaScript loop measured slower than tfjs' own passes) on the tfjs wasm backend's own memory:
  * the input is read in place and each output value written once.
  *
- * Registered for the wasm backend only, so cpu, WebGL and WebGPU keep the tfjs formulation; the layers ask
+ * Registered for the wasm backend only, under this project's own kernel names, when `selectBackend` starts
+ * wasm (src/backend/wasm/kernels.ts); cpu, WebGL and WebGPU keep the tfjs formulation. The kernel interface asks
  * `wasmGeluKernelsFor(x)` which path to take. Where the module cannot start (a runtime without wasm SIMD), the
  * tfjs formulation runs on wasm too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { GELU_SIMD_PLAIN, GELU_SIMD_SHARED } from './gelu-simd-module.js';
 
@@ -89,12 +89,11 @@ function layerNormGeluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   return out;
 }
 
-for (const [kernelName, kernelFunc] of [
-  [GELU_KERNEL, geluWasm],
-  [LAYER_NORM_GELU_KERNEL, layerNormGeluWasm],
-] as const) {
-  if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
-}
+/** Both kernels, for tf.registerKernel. */
+export const GELU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  { kernelName: GELU_KERNEL, backendName: 'wasm', kernelFunc: geluWasm as tf.KernelFunc },
+  { kernelName: LAYER_NORM_GELU_KERNEL, backendName: 'wasm', kernelFunc: layerNormGeluWasm as tf.KernelFunc },
+];
 
 let enabled = true;
 
