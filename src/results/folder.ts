@@ -18,7 +18,7 @@
  */
 import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
 import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import { encodeNpy } from '../io/npy.js';
