@@ -121,7 +121,7 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
     minLevelDb: number('minLevelDb'),
     loudLevelDb: number('loudLevelDb'),
     maxFlatness: number('maxFlatness'),
-    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', 0.02))),
+    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', FRAME_HOP_SECONDS))),
     seconds: { maxSegment, overlap },
   };
 }
