@@ -5,6 +5,7 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { outputKey } from '../results/output-key.js';
 import { printable } from '../results/safe-name.js';
 import { nonRegularKind, readRegularFile } from '../io/regular-file.js';
 
@@ -96,5 +97,5 @@ async function readList(path: string, size: number): Promise<string> {
 }
 
 function fileItem(path: string): InputItem {
-  return { path, key: basename(path, extname(path)) };
+  return { path, key: outputKey(basename(path), { bareName: true }) };
 }
