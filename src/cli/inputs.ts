@@ -4,6 +4,7 @@
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { SEARCHED_AUDIO_EXTENSIONS } from '../audio/formats.js';
 import { UsageError } from '../errors.js';
 import { outputKey } from '../results/output-key.js';
 import { printable } from '../results/safe-name.js';
@@ -20,8 +21,6 @@ export interface InputItem {
   readonly refused?: string;
 }
 
-/** Extensions a folder search picks up (what the decoders read). */
-export const AUDIO_EXTENSIONS = new Set(['.wav', '.wave', '.mp3', '.flac', '.ogg', '.oga', '.opus', '.m4a', '.aac', '.mp4', '.webm', '.aif', '.aiff', '.caf', '.wma', '.amr']);
 /** A list file: `.scp` is Kaldi's "key path"; the others hold one path a line. */
 const SCP_EXTENSIONS = new Set(['.scp']);
 const LIST_EXTENSIONS = new Set(['.lst', '.list', '.txt']);
@@ -53,7 +52,7 @@ async function refuseIfNotRegular(item: InputItem): Promise<InputItem> {
   return kind === null ? item : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
 }
 
-/** Audio files under `folder`, recursively, in a stable (sorted) order. */
+/** Audio files under `folder` (by the extensions of the format table's searched formats), recursively, in a stable (sorted) order. */
 export async function audioFilesUnder(folder: string): Promise<string[]> {
   const found: string[] = [];
   const entries = await readdir(folder, { withFileTypes: true });
@@ -61,7 +60,7 @@ export async function audioFilesUnder(folder: string): Promise<string[]> {
   for (const entry of entries) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) found.push(...(await audioFilesUnder(path)));
-    else if (entry.isFile() && AUDIO_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+    else if (entry.isFile() && SEARCHED_AUDIO_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
   }
   return found;
 }

@@ -5,6 +5,7 @@
  * embedding.npy. Both modes build the same result record (src/results/record.ts).
  */
 import './style.css';
+import { extensionForMimeType } from '../audio/formats.js';
 import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
 import { outputKey } from '../results/output-key.js';
@@ -198,8 +199,7 @@ function setUpRecorder(): void {
         const type = recorder?.mimeType || 'audio/webm';
         recorder = null;
         button.textContent = '● Record from the microphone';
-        const extension = type.includes('ogg') ? 'ogg' : type.includes('mp4') ? 'm4a' : 'webm';
-        void analyse(new File(chunks, `recording.${extension}`, { type }));
+        void analyse(new File(chunks, `recording${extensionForMimeType(type) ?? '.webm'}`, { type }));
       });
       recorder.start();
       button.textContent = '■ Stop and analyse';
