@@ -4,7 +4,7 @@
  */
 import { AudioInputError } from '../errors.js';
 import { frameRms, nonSilentFrames, nonSilentRange, RMS_FLOOR } from './frames.js';
-import { estimateNoise } from './noise.js';
+import { DBFS_FLOOR, estimateNoise } from './noise.js';
 import { MODEL_SAMPLE_RATE } from './frame-geometry.js';
 
 /** What a quality warning is about. */
@@ -63,8 +63,6 @@ export const QUALITY_THRESHOLDS = Object.freeze({
   silenceTopDb: 20,
 } as const);
 
-/** Floor of {@link QualityReport.rmsDbfs}: JSON cannot hold −Infinity, and nothing real is quieter. */
-const DBFS_FLOOR = -120;
 /** Silence frames at the model's 16 kHz, as librosa's defaults; scaled by the sample rate so they last as long elsewhere. */
 const HOP_AT_MODEL_RATE = 512;
 const FRAMES_PER_HOP = 4;

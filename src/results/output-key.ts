@@ -5,6 +5,7 @@
  *
  * No Node imports: the page computes its keys with this module too.
  */
+import { isHttpUrl } from '../io/url.js';
 
 /** What `input` is, where surfaces differ. */
 export interface OutputKeyOptions {
@@ -30,7 +31,7 @@ export function outputKey(input: string, options: OutputKeyOptions = {}): string
 
 /** An http(s) URL's path (its query and fragment may hold dots and slashes); anything else as it is. */
 function pathOfUrl(input: string): string {
-  if (!/^https?:\/\//i.test(input)) return input;
+  if (!isHttpUrl(input)) return input;
   try {
     return new URL(input).pathname;
   } catch {

@@ -19,7 +19,7 @@ import { isEmotion2VecError, UsageError } from '../errors.js';
 import { outputKey } from '../results/output-key.js';
 import { hashedOutputName } from '../results/safe-name.js';
 import { parseFailedReason } from '../queue/dead-letter.js';
-import { isUrl } from '../queue/input.js';
+import { isHttpUrl } from '../io/url.js';
 import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from '../queue/job.js';
 import { enqueueJobs, type RetryPolicy } from '../queue/producer.js';
 import type { JobResult } from '../queue/worker.js';
@@ -76,8 +76,8 @@ async function jobFromBody(body: unknown, inputRoot: string | undefined): Promis
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
   const { input, key, ...rest } = body as Record<string, unknown>;
   if (typeof input !== 'string' || input.length === 0 || input.length > 4096) throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
-  if (isUrl(input) && !URL.canParse(input)) throw new UsageError('JOB_INVALID', `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`);
-  const resolved = isUrl(input) ? input : await pathInside(input, inputRoot);
+  if (isHttpUrl(input) && !URL.canParse(input)) throw new UsageError('JOB_INVALID', `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`);
+  const resolved = isHttpUrl(input) ? input : await pathInside(input, inputRoot);
   const options = parseJobOptions(rest);
   return { input: resolved, key: key === undefined ? hashedOutputName(outputKey(resolved), resolved) : checkKey(key), options };
 }
