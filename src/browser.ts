@@ -6,7 +6,7 @@
  *
  * Bundlers pick this file through the package's `browser` export condition.
  */
-import { MODEL_SAMPLE_RATE } from './audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from './audio/frame-geometry.js';
 import { AudioInputError } from './errors.js';
 import { installPlatform, type FallbackHint } from './platform.js';
 import { installBackendHooks } from './backend/select.js';

@@ -30,9 +30,11 @@ export { evaluatePredictions, formatEvaluation, type Evaluation, type ClassMetri
 export { confusionSvg } from './train/confusion-svg.js';
 export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
 export type { LoadReport, ParameterSpec } from './layers/parameters.js';
-export { prepareAudio, MODEL_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
+export { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
+export { MODEL_SAMPLE_RATE } from './audio/frame-geometry.js';
 export { decodeAudio, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
-export { sniffFormat, type SniffedFormat } from './io/sniff.js';
+export { sniffFormat } from './audio/formats.js';
+export type { SniffedFormat } from './io/sniff.js';
 export { resample } from './audio/resample.js';
 export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, type QualityWarning, type QualityWarningCode } from './audio/quality.js';
 export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';

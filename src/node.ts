@@ -18,7 +18,8 @@ export { evaluate, type EvaluateOptions, type EvaluationReport } from './train/e
 export { readLabelledData, type LabelledItem, type DataSource } from './train/dataset.js';
 export { NpyFileWriter } from './io/npy-file.js';
 export { cacheRoot, modelCacheFolders, ensureCachedModel, downloadModelFiles } from './hub/node-cache.js';
-export { writeResultFolder, readCompleteResult, encodeFloatWav, EmbeddingFileStream, EmbeddingStreams, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
+export { encodeFloatWav } from './audio/wav.js';
+export { writeResultFolder, readCompleteResult, EmbeddingFileStream, EmbeddingStreams, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
 export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './results/safe-name.js';
 

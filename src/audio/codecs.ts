@@ -9,8 +9,9 @@
  * - M4A/MP4/AAC: `@audio/decode-aac` (FAAD2; ALAC in JS)
  * - WAV holding G.711 mu-law/A-law or ADPCM: `@audio/decode-wav` (PCM/float WAV is read by our own wav.ts)
  *
- * A decoder that reports errors, or whose output contradicts the container's header, fails: garbage that
- * happens to start with a sync word must not become "audio". Decoders never write to the console.
+ * Which formats each decoder reads is said by the format table (formats.ts). A decoder that reports errors, or
+ * whose output contradicts the container's header, fails: garbage that happens to start with a sync word must not
+ * become "audio". Decoders never write to the console.
  */
 import { AudioInputError } from '../errors.js';
 import { readWebmOpus, WebmError } from './webm.js';
@@ -21,26 +22,8 @@ export interface CodecOutput {
   readonly sampleRate: number;
 }
 
-type CodecDecoder = (bytes: Uint8Array) => Promise<CodecOutput>;
-
-/** The formats (sniff.ts names) that a bundled decoder reads. */
-const CODECS: Readonly<Record<string, CodecDecoder>> = {
-  mp3: decodeMp3,
-  flac: decodeFlac,
-  vorbis: decodeVorbis,
-  opus: decodeOpus,
-  webm: decodeWebm,
-  m4a: decodeMp4,
-  mp4: decodeMp4,
-  mov: decodeMp4,
-  aac: decodeMp4,
-  wav: decodeWavCodec,
-};
-
-/** The bundled decoder for a sniffed format, or undefined when none reads it. */
-export function codecFor(format: string): CodecDecoder | undefined {
-  return Object.hasOwn(CODECS, format) ? CODECS[format] : undefined;
-}
+/** A bundled decoder: a file's bytes to its channels at its own rate. */
+export type CodecDecoder = (bytes: Uint8Array) => Promise<CodecOutput>;
 
 /**
  * The error a codec's complaint becomes: `AUDIO_DECODE`, with the decoder's own words (capped) in the
@@ -53,7 +36,7 @@ export class CodecError extends Error {
   }
 }
 
-async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
   const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   await decoder.ready;
@@ -67,7 +50,7 @@ async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   const { FLACDecoder } = await import('@wasm-audio-decoders/flac');
   const decoder = new FLACDecoder();
   await decoder.ready;
@@ -83,7 +66,7 @@ async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
   const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
   const decoder = new OggVorbisDecoder();
   await decoder.ready;
@@ -96,12 +79,12 @@ async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-opus'));
   return fromLibrary(await withoutConsole(() => decode(bytes)));
 }
 
-async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
   let track: ReturnType<typeof readWebmOpus>;
   try {
     track = readWebmOpus(bytes);
@@ -135,7 +118,7 @@ function opusHeadOptions(head: Uint8Array): { channels: number; preSkip: number;
   return { ...options, streamCount: head[19]!, coupledStreamCount: head[20]!, channelMappingTable: Array.from(head.subarray(21, 21 + channels)) };
 }
 
-async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-aac'));
   let decoded: CodecOutput;
   try {
@@ -149,7 +132,7 @@ async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   return { channels: collapseDuplicateStereo(decoded.channels), sampleRate: decoded.sampleRate };
 }
 
-async function decodeWavCodec(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeWavCodec(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => LibraryAudio>(await import('@audio/decode-wav'));
   return fromLibrary(decode(bytes));
 }

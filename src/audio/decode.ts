@@ -5,9 +5,10 @@
  * that names the file, the format and the fix; library errors never escape raw.
  */
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
-import { hexHead, sniffFormat, type SniffedFormat } from '../io/sniff.js';
+import { hexHead, sniffNonAudio, type SniffedFormat } from '../io/sniff.js';
 import { getPlatform, type FallbackHint } from '../platform.js';
-import { CodecUnsupported, codecFailure, codecFor } from './codecs.js';
+import { CodecUnsupported, codecFailure } from './codecs.js';
+import { audioFormatOf, sniffedAs, type AudioFormat } from './formats.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
 
@@ -52,11 +53,12 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
       details: { fileName: hint.fileName },
     });
   }
-  const sniffed = sniffFormat(bytes);
+  const audioFormat = audioFormatOf(bytes);
+  const sniffed = audioFormat ? sniffedAs(audioFormat) : sniffNonAudio(bytes);
   if (sniffed.kind === 'other') {
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
-      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(hint.fileName, sniffed)}. ` +
+      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(hint.fileName, sniffed, audioFormat)}. ` +
         (sniffed.format === 'npy'
           ? 'Load the array yourself and pass its samples as a Float32Array (16 kHz mono) or { channels, sampleRate }.'
           : 'Pass a recording: WAV, FLAC, MP3, Ogg (Vorbis/Opus) or M4A/AAC.'),
@@ -77,7 +79,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     }
   }
 
-  const codec = codecFor(sniffed.format);
+  const codec = audioFormat?.decoder;
   let libraryProblem = 'no bundled decoder reads this format';
   if (codec) {
     let problem: string;
@@ -147,7 +149,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   if (!recognised || noFallback) {
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
-      `Cannot decode ${name}: it is ${what}${extensionNote(hint.fileName, sniffed)}, and ${tried}. ${CONVERT_HINT}${installHint}.`,
+      `Cannot decode ${name}: it is ${what}${extensionNote(hint.fileName, sniffed, audioFormat)}, and ${tried}. ${CONVERT_HINT}${installHint}.`,
       { details: { fileName: hint.fileName, format: sniffed.format } },
     );
   }
@@ -255,10 +257,11 @@ function withFileName(error: unknown, fileName: string | undefined): unknown {
   return new AudioInputError(error.code, `"${fileName}": ${error.message}`, { cause: error.cause, details: { ...error.details, fileName } });
 }
 
-function extensionNote(fileName: string | undefined, sniffed: SniffedFormat): string {
+/** " even though its name ends in .mp3" when the name's extension is not one the detected format goes by. */
+function extensionNote(fileName: string | undefined, sniffed: SniffedFormat, audioFormat: AudioFormat | undefined): string {
   const ext = /\.([A-Za-z0-9]{1,5})$/.exec(fileName ?? '')?.[1]?.toLowerCase();
   if (!ext) return '';
-  const same = ext === sniffed.format || (ext === 'ogg' && ['vorbis', 'opus', 'flac', 'speex'].includes(sniffed.format)) || (ext === 'jpg' && sniffed.format === 'jpeg');
+  const same = ext === sniffed.format || audioFormat?.extensions.includes(`.${ext}`) === true || (ext === 'jpg' && sniffed.format === 'jpeg');
   return same ? '' : ` even though its name ends in .${ext}`;
 }
 

@@ -14,9 +14,7 @@ import { resample } from './resample.js';
 import { trimSilence as trimLeadingTrailingSilence } from './trim.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate } from './wav.js';
-
-/** The sample rate emotion2vec models run at; audio at other rates is resampled to it. */
-export const MODEL_SAMPLE_RATE = 16000;
+import { FRAME_WINDOW_SAMPLES, MODEL_SAMPLE_RATE } from './frame-geometry.js';
 
 /**
  * Audio the library accepts:
@@ -40,7 +38,7 @@ export interface PrepareOptions {
 export interface PreparedAudio {
   /** 16 kHz mono samples (after trimming, when asked). */
   readonly waveform: Float32Array;
-  readonly sampleRate: 16000;
+  readonly sampleRate: typeof MODEL_SAMPLE_RATE;
   /** Rate of the audio as decoded or given. */
   readonly sourceSampleRate: number;
   /** Channel count of the source. */
@@ -157,7 +155,7 @@ function fromChannels(input: DecodedAudio): MonoSource {
 
 function checkSamples(samples: Float32Array, what: string, channel = -1, sampleRate = MODEL_SAMPLE_RATE): void {
   if (samples.length === 0) {
-    throw new AudioInputError('AUDIO_EMPTY', `${what} is empty (no samples). Pass audio with at least one sample (the model itself needs 400, 25 ms at 16 kHz).`);
+    throw new AudioInputError('AUDIO_EMPTY', `${what} is empty (no samples). Pass audio with at least one sample (the model itself needs ${FRAME_WINDOW_SAMPLES}, 25 ms at 16 kHz).`);
   }
   checkFinite(samples, what, channel, sampleRate);
 }

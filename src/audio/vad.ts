@@ -13,13 +13,10 @@
  */
 import Meyda from 'meyda';
 import { UsageError } from '../errors.js';
+import { FRAME_HOP_SAMPLES, FRAME_HOP_SECONDS } from './frame-geometry.js';
 
-/** Samples per segmentation frame: the encoder's 20 ms frame hop at 16 kHz. */
-export const SEGMENT_HOP = 320;
 /** Samples each feature frame reads from its start (a power of two for meyda's FFT). */
 const FEATURE_FRAME = 512;
-const SAMPLE_RATE = 16000;
-const HOP_SECONDS = SEGMENT_HOP / SAMPLE_RATE;
 /** Levels are floored here so digital silence has a finite dB value. */
 const LEVEL_FLOOR_DB = -100;
 
@@ -52,7 +49,7 @@ export interface SegmentOptions {
   readonly noiseWindowSeconds?: number;
 }
 
-/** One segment, in segmentation frames of 320 samples (20 ms): frames [startFrame, endFrame). */
+/** One segment, in model frames (320 samples, 20 ms: frame-geometry.ts): frames [startFrame, endFrame). */
 export interface Segment {
   readonly startFrame: number;
   readonly endFrame: number;
@@ -107,7 +104,7 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
   const maxSegment = seconds('maxSegmentSeconds', 0.1);
   const overlap = seconds('overlapSeconds', 0);
   if (overlap >= maxSegment) bad('overlapSeconds', overlap, `less than maxSegmentSeconds (${maxSegment})`);
-  const frames = (s: number) => Math.round(s / HOP_SECONDS);
+  const frames = (s: number) => Math.round(s / FRAME_HOP_SECONDS);
   const number = (name: 'thresholdDb' | 'minLevelDb' | 'loudLevelDb' | 'maxFlatness') => {
     const value = o[name] as unknown;
     if (typeof value !== 'number' || !Number.isFinite(value)) bad(name, value, 'a finite number');
@@ -124,7 +121,7 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
     minLevelDb: number('minLevelDb'),
     loudLevelDb: number('loudLevelDb'),
     maxFlatness: number('maxFlatness'),
-    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', 0.02))),
+    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', FRAME_HOP_SECONDS))),
     seconds: { maxSegment, overlap },
   };
 }
@@ -249,7 +246,7 @@ export class SpeechSegmenter {
     // A frame is decided once its whole 512-sample window has arrived.
     while (offset + FEATURE_FRAME <= merged.length) {
       this.decide(merged.subarray(offset, offset + FEATURE_FRAME));
-      offset += SEGMENT_HOP;
+      offset += FRAME_HOP_SAMPLES;
     }
     this.pending = merged.slice(offset);
     this.pendingStart += offset;
@@ -260,11 +257,11 @@ export class SpeechSegmenter {
   end(): Segment[] {
     if (this.ended) return [];
     this.ended = true;
-    const total = Math.ceil(this.received / SEGMENT_HOP);
+    const total = Math.ceil(this.received / FRAME_HOP_SAMPLES);
     const window = new Float32Array(FEATURE_FRAME);
     while (this.framesDecided < total) {
       window.fill(0);
-      const from = this.framesDecided * SEGMENT_HOP - this.pendingStart;
+      const from = this.framesDecided * FRAME_HOP_SAMPLES - this.pendingStart;
       window.set(this.pending.subarray(from, Math.min(this.pending.length, from + FEATURE_FRAME)));
       this.decide(window);
     }
@@ -403,9 +400,4 @@ export class SpeechSegmenter {
 export function segmentAudio(waveform: Float32Array, options: SegmentOptions = {}): Segment[] {
   const segmenter = new SpeechSegmenter(options);
   return [...segmenter.push(waveform), ...segmenter.end()];
-}
-
-/** Seconds of a frame index. */
-export function frameSeconds(frame: number): number {
-  return frame * HOP_SECONDS;
 }

@@ -1,5 +1,6 @@
 /**
- * RIFF/WAVE (and RIFX, RF64/BW64) reader: PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE.
+ * RIFF/WAVE (and RIFX, RF64/BW64) reader: PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE;
+ * and the writer of the 32-bit float WAV that result folders hold (`processed_audio.wav`).
  *
  * Hand-written rather than taken from a package for three reasons:
  * - parity: samples are scaled exactly as `torchaudio.load` scales them (upstream's loader), so the model
@@ -19,6 +20,7 @@
  * - the RIFF size itself is not trusted for anything else (many writers get it wrong).
  */
 import { AudioInputError } from '../errors.js';
+import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import type { DecodedAudio } from './types.js';
 
 /** Lowest sample rate accepted anywhere in the audio pipeline, in Hz (below this nothing is speech). */
@@ -218,6 +220,38 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): De
     }
   }
   return { channels, sampleRate: info.sampleRate, format: 'wav', sourceChannels: info.channels, info };
+}
+
+/**
+ * A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers.
+ * Returned as two parts, the 44-byte header and the samples' own bytes (a view, no copy), so an hour of audio
+ * (220 MiB) is written without the two more copies an encoder library makes. Written by hand for that reason;
+ * the header is the canonical one wavefile writes (a test holds them byte-equal).
+ */
+export function floatWavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
+  const dataBytes = samples.length * 4;
+  const header = new DataView(new ArrayBuffer(44));
+  const ascii = (offset: number, text: string) => [...text].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
+  ascii(0, 'RIFF');
+  header.setUint32(4, 36 + dataBytes, true);
+  ascii(8, 'WAVEfmt ');
+  header.setUint32(16, 16, true); // fmt chunk size
+  header.setUint16(20, FORMAT_FLOAT, true);
+  header.setUint16(22, 1, true); // channels
+  header.setUint32(24, sampleRate, true);
+  header.setUint32(28, sampleRate * 4, true); // bytes per second
+  header.setUint16(32, 4, true); // block align
+  header.setUint16(34, 32, true); // bits per sample
+  ascii(36, 'data');
+  header.setUint32(40, dataBytes, true);
+  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
+  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
+}
+
+/** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
+export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
+  const [header, data] = floatWavParts(samples, sampleRate);
+  return concatBytes([header, data], header.length + data.length);
 }
 
 const REPAIR_HINT = 'The file is damaged or not really a WAV file: re-export it (for example `ffmpeg -i in.wav -c:a pcm_s16le out.wav`).';

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
-import { isUrl } from '../queue/input.js';
+import { isHttpUrl } from '../io/url.js';
 import type { AnalysisJob, JobOptions } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
@@ -40,7 +40,7 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     const folders = uniqueOutputNames(listed.map((item) => item.key), [SUMMARY_FILE]);
     const jobOptions: JobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio, timeline: options.timeline, plot: options.plot };
     const jobs: AnalysisJob[] = listed.map((item, i) => ({
-      input: isUrl(item.path) ? item.path : resolve(item.path),
+      input: isHttpUrl(item.path) ? item.path : resolve(item.path),
       key: folders[i]!,
       ...(item.listedKey ? { listedKey: item.key } : {}),
       options: jobOptions,

@@ -1,7 +1,8 @@
 /**
  * The CNN feature extractor (wav2vec 2.0 / data2vec "layer_norm" mode): a stack of bias-free Conv1d layers,
  * each followed by LayerNorm over channels and GELU. With emotion2vec's spec it maps 16 kHz samples to one
- * frame every 320 samples (20 ms), 400 samples for the first frame.
+ * frame every 320 samples (20 ms), 400 samples for the first frame: the frame geometry that
+ * audio/frame-geometry.ts states for the rest of the library (model/config.ts refuses a spec that gives another).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';

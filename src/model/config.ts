@@ -3,6 +3,7 @@
  * Every size of the network comes from here; nothing is hard-coded for one model.
  */
 import { parse as parseYaml } from 'yaml';
+import { FRAME_HOP_SAMPLES, FRAME_WINDOW_SAMPLES } from '../audio/frame-geometry.js';
 import { ConfigError, quote } from '../errors.js';
 import { CONFIG_LIMITS, exceedsNesting, MAX_NESTING_DEPTH, TOKEN_LIMITS } from './limits.js';
 import type { ConvLayerSpec } from '../layers/conv-feature-extractor.js';
@@ -171,6 +172,11 @@ export function minimumSamples(config: Pick<Emotion2VecConfig, 'featureEncoder'>
   return length;
 }
 
+/** Samples between the starts of two output frames: the product of the CNN's strides (320 for emotion2vec). */
+export function frameHop(config: Pick<Emotion2VecConfig, 'featureEncoder'>): number {
+  return config.featureEncoder.reduce((hop, layer) => hop * layer.stride, 1);
+}
+
 /** Number of output frames for a waveform of `samples` samples (0 if too short). */
 export function frameCount(config: Pick<Emotion2VecConfig, 'featureEncoder'>, samples: number): number {
   let length = samples;
@@ -220,6 +226,24 @@ function validate(config: Emotion2VecConfig): void {
   }
   if (config.depth + config.prenetDepth === 0) {
     problem('model_conf.depth and model_conf.modalities.audio.prenet_depth are both 0: the encoder has no Transformer block.');
+  }
+  checkFrameGeometry(config);
+}
+
+/**
+ * Segmentation, timelines and frame scores count in the frames of audio/frame-geometry.ts; a CNN that gave other
+ * frames would put every segment edge and timestamp in the wrong place, so such a config is refused outright.
+ */
+function checkFrameGeometry(config: Emotion2VecConfig): void {
+  const hop = frameHop(config);
+  const window = minimumSamples(config);
+  if (hop !== FRAME_HOP_SAMPLES || window !== FRAME_WINDOW_SAMPLES) {
+    throw new ConfigError(
+      'CONFIG_UNSUPPORTED',
+      `config.yaml: model_conf.modalities.audio.feature_encoder_spec gives a frame every ${hop} samples, each reading ${window}; ` +
+        `only emotion2vec's frames (${FRAME_WINDOW_SAMPLES} samples every ${FRAME_HOP_SAMPLES}, 20 ms at 16 kHz) are supported. Use the config.yaml that came with the checkpoint.`,
+      { details: { field: 'model_conf.modalities.audio.feature_encoder_spec', hop, window } },
+    );
   }
 }
 

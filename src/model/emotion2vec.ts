@@ -3,7 +3,8 @@
  * The same class runs in Node and in browsers, on whichever TensorFlow.js backend is available.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_SAMPLE_RATE, prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
 import { selectBackend, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
@@ -19,7 +20,7 @@ import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
 import { planSegments, type SegmentOptions } from '../audio/vad.js';
-import { FRAME_HOP_SECONDS, frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
+import { frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
 import type { TimelineEntry } from './segment-runner.js';
 import { SpeechStream, type StreamOptions } from './stream.js';

@@ -3,11 +3,10 @@
  * (the head is linear, so the mean of the frame logits is the utterance logits), softmaxed per frame like the
  * utterance scores, then smoothed with a centred moving average, since single frames are noisy.
  */
+import { FRAME_HOP_SECONDS } from '../audio/frame-geometry.js';
 import { UsageError } from '../errors.js';
 import { scoresFromLogits } from './scores.js';
 
-/** Seconds between frames (the encoder's hop). */
-export const FRAME_HOP_SECONDS = 0.02;
 /** Default smoothing window. */
 export const DEFAULT_SMOOTHING_SECONDS = 0.5;
 
@@ -18,7 +17,7 @@ export interface FrameScores {
   /** Row-major (frames x labels) probabilities; each row sums to 1. */
   readonly data: Float32Array;
   readonly shape: [number, number];
-  /** Time between rows: row t covers [t · hop, t · hop + 0.025) seconds. */
+  /** Time between rows: row t covers [t · hop, t · hop + 0.025) seconds (frame-geometry.ts). */
   readonly hopSeconds: number;
   /** Width of the centred moving average applied (0: none). */
   readonly smoothingSeconds: number;

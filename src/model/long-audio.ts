@@ -6,11 +6,12 @@
  * activations, never the whole file's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_SAMPLE_RATE, type PreparedAudio } from '../audio/prepare.js';
+import type { PreparedAudio } from '../audio/prepare.js';
+import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { SegmentOptions } from '../audio/vad.js';
 import { InferenceError } from '../errors.js';
 import { frameCount } from './config.js';
-import { FRAME_HOP_SECONDS, frameProbabilities, smoothFrameScores, type FrameScores } from './frame-scores.js';
+import { frameProbabilities, smoothFrameScores, type FrameScores } from './frame-scores.js';
 import type { ScoringNetwork } from './network.js';
 import { argmax, scoresFromLogits } from './scores.js';
 import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segment-runner.js';

@@ -8,6 +8,7 @@
  */
 import { CheckpointError, ConfigError, UsageError, describeValue, isEmotion2VecError, quote } from '../errors.js';
 import { FileRefusal, getPlatform } from '../platform.js';
+import { isHttpUrl } from '../io/url.js';
 import { readCheckpoint } from './checkpoint/index.js';
 import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
 import { CONVERTED_MANIFEST, readConvertedModel } from './converted.js';
@@ -176,7 +177,7 @@ export async function providerFor(source: ModelSource, options: SourceOptions): 
     // file: URLs (e.g. `new URL('./model/', import.meta.url)`) are local paths: Node reads them from disk.
     if (url.protocol === 'file:') return localProvider(localPathOf(url));
   }
-  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
+  if (source instanceof URL || (typeof source === 'string' && isHttpUrl(source))) {
     return urlProvider(String(source), options.fetch ?? globalThis.fetch);
   }
   if (typeof source === 'string') return localProvider(source);

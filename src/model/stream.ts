@@ -6,7 +6,7 @@
  * `maxSegmentSeconds` (10 s) plus half the overlap; memory holds at most one segment of audio and context,
  * whatever the length of the stream.
  */
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import { StreamingResampler } from '../audio/resample.js';
 import type { SegmentOptions } from '../audio/vad.js';
 import { connectMediaStream, type MediaStreamLike } from '../audio/media-stream.js';

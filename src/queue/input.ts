@@ -6,17 +6,14 @@
 import { AudioInputError, quote } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import { nonRegularKind } from '../io/regular-file.js';
+import { isHttpUrl } from '../io/url.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
 export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
 
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
 /** The path itself, or the bytes behind a URL. */
 export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES): Promise<string | Uint8Array> {
-  if (isUrl(input)) return download(input, maxBytes);
+  if (isHttpUrl(input)) return download(input, maxBytes);
   await refuseIfNotRegular(input);
   return input;
 }

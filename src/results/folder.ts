@@ -18,9 +18,9 @@
  */
 import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
+import { floatWavParts } from '../audio/wav.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
-import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import { encodeNpy } from '../io/npy.js';
 import { NpyFileWriter } from '../io/npy-file.js';
 import type { Embedding } from '../model/emotion2vec.js';
@@ -233,38 +233,6 @@ export async function readCompleteResult(outputRoot: string, key: string): Promi
   } catch {
     return null;
   }
-}
-
-/**
- * A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers.
- * Returned as two parts, the 44-byte header and the samples' own bytes (a view, no copy), so an hour of audio
- * (220 MiB) is written without the two more copies an encoder library makes. Written by hand for that reason;
- * the header is the canonical one wavefile writes (a test holds them byte-equal).
- */
-export function floatWavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
-  const dataBytes = samples.length * 4;
-  const header = new DataView(new ArrayBuffer(44));
-  const ascii = (offset: number, text: string) => [...text].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  header.setUint32(4, 36 + dataBytes, true);
-  ascii(8, 'WAVEfmt ');
-  header.setUint32(16, 16, true); // fmt chunk size
-  header.setUint16(20, 3, true); // WAVE_FORMAT_IEEE_FLOAT
-  header.setUint16(22, 1, true); // channels
-  header.setUint32(24, sampleRate, true);
-  header.setUint32(28, sampleRate * 4, true); // bytes per second
-  header.setUint16(32, 4, true); // block align
-  header.setUint16(34, 32, true); // bits per sample
-  ascii(36, 'data');
-  header.setUint32(40, dataBytes, true);
-  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
-  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
-}
-
-/** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
-export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
-  const [header, data] = floatWavParts(samples, sampleRate);
-  return concatBytes([header, data], header.length + data.length);
 }
 
 /** Creates the root and `<root>/<name>` and proves the folder is a real directory directly inside the real root. */

@@ -51,6 +51,16 @@ export function uniqueOutputNames(keys: readonly string[], reserved: readonly st
   });
 }
 
+/**
+ * A folder name for one input with no run to be unique in (a job posted on its own): the key made safe and cut to
+ * 80 characters, then 8 hex digits of the sha256 of the whole `input`, so two inputs with one file name never share
+ * a folder and the same input always gets the same one.
+ */
+export function hashedOutputName(key: string, input: string): string {
+  const hash = createHash('sha256').update(input).digest('hex').slice(0, 8);
+  return safeOutputName(`${safeOutputName(key).slice(0, 80)}-${hash}`);
+}
+
 
 function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;

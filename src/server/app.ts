@@ -20,7 +20,8 @@ import { UsageError } from '../errors.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
 import { labelNames, toResultRecord, type EmbeddingRecord } from '../results/record.js';
 import { PAGE_HTML } from '../web/page-html.js';
-import { errorResponse, keyOf } from './http-errors.js';
+import { errorResponse } from './http-errors.js';
+import { outputKey } from '../results/output-key.js';
 import { parseRequestOptions, toPredictOptions } from './options.js';
 import type { PageModel } from './page-model.js';
 import { SerialQueue } from './serial-queue.js';
@@ -143,7 +144,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       const embedding: EmbeddingRecord | undefined = prediction.embedding
         ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) }
         : undefined;
-      const record = toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
+      const record = toResultRecord(prediction, { input, key: outputKey(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
       return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
     } catch (error) {
       const { status, body } = errorResponse(error, input, limits);

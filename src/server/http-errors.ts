@@ -4,6 +4,7 @@
  * so that clients see one set of codes.
  */
 import { isEmotion2VecError, UsageError, type Emotion2VecError } from '../errors.js';
+import { outputKey } from '../results/output-key.js';
 import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 
 /** Longest message we echo: a hostile upload must not make us send back megabytes. */
@@ -68,15 +69,8 @@ export function errorResponse(error: unknown, input: string, limits: { maxBodyBy
   const typed = asRequestError(error, limits);
   const status = typed ? statusFor(typed) : 500;
   const record = typed
-    ? toErrorRecord(typed, { input, key: keyOf(input) })
-    : toErrorRecord(new Error('The server failed unexpectedly while handling this request; the details are in its log.'), { input, key: keyOf(input) });
+    ? toErrorRecord(typed, { input, key: outputKey(input) })
+    : toErrorRecord(new Error('The server failed unexpectedly while handling this request; the details are in its log.'), { input, key: outputKey(input) });
   const message = record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
   return { status, body: { ...record, error: { code: record.error.code, message } } };
-}
-
-/** Key of an upload: its file name without the extension (as the CLI names output folders). */
-export function keyOf(fileName: string): string {
-  const base = fileName.split(/[\\/]/).pop() ?? fileName;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
 }

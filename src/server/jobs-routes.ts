@@ -13,13 +13,13 @@
  */
 import type { Job, Queue } from 'bullmq';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { isEmotion2VecError, UsageError } from '../errors.js';
-import { safeOutputName } from '../results/folder.js';
+import { outputKey } from '../results/output-key.js';
+import { hashedOutputName } from '../results/safe-name.js';
 import { parseFailedReason } from '../queue/dead-letter.js';
-import { isUrl } from '../queue/input.js';
+import { isHttpUrl } from '../io/url.js';
 import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from '../queue/job.js';
 import { enqueueJobs, type RetryPolicy } from '../queue/producer.js';
 import type { JobResult } from '../queue/worker.js';
@@ -76,9 +76,10 @@ async function jobFromBody(body: unknown, inputRoot: string | undefined): Promis
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
   const { input, key, ...rest } = body as Record<string, unknown>;
   if (typeof input !== 'string' || input.length === 0 || input.length > 4096) throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
-  const resolved = isUrl(input) ? input : await pathInside(input, inputRoot);
+  if (isHttpUrl(input) && !URL.canParse(input)) throw new UsageError('JOB_INVALID', `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`);
+  const resolved = isHttpUrl(input) ? input : await pathInside(input, inputRoot);
   const options = parseJobOptions(rest);
-  return { input: resolved, key: key === undefined ? defaultKey(resolved) : checkKey(key), options };
+  return { input: resolved, key: key === undefined ? hashedOutputName(outputKey(resolved), resolved) : checkKey(key), options };
 }
 
 async function pathInside(input: string, inputRoot: string | undefined): Promise<string> {
@@ -92,14 +93,6 @@ async function pathInside(input: string, inputRoot: string | undefined): Promise
     throw new UsageError('AUDIO_FILE_NOT_FOUND', `"${input.slice(0, 200)}" is not a file inside the server's input folder.`);
   }
   return real!;
-}
-
-/** The file's stem plus a short hash of the whole input: readable, and two inputs with one name never share a key. */
-function defaultKey(input: string): string {
-  const name = (isUrl(input) ? new URL(input).pathname : input).split(/[\\/]/).pop() ?? '';
-  const stem = name.replace(/\.[^.]*$/, '') || 'input';
-  const hash = createHash('sha256').update(input).digest('hex').slice(0, 8);
-  return safeOutputName(`${safeOutputName(stem).slice(0, 80)}-${hash}`);
 }
 
 function viewOf(job: Job, state: string): JobView {

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isUnusedLabel } from '../model/config.js';
-import { readRegularFile } from '../io/regular-file.js';
+import { isPipeCommand, keyedLines, readListFile } from '../io/list-file.js';
 
 /** One labelled recording. */
 export interface LabelledItem {
@@ -27,8 +27,6 @@ export interface DataSource {
   readonly labels?: string;
 }
 
-/** Label files larger than this are refused before they are read (a million lines is ~100 MB). */
-const MAX_LIST_BYTES = 256 * 2 ** 20;
 /** Problems listed by name in one error message; the rest are counted. */
 const LISTED = 10;
 const MAX_LABEL_LENGTH = 200;
@@ -73,16 +71,8 @@ export function classesOf(items: readonly LabelledItem[], classes?: readonly str
   return chosen;
 }
 
-async function readList(path: string): Promise<string> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new UsageError('TRAIN_DATA_INVALID', `Cannot open ${path}: no such file. Pass the CSV (path,label) or the wav.scp and labels file.`);
-  }
-  if (!info.isFile()) throw new UsageError('TRAIN_DATA_INVALID', `${path} is not a regular file.`);
-  if (info.size > MAX_LIST_BYTES) throw new UsageError('TRAIN_DATA_INVALID', `${path} is ${info.size} bytes; label lists over ${MAX_LIST_BYTES} bytes are refused. Split the data.`);
-  return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES })).replace(/^\uFEFF/, '');
+function readList(path: string): Promise<string> {
+  return readListFile(path, { code: 'TRAIN_DATA_INVALID', missingHint: 'Pass the CSV (path,label) or the wav.scp and labels file.' });
 }
 
 /** `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header. */
@@ -106,23 +96,19 @@ function csvItems(text: string, file: string): LabelledItem[] {
   });
 }
 
-/** Kaldi lists: `<key> <rest of line>`, the key ending at the first blank. */
-function keyedLines(text: string, file: string, what: string): Map<string, { value: string; line: number }> {
+/** A Kaldi list by key; a key given twice is refused (which of its two recordings or labels would be meant?). */
+function keyedEntries(text: string, file: string, what: string): Map<string, { value: string; line: number }> {
   const entries = new Map<string, { value: string; line: number }>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const match = /^(\S+)\s+(.+)$/.exec(line);
-    if (!match) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${i + 1}: expected "<key> <${what}>", got ${JSON.stringify(line.slice(0, 120))}.`);
-    if (entries.has(match[1]!)) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${i + 1}: the key ${JSON.stringify(match[1]!.slice(0, 80))} appears twice.`);
-    entries.set(match[1]!, { value: match[2]!.trim(), line: i + 1 });
-  });
+  for (const { key, value, line } of keyedLines(text, file, what, 'TRAIN_DATA_INVALID')) {
+    if (entries.has(key)) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${line}: the key ${JSON.stringify(key.slice(0, 80))} appears twice.`);
+    entries.set(key, { value, line });
+  }
   return entries;
 }
 
 function scpItems(scpText: string, scpFile: string, labelText: string, labelFile: string): LabelledItem[] {
-  const paths = keyedLines(scpText, scpFile, 'path');
-  const labels = keyedLines(labelText, labelFile, 'label');
+  const paths = keyedEntries(scpText, scpFile, 'path');
+  const labels = keyedEntries(labelText, labelFile, 'label');
   const missing = [...labels.keys()].filter((key) => !paths.has(key));
   if (missing.length > 0) {
     throw new UsageError(
@@ -133,7 +119,7 @@ function scpItems(scpText: string, scpFile: string, labelText: string, labelFile
   }
   return [...labels].map(([key, { value: label, line }]) => {
     const { value: path, line: scpLine } = paths.get(key)!;
-    if (path.endsWith('|')) {
+    if (isPipeCommand(path)) {
       throw new UsageError('TRAIN_DATA_INVALID', `${scpFile}, line ${scpLine}: commands piped into a wav.scp ("... |") are not run; write the audio to files and list their paths.`);
     }
     return { key, path: resolveFrom(scpFile, path), label: checkedLabel(label, `${labelFile}, line ${line}`) };

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
+import { isHttpUrl } from '../io/url.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
 import type { LabelledItem } from './dataset.js';
 
@@ -122,7 +123,7 @@ async function fileKey(path: string): Promise<string> {
  */
 async function modelKey(model: Emotion2Vec, options: FeatureOptions): Promise<string | null> {
   const location = model.loadReport.location;
-  const isUrl = /^https?:/.test(location);
+  const isUrl = isHttpUrl(location);
   if (!isUrl && !(await stat(location).then((info) => info.isDirectory(), () => false))) return null;
   const stamps: string[] = [];
   const names = await readdir(location).catch(() => [] as string[]);

@@ -5,8 +5,10 @@
  * embedding.npy. Both modes build the same result record (src/results/record.ts).
  */
 import './style.css';
+import { extensionForMimeType } from '../audio/formats.js';
 import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
+import { outputKey } from '../results/output-key.js';
 import { labelNames, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { emojiFor } from './emoji.js';
 import { renderTimeline } from './timeline.js';
@@ -93,7 +95,7 @@ async function predictOnServer(file: File): Promise<PageResult> {
 async function predictInPage(file: File): Promise<PageResult> {
   const model = await pageModel();
   const prediction = await model.predict(file, { embedding: true });
-  const key = file.name.replace(/\.[^.]*$/, '');
+  const key = outputKey(file.name);
   const embedding = prediction.embedding ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) } : undefined;
   return toResultRecord(prediction, { input: file.name, key, model: state.health?.model ?? 'page', granularity: 'utterance', ...(embedding ? { embedding } : {}) });
 }
@@ -197,8 +199,7 @@ function setUpRecorder(): void {
         const type = recorder?.mimeType || 'audio/webm';
         recorder = null;
         button.textContent = '● Record from the microphone';
-        const extension = type.includes('ogg') ? 'ogg' : type.includes('mp4') ? 'm4a' : 'webm';
-        void analyse(new File(chunks, `recording.${extension}`, { type }));
+        void analyse(new File(chunks, `recording${extensionForMimeType(type) ?? '.webm'}`, { type }));
       });
       recorder.start();
       button.textContent = '■ Stop and analyse';

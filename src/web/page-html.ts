@@ -2,6 +2,11 @@
  * The page at `/`. Its script and styles are the bundle of src/web/app.ts (built by `npm run build` into
  * dist/web/, served under /app/); nothing is loaded from another origin.
  */
+import { SEARCHED_AUDIO_EXTENSIONS } from '../audio/formats.js';
+
+/** What the file picker offers: any audio type, and the extensions of the formats the CLI's folder search takes. */
+const PICKER_ACCEPT = ['audio/*', ...SEARCHED_AUDIO_EXTENSIONS].join(',');
+
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -19,7 +24,7 @@ export const PAGE_HTML = `<!doctype html>
 <main>
   <section id="input-panel" aria-label="Audio input">
     <label id="drop-zone" for="file-input">
-      <input id="file-input" type="file" accept="audio/*,.wav,.mp3,.flac,.ogg,.opus,.m4a,.webm">
+      <input id="file-input" type="file" accept="${PICKER_ACCEPT}">
       <strong>Drop an audio file here</strong> or click to pick one
       <span id="file-name"></span>
     </label>

@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { prepareAudio } from '../../src/node.js';
-import { frameSeconds, planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
+import { frameSeconds } from '../../src/audio/frame-geometry.js';
+import { planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
 import { resample, StreamingResampler } from '../../src/audio/resample.js';
 import { SampleBuffer } from '../../src/audio/sample-buffer.js';
 import { fixturePath, randomArray } from '../support/fixtures.js';

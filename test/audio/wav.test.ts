@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mixToMono } from '../../src/audio/decode.js';
-import { decodeWav, isWav, MAX_WAV_CHANNELS, readWavInfo } from '../../src/audio/wav.js';
+import { decodeWav, encodeFloatWav, floatWavParts, isWav, MAX_WAV_CHANNELS, readWavInfo } from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
 import { HAS_FFMPEG, sha256 } from '../support/audio.js';
 
@@ -359,5 +359,25 @@ describe('decodeWav rejects malformed headers with typed errors', () => {
     const hugeList = new Uint8Array([...ascii('RIFF'), ...u32(30), ...ascii('WAVE'), ...ascii('LIST'), ...u32(0x7fffffff), 1, 2]);
     expectError(() => decodeWav(hugeList), 'AUDIO_DECODE', /'LIST' chunk.*past the end/);
     expectError(() => decodeWav(new TextEncoder().encode('not a wav file at all')), 'AUDIO_DECODE', /RIFF\/WAVE/);
+  });
+});
+
+describe('processed_audio.wav encoding', () => {
+  it('writes the same bytes wavefile writes (float32 mono), header and samples', async () => {
+    const { default: wavefile } = await import('wavefile');
+    const samples = new Float32Array([0, 0.5, -0.25, 1, -1, 3.4e38, -1e-30, 0.123456789]);
+    for (const [values, rate] of [[samples, 16_000], [samples.subarray(3, 6), 44_100], [new Float32Array(0), 16_000]] as const) {
+      const reference = new wavefile.WaveFile();
+      reference.fromScratch(1, rate, '32f', values);
+      expect(Buffer.from(encodeFloatWav(values, rate)).equals(Buffer.from(reference.toBuffer()))).toBe(true);
+    }
+  });
+
+  it('hands out the samples as a view, not a copy', () => {
+    const samples = new Float32Array(16_000).map((_, i) => Math.sin(i / 10));
+    const [header, data] = floatWavParts(samples, 16_000);
+    expect(header.length).toBe(44);
+    expect(data.buffer).toBe(samples.buffer);
+    expect(data.byteLength).toBe(samples.byteLength);
   });
 });

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { Emotion2Vec } from '../../src/node.js';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath } from '../support/fixtures.js';
 import { runCli } from './run-cli.js';
 

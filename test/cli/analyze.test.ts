@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { defaultOutputDir } from '../../src/cli/analyze.js';
 import { decodeNpy } from '../../src/io/npy.js';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
 import { runCli, startCli } from './run-cli.js';
 

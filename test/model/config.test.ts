@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../src/errors.js';
-import { frameCount, minimumSamples, parseConfigYaml, parseTokens, positionalKernelSize } from '../../src/model/config.js';
+import { FRAME_HOP_SAMPLES, FRAME_WINDOW_SAMPLES } from '../../src/audio/frame-geometry.js';
+import { frameCount, frameHop, minimumSamples, parseConfigYaml, parseTokens, positionalKernelSize } from '../../src/model/config.js';
 import { fixturePath } from '../support/fixtures.js';
 
 const yamlOf = (name: string) => readFileSync(fixturePath(name, 'config.yaml'), 'utf8');
@@ -44,6 +45,22 @@ describe('parseConfigYaml', () => {
     expect(frameCount(config, 720)).toBe(2);
     expect(frameCount(config, 84270)).toBe(263);
     expect(positionalKernelSize(config)).toBe(19);
+  });
+
+  it("every fixture's CNN gives the frames that audio/frame-geometry.ts states", () => {
+    for (const name of ['tiny', 'base', 'large']) {
+      const { config } = parseConfigYaml(yamlOf(name));
+      expect(frameHop(config)).toBe(FRAME_HOP_SAMPLES);
+      expect(minimumSamples(config)).toBe(FRAME_WINDOW_SAMPLES);
+    }
+  });
+
+  it('refuses a CNN with another stride or receptive field instead of mistiming segments and frame scores', () => {
+    const spec = ['modalities', 'audio', 'feature_encoder_spec'];
+    // Stride 160 (10 ms frames), then stride 320 with a 560-sample receptive field.
+    for (const other of ['[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64,2,2)]', '[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64,2,2)] + [(64,3,2)]']) {
+      expect(() => parseConfigYaml(tinyWith(spec, other))).toThrow(expect.objectContaining({ code: 'CONFIG_UNSUPPORTED', message: expect.stringMatching(/feature_encoder_spec gives a frame every \d+ samples/) }));
+    }
   });
 
   it.each([

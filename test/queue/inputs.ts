@@ -1,7 +1,7 @@
 /** Audio inputs for the queue tests: short synthesized clips, and bad inputs that each fail with a known typed error. */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath } from '../support/fixtures.js';
 
 /** A 0.4 s 16 kHz clip: a tone plus a little deterministic noise, different for each index. */

@@ -8,8 +8,6 @@ import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
 import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import {
   EmbeddingStreams,
-  encodeFloatWav,
-  floatWavParts,
   MAX_OUTPUT_NAME_BYTES,
   printable,
   readCompleteResult,
@@ -180,25 +178,5 @@ describe('summary.csv', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ folder: 'k1', input: `'=HYPERLINK("x")`, status: 'ok', emotion: 'happy', emotion_zh: '开心', confidence: '0.7', warnings: 'TOO_QUIET', score_angry: '0.1', score_happy: '0.7', score_unknown: '0.2' });
     expect(rows[1]).toMatchObject({ key: 'b', status: 'error', error_code: 'AUDIO_DECODE', error_message: 'bad, "quoted"\nfile', score_happy: '' });
-  });
-});
-
-describe('processed_audio.wav encoding', () => {
-  it('writes the same bytes wavefile writes (float32 mono), header and samples', async () => {
-    const { default: wavefile } = await import('wavefile');
-    const samples = new Float32Array([0, 0.5, -0.25, 1, -1, 3.4e38, -1e-30, 0.123456789]);
-    for (const [values, rate] of [[samples, 16_000], [samples.subarray(3, 6), 44_100], [new Float32Array(0), 16_000]] as const) {
-      const reference = new wavefile.WaveFile();
-      reference.fromScratch(1, rate, '32f', values);
-      expect(Buffer.from(encodeFloatWav(values, rate)).equals(Buffer.from(reference.toBuffer()))).toBe(true);
-    }
-  });
-
-  it('hands out the samples as a view, not a copy', () => {
-    const samples = new Float32Array(16_000).map((_, i) => Math.sin(i / 10));
-    const [header, data] = floatWavParts(samples, 16_000);
-    expect(header.length).toBe(44);
-    expect(data.buffer).toBe(samples.buffer);
-    expect(data.byteLength).toBe(samples.byteLength);
   });
 });

@@ -74,6 +74,7 @@ describe.skipIf(!HAS_REDIS)('jobs routes', () => {
       [app, { input: 'link.wav' }, 400, 'AUDIO_FILE_NOT_FOUND'],
       [app, { input: 'missing.wav' }, 400, 'AUDIO_FILE_NOT_FOUND'],
       [urlOnly, { input: '/etc/passwd' }, 400, 'JOB_INVALID'],
+      [urlOnly, { input: 'https://exa mple.org/a.wav' }, 400, 'JOB_INVALID'],
       [urlOnly, { input: 'https://x/a.wav', granularity: 'word' }, 400, 'JOB_INVALID'],
       [urlOnly, { input: 'https://x/a.wav', model: 'large' }, 400, 'JOB_INVALID'],
       [urlOnly, { input: 'https://x/a.wav', key: '../../etc' }, 400, 'JOB_INVALID'],

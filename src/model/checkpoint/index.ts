@@ -4,7 +4,8 @@
  * error that says what the file is and how to get a readable one.
  */
 import { CheckpointError } from '../../errors.js';
-import { hexHead, sniffFormat } from '../../io/sniff.js';
+import { sniffFormat } from '../../audio/formats.js';
+import { hexHead } from '../../io/sniff.js';
 import type { CheckpointContents } from '../state-dict.js';
 import { memoryAccess, readRange, type RandomAccess } from '../../io/random-access.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
