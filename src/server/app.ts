@@ -18,10 +18,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import { labelNames, toResultRecord, type EmbeddingRecord } from '../results/record.js';
+import { toPredictOptions } from '../results/analysis-options.js';
+import { labelNames, toInlineRecord } from '../results/record.js';
 import { PAGE_HTML } from '../web/page-html.js';
 import { errorResponse, keyOf } from './http-errors.js';
-import { parseRequestOptions, toPredictOptions } from './options.js';
+import { parseRequestOptions } from './options.js';
 import type { PageModel } from './page-model.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -137,14 +138,11 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         throw new UsageError('REQUEST_UNKNOWN_OPTION', `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`);
       }
       if (!audio) throw new UsageError('REQUEST_MISSING_FIELD', 'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.');
-      const requestOptions = parseRequestOptions(fields);
+      const analysisOptions = parseRequestOptions(fields);
       const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
-      const prediction = await queue.run(() => model.predict(file, toPredictOptions(requestOptions)));
-      const embedding: EmbeddingRecord | undefined = prediction.embedding
-        ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) }
-        : undefined;
-      const record = toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
-      return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
+      const prediction = await queue.run(() => model.predict(file, toPredictOptions(analysisOptions, 'inline')));
+      // Answered inline: no result folder, the embedding's numbers and the timeline in the record.
+      return toInlineRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: analysisOptions.granularity });
     } catch (error) {
       const { status, body } = errorResponse(error, input, limits);
       if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');
