@@ -100,20 +100,27 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     // One input at a time where batches are of one (wasm/cpu default): results, progress and Ctrl-C act per input.
     const batch = options.batchSize ?? (model.backend === 'wasm' || model.backend === 'cpu' ? 1 : DEFAULT_CHUNK_BATCH);
     const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
-    const run: AnalysisRun = { modelId: options.model, options: analysisOptions(options), outputDir: root, ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) };
+    const run: AnalysisRun = {
+      modelId: options.model,
+      options: analysisOptions(options),
+      outputDir: root,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    };
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
       // Inputs refused when listed (FIFOs, devices) get their error without being opened.
       const readable = slice.filter((index) => items[index]!.refused === undefined);
-      const outcomes = await analyzeInputs(
-        model,
-        readable.map((index) => ({ audio: items[index]!.path, input: items[index]!.path, key: recordKey(items[index]!, folders[index]!), folder: folders[index]! })),
-        run,
-      );
+      const inputs = readable.map((index) => {
+        const { path } = items[index]!;
+        return { audio: path, input: path, key: recordKey(items[index]!, folders[index]!), folder: folders[index]! };
+      });
+      const outcomes = await analyzeInputs(model, inputs, run);
       for (const index of slice) {
         const item = items[index]!;
         const outcome: AnalysisOutcome =
-          item.refused === undefined ? outcomes[readable.indexOf(index)]! : { ok: false, stage: 'predict', error: new AudioInputError('FILE_NOT_REGULAR', item.refused) };
+          item.refused === undefined
+            ? outcomes[readable.indexOf(index)]!
+            : { ok: false, stage: 'predict', error: new AudioInputError('FILE_NOT_REGULAR', item.refused) };
         const entry = summaryEntry(item, recordKey(item, folders[index]!), outcome, root);
         entries[index] = entry;
         if ('error' in entry.record) failures++;
@@ -160,17 +167,19 @@ function recordKey(item: InputItem, folder: string): string {
 /** The analysis options of analyze's flags (processed_audio.wav is always written with a folder). */
 function analysisOptions(options: AnalyzeOptions): AnalysisOptions {
   const { granularity, embedding, trimSilence, strict } = options;
-  return { granularity, embedding, trimSilence, strict, processedAudio: true, timeline: options.timeline === true, plot: options.plot === true };
+  const [timeline, plot] = [options.timeline === true, options.plot === true];
+  return { granularity, embedding, trimSilence, strict, processedAudio: true, timeline, plot };
 }
 
 /** An input's summary entry: its record (and folder), or its error record; a failed write is OUTPUT_WRITE_FAILED. */
 function summaryEntry(item: InputItem, key: string, outcome: AnalysisOutcome, root: string | null): SummaryEntry {
   if (outcome.ok) return { record: outcome.record, ...(outcome.folder === undefined ? {} : { folder: outcome.folder }) };
   if (outcome.stage === 'predict') return { record: toErrorRecord(outcome.error, { input: item.path, key }) };
+  const reason = (outcome.error as Error)?.message ?? String(outcome.error);
   const failure: ErrorRecord = {
     input: item.path,
     key,
-    error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${item.path} to ${root}: ${(outcome.error as Error)?.message ?? String(outcome.error)}` },
+    error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${item.path} to ${root}: ${reason}` },
   };
   return { record: failure };
 }

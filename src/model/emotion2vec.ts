@@ -389,7 +389,8 @@ export class Emotion2Vec {
       const time = frames.shape[1];
       const predictions: EmotionPrediction[] = [];
       for (const [b, audio] of batch.entries()) {
-        const { labels, scores, top } = headScores(logitData && logitData.subarray(b * tokens.length, (b + 1) * tokens.length), tokens);
+        const row = logitData && logitData.subarray(b * tokens.length, (b + 1) * tokens.length);
+        const { labels, scores, top } = headScores(row, tokens);
         const frameCount = frameLengths[b]!;
         let embedding: Embedding | undefined;
         if (wantEmbedding) {

@@ -58,7 +58,11 @@ export function frameProbabilities(logits: Float32Array, frames: number, tokens:
  * The frame scores of `frames` rows of per-frame probabilities (as {@link frameProbabilities} gives them, for a
  * whole file or stitched from its segments), smoothed over `smoothingSeconds`.
  */
-export function toFrameScores(rows: { readonly labels: string[]; readonly data: Float32Array }, frames: number, smoothingSeconds: number): FrameScores {
+export function toFrameScores(
+  rows: { readonly labels: string[]; readonly data: Float32Array },
+  frames: number,
+  smoothingSeconds: number,
+): FrameScores {
   const labels = rows.labels.length;
   return {
     labels: rows.labels,

@@ -105,7 +105,9 @@ export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio
     frames: total,
     utterance,
     ...(frameEmbeddings ? { frameEmbeddings } : {}),
-    ...(probabilities && smoothing !== null ? { frameScores: toFrameScores({ labels: probabilityLabels, data: probabilities }, total, smoothing) } : {}),
+    ...(probabilities && smoothing !== null
+      ? { frameScores: toFrameScores({ labels: probabilityLabels, data: probabilities }, total, smoothing) }
+      : {}),
     overlapSeconds: runner.segmentPlan.seconds.overlap,
   };
 }

@@ -4,7 +4,12 @@
  * validates every job before it touches the file system.
  */
 import { describeValue, UsageError } from '../errors.js';
-import { DEFAULT_ANALYSIS_OPTIONS, parseAnalysisOptions, type AnalysisOptions, type OptionSpelling } from '../results/analysis-options.js';
+import {
+  DEFAULT_ANALYSIS_OPTIONS,
+  parseAnalysisOptions,
+  type AnalysisOptions,
+  type OptionSpelling,
+} from '../results/analysis-options.js';
 import { safeOutputName } from '../results/folder.js';
 
 /** Analyze's options that travel with each job (the model and backend belong to the worker). */
@@ -25,7 +30,15 @@ export const DEFAULT_JOB_OPTIONS: JobOptions = DEFAULT_ANALYSIS_OPTIONS;
 
 /** How a job spells the analysis options (src/results/analysis-options.ts): camelCase JSON, mistakes are JOB_INVALID. */
 export const JOB_FIELDS: OptionSpelling = {
-  names: { granularity: 'granularity', embedding: 'embedding', trimSilence: 'trimSilence', strict: 'strict', processedAudio: 'processedAudio', timeline: 'timeline', plot: 'plot' },
+  names: {
+    granularity: 'granularity',
+    embedding: 'embedding',
+    trimSilence: 'trimSilence',
+    strict: 'strict',
+    processedAudio: 'processedAudio',
+    timeline: 'timeline',
+    plot: 'plot',
+  },
   values: 'json',
   unknownOptions: (names, known) => invalid(`unknown option(s) ${names.slice(0, 5).join(', ')}; known: ${known.join(', ')}`),
   invalidValue: (name, expected, value) => invalid(`"${name}" must be ${expected}, got ${describeValue(value)}`),

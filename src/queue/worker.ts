@@ -59,7 +59,8 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const { input, key, listedKey, options } = parseAnalysisJob(job.data);
       const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
-      const [outcome] = await analyzeInputs(context.model, [{ audio: await resolveInput(input), input, key: listedKey ?? key, folder: key }], {
+      const audio = await resolveInput(input);
+      const [outcome] = await analyzeInputs(context.model, [{ audio, input, key: listedKey ?? key, folder: key }], {
         modelId: context.modelId,
         options,
         outputDir: context.outputDir,

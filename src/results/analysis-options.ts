@@ -19,7 +19,7 @@ export interface AnalysisOptions {
   readonly strict: boolean;
   /** Write processed_audio.wav (the 16 kHz signal the model saw) into the result folder; 64 KB per second of audio. */
   readonly processedAudio: boolean;
-  /** Speech and silence segments with their own scores: timeline.json and timeline.csv in a folder, `timeline` inline. */
+  /** Speech and silence segments with their own scores: timeline.json and .csv in a folder, `timeline` inline. */
   readonly timeline: boolean;
   /** timeline.svg too, a chart of the scores over time (implies `timeline`). */
   readonly plot: boolean;
@@ -38,7 +38,10 @@ export const DEFAULT_ANALYSIS_OPTIONS: AnalysisOptions = {
 
 const GRANULARITIES: readonly Granularity[] = ['utterance', 'frame'];
 /** Form fields are text: these spellings of a yes or a no are taken (case and surrounding spaces aside). */
-const TEXT_BOOLEANS: Readonly<Record<string, boolean>> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+const TEXT_BOOLEANS: Readonly<Record<string, boolean>> = {
+  true: true, '1': true, yes: true, on: true,
+  false: false, '0': false, no: false, off: false,
+};
 
 /** How one surface spells the options, and how it reports a mistake. */
 export interface OptionSpelling {
@@ -56,7 +59,10 @@ export interface OptionSpelling {
  * Reads a surface's options: known names only (`fields` holds nothing else), each value checked, missing ones set
  * to their default. @throws the surface's own errors (see {@link OptionSpelling}).
  */
-export function parseAnalysisOptions(fields: Readonly<Record<string, unknown>>, spelling: OptionSpelling): AnalysisOptions {
+export function parseAnalysisOptions(
+  fields: Readonly<Record<string, unknown>>,
+  spelling: OptionSpelling,
+): AnalysisOptions {
   const entries = Object.entries(spelling.names) as [keyof AnalysisOptions, string][];
   const known = entries.map(([, name]) => name);
   const unknown = Object.keys(fields).filter((name) => !known.includes(name));
@@ -83,12 +89,13 @@ export function toPredictOptions(options: AnalysisOptions, output: 'folder' | 'i
 }
 
 function granularity(name: string, value: unknown, spelling: OptionSpelling): Granularity {
-  if (!(GRANULARITIES as readonly unknown[]).includes(value)) throw spelling.invalidValue(name, GRANULARITIES.map((g) => `"${g}"`).join(' or '), value);
-  return value as Granularity;
+  if ((GRANULARITIES as readonly unknown[]).includes(value)) return value as Granularity;
+  throw spelling.invalidValue(name, GRANULARITIES.map((g) => `"${g}"`).join(' or '), value);
 }
 
 function flag(name: string, value: unknown, spelling: OptionSpelling): boolean {
-  const parsed = spelling.values === 'text' ? (typeof value === 'string' ? TEXT_BOOLEANS[value.trim().toLowerCase()] : undefined) : value;
+  const text = spelling.values === 'text';
+  const parsed = text ? (typeof value === 'string' ? TEXT_BOOLEANS[value.trim().toLowerCase()] : undefined) : value;
   if (typeof parsed !== 'boolean') throw spelling.invalidValue(name, 'true or false', value);
   return parsed;
 }

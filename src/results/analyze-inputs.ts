@@ -34,7 +34,11 @@ export interface AnalysisRun {
   /** Inputs per forward pass (default: the library's, for the backend). */
   readonly batchSize?: number;
   /** Writes one result folder (default `writeResultFolder`; tests pass one that fails). */
-  readonly writeFolder?: (outputRoot: string, key: string, contents: ResultFolderContents) => Promise<Pick<WrittenResultFolder, 'name' | 'record'>>;
+  readonly writeFolder?: (
+    outputRoot: string,
+    key: string,
+    contents: ResultFolderContents,
+  ) => Promise<Pick<WrittenResultFolder, 'name' | 'record'>>;
 }
 
 /**
@@ -51,11 +55,16 @@ export type AnalysisOutcome =
  * Analyses inputs (several per forward pass where the backend gains from it) into one result folder each under
  * `run.outputDir`, or into inline records without one. An input that fails costs that input only.
  */
-export async function analyzeInputs(model: Emotion2Vec, inputs: readonly AnalysisInput[], run: AnalysisRun): Promise<AnalysisOutcome[]> {
+export async function analyzeInputs(
+  model: Emotion2Vec,
+  inputs: readonly AnalysisInput[],
+  run: AnalysisRun,
+): Promise<AnalysisOutcome[]> {
   const root = run.outputDir;
   const { options } = run;
   // Frame embeddings go straight to each input's folder, a window at a time.
-  const streams = root !== null && options.embedding && options.granularity === 'frame' ? new EmbeddingStreams(root, (i) => inputs[i]!.folder) : null;
+  const streamFrames = root !== null && options.embedding && options.granularity === 'frame';
+  const streams = streamFrames ? new EmbeddingStreams(root, (i) => inputs[i]!.folder) : null;
   try {
     const predictions = await model.predictBatch(
       inputs.map((item) => item.audio),
@@ -85,7 +94,9 @@ export async function analyzeInputs(model: Emotion2Vec, inputs: readonly Analysi
           record: toResultRecord(prediction, context),
           embedding: streamed ?? prediction.embedding,
           processedAudio: prediction.waveform,
-          ...(prediction.timeline ? { extraFiles: timelineFiles(prediction.timeline, prediction.labels, item.input, options.plot) } : {}),
+          ...(prediction.timeline
+            ? { extraFiles: timelineFiles(prediction.timeline, prediction.labels, item.input, options.plot) }
+            : {}),
         });
         outcomes.push({ ok: true, record: written.record, folder: written.name });
       } catch (error) {

@@ -110,10 +110,8 @@ export function toResultRecord(prediction: EmotionPrediction, context: RecordCon
  */
 export function toInlineRecord(prediction: EmotionPrediction, context: Omit<RecordContext, 'embedding'>): ResultRecord {
   const embedding = prediction.embedding;
-  const record = toResultRecord(prediction, {
-    ...context,
-    ...(embedding ? { embedding: { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) } } : {}),
-  });
+  const inline = embedding && { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) };
+  const record = toResultRecord(prediction, { ...context, ...(inline ? { embedding: inline } : {}) });
   return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
 }
 

@@ -91,7 +91,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   const { model, modelId } = options;
   const maxBodyBytes = Math.round((options.maxBodyMb ?? 32) * 2 ** 20);
   const upload: BodyRules = {
-    tooLarge: `The request is over the server's limit of ${(maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few option fields). Send a shorter file or start the server with a larger --max-body-mb.`,
+    tooLarge:
+      `The request is over the server's limit of ${(maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few ` +
+      'option fields). Send a shorter file or start the server with a larger --max-body-mb.',
     wrongType: 'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).',
   };
   const queue = new SerialQueue(options.queueSize ?? 16);

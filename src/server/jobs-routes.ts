@@ -69,7 +69,8 @@ export const jobsRoutes: FastifyPluginAsync<JobsRoutesOptions> = async (app, opt
     const job = await jobFromBody(request.body, options.inputRoot);
     const report = await enqueueJobs(queue, [job], options.retry);
     if (report.conflicts.length > 0) {
-      throw new UsageError('JOB_INVALID', `The key "${job.key}" is already used by another input; pass another "key".`, { details: { conflict: true } });
+      const message = `The key "${job.key}" is already used by another input; pass another "key".`;
+      throw new UsageError('JOB_INVALID', message, { details: { conflict: true } });
     }
     const id = jobIdForKey(job.key);
     return reply.code(report.added === 1 ? 202 : 200).header('location', `/jobs/${encodeURIComponent(id)}`).send({ id, key: job.key });

@@ -9,12 +9,13 @@ import { parseAnalysisOptions, type AnalysisOptions, type OptionSpelling } from 
 export const FORM_FIELDS: OptionSpelling = {
   names: { granularity: 'granularity', embedding: 'embedding', trimSilence: 'trim_silence', strict: 'strict', timeline: 'timeline' },
   values: 'text',
-  unknownOptions: (names, known) =>
-    new UsageError(
-      'REQUEST_UNKNOWN_OPTION',
-      `Unknown field(s): ${names.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. POST /predict_emotion takes the file field "audio" and the options ${known.join(', ')}.`,
-    ),
-  invalidValue: (name, expected, value) => new UsageError('REQUEST_INVALID_OPTION', `The field "${name}" must be ${expected}; got "${String(value).slice(0, 40)}".`),
+  unknownOptions: (names, known) => {
+    const quoted = names.map((name) => `"${name.slice(0, 40)}"`).join(', ');
+    const takes = `POST /predict_emotion takes the file field "audio" and the options ${known.join(', ')}`;
+    return new UsageError('REQUEST_UNKNOWN_OPTION', `Unknown field(s): ${quoted}. ${takes}.`);
+  },
+  invalidValue: (name, expected, value) =>
+    new UsageError('REQUEST_INVALID_OPTION', `The field "${name}" must be ${expected}; got "${String(value).slice(0, 40)}".`),
 };
 
 /**
