@@ -70,6 +70,8 @@ export type ErrorCode =
   // job queue (src/queue)
   | 'QUEUE_UNAVAILABLE'
   | 'JOB_INVALID'
+  /** `GET /jobs/:id` names no job on the queue. */
+  | 'JOB_NOT_FOUND'
   | 'JOB_STALLED';
 
 /** Base class of every error this library throws on purpose. */

@@ -60,7 +60,8 @@ export * from './assistant/index.js';
 // Long audio: segmentation, timelines, frame scores, live input (docs/long-audio.md).
 export { segmentAudio, planSegments, SpeechSegmenter, SEGMENT_DEFAULTS, type Segment, type SegmentOptions, type SegmentPlan } from './audio/vad.js';
 export { StreamingResampler } from './audio/resample.js';
-export type { TimelineEntry, TopLabel } from './model/segment-runner.js';
+export type { TimelineEntry } from './model/segment-runner.js';
+export type { TopLabel } from './model/scores.js';
 export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
 export type { FrameSink } from './model/long-audio.js';
 export { SpeechStream, type StreamOptions } from './model/stream.js';

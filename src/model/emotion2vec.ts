@@ -9,18 +9,18 @@ import type { QualityReport } from '../audio/quality.js';
 import { selectBackend, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
-import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
+import { minimumSamples, type Emotion2VecConfig } from './config.js';
 import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
-import { argmax, scoresFromLogits } from './scores.js';
+import { headScores, usedLabels, type TopLabel } from './scores.js';
 import { resolveModelSource } from '../hub/resolve.js';
 import type { HubOptions } from '../hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
 import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
 import { planSegments, type SegmentOptions } from '../audio/vad.js';
-import { frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
+import { frameProbabilities, frameScoresWindow, toFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
 import type { TimelineEntry } from './segment-runner.js';
 import { SpeechStream, type StreamOptions } from './stream.js';
@@ -94,7 +94,7 @@ export interface EmotionPrediction {
   /** Probability of each label, same order, summing to 1. */
   readonly scores: number[];
   /** The most likely label, or null for an embedding-only model. */
-  readonly top: { readonly label: string; readonly score: number; readonly index: number } | null;
+  readonly top: TopLabel | null;
   /** Number of 20 ms frames the encoder produced (T). */
   readonly frames: number;
   /** Duration of the audio that was analysed, in seconds. */
@@ -187,7 +187,7 @@ export class Emotion2Vec {
   /** The labels results use, in order (`unuse*` placeholders dropped). */
   get labels(): string[] {
     const tokens = this.head ? this.head.tokens : this.live().definition.tokens;
-    return tokens.filter((label) => !isUnusedLabel(label));
+    return usedLabels(tokens);
   }
 
   /** Embedding width D (768 base, 1024 large). */
@@ -390,8 +390,8 @@ export class Emotion2Vec {
       const time = frames.shape[1];
       const predictions: EmotionPrediction[] = [];
       for (const [b, audio] of batch.entries()) {
-        const { labels, scores } = logitData ? scoresFromLogits(logitData.subarray(b * tokens.length, (b + 1) * tokens.length), tokens) : { labels: [], scores: [] };
-        const best = argmax(scores);
+        const row = logitData && logitData.subarray(b * tokens.length, (b + 1) * tokens.length);
+        const { labels, scores, top } = headScores(row, tokens);
         const frameCount = frameLengths[b]!;
         let embedding: Embedding | undefined;
         if (wantEmbedding) {
@@ -406,13 +406,12 @@ export class Emotion2Vec {
         let frameScores: FrameScores | undefined;
         if (frameLogitData && smoothing !== null) {
           const rows = frameProbabilities(frameLogitData.subarray(b * time * tokens.length, (b * time + frameCount) * tokens.length), frameCount, tokens);
-          const data = smoothFrameScores(rows.data, frameCount, rows.labels.length, smoothing);
-          frameScores = { labels: rows.labels, data, shape: [frameCount, rows.labels.length], hopSeconds: FRAME_HOP_SECONDS, smoothingSeconds: smoothing };
+          frameScores = toFrameScores(rows, frameCount, smoothing);
         }
         predictions.push({
           labels,
           scores,
-          top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
+          top,
           frames: frameCount,
           durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
           quality: audio.quality,

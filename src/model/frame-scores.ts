@@ -54,10 +54,29 @@ export function frameProbabilities(logits: Float32Array, frames: number, tokens:
 }
 
 /**
+ * The frame scores of `frames` rows of per-frame probabilities (as {@link frameProbabilities} gives them, for a
+ * whole file or stitched from its segments), smoothed over `smoothingSeconds`.
+ */
+export function toFrameScores(
+  rows: { readonly labels: string[]; readonly data: Float32Array },
+  frames: number,
+  smoothingSeconds: number,
+): FrameScores {
+  const labels = rows.labels.length;
+  return {
+    labels: rows.labels,
+    data: smoothFrameScores(rows.data, frames, labels, smoothingSeconds),
+    shape: [frames, labels],
+    hopSeconds: FRAME_HOP_SECONDS,
+    smoothingSeconds,
+  };
+}
+
+/**
  * Centred moving average over `2·⌊w/2⌋ + 1` frames (w = window / hop), averaging only the frames that exist at
  * the edges. Running sums in float64: linear time whatever the window.
  */
-export function smoothFrameScores(data: Float32Array, frames: number, labels: number, smoothingSeconds: number): Float32Array {
+function smoothFrameScores(data: Float32Array, frames: number, labels: number, smoothingSeconds: number): Float32Array {
   const half = Math.floor(Math.round(smoothingSeconds / FRAME_HOP_SECONDS) / 2);
   if (half === 0) return data;
   const out = new Float32Array(data.length);

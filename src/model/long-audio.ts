@@ -11,9 +11,9 @@ import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js
 import type { SegmentOptions } from '../audio/vad.js';
 import { InferenceError } from '../errors.js';
 import { frameCount } from './config.js';
-import { frameProbabilities, smoothFrameScores, type FrameScores } from './frame-scores.js';
+import { frameProbabilities, toFrameScores, type FrameScores } from './frame-scores.js';
 import type { ScoringNetwork } from './network.js';
-import { argmax, scoresFromLogits } from './scores.js';
+import { headScores, type HeadScores, type TopLabel } from './scores.js';
 import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segment-runner.js';
 
 /** Samples handed to the segment runner per push when the whole file is at hand: views, never copies. */
@@ -39,7 +39,7 @@ export interface SegmentedResult {
   readonly timeline: TimelineEntry[];
   readonly labels: string[];
   readonly scores: number[];
-  readonly top: TimelineEntry['top'];
+  readonly top: TopLabel | null;
   /** T: frames of a full pass over the file. */
   readonly frames: number;
   /** Mean of all frame embeddings (D). */
@@ -96,27 +96,18 @@ export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio
   }
 
   const utterance = Float32Array.from(sum, (v) => v / total);
-  const { labels, scores } = await headScores(network, utterance);
-  const best = argmax(scores);
+  const { labels, scores, top } = await pooledScores(network, utterance);
   const smoothing = request.frameScoresSeconds;
   return {
     timeline,
     labels,
     scores,
-    top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
+    top,
     frames: total,
     utterance,
     ...(frameEmbeddings ? { frameEmbeddings } : {}),
     ...(probabilities && smoothing !== null
-      ? {
-          frameScores: {
-            labels: probabilityLabels,
-            data: smoothFrameScores(probabilities, total, probabilityLabels.length, smoothing),
-            shape: [total, probabilityLabels.length] as [number, number],
-            hopSeconds: FRAME_HOP_SECONDS,
-            smoothingSeconds: smoothing,
-          },
-        }
+      ? { frameScores: toFrameScores({ labels: probabilityLabels, data: probabilities }, total, smoothing) }
       : {}),
     overlapSeconds: runner.segmentPlan.seconds.overlap,
   };
@@ -131,12 +122,12 @@ export async function runTimeline(network: ScoringNetwork, waveform: Float32Arra
   return timeline;
 }
 
-/** Labelled scores of one pooled embedding through the head (none for an embedding-only model). */
-async function headScores(network: ScoringNetwork, pooled: Float32Array): Promise<{ labels: string[]; scores: number[] }> {
-  if (!network.head) return { labels: [], scores: [] };
+/** Labelled scores and top label of one pooled embedding through the head (none for an embedding-only model). */
+async function pooledScores(network: ScoringNetwork, pooled: Float32Array): Promise<HeadScores> {
+  if (!network.head) return headScores(null, network.definition.tokens);
   const logits = tf.tidy(() => network.head!.apply(tf.tensor2d(pooled, [1, pooled.length])));
   try {
-    return scoresFromLogits((await logits.data()) as Float32Array, network.definition.tokens);
+    return headScores((await logits.data()) as Float32Array, network.definition.tokens);
   } finally {
     logits.dispose();
   }

@@ -17,15 +17,9 @@ import { maskedMeanPool } from '../layers/pooling.js';
 import { FRAME_HOP_SAMPLES, FRAME_TAIL_SAMPLES, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import { frameCount } from './config.js';
 import type { ScoringNetwork } from './network.js';
-import { argmax, scoresFromLogits } from './scores.js';
+import { headScores, type TopLabel } from './scores.js';
 import { normalizeWaveform } from './waveform.js';
 
-/** The top label of a result. */
-export interface TopLabel {
-  readonly label: string;
-  readonly score: number;
-  readonly index: number;
-}
 
 /** One segment of a timeline: where it is, whether it is speech, and what the model says about it. */
 export interface TimelineEntry {
@@ -167,11 +161,10 @@ export class SegmentRunner {
     });
     try {
       const [sum, logits, frames, frameLogits] = await Promise.all([tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].map((t) => (t ? (t.data() as Promise<Float32Array>) : Promise.resolve(null))));
-      const { labels, scores } = logits ? scoresFromLogits(logits, tokens) : { labels: [], scores: [] };
-      const best = argmax(scores);
+      const { scores, top } = headScores(logits ?? null, tokens);
       return {
         segment,
-        entry: { ...place, top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null, scores, frames: count },
+        entry: { ...place, top, scores, frames: count },
         frameSum: Float64Array.from(sum!),
         ...(frames ? { frames } : {}),
         ...(frameLogits ? { frameLogits } : {}),

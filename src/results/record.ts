@@ -104,6 +104,17 @@ export function toResultRecord(prediction: EmotionPrediction, context: RecordCon
   };
 }
 
+/**
+ * The record of a prediction answered without a result folder (the server's response, `analyze --no-output
+ * --json`, the page): the embedding's numbers (`embedding.data`) and the timeline sit in the record itself.
+ */
+export function toInlineRecord(prediction: EmotionPrediction, context: Omit<RecordContext, 'embedding'>): ResultRecord {
+  const embedding = prediction.embedding;
+  const inline = embedding && { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) };
+  const record = toResultRecord(prediction, { ...context, ...(inline ? { embedding: inline } : {}) });
+  return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
+}
+
 /** The record of an input that failed; ours keep their code, anything else is INTERNAL. */
 export function toErrorRecord(error: unknown, context: { readonly input: string; readonly key: string }): ErrorRecord {
   const { code, message } = isEmotion2VecError(error) ? error.toJSON() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };

@@ -9,7 +9,7 @@ import { extensionForMimeType } from '../audio/formats.js';
 import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
 import { outputKey } from '../results/output-key.js';
-import { labelNames, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
+import { labelNames, toInlineRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
 import { emojiFor } from './emoji.js';
 import { renderTimeline } from './timeline.js';
 
@@ -96,8 +96,7 @@ async function predictInPage(file: File): Promise<PageResult> {
   const model = await pageModel();
   const prediction = await model.predict(file, { embedding: true });
   const key = outputKey(file.name);
-  const embedding = prediction.embedding ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) } : undefined;
-  return toResultRecord(prediction, { input: file.name, key, model: state.health?.model ?? 'page', granularity: 'utterance', ...(embedding ? { embedding } : {}) });
+  return toInlineRecord(prediction, { input: file.name, key, model: state.health?.model ?? 'page', granularity: 'utterance' });
 }
 
 function renderResult(result: PageResult, mode: Mode, backend: string): void {

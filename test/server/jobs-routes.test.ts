@@ -1,4 +1,7 @@
-/** POST /jobs and GET /jobs/:id (src/server/jobs-routes.ts) through fastify's inject, on a real Redis and one in-process worker. */
+/**
+ * POST /jobs and GET /jobs/:id (src/server/jobs-routes.ts) through fastify's inject, on a real Redis and one
+ * in-process worker: on an app of their own and mounted by createServer, with the server's error records.
+ */
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -7,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
+import { createServer } from '../../src/server/app.js';
 import { jobsRoutes } from '../../src/server/jobs-routes.js';
 import { startAnalysisWorker, type AnalysisWorker } from '../../src/queue/worker.js';
 import { fixturePath } from '../support/fixtures.js';
@@ -69,10 +73,10 @@ describe.skipIf(!HAS_REDIS)('jobs routes', () => {
     writeFileSync(join(work, 'secret.wav'), 'outside');
     symlinkSync(join(work, 'secret.wav'), join(inputRoot, 'link.wav'));
     const cases: [FastifyInstance, unknown, number, string][] = [
-      [app, { input: '../secret.wav' }, 400, 'AUDIO_FILE_NOT_FOUND'],
-      [app, { input: join(work, 'secret.wav') }, 400, 'AUDIO_FILE_NOT_FOUND'],
-      [app, { input: 'link.wav' }, 400, 'AUDIO_FILE_NOT_FOUND'],
-      [app, { input: 'missing.wav' }, 400, 'AUDIO_FILE_NOT_FOUND'],
+      [app, { input: '../secret.wav' }, 422, 'AUDIO_FILE_NOT_FOUND'],
+      [app, { input: join(work, 'secret.wav') }, 422, 'AUDIO_FILE_NOT_FOUND'],
+      [app, { input: 'link.wav' }, 422, 'AUDIO_FILE_NOT_FOUND'],
+      [app, { input: 'missing.wav' }, 422, 'AUDIO_FILE_NOT_FOUND'],
       [urlOnly, { input: '/etc/passwd' }, 400, 'JOB_INVALID'],
       [urlOnly, { input: 'https://exa mple.org/a.wav' }, 400, 'JOB_INVALID'],
       [urlOnly, { input: 'https://x/a.wav', granularity: 'word' }, 400, 'JOB_INVALID'],
@@ -93,6 +97,39 @@ describe.skipIf(!HAS_REDIS)('jobs routes', () => {
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'JOB_NOT_FOUND']);
     const huge = await app.inject({ method: 'POST', url: '/jobs', payload: { input: 'x'.repeat(20_000) } });
     expect(huge.statusCode).toBe(413);
+  });
+
+  it('mounted by createServer beside /predict_emotion, the routes answer with the server\'s error records and their own body rules', async () => {
+    const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
+    const server = await createServer({ model, modelId: 'tiny', jobs: { queue, inputRoot } });
+    try {
+      writeClip(inputRoot, 9);
+      const queued = await post(server, { input: 'clip009.wav', key: 'mounted' });
+      expect([queued.statusCode, queued.json().key]).toEqual([202, 'mounted']);
+      expect((await server.inject({ method: 'GET', url: `/jobs/${encodeURIComponent(queued.json().id)}` })).json()).toMatchObject({ key: 'mounted', state: 'waiting' });
+      const missing = await post(server, { input: 'nowhere.wav', key: 'nowhere' });
+      expect([missing.statusCode, missing.json()]).toEqual([422, { input: 'nowhere.wav', key: 'nowhere', error: { code: 'AUDIO_FILE_NOT_FOUND', message: expect.any(String) } }]);
+      // The audio itself instead of its path.
+      const audio = await server.inject({ method: 'POST', url: '/jobs', payload: Buffer.from('RIFF....WAVE'), headers: { 'content-type': 'audio/wav' } });
+      expect([audio.statusCode, audio.json().error.code]).toEqual([415, 'REQUEST_UNSUPPORTED_TYPE']);
+      expect(audio.json().error.message).toContain('POST /jobs takes a JSON object');
+      const text = await server.inject({ method: 'POST', url: '/jobs', payload: 'clip009.wav', headers: { 'content-type': 'text/plain' } });
+      expect([text.statusCode, text.json().error.code]).toEqual([400, 'JOB_INVALID']);
+      const huge = await server.inject({ method: 'POST', url: '/jobs', payload: { input: 'x'.repeat(20_000) } });
+      expect([huge.statusCode, huge.json().error.code]).toEqual([413, 'REQUEST_TOO_LARGE']);
+      expect(huge.json().error.message).toContain('16 KiB');
+      const malformed = await server.inject({ method: 'POST', url: '/jobs', payload: '{"input": ', headers: { 'content-type': 'application/json' } });
+      expect([malformed.statusCode, malformed.json().error.code]).toEqual([400, 'REQUEST_INVALID']);
+      const unknown = await server.inject({ method: 'GET', url: '/jobs/key-nope' });
+      expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'JOB_NOT_FOUND']);
+      const noRoute = await server.inject({ method: 'GET', url: '/nothing' });
+      expect([noRoute.statusCode, noRoute.json().error.code]).toEqual([404, 'NOT_FOUND']);
+      expect(noRoute.json().error.message).toContain('POST /jobs');
+      expect((await server.inject('/health')).json().status).toBe('ok');
+    } finally {
+      await server.close();
+      model.dispose();
+    }
   });
 
   it('GET /jobs/:id follows a job to its result, or to its dead-letter code', async () => {
