@@ -5,6 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { installFallbackDecoder } from './audio/fallback-decoder.js';
 import { decodeWithFfmpeg } from './audio/ffmpeg.js';
 import { ensureCachedModel } from './hub/node-cache.js';
 import { readRegularFile, openRegularFile } from './io/regular-file.js';
@@ -32,6 +33,6 @@ installPlatform({
   pathFromFileUrl: (url) => fileURLToPath(url),
   isDirectory: async (path) => (await stat(path)).isDirectory(),
   listDirectory: (path) => readdir(path),
-  decodeAudioFallback: decodeWithFfmpeg,
   fetchHubModel: ensureCachedModel,
 });
+installFallbackDecoder(decodeWithFfmpeg);

@@ -1,31 +1,13 @@
 /**
  * Platform hooks. The core (model, layers, audio maths) is isomorphic; what only one runtime can do
  * (read a file path in Node, run ffmpeg, call the browser's decodeAudioData) is installed here by the
- * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle.
+ * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle. The
+ * audio fallback decoder is the audio room's own hook (src/audio/fallback-decoder.ts).
  */
-import type { DecodedAudio } from './audio/types.js';
 import type { HubModel } from './hub/models.js';
 import type { HubOptions } from './hub/progress.js';
 import type { ModelSource } from './model/sources.js';
 import type { RandomAccess } from './io/random-access.js';
-
-/** What `decodeAudio` knows about bytes it hands to a platform's fallback decoder. */
-export interface FallbackHint {
-  /** Name of the file the bytes came from, for messages. */
-  readonly fileName?: string;
-  /** Format detected from the content ('wav', 'mp3'...), when recognised. */
-  readonly format?: string;
-  /** Mix to mono while reading (float32 mean of the channels). */
-  readonly mono?: boolean;
-  /** Sample rate the container declares, when its header could be read (lets a browser decode without resampling). */
-  readonly sampleRate?: number;
-}
-
-/** What a fallback decoder returns: the channels (already mixed when `mono` was asked) and how many the file had. */
-export interface FallbackDecodedAudio extends DecodedAudio {
-  /** Channels in the file, when the decoder mixed them while reading; defaults to `channels.length`. */
-  readonly sourceChannels?: number;
-}
 
 /** Bounds for {@link Platform.readFile}. */
 export interface ReadFileOptions {
@@ -70,11 +52,6 @@ export interface Platform {
   isDirectory?: (path: string) => Promise<boolean>;
   /** Lists the file names in a local directory (Node only). */
   listDirectory?: (path: string) => Promise<string[]>;
-  /**
-   * Decodes audio that no bundled decoder handles (ffmpeg in Node, decodeAudioData in a browser).
-   * Returns null when this platform has no such fallback.
-   */
-  decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<FallbackDecodedAudio | null>;
   /** Fetches a model named by id into this platform's cache and returns what to load (Node: the disk cache's converted folder). */
   fetchHubModel?: (model: HubModel, options: HubOptions) => Promise<ModelSource>;
 }
