@@ -43,6 +43,7 @@ export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js'
 export type { DecodedAudio } from './audio/types.js';
 export { installPlatform, getPlatform, type Platform, type ReadFileOptions } from './platform.js';
 export { installFallbackDecoder, getFallbackDecoder, type FallbackDecoder, type FallbackHint, type FallbackDecodedAudio } from './audio/fallback-decoder.js';
+export { installHubModelCache, type HubModelCache } from './model/hub-source.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './hub/models.js';
 export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
-import { resolveModelSource } from '../hub/resolve.js';
+import { resolveModelSource } from '../model/hub-source.js';
 import { Emotion2Vec, type BackendName } from '../node.js';
 import { createServer } from '../server/app.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';

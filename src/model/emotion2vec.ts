@@ -14,7 +14,7 @@ import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
 import { argmax, scoresFromLogits } from './scores.js';
-import { resolveModelSource } from '../hub/resolve.js';
+import { resolveModelSource } from './hub-source.js';
 import type { HubOptions } from '../hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
