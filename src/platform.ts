@@ -1,6 +1,6 @@
 /**
  * The file-system hooks. The core (model, layers, audio maths) is isomorphic; reading a file path is what only
- * one runtime can do, so the runtime's entry point installs it here (src/node.ts) and no Node
+ * one runtime can do, so the runtime's entry point installs it here (`installNodePlatform` in Node) and no Node
  * module enters the browser bundle. Every other hook lives with the room that uses it (the audio fallback decoder
  * in src/audio/fallback-decoder.ts, the hub model cache in src/model/hub-source.ts, the backend hooks in
  * src/backend/select.ts). This file imports nothing of ours: every room may build on it.

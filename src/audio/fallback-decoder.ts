@@ -1,6 +1,6 @@
 /**
  * The audio room's one runtime hook: a decoder for what no bundled decoder reads (ffmpeg in Node, the browser's
- * `decodeAudioData`), installed by the runtime's entry point (src/node.ts, src/browser.ts). `decodeAudio` hands
+ * `decodeAudioData`), installed by the runtime (`installNodePlatform`, the browser entry). `decodeAudio` hands
  * it the bytes only after the WAV reader and the bundled decoders said they cannot read them.
  */
 import type { DecodedAudio } from './types.js';

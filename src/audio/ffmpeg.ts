@@ -1,7 +1,7 @@
 /**
  * ffmpeg as Node's last-resort audio decoder, for containers and codecs no bundled decoder reads (AU, Speex,
- * AIFF variants, video files...). Node-only: src/node.ts installs it as the audio fallback
- * decoder (src/audio/fallback-decoder.ts).
+ * AIFF variants, video files...). Node-only: `installNodePlatform` installs it as the audio
+ * fallback decoder (src/audio/fallback-decoder.ts).
  *
  * ffmpeg keeps the source rate and channels and writes float32 WAV to stdout; {@link decodeWav} reads that
  * (ffmpeg leaves the WAV sizes at 0xFFFFFFFF on a pipe, which decodeWav takes as "to the end").

@@ -10,7 +10,9 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type FrameSink, type Granularity } from '../node.js';
+import { AudioInputError } from '../errors.js';
+import { Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type Granularity } from '../model/emotion2vec.js';
+import type { FrameSink } from '../model/long-audio.js';
 import { timelineFiles } from '../results/timeline.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { EmbeddingFileStream, EmbeddingStreams, readCompleteResult, writeResultFolder } from '../results/folder.js';

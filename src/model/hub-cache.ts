@@ -1,7 +1,7 @@
 /**
  * Hub models on disk (Node): the hub downloads a model's files once into its cache folder (`raw/`, see
  * src/hub/node-cache.ts) and they are converted once beside them (`converted/`), so that every later load,
- * offline too, reads the converted folder. The Node entry installs {@link ensureCachedModel} as the hub
+ * offline too, reads the converted folder. `installNodePlatform` installs {@link ensureCachedModel} as the hub
  * model cache that `Emotion2Vec.load` asks for a model named by id (hub-source.ts).
  */
 import { stat } from 'node:fs/promises';

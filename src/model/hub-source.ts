@@ -1,7 +1,7 @@
 /**
  * Models named by id: the hub resolves the id and fetches its files; what is then loaded depends on the runtime.
  * Where a hub model cache is installed (Node: the converted folder in the disk cache, hub-cache.ts, installed by
- * the Node entry), the cache answers; elsewhere the hub's files are fetched into memory (through the
+ * `installNodePlatform`), the cache answers; elsewhere the hub's files are fetched into memory (through the
  * browser's Cache API) and read as they are. Anything that is not an id (a folder, a URL, files) passes through
  * unchanged, and so does an id that names an existing local folder (a clone of the hub repository keeps working).
  */
