@@ -31,7 +31,7 @@ export type FallbackDecoder = (bytes: Uint8Array, hint: FallbackHint) => Promise
 
 let installed: FallbackDecoder | undefined;
 
-/** Installs the running platform's fallback decoder; `undefined` removes it (decoding then uses the bundled decoders only). */
+/** Installs the running platform's fallback decoder; `undefined` removes it (then only the bundled decoders read). */
 export function installFallbackDecoder(decoder: FallbackDecoder | undefined): void {
   installed = decoder;
 }

@@ -35,10 +35,19 @@ export function modelCacheFolders(model: Pick<HubModel, 'hub' | 'repo'>, options
  * download and conversion; a lock not refreshed for 30 s is taken over, its process having died). `task` should
  * first check whether what it would make is there already: the process that held the lock may have made it.
  */
-export async function withModelLock<T>(model: Pick<HubModel, 'hub' | 'repo'>, options: Pick<HubOptions, 'cacheDir'>, task: () => Promise<T>): Promise<T> {
+export async function withModelLock<T>(
+  model: Pick<HubModel, 'hub' | 'repo'>,
+  options: Pick<HubOptions, 'cacheDir'>,
+  task: () => Promise<T>,
+): Promise<T> {
   const { root } = modelCacheFolders(model, options);
   await mkdir(root, { recursive: true });
-  const release = await lockfile.lock(root, { stale: 30_000, update: 5_000, retries: { retries: 720, minTimeout: 1000, maxTimeout: 1000 }, lockfilePath: `${root}.lock` });
+  const release = await lockfile.lock(root, {
+    stale: 30_000,
+    update: 5_000,
+    retries: { retries: 720, minTimeout: 1000, maxTimeout: 1000 },
+    lockfilePath: `${root}.lock`,
+  });
   try {
     return await task();
   } finally {

@@ -50,13 +50,21 @@ export interface ConversionReport {
  * @throws CheckpointError / ConfigError when the model cannot be read or lacks a tensor the network needs;
  *   UsageError `OUTPUT_WRITE_FAILED` when `folder` is a file or cannot be written.
  */
-export async function convertModel(source: ModelSource, folder: string, options: ConvertOptions = {}): Promise<ConversionReport> {
+export async function convertModel(
+  source: ModelSource,
+  folder: string,
+  options: ConvertOptions = {},
+): Promise<ConversionReport> {
   const contents = await readModelContents(source, options);
   const network = new Emotion2VecNetwork(contents.definition);
   const tensors = network.params.verify(contents.weights.tensors);
   // The shards are read while the new ones are written: a converted folder cannot be written over itself.
-  if (contents.layout === 'converted' && typeof source === 'string' && !isHttpUrl(source) && resolve(contents.location) === resolve(folder)) {
-    throw new UsageError('OUTPUT_WRITE_FAILED', `${quote(folder)} is the converted model being read; name another folder for the conversion.`);
+  const local = typeof source === 'string' && !isHttpUrl(source);
+  if (contents.layout === 'converted' && local && resolve(contents.location) === resolve(folder)) {
+    throw new UsageError(
+      'OUTPUT_WRITE_FAILED',
+      `${quote(folder)} is the converted model being read; name another folder for the conversion.`,
+    );
   }
   await prepareFolder(folder);
   let bytes = 0;
@@ -99,7 +107,10 @@ export async function convertModel(source: ModelSource, folder: string, options:
 async function prepareFolder(folder: string): Promise<void> {
   const existing = await stat(folder).catch(() => null);
   if (existing && !existing.isDirectory()) {
-    throw new UsageError('OUTPUT_WRITE_FAILED', `${quote(folder)} is an existing file, not a folder. Name a new or existing folder for the converted model.`);
+    throw new UsageError(
+      'OUTPUT_WRITE_FAILED',
+      `${quote(folder)} is an existing file, not a folder. Name a new or existing folder for the converted model.`,
+    );
   }
   await mkdir(folder, { recursive: true }).catch((error: unknown) => {
     throw writeFailure(`Cannot create the folder ${quote(folder)}`, error);
@@ -110,5 +121,6 @@ async function prepareFolder(folder: string): Promise<void> {
 }
 
 function writeFailure(what: string, error: unknown): UsageError {
-  return new UsageError('OUTPUT_WRITE_FAILED', `${what}: ${quote((error as Error)?.message ?? String(error), 300)}. Choose a folder you can write to.`, { cause: error });
+  const reason = quote((error as Error)?.message ?? String(error), 300);
+  return new UsageError('OUTPUT_WRITE_FAILED', `${what}: ${reason}. Choose a folder you can write to.`, { cause: error });
 }

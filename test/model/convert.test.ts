@@ -30,29 +30,38 @@ describe('convertModel', () => {
     expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
     expect(report.folder).toBe(out);
     expect(report.manifest.weightsManifest[0]!.paths).toEqual(['group1-shard1of1.bin']);
-    expect(report.bytes).toBe(readFileSync(join(out, 'model.json')).length + readFileSync(join(out, 'group1-shard1of1.bin')).length);
+    const written = ['model.json', 'group1-shard1of1.bin'].map((file) => readFileSync(join(out, file)).length);
+    expect(report.bytes).toBe(written[0]! + written[1]!);
     expect(report.tensors.loaded).toBe(report.manifest.weightsManifest[0]!.weights.length);
     expect(report.labels).toEqual(readFileSync(fixturePath('tiny', 'tokens.txt'), 'utf8').trim().split('\n'));
     expect((await readModelContents(out)).layout).toBe('converted');
   });
 
-  it('tensors missing or of other shapes than the network declares: CHECKPOINT_TENSORS before anything is written', async () => {
+  it('tensors missing or of other shapes than the network declares: CHECKPOINT_TENSORS, nothing written', async () => {
     const out = join(work, 'never-written');
-    await expect(convertModel(mismatchedCheckpoint('depth: 3'), out)).rejects.toMatchObject({ code: 'CHECKPOINT_TENSORS', message: expect.stringMatching(/blocks\.2\./) });
-    await expect(convertModel(mismatchedCheckpoint('embed_dim: 32'), out)).rejects.toMatchObject({ code: 'CHECKPOINT_TENSORS', message: expect.stringMatching(/shape/) });
+    await expect(convertModel(mismatchedCheckpoint('depth: 3'), out)).rejects.toMatchObject({
+      code: 'CHECKPOINT_TENSORS',
+      message: expect.stringMatching(/blocks\.2\./),
+    });
+    await expect(convertModel(mismatchedCheckpoint('embed_dim: 32'), out)).rejects.toMatchObject({
+      code: 'CHECKPOINT_TENSORS',
+      message: expect.stringMatching(/shape/),
+    });
     expect(existsSync(out)).toBe(false);
   });
 
   it('the page model is checked the same way: a checkpoint of other shapes is refused, not served', async () => {
-    await expect(preparePageModel(mismatchedCheckpoint('embed_dim: 32'))).rejects.toMatchObject({ code: 'CHECKPOINT_TENSORS' });
+    const refused = preparePageModel(mismatchedCheckpoint('embed_dim: 32'));
+    await expect(refused).rejects.toMatchObject({ code: 'CHECKPOINT_TENSORS' });
   });
 
-  it('converting into a folder that holds a model replaces it; a converted folder is not written over itself', async () => {
+  it('a folder holding a model takes a new conversion; a converted folder is not written over itself', async () => {
     const out = join(work, 'again');
     await convertModel(fixturePath('tiny'), out);
     await convertModel(fixturePath('tiny'), out, { dtype: 'int8' });
     const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    expect(manifest.weightsManifest[0].weights.some((w: { quantization?: { dtype: string } }) => w.quantization?.dtype === 'int8')).toBe(true);
+    const stored = manifest.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype);
+    expect(stored).toContain('int8');
     expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
 
     const before = readFileSync(join(out, 'group1-shard1of1.bin'));
