@@ -8,7 +8,8 @@
  */
 import { MODEL_SAMPLE_RATE } from './audio/frame-geometry.js';
 import { AudioInputError } from './errors.js';
-import { installPlatform, type FallbackHint } from './platform.js';
+import { installFallbackDecoder, type FallbackHint } from './audio/fallback-decoder.js';
+import { installPlatform } from './platform.js';
 import { installBackendHooks } from './backend/select.js';
 import { browserBackendHooks } from './backend/browser-hooks.js';
 import type { DecodedAudio } from './audio/types.js';
@@ -44,8 +45,6 @@ async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promis
   return { channels, sampleRate: buffer.sampleRate, format: hint.format };
 }
 
-installPlatform({
-  name: 'browser',
-  decodeAudioFallback: decodeWithWebAudio,
-});
+installPlatform({ name: 'browser' });
+installFallbackDecoder(decodeWithWebAudio);
 installBackendHooks(browserBackendHooks);

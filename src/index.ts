@@ -24,7 +24,9 @@ export { readCheckpoint } from './model/checkpoint/index.js';
 export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from './model/converted.js';
 export { WEIGHT_DTYPES, type WeightDType } from './model/weight-dtypes.js';
 export { Emotion2VecNetwork } from './model/network.js';
-export { ClassifierHead, readHead, encodeHeadFiles, assertHeadFits, type HeadWeights, type HeadSource, type HeadManifest, type DenseLayerWeights } from './train/head.js';
+export { TrainedHead, readHead, encodeHeadFiles, assertHeadFits, type HeadWeights, type HeadSource, type HeadManifest, type DenseLayerWeights } from './model/trained-head.js';
+// The trained head's class under its old name, until the public API is curated.
+export { TrainedHead as ClassifierHead } from './model/trained-head.js';
 export { fitHead, type FitOptions, type FitData, type FitResult, type EpochProgress } from './train/fit.js';
 export { evaluatePredictions, formatEvaluation, type Evaluation, type ClassMetrics } from './train/metrics.js';
 export { confusionSvg } from './train/confusion-svg.js';
@@ -40,6 +42,8 @@ export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, 
 export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';
 export type { DecodedAudio } from './audio/types.js';
 export { installPlatform, getPlatform, type Platform, type ReadFileOptions } from './platform.js';
+export { installFallbackDecoder, getFallbackDecoder, type FallbackDecoder, type FallbackHint, type FallbackDecodedAudio } from './audio/fallback-decoder.js';
+export { installHubModelCache, type HubModelCache } from './model/hub-source.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './hub/models.js';
 export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';

@@ -1,13 +1,15 @@
 /**
  * Audio file bytes to float32 channels, whatever the container: WAV through our exact reader (wav.ts),
  * the formats speech comes in through one WebAssembly decoder each (codecs.ts: same code in Node and
- * browsers, loaded on first use), and anything else through the platform's fallback (ffmpeg in Node). Every failure becomes an AudioInputError
- * that names the file, the format and the fix; library errors never escape raw.
+ * browsers, loaded on first use), and anything else through the installed fallback decoder (ffmpeg in Node).
+ * Every failure becomes an AudioInputError that names the file, the format and the fix; library errors never
+ * escape raw.
  */
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
 import { hexHead, sniffNonAudio, type SniffedFormat } from '../io/sniff.js';
-import { getPlatform, type FallbackHint } from '../platform.js';
+import { getPlatform } from '../platform.js';
 import { CodecUnsupported, codecFailure } from './codecs.js';
+import { getFallbackDecoder, type FallbackHint } from './fallback-decoder.js';
 import { audioFormatOf, sniffedAs, type AudioFormat } from './formats.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
@@ -37,8 +39,8 @@ const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav
  * Decodes an audio file to float32 samples at the file's own rate.
  *
  * WAV is read by {@link decodeWav} (exact torchaudio scaling); MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC and
- * mu-law/A-law WAV by the bundled decoders (codecs.ts); what they do not read goes to the platform's
- * `decodeAudioFallback` (ffmpeg in Node, `decodeAudioData` in browsers) when there is one. A file that a
+ * mu-law/A-law WAV by the bundled decoders (codecs.ts); what they do not read goes to the installed
+ * fallback decoder (fallback-decoder.ts: ffmpeg in Node, `decodeAudioData` in browsers) when there is one. A file that a
  * bundled decoder reads but reports errors in (or that contradicts its own header) is `AUDIO_DECODE`: it is
  * not handed to a more lenient decoder that would turn the garbage into noise.
  *
@@ -112,8 +114,8 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     libraryProblem = typeof wavCodec === 'string' ? `no bundled decoder reads its ${wavCodec} samples` : 'no bundled decoder reads its sample format';
   }
 
-  // Platform fallback (ffmpeg in Node).
-  const fallback = getPlatform().decodeAudioFallback;
+  // The runtime's fallback decoder (ffmpeg in Node).
+  const fallback = getFallbackDecoder();
   let fallbackProblem: string | null = null;
   if (fallback) {
     const declaredRate = firstError?.details?.sampleRate;

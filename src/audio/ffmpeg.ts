@@ -1,6 +1,7 @@
 /**
  * ffmpeg as Node's last-resort audio decoder, for containers and codecs no bundled decoder reads (AU, Speex,
- * AIFF variants, video files...). Node-only: src/node.ts installs it as the platform's `decodeAudioFallback`.
+ * AIFF variants, video files...). Node-only: `installNodePlatform` installs it as the audio
+ * fallback decoder (src/audio/fallback-decoder.ts).
  *
  * ffmpeg keeps the source rate and channels and writes float32 WAV to stdout; {@link decodeWav} reads that
  * (ffmpeg leaves the WAV sizes at 0xFFFFFFFF on a pipe, which decodeWav takes as "to the end").
@@ -12,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioInputError } from '../errors.js';
-import type { FallbackDecodedAudio, FallbackHint } from '../platform.js';
+import type { FallbackDecodedAudio, FallbackHint } from './fallback-decoder.js';
 import { decodeWav, type DecodedWav } from './wav.js';
 
 /** Bytes written to ffmpeg's stdin per write; small enough to respect the pipe's backpressure. */

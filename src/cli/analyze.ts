@@ -10,7 +10,8 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type Granularity } from '../node.js';
+import { AudioInputError } from '../errors.js';
+import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
 import type { AnalysisOptions } from '../results/analysis-options.js';
 import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';

@@ -3,6 +3,7 @@
 import { Command, Option } from 'commander';
 import packageJson from '../../package.json';
 import { DEFAULT_MODEL_ID } from '../hub/models.js';
+import { installNodePlatform } from '../node-platform.js';
 import { analyze, PLOT_HELP, TIMELINE_HELP } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';
@@ -136,6 +137,8 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  // The CLI is a Node program: local files, ffmpeg, the model cache and Node's backends, before any command runs.
+  installNodePlatform();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {

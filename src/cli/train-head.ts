@@ -3,7 +3,9 @@
  * head on the model's frozen embeddings and writes it to --out (see docs/train-head.md). Progress goes to stderr,
  * one line per epoch; the summary to stdout (JSON with --json).
  */
-import { trainHead, type BackendName, type EpochProgress, type FitOptions } from '../node.js';
+import type { BackendName } from '../backend/select.js';
+import type { EpochProgress, FitOptions } from '../train/fit.js';
+import { trainHead } from '../train/train-head.js';
 import type { LabelledDataCliOptions } from './evaluate.js';
 import { reportFatal } from './output.js';
 

@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseHubName } from '../hub/models.js';
-import { Emotion2Vec } from '../node.js';
+import { Emotion2Vec } from '../model/emotion2vec.js';
 import { connectRedis, openQueue, redactPassword } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';
 import { startAnalysisWorker, WORKER_NAME } from '../queue/worker.js';

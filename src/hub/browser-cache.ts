@@ -1,11 +1,10 @@
 /**
  * Hub models without a file system (browsers, workers, other runtimes): the files are fetched into memory and
  * kept in the Cache API (cache `emotion2vec-tfjs`, keyed by URL) where the runtime has one, so a second page visit
- * loads with no network request for weights. Parsing the cached checkpoint on each load is the "conversion" here;
- * it is cheap next to the download.
+ * loads with no network request for weights. The model reads the files as they are (parsing the cached
+ * checkpoint on each load is the "conversion" here; it is cheap next to the download).
  */
 import { CheckpointError } from '../errors.js';
-import type { ModelFiles } from '../model/sources.js';
 import { hubFileUrl, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
 import { concatBytes } from '../io/bytes.js';
@@ -13,8 +12,11 @@ import { concatBytes } from '../io/bytes.js';
 /** Name of the Cache API cache that holds hub files. */
 export const BROWSER_CACHE_NAME = 'emotion2vec-tfjs';
 
-/** Every file of the model as bytes, from the Cache API when it has them, else from the hub (then cached). */
-export async function fetchHubModelFiles(model: HubModel, options: HubOptions = {}): Promise<ModelFiles> {
+/**
+ * Every file of the model as bytes (file name -> contents, what the model reads as in-memory files), from the
+ * Cache API when it has them, else from the hub (then cached).
+ */
+export async function fetchHubModelFiles(model: HubModel, options: HubOptions = {}): Promise<Record<string, Uint8Array>> {
   const cache = await openCache();
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const required = new Set(model.files);

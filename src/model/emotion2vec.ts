@@ -14,11 +14,11 @@ import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
 import { headScores, usedLabels, type TopLabel } from './scores.js';
-import { resolveModelSource } from '../hub/resolve.js';
+import { resolveModelSource } from './hub-source.js';
 import type { HubOptions } from '../hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
-import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
+import { TrainedHead, assertHeadFits, readHead, type HeadSource } from './trained-head.js';
 import { planSegments, type SegmentOptions } from '../audio/vad.js';
 import { frameProbabilities, frameScoresWindow, toFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
@@ -131,7 +131,7 @@ export type BatchItemResult = { readonly ok: true; readonly prediction: EmotionP
 export class Emotion2Vec {
   private network: Emotion2VecNetwork | null;
   /** A trained head replacing the model's own (`LoadOptions.head`). */
-  private head: ClassifierHead | null;
+  private head: TrainedHead | null;
   /** The weight matrices' packing, begun after the load and finished by the first prediction at the latest. */
   private readonly packing: BackgroundPacking;
 
@@ -139,7 +139,7 @@ export class Emotion2Vec {
     network: Emotion2VecNetwork,
     /** What loading found: tensors loaded, training-only and unused tensors skipped. */
     readonly loadReport: LoadReport & { readonly location: string; readonly layout: 'checkpoint' | 'converted'; readonly notes: readonly string[] },
-    head: ClassifierHead | null = null,
+    head: TrainedHead | null = null,
   ) {
     this.network = network;
     this.head = head;
@@ -166,7 +166,7 @@ export class Emotion2Vec {
     const contents = await readModelContents(await resolveModelSource(source, options), options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
     if (headWeights) assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
-    const head = headWeights ? ClassifierHead.fromWeights(headWeights) : null;
+    const head = headWeights ? TrainedHead.fromWeights(headWeights) : null;
     const network = new Emotion2VecNetwork(contents.definition);
     let report: LoadReport;
     try {

@@ -170,7 +170,7 @@ function weightFileIn(names: string[] | null): string | undefined {
   return names.filter((name) => WEIGHT_EXTENSIONS.some((ext) => name.endsWith(ext))).sort()[0];
 }
 
-/** Where to read a source's files from (also used by trained classifier heads, src/train/head.ts). */
+/** Where to read a source's files from (also used by trained heads, trained-head.ts). */
 export async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
   if (source instanceof URL || (typeof source === 'string' && /^file:\/\//i.test(source))) {
     const url = new URL(String(source));

@@ -11,7 +11,7 @@ import { argmax, scoresFromLogits } from '../model/scores.js';
 import type { ModelSource } from '../model/sources.js';
 import { readLabelledData, type DataSource, type LabelledItem } from './dataset.js';
 import { extractFeatures } from './features.js';
-import { assertHeadFits, ClassifierHead, readHead, type HeadSource } from './head.js';
+import { assertHeadFits, TrainedHead, readHead, type HeadSource } from '../model/trained-head.js';
 import { evaluatePredictions, type Evaluation } from './metrics.js';
 import { baseLabelIndex } from './soft-labels.js';
 
@@ -43,7 +43,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
     if (labels.length === 0) throw new UsageError('INVALID_ARGUMENT', 'This model has no classification head (no tokens.txt) and no --head was given: there is nothing to evaluate.');
     const truth = trueClasses(items, labels, headWeights !== null);
     const features = await extractFeatures(model, items, { cacheDir: options.cacheDir, trimSilence: options.trimSilence, onProgress: options.onExtract });
-    const scores = headWeights ? await headScores(ClassifierHead.fromWeights(headWeights), features.embeddings, items.length) : rowsOf(features.baseScores, labels.length);
+    const scores = headWeights ? await headScores(TrainedHead.fromWeights(headWeights), features.embeddings, items.length) : rowsOf(features.baseScores, labels.length);
     const predicted = scores.map((row) => argmax(row));
     return {
       ...evaluatePredictions(truth, predicted, labels),
@@ -55,7 +55,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
 }
 
 /** Scores of a head on (N, D) embeddings, as `predict` gives them; frees the head. */
-async function headScores(head: ClassifierHead, embeddings: Float32Array, rows: number): Promise<number[][]> {
+async function headScores(head: TrainedHead, embeddings: Float32Array, rows: number): Promise<number[][]> {
   try {
     const logits = tf.tidy(() => head.apply(tf.tensor2d(embeddings, [rows, head.inputDim])));
     const values = await logits.data();

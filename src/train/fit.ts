@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
-import type { DenseLayerWeights } from './head.js';
+import type { DenseLayerWeights } from '../model/trained-head.js';
 import { seededRandom, shuffled, type Random } from './random.js';
 
 /** How to train; every field has a default. */

@@ -12,7 +12,7 @@ import type { ModelSource } from '../model/sources.js';
 import { classesOf, readLabelledData, type DataSource } from './dataset.js';
 import { extractFeatures } from './features.js';
 import { fitHead, type FitOptions, type FitResult } from './fit.js';
-import { encodeHeadFiles, type HeadWeights } from './head.js';
+import { encodeHeadFiles, type HeadWeights } from '../model/trained-head.js';
 import { mixedTargets } from './soft-labels.js';
 
 export interface TrainHeadOptions extends DataSource, FitOptions {

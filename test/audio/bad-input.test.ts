@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { prepareAudio, type AudioInput } from '../../src/audio/prepare.js';
 import { AudioInputError, type ErrorCode } from '../../src/errors.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { getPlatform, installPlatform } from '../../src/platform.js';
 import { HAS_FFMPEG } from '../support/audio.js';
 
@@ -280,28 +281,28 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
   });
 
   it('the same garbage is not handed to ffmpeg after the bundled decoder refused it', async () => {
-    const original = getPlatform();
+    const original = getFallbackDecoder();
     let fallbackCalls = 0;
-    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    installFallbackDecoder(async () => (fallbackCalls++, null));
     try {
       await expectAudioError(mpegGarbage, 'AUDIO_DECODE');
       expect(fallbackCalls).toBe(0);
     } finally {
-      installPlatform(original);
+      installFallbackDecoder(original);
     }
   });
 
   it('a PCM WAV claiming 7 bits per sample: refused by the WAV reader, not re-read by ffmpeg as 8-bit noise', async () => {
-    const original = getPlatform();
+    const original = getFallbackDecoder();
     let fallbackCalls = 0;
-    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    installFallbackDecoder(async () => (fallbackCalls++, null));
     try {
       const bytes = wav({ samples: tone(1600) });
       new DataView(bytes.buffer).setUint16(34, 7, true);
       await expectAudioError(file('seven.wav', bytes), 'AUDIO_DECODE', /7-bit PCM samples/);
       expect(fallbackCalls).toBe(0);
     } finally {
-      installPlatform(original);
+      installFallbackDecoder(original);
     }
   });
 
@@ -321,15 +322,15 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
   it.skipIf(!HAS_FFMPEG)('an MP4 whose audio is not AAC (here MP3) is not damage: it goes to the platform fallback', async () => {
     const path = join(dir, 'mp3-in.mp4');
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', `${FORMATS}mp3_16k.mp3`, '-c:a', 'copy', path]);
-    const original = getPlatform();
+    const original = getFallbackDecoder();
     let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async (bytes, hint) => ((handedOver = true), original.decodeAudioFallback!(bytes, hint)) });
+    installFallbackDecoder(async (bytes, hint) => ((handedOver = true), original!(bytes, hint)));
     try {
       const decoded = await decodeAudio(new Uint8Array(readFileSync(path)), { fileName: 'mp3-in.mp4' });
       expect(handedOver).toBe(true);
       expect(decoded).toMatchObject({ decoder: 'fallback', sampleRate: 16000 });
     } finally {
-      installPlatform(original);
+      installFallbackDecoder(original);
     }
   });
 

@@ -10,7 +10,7 @@ import { decodeWithFfmpeg } from '../../src/audio/ffmpeg.js';
 import { resample } from '../../src/audio/resample.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
-import { getPlatform, installPlatform } from '../../src/platform.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { alignedCorrelation, HAS_FFMPEG, sha256 } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
@@ -180,16 +180,16 @@ describe.skipIf(!HAS_FFMPEG)('ffmpeg fallback (Node)', () => {
 });
 
 describe('without a fallback decoder', () => {
-  const original = getPlatform();
+  const original = getFallbackDecoder();
   const savedPath = process.env.FFMPEG_PATH;
   afterEach(() => {
-    installPlatform(original);
+    installFallbackDecoder(original);
     if (savedPath === undefined) delete process.env.FFMPEG_PATH;
     else process.env.FFMPEG_PATH = savedPath;
   });
 
   it('a format only ffmpeg reads is AUDIO_UNSUPPORTED_FORMAT naming the format and the fix', async () => {
-    installPlatform({ ...original, decodeAudioFallback: undefined });
+    installFallbackDecoder(undefined);
     const error = await decodeAudio(fixture('pcm_s16be_16k.au'), { fileName: 'voice.au' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AudioInputError);
     expect(error).toMatchObject({ code: 'AUDIO_UNSUPPORTED_FORMAT' });
@@ -210,7 +210,7 @@ describe('without a fallback decoder', () => {
   });
 
   it('bundled formats still decode', async () => {
-    installPlatform({ ...original, decodeAudioFallback: undefined });
+    installFallbackDecoder(undefined);
     expect((await decodeAudio(fixture('mp3_16k.mp3'))).decoder).toBe('bundled');
   });
 });

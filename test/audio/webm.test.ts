@@ -6,16 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { readWebmOpus } from '../../src/audio/webm.js';
 import { AudioInputError } from '../../src/errors.js';
-import { getPlatform, installPlatform } from '../../src/platform.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { sha256 } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(FORMATS + name));
 
 describe('WebM Opus', () => {
-  const original = getPlatform();
-  afterEach(() => installPlatform(original));
-  const withoutFallback = (): void => installPlatform({ ...original, decodeAudioFallback: undefined });
+  const original = getFallbackDecoder();
+  afterEach(() => installFallbackDecoder(original));
+  const withoutFallback = (): void => installFallbackDecoder(undefined);
 
   for (const [webm, ogg, channels] of [
     ['opus_16k.webm', 'opus_16k.opus', 1],
@@ -53,7 +53,7 @@ describe('WebM Opus', () => {
     expect(error).toBeInstanceOf(AudioInputError);
     expect(error).toMatchObject({ code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/flac\.webm.*WebM.*A_FLAC, not Opus/) });
     let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async () => ((handedOver = true), null) });
+    installFallbackDecoder(async () => ((handedOver = true), null));
     await decodeAudio(bytes, { fileName: 'flac.webm' }).catch(() => undefined);
     expect(handedOver).toBe(true);
   });
@@ -62,7 +62,7 @@ describe('WebM Opus', () => {
     const bytes = fixture('opus_16k.webm').slice(0, 600);
     for (let i = 0x30; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 251;
     let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async () => ((handedOver = true), null) });
+    installFallbackDecoder(async () => ((handedOver = true), null));
     await expect(decodeAudio(bytes, { fileName: 'junk.webm' })).rejects.toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/junk\.webm/) });
     expect(handedOver).toBe(false);
   });

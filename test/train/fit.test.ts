@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { confusionSvg } from '../../src/train/confusion-svg.js';
 import { fitHead, lossAndGradients, stratifiedSplit } from '../../src/train/fit.js';
-import { ClassifierHead, encodeHeadFiles, readHead, type HeadWeights } from '../../src/train/head.js';
+import { TrainedHead, encodeHeadFiles, readHead, type HeadWeights } from '../../src/model/trained-head.js';
 import { evaluatePredictions, formatEvaluation } from '../../src/train/metrics.js';
 import { seededRandom } from '../../src/train/random.js';
 import { mixedTargets } from '../../src/train/soft-labels.js';
@@ -96,7 +96,7 @@ describe('fitHead', () => {
     expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
     expect(fit.trainCount + fit.validationCount).toBe(80);
     expect(fit.validationCount).toBe(16);
-    const head = ClassifierHead.fromWeights({ inputDim: 6, labels: ['a', 'b'], layers: fit.layers });
+    const head = TrainedHead.fromWeights({ inputDim: 6, labels: ['a', 'b'], layers: fit.layers });
     const predicted = tf.tidy(() => tf.argMax(head.apply(tf.tensor2d(data.embeddings, [80, 6])), 1));
     const values = predicted.dataSync();
     predicted.dispose();
@@ -212,7 +212,7 @@ describe('head files', () => {
     expect(read.labels).toEqual(['x', 'y']);
     expect(Array.from(read.layers[0]!.weight)).toEqual([1, 2, 3, 4, 5, 6]);
     // torch layout: logits = x W^T + b.
-    const classifier = ClassifierHead.fromWeights(read);
+    const classifier = TrainedHead.fromWeights(read);
     const logits = tf.tidy(() => classifier.apply(tf.tensor2d([[1, 0, -1]])));
     expect(Array.from(logits.dataSync())).toEqual([1 - 3 + 0.5, 4 - 6 - 0.5]);
     logits.dispose();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { evaluate } from '../../src/train/evaluate.js';
-import { readHead } from '../../src/train/head.js';
+import { readHead } from '../../src/model/trained-head.js';
 import { trainHead, writeHead } from '../../src/train/train-head.js';
 import { useBackend } from '../support/backend.js';
 import { fixturePath, maxAbsDiff } from '../support/fixtures.js';

@@ -8,7 +8,7 @@
  */
 import { NameRegistry, Parser } from 'pickleparser';
 import { describeValue } from '../../errors.js';
-import type { StoredDType } from '../state-dict.js';
+import type { StoredDType } from '../../io/bytes.js';
 
 /** A storage of the archive (`<prefix>/data/<key>`), as named by a persistent id. */
 export interface StorageRef {

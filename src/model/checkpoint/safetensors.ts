@@ -5,8 +5,8 @@
  */
 import { CheckpointError, quote } from '../../errors.js';
 import { MAX_TENSOR_RANK } from '../limits.js';
-import { DTYPE_BYTES, float32ToLittleEndian, toFloat32 } from '../../io/bytes.js';
-import type { CheckpointContents, StoredDType, TensorEntry } from '../state-dict.js';
+import { DTYPE_BYTES, float32ToLittleEndian, toFloat32, type StoredDType } from '../../io/bytes.js';
+import type { CheckpointContents, TensorEntry } from '../state-dict.js';
 import { stripDataParallelPrefix } from './unwrap.js';
 
 const DTYPES: Record<string, StoredDType> = {

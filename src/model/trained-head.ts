@@ -1,6 +1,8 @@
 /**
- * A trained classification head: dense layers on the utterance embedding giving logits over its own labels,
- * in place of emotion2vec's 9-label `proj` layer. Saved as a folder (docs/train-head.md):
+ * A trained head: dense layers on the utterance embedding giving logits over its own labels, in place of
+ * emotion2vec's 9-label `proj` layer (the `ClassificationHead` layer). `emotion2vec train-head` writes one; the
+ * model loads it (`LoadOptions.head`), so its format and reader live here, with the model. Saved as a folder
+ * (docs/train-head.md):
  *
  * - `head.json`: format, version, input width, the layers (ReLU between them) and a training summary;
  * - `tokens.txt`: the labels, one a line, in output order (as the model's own tokens.txt);
@@ -13,11 +15,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, describeValue, isEmotion2VecError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { Linear } from '../layers/linear.js';
-import { isUnusedLabel, parseTokens } from '../model/config.js';
-import { MODEL_FILE_MAX_BYTES } from '../model/limits.js';
 import { ParameterSet } from '../layers/parameters.js';
-import { providerFor, type ModelSource, type SourceOptions } from '../model/sources.js';
-import type { StateDict } from '../model/state-dict.js';
+import { isUnusedLabel, parseTokens } from './config.js';
+import { MODEL_FILE_MAX_BYTES } from './limits.js';
+import { providerFor, type ModelSource, type SourceOptions } from './sources.js';
+import type { StateDict } from './state-dict.js';
 
 export const HEAD_MANIFEST = 'head.json';
 export const HEAD_TOKENS = 'tokens.txt';
@@ -60,8 +62,8 @@ export interface HeadManifest {
 /** A head to load: a folder path (Node), a URL, in-memory files, browser `File`s, or the weights themselves. */
 export type HeadSource = ModelSource | HeadWeights;
 
-/** A head on the current tfjs backend. */
-export class ClassifierHead {
+/** A trained head on the current tfjs backend. */
+export class TrainedHead {
   private readonly params = new ParameterSet();
   private readonly layers: Linear[];
 
@@ -71,8 +73,8 @@ export class ClassifierHead {
   }
 
   /** Puts a head's weights on the current backend. */
-  static fromWeights(weights: HeadWeights): ClassifierHead {
-    return new ClassifierHead(weights);
+  static fromWeights(weights: HeadWeights): TrainedHead {
+    return new TrainedHead(weights);
   }
 
   /** Output labels, in order. */
