@@ -140,7 +140,7 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     report.relative.push({ shape: [m, k, n], worst });
 
     // The same product in parts: rows split in two for the quantization, then four blocks of the output.
-    const rowSplit = Math.floor(m / 2);
+    const rowSplit = Math.min(m, kernels.rowBlock * Math.ceil(m / (2 * kernels.rowBlock)));
     const colSplit = Math.min(n, kernels.panelWidth * Math.ceil(n / (2 * kernels.panelWidth)));
     new Float32Array(memory.buffer, problem.out, m * n).fill(NaN);
     kernels.quantizeRows(problem.x, m, k, problem.quantized, 0, rowSplit);

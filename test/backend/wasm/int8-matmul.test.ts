@@ -15,12 +15,13 @@ describe('int8 kernels, SIMD128', () => {
     expectInt8KernelsCorrect(report);
   });
 
-  it('refuse addresses outside the memory and column ranges that do not start on a panel', async () => {
+  it('refuse addresses outside the memory, and ranges that do not start on a block of rows or a panel', async () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16 });
     const kernels = await instantiateInt8Kernels(memory, 'simd128');
     expect(() => kernels.quantizeRows(63_000, 10, 100, 0)).toThrow(/ends beyond the memory/);
     expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 0, rowEnd: 2, colBegin: 3, colEnd: 16 })).toThrow(/panel width/);
     expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(/rows/);
+    expect(() => kernels.matmul(0, 4096, 8192, 8, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(/row block/);
     expect(() => kernels.packedBytes(0, 16)).toThrow(/k is 0/);
     expect(() => kernels.quantizedBytes(-1, 16)).toThrow(/not a count/);
   });

@@ -23,6 +23,7 @@ export type Int8Variant = 'simd128' | 'relaxed';
 
 /** A part of the product: rows [rowBegin, rowEnd) and columns [colBegin, colEnd) of the output. */
 export interface Int8Range {
+  /** A multiple of `rowBlock` (the quantized rows are interleaved by blocks of that many rows), or rowEnd. */
   readonly rowBegin: number;
   readonly rowEnd: number;
   /** A multiple of `panelWidth` (the packed weights are read by panels of that many columns), or colEnd. */
@@ -41,11 +42,16 @@ export interface Int8Kernels {
   readonly memory: WebAssembly.Memory;
   /** Output columns per panel of packed weights: threads split the columns at multiples of it. */
   readonly panelWidth: number;
+  /** Rows per block of quantized activations: a row range starts at a multiple of it. */
+  readonly rowBlock: number;
   /** Bytes of m rows of k activations once quantized (the values, then each row's scale and offset). */
   quantizedBytes(m: number, k: number): number;
   /** Bytes of an (n, k) weight matrix once packed (values, scales, bias). */
   packedBytes(k: number, n: number): number;
-  /** Quantizes rows [rowBegin, rowEnd) (default all) of the (m, k) float32 activations at x into `quantized`. */
+  /**
+   * Quantizes rows [rowBegin, rowEnd) (default all) of the (m, k) float32 activations at x into `quantized`. The
+   * call that quantizes row m - 1 also zeroes the padding rows of its block.
+   */
   quantizeRows(x: number, m: number, k: number, quantized: number, rowBegin?: number, rowEnd?: number): void;
   /** Packs (n, k) int8 weights, their n scales and n biases (bias 0: none) into `packed`: once, at load. */
   packWeights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
@@ -58,6 +64,7 @@ interface KernelExports {
   int8_quantized_bytes(m: number, k: number): number;
   int8_packed_bytes(k: number, n: number): number;
   int8_panel_width(): number;
+  int8_row_block(): number;
   int8_quantize_rows(x: number, m: number, k: number, quantized: number, rowBegin: number, rowEnd: number): void;
   int8_pack_weights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
   int8_matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number, rowBegin: number, rowEnd: number, colBegin: number, colEnd: number): void;
@@ -156,6 +163,11 @@ function checkCount(name: string, value: number): void {
 
 function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant: Int8Variant): Int8Kernels {
   const panelWidth = kernels.int8_panel_width();
+  const rowBlock = kernels.int8_row_block();
+  const checkRows = (rowBegin: number, rowEnd: number, m: number) => {
+    if (!(Number.isSafeInteger(rowBegin) && Number.isSafeInteger(rowEnd) && rowBegin >= 0 && rowBegin <= rowEnd && rowEnd <= m)) fail(`rows [${rowBegin}, ${rowEnd}) are not within [0, ${m})`);
+    if (rowBegin % rowBlock !== 0 && rowBegin !== rowEnd) fail(`the first row ${rowBegin} is not a multiple of the row block ${rowBlock}`);
+  };
   const checkShape = (m: number, k: number, n: number) => {
     checkCount('m', m);
     checkCount('n', n);
@@ -180,11 +192,12 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
     variant,
     memory,
     panelWidth,
+    rowBlock,
     quantizedBytes,
     packedBytes,
     quantizeRows(x, m, k, quantized, rowBegin = 0, rowEnd = m) {
       checkShape(m, k, 0);
-      if (!(Number.isSafeInteger(rowBegin) && Number.isSafeInteger(rowEnd) && rowBegin >= 0 && rowBegin <= rowEnd && rowEnd <= m)) fail(`rows [${rowBegin}, ${rowEnd}) are not within [0, ${m})`);
+      checkRows(rowBegin, rowEnd, m);
       checkBuffer('x', x, 4 * m * k);
       checkBuffer('quantized', quantized, kernels.int8_quantized_bytes(m, k));
       kernels.int8_quantize_rows(x, m, k, quantized, rowBegin, rowEnd);
@@ -200,7 +213,7 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
     matmul(quantized, packed, out, m, k, n, range = { rowBegin: 0, rowEnd: m, colBegin: 0, colEnd: n }) {
       checkShape(m, k, n);
       const { rowBegin, rowEnd, colBegin, colEnd } = range;
-      if (!(Number.isSafeInteger(rowBegin) && Number.isSafeInteger(rowEnd) && rowBegin >= 0 && rowBegin <= rowEnd && rowEnd <= m)) fail(`rows [${rowBegin}, ${rowEnd}) are not within [0, ${m})`);
+      checkRows(rowBegin, rowEnd, m);
       if (!(Number.isSafeInteger(colBegin) && Number.isSafeInteger(colEnd) && colBegin >= 0 && colBegin <= colEnd && colEnd <= n)) fail(`columns [${colBegin}, ${colEnd}) are not within [0, ${n})`);
       if (colBegin % panelWidth !== 0 && colBegin !== colEnd) fail(`the first column ${colBegin} is not a multiple of the panel width ${panelWidth}`);
       checkBuffer('quantized', quantized, kernels.int8_quantized_bytes(m, k));
