@@ -5,7 +5,7 @@
  */
 import { instantiateInt8Kernels, type Int8Kernels, type Int8Variant } from '../../src/backend/wasm/int8/int8-matmul.js';
 import { randomArray } from './fixtures.js';
-import { BumpAllocator, int8ProductReference, quantizeRowsReference } from './int8-reference.js';
+import { BumpAllocator, int8ProductReference, packWeightsReference, quantizeRowsReference } from './int8-reference.js';
 
 /** Odd sizes: none a multiple of the kernels' blocks (4 rows, 8 columns, 2 or 4 k). */
 export const ODD_SIZES = [1, 3, 7, 17, 33, 100, 257] as const;
@@ -77,21 +77,30 @@ function activations(m: number, k: number, seed: number): Float32Array {
   return x;
 }
 
-/**
- * Integer activations whose quantization is exact: simd128, rows in [-127, 127] holding +-127 (scale 1);
- * relaxed, rows in [low, low + 127] holding both ends (scale 1, offset low).
- */
-function exactActivations(variant: Int8Variant, m: number, k: number, seed: number): Float32Array {
+/** Integer activations whose quantization is exact (scale 1): rows in [low, low + 255] holding both ends. */
+function exactActivations(m: number, k: number, seed: number): Float32Array {
   const random = randomArray(m * k, seed);
   const x = new Float32Array(m * k);
   for (let row = 0; row < m; row++) {
-    const low = variant === 'simd128' ? -127 : -((row * 37) % 128);
-    const span = variant === 'simd128' ? 254 : 127;
-    for (let i = 0; i < k; i++) x[row * k + i] = low + Math.round(((random[row * k + i]! + 1) / 2) * span);
-    x[row * k + (row % k)] = variant === 'simd128' ? (row % 2 ? 127 : -127) : low + 127;
-    if (variant === 'relaxed') x[row * k + ((row + 1) % k)] = k > 1 ? low : low + 127;
+    const low = -((row * 37) % 256);
+    for (let i = 0; i < k; i++) x[row * k + i] = low + Math.round(((random[row * k + i]! + 1) / 2) * 255);
+    x[row * k + (row % k)] = low + 255;
+    x[row * k + ((row + 1) % k)] = k > 1 ? low : low + 255;
   }
   return x;
+}
+
+/** int8 weights whose 7-bit requantization (relaxed) is exact too: rows in [low, low + 127] holding both ends. */
+function exactWeights(n: number, k: number, seed: number): Int8Array {
+  const random = randomArray(n * k, seed);
+  const w = new Int8Array(n * k);
+  for (let col = 0; col < n; col++) {
+    const low = -((col * 29) % 128);
+    for (let i = 0; i < k; i++) w[col * k + i] = low + Math.round(((random[col * k + i]! + 1) / 2) * 127);
+    w[col * k + (col % k)] = low + 127;
+    w[col * k + ((col + 1) % k)] = k > 1 ? low : low + 127;
+  }
+  return w;
 }
 
 interface Problem {
@@ -134,7 +143,7 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     kernels.quantizeRows(problem.x, m, k, problem.quantized);
     kernels.matmul(problem.quantized, problem.packed, problem.out, m, k, n);
     const out = new Float32Array(memory.buffer, problem.out, m * n).slice();
-    const reference = int8ProductReference(quantizeRowsReference(variant, x, m, k), w, scales, bias, m, k, n);
+    const reference = int8ProductReference(quantizeRowsReference(x, m, k), packWeightsReference(variant, w, scales, k, n), bias, m, k, n);
     let worst = 0;
     for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i]! - reference.out[i]!) / (reference.magnitude[i]! || 1));
     report.relative.push({ shape: [m, k, n], worst });
@@ -152,8 +161,9 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     if (!parts.every((v, i) => Object.is(v, out[i]))) report.partsEqualWhole = false;
 
     // Integer data, unit scales, no bias: the exact integer product (below 2^24, so exact in float32 too).
-    const exactX = exactActivations(variant, m, k, seed++);
-    const exact = setUp(kernels, alloc, exactX, w, new Float32Array(n).fill(1), null, m, k, n);
+    const exactX = exactActivations(m, k, seed++);
+    const exactW = exactWeights(n, k, seed++);
+    const exact = setUp(kernels, alloc, exactX, exactW, new Float32Array(n).fill(1), null, m, k, n);
     kernels.quantizeRows(exact.x, m, k, exact.quantized);
     kernels.matmul(exact.quantized, exact.packed, exact.out, m, k, n);
     const exactOut = new Float32Array(memory.buffer, exact.out, m * n);
@@ -161,7 +171,7 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     for (let row = 0; row < m; row++) {
       for (let col = 0; col < n; col++) {
         let sum = 0;
-        for (let i = 0; i < k; i++) sum += exactX[row * k + i]! * w[col * k + i]!;
+        for (let i = 0; i < k; i++) sum += exactX[row * k + i]! * exactW[col * k + i]!;
         if (exactOut[row * n + col] !== sum) mismatches++;
       }
     }

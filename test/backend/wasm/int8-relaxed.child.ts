@@ -1,6 +1,14 @@
-/** Run by int8-relaxed.test.ts in a Node that has relaxed SIMD: the int8 checks for the relaxed kernels, as JSON. */
+/**
+ * Run by the int8 tests in a Node that has relaxed SIMD: prints, as JSON, the relaxed kernels' correctness reports
+ * (plain and shared memory), or with the argument `precision` their precision on realistic data.
+ */
 import { relaxedSimdStatus } from '../../../src/backend/wasm/int8/int8-matmul.js';
 import { runInt8Checks } from '../../support/int8-checks.js';
+import { measureInt8Precision } from '../../support/int8-precision.js';
 
-const reports = relaxedSimdStatus() === 'supported' ? [await runInt8Checks('relaxed'), await runInt8Checks('relaxed', true)] : [];
-console.log(JSON.stringify({ status: relaxedSimdStatus(), reports }));
+if (process.argv[2] === 'precision') {
+  console.log(JSON.stringify(await measureInt8Precision('relaxed')));
+} else {
+  const reports = relaxedSimdStatus() === 'supported' ? [await runInt8Checks('relaxed'), await runInt8Checks('relaxed', true)] : [];
+  console.log(JSON.stringify({ status: relaxedSimdStatus(), reports }));
+}
