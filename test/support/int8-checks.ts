@@ -4,6 +4,7 @@
  * (int8-relaxed.child.ts); the tests assert on the report.
  */
 import { instantiateInt8Kernels, type Int8Kernels, type Int8Variant } from '../../src/backend/wasm/int8/int8-matmul.js';
+import { createInt8ThreadPool } from '../../src/backend/wasm/int8/int8-threads.js';
 import { randomArray } from './fixtures.js';
 import { BumpAllocator, int8ProductReference, packWeightsReference, quantizeRowsReference } from './int8-reference.js';
 
@@ -186,4 +187,36 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
   }
   report.bytesWrittenOutside = alloc.changedGuardBytes();
   return report;
+}
+
+/**
+ * Products on `threads` threads (int8-threads.ts) against the same on one thread, on odd shapes (among them fewer
+ * panels than threads): whether every output is the same bit for bit.
+ */
+export async function threadsGiveSameProducts(variant: Int8Variant, threads: number): Promise<{ threads: number; same: boolean }> {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared: true });
+  const kernels = await instantiateInt8Kernels(memory, variant);
+  const pool = await createInt8ThreadPool(kernels, threads);
+  const heap = new BumpAllocator(memory);
+  let same = true;
+  let seed = 100;
+  try {
+    for (const [m, k, n] of [[100, 257, 257], [7, 33, 17], [1, 3, 1], [33, 100, 1000]] as const) {
+      const x = heap.put(activations(m, k, seed++));
+      const packed = heap.allocate(kernels.packedBytes(k, n));
+      kernels.packWeights(heap.put(int8Weights(n * k, seed++)), heap.put(new Float32Array(n).fill(0.01)), heap.put(randomArray(n, seed++)), k, n, packed);
+      const quantized = heap.allocate(kernels.quantizedBytes(m, k));
+      kernels.quantizeRows(x, m, k, quantized);
+      const alone = heap.allocate(4 * m * n);
+      const shared = heap.allocate(4 * m * n);
+      kernels.matmul(quantized, packed, alone, m, k, n);
+      pool.matmul(quantized, packed, shared, m, k, n);
+      const a = heap.floats(alone, m * n);
+      const b = heap.floats(shared, m * n);
+      if (!a.every((v, i) => Object.is(v, b[i]))) same = false;
+    }
+  } finally {
+    await pool.close();
+  }
+  return { threads: pool.threads, same };
 }

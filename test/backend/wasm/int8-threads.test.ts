@@ -1,0 +1,35 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { instantiateInt8Kernels } from '../../../src/backend/wasm/int8/int8-matmul.js';
+import { canBlockThisThread, createInt8ThreadPool } from '../../../src/backend/wasm/int8/int8-threads.js';
+import { threadsGiveSameProducts } from '../../support/int8-checks.js';
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const RELAXED_FLAGS = NODE_MAJOR < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
+
+describe('int8 products on two threads', () => {
+  it('give the single thread products bit for bit, on odd shapes (SIMD128)', async () => {
+    expect(canBlockThisThread()).toBe(true);
+    expect(await threadsGiveSameProducts('simd128', 2)).toEqual({ threads: 2, same: true });
+  });
+
+  it('give the single thread products bit for bit (relaxed SIMD, in a Node that has it)', () => {
+    const output = execFileSync(process.execPath, [...RELAXED_FLAGS, '--import', 'tsx', 'test/backend/wasm/int8-relaxed.child.ts', 'threads'], { encoding: 'utf8', timeout: 120_000 });
+    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ threads: 2, same: true });
+  }, 150_000);
+
+  it('run on the calling thread alone where the memory is not shared, and say why', async () => {
+    const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 'simd128');
+    const pool = await createInt8ThreadPool(kernels, 2);
+    expect(pool.threads).toBe(1);
+    expect(pool.fallback).toMatch(/not shared/);
+  });
+
+  it('close their workers, and refuse products afterwards', async () => {
+    const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 'simd128');
+    const pool = await createInt8ThreadPool(kernels, 3);
+    expect(pool.threads).toBe(3);
+    await pool.close();
+    expect(() => pool.matmul(0, 0, 0, 1, 1, 1)).toThrow(/closed/);
+  });
+});
