@@ -30,6 +30,8 @@ export interface Int8Report {
   partsEqualWhole: boolean;
   /** Rows of zeros give exactly the bias. */
   zeroRowsGiveBias: boolean;
+  /** A NaN in a row makes that row's outputs NaN, and only those. */
+  nanRowGivesNaN: boolean;
   /** Bytes changed outside the buffers the kernels were given (guards around every buffer). */
   bytesWrittenOutside: number;
 }
@@ -133,7 +135,7 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared });
   const kernels = await instantiateInt8Kernels(memory, variant);
   const alloc = new GuardedAllocator(new BumpAllocator(memory));
-  const report: Int8Report = { variant, shared, relative: [], exactMismatches: [], partsEqualWhole: true, zeroRowsGiveBias: true, bytesWrittenOutside: 0 };
+  const report: Int8Report = { variant, shared, relative: [], exactMismatches: [], partsEqualWhole: true, zeroRowsGiveBias: true, nanRowGivesNaN: true, bytesWrittenOutside: 0 };
   let seed = 1;
   for (const [m, k, n] of checkedShapes()) {
     const x = activations(m, k, seed++);
@@ -184,6 +186,15 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     kernels.matmul(zeros.quantized, zeros.packed, zeros.out, m, k, n);
     const zeroOut = new Float32Array(memory.buffer, zeros.out, m * n);
     for (let i = 0; i < m * n; i++) if (zeroOut[i] !== bias[i % n]) report.zeroRowsGiveBias = false;
+
+    // A NaN in the last row, at its last value (the scalar tail where k is not a multiple of 8).
+    const withNaN = x.slice();
+    withNaN[m * k - 1] = NaN;
+    const nan = setUp(kernels, alloc, withNaN, w, scales, bias, m, k, n);
+    kernels.quantizeRows(nan.x, m, k, nan.quantized);
+    kernels.matmul(nan.quantized, nan.packed, nan.out, m, k, n);
+    const nanOut = new Float32Array(memory.buffer, nan.out, m * n);
+    for (let i = 0; i < m * n; i++) if (Number.isNaN(nanOut[i]!) !== i >= (m - 1) * n || (i < (m - 1) * n && nanOut[i] !== out[i])) report.nanRowGivesNaN = false;
   }
   report.bytesWrittenOutside = alloc.changedGuardBytes();
   return report;

@@ -8,5 +8,6 @@ export function expectInt8KernelsCorrect(report: Int8Report): void {
   for (const { shape, mismatches } of report.exactMismatches) expect(mismatches, `shape ${shape.join(' x ')}`).toBe(0);
   expect(report.partsEqualWhole).toBe(true);
   expect(report.zeroRowsGiveBias).toBe(true);
+  expect(report.nanRowGivesNaN).toBe(true);
   expect(report.bytesWrittenOutside).toBe(0);
 }

@@ -67,24 +67,30 @@ EXPORT(int8_row_block) int row_block(void) { return MR; }
 
 INLINE float *row_floats(const uint8_t *qa, int m, int k) { return (float *)(qa + padded_m(m) / MR * block_bytes(k)); }
 
+// pmin / pmax (b < a ? b : a) are one instruction each in V8 on x86, where min / max take about seven (they
+// propagate NaN and order -0 below +0); a NaN is caught by a sum instead (see quantize_row).
 INLINE float horizontal_max(v128_t v) {
-  v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_max(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
   return wasm_f32x4_extract_lane(v, 0);
 }
 
 INLINE float horizontal_min(v128_t v) {
-  v = wasm_f32x4_min(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-  v = wasm_f32x4_min(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+  v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  v = wasm_f32x4_pmin(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
   return wasm_f32x4_extract_lane(v, 0);
 }
 
 // The values s of 8 floats x: nearest((x - low) * inverse) (ties to even) held in [0, 255], minus 128, as int16.
+// (x - low) * inverse is in [0, 255] give or take a rounding, so adding 2^23 rounds it to an integer (ties to even,
+// as f32.nearest) in the float's low mantissa bits: two instructions where nearest + trunc_sat take about ten in
+// V8 (measured: the whole quantization 1.6x faster).
 INLINE v128_t quantize8(const float *x, v128_t low, v128_t inverse) {
-  const v128_t a = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x), low), inverse));
-  const v128_t b = wasm_f32x4_nearest(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + 4), low), inverse));
-  const v128_t q = wasm_i16x8_narrow_i32x4(wasm_i32x4_trunc_sat_f32x4(a), wasm_i32x4_trunc_sat_f32x4(b));
-  return wasm_i16x8_sub(wasm_i16x8_min(wasm_i16x8_max(q, wasm_i16x8_splat(0)), wasm_i16x8_splat(255)), wasm_i16x8_splat(128));
+  const v128_t magic = wasm_f32x4_splat(8388608.0f);
+  const v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x), low), inverse), magic);
+  const v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + 4), low), inverse), magic);
+  const v128_t q = wasm_i16x8_narrow_i32x4(wasm_i32x4_sub(a, magic), wasm_i32x4_sub(b, magic));
+  return wasm_i16x8_sub(wasm_i16x8_min(q, wasm_i16x8_splat(255)), wasm_i16x8_splat(128));
 }
 
 // Quantizes one row of k floats into its interleaved place (first group at dst, groups MR * KSTEP apart); writes
@@ -92,20 +98,25 @@ INLINE v128_t quantize8(const float *x, v128_t low, v128_t inverse) {
 INLINE void quantize_row(const float *src, int k, qa_t *dst, float *floats, int pm) {
   const int kp = padded_k(k), stride = MR * KSTEP;
   int i = 0;
-  v128_t low4 = wasm_f32x4_splat(src[0]), high4 = low4;
+  v128_t low4 = wasm_f32x4_splat(src[0]), high4 = low4, total4 = wasm_f32x4_splat(0);
   for (; i + 4 <= k; i += 4) {
     const v128_t v = wasm_v128_load(src + i);
-    low4 = wasm_f32x4_min(low4, v);
-    high4 = wasm_f32x4_max(high4, v);
+    low4 = wasm_f32x4_pmin(low4, v);
+    high4 = wasm_f32x4_pmax(high4, v);
+    total4 = wasm_f32x4_add(total4, v);
   }
   float low = horizontal_min(low4), high = horizontal_max(high4);
+  float total = wasm_f32x4_extract_lane(total4, 0) + wasm_f32x4_extract_lane(total4, 1) +
+                wasm_f32x4_extract_lane(total4, 2) + wasm_f32x4_extract_lane(total4, 3);
   for (; i < k; i++) {
     low = src[i] < low ? src[i] : low;
     high = src[i] > high ? src[i] : high;
+    total += src[i];
   }
   const float range = high - low;
   const float inverse = range > 0 ? 255.0f / range : 0.0f;
-  const float scale = range / 255.0f;
+  // A NaN in the row (which pmin / pmax may skip) makes the sum NaN: the row's scale then too, and its outputs.
+  const float scale = total != total ? total : range / 255.0f;
   const v128_t low_4 = wasm_f32x4_splat(low), inverse4 = wasm_f32x4_splat(inverse);
   v128_t sum4 = wasm_i32x4_splat(0);
   for (i = 0; i + 8 <= k; i += 8) {
