@@ -8,7 +8,8 @@
  *
  * One child process per tfjs setting (`--tfjs 2`: tfjs' threaded build with 2 threads; `0`: its single-threaded
  * build; a process cannot hold both), each interleaving, shape by shape, tfjs, the int8 kernels on one thread
- * (SIMD128 and relaxed SIMD) and on two (src/backend/wasm/int8/int8-threads.ts, on a shared memory of their own).
+ * (SIMD128 and relaxed SIMD) and on two (src/backend/wasm/int8/int8-threads.ts, on a shared memory of their own:
+ * split by columns with the quantization on one thread, or by rows with it shared).
  * Node 20 has relaxed SIMD behind `--experimental-wasm-relaxed-simd`, and only its optimizing compiler computes it
  * right (`relaxedSimdStatus`), so there every child runs with that flag and `--no-liftoff` (the same optimized code
  * for tfjs as after its tier-up). The table also gives the first product on a fresh module in a Node without
@@ -62,8 +63,11 @@ function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
-/** One int8 product of the shape on `kernels` (one thread) or `pool`, its buffers on the kernels' memory. */
-function int8Runner(kernels: Int8Kernels, pool: Int8ThreadPool | null, m: number, k: number, n: number, seed: number): { run: () => void; quantize: () => void } {
+/**
+ * One int8 product of the shape (quantization included) on `kernels` (one thread) or on `pool` split by columns
+ * (quantization on this thread) or by rows (quantization shared), its buffers on the kernels' memory.
+ */
+function int8Runner(kernels: Int8Kernels, pool: Int8ThreadPool | null, split: 'columns' | 'rows', m: number, k: number, n: number, seed: number): { run: () => void; quantize: () => void } {
   let top = 1024;
   const allocate = (bytes: number) => {
     const address = top;
@@ -87,6 +91,7 @@ function int8Runner(kernels: Int8Kernels, pool: Int8ThreadPool | null, m: number
   return {
     quantize,
     run: () => {
+      if (pool && split === 'rows') return pool.product(x, quantized, packed, out, m, k, n);
       quantize();
       if (pool) pool.matmul(quantized, packed, out, m, k, n);
       else kernels.matmul(quantized, packed, out, m, k, n);
@@ -131,11 +136,11 @@ async function child(): Promise<void> {
     };
     let quantizeSimd128 = () => {};
     for (const variant of variants) {
-      const one = int8Runner(kernels.get(variant)!, null, m, k, n, seed);
+      const one = int8Runner(kernels.get(variant)!, null, 'columns', m, k, n, seed);
       if (variant === 'simd128') quantizeSimd128 = one.quantize;
       runners[`int8 ${variant}, 1 thread`] = one.run;
       const pool = pools.get(variant)!;
-      runners[`int8 ${variant}, ${pool.threads} threads`] = int8Runner(kernels.get(variant)!, pool, m, k, n, seed).run;
+      for (const split of ['columns', 'rows'] as const) runners[`int8 ${variant}, ${pool.threads} threads (${split})`] = int8Runner(kernels.get(variant)!, pool, split, m, k, n, seed).run;
     }
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((name) => [name, []]));
     const quantizeTimes: number[] = [];
@@ -163,7 +168,7 @@ async function firstCalls(): Promise<void> {
   const [, k, n] = SHAPES['large']![2]!;
   const memory = memoryFor([['fc1', k, n]]);
   const kernels = await instantiateInt8Kernels(memory, 'simd128');
-  const { run } = int8Runner(kernels, null, frames, k, n, 1);
+  const { run } = int8Runner(kernels, null, 'columns', frames, k, n, 1);
   const ms: number[] = [];
   for (let i = 0; i < 6; i++) {
     const start = performance.now();

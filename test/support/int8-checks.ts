@@ -201,8 +201,9 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
 }
 
 /**
- * Products on `threads` threads (int8-threads.ts) against the same on one thread, on odd shapes (among them fewer
- * panels than threads): whether every output is the same bit for bit.
+ * Products on `threads` threads (int8-threads.ts: `matmul`, columns split, and `product`, rows split, quantization
+ * included) against the same on one thread, on odd shapes (among them fewer panels or row blocks than threads):
+ * whether every output is the same bit for bit.
  */
 export async function threadsGiveSameProducts(variant: Int8Variant, threads: number): Promise<{ threads: number; same: boolean }> {
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared: true });
@@ -212,19 +213,25 @@ export async function threadsGiveSameProducts(variant: Int8Variant, threads: num
   let same = true;
   let seed = 100;
   try {
-    for (const [m, k, n] of [[100, 257, 257], [7, 33, 17], [1, 3, 1], [33, 100, 1000]] as const) {
+    for (const [m, k, n] of [[100, 257, 257], [7, 33, 17], [1, 3, 1], [33, 100, 1000], [5, 64, 8]] as const) {
       const x = heap.put(activations(m, k, seed++));
       const packed = heap.allocate(kernels.packedBytes(k, n));
       kernels.packWeights(heap.put(int8Weights(n * k, seed++)), heap.put(new Float32Array(n).fill(0.01)), heap.put(randomArray(n, seed++)), k, n, packed);
       const quantized = heap.allocate(kernels.quantizedBytes(m, k));
       kernels.quantizeRows(x, m, k, quantized);
       const alone = heap.allocate(4 * m * n);
-      const shared = heap.allocate(4 * m * n);
       kernels.matmul(quantized, packed, alone, m, k, n);
-      pool.matmul(quantized, packed, shared, m, k, n);
-      const a = heap.floats(alone, m * n);
-      const b = heap.floats(shared, m * n);
-      if (!a.every((v, i) => Object.is(v, b[i]))) same = false;
+      const byColumns = heap.allocate(4 * m * n);
+      pool.matmul(quantized, packed, byColumns, m, k, n);
+      const quantizedByRows = heap.allocate(kernels.quantizedBytes(m, k));
+      const byRows = heap.allocate(4 * m * n);
+      pool.product(x, quantizedByRows, packed, byRows, m, k, n);
+      const expected = heap.floats(alone, m * n);
+      for (const out of [byColumns, byRows]) if (!heap.floats(out, m * n).every((v, i) => Object.is(v, expected[i]))) same = false;
+      const bytes = kernels.quantizedBytes(m, k);
+      const a = new Uint8Array(memory.buffer, quantized, bytes);
+      const b = new Uint8Array(memory.buffer, quantizedByRows, bytes);
+      if (!a.every((v, i) => v === b[i])) same = false;
     }
   } finally {
     await pool.close();

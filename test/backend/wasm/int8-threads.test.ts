@@ -8,9 +8,10 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 const RELAXED_FLAGS = NODE_MAJOR < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
 
 describe('int8 products on two threads', () => {
-  it('give the single thread products bit for bit, on odd shapes (SIMD128)', async () => {
+  it('give the single thread products bit for bit, split by columns or by rows, on odd shapes (SIMD128)', async () => {
     expect(canBlockThisThread()).toBe(true);
     expect(await threadsGiveSameProducts('simd128', 2)).toEqual({ threads: 2, same: true });
+    expect(await threadsGiveSameProducts('simd128', 3)).toEqual({ threads: 3, same: true });
   });
 
   it('give the single thread products bit for bit (relaxed SIMD, in a Node that has it)', () => {

@@ -45,9 +45,9 @@ export interface Int8Kernels {
   readonly panelWidth: number;
   /** Rows per block of quantized activations: a row range starts at a multiple of it. */
   readonly rowBlock: number;
-  /** Bytes of m rows of k activations once quantized (the values, then each row's scale and offset). */
+  /** Bytes of m rows of k activations once quantized (the values, then each row's scale, offset and sum). */
   quantizedBytes(m: number, k: number): number;
-  /** Bytes of an (n, k) weight matrix once packed (values, scales, bias). */
+  /** Bytes of an (n, k) weight matrix once packed (values, then each channel's scale, bias, offset and sum). */
   packedBytes(k: number, n: number): number;
   /**
    * Quantizes rows [rowBegin, rowEnd) (default all) of the (m, k) float32 activations at x into `quantized`. The

@@ -1,8 +1,12 @@
 /**
  * The int8 product on several threads over one shared memory (a prototype for tfjs' threaded build, whose heap is
  * a shared WebAssembly.Memory): each worker holds its own instance of the kernel module on the same memory, the
- * output columns are split between the threads by panels, and the threads meet through Atomics on a small
- * control block of their own (not on the heap).
+ * work is split between the threads, and they meet through Atomics on a small control block of their own (not on
+ * the heap).
+ *
+ * Two splits: `matmul` splits the output columns by panels (the activations quantized beforehand, on one thread);
+ * `product` splits the rows by blocks, and each thread quantizes its own rows and then multiplies them by every
+ * column, so the quantization is shared too and no thread waits for another in between.
  *
  * The calling thread takes a share and then blocks in `Atomics.wait` until the workers are done. That is allowed
  * in Node and in browser workers but not on a browser's main thread; there, and wherever the memory is not
@@ -19,6 +23,8 @@ export interface Int8ThreadPool {
   readonly fallback?: string;
   /** `Int8Kernels.matmul` over the whole output, its columns split between the threads. */
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
+  /** `Int8Kernels.quantizeRows` then `matmul` over the whole output, its rows split between the threads. */
+  product(x: number, quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
   /** Stops the workers (the pool cannot be used afterwards). */
   close(): Promise<void>;
 }
@@ -28,14 +34,16 @@ const SLOT_INTS = 16;
 const REQUEST = 0; // the job number the caller posts
 const DONE = 1; // the job number the worker finished
 const FAILED = 2; // 1 when the worker's kernel threw
-const STOP = 3; // 1: the worker leaves its loop
-const ARGS = 4; // int8_matmul's ten arguments
+const OP = 3; // what to do: one of the OPS
+const ARGS = 4; // the kernel's arguments
+const OPS = { stop: 0, matmul: 1, product: 2 } as const;
 /** A worker that takes longer than this to finish its share is taken as dead (a product takes milliseconds). */
 const WAIT_LIMIT_MS = 60_000;
 
 /**
  * The worker's script (CommonJS, run with `eval`): instantiates the kernels on the shared memory, then waits for
  * jobs on its slots. Plain JavaScript, so that the same text can serve a browser's Web Worker later.
+ * product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -49,11 +57,17 @@ for (;;) {
   const request = Atomics.load(c, ${REQUEST});
   if (request === seen) continue;
   seen = request;
-  if (Atomics.load(c, ${STOP}) === 1) break;
+  const op = c[${OP}];
+  if (op === ${OPS.stop}) break;
   let failed = 0;
   try {
     const a = ${ARGS};
-    kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
+    if (op === ${OPS.matmul}) {
+      kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
+    } else {
+      kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8]);
+      kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
+    }
   } catch {
     failed = 1;
   }
@@ -79,8 +93,17 @@ function singleThread(kernels: Int8Kernels, fallback?: string): Int8ThreadPool {
     threads: 1,
     ...(fallback ? { fallback } : {}),
     matmul: (quantized, packed, out, m, k, n) => kernels.matmul(quantized, packed, out, m, k, n),
+    product: (x, quantized, packed, out, m, k, n) => {
+      kernels.quantizeRows(x, m, k, quantized);
+      kernels.matmul(quantized, packed, out, m, k, n);
+    },
     close: async () => {},
   };
+}
+
+/** Where share `share` of `shares` starts when `total` is split evenly in units of `size` (blocks of rows, panels). */
+function shareStart(share: number, shares: number, size: number, total: number): number {
+  return Math.min(total, Math.floor((share * Math.ceil(total / size)) / shares) * size);
 }
 
 /**
@@ -122,30 +145,55 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
   let job = 0;
   let closed = false;
 
+  const check = () => {
+    if (closed) throw new UsageError('INVALID_ARGUMENT', 'This int8 thread pool is closed: create another.');
+    if (failure) throw new InferenceError('INFERENCE_FAILED', `An int8 worker thread stopped: ${failure}`);
+  };
+  /** Posts each worker its job (op and arguments), runs `own` on this thread, then waits for the workers. */
+  const run = (op: number, args: (share: number) => number[], own: () => void) => {
+    job++;
+    slots.forEach((slot, share) => {
+      slot.set([op, ...args(share)], OP);
+      Atomics.store(slot, REQUEST, job);
+      Atomics.notify(slot, REQUEST);
+    });
+    own();
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    for (const slot of slots) {
+      for (let done = Atomics.load(slot, DONE); done !== job; done = Atomics.load(slot, DONE)) {
+        if (Date.now() > deadline) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread did not finish its share of a product within a minute.');
+        Atomics.wait(slot, DONE, done, 1000);
+      }
+      if (Atomics.load(slot, FAILED) !== 0) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread failed in its share of a product.');
+    }
+  };
+
   return {
     threads,
     matmul(quantized, packed, out, m, k, n) {
-      if (closed) throw new UsageError('INVALID_ARGUMENT', 'This int8 thread pool is closed: create another.');
-      if (failure) throw new InferenceError('INFERENCE_FAILED', `An int8 worker thread stopped: ${failure}`);
+      check();
       // An empty range checks every buffer against the memory before any thread starts.
       kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: 0, colBegin: 0, colEnd: 0 });
-      const panels = Math.ceil(n / kernels.panelWidth);
-      const columnAt = (share: number) => Math.min(n, Math.floor((share * panels) / threads) * kernels.panelWidth);
-      job++;
-      slots.forEach((slot, share) => {
-        slot.set([quantized, packed, out, m, k, n, 0, m, columnAt(share), columnAt(share + 1)], ARGS);
-        Atomics.store(slot, REQUEST, job);
-        Atomics.notify(slot, REQUEST);
-      });
-      kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: m, colBegin: columnAt(threads - 1), colEnd: n });
-      const deadline = Date.now() + WAIT_LIMIT_MS;
-      for (const slot of slots) {
-        for (let done = Atomics.load(slot, DONE); done !== job; done = Atomics.load(slot, DONE)) {
-          if (Date.now() > deadline) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread did not finish its share of a product within a minute.');
-          Atomics.wait(slot, DONE, done, 1000);
-        }
-        if (Atomics.load(slot, FAILED) !== 0) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread failed in its share of a product.');
-      }
+      const column = (share: number) => shareStart(share, threads, kernels.panelWidth, n);
+      run(
+        OPS.matmul,
+        (share) => [quantized, packed, out, m, k, n, 0, m, column(share), column(share + 1)],
+        () => kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: m, colBegin: column(threads - 1), colEnd: n }),
+      );
+    },
+    product(x, quantized, packed, out, m, k, n) {
+      check();
+      kernels.quantizeRows(x, m, k, quantized, 0, 0);
+      kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: 0, colBegin: 0, colEnd: 0 });
+      const row = (share: number) => shareStart(share, threads, kernels.rowBlock, m);
+      run(
+        OPS.product,
+        (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1)],
+        () => {
+          kernels.quantizeRows(x, m, k, quantized, row(threads - 1), m);
+          kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: row(threads - 1), rowEnd: m, colBegin: 0, colEnd: n });
+        },
+      );
     },
     async close() {
       if (closed) return;
@@ -156,9 +204,10 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
           const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
           // Held until it has exited: an unreferenced worker's exit would not keep the process waiting for it.
           worker.ref();
-          Atomics.store(slots[share]!, STOP, 1);
-          Atomics.store(slots[share]!, REQUEST, job);
-          Atomics.notify(slots[share]!, REQUEST);
+          const slot = slots[share]!;
+          Atomics.store(slot, OP, OPS.stop);
+          Atomics.store(slot, REQUEST, job);
+          Atomics.notify(slot, REQUEST);
           return exited;
         }),
       );
