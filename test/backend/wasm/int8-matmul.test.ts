@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { instantiateInt8Kernels, relaxedSimdStatus } from '../../../src/backend/wasm/int8/int8-matmul.js';
+import { createInt8ThreadPool } from '../../../src/backend/wasm/int8/int8-threads.js';
 import { runInt8Checks } from '../../support/int8-checks.js';
 import { expectInt8KernelsCorrect } from '../../support/int8-expect.js';
 
@@ -44,4 +45,26 @@ describe('relaxed SIMD detection', () => {
     expect(status(['--experimental-wasm-relaxed-simd'])).toBe('wrong');
     expect(status(['--experimental-wasm-relaxed-simd', '--no-liftoff'])).toBe('supported');
   }, 120_000);
+});
+
+describe('int8 warm-up', () => {
+  it('writes only its scratch bytes, on one thread and on a pool', async () => {
+    const memory = new WebAssembly.Memory({ initial: 128, maximum: 1024, shared: true });
+    const kernels = await instantiateInt8Kernels(memory, 'simd128');
+    const pool = await createInt8ThreadPool(kernels, 2);
+    try {
+      const bytes = new Uint8Array(memory.buffer);
+      for (const [scratch, size, warm] of [[4096, kernels.warmUpBytes, (at: number) => kernels.warmUp(at)], [4096, pool.warmUpBytes, (at: number) => pool.warmUp(at)]] as const) {
+        bytes.fill(0x5a);
+        warm(scratch);
+        const outside = [...bytes.subarray(0, scratch), ...bytes.subarray(scratch + size, scratch + size + 65536)];
+        expect(outside.every((b) => b === 0x5a)).toBe(true);
+        expect(bytes.subarray(scratch, scratch + size).some((b) => b !== 0x5a)).toBe(true);
+      }
+      expect(() => kernels.warmUp(memory.buffer.byteLength - 100)).toThrow(/ends beyond the memory/);
+      expect(() => pool.warmUp(memory.buffer.byteLength - 100)).toThrow(/end beyond the memory/);
+    } finally {
+      await pool.close();
+    }
+  });
 });

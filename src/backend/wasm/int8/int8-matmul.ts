@@ -58,6 +58,15 @@ export interface Int8Kernels {
   packWeights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
   /** Writes out = the product of quantized activations and packed weights, over `range` (default all). */
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number, range?: Int8Range): void;
+  /** Bytes of scratch memory `warmUp` needs (about 1.2 MB). */
+  readonly warmUpBytes: number;
+  /**
+   * Runs one mid-size product (64 x 1024 x 512) on scratch memory, overwriting its `warmUpBytes` bytes, so that V8
+   * has its optimizing compiler's code for the kernels before the first real product: that one otherwise runs in
+   * V8's baseline code, 3-4x slower (int8-matmul.c). Worth calling once after instantiating, well before the first
+   * product (the compiler works in the background).
+   */
+  warmUp(scratch: number): void;
 }
 
 /** The module's exports (int8-matmul.c); addresses and sizes are i32. */
@@ -66,6 +75,8 @@ interface KernelExports {
   int8_packed_bytes(k: number, n: number): number;
   int8_panel_width(): number;
   int8_row_block(): number;
+  int8_warm_up_bytes(): number;
+  int8_warm_up(scratch: number): void;
   int8_quantize_rows(x: number, m: number, k: number, quantized: number, rowBegin: number, rowEnd: number): void;
   int8_pack_weights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
   int8_matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number, rowBegin: number, rowEnd: number, colBegin: number, colEnd: number): void;
@@ -189,11 +200,17 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
     checkShape(0, k, n);
     return kernels.int8_packed_bytes(k, n);
   };
+  const warmUpBytes = kernels.int8_warm_up_bytes();
   return {
     variant,
     memory,
     panelWidth,
     rowBlock,
+    warmUpBytes,
+    warmUp(scratch) {
+      checkBuffer('scratch', scratch, warmUpBytes);
+      kernels.int8_warm_up(scratch);
+    },
     quantizedBytes,
     packedBytes,
     quantizeRows(x, m, k, quantized, rowBegin = 0, rowEnd = m) {

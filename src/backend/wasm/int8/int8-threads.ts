@@ -25,6 +25,10 @@ export interface Int8ThreadPool {
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
   /** `Int8Kernels.quantizeRows` then `matmul` over the whole output, its rows split between the threads. */
   product(x: number, quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
+  /** Bytes of scratch memory `warmUp` needs: `Int8Kernels.warmUpBytes` per thread. */
+  readonly warmUpBytes: number;
+  /** `Int8Kernels.warmUp` on every thread's instance, each on its own part of the scratch memory. */
+  warmUp(scratch: number): void;
   /** Stops the workers (the pool cannot be used afterwards). */
   close(): Promise<void>;
 }
@@ -36,7 +40,7 @@ const DONE = 1; // the job number the worker finished
 const FAILED = 2; // 1 when the worker's kernel threw
 const OP = 3; // what to do: one of the OPS
 const ARGS = 4; // the kernel's arguments
-const OPS = { stop: 0, matmul: 1, product: 2 } as const;
+const OPS = { stop: 0, matmul: 1, product: 2, warmUp: 3 } as const;
 /** A worker that takes longer than this to finish its share is taken as dead (a product takes milliseconds). */
 const WAIT_LIMIT_MS = 60_000;
 
@@ -64,6 +68,8 @@ for (;;) {
     const a = ${ARGS};
     if (op === ${OPS.matmul}) {
       kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
+    } else if (op === ${OPS.warmUp}) {
+      kernels.int8_warm_up(c[a]);
     } else {
       kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8]);
       kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
@@ -97,6 +103,8 @@ function singleThread(kernels: Int8Kernels, fallback?: string): Int8ThreadPool {
       kernels.quantizeRows(x, m, k, quantized);
       kernels.matmul(quantized, packed, out, m, k, n);
     },
+    warmUpBytes: kernels.warmUpBytes,
+    warmUp: (scratch) => kernels.warmUp(scratch),
     close: async () => {},
   };
 }
@@ -170,6 +178,16 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
 
   return {
     threads,
+    warmUpBytes: threads * kernels.warmUpBytes,
+    warmUp(scratch) {
+      check();
+      const end = scratch + threads * kernels.warmUpBytes;
+      if (!Number.isSafeInteger(scratch) || scratch < 0 || end > kernels.memory.buffer.byteLength) {
+        throw new UsageError('INVALID_ARGUMENT', `int8 warm-up: ${threads * kernels.warmUpBytes} bytes of scratch at ${scratch} end beyond the memory.`);
+      }
+      const part = (share: number) => scratch + share * kernels.warmUpBytes;
+      run(OPS.warmUp, (share) => [part(share)], () => kernels.warmUp(part(threads - 1)));
+    },
     matmul(quantized, packed, out, m, k, n) {
       check();
       // An empty range checks every buffer against the memory before any thread starts.
