@@ -21,6 +21,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { instantiateInt8Kernels, relaxedSimdStatus, type Int8Kernels, type Int8Variant } from '../src/backend/wasm/int8/int8-matmul.js';
 import { createInt8ThreadPool, type Int8ThreadPool } from '../src/backend/wasm/int8/int8-threads.js';
+import { startNodeInt8Worker } from '../src/backend/wasm/int8/int8-threads-node.js';
 import { randomArray } from '../test/support/fixtures.js';
 
 const { values: args } = parseArgs({
@@ -122,7 +123,7 @@ async function child(): Promise<void> {
     // One memory per variant: the two kernel sets' buffers would overlap on one.
     const own = variant === 'simd128' ? memory : memoryFor(shapes);
     kernels.set(variant, await instantiateInt8Kernels(own, variant));
-    pools.set(variant, await createInt8ThreadPool(kernels.get(variant)!, 2));
+    pools.set(variant, await createInt8ThreadPool(kernels.get(variant)!, 2, startNodeInt8Worker));
   }
   const result: ChildResult = { tfjsThreads, relaxed: relaxedSimdStatus(), shapes: [] };
   let seed = 1;

@@ -5,6 +5,7 @@
  */
 import { instantiateInt8Kernels, type Int8Kernels, type Int8Variant } from '../../src/backend/wasm/int8/int8-matmul.js';
 import { createInt8ThreadPool } from '../../src/backend/wasm/int8/int8-threads.js';
+import { startNodeInt8Worker } from '../../src/backend/wasm/int8/int8-threads-node.js';
 import { randomArray } from './fixtures.js';
 import { BumpAllocator, int8ProductReference, packWeightsReference, quantizeRowsReference } from './int8-reference.js';
 
@@ -208,7 +209,7 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
 export async function threadsGiveSameProducts(variant: Int8Variant, threads: number): Promise<{ threads: number; same: boolean }> {
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared: true });
   const kernels = await instantiateInt8Kernels(memory, variant);
-  const pool = await createInt8ThreadPool(kernels, threads);
+  const pool = await createInt8ThreadPool(kernels, threads, startNodeInt8Worker);
   const heap = new BumpAllocator(memory);
   let same = true;
   let seed = 100;

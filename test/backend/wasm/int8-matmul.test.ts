@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { instantiateInt8Kernels, relaxedSimdStatus } from '../../../src/backend/wasm/int8/int8-matmul.js';
 import { createInt8ThreadPool } from '../../../src/backend/wasm/int8/int8-threads.js';
+import { startNodeInt8Worker } from '../../../src/backend/wasm/int8/int8-threads-node.js';
 import { runInt8Checks } from '../../support/int8-checks.js';
 import { expectInt8KernelsCorrect } from '../../support/int8-expect.js';
 
@@ -51,7 +52,7 @@ describe('int8 warm-up', () => {
   it('writes only its scratch bytes, on one thread and on a pool', async () => {
     const memory = new WebAssembly.Memory({ initial: 128, maximum: 1024, shared: true });
     const kernels = await instantiateInt8Kernels(memory, 'simd128');
-    const pool = await createInt8ThreadPool(kernels, 2);
+    const pool = await createInt8ThreadPool(kernels, 2, startNodeInt8Worker);
     try {
       const bytes = new Uint8Array(memory.buffer);
       for (const [scratch, size, warm] of [[4096, kernels.warmUpBytes, (at: number) => kernels.warmUp(at)], [4096, pool.warmUpBytes, (at: number) => pool.warmUp(at)]] as const) {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { instantiateInt8Kernels } from '../../../src/backend/wasm/int8/int8-matmul.js';
 import { canBlockThisThread, createInt8ThreadPool } from '../../../src/backend/wasm/int8/int8-threads.js';
+import { startNodeInt8Worker } from '../../../src/backend/wasm/int8/int8-threads-node.js';
 import { threadsGiveSameProducts } from '../../support/int8-checks.js';
 
 const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
@@ -19,16 +20,20 @@ describe('int8 products on two threads', () => {
     expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ threads: 2, same: true });
   }, 150_000);
 
-  it('run on the calling thread alone where the memory is not shared, and say why', async () => {
-    const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 'simd128');
-    const pool = await createInt8ThreadPool(kernels, 2);
+  it('run on the calling thread alone where the memory is not shared or no worker can be started, and say why', async () => {
+    const plain = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 'simd128');
+    const pool = await createInt8ThreadPool(plain, 2, startNodeInt8Worker);
     expect(pool.threads).toBe(1);
     expect(pool.fallback).toMatch(/not shared/);
+    const shared = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 'simd128');
+    const without = await createInt8ThreadPool(shared, 2);
+    expect(without.threads).toBe(1);
+    expect(without.fallback).toMatch(/no way to start workers/);
   });
 
   it('close their workers, and refuse products afterwards', async () => {
     const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 'simd128');
-    const pool = await createInt8ThreadPool(kernels, 3);
+    const pool = await createInt8ThreadPool(kernels, 3, startNodeInt8Worker);
     expect(pool.threads).toBe(3);
     await pool.close();
     expect(() => pool.matmul(0, 0, 0, 1, 1, 1)).toThrow(/closed/);

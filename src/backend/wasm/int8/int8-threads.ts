@@ -9,9 +9,10 @@
  * column, so the quantization is shared too and no thread waits for another in between.
  *
  * The calling thread takes a share and then blocks in `Atomics.wait` until the workers are done. That is allowed
- * in Node and in browser workers but not on a browser's main thread; there, and wherever the memory is not
- * shared, the pool runs every product on the calling thread alone (`threads` is 1). Workers are started with
- * Node's `worker_threads` (a browser pool would start Web Workers the same way; not written yet).
+ * in Node and in browser workers but not on a browser's main thread; there, wherever the memory is not shared, and
+ * where no way to start workers is given, the pool runs every product on the calling thread alone (`threads` is 1).
+ * This module imports nothing of any platform: Node's workers are started by int8-threads-node.ts (a browser's
+ * would be Web Workers running the same loop, not written yet).
  */
 import { InferenceError, UsageError } from '../../../errors.js';
 import { int8ModuleBytes, type Int8Kernels } from './int8-matmul.js';
@@ -44,44 +45,63 @@ const OPS = { stop: 0, matmul: 1, product: 2, warmUp: 3 } as const;
 /** A worker that takes longer than this to finish its share is taken as dead (a product takes milliseconds). */
 const WAIT_LIMIT_MS = 60_000;
 
-/**
- * The worker's script (CommonJS, run with `eval`): instantiates the kernels on the shared memory, then waits for
- * jobs on its slots. Plain JavaScript, so that the same text can serve a browser's Web Worker later.
- * product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { memory, bytes, control, slot } = workerData;
-const kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-const c = new Int32Array(control, slot * ${SLOT_INTS * 4}, ${SLOT_INTS});
-parentPort.postMessage('ready');
-let seen = 0;
-for (;;) {
-  Atomics.wait(c, ${REQUEST}, seen);
-  const request = Atomics.load(c, ${REQUEST});
-  if (request === seen) continue;
-  seen = request;
-  const op = c[${OP}];
-  if (op === ${OPS.stop}) break;
-  let failed = 0;
-  try {
-    const a = ${ARGS};
-    if (op === ${OPS.matmul}) {
-      kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
-    } else if (op === ${OPS.warmUp}) {
-      kernels.int8_warm_up(c[a]);
-    } else {
-      kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8]);
-      kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
-    }
-  } catch {
-    failed = 1;
-  }
-  Atomics.store(c, ${FAILED}, failed);
-  Atomics.store(c, ${DONE}, seen);
-  Atomics.notify(c, ${DONE});
+/** What a worker is handed: the shared memory, the kernel module's bytes, the control block and its slot in it. */
+export interface Int8WorkerData {
+  readonly memory: WebAssembly.Memory;
+  readonly bytes: Uint8Array;
+  readonly control: SharedArrayBuffer;
+  readonly slot: number;
 }
-`;
+
+/**
+ * The worker's loop, as the text of a function `(data: Int8WorkerData, ready: () => void) => void` that a platform's
+ * starter wraps into its worker script: instantiates the kernels on the shared memory, says it is ready, then waits
+ * for jobs on its slots until told to stop. product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd.
+ */
+export const INT8_WORKER_LOOP = `function int8WorkerLoop(data, ready) {
+  const kernels = new WebAssembly.Instance(new WebAssembly.Module(data.bytes), { env: { memory: data.memory } }).exports;
+  const c = new Int32Array(data.control, data.slot * ${SLOT_INTS * 4}, ${SLOT_INTS});
+  ready();
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(c, ${REQUEST}, seen);
+    const request = Atomics.load(c, ${REQUEST});
+    if (request === seen) continue;
+    seen = request;
+    const op = c[${OP}];
+    if (op === ${OPS.stop}) break;
+    let failed = 0;
+    try {
+      const a = ${ARGS};
+      if (op === ${OPS.matmul}) {
+        kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
+      } else if (op === ${OPS.warmUp}) {
+        kernels.int8_warm_up(c[a]);
+      } else {
+        kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8]);
+        kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
+      }
+    } catch {
+      failed = 1;
+    }
+    Atomics.store(c, ${FAILED}, failed);
+    Atomics.store(c, ${DONE}, seen);
+    Atomics.notify(c, ${DONE});
+  }
+}`;
+
+/** A started worker, as the pool sees it (int8-threads-node.ts makes them from Node's worker_threads). */
+export interface Int8Worker {
+  /** Resolves once the worker has its instance; rejects if it fails to start. */
+  readonly ready: Promise<void>;
+  /** The first error the worker reported after it started, if any. */
+  failure(): string | undefined;
+  /** Resolves once the worker has exited, after the pool told it to stop. */
+  exited(): Promise<void>;
+}
+
+/** Starts a worker running INT8_WORKER_LOOP on `data`. */
+export type Int8WorkerStarter = (data: Int8WorkerData) => Int8Worker;
 
 /** Whether this thread may block in Atomics.wait (not on a browser's main thread). */
 export function canBlockThisThread(): boolean {
@@ -115,46 +135,28 @@ function shareStart(share: number, shares: number, size: number, total: number):
 }
 
 /**
- * A pool of `threads` threads (the caller's and threads - 1 workers) for products on `kernels`' memory. Resolves
- * once every worker has its instance.
+ * A pool of `threads` threads (the caller's and threads - 1 workers started by `startWorker`) for products on
+ * `kernels`' memory. Resolves once every worker has its instance.
  */
-export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number): Promise<Int8ThreadPool> {
+export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number, startWorker?: Int8WorkerStarter): Promise<Int8ThreadPool> {
   if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError('INVALID_ARGUMENT', `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`);
   if (threads === 1) return singleThread(kernels);
   const shared = typeof SharedArrayBuffer !== 'undefined' && kernels.memory.buffer instanceof SharedArrayBuffer;
   if (!shared) return singleThread(kernels, 'the memory is not shared');
   if (!canBlockThisThread()) return singleThread(kernels, 'this thread may not wait (a browser main thread)');
-  if (typeof process === 'undefined' || !process.versions?.node) return singleThread(kernels, 'workers are started in Node only so far');
+  if (!startWorker) return singleThread(kernels, 'no way to start workers was given');
 
-  const { Worker } = await import('node:worker_threads');
   const control = new SharedArrayBuffer((threads - 1) * SLOT_INTS * 4);
   const bytes = int8ModuleBytes(kernels.variant, true);
-  let failure: string | undefined;
-  const workers = Array.from({ length: threads - 1 }, (_, slot) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: kernels.memory, bytes, control, slot } });
-    worker.on('error', (error: Error) => {
-      failure ??= error.message.slice(0, 200);
-    });
-    return worker;
-  });
-  await Promise.all(
-    workers.map(
-      (worker) =>
-        new Promise<void>((resolve, reject) => {
-          worker.once('message', () => resolve());
-          worker.once('error', reject);
-          worker.once('exit', (code) => reject(new InferenceError('INFERENCE_FAILED', `An int8 worker thread stopped while starting (exit code ${code}).`)));
-        }),
-    ),
-  );
-  // Waiting workers never keep the process alive.
-  for (const worker of workers) worker.unref();
+  const workers = Array.from({ length: threads - 1 }, (_, slot) => startWorker({ memory: kernels.memory, bytes, control, slot }));
+  await Promise.all(workers.map((worker) => worker.ready));
   const slots = workers.map((_, slot) => new Int32Array(control, slot * SLOT_INTS * 4, SLOT_INTS));
   let job = 0;
   let closed = false;
 
   const check = () => {
     if (closed) throw new UsageError('INVALID_ARGUMENT', 'This int8 thread pool is closed: create another.');
+    const failure = workers.map((worker) => worker.failure()).find((f) => f !== undefined);
     if (failure) throw new InferenceError('INFERENCE_FAILED', `An int8 worker thread stopped: ${failure}`);
   };
   /** Posts each worker its job (op and arguments), runs `own` on this thread, then waits for the workers. */
@@ -217,18 +219,12 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
       if (closed) return;
       closed = true;
       job++;
-      await Promise.all(
-        workers.map((worker, share) => {
-          const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-          // Held until it has exited: an unreferenced worker's exit would not keep the process waiting for it.
-          worker.ref();
-          const slot = slots[share]!;
-          Atomics.store(slot, OP, OPS.stop);
-          Atomics.store(slot, REQUEST, job);
-          Atomics.notify(slot, REQUEST);
-          return exited;
-        }),
-      );
+      for (const slot of slots) {
+        Atomics.store(slot, OP, OPS.stop);
+        Atomics.store(slot, REQUEST, job);
+        Atomics.notify(slot, REQUEST);
+      }
+      await Promise.all(workers.map((worker) => worker.exited()));
     },
   };
 }
