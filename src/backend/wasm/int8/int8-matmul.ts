@@ -86,8 +86,12 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-function isShared(memory: WebAssembly.Memory): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+/**
+ * Whether a memory is shared. Not `instanceof SharedArrayBuffer`: a page that is not cross-origin isolated has no
+ * SharedArrayBuffer global, yet Chromium still makes shared memories there.
+ */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return !(memory.buffer instanceof ArrayBuffer);
 }
 
 /** The module's bytes for a variant and a plain or shared memory (a worker instantiates the same bytes). */
@@ -160,7 +164,7 @@ export async function instantiateInt8Kernels(memory: WebAssembly.Memory, variant
   if (chosen === 'relaxed' && relaxedSimdStatus() !== 'supported') {
     throw new BackendError('BACKEND_UNAVAILABLE', `The relaxed SIMD int8 kernels cannot run here (relaxed SIMD is ${relaxedSimdStatus()}). Use the 'simd128' variant or 'auto'.`);
   }
-  const module = await WebAssembly.compile(int8ModuleBytes(chosen, isShared(memory)));
+  const module = await WebAssembly.compile(int8ModuleBytes(chosen, isSharedMemory(memory)));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   return wrapKernels(instance.exports as unknown as KernelExports, memory, chosen);
 }

@@ -15,7 +15,7 @@
  * would be Web Workers running the same loop, not written yet).
  */
 import { InferenceError, UsageError } from '../../../errors.js';
-import { int8ModuleBytes, type Int8Kernels } from './int8-matmul.js';
+import { int8ModuleBytes, isSharedMemory, type Int8Kernels } from './int8-matmul.js';
 
 export interface Int8ThreadPool {
   /** Threads that share a product, the calling one included (1: the calling thread alone). */
@@ -141,8 +141,8 @@ function shareStart(share: number, shares: number, size: number, total: number):
 export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number, startWorker?: Int8WorkerStarter): Promise<Int8ThreadPool> {
   if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError('INVALID_ARGUMENT', `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`);
   if (threads === 1) return singleThread(kernels);
-  const shared = typeof SharedArrayBuffer !== 'undefined' && kernels.memory.buffer instanceof SharedArrayBuffer;
-  if (!shared) return singleThread(kernels, 'the memory is not shared');
+  if (!isSharedMemory(kernels.memory)) return singleThread(kernels, 'the memory is not shared');
+  if (typeof SharedArrayBuffer === 'undefined') return singleThread(kernels, 'no SharedArrayBuffer here (a page that is not cross-origin isolated)');
   if (!canBlockThisThread()) return singleThread(kernels, 'this thread may not wait (a browser main thread)');
   if (!startWorker) return singleThread(kernels, 'no way to start workers was given');
 
