@@ -164,19 +164,31 @@ async function child(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** The first products on a fresh SIMD128 module (V8's baseline code until it tiers up), large fc1. */
+/**
+ * The first products on a fresh SIMD128 module (V8's baseline code until it tiers up), large fc1: without and with
+ * `warmUp` (then 50 ms for the optimizing compiler).
+ */
 async function firstCalls(): Promise<void> {
   const [, k, n] = SHAPES['large']![2]!;
-  const memory = memoryFor([['fc1', k, n]]);
-  const kernels = await instantiateInt8Kernels(memory, 'simd128');
-  const { run } = int8Runner(kernels, null, 'columns', frames, k, n, 1);
-  const ms: number[] = [];
-  for (let i = 0; i < 6; i++) {
-    const start = performance.now();
-    run();
-    ms.push(performance.now() - start);
+  const times: Record<string, number[]> = {};
+  for (const warm of [false, true]) {
+    const memory = memoryFor([['fc1', k, n]]);
+    const kernels = await instantiateInt8Kernels(memory, 'simd128');
+    const { run } = int8Runner(kernels, null, 'columns', frames, k, n, 1);
+    if (warm) {
+      memory.grow(Math.ceil(kernels.warmUpBytes / 65536));
+      kernels.warmUp(memory.buffer.byteLength - kernels.warmUpBytes);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const ms: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const start = performance.now();
+      run();
+      ms.push(performance.now() - start);
+    }
+    times[warm ? 'after warmUp' : 'fresh'] = ms;
   }
-  process.stdout.write(`${JSON.stringify(ms)}\n`);
+  process.stdout.write(`${JSON.stringify(times)}\n`);
 }
 
 function main(): void {
@@ -185,7 +197,7 @@ function main(): void {
   const self = new URL(import.meta.url).pathname;
   const load = () => loadavg().map((v) => v.toFixed(2)).join(', ');
   const loadBefore = load();
-  const first = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--first-call', '--frames', String(frames)], { encoding: 'utf8' }).trim()) as number[];
+  const first = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--first-call', '--frames', String(frames)], { encoding: 'utf8' }).trim()) as Record<string, number[]>;
   const results = args.tfjs.split(',').map(
     (setting) =>
       JSON.parse(
@@ -207,7 +219,8 @@ function main(): void {
       text += `| ${label} (${k}, ${n}) | ${names.map((name) => gops(medians[name]!).toFixed(1)).join(' | ')} | ${(medians[names[0]!]! / best).toFixed(2)}x | ${quantize.toFixed(2)} |\n`;
     }
   }
-  text += `\nFirst products on a fresh SIMD128 module, large fc1, no flags (ms): ${first.map((v) => v.toFixed(0)).join(', ')}.\n`;
+  const firsts = Object.entries(first).map(([when, ms]) => `${when} ${ms.map((v) => v.toFixed(0)).join(', ')}`);
+  text += `\nFirst products of a SIMD128 module, large fc1, Node without flags (ms): ${firsts.join('; ')}.\n`;
   process.stdout.write(text);
 }
 
