@@ -68,7 +68,15 @@ function median(values: number[]): number {
  * One int8 product of the shape (quantization included) on `kernels` (one thread) or on `pool` split by columns
  * (quantization on this thread) or by rows (quantization shared), its buffers on the kernels' memory.
  */
-function int8Runner(kernels: Int8Kernels, pool: Int8ThreadPool | null, split: 'columns' | 'rows', m: number, k: number, n: number, seed: number): { run: () => void; quantize: () => void } {
+function int8Runner(
+  kernels: Int8Kernels,
+  pool: Int8ThreadPool | null,
+  split: 'columns' | 'rows',
+  m: number,
+  k: number,
+  n: number,
+  seed: number,
+): { run: () => void; quantize: () => void } {
   let top = 1024;
   const allocate = (bytes: number) => {
     const address = top;
@@ -141,7 +149,9 @@ async function child(): Promise<void> {
       if (variant === 'simd128') quantizeSimd128 = one.quantize;
       runners[`int8 ${variant}, 1 thread`] = one.run;
       const pool = pools.get(variant)!;
-      for (const split of ['columns', 'rows'] as const) runners[`int8 ${variant}, ${pool.threads} threads (${split})`] = int8Runner(kernels.get(variant)!, pool, split, m, k, n, seed).run;
+      for (const split of ['columns', 'rows'] as const) {
+        runners[`int8 ${variant}, ${pool.threads} threads (${split})`] = int8Runner(kernels.get(variant)!, pool, split, m, k, n, seed).run;
+      }
     }
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((name) => [name, []]));
     const quantizeTimes: number[] = [];

@@ -117,7 +117,17 @@ interface Problem {
   out: number;
 }
 
-function setUp(kernels: Int8Kernels, alloc: GuardedAllocator, x: Float32Array, w: Int8Array, scales: Float32Array, bias: Float32Array | null, m: number, k: number, n: number): Problem {
+function setUp(
+  kernels: Int8Kernels,
+  alloc: GuardedAllocator,
+  x: Float32Array,
+  w: Int8Array,
+  scales: Float32Array,
+  bias: Float32Array | null,
+  m: number,
+  k: number,
+  n: number,
+): Problem {
   const problem = {
     x: alloc.put(x),
     weights: alloc.put(w),
@@ -136,7 +146,16 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared });
   const kernels = await instantiateInt8Kernels(memory, variant);
   const alloc = new GuardedAllocator(new BumpAllocator(memory));
-  const report: Int8Report = { variant, shared, relative: [], exactMismatches: [], partsEqualWhole: true, zeroRowsGiveBias: true, nanRowGivesNaN: true, bytesWrittenOutside: 0 };
+  const report: Int8Report = {
+    variant,
+    shared,
+    relative: [],
+    exactMismatches: [],
+    partsEqualWhole: true,
+    zeroRowsGiveBias: true,
+    nanRowGivesNaN: true,
+    bytesWrittenOutside: 0,
+  };
   let seed = 1;
   for (const [m, k, n] of checkedShapes()) {
     const x = activations(m, k, seed++);
@@ -159,7 +178,9 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     kernels.quantizeRows(problem.x, m, k, problem.quantized, 0, rowSplit);
     kernels.quantizeRows(problem.x, m, k, problem.quantized, rowSplit, m);
     for (const [rowBegin, rowEnd] of [[0, rowSplit], [rowSplit, m]] as const) {
-      for (const [colBegin, colEnd] of [[0, colSplit], [colSplit, n]] as const) kernels.matmul(problem.quantized, problem.packed, problem.out, m, k, n, { rowBegin, rowEnd, colBegin, colEnd });
+      for (const [colBegin, colEnd] of [[0, colSplit], [colSplit, n]] as const) {
+        kernels.matmul(problem.quantized, problem.packed, problem.out, m, k, n, { rowBegin, rowEnd, colBegin, colEnd });
+      }
     }
     const parts = new Float32Array(memory.buffer, problem.out, m * n);
     if (!parts.every((v, i) => Object.is(v, out[i]))) report.partsEqualWhole = false;
@@ -195,7 +216,10 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     kernels.quantizeRows(nan.x, m, k, nan.quantized);
     kernels.matmul(nan.quantized, nan.packed, nan.out, m, k, n);
     const nanOut = new Float32Array(memory.buffer, nan.out, m * n);
-    for (let i = 0; i < m * n; i++) if (Number.isNaN(nanOut[i]!) !== i >= (m - 1) * n || (i < (m - 1) * n && nanOut[i] !== out[i])) report.nanRowGivesNaN = false;
+    for (let i = 0; i < m * n; i++) {
+      const lastRow = i >= (m - 1) * n;
+      if (Number.isNaN(nanOut[i]!) !== lastRow || (!lastRow && nanOut[i] !== out[i])) report.nanRowGivesNaN = false;
+    }
   }
   report.bytesWrittenOutside = alloc.changedGuardBytes();
   return report;

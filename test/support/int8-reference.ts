@@ -102,14 +102,26 @@ export function packWeightsReference(variant: Int8Variant, w: Int8Array, scales:
  * out[m, n] = sa sw D + (sa sum q) ow + oa correction + bias in float64, D = sum_k q u (exact); also each entry's
  * magnitude (the sum of its terms' absolute values) for tolerances.
  */
-export function int8ProductReference(rows: QuantizedRows, weights: PackedWeights, bias: Float32Array | null, m: number, k: number, n: number): { out: Float64Array; magnitude: Float64Array } {
+export function int8ProductReference(
+  rows: QuantizedRows,
+  weights: PackedWeights,
+  bias: Float32Array | null,
+  m: number,
+  k: number,
+  n: number,
+): { out: Float64Array; magnitude: Float64Array } {
   const out = new Float64Array(m * n);
   const magnitude = new Float64Array(m * n);
   for (let col = 0; col < n; col++) {
     for (let row = 0; row < m; row++) {
       let dot = 0;
       for (let i = 0; i < k; i++) dot += rows.q[row * k + i]! * weights.u[col * k + i]!;
-      const terms = [rows.scale[row]! * weights.scale[col]! * dot, rows.scaledSum[row]! * weights.offset[col]!, rows.offset[row]! * weights.correction[col]!, bias ? bias[col]! : 0];
+      const terms = [
+        rows.scale[row]! * weights.scale[col]! * dot,
+        rows.scaledSum[row]! * weights.offset[col]!,
+        rows.offset[row]! * weights.correction[col]!,
+        bias ? bias[col]! : 0,
+      ];
       out[row * n + col] = terms.reduce((a, b) => a + b, 0);
       magnitude[row * n + col] = terms.reduce((a, b) => a + Math.abs(b), 0);
     }

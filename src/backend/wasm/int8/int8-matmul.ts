@@ -79,7 +79,10 @@ interface KernelExports {
   int8_warm_up(scratch: number): void;
   int8_quantize_rows(x: number, m: number, k: number, quantized: number, rowBegin: number, rowEnd: number): void;
   int8_pack_weights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
-  int8_matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number, rowBegin: number, rowEnd: number, colBegin: number, colEnd: number): void;
+  int8_matmul(
+    quantized: number, packed: number, out: number, m: number, k: number, n: number,
+    rowBegin: number, rowEnd: number, colBegin: number, colEnd: number,
+  ): void;
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -140,13 +143,16 @@ function probeRelaxedSimd(): RelaxedSimdStatus {
   const expected = (steps: number, c: readonly number[]) =>
     c.map((start, lane) => {
       let sum = start;
-      for (let s = 0; s < steps; s++) for (let j = 0; j < 4; j++) sum += signed[16 * s + 4 * lane + j]! * signed[256 + 16 * s + 4 * lane + j]!;
+      for (let s = 0; s < steps; s++) {
+        for (let j = 0; j < 4; j++) sum += signed[16 * s + 4 * lane + j]! * signed[256 + 16 * s + 4 * lane + j]!;
+      }
       return sum | 0;
     });
   probe.dot(0, 256, 512, 768);
   probe.accumulate(0, 256, steps, 784);
   const same = (at: number, values: number[]) => values.every((v, lane) => words[at / 4 + lane] === v);
-  return same(768, expected(1, [1 << 30, -(1 << 30), 12345, -1])) && same(784, expected(steps, [0, 0, 0, 0])) ? 'supported' : 'wrong';
+  const right = same(768, expected(1, [1 << 30, -(1 << 30), 12345, -1])) && same(784, expected(steps, [0, 0, 0, 0]));
+  return right ? 'supported' : 'wrong';
 }
 
 /** The variant `auto` picks: relaxed SIMD where it is supported, else SIMD128. */
@@ -159,10 +165,14 @@ export function bestInt8Variant(): Int8Variant {
  * their main thread). `auto` takes relaxed SIMD where `relaxedSimdStatus()` is `supported`; asking for `relaxed`
  * elsewhere throws.
  */
-export async function instantiateInt8Kernels(memory: WebAssembly.Memory, variant: Int8Variant | 'auto' = 'auto'): Promise<Int8Kernels> {
+export async function instantiateInt8Kernels(
+  memory: WebAssembly.Memory,
+  variant: Int8Variant | 'auto' = 'auto',
+): Promise<Int8Kernels> {
   const chosen = variant === 'auto' ? bestInt8Variant() : variant;
   if (chosen === 'relaxed' && relaxedSimdStatus() !== 'supported') {
-    throw new BackendError('BACKEND_UNAVAILABLE', `The relaxed SIMD int8 kernels cannot run here (relaxed SIMD is ${relaxedSimdStatus()}). Use the 'simd128' variant or 'auto'.`);
+    const status = relaxedSimdStatus();
+    throw new BackendError('BACKEND_UNAVAILABLE', `The relaxed SIMD int8 kernels cannot run here (relaxed SIMD is ${status}). Use the 'simd128' variant or 'auto'.`);
   }
   const module = await WebAssembly.compile(int8ModuleBytes(chosen, isSharedMemory(memory)));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -180,10 +190,13 @@ function checkCount(name: string, value: number): void {
 function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant: Int8Variant): Int8Kernels {
   const panelWidth = kernels.int8_panel_width();
   const rowBlock = kernels.int8_row_block();
-  const checkRows = (rowBegin: number, rowEnd: number, m: number) => {
-    if (!(Number.isSafeInteger(rowBegin) && Number.isSafeInteger(rowEnd) && rowBegin >= 0 && rowBegin <= rowEnd && rowEnd <= m)) fail(`rows [${rowBegin}, ${rowEnd}) are not within [0, ${m})`);
-    if (rowBegin % rowBlock !== 0 && rowBegin !== rowEnd) fail(`the first row ${rowBegin} is not a multiple of the row block ${rowBlock}`);
+  /** [begin, end) within [0, total), begin a multiple of unit (or the range empty). */
+  const checkRange = (what: string, begin: number, end: number, total: number, unit: number, unitName: string) => {
+    const integers = Number.isSafeInteger(begin) && Number.isSafeInteger(end);
+    if (!(integers && begin >= 0 && begin <= end && end <= total)) fail(`${what} [${begin}, ${end}) are not within [0, ${total})`);
+    if (begin % unit !== 0 && begin !== end) fail(`the first of the ${what} ${begin} is not a multiple of the ${unitName} ${unit}`);
   };
+  const checkRows = (rowBegin: number, rowEnd: number, m: number) => checkRange('rows', rowBegin, rowEnd, m, rowBlock, 'row block');
   const checkShape = (m: number, k: number, n: number) => {
     checkCount('m', m);
     checkCount('n', n);
@@ -194,7 +207,8 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
   };
   const checkBuffer = (name: string, address: number, bytes: number) => {
     checkCount(name, address);
-    if (address + bytes > memory.buffer.byteLength) fail(`${name} (${bytes} bytes at ${address}) ends beyond the memory (${memory.buffer.byteLength} bytes)`);
+    const size = memory.buffer.byteLength;
+    if (address + bytes > size) fail(`${name} (${bytes} bytes at ${address}) ends beyond the memory (${size} bytes)`);
   };
   const quantizedBytes = (m: number, k: number) => {
     checkShape(m, k, 0);
@@ -236,8 +250,7 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
       checkShape(m, k, n);
       const { rowBegin, rowEnd, colBegin, colEnd } = range;
       checkRows(rowBegin, rowEnd, m);
-      if (!(Number.isSafeInteger(colBegin) && Number.isSafeInteger(colEnd) && colBegin >= 0 && colBegin <= colEnd && colEnd <= n)) fail(`columns [${colBegin}, ${colEnd}) are not within [0, ${n})`);
-      if (colBegin % panelWidth !== 0 && colBegin !== colEnd) fail(`the first column ${colBegin} is not a multiple of the panel width ${panelWidth}`);
+      checkRange('columns', colBegin, colEnd, n, panelWidth, 'panel width');
       checkBuffer('quantized', quantized, kernels.int8_quantized_bytes(m, k));
       checkBuffer('packed', packed, kernels.int8_packed_bytes(k, n));
       checkBuffer('out', out, 4 * m * n);

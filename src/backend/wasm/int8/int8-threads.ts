@@ -138,17 +138,27 @@ function shareStart(share: number, shares: number, size: number, total: number):
  * A pool of `threads` threads (the caller's and threads - 1 workers started by `startWorker`) for products on
  * `kernels`' memory. Resolves once every worker has its instance.
  */
-export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number, startWorker?: Int8WorkerStarter): Promise<Int8ThreadPool> {
-  if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError('INVALID_ARGUMENT', `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`);
+export async function createInt8ThreadPool(
+  kernels: Int8Kernels,
+  threads: number,
+  startWorker?: Int8WorkerStarter,
+): Promise<Int8ThreadPool> {
+  if (!Number.isSafeInteger(threads) || threads < 1) {
+    throw new UsageError('INVALID_ARGUMENT', `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`);
+  }
   if (threads === 1) return singleThread(kernels);
   if (!isSharedMemory(kernels.memory)) return singleThread(kernels, 'the memory is not shared');
-  if (typeof SharedArrayBuffer === 'undefined') return singleThread(kernels, 'no SharedArrayBuffer here (a page that is not cross-origin isolated)');
+  if (typeof SharedArrayBuffer === 'undefined') {
+    return singleThread(kernels, 'no SharedArrayBuffer here (a page that is not cross-origin isolated)');
+  }
   if (!canBlockThisThread()) return singleThread(kernels, 'this thread may not wait (a browser main thread)');
   if (!startWorker) return singleThread(kernels, 'no way to start workers was given');
 
   const control = new SharedArrayBuffer((threads - 1) * SLOT_INTS * 4);
   const bytes = int8ModuleBytes(kernels.variant, true);
-  const workers = Array.from({ length: threads - 1 }, (_, slot) => startWorker({ memory: kernels.memory, bytes, control, slot }));
+  const workers = Array.from({ length: threads - 1 }, (_, slot) =>
+    startWorker({ memory: kernels.memory, bytes, control, slot }),
+  );
   await Promise.all(workers.map((worker) => worker.ready));
   const slots = workers.map((_, slot) => new Int32Array(control, slot * SLOT_INTS * 4, SLOT_INTS));
   let job = 0;
@@ -171,10 +181,14 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (const slot of slots) {
       for (let done = Atomics.load(slot, DONE); done !== job; done = Atomics.load(slot, DONE)) {
-        if (Date.now() > deadline) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread did not finish its share of a product within a minute.');
+        if (Date.now() > deadline) {
+          throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread did not finish its share of a product within a minute.');
+        }
         Atomics.wait(slot, DONE, done, 1000);
       }
-      if (Atomics.load(slot, FAILED) !== 0) throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread failed in its share of a product.');
+      if (Atomics.load(slot, FAILED) !== 0) {
+        throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread failed in its share of a product.');
+      }
     }
   };
 
@@ -185,7 +199,8 @@ export async function createInt8ThreadPool(kernels: Int8Kernels, threads: number
       check();
       const end = scratch + threads * kernels.warmUpBytes;
       if (!Number.isSafeInteger(scratch) || scratch < 0 || end > kernels.memory.buffer.byteLength) {
-        throw new UsageError('INVALID_ARGUMENT', `int8 warm-up: ${threads * kernels.warmUpBytes} bytes of scratch at ${scratch} end beyond the memory.`);
+        const bytes = threads * kernels.warmUpBytes;
+        throw new UsageError('INVALID_ARGUMENT', `int8 warm-up: ${bytes} bytes of scratch at ${scratch} end beyond the memory.`);
       }
       const part = (share: number) => scratch + share * kernels.warmUpBytes;
       run(OPS.warmUp, (share) => [part(share)], () => kernels.warmUp(part(threads - 1)));
