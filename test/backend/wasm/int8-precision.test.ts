@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runRelaxedChild } from '../../support/int8-expect.js';
 import { measureInt8Precision, type PrecisionRow } from '../../support/int8-precision.js';
 
 /**
@@ -19,8 +19,6 @@ function expectWithin(rows: PrecisionRow[], rms: number, max: number): void {
   }
 }
 
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const RELAXED_FLAGS = NODE_MAJOR < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
 
 describe('int8 products against float32 on realistic data', () => {
   it('SIMD128: within 1.2 % RMS and 1.5 % of the largest value', async () => {
@@ -28,7 +26,6 @@ describe('int8 products against float32 on realistic data', () => {
   }, 120_000);
 
   it('relaxed SIMD: within 1.7 % RMS and 2.1 % of the largest value', () => {
-    const output = execFileSync(process.execPath, [...RELAXED_FLAGS, '--import', 'tsx', 'test/backend/wasm/int8-relaxed.child.ts', 'precision'], { encoding: 'utf8', timeout: 120_000 });
-    expectWithin(JSON.parse(output.trim().split('\n').pop()!) as PrecisionRow[], 1.7e-2, 2.1e-2);
+    expectWithin(runRelaxedChild('precision') as PrecisionRow[], 1.7e-2, 2.1e-2);
   }, 150_000);
 });

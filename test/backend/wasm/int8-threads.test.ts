@@ -1,12 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { instantiateInt8Kernels } from '../../../src/backend/wasm/int8/int8-matmul.js';
 import { canBlockThisThread, createInt8ThreadPool } from '../../../src/backend/wasm/int8/int8-threads.js';
 import { startNodeInt8Worker } from '../../../src/backend/wasm/int8/int8-threads-node.js';
 import { threadsGiveSameProducts } from '../../support/int8-checks.js';
+import { runRelaxedChild } from '../../support/int8-expect.js';
 
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const RELAXED_FLAGS = NODE_MAJOR < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
 
 describe('int8 products on two threads', () => {
   it('give the single thread products bit for bit, split by columns or by rows, on odd shapes (SIMD128)', async () => {
@@ -16,8 +14,7 @@ describe('int8 products on two threads', () => {
   });
 
   it('give the single thread products bit for bit (relaxed SIMD, in a Node that has it)', () => {
-    const output = execFileSync(process.execPath, [...RELAXED_FLAGS, '--import', 'tsx', 'test/backend/wasm/int8-relaxed.child.ts', 'threads'], { encoding: 'utf8', timeout: 120_000 });
-    expect(JSON.parse(output.trim().split('\n').pop()!)).toEqual({ threads: 2, same: true });
+    expect(runRelaxedChild('threads')).toEqual({ threads: 2, same: true });
   }, 150_000);
 
   it('run on the calling thread alone where the memory is not shared or no worker can be started, and say why', async () => {
