@@ -116,12 +116,13 @@ function memoryFor(shapes: [string, number, number][]): WebAssembly.Memory {
 }
 
 async function child(): Promise<void> {
-  const { configureWasmThreads } = await import('../src/backend/wasm/node-threads.js');
+  // The package's own way to start wasm with n threads (0: tfjs' single-threaded build).
   const tfjsThreads = Number(args.tfjs);
-  configureWasmThreads(String(tfjsThreads));
-  await import('@tensorflow/tfjs-backend-wasm');
-  await tf.setBackend('wasm');
-  await tf.ready();
+  process.env.EMOTION2VEC_WASM_THREADS = String(tfjsThreads);
+  const { installNodePlatform } = await import('../src/node-platform.js');
+  const { selectBackend } = await import('../src/backend/select.js');
+  installNodePlatform();
+  await selectBackend('wasm');
   const shapes = args.shapes.split(',').flatMap((name) => SHAPES[name]!.map(([label, k, n]) => [`${name} ${label}`, k, n] as [string, number, number]));
   const memory = memoryFor(shapes);
   const variants: Int8Variant[] = relaxedSimdStatus() === 'supported' ? ['simd128', 'relaxed'] : ['simd128'];
