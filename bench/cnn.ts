@@ -76,7 +76,8 @@ function opRows(): string[] {
     const weight = tf.tensor1d(randomArray(shape[1]!, 2).map((v) => 1 + 0.2 * v));
     const bias = tf.tensor1d(randomArray(shape[1]!, 3).map((v) => 0.2 * v));
     const before = () => (norm ? plainKernels.gelu(layerNorm(x, 1e-5, weight, bias)) : plainKernels.gelu(x));
-    const after = () => (norm ? layerNormGelu(x, 1e-5, weight, bias) : tf.engine().runKernel('Emotion2VecGelu', { x }) as tf.Tensor);
+    const after = () =>
+      norm ? layerNormGelu(x, 1e-5, weight, bias) : (tf.engine().runKernel('Emotion2VecGelu', { x }) as tf.Tensor);
     const diff = tf.tidy(() => maxAbsDiff(before(), after()));
     const times = { before: [] as number[], after: [] as number[] };
     timeOp(before);
@@ -103,20 +104,41 @@ function convRows(): string[] {
   const wave = tf.tensor3d(randomArray(5 * SAMPLE_RATE, 1), [1, 5 * SAMPLE_RATE, 1]);
   const filter0 = tf.tensor3d(randomArray(10 * channels, 2), [10, 1, channels]);
   const x = tf.tensor3d(randomArray(frames0 * channels, 3), [1, frames0, channels]);
-  const filter1 = tf.tensor3d(randomArray(3 * channels * channels, 4).map((v) => v * 0.05), [3, channels, channels]);
+  const filter1 = tf.tensor3d(
+    randomArray(3 * channels * channels, 4).map((v) => v * 0.05),
+    [3, channels, channels],
+  );
   const framed = () => {
     const pairs = tf.reshape(slice(wave, [0, 0, 0], [1, 5 * (frames0 + 1), 1]), [frames0 + 1, 5]);
-    const windows = tf.concat([slice(pairs, [0, 0], [frames0, 5]), slice(pairs, [1, 0], [frames0, 5])], 1) as tf.Tensor2D;
+    const windows = tf.concat(
+      [slice(pairs, [0, 0], [frames0, 5]), slice(pairs, [1, 0], [frames0, 5])],
+      1,
+    ) as tf.Tensor2D;
     return tf.reshape(tf.matMul(windows, tf.reshape(filter0, [10, channels]) as tf.Tensor2D), [1, frames0, channels]);
   };
   const im2col = () => {
     const pairs = tf.reshape(slice(x, [0, 0, 0], [1, 2 * (frames1 + 1), channels]), [frames1 + 1, 2 * channels]);
-    const rows = tf.concat([slice(pairs, [0, 0], [frames1, 2 * channels]), slice(pairs, [1, 0], [frames1, channels])], 1) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(rows, tf.reshape(filter1, [3 * channels, channels]) as tf.Tensor2D), [1, frames1, channels]);
+    const rows = tf.concat(
+      [slice(pairs, [0, 0], [frames1, 2 * channels]), slice(pairs, [1, 0], [frames1, channels])],
+      1,
+    ) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(rows, tf.reshape(filter1, [3 * channels, channels]) as tf.Tensor2D), [
+      1,
+      frames1,
+      channels,
+    ]);
   };
   const cases = [
-    { label: 'cnn0: conv1d -> frames x (10, 512) matMul, 80 000 samples', before: () => tf.conv1d(wave, filter0, 5, 'valid'), after: framed },
-    { label: 'cnn1: conv1d -> im2col x (1536, 512) matMul, (15 999, 512)', before: () => tf.conv1d(x, filter1, 2, 'valid'), after: im2col },
+    {
+      label: 'cnn0: conv1d -> frames x (10, 512) matMul, 80 000 samples',
+      before: () => tf.conv1d(wave, filter0, 5, 'valid'),
+      after: framed,
+    },
+    {
+      label: 'cnn1: conv1d -> im2col x (1536, 512) matMul, (15 999, 512)',
+      before: () => tf.conv1d(x, filter1, 2, 'valid'),
+      after: im2col,
+    },
   ];
   const rows = cases.map(({ label, before, after }) => {
     const diff = tf.tidy(() => maxAbsDiff(before(), after()));
@@ -135,7 +157,11 @@ function convRows(): string[] {
 }
 
 function modelSource(name: FixtureCase): Record<string, Uint8Array> {
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   return {
     'config.yaml': readFileSync(fixturePath(name, 'config.yaml')),
     'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')),
@@ -174,7 +200,9 @@ async function modelRows(name: FixtureCase, seconds: number): Promise<string[]> 
       return output;
     };
     const start = performance.now();
-    const frames = tf.tidy(() => network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length], false, hook).frames);
+    const frames = tf.tidy(
+      () => network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length], false, hook).frames,
+    );
     frames.dataSync();
     return { stages, totalMs: performance.now() - start, frames };
   };
@@ -209,10 +237,20 @@ async function main(): Promise<void> {
   const threads = process.env.EMOTION2VEC_WASM_THREADS === '0' ? 'one thread' : 'threads';
   const out: string[] = [`wasm, ${threads}, median of ${runs} interleaved runs (before, after, before, ...)\n`];
   if (args.ops !== '0') {
-    out.push('| op | before: tfjs ops (ms) | after: fused kernel (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...opRows(), '');
+    out.push(
+      '| op | before: tfjs ops (ms) | after: fused kernel (ms) | speed-up | max abs diff |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...opRows(),
+      '',
+    );
   }
   if (args.convs !== '0') {
-    out.push('| convolution | before: conv1d (ms) | after: 2-D matMul (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...convRows(), '');
+    out.push(
+      '| convolution | before: conv1d (ms) | after: 2-D matMul (ms) | speed-up | max abs diff |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...convRows(),
+      '',
+    );
   }
   out.push('| model, audio | stage | before (ms) | after (ms) | speed-up |', '| --- | --- | ---: | ---: | ---: |');
   for (const spec of args.cases.split(',').filter(Boolean)) {

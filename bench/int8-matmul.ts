@@ -3,7 +3,8 @@
  * with a bias, as `Linear` runs it) at the encoder's shapes: GOP/s of one product (activations quantized per row,
  * then the integer product; float: the fused product), median of interleaved runs.
  *
- *   npx tsx bench/int8-matmul.ts                        # large and base shapes, 500 frames, tfjs threaded (2) and plain
+ *   npx tsx bench/int8-matmul.ts                        # large and base shapes, 500 frames, tfjs threaded (2) and
+ * plain
  *   npx tsx bench/int8-matmul.ts --shapes large --runs 15 --frames 500 --tfjs 2,0
  *
  * One child process per tfjs setting (`--tfjs 2`: tfjs' threaded build with 2 threads; `0`: its single-threaded
@@ -19,7 +20,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { instantiateInt8Kernels, relaxedSimdStatus, type Int8Kernels, type Int8Variant } from '../src/backend/wasm/int8/int8-matmul.js';
+import {
+  instantiateInt8Kernels,
+  relaxedSimdStatus,
+  type Int8Kernels,
+  type Int8Variant,
+} from '../src/backend/wasm/int8/int8-matmul.js';
 import { createInt8ThreadPool, type Int8ThreadPool } from '../src/backend/wasm/int8/int8-threads.js';
 import { startNodeInt8Worker } from '../src/backend/wasm/int8/int8-threads-node.js';
 import { randomArray } from '../test/support/fixtures.js';
@@ -37,8 +43,18 @@ const { values: args } = parseArgs({
 
 /** (K, N) of the encoder's products: qkv, attention output, fc1, fc2. */
 const SHAPES: Record<string, [string, number, number][]> = {
-  large: [['qkv', 1024, 3072], ['attn out', 1024, 1024], ['fc1', 1024, 4096], ['fc2', 4096, 1024]],
-  base: [['qkv', 768, 2304], ['attn out', 768, 768], ['fc1', 768, 3072], ['fc2', 3072, 768]],
+  large: [
+    ['qkv', 1024, 3072],
+    ['attn out', 1024, 1024],
+    ['fc1', 1024, 4096],
+    ['fc2', 4096, 1024],
+  ],
+  base: [
+    ['qkv', 768, 2304],
+    ['attn out', 768, 768],
+    ['fc1', 768, 3072],
+    ['fc2', 3072, 768],
+  ],
 };
 const frames = Number(args.frames);
 const runs = Number(args.runs);
@@ -87,7 +103,9 @@ function int8Runner(
   };
   const put = (values: Float32Array | Int8Array) => {
     const address = allocate(values.byteLength);
-    new Uint8Array(kernels.memory.buffer, address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    new Uint8Array(kernels.memory.buffer, address, values.byteLength).set(
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    );
     return address;
   };
   const x = put(randomArray(m * k, seed));
@@ -123,7 +141,9 @@ async function child(): Promise<void> {
   const { selectBackend } = await import('../src/backend/select.js');
   installNodePlatform();
   await selectBackend('wasm');
-  const shapes = args.shapes.split(',').flatMap((name) => SHAPES[name]!.map(([label, k, n]) => [`${name} ${label}`, k, n] as [string, number, number]));
+  const shapes = args.shapes
+    .split(',')
+    .flatMap((name) => SHAPES[name]!.map(([label, k, n]) => [`${name} ${label}`, k, n] as [string, number, number]));
   const memory = memoryFor(shapes);
   const variants: Int8Variant[] = relaxedSimdStatus() === 'supported' ? ['simd128', 'relaxed'] : ['simd128'];
   const kernels = new Map<Int8Variant, Int8Kernels>();
@@ -142,7 +162,8 @@ async function child(): Promise<void> {
     const b = tf.tensor2d(randomArray(k * n, seed++), [k, n]);
     const bias = tf.tensor1d(randomArray(n, seed++));
     const runners: Record<string, () => void> = {
-      [`tfjs f32 (${tfjsThreads || 1} thread${tfjsThreads > 1 ? 's' : ''})`]: () => tf.fused.matMul({ a, b, bias }).dispose(),
+      [`tfjs f32 (${tfjsThreads || 1} thread${tfjsThreads > 1 ? 's' : ''})`]: () =>
+        tf.fused.matMul({ a, b, bias }).dispose(),
     };
     let quantizeSimd128 = () => {};
     for (const variant of variants) {
@@ -151,12 +172,20 @@ async function child(): Promise<void> {
       runners[`int8 ${variant}, 1 thread`] = one.run;
       const pool = pools.get(variant)!;
       for (const split of ['columns', 'rows'] as const) {
-        runners[`int8 ${variant}, ${pool.threads} threads (${split})`] = int8Runner(kernels.get(variant)!, pool, split, m, k, n, seed).run;
+        runners[`int8 ${variant}, ${pool.threads} threads (${split})`] = int8Runner(
+          kernels.get(variant)!,
+          pool,
+          split,
+          m,
+          k,
+          n,
+          seed,
+        ).run;
       }
     }
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((name) => [name, []]));
     const quantizeTimes: number[] = [];
-    for (const run of Object.values(runners)) run(), run(); // warm-up (XNNPACK packs its weights on the first call)
+    for (const run of Object.values(runners)) (run(), run()); // warm-up (XNNPACK packs its weights on the first call)
     for (let i = 0; i < runs; i++) {
       for (const [name, run] of Object.entries(runners)) {
         const start = performance.now();
@@ -206,13 +235,38 @@ function main(): void {
   const nodeMajor = Number(process.versions.node.split('.')[0]);
   const flags = nodeMajor < 22 ? ['--experimental-wasm-relaxed-simd', '--no-liftoff'] : [];
   const self = new URL(import.meta.url).pathname;
-  const load = () => loadavg().map((v) => v.toFixed(2)).join(', ');
+  const load = () =>
+    loadavg()
+      .map((v) => v.toFixed(2))
+      .join(', ');
   const loadBefore = load();
-  const first = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', self, '--first-call', '--frames', String(frames)], { encoding: 'utf8' }).trim()) as Record<string, number[]>;
+  const first = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', self, '--first-call', '--frames', String(frames)], {
+      encoding: 'utf8',
+    }).trim(),
+  ) as Record<string, number[]>;
   const results = args.tfjs.split(',').map(
     (setting) =>
       JSON.parse(
-        execFileSync(process.execPath, [...flags, '--import', 'tsx', self, '--child', '--tfjs', setting, '--shapes', args.shapes, '--frames', String(frames), '--runs', String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 })
+        execFileSync(
+          process.execPath,
+          [
+            ...flags,
+            '--import',
+            'tsx',
+            self,
+            '--child',
+            '--tfjs',
+            setting,
+            '--shapes',
+            args.shapes,
+            '--frames',
+            String(frames),
+            '--runs',
+            String(runs),
+          ],
+          { encoding: 'utf8', maxBuffer: 1 << 24 },
+        )
           .trim()
           .split('\n')
           .pop()!,

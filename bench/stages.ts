@@ -62,8 +62,18 @@ export function stageTable(times: StageTimes): string {
     groups.set(groupOf(stage), { calls: group.calls + 1, ms: group.ms + ms });
   }
   const staged = [...times.stages.values()].reduce((a, b) => a + b, 0);
-  const rows = [...groups].map(([name, { calls, ms }]) => [name, String(calls), ms.toFixed(0), ((100 * ms) / times.totalMs).toFixed(1)]);
-  rows.push(['(glue: concat, slices, adds between stages)', '', (times.totalMs - staged).toFixed(0), ((100 * (times.totalMs - staged)) / times.totalMs).toFixed(1)]);
+  const rows = [...groups].map(([name, { calls, ms }]) => [
+    name,
+    String(calls),
+    ms.toFixed(0),
+    ((100 * ms) / times.totalMs).toFixed(1),
+  ]);
+  rows.push([
+    '(glue: concat, slices, adds between stages)',
+    '',
+    (times.totalMs - staged).toFixed(0),
+    ((100 * (times.totalMs - staged)) / times.totalMs).toFixed(1),
+  ]);
   rows.push(['**forward pass**', '', times.totalMs.toFixed(0), '100']);
   const header = ['stage', 'calls', 'ms', '% of forward'];
   return [header, ['---', '---:', '---:', '---:'], ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');

@@ -78,18 +78,29 @@ async function runPackageSide(folder: string): Promise<void> {
   const build = workers ? `threaded build (${workers} pthread workers)` : 'single-threaded build';
   const threads = model.backend === 'wasm' ? `wasm, ${build}, getThreadsCount() = ${getThreadsCount()}` : model.backend;
   model.dispose();
-  process.stdout.write(JSON.stringify({ loadMs, medianMs: median(times), threads, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.stdout.write(
+    JSON.stringify({ loadMs, medianMs: median(times), threads, peakRssMiB: process.resourceUsage().maxRSS / 1024 }),
+  );
 }
 
 /** The first interpreter that imports torch, numpy and yaml: $PYTHON, python3 on PATH, then Debian's own. */
 function findPython(): string | null {
   const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => Boolean(c));
-  return candidates.find((python) => spawnSync(python, ['-c', 'import torch, numpy, yaml'], { stdio: 'ignore' }).status === 0) ?? null;
+  return (
+    candidates.find(
+      (python) => spawnSync(python, ['-c', 'import torch, numpy, yaml'], { stdio: 'ignore' }).status === 0,
+    ) ?? null
+  );
 }
 
 function runJson(command: string, commandArgs: string[]): Record<string, unknown> {
-  const result = spawnSync(command, commandArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 2 ** 24 });
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (exit ${result.status ?? result.signal})`);
+  const result = spawnSync(command, commandArgs, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 2 ** 24,
+  });
+  if (result.status !== 0)
+    throw new Error(`${command} ${commandArgs.join(' ')} failed (exit ${result.status ?? result.signal})`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
 
@@ -132,7 +143,18 @@ function torchSide(python: string, name: FixtureCase, weightsFile: string): Side
 function packageSide(name: FixtureCase, folder: string): SideResult {
   const loadAverage = loadavg()[0]!.toFixed(2);
   process.stderr.write(`emotion2vec-tfjs, ${name} (load average ${loadAverage})...\n`);
-  const out = runJson(process.execPath, [...process.execArgv, SCRIPT, '--side', 'wasm', '--folder', folder, '--seconds', String(seconds), '--runs', String(runs)]) as {
+  const out = runJson(process.execPath, [
+    ...process.execArgv,
+    SCRIPT,
+    '--side',
+    'wasm',
+    '--folder',
+    folder,
+    '--seconds',
+    String(seconds),
+    '--runs',
+    String(runs),
+  ]) as {
     loadMs: number;
     medianMs: number;
     threads: string;
@@ -143,9 +165,14 @@ function packageSide(name: FixtureCase, folder: string): SideResult {
 
 /** A checkpoint folder of a fixture's synthetic weights (config.yaml, tokens.txt, model.safetensors). */
 function writeCheckpoint(name: FixtureCase, dir: string): string {
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
-  for (const file of ['config.yaml', 'tokens.txt']) writeFileSync(join(dir, file), readFileSync(fixturePath(name, file)));
+  for (const file of ['config.yaml', 'tokens.txt'])
+    writeFileSync(join(dir, file), readFileSync(fixturePath(name, file)));
   return join(dir, 'model.safetensors');
 }
 
@@ -172,7 +199,9 @@ function table(rows: (SideResult & { model: string })[]): string {
     r.parity,
     r.loadAverage,
   ]);
-  return [header, header.map((_, i) => (i < 3 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return [header, header.map((_, i) => (i < 3 ? '---' : '---:')), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
 }
 
 async function main(): Promise<void> {

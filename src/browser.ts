@@ -29,7 +29,10 @@ const WEB_AUDIO_MAX_RATE = 768_000;
 async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promise<DecodedAudio | null> {
   const OfflineContext = globalThis.OfflineAudioContext;
   if (typeof OfflineContext !== 'function') return null;
-  const rate = hint.sampleRate !== undefined && hint.sampleRate >= WEB_AUDIO_MIN_RATE && hint.sampleRate <= WEB_AUDIO_MAX_RATE ? hint.sampleRate : MODEL_SAMPLE_RATE;
+  const rate =
+    hint.sampleRate !== undefined && hint.sampleRate >= WEB_AUDIO_MIN_RATE && hint.sampleRate <= WEB_AUDIO_MAX_RATE
+      ? hint.sampleRate
+      : MODEL_SAMPLE_RATE;
   const context = new OfflineContext(1, 1, rate);
   let buffer: AudioBuffer;
   try {
@@ -37,7 +40,9 @@ async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promis
     buffer = await context.decodeAudioData(bytes.slice().buffer);
   } catch (error) {
     const reason = `the browser's decodeAudioData failed (${error instanceof Error ? error.message : String(error)})`;
-    throw new AudioInputError('AUDIO_DECODE', `Cannot decode ${hint.fileName ?? 'this audio'}: ${reason}.`, { details: { reason } });
+    throw new AudioInputError('AUDIO_DECODE', `Cannot decode ${hint.fileName ?? 'this audio'}: ${reason}.`, {
+      details: { reason },
+    });
   }
   // Channels are mixed (when asked) by decodeAudio itself, as for every decoder.
   const channels: Float32Array[] = [];

@@ -16,7 +16,17 @@ export { ensureCachedModel } from './model/hub-cache.js';
 export { convertModel, type ConvertOptions, type ConversionReport } from './model/convert.js';
 export { installNodePlatform } from './node-platform.js';
 export { encodeFloatWav } from './audio/wav.js';
-export { writeResultFolder, readCompleteResult, EmbeddingFileStream, EmbeddingStreams, RESULT_FILE, EMBEDDING_FILE, PROCESSED_AUDIO_FILE, type ResultFolderContents, type WrittenResultFolder } from './results/folder.js';
+export {
+  writeResultFolder,
+  readCompleteResult,
+  EmbeddingFileStream,
+  EmbeddingStreams,
+  RESULT_FILE,
+  EMBEDDING_FILE,
+  PROCESSED_AUDIO_FILE,
+  type ResultFolderContents,
+  type WrittenResultFolder,
+} from './results/folder.js';
 export { writeSummaryCsv, formatSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './results/summary.js';
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './results/safe-name.js';
 

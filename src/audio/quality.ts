@@ -22,7 +22,10 @@ export interface QualityReport {
   readonly sampleRate: number;
   /** Root-mean-square of all samples (full scale is 1). */
   readonly rms: number;
-  /** `20·log10(rms)` (0 dBFS = RMS of a full-scale square wave; a full-scale sine reads −3.01), floored at −120 so silence stays finite. */
+  /**
+   * `20·log10(rms)` (0 dBFS = RMS of a full-scale square wave; a full-scale sine reads −3.01), floored at −120 so
+   * silence stays finite.
+   */
   readonly rmsDbfs: number;
   /** Largest absolute sample. */
   readonly peak: number;
@@ -63,7 +66,10 @@ export const QUALITY_THRESHOLDS = Object.freeze({
   silenceTopDb: 20,
 } as const);
 
-/** Silence frames at the model's 16 kHz, as librosa's defaults; scaled by the sample rate so they last as long elsewhere. */
+/**
+ * Silence frames at the model's 16 kHz, as librosa's defaults; scaled by the sample rate so they last as long
+ * elsewhere.
+ */
 const HOP_AT_MODEL_RATE = 512;
 const FRAMES_PER_HOP = 4;
 

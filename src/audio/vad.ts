@@ -98,7 +98,8 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
   if (o.mode !== 'speech' && o.mode !== 'fixed') bad('mode', o.mode, "'speech' or 'fixed'");
   const seconds = (name: keyof typeof SEGMENT_DEFAULTS, min: number) => {
     const value = o[name] as unknown;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) bad(name, value, `a number of seconds >= ${min}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+      bad(name, value, `a number of seconds >= ${min}`);
     return value as number;
   };
   const maxSegment = seconds('maxSegmentSeconds', 0.1);
@@ -127,7 +128,10 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
 }
 
 function bad(name: string, value: unknown, expected: string): never {
-  throw new UsageError('INVALID_ARGUMENT', `segmentation.${name} must be ${expected}; got ${JSON.stringify(value)?.slice(0, 40)}.`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `segmentation.${name} must be ${expected}; got ${JSON.stringify(value)?.slice(0, 40)}.`,
+  );
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -237,7 +241,8 @@ export class SpeechSegmenter {
 
   /** Adds samples and returns the segments they completed, in order. */
   push(samples: Float32Array): Segment[] {
-    if (this.ended) throw new UsageError('INVALID_ARGUMENT', 'This segmenter has ended; start a new one for more audio.');
+    if (this.ended)
+      throw new UsageError('INVALID_ARGUMENT', 'This segmenter has ended; start a new one for more audio.');
     const merged = new Float32Array(this.pending.length + samples.length);
     merged.set(this.pending);
     merged.set(samples, this.pending.length);
@@ -363,7 +368,13 @@ export class SpeechSegmenter {
     if (this.plan.mode === 'fixed') {
       if (total > this.segmentStart) {
         const speech = this.voicedRun * 2 >= total - this.segmentStart;
-        this.emitFinal({ startFrame: this.segmentStart, endFrame: total, speech, cutBefore: this.cutBefore, cutAfter: false });
+        this.emitFinal({
+          startFrame: this.segmentStart,
+          endFrame: total,
+          speech,
+          cutBefore: this.cutBefore,
+          cutAfter: false,
+        });
       }
       this.flushHeld();
       return;
@@ -372,18 +383,41 @@ export class SpeechSegmenter {
       const end = Math.max(this.segmentStart + 1, Math.min(this.lastVoiced + 1 + this.plan.paddingFrames, total));
       // A trailing silence too short to stand alone joins the speech before it.
       const speechEnd = total - end < 3 ? total : end;
-      this.emitFinal({ startFrame: this.segmentStart, endFrame: speechEnd, speech: true, cutBefore: this.cutBefore, cutAfter: false });
-      if (speechEnd < total) this.emitFinal({ startFrame: speechEnd, endFrame: total, speech: false, cutBefore: false, cutAfter: false });
+      this.emitFinal({
+        startFrame: this.segmentStart,
+        endFrame: speechEnd,
+        speech: true,
+        cutBefore: this.cutBefore,
+        cutAfter: false,
+      });
+      if (speechEnd < total)
+        this.emitFinal({ startFrame: speechEnd, endFrame: total, speech: false, cutBefore: false, cutAfter: false });
     } else if (total > this.segmentStart) {
-      this.emitFinal({ startFrame: this.segmentStart, endFrame: total, speech: false, cutBefore: this.cutBefore, cutAfter: false });
+      this.emitFinal({
+        startFrame: this.segmentStart,
+        endFrame: total,
+        speech: false,
+        cutBefore: this.cutBefore,
+        cutAfter: false,
+      });
     }
     this.flushHeld();
   }
 
   /** The last segments: a piece after a forced cut shorter than the minimum tail is merged into the held piece. */
   private emitFinal(segment: Segment): void {
-    if (this.held && segment.cutBefore && segment.endFrame - segment.startFrame < this.minTailFrames() && this.held.endFrame === segment.startFrame) {
-      this.held = { ...this.held, endFrame: segment.endFrame, cutAfter: false, speech: this.held.speech || segment.speech };
+    if (
+      this.held &&
+      segment.cutBefore &&
+      segment.endFrame - segment.startFrame < this.minTailFrames() &&
+      this.held.endFrame === segment.startFrame
+    ) {
+      this.held = {
+        ...this.held,
+        endFrame: segment.endFrame,
+        cutAfter: false,
+        speech: this.held.speech || segment.speech,
+      };
       return;
     }
     this.emit(segment);

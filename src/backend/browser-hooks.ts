@@ -20,7 +20,9 @@ async function registerLazyBackend(name: string): Promise<string | null> {
   }
   if (name === 'webgpu') {
     const hasGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
-    return hasGpu ? "not registered (import '@tensorflow/tfjs-backend-webgpu' to use it)" : 'this browser has no WebGPU (navigator.gpu)';
+    return hasGpu
+      ? "not registered (import '@tensorflow/tfjs-backend-webgpu' to use it)"
+      : 'this browser has no WebGPU (navigator.gpu)';
   }
   return 'not registered';
 }

@@ -59,7 +59,13 @@ export interface Kernels {
   prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null;
   gelu(x: tf.Tensor): tf.Tensor;
   layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
-  layerNormGelu(x: tf.Tensor, eps: number, weight: tf.Tensor | undefined, bias: tf.Tensor | undefined, inPlace: boolean): tf.Tensor;
+  layerNormGelu(
+    x: tf.Tensor,
+    eps: number,
+    weight: tf.Tensor | undefined,
+    bias: tf.Tensor | undefined,
+    inPlace: boolean,
+  ): tf.Tensor;
   slice<T extends tf.Tensor>(x: T, begin: readonly number[], size: readonly number[]): T;
   filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor;
   reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks;
@@ -118,7 +124,13 @@ export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: 
  * over the rows); with `inPlace` it writes over x's own data when no other tensor shares it (then `x` must not
  * be used afterwards). Elsewhere, and without the affine part, the two formulations above, into a new tensor.
  */
-export function layerNormGelu(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor, inPlace = false): tf.Tensor {
+export function layerNormGelu(
+  x: tf.Tensor,
+  eps: number,
+  weight?: tf.Tensor,
+  bias?: tf.Tensor,
+  inPlace = false,
+): tf.Tensor {
   return active().layerNormGelu(x, eps, weight, bias, inPlace);
 }
 
@@ -137,7 +149,11 @@ export function slice<T extends tf.Tensor>(x: T, begin: readonly number[], size:
  * its place on the heap, so a weight read from a file crosses memory once and never exists twice. Elsewhere, a
  * fresh array handed to tf.tensor.
  */
-export function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor {
+export function filledTensor(
+  shape: readonly number[],
+  fill: (target: Float32Array) => void,
+  block?: HeapBlock,
+): tf.Tensor {
   return active().filledTensor(shape, fill, block);
 }
 

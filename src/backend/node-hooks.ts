@@ -23,11 +23,17 @@ async function registerNativeBackend(): Promise<string | null> {
       await import(name);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      reasons.push(code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? `${name} is not installed` : `${name} failed to load (${(error as Error).message.split('\n')[0]})`);
+      reasons.push(
+        code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+          ? `${name} is not installed`
+          : `${name} failed to load (${(error as Error).message.split('\n')[0]})`,
+      );
       continue;
     }
     if (tf.findBackendFactory('tensorflow')) return null;
-    reasons.push(`${name} loaded but registered into another copy of @tensorflow/tfjs-core (install the same version as this package's)`);
+    reasons.push(
+      `${name} loaded but registered into another copy of @tensorflow/tfjs-core (install the same version as this package's)`,
+    );
   }
   return reasons.join('; ');
 }

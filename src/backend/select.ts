@@ -156,9 +156,11 @@ function warnSlowCpuOnce(reasons: readonly string[]): void {
   warnedSlowCpu = true;
   const fix =
     hooks.runtime === 'node'
-      ? 'install @tensorflow/tfjs-node, or keep @tensorflow/tfjs-backend-wasm\'s dist/*.wasm reachable (pass `wasmPaths` when the app is bundled)'
+      ? "install @tensorflow/tfjs-node, or keep @tensorflow/tfjs-backend-wasm's dist/*.wasm reachable (pass `wasmPaths` when the app is bundled)"
       : "serve @tensorflow/tfjs-backend-wasm's dist/*.wasm files and pass their folder as `wasmPaths`";
-  console.warn(`emotion2vec-tfjs: backend 'auto' fell back to the plain-JS 'cpu' backend, about 40x slower (${reasons.join('; ')}). To fix it, ${fix}.`);
+  console.warn(
+    `emotion2vec-tfjs: backend 'auto' fell back to the plain-JS 'cpu' backend, about 40x slower (${reasons.join('; ')}). To fix it, ${fix}.`,
+  );
 }
 
 function initialisationHint(name: string): string {

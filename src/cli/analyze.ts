@@ -24,12 +24,16 @@ import { reportFatal } from './output.js';
 import { loadProgressDisplay, runProgress } from './progress.js';
 import { tableHeader, tableRow } from './table.js';
 
-/** Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
+/**
+ * Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon
+ * on Ctrl-C.
+ */
 const INPUTS_PER_BATCH_CHUNK = 4;
 /** The library's default batch size on GPU and native backends (1 on wasm/cpu). */
 const DEFAULT_CHUNK_BATCH = 8;
 /** Help of --timeline and --plot, shared by analyze and enqueue (the workers write the same files). */
-export const TIMELINE_HELP = 'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
+export const TIMELINE_HELP =
+  'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
 export const PLOT_HELP = 'also write timeline.svg, a chart of the scores over time (implies --timeline)';
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -82,7 +86,14 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const display = loadProgressDisplay();
   let model: Emotion2Vec;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback, head: options.head });
+    model = await Emotion2Vec.load(options.model, {
+      backend: options.backend,
+      hub,
+      offline: options.offline,
+      cacheDir: options.cacheDir,
+      progress: display.callback,
+      head: options.head,
+    });
   } catch (error) {
     reportFatal(error);
     return 2;
@@ -92,7 +103,10 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
 
   const entries: (SummaryEntry | undefined)[] = new Array(items.length);
   const todo = await pendingInputs(items, folders, root, options.resume === true, entries);
-  if (todo.length < items.length) process.stderr.write(`skipping ${items.length - todo.length} input(s) already done in ${printable(root!)} (--resume)\n`);
+  if (todo.length < items.length)
+    process.stderr.write(
+      `skipping ${items.length - todo.length} input(s) already done in ${printable(root!)} (--resume)\n`,
+    );
   const interrupt = onInterrupt();
   const progress = runProgress(todo.length);
   let failures = 0;
@@ -129,7 +143,11 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
         progress.tick();
       }
       // Rewritten after every chunk, so a stop at any point leaves the summary of what is done.
-      if (root) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+      if (root)
+        await writeSummaryCsv(
+          root,
+          entries.filter((e): e is SummaryEntry => e !== undefined),
+        );
     }
   } catch (error) {
     reportFatal(error);
@@ -139,18 +157,30 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     interrupt.dispose();
     model.dispose();
   }
-  if (root && todo.length === 0) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+  if (root && todo.length === 0)
+    await writeSummaryCsv(
+      root,
+      entries.filter((e): e is SummaryEntry => e !== undefined),
+    );
   const done = entries.filter((e) => e !== undefined).length;
   if (root) process.stderr.write(`${done} of ${items.length} input(s) in ${printable(root)} (summary.csv)\n`);
   if (interrupt.requested) {
-    process.stderr.write(`interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`);
+    process.stderr.write(
+      `interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`,
+    );
     return EXIT_INTERRUPTED;
   }
   return failures > 0 ? 1 : 0;
 }
 
 /** Indexes of the inputs to analyse; with --resume, complete results already in `root` fill `entries` instead. */
-async function pendingInputs(items: readonly InputItem[], folders: readonly string[], root: string | null, resume: boolean, entries: (SummaryEntry | undefined)[]): Promise<number[]> {
+async function pendingInputs(
+  items: readonly InputItem[],
+  folders: readonly string[],
+  root: string | null,
+  resume: boolean,
+  entries: (SummaryEntry | undefined)[],
+): Promise<number[]> {
   const todo: number[] = [];
   for (const [index, folder] of folders.entries()) {
     const done = resume && root ? await readCompleteResult(root, folder) : null;
@@ -174,7 +204,8 @@ function analysisOptions(options: AnalyzeOptions): AnalysisOptions {
 
 /** An input's summary entry: its record (and folder), or its error record; a failed write is OUTPUT_WRITE_FAILED. */
 function summaryEntry(item: InputItem, key: string, outcome: AnalysisOutcome, root: string | null): SummaryEntry {
-  if (outcome.ok) return { record: outcome.record, ...(outcome.folder === undefined ? {} : { folder: outcome.folder }) };
+  if (outcome.ok)
+    return { record: outcome.record, ...(outcome.folder === undefined ? {} : { folder: outcome.folder }) };
   if (outcome.stage === 'predict') return { record: toErrorRecord(outcome.error, { input: item.path, key }) };
   const reason = (outcome.error as Error)?.message ?? String(outcome.error);
   const failure: ErrorRecord = {
@@ -192,7 +223,9 @@ export function defaultOutputDir(now: Date = new Date()): string {
   return `outputs/output_${stamp}`;
 }
 
-/** First Ctrl-C: finish the inputs in flight, then stop. Second: quit now (finished folders are whole: atomic writes). */
+/**
+ * First Ctrl-C: finish the inputs in flight, then stop. Second: quit now (finished folders are whole: atomic writes).
+ */
 function onInterrupt(): { readonly requested: boolean; dispose(): void } {
   const state = { requested: false };
   const handler = () => {

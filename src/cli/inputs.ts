@@ -48,10 +48,15 @@ export async function collectInputs(args: readonly string[]): Promise<InputItem[
 /** Marks a path that exists but is not a regular file (a FIFO, a device): reading it could block or never end. */
 async function refuseIfNotRegular(item: InputItem): Promise<InputItem> {
   const kind = await nonRegularKind(item.path);
-  return kind === null ? item : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
+  return kind === null
+    ? item
+    : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
 }
 
-/** Audio files under `folder` (by the extensions of the format table's searched formats), recursively, in a stable (sorted) order. */
+/**
+ * Audio files under `folder` (by the extensions of the format table's searched formats), recursively, in a stable
+ * (sorted) order.
+ */
 export async function audioFilesUnder(folder: string): Promise<string[]> {
   const found: string[] = [];
   const entries = await readdir(folder, { withFileTypes: true });
@@ -73,7 +78,10 @@ export function parseList(text: string, listName: string, scp: boolean): InputIt
   if (!scp) return listLines(text).map(({ text: path }) => fileItem(path));
   return keyedLines(text, listName, 'path', 'INVALID_ARGUMENT').map(({ key, value: path, line }) => {
     if (isPipeCommand(path)) {
-      throw new UsageError('INVALID_ARGUMENT', `${printable(listName)} line ${line}: Kaldi pipe commands ("... |") are not run; convert the audio to files first (e.g. with sox or ffmpeg) and list their paths.`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `${printable(listName)} line ${line}: Kaldi pipe commands ("... |") are not run; convert the audio to files first (e.g. with sox or ffmpeg) and list their paths.`,
+      );
     }
     return { key, path, listedKey: true };
   });

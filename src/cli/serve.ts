@@ -78,7 +78,9 @@ export async function serve(options: ServeOptions): Promise<number> {
       logger: { level: 'warn' },
     });
     const address = await app.listen({ port: options.port, host: options.host });
-    process.stdout.write(`emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`);
+    process.stdout.write(
+      `emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

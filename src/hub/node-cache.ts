@@ -25,7 +25,10 @@ export function cacheRoot(options: Pick<HubOptions, 'cacheDir'> = {}): string {
 }
 
 /** The cache folders of one model. */
-export function modelCacheFolders(model: Pick<HubModel, 'hub' | 'repo'>, options: Pick<HubOptions, 'cacheDir'> = {}): { root: string; raw: string; converted: string } {
+export function modelCacheFolders(
+  model: Pick<HubModel, 'hub' | 'repo'>,
+  options: Pick<HubOptions, 'cacheDir'> = {},
+): { root: string; raw: string; converted: string } {
   const root = join(cacheRoot(options), model.hub, model.repo.replace('/', '--'));
   return { root, raw: join(root, 'raw'), converted: join(root, 'converted') };
 }
@@ -92,9 +95,13 @@ export async function downloadModelFiles(model: HubModel, folder: string, option
     }
     if (outcome === 'absent') {
       if (required.has(file)) {
-        throw new CheckpointError('MODEL_NOT_FOUND', `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`, {
-          details: { url },
-        });
+        throw new CheckpointError(
+          'MODEL_NOT_FOUND',
+          `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`,
+          {
+            details: { url },
+          },
+        );
       }
       // Remember the absence so an offline load does not ask for it.
       await writeFile(`${destination}.absent`, '');
@@ -110,8 +117,16 @@ function offlineError(model: HubModel, raw: string, options: HubOptions): Checkp
   );
 }
 
-function withManualFetchHint(error: CheckpointError, model: HubModel, raw: string, options: HubOptions): CheckpointError {
-  return new CheckpointError(error.code, `${error.message} ${manualFetchHint(model, raw, options)}`, { cause: error, details: error.details });
+function withManualFetchHint(
+  error: CheckpointError,
+  model: HubModel,
+  raw: string,
+  options: HubOptions,
+): CheckpointError {
+  return new CheckpointError(error.code, `${error.message} ${manualFetchHint(model, raw, options)}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 /** How to get the files without this library: the URLs, and the folder to put them in. */

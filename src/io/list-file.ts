@@ -39,9 +39,17 @@ export interface ListErrors {
  */
 export async function readListFile(path: string, errors: ListErrors): Promise<string> {
   const info = await stat(path).catch(() => null);
-  if (info === null) throw new UsageError(errors.code, `Cannot open ${printable(path)}: no such file.${errors.missingHint ? ` ${errors.missingHint}` : ''}`);
+  if (info === null)
+    throw new UsageError(
+      errors.code,
+      `Cannot open ${printable(path)}: no such file.${errors.missingHint ? ` ${errors.missingHint}` : ''}`,
+    );
   if (!info.isFile()) throw new UsageError(errors.code, `${printable(path)} is not a regular file.`);
-  if (info.size > MAX_LIST_BYTES) throw new UsageError(errors.code, `${printable(path)} is ${info.size} bytes: too large for a list (at most ${MAX_LIST_BYTES}). Split it.`);
+  if (info.size > MAX_LIST_BYTES)
+    throw new UsageError(
+      errors.code,
+      `${printable(path)} is ${info.size} bytes: too large for a list (at most ${MAX_LIST_BYTES}). Split it.`,
+    );
   return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES })).replace(/^\uFEFF/, '');
 }
 
@@ -66,7 +74,10 @@ export function keyedLines(text: string, listName: string, what: string, code: E
   return listLines(text).map(({ text: line, line: number }) => {
     const match = /^(\S+)\s+(.+)$/.exec(line);
     if (!match) {
-      throw new UsageError(code, `${printable(listName)} line ${number}: expected "<key> <${what}>" (a Kaldi list line), got ${JSON.stringify(printable(line.slice(0, 120)))}.`);
+      throw new UsageError(
+        code,
+        `${printable(listName)} line ${number}: expected "<key> <${what}>" (a Kaldi list line), got ${JSON.stringify(printable(line.slice(0, 120)))}.`,
+      );
     }
     return { key: match[1]!, value: match[2]!, line: number };
   });

@@ -62,7 +62,9 @@ export class AlibiBias {
     const scaleRows = options.perLayer ? options.totalBlocks : 1;
     const scaleHeads = options.perHead ? options.numAlibiHeads : 1;
     // Stored (rows, 1, heads, 1, 1); kept as (rows, heads, 1, 1) and clamped at 0 once, as upstream does.
-    this.scale = params.declare(name, [scaleRows, 1, scaleHeads, 1, 1], (s) => tf.relu(tf.reshape(s, [scaleRows, scaleHeads, 1, 1])));
+    this.scale = params.declare(name, [scaleRows, 1, scaleHeads, 1, 1], (s) =>
+      tf.relu(tf.reshape(s, [scaleRows, scaleHeads, 1, 1])),
+    );
   }
 
   /**

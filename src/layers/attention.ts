@@ -35,9 +35,14 @@ export class SelfAttention {
     return tf.tidy(() => {
       const [batch, length] = x.shape;
       const qkv = this.qkv.apply(x) as tf.Tensor3D; // (B, N, 3D)
-      const bias4d = bias ? (tf.reshape(bias, [1, 1, 1, 1, ...bias.shape].slice(-4) as [number, number, number, number]) as tf.Tensor4D) : null;
+      const bias4d = bias
+        ? (tf.reshape(bias, [1, 1, 1, 1, ...bias.shape].slice(-4) as [number, number, number, number]) as tf.Tensor4D)
+        : null;
       const items = Array.from({ length: batch }, (_, b) => {
-        const rows = tf.reshape(slice(qkv, [b, 0, 0], [1, length, 3 * this.dim]), [length, 3 * this.dim]) as tf.Tensor2D;
+        const rows = tf.reshape(slice(qkv, [b, 0, 0], [1, length, 3 * this.dim]), [
+          length,
+          3 * this.dim,
+        ]) as tf.Tensor2D;
         return this.attendOne(rows, bias4d, b);
       });
       const context = batch === 1 ? tf.expandDims(items[0]!, 0) : tf.stack(items);
@@ -55,7 +60,10 @@ export class SelfAttention {
     // Each head's (N, N) scores go as soon as its context is computed (16 heads x 1 MB at 10 s, large).
     const heads = Array.from({ length: numHeads }, (_, h) =>
       tf.tidy(() => {
-        let scores: tf.Tensor2D = tf.matMul(slice(q, [0, h * headDim], [length, headDim]), slice(keysT, [h * headDim, 0], [headDim, length]));
+        let scores: tf.Tensor2D = tf.matMul(
+          slice(q, [0, h * headDim], [length, headDim]),
+          slice(keysT, [h * headDim, 0], [headDim, length]),
+        );
         if (bias) scores = tf.add(scores, biasOf(bias, item, h)) as tf.Tensor2D;
         return tf.matMul(tf.softmax(scores), slice(v, [0, h * headDim], [length, headDim]));
       }),

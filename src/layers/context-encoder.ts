@@ -14,8 +14,12 @@ export class ContextEncoder {
 
   constructor(params: ParameterSet, prefix: string, depth: number, options: BlockOptions) {
     // Upstream gives the prenet a norm only in post-norm mode, and applies it before the blocks.
-    if (!options.layerNormFirst) this.inputNorm = new LayerNorm(params, `${prefix}.norm`, options.dim, options.normEps, options.normAffine);
-    this.blocks = Array.from({ length: depth }, (_, i) => new TransformerBlock(params, `${prefix}.blocks.${i}`, options));
+    if (!options.layerNormFirst)
+      this.inputNorm = new LayerNorm(params, `${prefix}.norm`, options.dim, options.normEps, options.normAffine);
+    this.blocks = Array.from(
+      { length: depth },
+      (_, i) => new TransformerBlock(params, `${prefix}.blocks.${i}`, options),
+    );
   }
 
   /** @param biases one attention bias per prenet block (or null for none). */

@@ -56,7 +56,9 @@ export class ConvFeatureExtractor {
         // Each layer's convolution output and input go as soon as the layer is done, not at the end of the
         // stack: the first layer's output alone is 16 000 frames x C per 5 s of audio.
         x = tf.tidy(() => {
-          const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
+          const convolved = stage(`cnn${i}.conv`, () =>
+            tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'),
+          );
           // In place: the convolution's output is used by nothing else (on wasm: one buffer instead of two).
           return stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved, true) as tf.Tensor3D);
         });

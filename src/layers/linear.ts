@@ -22,7 +22,13 @@ export class Linear {
   /** What the backend made of the weight when the parameter set packed it, or null: plain values. */
   private prepared: PreparedWeight | null = null;
 
-  constructor(params: ParameterSet, prefix: string, inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+  constructor(
+    params: ParameterSet,
+    prefix: string,
+    inFeatures: number,
+    readonly outFeatures: number,
+    options: LinearOptions = {},
+  ) {
     // Stored transposed to (in, out) once at load time: the layout tfjs' wasm product hands XNNPACK, and a plain
     // product on every other backend. Converted folders store it so already (format 3), and then load it
     // without the transpose.
@@ -36,7 +42,10 @@ export class Linear {
     return linear(x, { weight: this.weight.value, bias: this.bias?.value, prepared: this.prepared });
   }
 
-  /** Prepares the weight where the backend has a form of its own (see LinearOptions.packed); called once, by the parameter set. */
+  /**
+   * Prepares the weight where the backend has a form of its own (see LinearOptions.packed); called once, by the
+   * parameter set.
+   */
   private pack(): void {
     this.prepared = prepareLinearWeight(this.weight.value, this.bias?.value);
   }

@@ -76,7 +76,10 @@ export class Parameter {
   /** The loaded tensor, in the layer's layout. */
   get value(): tf.Tensor {
     if (this.tensor === null) {
-      throw new UsageError('MODEL_DISPOSED', `Parameter ${this.name} is not loaded: the model was disposed or never loaded.`);
+      throw new UsageError(
+        'MODEL_DISPOSED',
+        `Parameter ${this.name} is not loaded: the model was disposed or never loaded.`,
+      );
     }
     return this.tensor;
   }
@@ -99,10 +102,16 @@ export class Parameter {
     const direct = this.directShape(stored);
     if (direct) {
       // Either no layout change, or stored already in the layout this layer computes with: no transpose at load.
-      this.tensor = filledTensor(direct, (target) => (this.prepare ? stored.readTransposedInto!(target) : stored.readInto!(target)), block);
+      this.tensor = filledTensor(
+        direct,
+        (target) => (this.prepare ? stored.readTransposedInto!(target) : stored.readInto!(target)),
+        block,
+      );
       return;
     }
-    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
+    const raw = stored.readInto
+      ? filledTensor(this.shape, (target) => stored.readInto!(target))
+      : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
       return;
@@ -143,7 +152,12 @@ export class ParameterSet {
   private headroom: HeapBlock | null = null;
 
   /** Declares a tensor the model needs. Names are PyTorch state-dict keys. */
-  declare(name: string, shape: readonly number[], prepare?: (raw: tf.Tensor) => tf.Tensor, options?: ParameterOptions): Parameter {
+  declare(
+    name: string,
+    shape: readonly number[],
+    prepare?: (raw: tf.Tensor) => tf.Tensor,
+    options?: ParameterOptions,
+  ): Parameter {
     if (this.byName.has(name)) throw new Error(`Parameter ${name} declared twice`);
     const parameter = new Parameter(name, shape, prepare, options);
     this.parameters.push(parameter);
@@ -172,12 +186,17 @@ export class ParameterSet {
       const entry = stateDict.get(parameter.name);
       if (!entry) missing.push(parameter.name);
       else if (!sameElements(entry.shape, parameter.shape)) {
-        misshaped.push(`${parameter.name}: expected [${parameter.shape.join(', ')}], found [${entry.shape.join(', ')}]`);
+        misshaped.push(
+          `${parameter.name}: expected [${parameter.shape.join(', ')}], found [${entry.shape.join(', ')}]`,
+        );
       }
     }
     if (missing.length > 0 || misshaped.length > 0) {
       // The first few of each list: the full lists are in `details`, the message stays readable (and capped).
-      const shown = (names: string[]) => [...names.slice(0, 12).map((n) => `  ${n.slice(0, 200)}`), ...(names.length > 12 ? [`  ... and ${names.length - 12} more`] : [])];
+      const shown = (names: string[]) => [
+        ...names.slice(0, 12).map((n) => `  ${n.slice(0, 200)}`),
+        ...(names.length > 12 ? [`  ... and ${names.length - 12} more`] : []),
+      ];
       const lines = [
         ...(missing.length > 0 ? [`missing (${missing.length}):`, ...shown(missing)] : []),
         ...(misshaped.length > 0 ? [`wrong shape (${misshaped.length}):`, ...shown(misshaped)] : []),
@@ -206,11 +225,14 @@ export class ParameterSet {
     const report = this.verify(stateDict);
     const packed = this.parameters.filter((p) => p.options.pack);
     const shapes = packed.map((p) => p.directShape(stateDict.get(p.name)!));
-    const { blocks, headroom } = shapes.every((shape) => shape !== null) ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4)) : { blocks: [], headroom: null };
+    const { blocks, headroom } = shapes.every((shape) => shape !== null)
+      ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4))
+      : { blocks: [], headroom: null };
     try {
       // Each block goes to its tensor, which frees it from then on.
       packed.forEach((parameter, i) => parameter.assign(stateDict.get(parameter.name)!, blocks[i]));
-      for (const parameter of this.parameters.filter((p) => !p.options.pack)) parameter.assign(stateDict.get(parameter.name)!);
+      for (const parameter of this.parameters.filter((p) => !p.options.pack))
+        parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
       // Frees the blocks no tensor took (a load that failed part way).
       for (const block of blocks) block.release();

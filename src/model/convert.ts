@@ -122,5 +122,7 @@ async function prepareFolder(folder: string): Promise<void> {
 
 function writeFailure(what: string, error: unknown): UsageError {
   const reason = quote((error as Error)?.message ?? String(error), 300);
-  return new UsageError('OUTPUT_WRITE_FAILED', `${what}: ${reason}. Choose a folder you can write to.`, { cause: error });
+  return new UsageError('OUTPUT_WRITE_FAILED', `${what}: ${reason}. Choose a folder you can write to.`, {
+    cause: error,
+  });
 }

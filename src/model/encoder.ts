@@ -84,7 +84,10 @@ export class Emotion2VecEncoder {
       preLayerNorm: config.convPosPreLn,
     });
     this.prenet = new ContextEncoder(params, `${AUDIO}.context_encoder`, config.prenetDepth, blockOptions);
-    this.blocks = Array.from({ length: config.depth }, (_, i) => new TransformerBlock(params, `blocks.${i}`, blockOptions));
+    this.blocks = Array.from(
+      { length: config.depth },
+      (_, i) => new TransformerBlock(params, `blocks.${i}`, blockOptions),
+    );
     if (config.layerNormFirst) this.finalNorm = new LayerNorm(params, 'norm', dim, config.normEps, config.normAffine);
   }
 
@@ -96,7 +99,12 @@ export class Emotion2VecEncoder {
    * @param stage wraps each named stage (CNN layers, projection, positional conv, each block's attention, MLP
    *   and norms), for profiling; inference leaves it out.
    */
-  forward(waveforms: tf.Tensor2D, lengths: readonly number[], collectIntermediates = false, stage: StageHook = runStage): EncoderOutput {
+  forward(
+    waveforms: tf.Tensor2D,
+    lengths: readonly number[],
+    collectIntermediates = false,
+    stage: StageHook = runStage,
+  ): EncoderOutput {
     const frameLengths = lengths.map((n) => frameCount(this.config, n));
     const result = tf.tidy(() => {
       const intermediates: Partial<Record<IntermediateName, tf.Tensor3D>> = {};
@@ -131,7 +139,8 @@ export class Emotion2VecEncoder {
       });
       if (this.finalNorm) x = stage('final_norm', () => this.finalNorm!.apply(x) as tf.Tensor3D);
 
-      const frames = numExtra > 0 ? (slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
+      const frames =
+        numExtra > 0 ? (slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
       return { frames, intermediates };
     });
     return {

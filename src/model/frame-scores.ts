@@ -32,13 +32,20 @@ export function frameScoresWindow(option: FrameScoresOption | undefined): number
   if (option === true) return DEFAULT_SMOOTHING_SECONDS;
   const seconds = option.smoothingSeconds ?? DEFAULT_SMOOTHING_SECONDS;
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-    throw new UsageError('INVALID_ARGUMENT', `frameScores.smoothingSeconds must be a number of seconds >= 0; got ${JSON.stringify(seconds)?.slice(0, 40)}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `frameScores.smoothingSeconds must be a number of seconds >= 0; got ${JSON.stringify(seconds)?.slice(0, 40)}.`,
+    );
   }
   return seconds;
 }
 
 /** Per-frame softmax over the used labels: (frames x tokens) logits -> (frames x labels) probabilities. */
-export function frameProbabilities(logits: Float32Array, frames: number, tokens: readonly string[]): { labels: string[]; data: Float32Array } {
+export function frameProbabilities(
+  logits: Float32Array,
+  frames: number,
+  tokens: readonly string[],
+): { labels: string[]; data: Float32Array } {
   const width = tokens.length;
   let labels: string[] = [];
   let data = new Float32Array(0);

@@ -21,7 +21,11 @@ import { CONVERTED_MANIFEST } from './converted.js';
  */
 export async function ensureCachedModel(model: HubModel, options: HubOptions = {}): Promise<string> {
   const folders = modelCacheFolders(model, options);
-  const converted = () => stat(join(folders.converted, CONVERTED_MANIFEST)).then(() => true, () => false);
+  const converted = () =>
+    stat(join(folders.converted, CONVERTED_MANIFEST)).then(
+      () => true,
+      () => false,
+    );
   if (await converted()) {
     options.progress?.({ status: 'cached', file: CONVERTED_MANIFEST });
     return folders.converted;

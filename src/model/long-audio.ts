@@ -51,7 +51,11 @@ export interface SegmentedResult {
 }
 
 /** Runs a prepared file window by window (fixed windows with overlap, of the segmentation's length). */
-export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio, request: SegmentedRequest): Promise<SegmentedResult> {
+export async function runSegmented(
+  network: ScoringNetwork,
+  audio: PreparedAudio,
+  request: SegmentedRequest,
+): Promise<SegmentedResult> {
   const { config, tokens } = network.definition;
   const dim = config.embedDim;
   const total = frameCount(config, audio.waveform.length);
@@ -92,7 +96,10 @@ export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio
   }
   await runner.end();
   if (written !== total) {
-    throw new InferenceError('INFERENCE_FAILED', `Segments gave ${written} frames where a full pass gives ${total}: please report this with the audio's length (${audio.waveform.length} samples).`);
+    throw new InferenceError(
+      'INFERENCE_FAILED',
+      `Segments gave ${written} frames where a full pass gives ${total}: please report this with the audio's length (${audio.waveform.length} samples).`,
+    );
   }
 
   const utterance = Float32Array.from(sum, (v) => v / total);
@@ -114,10 +121,15 @@ export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio
 }
 
 /** The timeline of a waveform alone (its entries' scores, no frames kept). */
-export async function runTimeline(network: ScoringNetwork, waveform: Float32Array, segmentation: SegmentOptions | undefined): Promise<TimelineEntry[]> {
+export async function runTimeline(
+  network: ScoringNetwork,
+  waveform: Float32Array,
+  segmentation: SegmentOptions | undefined,
+): Promise<TimelineEntry[]> {
   const timeline: TimelineEntry[] = [];
   const runner = new SegmentRunner(network, { segmentation, onSegment: (output) => void timeline.push(output.entry) });
-  for (let start = 0; start < waveform.length; start += FILE_CHUNK) await runner.push(waveform.subarray(start, start + FILE_CHUNK));
+  for (let start = 0; start < waveform.length; start += FILE_CHUNK)
+    await runner.push(waveform.subarray(start, start + FILE_CHUNK));
   await runner.end();
   return timeline;
 }

@@ -20,7 +20,6 @@ import type { ScoringNetwork } from './network.js';
 import { headScores, type TopLabel } from './scores.js';
 import { normalizeWaveform } from './waveform.js';
 
-
 /** One segment of a timeline: where it is, whether it is speech, and what the model says about it. */
 export interface TimelineEntry {
   /** Start, in seconds from the beginning of the audio. */
@@ -131,14 +130,25 @@ export class SegmentRunner {
     return { from, to, leftFrames };
   }
 
-  private async encode(segment: Segment, range: { from: number; to: number; leftFrames: number }): Promise<SegmentOutput> {
+  private async encode(
+    segment: Segment,
+    range: { from: number; to: number; leftFrames: number },
+  ): Promise<SegmentOutput> {
     const { config, tokens } = this.network.definition;
     const wave = this.buffer.slice(range.from, range.to);
     const end = Math.min(segment.endFrame * FRAME_HOP_SAMPLES, this.buffer.length);
-    const place = { start: (segment.startFrame * FRAME_HOP_SAMPLES) / MODEL_SAMPLE_RATE, end: end / MODEL_SAMPLE_RATE, speech: segment.speech };
+    const place = {
+      start: (segment.startFrame * FRAME_HOP_SAMPLES) / MODEL_SAMPLE_RATE,
+      end: end / MODEL_SAMPLE_RATE,
+      speech: segment.speech,
+    };
     if (frameCount(config, wave.length) - range.leftFrames <= 0) {
       // Only live input can end this short (files under one frame are refused before): nothing to score.
-      return { segment, entry: { ...place, top: null, scores: [], frames: 0 }, frameSum: new Float64Array(config.embedDim) };
+      return {
+        segment,
+        entry: { ...place, top: null, scores: [], frames: 0 },
+        frameSum: new Float64Array(config.embedDim),
+      };
     }
     const input = config.normalize ? normalizeWaveform(wave) : wave;
     const wantFrames = this.options.frames === true;
@@ -160,7 +170,11 @@ export class SegmentRunner {
       };
     });
     try {
-      const [sum, logits, frames, frameLogits] = await Promise.all([tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].map((t) => (t ? (t.data() as Promise<Float32Array>) : Promise.resolve(null))));
+      const [sum, logits, frames, frameLogits] = await Promise.all(
+        [tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].map((t) =>
+          t ? (t.data() as Promise<Float32Array>) : Promise.resolve(null),
+        ),
+      );
       const { scores, top } = headScores(logits ?? null, tokens);
       return {
         segment,
@@ -170,7 +184,11 @@ export class SegmentRunner {
         ...(frameLogits ? { frameLogits } : {}),
       };
     } finally {
-      tf.dispose([tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].filter((t): t is tf.Tensor => t !== undefined));
+      tf.dispose(
+        [tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].filter(
+          (t): t is tf.Tensor => t !== undefined,
+        ),
+      );
     }
   }
 }

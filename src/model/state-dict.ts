@@ -24,6 +24,8 @@ export interface CheckpointContents {
   readonly tensors: StateDict;
   /** Which container the tensors came from. */
   readonly format: 'torch-zip' | 'safetensors' | 'tfjs-weights';
-  /** Human-readable notes on what the reader skipped or unwrapped (e.g. "unwrapped 'state_dict'", "ignored 'epoch'"). */
+  /**
+   * Human-readable notes on what the reader skipped or unwrapped (e.g. "unwrapped 'state_dict'", "ignored 'epoch'").
+   */
   readonly notes: readonly string[];
 }

@@ -19,7 +19,9 @@ export type JobOptions = AnalysisOptions;
 export interface AnalysisJob {
   /** Audio file path (as the workers see it) or http(s) URL. */
   readonly input: string;
-  /** The output folder name (a safe, unique form of the wav.scp key or file name): results go to `<output-dir>/<key>/`. */
+  /**
+   * The output folder name (a safe, unique form of the wav.scp key or file name): results go to `<output-dir>/<key>/`.
+   */
   readonly key: string;
   /** The wav.scp key when the input came from one: result.json records it as analyze does (else `key`). */
   readonly listedKey?: string;
@@ -28,7 +30,9 @@ export interface AnalysisJob {
 
 export const DEFAULT_JOB_OPTIONS: JobOptions = DEFAULT_ANALYSIS_OPTIONS;
 
-/** How a job spells the analysis options (src/results/analysis-options.ts): camelCase JSON, mistakes are JOB_INVALID. */
+/**
+ * How a job spells the analysis options (src/results/analysis-options.ts): camelCase JSON, mistakes are JOB_INVALID.
+ */
 export const JOB_FIELDS: OptionSpelling = {
   names: {
     granularity: 'granularity',
@@ -40,7 +44,8 @@ export const JOB_FIELDS: OptionSpelling = {
     plot: 'plot',
   },
   values: 'json',
-  unknownOptions: (names, known) => invalid(`unknown option(s) ${names.slice(0, 5).join(', ')}; known: ${known.join(', ')}`),
+  unknownOptions: (names, known) =>
+    invalid(`unknown option(s) ${names.slice(0, 5).join(', ')}; known: ${known.join(', ')}`),
   invalidValue: (name, expected, value) => invalid(`"${name}" must be ${expected}, got ${describeValue(value)}`),
 };
 
@@ -59,27 +64,44 @@ export function jobIdForKey(key: string): string {
  */
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0 || safeOutputName(key) !== key) {
-    throw invalid(`"key" must be a safe folder name (as safeOutputName gives), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 80)) : describeValue(key)}`);
+    throw invalid(
+      `"key" must be a safe folder name (as safeOutputName gives), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 80)) : describeValue(key)}`,
+    );
   }
   return key;
 }
 
 /** Validates a job's data as it comes out of Redis. */
 export function parseAnalysisJob(data: unknown): AnalysisJob {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw invalid(`a job's data must be an object, got ${describeValue(data)}`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw invalid(`a job's data must be an object, got ${describeValue(data)}`);
   const { input, key, listedKey, options } = data as Record<string, unknown>;
   if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH || input.includes('\0')) {
-    throw invalid(`"input" must be a file path or http(s) URL of 1 to ${MAX_INPUT_LENGTH} characters, got ${describeValue(input)}`);
+    throw invalid(
+      `"input" must be a file path or http(s) URL of 1 to ${MAX_INPUT_LENGTH} characters, got ${describeValue(input)}`,
+    );
   }
-  if (listedKey !== undefined && (typeof listedKey !== 'string' || listedKey.length === 0 || listedKey.length > MAX_INPUT_LENGTH)) {
+  if (
+    listedKey !== undefined &&
+    (typeof listedKey !== 'string' || listedKey.length === 0 || listedKey.length > MAX_INPUT_LENGTH)
+  ) {
     throw invalid(`"listedKey" must be a non-empty string, got ${describeValue(listedKey)}`);
   }
-  return { input, key: checkKey(key), ...(listedKey === undefined ? {} : { listedKey }), options: parseJobOptions(options ?? {}) };
+  return {
+    input,
+    key: checkKey(key),
+    ...(listedKey === undefined ? {} : { listedKey }),
+    options: parseJobOptions(options ?? {}),
+  };
 }
 
-/** Validates job options: known names only, each with its type; missing ones (jobs queued by older versions too) take analyze's defaults. */
+/**
+ * Validates job options: known names only, each with its type; missing ones (jobs queued by older versions too) take
+ * analyze's defaults.
+ */
 export function parseJobOptions(options: unknown): JobOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid(`"options" must be an object, got ${describeValue(options)}`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalid(`"options" must be an object, got ${describeValue(options)}`);
   return parseAnalysisOptions(options as Record<string, unknown>, JOB_FIELDS);
 }
 

@@ -19,7 +19,11 @@ import { resolveInput } from './input.js';
 
 /** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
 export interface ResultFolders {
-  writeResultFolder(outputRoot: string, key: string, contents: ResultFolderContents): Promise<{ name: string; record: ResultRecord }>;
+  writeResultFolder(
+    outputRoot: string,
+    key: string,
+    contents: ResultFolderContents,
+  ): Promise<{ name: string; record: ResultRecord }>;
   readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null>;
 }
 
@@ -76,7 +80,16 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
 
 function jobResult(record: ResultRecord, folder: string, reused: boolean): JobResult {
   // record.key is the wav.scp key when there was one; the folder name is the job's key.
-  return { key: record.key, input: record.input, folder, emotion: record.emotion, confidence: record.confidence, duration: record.duration, reused, worker: WORKER_NAME };
+  return {
+    key: record.key,
+    input: record.input,
+    folder,
+    emotion: record.emotion,
+    confidence: record.confidence,
+    duration: record.duration,
+    reused,
+    worker: WORKER_NAME,
+  };
 }
 
 export interface AnalysisWorkerOptions extends ProcessorContext {
@@ -129,12 +142,19 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
     },
   );
   worker.on('active', (job) => options.log(`start ${job.data?.key} (attempt ${job.attemptsMade + 1})`));
-  worker.on('completed', (job, result: JobResult) => options.log(`done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`));
+  worker.on('completed', (job, result: JobResult) =>
+    options.log(
+      `done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`,
+    ),
+  );
   worker.on('failed', (job, error) => {
     if (!job) return;
     const { code } = parseFailedReason(error.message);
-    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || code === 'JOB_STALLED';
-    options.log(`${final ? 'dead-lettered' : 'will retry'} ${job.data?.key}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`);
+    const final =
+      error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || code === 'JOB_STALLED';
+    options.log(
+      `${final ? 'dead-lettered' : 'will retry'} ${job.data?.key}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`,
+    );
   });
   worker.on('error', (error) => options.log(`queue error: ${String(error?.message ?? error).slice(0, 300)}`));
 

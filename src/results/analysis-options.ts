@@ -39,8 +39,14 @@ export const DEFAULT_ANALYSIS_OPTIONS: AnalysisOptions = {
 const GRANULARITIES: readonly Granularity[] = ['utterance', 'frame'];
 /** Form fields are text: these spellings of a yes or a no are taken (case and surrounding spaces aside). */
 const TEXT_BOOLEANS: Readonly<Record<string, boolean>> = {
-  true: true, '1': true, yes: true, on: true,
-  false: false, '0': false, no: false, off: false,
+  true: true,
+  '1': true,
+  yes: true,
+  on: true,
+  false: false,
+  '0': false,
+  no: false,
+  off: false,
 };
 
 /** How one surface spells the options, and how it reports a mistake. */

@@ -69,7 +69,9 @@ function wasmDirectory(): string {
  * Reads every part of a multipart body (the body is always consumed, so the connection stays usable):
  * the one file, and the option fields as strings.
  */
-async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
+async function readUpload(
+  request: FastifyRequest,
+): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
   let audio: Upload | null = null;
   const fields: Record<string, string> = {};
   const extraFiles: string[] = [];
@@ -78,7 +80,8 @@ async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | nu
       const file = part as MultipartFile;
       const bytes = await file.toBuffer();
       // The name is the client's to choose: kept short, since it is echoed in every record.
-      if (file.fieldname === AUDIO_FIELD && audio === null) audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
+      if (file.fieldname === AUDIO_FIELD && audio === null)
+        audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
       else extraFiles.push(file.fieldname);
     } else {
       fields[part.fieldname] = String(part.value);
@@ -95,7 +98,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     tooLarge:
       `The request is over the server's limit of ${(maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few ` +
       'option fields). Send a shorter file or start the server with a larger --max-body-mb.',
-    wrongType: 'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).',
+    wrongType:
+      'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).',
   };
   const queue = new SerialQueue(options.queueSize ?? 16);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBodyBytes });
@@ -120,7 +124,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   app.setNotFoundHandler((request, reply) => {
     const routes = `POST /predict_emotion, GET /health, GET /labels${options.jobs ? ', POST /jobs, GET /jobs/:id' : ''}`;
-    const error = new UsageError('NOT_FOUND', `No route ${request.method} ${request.url.slice(0, 200)}. The API: ${routes}; the page is at /.`);
+    const error = new UsageError(
+      'NOT_FOUND',
+      `No route ${request.method} ${request.url.slice(0, 200)}. The API: ${routes}; the page is at /.`,
+    );
     const { status, body } = errorResponse(error, '', upload);
     void reply.code(status).send(body);
   });
@@ -142,19 +149,34 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     let input = '';
     try {
       if (!request.isMultipart()) {
-        throw new UsageError('REQUEST_UNSUPPORTED_TYPE', `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`);
+        throw new UsageError(
+          'REQUEST_UNSUPPORTED_TYPE',
+          `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`,
+        );
       }
       const { audio, fields, extraFiles } = await readUpload(request);
       input = audio?.fileName ?? '';
       if (extraFiles.length > 0) {
-        throw new UsageError('REQUEST_UNKNOWN_OPTION', `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`);
+        throw new UsageError(
+          'REQUEST_UNKNOWN_OPTION',
+          `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`,
+        );
       }
-      if (!audio) throw new UsageError('REQUEST_MISSING_FIELD', 'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.');
+      if (!audio)
+        throw new UsageError(
+          'REQUEST_MISSING_FIELD',
+          'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.',
+        );
       const analysisOptions = parseRequestOptions(fields);
       const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
       const prediction = await queue.run(() => model.predict(file, toPredictOptions(analysisOptions, 'inline')));
       // Answered inline: no result folder, the embedding's numbers and the timeline in the record.
-      return toInlineRecord(prediction, { input, key: outputKey(input), model: modelId, granularity: analysisOptions.granularity });
+      return toInlineRecord(prediction, {
+        input,
+        key: outputKey(input),
+        model: modelId,
+        granularity: analysisOptions.granularity,
+      });
     } catch (error) {
       const { status, body } = errorResponse(error, input, upload);
       if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');
@@ -171,12 +193,30 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
 
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
   if (options.webRoot) {
-    await app.register(fastifyStatic, { root: options.webRoot, prefix: '/app/', decorateReply: false, index: false, dotfiles: 'deny' });
+    await app.register(fastifyStatic, {
+      root: options.webRoot,
+      prefix: '/app/',
+      decorateReply: false,
+      index: false,
+      dotfiles: 'deny',
+    });
   }
-  await app.register(fastifyStatic, { root: wasmDirectory(), prefix: '/wasm/', decorateReply: false, index: false, allowedPath: (path) => path.endsWith('.wasm') });
+  await app.register(fastifyStatic, {
+    root: wasmDirectory(),
+    prefix: '/wasm/',
+    decorateReply: false,
+    index: false,
+    allowedPath: (path) => path.endsWith('.wasm'),
+  });
   if (options.pageModel) {
     const served = new Set(options.pageModel.files.map((name) => `/${name}`));
-    await app.register(fastifyStatic, { root: options.pageModel.folder, prefix: '/model/', decorateReply: false, index: false, allowedPath: (path) => served.has(path) });
+    await app.register(fastifyStatic, {
+      root: options.pageModel.folder,
+      prefix: '/model/',
+      decorateReply: false,
+      index: false,
+      allowedPath: (path) => served.has(path),
+    });
   }
   return app;
 }

@@ -79,13 +79,24 @@ export function asRequestError(error: unknown, rules: BodyRules): Emotion2VecErr
   return null;
 }
 
-/** The error record and status for any failure of a request about `input` (its key: `outputKey(input)` unless given). */
-export function errorResponse(error: unknown, input: string, rules: BodyRules, key = outputKey(input)): { status: number; body: ErrorRecord } {
+/**
+ * The error record and status for any failure of a request about `input` (its key: `outputKey(input)` unless given).
+ */
+export function errorResponse(
+  error: unknown,
+  input: string,
+  rules: BodyRules,
+  key = outputKey(input),
+): { status: number; body: ErrorRecord } {
   const typed = asRequestError(error, rules);
   const status = typed ? statusFor(typed) : 500;
   const record = typed
     ? toErrorRecord(typed, { input, key })
-    : toErrorRecord(new Error('The server failed unexpectedly while handling this request; the details are in its log.'), { input, key });
-  const message = record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
+    : toErrorRecord(
+        new Error('The server failed unexpectedly while handling this request; the details are in its log.'),
+        { input, key },
+      );
+  const message =
+    record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
   return { status, body: { ...record, error: { code: record.error.code, message } } };
 }

@@ -51,7 +51,8 @@ const BODY_LIMIT = 16 * 1024;
 
 const JOB_BODY: BodyRules = {
   tooLarge: `POST /jobs takes at most ${BODY_LIMIT / 1024} KiB: the audio's path or URL and a few options, not the audio itself.`,
-  wrongType: 'POST /jobs takes a JSON object (content-type application/json): { "input": "<path or URL>", ...options }.',
+  wrongType:
+    'POST /jobs takes a JSON object (content-type application/json): { "input": "<path or URL>", ...options }.',
 };
 
 export const jobsRoutes: FastifyPluginAsync<JobsRoutesOptions> = async (app, options) => {
@@ -73,12 +74,16 @@ export const jobsRoutes: FastifyPluginAsync<JobsRoutesOptions> = async (app, opt
       throw new UsageError('JOB_INVALID', message, { details: { conflict: true } });
     }
     const id = jobIdForKey(job.key);
-    return reply.code(report.added === 1 ? 202 : 200).header('location', `/jobs/${encodeURIComponent(id)}`).send({ id, key: job.key });
+    return reply
+      .code(report.added === 1 ? 202 : 200)
+      .header('location', `/jobs/${encodeURIComponent(id)}`)
+      .send({ id, key: job.key });
   });
 
   app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => {
     const job = request.params.id.length <= 1024 ? await queue.getJob(request.params.id) : undefined;
-    if (!job) throw new UsageError('JOB_NOT_FOUND', `No job ${JSON.stringify(request.params.id.slice(0, 100))} on this queue.`);
+    if (!job)
+      throw new UsageError('JOB_NOT_FOUND', `No job ${JSON.stringify(request.params.id.slice(0, 100))} on this queue.`);
     return viewOf(job as Job, await job.getState());
   });
 };
@@ -92,24 +97,41 @@ function postedNames(body: unknown): { input: string; key: string } {
 
 /** Builds and checks a job from a POST body; a path must sit inside inputRoot. */
 async function jobFromBody(body: unknown, inputRoot: string | undefined): Promise<AnalysisJob> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
   const { input, key, ...rest } = body as Record<string, unknown>;
-  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH) throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
-  if (isHttpUrl(input) && !URL.canParse(input)) throw new UsageError('JOB_INVALID', `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`);
+  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH)
+    throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
+  if (isHttpUrl(input) && !URL.canParse(input))
+    throw new UsageError(
+      'JOB_INVALID',
+      `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`,
+    );
   const resolved = isHttpUrl(input) ? input : await pathInside(input, inputRoot);
   const options = parseJobOptions(rest);
-  return { input: resolved, key: key === undefined ? hashedOutputName(outputKey(resolved), resolved) : checkKey(key), options };
+  return {
+    input: resolved,
+    key: key === undefined ? hashedOutputName(outputKey(resolved), resolved) : checkKey(key),
+    options,
+  };
 }
 
 async function pathInside(input: string, inputRoot: string | undefined): Promise<string> {
-  if (!inputRoot) throw new UsageError('JOB_INVALID', 'This server takes http(s) URLs only (it was started without an input folder for paths).');
+  if (!inputRoot)
+    throw new UsageError(
+      'JOB_INVALID',
+      'This server takes http(s) URLs only (it was started without an input folder for paths).',
+    );
   const root = await realpath(inputRoot);
   const path = resolve(root, input);
   // Resolve links too, so a symlink inside the root cannot point the workers at a file outside it.
   const real = await realpath(path).catch(() => null);
   const rel = real === null ? null : relative(root, real);
   if (rel === null || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-    throw new UsageError('AUDIO_FILE_NOT_FOUND', `"${input.slice(0, 200)}" is not a file inside the server's input folder.`);
+    throw new UsageError(
+      'AUDIO_FILE_NOT_FOUND',
+      `"${input.slice(0, 200)}" is not a file inside the server's input folder.`,
+    );
   }
   return real!;
 }

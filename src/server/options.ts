@@ -7,7 +7,13 @@ import { parseAnalysisOptions, type AnalysisOptions, type OptionSpelling } from 
 
 /** The option fields a request may send beside the file field "audio". */
 export const FORM_FIELDS: OptionSpelling = {
-  names: { granularity: 'granularity', embedding: 'embedding', trimSilence: 'trim_silence', strict: 'strict', timeline: 'timeline' },
+  names: {
+    granularity: 'granularity',
+    embedding: 'embedding',
+    trimSilence: 'trim_silence',
+    strict: 'strict',
+    timeline: 'timeline',
+  },
   values: 'text',
   unknownOptions: (names, known) => {
     const quoted = names.map((name) => `"${name.slice(0, 40)}"`).join(', ');
@@ -15,7 +21,10 @@ export const FORM_FIELDS: OptionSpelling = {
     return new UsageError('REQUEST_UNKNOWN_OPTION', `Unknown field(s): ${quoted}. ${takes}.`);
   },
   invalidValue: (name, expected, value) =>
-    new UsageError('REQUEST_INVALID_OPTION', `The field "${name}" must be ${expected}; got "${String(value).slice(0, 40)}".`),
+    new UsageError(
+      'REQUEST_INVALID_OPTION',
+      `The field "${name}" must be ${expected}; got "${String(value).slice(0, 40)}".`,
+    ),
 };
 
 /**

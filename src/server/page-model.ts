@@ -37,7 +37,10 @@ async function describeFolder(folder: string, dispose: () => Promise<void>): Pro
   const files = [CONVERTED_MANIFEST, ...manifest.weightsManifest.flatMap((group) => group.paths)];
   for (const name of files) {
     if (!/^[\w.-]+$/.test(name) || !(await stat(join(folder, name)).catch(() => null))?.isFile()) {
-      throw new CheckpointError('CHECKPOINT_FORMAT', `The converted model in ${folder} lists "${name.slice(0, 80)}", which is not a file beside model.json. Convert the model again with emotion2vec convert.`);
+      throw new CheckpointError(
+        'CHECKPOINT_FORMAT',
+        `The converted model in ${folder} lists "${name.slice(0, 80)}", which is not a file beside model.json. Convert the model again with emotion2vec convert.`,
+      );
     }
   }
   return { folder, files, fingerprint: await hashFiles(folder, files), dispose };

@@ -35,12 +35,20 @@ const MAX_LABEL_LENGTH = 200;
 export async function readLabelledData(source: DataSource): Promise<LabelledItem[]> {
   const isCsv = extname(source.data).toLowerCase() === '.csv';
   if (isCsv && source.labels !== undefined) {
-    throw new UsageError('TRAIN_DATA_INVALID', `${source.data} is a CSV with its labels in it; drop the labels file (${source.labels}), which only goes with a wav.scp.`);
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${source.data} is a CSV with its labels in it; drop the labels file (${source.labels}), which only goes with a wav.scp.`,
+    );
   }
   if (!isCsv && source.labels === undefined) {
-    throw new UsageError('TRAIN_DATA_INVALID', `${source.data} is not a .csv file, so it is read as a wav.scp (<key> <path> per line), which needs a labels file (<key> <label> per line). Pass it with --labels (library: { labels }).`);
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${source.data} is not a .csv file, so it is read as a wav.scp (<key> <path> per line), which needs a labels file (<key> <label> per line). Pass it with --labels (library: { labels }).`,
+    );
   }
-  const items = isCsv ? csvItems(await readList(source.data), source.data) : scpItems(await readList(source.data), source.data, await readList(source.labels!), source.labels!);
+  const items = isCsv
+    ? csvItems(await readList(source.data), source.data)
+    : scpItems(await readList(source.data), source.data, await readList(source.labels!), source.labels!);
   if (items.length === 0) throw new UsageError('TRAIN_DATA_INVALID', `${source.data} lists no labelled recordings.`);
   await assertAudioExists(items, source.labels ?? source.data);
   return items;
@@ -53,29 +61,46 @@ export function classesOf(items: readonly LabelledItem[], classes?: readonly str
   if (classes) {
     const extra = [...found].filter((label) => !classes.includes(label));
     if (extra.length > 0) {
-      throw new UsageError('TRAIN_DATA_INVALID', `The data has label(s) that the class list does not name: ${quoteList(extra)}. Add them to the classes, or drop those rows.`);
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `The data has label(s) that the class list does not name: ${quoteList(extra)}. Add them to the classes, or drop those rows.`,
+      );
     }
     const empty = classes.filter((label) => !found.has(label));
     if (empty.length > 0) {
-      throw new UsageError('TRAIN_CLASS_EMPTY', `No example of class(es) ${quoteList(empty)} in the data: a head cannot learn a class it never sees. Add recordings for them, or leave them out of the classes.`, {
-        details: { classes: empty },
-      });
+      throw new UsageError(
+        'TRAIN_CLASS_EMPTY',
+        `No example of class(es) ${quoteList(empty)} in the data: a head cannot learn a class it never sees. Add recordings for them, or leave them out of the classes.`,
+        {
+          details: { classes: empty },
+        },
+      );
     }
-    if (new Set(classes).size !== classes.length) throw new UsageError('TRAIN_DATA_INVALID', 'The class list names a class twice.');
+    if (new Set(classes).size !== classes.length)
+      throw new UsageError('TRAIN_DATA_INVALID', 'The class list names a class twice.');
   }
   if (chosen.length < 2) {
-    throw new UsageError('TRAIN_TOO_FEW_CLASSES', `The data has ${chosen.length === 0 ? 'no class' : `only one class (${quoteList(chosen)})`}; a classifier needs at least two. Add recordings of other classes.`, {
-      details: { classes: chosen },
-    });
+    throw new UsageError(
+      'TRAIN_TOO_FEW_CLASSES',
+      `The data has ${chosen.length === 0 ? 'no class' : `only one class (${quoteList(chosen)})`}; a classifier needs at least two. Add recordings of other classes.`,
+      {
+        details: { classes: chosen },
+      },
+    );
   }
   return chosen;
 }
 
 function readList(path: string): Promise<string> {
-  return readListFile(path, { code: 'TRAIN_DATA_INVALID', missingHint: 'Pass the CSV (path,label) or the wav.scp and labels file.' });
+  return readListFile(path, {
+    code: 'TRAIN_DATA_INVALID',
+    missingHint: 'Pass the CSV (path,label) or the wav.scp and labels file.',
+  });
 }
 
-/** `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header. */
+/**
+ * `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header.
+ */
 function csvItems(text: string, file: string): LabelledItem[] {
   let rows: string[][];
   try {
@@ -91,7 +116,11 @@ function csvItems(text: string, file: string): LabelledItem[] {
     const line = i + (hasHeader ? 2 : 1);
     const path = row[pathColumn] ?? '';
     const label = row[labelColumn] ?? '';
-    if (!path || !label) throw new UsageError('TRAIN_DATA_INVALID', `${file}, row ${line}: expected "path,label", got ${JSON.stringify(row.join(',').slice(0, 120))}.`);
+    if (!path || !label)
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${file}, row ${line}: expected "path,label", got ${JSON.stringify(row.join(',').slice(0, 120))}.`,
+      );
     return { key: path, path: resolveFrom(file, path), label: checkedLabel(label, `${file}, row ${line}`) };
   });
 }
@@ -100,7 +129,11 @@ function csvItems(text: string, file: string): LabelledItem[] {
 function keyedEntries(text: string, file: string, what: string): Map<string, { value: string; line: number }> {
   const entries = new Map<string, { value: string; line: number }>();
   for (const { key, value, line } of keyedLines(text, file, what, 'TRAIN_DATA_INVALID')) {
-    if (entries.has(key)) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${line}: the key ${JSON.stringify(key.slice(0, 80))} appears twice.`);
+    if (entries.has(key))
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${file}, line ${line}: the key ${JSON.stringify(key.slice(0, 80))} appears twice.`,
+      );
     entries.set(key, { value, line });
   }
   return entries;
@@ -120,15 +153,26 @@ function scpItems(scpText: string, scpFile: string, labelText: string, labelFile
   return [...labels].map(([key, { value: label, line }]) => {
     const { value: path, line: scpLine } = paths.get(key)!;
     if (isPipeCommand(path)) {
-      throw new UsageError('TRAIN_DATA_INVALID', `${scpFile}, line ${scpLine}: commands piped into a wav.scp ("... |") are not run; write the audio to files and list their paths.`);
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${scpFile}, line ${scpLine}: commands piped into a wav.scp ("... |") are not run; write the audio to files and list their paths.`,
+      );
     }
     return { key, path: resolveFrom(scpFile, path), label: checkedLabel(label, `${labelFile}, line ${line}`) };
   });
 }
 
 function checkedLabel(label: string, where: string): string {
-  if (label.length > MAX_LABEL_LENGTH) throw new UsageError('TRAIN_DATA_INVALID', `${where}: a label of ${label.length} characters; at most ${MAX_LABEL_LENGTH}.`);
-  if (isUnusedLabel(label)) throw new UsageError('TRAIN_DATA_INVALID', `${where}: the label ${JSON.stringify(label.slice(0, 60))} starts with "unuse", which marks placeholder labels that results drop. Rename the class.`);
+  if (label.length > MAX_LABEL_LENGTH)
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${where}: a label of ${label.length} characters; at most ${MAX_LABEL_LENGTH}.`,
+    );
+  if (isUnusedLabel(label))
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${where}: the label ${JSON.stringify(label.slice(0, 60))} starts with "unuse", which marks placeholder labels that results drop. Rename the class.`,
+    );
   return label;
 }
 
@@ -140,9 +184,13 @@ async function assertAudioExists(items: readonly LabelledItem[], listFile: strin
     else if (!info.isFile()) problems.push(`${item.key} (${item.path}: not a regular file)`);
   }
   if (problems.length > 0) {
-    throw new UsageError('TRAIN_AUDIO_MISSING', `${listFile} names ${problems.length} recording(s) that cannot be found: ${problems.slice(0, LISTED).join('; ')}${problems.length > LISTED ? '; ...' : ''}. Fix the paths (relative ones are relative to the list file) or drop those rows.`, {
-      details: { missing: problems.slice(0, LISTED), count: problems.length },
-    });
+    throw new UsageError(
+      'TRAIN_AUDIO_MISSING',
+      `${listFile} names ${problems.length} recording(s) that cannot be found: ${problems.slice(0, LISTED).join('; ')}${problems.length > LISTED ? '; ...' : ''}. Fix the paths (relative ones are relative to the list file) or drop those rows.`,
+      {
+        details: { missing: problems.slice(0, LISTED), count: problems.length },
+      },
+    );
   }
 }
 

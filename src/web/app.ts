@@ -76,7 +76,11 @@ function pageModel(): Promise<Emotion2Vec> {
     const cacheName = `${CACHE_PREFIX}${info.fingerprint}`;
     await forgetOtherModels(cacheName);
     await import('@tensorflow/tfjs-backend-webgl');
-    return Emotion2Vec.load(new URL(info.url, location.href).href, { backend: 'auto', wasmPaths: '/wasm/', fetch: cachedFetch(cacheName) });
+    return Emotion2Vec.load(new URL(info.url, location.href).href, {
+      backend: 'auto',
+      wasmPaths: '/wasm/',
+      fetch: cachedFetch(cacheName),
+    });
   })();
   state.model.catch(() => (state.model = null));
   return state.model;
@@ -96,14 +100,22 @@ async function predictInPage(file: File): Promise<PageResult> {
   const model = await pageModel();
   const prediction = await model.predict(file, { embedding: true });
   const key = outputKey(file.name);
-  return toInlineRecord(prediction, { input: file.name, key, model: state.health?.model ?? 'page', granularity: 'utterance' });
+  return toInlineRecord(prediction, {
+    input: file.name,
+    key,
+    model: state.health?.model ?? 'page',
+    granularity: 'utterance',
+  });
 }
 
 function renderResult(result: PageResult, mode: Mode, backend: string): void {
   element('result-panel').hidden = false;
   element('top-emoji').textContent = emojiFor(result.emotion);
-  element('top-name').textContent = result.emotion ? `${result.emotion_zh ?? ''} ${result.emotion}`.trim() : 'no labels (embedding-only model)';
-  element('top-confidence').textContent = result.confidence === null ? '' : `${(result.confidence * 100).toFixed(1)}% confidence`;
+  element('top-name').textContent = result.emotion
+    ? `${result.emotion_zh ?? ''} ${result.emotion}`.trim()
+    : 'no labels (embedding-only model)';
+  element('top-confidence').textContent =
+    result.confidence === null ? '' : `${(result.confidence * 100).toFixed(1)}% confidence`;
 
   const bars = element('score-bars');
   bars.replaceChildren(
@@ -139,7 +151,8 @@ function renderResult(result: PageResult, mode: Mode, backend: string): void {
   );
   renderTimeline(element('timeline'), result);
   element('download-npy').toggleAttribute('disabled', !result.embedding?.data);
-  element('result-meta').textContent = `${result.input} · ${result.duration.toFixed(2)} s · ${mode === 'server' ? `server (${state.health?.backend ?? '?'})` : `this page (${backend})`} · ${result.model}`;
+  element('result-meta').textContent =
+    `${result.input} · ${result.duration.toFixed(2)} s · ${mode === 'server' ? `server (${state.health?.backend ?? '?'})` : `this page (${backend})`} · ${result.model}`;
 }
 
 async function analyse(file: File): Promise<void> {
@@ -247,10 +260,15 @@ function setUpLive(): void {
           list.append(item);
           item.scrollIntoView({ block: 'nearest' });
         },
-        onError: (error) => setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+        onError: (error) =>
+          setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
       });
       // How much the model has heard so far: a live session that hears nothing says so.
-      const ticker = setInterval(() => setStatus(`Listening (${live.receivedSeconds.toFixed(0)} s heard): each finished sentence appears below.`), 1000);
+      const ticker = setInterval(
+        () =>
+          setStatus(`Listening (${live.receivedSeconds.toFixed(0)} s heard): each finished sentence appears below.`),
+        1000,
+      );
       session = {
         // The microphone stops at once; audio already heard is still analysed (a slow backend may be behind), and
         // the last sentence is listed when it is done.
@@ -260,7 +278,8 @@ function setUpLive(): void {
           setStatus('Stopped listening; finishing the last sentence…');
           void live.end().then(
             () => setStatus(''),
-            (error: unknown) => setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+            (error: unknown) =>
+              setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
           );
         },
       };
@@ -296,11 +315,21 @@ function setUpInputs(): void {
     if (file) void analyse(file);
   });
   element('download-json').addEventListener('click', () => {
-    if (state.last) download(`${state.last.key || 'result'}.result.json`, `${JSON.stringify(state.last, null, 2)}\n`, 'application/json');
+    if (state.last)
+      download(
+        `${state.last.key || 'result'}.result.json`,
+        `${JSON.stringify(state.last, null, 2)}\n`,
+        'application/json',
+      );
   });
   element('download-npy').addEventListener('click', () => {
     const embedding = state.last?.embedding;
-    if (embedding?.data) download(`${state.last!.key || 'result'}.embedding.npy`, encodeNpy(Float32Array.from(embedding.data), embedding.shape) as Uint8Array<ArrayBuffer>, 'application/octet-stream');
+    if (embedding?.data)
+      download(
+        `${state.last!.key || 'result'}.embedding.npy`,
+        encodeNpy(Float32Array.from(embedding.data), embedding.shape) as Uint8Array<ArrayBuffer>,
+        'application/octet-stream',
+      );
   });
 }
 

@@ -6,8 +6,16 @@ import type { TimelineEntry } from '../model/segment-runner.js';
 import { timelineToSvg } from '../results/timeline.js';
 
 /** Shows the record's timeline in `container`, or hides the container when there is none. */
-export function renderTimeline(container: HTMLElement, record: { timeline?: readonly TimelineEntry[]; scores: readonly { label: string }[] }): void {
+export function renderTimeline(
+  container: HTMLElement,
+  record: { timeline?: readonly TimelineEntry[]; scores: readonly { label: string }[] },
+): void {
   const segments = record.timeline;
   container.hidden = !segments || segments.length === 0;
-  container.innerHTML = container.hidden ? '' : timelineToSvg(segments!, record.scores.map((s) => s.label));
+  container.innerHTML = container.hidden
+    ? ''
+    : timelineToSvg(
+        segments!,
+        record.scores.map((s) => s.label),
+      );
 }

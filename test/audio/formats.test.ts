@@ -1,9 +1,17 @@
-/** File identification from the first bytes (the format table, then the non-audio kinds), and what else the table answers. */
+/**
+ * File identification from the first bytes (the format table, then the non-audio kinds), and what else the table
+ * answers.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { AUDIO_FORMATS, extensionForMimeType, SEARCHED_AUDIO_EXTENSIONS, sniffFormat } from '../../src/audio/formats.js';
+import {
+  AUDIO_FORMATS,
+  extensionForMimeType,
+  SEARCHED_AUDIO_EXTENSIONS,
+  sniffFormat,
+} from '../../src/audio/formats.js';
 import { hexHead } from '../../src/io/sniff.js';
 
 describe('sniffFormat', () => {
@@ -41,16 +49,24 @@ describe('sniffFormat', () => {
   });
 
   it('hexHead shows at most the first 8 bytes', () => {
-    expect(hexHead(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff]))).toBe('89 50 4e 47 0d 0a 1a 0a');
+    expect(hexHead(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff]))).toBe(
+      '89 50 4e 47 0d 0a 1a 0a',
+    );
     expect(hexHead(new Uint8Array([1, 2]))).toBe('01 02');
   });
 });
 
 describe('the format table', () => {
-  const FIXTURES = ['formats', 'audio'].map((folder) => fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url)));
+  const FIXTURES = ['formats', 'audio'].map((folder) =>
+    fileURLToPath(new URL(`../fixtures/${folder}/`, import.meta.url)),
+  );
 
   it('sniffs every audio fixture to a row that its extension belongs to', () => {
-    const files = FIXTURES.flatMap((dir) => readdirSync(dir).filter((name) => !/\.(json|sh)$/.test(name)).map((name) => join(dir, name)));
+    const files = FIXTURES.flatMap((dir) =>
+      readdirSync(dir)
+        .filter((name) => !/\.(json|sh)$/.test(name))
+        .map((name) => join(dir, name)),
+    );
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) {
       const row = AUDIO_FORMATS.find((r) => r.signature(new Uint8Array(readFileSync(file))));
@@ -59,7 +75,24 @@ describe('the format table', () => {
   });
 
   it("the folder search takes the searched rows' extensions, and only those", () => {
-    expect([...SEARCHED_AUDIO_EXTENSIONS].sort()).toEqual(['.aac', '.aif', '.aiff', '.amr', '.caf', '.flac', '.m4a', '.mp3', '.mp4', '.oga', '.ogg', '.opus', '.wav', '.wave', '.webm', '.wma']);
+    expect([...SEARCHED_AUDIO_EXTENSIONS].sort()).toEqual([
+      '.aac',
+      '.aif',
+      '.aiff',
+      '.amr',
+      '.caf',
+      '.flac',
+      '.m4a',
+      '.mp3',
+      '.mp4',
+      '.oga',
+      '.ogg',
+      '.opus',
+      '.wav',
+      '.wave',
+      '.webm',
+      '.wma',
+    ]);
     for (const row of AUDIO_FORMATS) for (const ext of row.extensions) expect(ext).toMatch(/^\.[a-z0-9]+$/);
   });
 

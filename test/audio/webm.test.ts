@@ -24,7 +24,12 @@ describe('WebM Opus', () => {
     it(`${webm}: the same samples as the Ogg Opus file of the same encoder settings (pre-skip and end padding dropped), without ffmpeg`, async () => {
       withoutFallback();
       const fromWebm = await decodeAudio(fixture(webm), { fileName: webm });
-      expect(fromWebm).toMatchObject({ format: 'webm', decoder: 'bundled', sampleRate: 48000, sourceChannels: channels });
+      expect(fromWebm).toMatchObject({
+        format: 'webm',
+        decoder: 'bundled',
+        sampleRate: 48000,
+        sourceChannels: channels,
+      });
       expect(fromWebm.channels[0]!.length).toBe(48000);
       expect(sha256(fromWebm.channels)).toBe(sha256((await decodeAudio(fixture(ogg))).channels));
     });
@@ -51,7 +56,10 @@ describe('WebM Opus', () => {
     bytes.set(new TextEncoder().encode('A_FLAC'), at);
     const error = await decodeAudio(bytes, { fileName: 'flac.webm' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AudioInputError);
-    expect(error).toMatchObject({ code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/flac\.webm.*WebM.*A_FLAC, not Opus/) });
+    expect(error).toMatchObject({
+      code: 'AUDIO_UNSUPPORTED_FORMAT',
+      message: expect.stringMatching(/flac\.webm.*WebM.*A_FLAC, not Opus/),
+    });
     let handedOver = false;
     installFallbackDecoder(async () => ((handedOver = true), null));
     await decodeAudio(bytes, { fileName: 'flac.webm' }).catch(() => undefined);
@@ -63,7 +71,10 @@ describe('WebM Opus', () => {
     for (let i = 0x30; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 251;
     let handedOver = false;
     installFallbackDecoder(async () => ((handedOver = true), null));
-    await expect(decodeAudio(bytes, { fileName: 'junk.webm' })).rejects.toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/junk\.webm/) });
+    await expect(decodeAudio(bytes, { fileName: 'junk.webm' })).rejects.toMatchObject({
+      code: 'AUDIO_DECODE',
+      message: expect.stringMatching(/junk\.webm/),
+    });
     expect(handedOver).toBe(false);
   });
 });

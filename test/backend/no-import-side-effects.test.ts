@@ -9,16 +9,30 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fixturePath } from '../support/fixtures.js';
-import { AFTER_SINGLE_THREADED_WASM_LOAD, AFTER_THREADED_WASM_LOAD, UNCHANGED, type ProcessChanges } from '../support/process-changes.js';
+import {
+  AFTER_SINGLE_THREADED_WASM_LOAD,
+  AFTER_THREADED_WASM_LOAD,
+  UNCHANGED,
+  type ProcessChanges,
+} from '../support/process-changes.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 function changesInChild(threads: string): Promise<ProcessChanges> {
-  const args = ['--import', 'tsx', 'test/support/process-changes.child.mjs', `${REPO}src/node.ts`, fixturePath('tiny'), fixturePath('audio', 'speech16k.wav')];
+  const args = [
+    '--import',
+    'tsx',
+    'test/support/process-changes.child.mjs',
+    `${REPO}src/node.ts`,
+    fixturePath('tiny'),
+    fixturePath('audio', 'speech16k.wav'),
+  ];
   const env = { ...process.env, EMOTION2VEC_WASM_THREADS: threads };
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: REPO, env, timeout: 120_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ProcessChanges),
+      error
+        ? reject(new Error(`${error.message}\n${stderr}`))
+        : resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ProcessChanges),
     );
   });
 }

@@ -13,7 +13,12 @@ describe.skipIf(!HAS_CHROMIUM)('int8 kernels in Chromium', () => {
   afterAll(async () => page?.close());
 
   it('has relaxed SIMD, computed right, and runs the pool on the page (not cross-origin isolated) alone', async () => {
-    expect(await page.run('status')).toEqual({ relaxed: 'supported', canBlock: false, poolThreads: 1, poolFallback: 'no SharedArrayBuffer here (a page that is not cross-origin isolated)' });
+    expect(await page.run('status')).toEqual({
+      relaxed: 'supported',
+      canBlock: false,
+      poolThreads: 1,
+      poolFallback: 'no SharedArrayBuffer here (a page that is not cross-origin isolated)',
+    });
   });
 
   it('matches the float64 reference of the same arithmetic, both kernel sets', async () => {

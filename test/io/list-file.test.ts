@@ -25,7 +25,10 @@ describe('list files', () => {
 
   it("refuses a line without a value, naming the file and line, with the caller's code", () => {
     expect(() => keyedLines('a x\nlonely\n', 'labels.txt', 'label', 'TRAIN_DATA_INVALID')).toThrow(
-      expect.objectContaining({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/labels\.txt line 2: expected "<key> <label>"/) }),
+      expect.objectContaining({
+        code: 'TRAIN_DATA_INVALID',
+        message: expect.stringMatching(/labels\.txt line 2: expected "<key> <label>"/),
+      }),
     );
     expect(isPipeCommand('sox a.wav -t wav - |')).toBe(true);
     expect(isPipeCommand('/data/a|b.wav')).toBe(false);
@@ -37,8 +40,17 @@ describe('list files', () => {
     truncateSync(huge, MAX_LIST_BYTES + 1); // sparse: nothing is written, and nothing may be read
     mkdirSync(join(work, 'folder.lst'));
     const errors = { code: 'TRAIN_DATA_INVALID', missingHint: 'Pass the CSV.' } as const;
-    await expect(readListFile(huge, errors)).rejects.toMatchObject({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/too large for a list/) });
-    await expect(readListFile(join(work, 'folder.lst'), errors)).rejects.toMatchObject({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/not a regular file/) });
-    await expect(readListFile(join(work, 'nope.csv'), errors)).rejects.toMatchObject({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/no such file\. Pass the CSV\./) });
+    await expect(readListFile(huge, errors)).rejects.toMatchObject({
+      code: 'TRAIN_DATA_INVALID',
+      message: expect.stringMatching(/too large for a list/),
+    });
+    await expect(readListFile(join(work, 'folder.lst'), errors)).rejects.toMatchObject({
+      code: 'TRAIN_DATA_INVALID',
+      message: expect.stringMatching(/not a regular file/),
+    });
+    await expect(readListFile(join(work, 'nope.csv'), errors)).rejects.toMatchObject({
+      code: 'TRAIN_DATA_INVALID',
+      message: expect.stringMatching(/no such file\. Pass the CSV\./),
+    });
   });
 });

@@ -12,8 +12,18 @@ describe('ContextEncoder (prenet)', () => {
   it('turns [extra tokens; features + positions] into the reference context_encoder output (base, 4 blocks, 12 heads)', () => {
     const { config } = definitionOf('base');
     const weights = syntheticWeights('base');
-    const blockOptions = { dim: 768, numHeads: 12, mlpRatio: 4, normEps: config.normEps, normAffine: true, layerNormFirst: false };
-    const { layer: prenet, params } = buildLayer((p) => new ContextEncoder(p, 'modality_encoders.AUDIO.context_encoder', config.prenetDepth, blockOptions), weights);
+    const blockOptions = {
+      dim: 768,
+      numHeads: 12,
+      mlpRatio: 4,
+      normEps: config.normEps,
+      normAffine: true,
+      layerNormFirst: false,
+    };
+    const { layer: prenet, params } = buildLayer(
+      (p) => new ContextEncoder(p, 'modality_encoders.AUDIO.context_encoder', config.prenetDepth, blockOptions),
+      weights,
+    );
     const { layer: alibi, params: alibiParams } = buildLayer(
       (p) =>
         new AlibiBias(p, 'modality_encoders.AUDIO.alibi_scale', {
@@ -32,7 +42,13 @@ describe('ContextEncoder (prenet)', () => {
     const expected = loadNpy('base', 'speech16k.context_encoder');
     const time = features.shape[0]!;
     const { data } = evaluate(() => {
-      const x = tf.concat([tf.tensor3d(extraTokens, [1, 10, 768]), tf.add(tf.tensor3d(features.data, [1, time, 768]), tf.tensor3d(positions.data, [1, time, 768]))], 1);
+      const x = tf.concat(
+        [
+          tf.tensor3d(extraTokens, [1, 10, 768]),
+          tf.add(tf.tensor3d(features.data, [1, time, 768]), tf.tensor3d(positions.data, [1, time, 768])),
+        ],
+        1,
+      );
       return prenet.apply(x as tf.Tensor3D, alibi.biases(time).slice(0, config.prenetDepth));
     });
     expect(maxAbsDiff(data, expected.data)).toBeLessThan(1e-4);

@@ -12,7 +12,9 @@ import { fixturePath } from '../support/fixtures.js';
 const work = mkdtempSync(join(tmpdir(), 'e2v-convert-model-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The tiny checkpoint under a config whose network declares other tensors: `embed_dim: 32` (every width) or `depth: 3`. */
+/**
+ * The tiny checkpoint under a config whose network declares other tensors: `embed_dim: 32` (every width) or `depth: 3`.
+ */
 function mismatchedCheckpoint(change: 'embed_dim: 32' | 'depth: 3'): string {
   const dir = mkdtempSync(join(work, 'mismatched-'));
   const config = readFileSync(fixturePath('tiny', 'config.yaml'), 'utf8');
@@ -60,7 +62,9 @@ describe('convertModel', () => {
     await convertModel(fixturePath('tiny'), out);
     await convertModel(fixturePath('tiny'), out, { dtype: 'int8' });
     const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    const stored = manifest.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype);
+    const stored = manifest.weightsManifest[0].weights.map(
+      (w: { quantization?: { dtype: string } }) => w.quantization?.dtype,
+    );
     expect(stored).toContain('int8');
     expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
 

@@ -28,7 +28,8 @@ export function loadNpy(caseName: FixtureCase, name: string): NpyArray {
 }
 
 export function manifestInputs(caseName: FixtureCase): ManifestInput[] {
-  return (JSON.parse(readFileSync(fixturePath(caseName, 'manifest.json'), 'utf8')) as { inputs: ManifestInput[] }).inputs;
+  return (JSON.parse(readFileSync(fixturePath(caseName, 'manifest.json'), 'utf8')) as { inputs: ManifestInput[] })
+    .inputs;
 }
 
 export function definitionOf(caseName: FixtureCase): ModelDefinition {

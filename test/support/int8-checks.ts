@@ -55,7 +55,9 @@ class GuardedAllocator {
 
   put(values: Float32Array | Int8Array): number {
     const address = this.allocate(values.byteLength);
-    new Uint8Array(this.heap.memory.buffer, address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    new Uint8Array(this.heap.memory.buffer, address, values.byteLength).set(
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    );
     return address;
   }
 
@@ -166,9 +168,17 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     kernels.quantizeRows(problem.x, m, k, problem.quantized);
     kernels.matmul(problem.quantized, problem.packed, problem.out, m, k, n);
     const out = new Float32Array(memory.buffer, problem.out, m * n).slice();
-    const reference = int8ProductReference(quantizeRowsReference(x, m, k), packWeightsReference(variant, w, scales, k, n), bias, m, k, n);
+    const reference = int8ProductReference(
+      quantizeRowsReference(x, m, k),
+      packWeightsReference(variant, w, scales, k, n),
+      bias,
+      m,
+      k,
+      n,
+    );
     let worst = 0;
-    for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i]! - reference.out[i]!) / (reference.magnitude[i]! || 1));
+    for (let i = 0; i < m * n; i++)
+      worst = Math.max(worst, Math.abs(out[i]! - reference.out[i]!) / (reference.magnitude[i]! || 1));
     report.relative.push({ shape: [m, k, n], worst });
 
     // The same product in parts: rows split in two for the quantization, then four blocks of the output.
@@ -177,8 +187,14 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     new Float32Array(memory.buffer, problem.out, m * n).fill(NaN);
     kernels.quantizeRows(problem.x, m, k, problem.quantized, 0, rowSplit);
     kernels.quantizeRows(problem.x, m, k, problem.quantized, rowSplit, m);
-    for (const [rowBegin, rowEnd] of [[0, rowSplit], [rowSplit, m]] as const) {
-      for (const [colBegin, colEnd] of [[0, colSplit], [colSplit, n]] as const) {
+    for (const [rowBegin, rowEnd] of [
+      [0, rowSplit],
+      [rowSplit, m],
+    ] as const) {
+      for (const [colBegin, colEnd] of [
+        [0, colSplit],
+        [colSplit, n],
+      ] as const) {
         kernels.matmul(problem.quantized, problem.packed, problem.out, m, k, n, { rowBegin, rowEnd, colBegin, colEnd });
       }
     }
@@ -230,7 +246,10 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
  * included) against the same on one thread, on odd shapes (among them fewer panels or row blocks than threads):
  * whether every output is the same bit for bit.
  */
-export async function threadsGiveSameProducts(variant: Int8Variant, threads: number): Promise<{ threads: number; same: boolean }> {
+export async function threadsGiveSameProducts(
+  variant: Int8Variant,
+  threads: number,
+): Promise<{ threads: number; same: boolean }> {
   const memory = new WebAssembly.Memory({ initial: 64, maximum: 16384, shared: true });
   const kernels = await instantiateInt8Kernels(memory, variant);
   const pool = await createInt8ThreadPool(kernels, threads, startNodeInt8Worker);
@@ -238,10 +257,23 @@ export async function threadsGiveSameProducts(variant: Int8Variant, threads: num
   let same = true;
   let seed = 100;
   try {
-    for (const [m, k, n] of [[100, 257, 257], [7, 33, 17], [1, 3, 1], [33, 100, 1000], [5, 64, 8]] as const) {
+    for (const [m, k, n] of [
+      [100, 257, 257],
+      [7, 33, 17],
+      [1, 3, 1],
+      [33, 100, 1000],
+      [5, 64, 8],
+    ] as const) {
       const x = heap.put(activations(m, k, seed++));
       const packed = heap.allocate(kernels.packedBytes(k, n));
-      kernels.packWeights(heap.put(int8Weights(n * k, seed++)), heap.put(new Float32Array(n).fill(0.01)), heap.put(randomArray(n, seed++)), k, n, packed);
+      kernels.packWeights(
+        heap.put(int8Weights(n * k, seed++)),
+        heap.put(new Float32Array(n).fill(0.01)),
+        heap.put(randomArray(n, seed++)),
+        k,
+        n,
+        packed,
+      );
       const quantized = heap.allocate(kernels.quantizedBytes(m, k));
       kernels.quantizeRows(x, m, k, quantized);
       const alone = heap.allocate(4 * m * n);
@@ -252,7 +284,8 @@ export async function threadsGiveSameProducts(variant: Int8Variant, threads: num
       const byRows = heap.allocate(4 * m * n);
       pool.product(x, quantizedByRows, packed, byRows, m, k, n);
       const expected = heap.floats(alone, m * n);
-      for (const out of [byColumns, byRows]) if (!heap.floats(out, m * n).every((v, i) => Object.is(v, expected[i]))) same = false;
+      for (const out of [byColumns, byRows])
+        if (!heap.floats(out, m * n).every((v, i) => Object.is(v, expected[i]))) same = false;
       const bytes = kernels.quantizedBytes(m, k);
       const a = new Uint8Array(memory.buffer, quantized, bytes);
       const b = new Uint8Array(memory.buffer, quantizedByRows, bytes);

@@ -8,11 +8,20 @@ import type { Int8Report } from './int8-checks.js';
  * compiler (Liftoff) gets the dot product wrong (`relaxedSimdStatus` says `wrong` and the kernels are not used),
  * so the kernels are checked with the optimizing compiler alone, which is what runs them after the tier-up.
  */
-const RELAXED_FLAGS = [...(Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : []), '--no-liftoff'];
+const RELAXED_FLAGS = [
+  ...(Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : []),
+  '--no-liftoff',
+];
 
 /** Runs test/backend/wasm/int8-relaxed.child.ts (with `mode`) in a Node with relaxed SIMD; returns its JSON. */
 export function runRelaxedChild(mode?: 'precision' | 'threads'): unknown {
-  const args = [...RELAXED_FLAGS, '--import', 'tsx', 'test/backend/wasm/int8-relaxed.child.ts', ...(mode ? [mode] : [])];
+  const args = [
+    ...RELAXED_FLAGS,
+    '--import',
+    'tsx',
+    'test/backend/wasm/int8-relaxed.child.ts',
+    ...(mode ? [mode] : []),
+  ];
   const output = execFileSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   return JSON.parse(output.trim().split('\n').pop()!);
 }

@@ -29,7 +29,14 @@ const SALT = 'base-v1';
 const PREFIX = 'blocks.1.';
 const FRAMES = 128;
 
-function productFloat64(x: Float32Array | Float64Array, w: Float32Array, bias: Float32Array, m: number, k: number, n: number): Float64Array {
+function productFloat64(
+  x: Float32Array | Float64Array,
+  w: Float32Array,
+  bias: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+): Float64Array {
   const out = new Float64Array(m * n);
   for (let row = 0; row < m; row++) {
     for (let col = 0; col < n; col++) {
@@ -86,13 +93,27 @@ export async function measureInt8Precision(variant: Int8Variant): Promise<Precis
     const reference = productFloat64(a, w, bias, m, k, n);
     const weightsOnly = errors(productFloat64(a, decodeWeights(bytes, quantization, n * k), bias, m, k, n), reference);
     const packed = heap.allocate(kernels.packedBytes(k, n));
-    kernels.packWeights(heap.put(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)), heap.put(Float32Array.from(quantization.scales)), heap.put(bias), k, n, packed);
+    kernels.packWeights(
+      heap.put(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)),
+      heap.put(Float32Array.from(quantization.scales)),
+      heap.put(bias),
+      k,
+      n,
+      packed,
+    );
     const quantized = heap.allocate(kernels.quantizedBytes(m, k));
     const out = heap.allocate(4 * m * n);
     kernels.quantizeRows(heap.put(a), m, k, quantized);
     kernels.matmul(quantized, packed, out, m, k, n);
     const int8 = errors(heap.floats(out, m * n), reference);
-    rows.push({ product, shape: [m, k, n], relativeRms: int8.rms, relativeMax: int8.max, weightsOnlyRms: weightsOnly.rms, weightsOnlyMax: weightsOnly.max });
+    rows.push({
+      product,
+      shape: [m, k, n],
+      relativeRms: int8.rms,
+      relativeMax: int8.max,
+      weightsOnlyRms: weightsOnly.rms,
+      weightsOnlyMax: weightsOnly.max,
+    });
   }
   return rows;
 }

@@ -64,8 +64,17 @@ export interface PackedWeights {
   correction: Float64Array;
 }
 
-/** simd128: the int8 values as they are (offset 0). relaxed: requantized to 7 bits, u = nearest((q - min) 127 / (max - min)). */
-export function packWeightsReference(variant: Int8Variant, w: Int8Array, scales: Float32Array, k: number, n: number): PackedWeights {
+/**
+ * simd128: the int8 values as they are (offset 0). relaxed: requantized to 7 bits, u = nearest((q - min) 127 / (max -
+ * min)).
+ */
+export function packWeightsReference(
+  variant: Int8Variant,
+  w: Int8Array,
+  scales: Float32Array,
+  k: number,
+  n: number,
+): PackedWeights {
   const u = new Int32Array(n * k);
   const scale = new Float64Array(n);
   const offset = new Float64Array(n);
@@ -151,7 +160,9 @@ export class BumpAllocator {
   /** Allocates and copies `values` in. */
   put(values: Float32Array | Int8Array): number {
     const address = this.allocate(values.byteLength);
-    new Uint8Array(this.memory.buffer, address, values.byteLength).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+    new Uint8Array(this.memory.buffer, address, values.byteLength).set(
+      new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    );
     return address;
   }
 

@@ -22,13 +22,18 @@ export interface ServedPage {
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   readonly browser: Browser;
-  /** A new tab (in `context`, else the browser's default) on `/`, once the page says it is ready; page errors go to `errors`. */
+  /**
+   * A new tab (in `context`, else the browser's default) on `/`, once the page says it is ready; page errors go to
+   * `errors`.
+   */
   open(context?: BrowserContext): Promise<{ page: Page; errors: string[] }>;
   /** Closes Chromium and the server, frees the models and removes the built page. */
   close(): Promise<void>;
 }
 
-export async function servePage(options: { withPageModel?: boolean; chromiumArgs?: readonly string[] } = {}): Promise<ServedPage> {
+export async function servePage(
+  options: { withPageModel?: boolean; chromiumArgs?: readonly string[] } = {},
+): Promise<ServedPage> {
   const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
   let pageModel: PageModel | undefined;
   let webRoot = '';
@@ -45,7 +50,12 @@ export async function servePage(options: { withPageModel?: boolean; chromiumArgs
     if (options.withPageModel) pageModel = await preparePageModel(fixturePath('tiny'));
     webRoot = mkdtempSync(join(tmpdir(), 'e2v-web-'));
     await buildWebApp(webRoot);
-    app = await createServer({ model, modelId: 'emotion2vec tiny (test fixture)', webRoot, ...(pageModel ? { pageModel } : {}) });
+    app = await createServer({
+      model,
+      modelId: 'emotion2vec tiny (test fixture)',
+      webRoot,
+      ...(pageModel ? { pageModel } : {}),
+    });
     const origin = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await launchChromium(options.chromiumArgs);
     const opened = browser;

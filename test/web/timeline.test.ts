@@ -6,8 +6,22 @@ import { renderTimeline } from '../../src/web/timeline.js';
 
 const labels = ['生气/angry', '开心/happy'];
 const timeline: TimelineEntry[] = [
-  { start: 0, end: 1, speech: true, top: { label: '开心/happy', score: 0.8, index: 1 }, scores: [0.2, 0.8], frames: 50 },
-  { start: 1, end: 3, speech: false, top: { label: '生气/angry', score: 0.6, index: 0 }, scores: [0.6, 0.4], frames: 100 },
+  {
+    start: 0,
+    end: 1,
+    speech: true,
+    top: { label: '开心/happy', score: 0.8, index: 1 },
+    scores: [0.2, 0.8],
+    frames: 50,
+  },
+  {
+    start: 1,
+    end: 3,
+    speech: false,
+    top: { label: '生气/angry', score: 0.6, index: 0 },
+    scores: [0.6, 0.4],
+    frames: 100,
+  },
 ];
 
 it('draws the shared timeline chart for a result with a timeline', () => {

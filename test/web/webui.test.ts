@@ -21,7 +21,8 @@ import { fixturePath } from '../support/fixtures.js';
 import { servePage, type ServedPage } from './served-page.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-if (!HAS_CHROMIUM) console.warn(`web page tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!HAS_CHROMIUM)
+  console.warn(`web page tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 // 1.5 s: WebGL runs in software in headless Chromium, where every new page compiles its shaders again.
 const AUDIO = fixturePath('audio', 'chirp16k.wav');
 
@@ -37,7 +38,10 @@ async function shownResult(page: Page) {
     emoji: document.getElementById('top-emoji')!.textContent,
     meta: document.getElementById('result-meta')!.textContent,
     warnings: Array.from(document.querySelectorAll<HTMLElement>('#warnings li')).map((li) => li.dataset.code),
-    bars: Array.from(document.querySelectorAll<HTMLElement>('#score-bars li')).map((li) => ({ label: li.dataset.label!, score: Number(li.dataset.score) })),
+    bars: Array.from(document.querySelectorAll<HTMLElement>('#score-bars li')).map((li) => ({
+      label: li.dataset.label!,
+      score: Number(li.dataset.score),
+    })),
   }));
 }
 
@@ -45,8 +49,14 @@ async function analyse(page: Page, mode: 'server' | 'page'): Promise<void> {
   await page.check(`input[name="mode"][value="${mode}"]`);
   await page.evaluate(() => (document.body.dataset.state = 'ready'));
   await page.setInputFiles('#file-input', AUDIO);
-  await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 300_000 });
-  expect(await page.evaluate(() => [document.body.dataset.state, document.getElementById('status')!.textContent])).toEqual(['done', '']);
+  await page.waitForFunction(
+    () => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
+    undefined,
+    { timeout: 300_000 },
+  );
+  expect(
+    await page.evaluate(() => [document.body.dataset.state, document.getElementById('status')!.textContent]),
+  ).toEqual(['done', '']);
   expect(await page.evaluate(() => document.body.dataset.mode)).toBe(mode);
 }
 
@@ -66,64 +76,74 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
 
   afterAll(() => served?.close());
 
-  it('shows the server result, then the in-page result (WebGL) equal within 1e-4; downloads; screenshot; a second visit uses the Cache API', { timeout: 600_000 }, async () => {
-    const page = await openPage();
-    // The server's COOP/COEP headers: SharedArrayBuffer is there, so in-page wasm can run tfjs' threaded build.
-    expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([true, 'function']);
-    await analyse(page, 'server');
-    const fromServer = await shownResult(page);
-    expect(fromServer.bars.map((bar) => bar.label)).toEqual(expected.labels);
-    expect(fromServer.bars.map((bar) => bar.score)).toEqual(expected.scores);
-    const top = labelNames(expected.top!.label);
-    expect(fromServer.top).toBe(`${top.zh ?? ''} ${top.en}`.trim());
-    expect(fromServer.emoji).not.toBe('');
-    expect(fromServer.warnings).toEqual(expected.quality.warnings.map((w) => w.code));
+  it(
+    'shows the server result, then the in-page result (WebGL) equal within 1e-4; downloads; screenshot; a second visit uses the Cache API',
+    { timeout: 600_000 },
+    async () => {
+      const page = await openPage();
+      // The server's COOP/COEP headers: SharedArrayBuffer is there, so in-page wasm can run tfjs' threaded build.
+      expect(await page.evaluate(() => [crossOriginIsolated, typeof SharedArrayBuffer])).toEqual([true, 'function']);
+      await analyse(page, 'server');
+      const fromServer = await shownResult(page);
+      expect(fromServer.bars.map((bar) => bar.label)).toEqual(expected.labels);
+      expect(fromServer.bars.map((bar) => bar.score)).toEqual(expected.scores);
+      const top = labelNames(expected.top!.label);
+      expect(fromServer.top).toBe(`${top.zh ?? ''} ${top.en}`.trim());
+      expect(fromServer.emoji).not.toBe('');
+      expect(fromServer.warnings).toEqual(expected.quality.warnings.map((w) => w.code));
 
-    const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
-    const record = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
-    expect(jsonDownload.suggestedFilename()).toBe('chirp16k.result.json');
-    expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
-    const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
-    const npy = decodeNpy(new Uint8Array(readFileSync((await npyDownload.path())!)));
-    expect(npy.shape).toEqual(expected.embedding!.shape);
-    expect(Array.from(npy.data as Float32Array)).toEqual(Array.from(expected.embedding!.data));
+      const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
+      const record = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
+      expect(jsonDownload.suggestedFilename()).toBe('chirp16k.result.json');
+      expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+      const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
+      const npy = decodeNpy(new Uint8Array(readFileSync((await npyDownload.path())!)));
+      expect(npy.shape).toEqual(expected.embedding!.shape);
+      expect(Array.from(npy.data as Float32Array)).toEqual(Array.from(expected.embedding!.data));
 
-    await analyse(page, 'page');
-    const inPage = await shownResult(page);
-    expect(inPage.meta).toContain('this page (webgl)');
-    expect(inPage.bars.map((bar) => bar.label)).toEqual(expected.labels);
-    const diff = Math.max(...inPage.bars.map((bar, i) => Math.abs(bar.score - fromServer.bars[i]!.score)));
-    console.info(`web page: in-page (webgl) vs server (wasm) scores max |diff| ${diff.toExponential(2)}`);
-    expect(diff).toBeLessThanOrEqual(1e-4);
-    expect(inPage.top).toBe(fromServer.top);
-    const [pageNpy] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
-    const pageEmbedding = decodeNpy(new Uint8Array(readFileSync((await pageNpy.path())!)));
-    const embeddingDiff = Math.max(...Array.from(pageEmbedding.data as Float32Array, (v, i) => Math.abs(v - expected.embedding!.data[i]!)));
-    expect(embeddingDiff).toBeLessThanOrEqual(1e-4);
+      await analyse(page, 'page');
+      const inPage = await shownResult(page);
+      expect(inPage.meta).toContain('this page (webgl)');
+      expect(inPage.bars.map((bar) => bar.label)).toEqual(expected.labels);
+      const diff = Math.max(...inPage.bars.map((bar, i) => Math.abs(bar.score - fromServer.bars[i]!.score)));
+      console.info(`web page: in-page (webgl) vs server (wasm) scores max |diff| ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(1e-4);
+      expect(inPage.top).toBe(fromServer.top);
+      const [pageNpy] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
+      const pageEmbedding = decodeNpy(new Uint8Array(readFileSync((await pageNpy.path())!)));
+      const embeddingDiff = Math.max(
+        ...Array.from(pageEmbedding.data as Float32Array, (v, i) => Math.abs(v - expected.embedding!.data[i]!)),
+      );
+      expect(embeddingDiff).toBeLessThanOrEqual(1e-4);
 
-    const screenshot = await page.screenshot({ fullPage: true });
-    mkdirSync(join(REPO, 'test-output'), { recursive: true });
-    writeFileSync(join(REPO, 'test-output/webui.png'), screenshot);
-    // The committed copy changes only on request: a CI machine without CJK and emoji fonts would draw boxes.
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') writeFileSync(join(REPO, 'docs/webui.png'), screenshot);
-    await page.close();
+      const screenshot = await page.screenshot({ fullPage: true });
+      mkdirSync(join(REPO, 'test-output'), { recursive: true });
+      writeFileSync(join(REPO, 'test-output/webui.png'), screenshot);
+      // The committed copy changes only on request: a CI machine without CJK and emoji fonts would draw boxes.
+      if (process.env.UPDATE_DOCS_SCREENSHOT === '1') writeFileSync(join(REPO, 'docs/webui.png'), screenshot);
+      await page.close();
 
-    // A second visit: the page's model comes from the Cache API, with no request for /model/.
-    const again = await openPage();
-    const modelRequests: string[] = [];
-    again.on('request', (request) => {
-      if (new URL(request.url()).pathname.startsWith('/model/')) modelRequests.push(request.url());
-    });
-    await analyse(again, 'page');
-    expect(modelRequests).toEqual([]);
-    expect((await shownResult(again)).bars).toEqual(inPage.bars);
-    await again.close();
-    expect(pageErrors).toEqual([]);
-  });
+      // A second visit: the page's model comes from the Cache API, with no request for /model/.
+      const again = await openPage();
+      const modelRequests: string[] = [];
+      again.on('request', (request) => {
+        if (new URL(request.url()).pathname.startsWith('/model/')) modelRequests.push(request.url());
+      });
+      await analyse(again, 'page');
+      expect(modelRequests).toEqual([]);
+      expect((await shownResult(again)).bars).toEqual(inPage.bars);
+      await again.close();
+      expect(pageErrors).toEqual([]);
+    },
+  );
 
   it('shows a bad upload as an error and keeps working', async () => {
     const page = await openPage();
-    await page.setInputFiles('#file-input', { name: 'picture.png', mimeType: 'image/png', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]) });
+    await page.setInputFiles('#file-input', {
+      name: 'picture.png',
+      mimeType: 'image/png',
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+    });
     await page.waitForFunction(() => document.body.dataset.state === 'error');
     expect(await page.textContent('#status')).toMatch(/^AUDIO_UNSUPPORTED_FORMAT: /);
     await analyse(page, 'server');

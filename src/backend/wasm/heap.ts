@@ -59,7 +59,8 @@ class WasmHeapBlock implements HeapBlock {
  */
 export function reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks {
   const heap = heapBackend();
-  if (heap === null || byteLengths.length === 0 || byteLengths.some((bytes) => bytes === 0)) return { blocks: [], headroom: null };
+  if (heap === null || byteLengths.length === 0 || byteLengths.some((bytes) => bytes === 0))
+    return { blocks: [], headroom: null };
   // A packed copy is its weight plus the bias and XNNPACK's padding of the output channels: 1/16 more is ample.
   const largest = Math.max(...byteLengths);
   const blocks: WasmHeapBlock[] = [];
@@ -81,14 +82,19 @@ export function reserveSideBySide(byteLengths: readonly number[]): ReservedBlock
  * or null where the active backend offers no heap. A large model's weights then cross memory once (file -> heap)
  * instead of file -> JavaScript array -> heap, and no second copy of a tensor exists at any time.
  */
-export function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor | null {
+export function filledTensor(
+  shape: readonly number[],
+  fill: (target: Float32Array) => void,
+  block?: HeapBlock,
+): tf.Tensor | null {
   const heap = heapBackend();
   if (heap === null || shape.reduce((a, b) => a * b, 1) === 0) return null;
   const offset = block instanceof WasmHeapBlock ? block.take(heap) : undefined;
   const info = heap.makeOutput([...shape], 'float32', offset);
   const tensor = tf.engine().makeTensorFromTensorInfo(info, tf.backend());
   try {
-    // The view is taken after the allocation (which may grow, and so replace, the heap), and fill allocates nothing there.
+    // The view is taken after the allocation (which may grow, and so replace, the heap), and fill allocates nothing
+    // there.
     fill(heap.typedArrayFromHeap(info));
   } catch (error) {
     tensor.dispose();

@@ -10,7 +10,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Kernels } from '../kernels.js';
 import { plainKernels } from '../plain-kernels.js';
-import { GELU_KERNEL, GELU_KERNEL_CONFIGS, LAYER_NORM_GELU_KERNEL, wasmGeluKernelsFor, type LayerNormGeluAttrs } from './gelu-kernels.js';
+import {
+  GELU_KERNEL,
+  GELU_KERNEL_CONFIGS,
+  LAYER_NORM_GELU_KERNEL,
+  wasmGeluKernelsFor,
+  type LayerNormGeluAttrs,
+} from './gelu-kernels.js';
 import { filledTensor, reserveSideBySide } from './heap.js';
 import { packWeight } from './packed-weights.js';
 import { SLICE_KERNEL, SLICE_KERNEL_CONFIG } from './slice-kernel.js';
@@ -46,7 +52,9 @@ export const wasmKernels: Kernels = {
       return plainKernels.layerNormGelu(x, eps, weight, bias, inPlace);
     }
     const attrs: LayerNormGeluAttrs = { eps, inPlace };
-    return tf.engine().runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf
+      .engine()
+      .runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   },
   slice(x, begin, size) {
     if (x.dtype === 'string' || x.rank === 0) return plainKernels.slice(x, begin, size);

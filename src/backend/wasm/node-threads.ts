@@ -25,7 +25,8 @@ const WASM_OUT = '@tensorflow/tfjs-backend-wasm/wasm-out/';
 function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeof NodeWorker {
   return class PthreadWorker extends NodeWorker {
     constructor(url: string | URL, _options?: unknown) {
-      if (!String(url).startsWith('blob:')) throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
+      if (!String(url).startsWith('blob:'))
+        throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
       super(workerScript, { eval: true });
       // Workers alone never keep the process alive: a CLI or server exits when its own work is done, and a
       // wasm backend that failed to start (its files missing) does not leave the process hanging on them.
@@ -83,7 +84,9 @@ export function wasmThreadWorkers(): number {
  * as it was, unless something else replaced it meanwhile.
  */
 function allowThreadedStart(): () => void {
-  const { wasmWorkerContents } = require(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents: string };
+  const { wasmWorkerContents } = require(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.worker.js`) as {
+    wasmWorkerContents: string;
+  };
   // Its string literals hold raw newlines ("\n" unescaped by the template it ships in): escape them back, as tfjs does.
   const workerScript = wasmWorkerContents.replace(/\n/g, '\\n');
   const mainScriptPath = require.resolve(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.js`);
@@ -124,7 +127,10 @@ function threadSetting(setting: string | undefined): number | 'default' | null {
   if (setting === '0') return null;
   const threads = /^[1-9]\d*$/.test(setting) ? Number(setting) : NaN;
   if (Number.isSafeInteger(threads)) return threads;
-  if (!warnedSetting) process.emitWarning(`EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not ${quote(setting, 40)}: using the default.`);
+  if (!warnedSetting)
+    process.emitWarning(
+      `EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not ${quote(setting, 40)}: using the default.`,
+    );
   warnedSetting = true;
   return 'default';
 }

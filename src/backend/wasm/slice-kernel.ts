@@ -14,7 +14,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 export const SLICE_KERNEL = 'Emotion2VecSlice';
 
 /** Copies the (begin, size) box of `source` (row-major, `shape`) into `target`, one innermost run at a time. */
-function copyBox(source: Float32Array | Int32Array | Uint8Array, shape: readonly number[], begin: readonly number[], size: readonly number[], target: typeof source): void {
+function copyBox(
+  source: Float32Array | Int32Array | Uint8Array,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: typeof source,
+): void {
   const rank = shape.length;
   const strides = tf.util.computeStrides(shape as number[]);
   const run = size[rank - 1]!;
@@ -53,4 +59,8 @@ const sliceInPlace: tf.KernelFunc = (args) => {
 };
 
 /** The kernel, for tf.registerKernel. */
-export const SLICE_KERNEL_CONFIG: tf.KernelConfig = { kernelName: SLICE_KERNEL, backendName: 'wasm', kernelFunc: sliceInPlace };
+export const SLICE_KERNEL_CONFIG: tf.KernelConfig = {
+  kernelName: SLICE_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: sliceInPlace,
+};

@@ -69,7 +69,9 @@ describe('fused GELU kernels on wasm (src/backend/wasm/gelu-kernels.ts)', () => 
       const bias = randomArray(width, 3).map((v) => 0.5 * v);
       const run = () => layerNormGelu(tf.tensor2d(x, [rows, width]), 1e-5, tf.tensor1d(weight), tf.tensor1d(bias));
       const fused = await on('wasm', run);
-      const reference = await on('cpu', () => plainKernels.gelu(layerNorm(tf.tensor2d(x, [rows, width]), 1e-5, tf.tensor1d(weight), tf.tensor1d(bias))));
+      const reference = await on('cpu', () =>
+        plainKernels.gelu(layerNorm(tf.tensor2d(x, [rows, width]), 1e-5, tf.tensor1d(weight), tf.tensor1d(bias))),
+      );
       const exact = Array.from(layerNorm64(x, width, 1e-5, weight, bias), gelu64);
       expect(maxAbsDiff(fused, exact)).toBeLessThan(3e-6);
       expect(maxAbsDiff(fused, reference)).toBeLessThan(3e-6);

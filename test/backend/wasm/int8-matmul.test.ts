@@ -21,9 +21,15 @@ describe('int8 kernels, SIMD128', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16 });
     const kernels = await instantiateInt8Kernels(memory, 'simd128');
     expect(() => kernels.quantizeRows(63_000, 10, 100, 0)).toThrow(/ends beyond the memory/);
-    expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 0, rowEnd: 2, colBegin: 3, colEnd: 16 })).toThrow(/panel width/);
-    expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(/rows/);
-    expect(() => kernels.matmul(0, 4096, 8192, 8, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(/row block/);
+    expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 0, rowEnd: 2, colBegin: 3, colEnd: 16 })).toThrow(
+      /panel width/,
+    );
+    expect(() => kernels.matmul(0, 4096, 8192, 2, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(
+      /rows/,
+    );
+    expect(() => kernels.matmul(0, 4096, 8192, 8, 8, 16, { rowBegin: 1, rowEnd: 3, colBegin: 0, colEnd: 16 })).toThrow(
+      /row block/,
+    );
     expect(() => kernels.packedBytes(0, 16)).toThrow(/k is 0/);
     expect(() => kernels.quantizedBytes(-1, 16)).toThrow(/not a count/);
   });
@@ -31,14 +37,26 @@ describe('int8 kernels, SIMD128', () => {
 
 describe('relaxed SIMD detection', () => {
   const status = (flags: string[]) =>
-    execFileSync(process.execPath, [...flags, '--import', 'tsx', '-e', "import('./src/backend/wasm/int8/int8-matmul.ts').then((m) => console.log(m.relaxedSimdStatus()))"], { encoding: 'utf8', timeout: 60_000 }).trim();
+    execFileSync(
+      process.execPath,
+      [
+        ...flags,
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/backend/wasm/int8/int8-matmul.ts').then((m) => console.log(m.relaxedSimdStatus()))",
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    ).trim();
 
   it('says missing in Node 20 without the flag, and picks SIMD128 by itself', async () => {
     if (Number(process.versions.node.split('.')[0]) !== 20) return;
     expect(relaxedSimdStatus()).toBe('missing');
     const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }));
     expect(kernels.variant).toBe('simd128');
-    await expect(instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 'relaxed')).rejects.toThrow(/cannot run here/);
+    await expect(
+      instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 'relaxed'),
+    ).rejects.toThrow(/cannot run here/);
   });
 
   it("says wrong with Node 20's flag (its baseline compiler returns twice the product), supported with the optimizing compiler alone", () => {
@@ -55,7 +73,10 @@ describe('int8 warm-up', () => {
     const pool = await createInt8ThreadPool(kernels, 2, startNodeInt8Worker);
     try {
       const bytes = new Uint8Array(memory.buffer);
-      for (const [scratch, size, warm] of [[4096, kernels.warmUpBytes, (at: number) => kernels.warmUp(at)], [4096, pool.warmUpBytes, (at: number) => pool.warmUp(at)]] as const) {
+      for (const [scratch, size, warm] of [
+        [4096, kernels.warmUpBytes, (at: number) => kernels.warmUp(at)],
+        [4096, pool.warmUpBytes, (at: number) => pool.warmUp(at)],
+      ] as const) {
         bytes.fill(0x5a);
         warm(scratch);
         const outside = [...bytes.subarray(0, scratch), ...bytes.subarray(scratch + size, scratch + size + 65536)];

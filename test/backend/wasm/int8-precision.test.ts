@@ -19,7 +19,6 @@ function expectWithin(rows: PrecisionRow[], rms: number, max: number): void {
   }
 }
 
-
 describe('int8 products against float32 on realistic data', () => {
   it('SIMD128: within 1.2 % RMS and 1.5 % of the largest value', async () => {
     expectWithin(await measureInt8Precision('simd128'), 1.2e-2, 1.5e-2);

@@ -12,6 +12,7 @@ if (process.argv[2] === 'precision') {
 } else if (process.argv[2] === 'threads') {
   console.log(JSON.stringify(await threadsGiveSameProducts('relaxed', 2)));
 } else {
-  const reports = relaxedSimdStatus() === 'supported' ? [await runInt8Checks('relaxed'), await runInt8Checks('relaxed', true)] : [];
+  const reports =
+    relaxedSimdStatus() === 'supported' ? [await runInt8Checks('relaxed'), await runInt8Checks('relaxed', true)] : [];
   console.log(JSON.stringify({ status: relaxedSimdStatus(), reports }));
 }

@@ -7,7 +7,10 @@ describe('int8 kernels, relaxed SIMD', () => {
   it('match the float64 reference of the same quantized arithmetic on odd sizes, on plain and shared memory', () => {
     const { status, reports } = runRelaxedChild() as { status: string; reports: Int8Report[] };
     expect(status).toBe('supported');
-    expect(reports.map((r) => [r.variant, r.shared])).toEqual([['relaxed', false], ['relaxed', true]]);
+    expect(reports.map((r) => [r.variant, r.shared])).toEqual([
+      ['relaxed', false],
+      ['relaxed', true],
+    ]);
     for (const report of reports) expectInt8KernelsCorrect(report);
   }, 150_000);
 });

@@ -5,7 +5,6 @@ import { startNodeInt8Worker } from '../../../src/backend/wasm/int8/int8-threads
 import { threadsGiveSameProducts } from '../../support/int8-checks.js';
 import { runRelaxedChild } from '../../support/int8-expect.js';
 
-
 describe('int8 products on two threads', () => {
   it('give the single thread products bit for bit, split by columns or by rows, on odd shapes (SIMD128)', async () => {
     expect(canBlockThisThread()).toBe(true);
@@ -22,14 +21,20 @@ describe('int8 products on two threads', () => {
     const pool = await createInt8ThreadPool(plain, 2, startNodeInt8Worker);
     expect(pool.threads).toBe(1);
     expect(pool.fallback).toMatch(/not shared/);
-    const shared = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 'simd128');
+    const shared = await instantiateInt8Kernels(
+      new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }),
+      'simd128',
+    );
     const without = await createInt8ThreadPool(shared, 2);
     expect(without.threads).toBe(1);
     expect(without.fallback).toMatch(/no way to start workers/);
   });
 
   it('close their workers, and refuse products afterwards', async () => {
-    const kernels = await instantiateInt8Kernels(new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }), 'simd128');
+    const kernels = await instantiateInt8Kernels(
+      new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true }),
+      'simd128',
+    );
     const pool = await createInt8ThreadPool(kernels, 3, startNodeInt8Worker);
     expect(pool.threads).toBe(3);
     await pool.close();

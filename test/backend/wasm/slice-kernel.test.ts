@@ -20,15 +20,38 @@ describe('wasm Slice kernel (in place), through the kernel interface', () => {
   beforeAll(() => useBackend('wasm'));
   const cases: [number[], number[], number[]][] = [
     [[7], [2], [4]],
-    [[5, 9], [1, 3], [3, 4]],
-    [[5, 9], [2, 0], [2, 9]],
-    [[3, 4, 6], [1, 1, 2], [2, 3, 3]],
-    [[2, 3, 4, 5], [1, 0, 2, 1], [1, 3, 2, 4]],
-    [[2, 2, 3, 2, 4], [0, 1, 1, 0, 1], [2, 1, 2, 2, 2]],
+    [
+      [5, 9],
+      [1, 3],
+      [3, 4],
+    ],
+    [
+      [5, 9],
+      [2, 0],
+      [2, 9],
+    ],
+    [
+      [3, 4, 6],
+      [1, 1, 2],
+      [2, 3, 3],
+    ],
+    [
+      [2, 3, 4, 5],
+      [1, 0, 2, 1],
+      [1, 3, 2, 4],
+    ],
+    [
+      [2, 2, 3, 2, 4],
+      [0, 1, 1, 0, 1],
+      [2, 1, 2, 2, 2],
+    ],
   ];
   for (const [shape, begin, size] of cases) {
     it(`slices [${size}] at [${begin}] of [${shape}] exactly`, () => {
-      const values = randomArray(shape.reduce((a, b) => a * b, 1), shape.length);
+      const values = randomArray(
+        shape.reduce((a, b) => a * b, 1),
+        shape.length,
+      );
       const before = tf.memory().numTensors;
       const x = tf.tensor(values, shape);
       const sliced = slice(x, begin, size);

@@ -19,7 +19,10 @@ import {
   INT8_SIMD128_SHARED,
 } from './int8-matmul-module.js';
 
-/** The instruction set a kernel set uses: SIMD128 (`i32x4.dot_i16x8_s`) or relaxed SIMD (`relaxed_dot_i8x16_i7x16_add_s`). */
+/**
+ * The instruction set a kernel set uses: SIMD128 (`i32x4.dot_i16x8_s`) or relaxed SIMD
+ * (`relaxed_dot_i8x16_i7x16_add_s`).
+ */
 export type Int8Variant = 'simd128' | 'relaxed';
 
 /** A part of the product: rows [rowBegin, rowEnd) and columns [colBegin, colEnd) of the output. */
@@ -80,8 +83,16 @@ interface KernelExports {
   int8_quantize_rows(x: number, m: number, k: number, quantized: number, rowBegin: number, rowEnd: number): void;
   int8_pack_weights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
   int8_matmul(
-    quantized: number, packed: number, out: number, m: number, k: number, n: number,
-    rowBegin: number, rowEnd: number, colBegin: number, colEnd: number,
+    quantized: number,
+    packed: number,
+    out: number,
+    m: number,
+    k: number,
+    n: number,
+    rowBegin: number,
+    rowEnd: number,
+    colBegin: number,
+    colEnd: number,
   ): void;
 }
 
@@ -172,7 +183,10 @@ export async function instantiateInt8Kernels(
   const chosen = variant === 'auto' ? bestInt8Variant() : variant;
   if (chosen === 'relaxed' && relaxedSimdStatus() !== 'supported') {
     const status = relaxedSimdStatus();
-    throw new BackendError('BACKEND_UNAVAILABLE', `The relaxed SIMD int8 kernels cannot run here (relaxed SIMD is ${status}). Use the 'simd128' variant or 'auto'.`);
+    throw new BackendError(
+      'BACKEND_UNAVAILABLE',
+      `The relaxed SIMD int8 kernels cannot run here (relaxed SIMD is ${status}). Use the 'simd128' variant or 'auto'.`,
+    );
   }
   const module = await WebAssembly.compile(int8ModuleBytes(chosen, isSharedMemory(memory)));
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -180,7 +194,10 @@ export async function instantiateInt8Kernels(
 }
 
 function fail(what: string): never {
-  throw new UsageError('INVALID_ARGUMENT', `int8 kernels: ${what}. This is a bug in the caller of src/backend/wasm/int8.`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `int8 kernels: ${what}. This is a bug in the caller of src/backend/wasm/int8.`,
+  );
 }
 
 function checkCount(name: string, value: number): void {
@@ -193,17 +210,21 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
   /** [begin, end) within [0, total), begin a multiple of unit (or the range empty). */
   const checkRange = (what: string, begin: number, end: number, total: number, unit: number, unitName: string) => {
     const integers = Number.isSafeInteger(begin) && Number.isSafeInteger(end);
-    if (!(integers && begin >= 0 && begin <= end && end <= total)) fail(`${what} [${begin}, ${end}) are not within [0, ${total})`);
-    if (begin % unit !== 0 && begin !== end) fail(`the first of the ${what} ${begin} is not a multiple of the ${unitName} ${unit}`);
+    if (!(integers && begin >= 0 && begin <= end && end <= total))
+      fail(`${what} [${begin}, ${end}) are not within [0, ${total})`);
+    if (begin % unit !== 0 && begin !== end)
+      fail(`the first of the ${what} ${begin} is not a multiple of the ${unitName} ${unit}`);
   };
-  const checkRows = (rowBegin: number, rowEnd: number, m: number) => checkRange('rows', rowBegin, rowEnd, m, rowBlock, 'row block');
+  const checkRows = (rowBegin: number, rowEnd: number, m: number) =>
+    checkRange('rows', rowBegin, rowEnd, m, rowBlock, 'row block');
   const checkShape = (m: number, k: number, n: number) => {
     checkCount('m', m);
     checkCount('n', n);
     checkCount('k', k);
     // int32 sums stay exact below 2^31 / 127^2 products; the padded sizes stay far from 2^31 bytes.
     if (k < 1 || k > 100_000) fail(`k is ${k}, outside 1..100000`);
-    if (m * k > 2 ** 29 || n * k > 2 ** 29 || m * n > 2 ** 28) fail(`the shape (${m}, ${k}) x (${k}, ${n}) is too large`);
+    if (m * k > 2 ** 29 || n * k > 2 ** 29 || m * n > 2 ** 28)
+      fail(`the shape (${m}, ${k}) x (${k}, ${n}) is too large`);
   };
   const checkBuffer = (name: string, address: number, bytes: number) => {
     checkCount(name, address);

@@ -30,7 +30,9 @@ export const startNodeInt8Worker: Int8WorkerStarter = (data: Int8WorkerData): In
       resolve();
     });
     worker.once('error', reject);
-    void exit.then(() => reject(new InferenceError('INFERENCE_FAILED', 'An int8 worker thread stopped while starting.')));
+    void exit.then(() =>
+      reject(new InferenceError('INFERENCE_FAILED', 'An int8 worker thread stopped while starting.')),
+    );
   });
   return {
     ready,

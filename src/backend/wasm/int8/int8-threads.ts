@@ -144,7 +144,10 @@ export async function createInt8ThreadPool(
   startWorker?: Int8WorkerStarter,
 ): Promise<Int8ThreadPool> {
   if (!Number.isSafeInteger(threads) || threads < 1) {
-    throw new UsageError('INVALID_ARGUMENT', `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `An int8 thread pool needs a whole number of threads (1 or more), not ${threads}.`,
+    );
   }
   if (threads === 1) return singleThread(kernels);
   if (!isSharedMemory(kernels.memory)) return singleThread(kernels, 'the memory is not shared');
@@ -182,7 +185,10 @@ export async function createInt8ThreadPool(
     for (const slot of slots) {
       for (let done = Atomics.load(slot, DONE); done !== job; done = Atomics.load(slot, DONE)) {
         if (Date.now() > deadline) {
-          throw new InferenceError('INFERENCE_FAILED', 'An int8 worker thread did not finish its share of a product within a minute.');
+          throw new InferenceError(
+            'INFERENCE_FAILED',
+            'An int8 worker thread did not finish its share of a product within a minute.',
+          );
         }
         Atomics.wait(slot, DONE, done, 1000);
       }
@@ -200,10 +206,17 @@ export async function createInt8ThreadPool(
       const end = scratch + threads * kernels.warmUpBytes;
       if (!Number.isSafeInteger(scratch) || scratch < 0 || end > kernels.memory.buffer.byteLength) {
         const bytes = threads * kernels.warmUpBytes;
-        throw new UsageError('INVALID_ARGUMENT', `int8 warm-up: ${bytes} bytes of scratch at ${scratch} end beyond the memory.`);
+        throw new UsageError(
+          'INVALID_ARGUMENT',
+          `int8 warm-up: ${bytes} bytes of scratch at ${scratch} end beyond the memory.`,
+        );
       }
       const part = (share: number) => scratch + share * kernels.warmUpBytes;
-      run(OPS.warmUp, (share) => [part(share)], () => kernels.warmUp(part(threads - 1)));
+      run(
+        OPS.warmUp,
+        (share) => [part(share)],
+        () => kernels.warmUp(part(threads - 1)),
+      );
     },
     matmul(quantized, packed, out, m, k, n) {
       check();
@@ -213,7 +226,13 @@ export async function createInt8ThreadPool(
       run(
         OPS.matmul,
         (share) => [quantized, packed, out, m, k, n, 0, m, column(share), column(share + 1)],
-        () => kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: m, colBegin: column(threads - 1), colEnd: n }),
+        () =>
+          kernels.matmul(quantized, packed, out, m, k, n, {
+            rowBegin: 0,
+            rowEnd: m,
+            colBegin: column(threads - 1),
+            colEnd: n,
+          }),
       );
     },
     product(x, quantized, packed, out, m, k, n) {
@@ -226,7 +245,12 @@ export async function createInt8ThreadPool(
         (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1)],
         () => {
           kernels.quantizeRows(x, m, k, quantized, row(threads - 1), m);
-          kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: row(threads - 1), rowEnd: m, colBegin: 0, colEnd: n });
+          kernels.matmul(quantized, packed, out, m, k, n, {
+            rowBegin: row(threads - 1),
+            rowEnd: m,
+            colBegin: 0,
+            colEnd: n,
+          });
         },
       );
     },
