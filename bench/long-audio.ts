@@ -22,7 +22,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { Emotion2Vec, encodeFloatWav, prepareAudio } from '../src/node.js';
+import { Emotion2Vec } from '../src/node.js';
+import { encodeFloatWav } from '../src/audio/wav.js';
+import { prepareAudio } from '../src/audio/prepare.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import { fixturePath, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
 

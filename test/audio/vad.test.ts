@@ -1,7 +1,7 @@
 /** Voice-activity segmentation: boundaries on placed silences, chunk independence, limits, options. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { prepareAudio } from '../../src/node.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
 import { frameSeconds } from '../../src/audio/frame-geometry.js';
 import { planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
 import { resample, StreamingResampler } from '../../src/audio/resample.js';

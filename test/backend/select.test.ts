@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BackendError, selectBackend } from '../../src/node.js';
+import { BackendError } from '../../src/node.js';
+import { selectBackend } from '../../src/backend/select.js';
 import { runCli } from '../cli/run-cli.js';
 import { fixturePath } from '../support/fixtures.js';
 

@@ -2,7 +2,8 @@
  * What the MediaStream test runs inside Chromium: a known recording played through Web Audio into a
  * `MediaStream` (as a microphone hands one over), listened to by `model.stream({ mediaStream })`.
  */
-import { decodeAudio, Emotion2Vec, isEmotion2VecError } from '../../src/browser.js';
+import { Emotion2Vec, isEmotion2VecError } from '../../src/browser.js';
+import { decodeAudio } from '../../src/audio/decode.js';
 
 const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 

@@ -3,13 +3,9 @@
  * entry point) and loaded by page.html; each scenario returns plain JSON that the Node side checks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  decodeAudio,
-  Emotion2Vec,
-  getPlatform,
-  isEmotion2VecError,
-  type EmotionPrediction,
-} from '../../src/browser.js';
+import { Emotion2Vec, isEmotion2VecError, type EmotionPrediction } from '../../src/browser.js';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { getPlatform } from '../../src/platform.js';
 
 /** The first bytes of a PNG image: what a user picking the wrong file hands over. */
 const PNG_HEADER = new Uint8Array([

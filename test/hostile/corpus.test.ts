@@ -28,14 +28,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Emotion2Vec,
-  Emotion2VecNetwork,
-  isEmotion2VecError,
-  readCheckpoint,
-  readModelContents,
-  writeConvertedModel,
-} from '../../src/node.js';
+import { Emotion2Vec, isEmotion2VecError } from '../../src/node.js';
+import { Emotion2VecNetwork } from '../../src/model/network.js';
+import { readCheckpoint } from '../../src/model/checkpoint/index.js';
+import { readModelContents } from '../../src/model/sources.js';
+import { writeConvertedModel } from '../../src/model/converted.js';
 import { fixturePath } from '../support/fixtures.js';
 import {
   nestedListPickle,

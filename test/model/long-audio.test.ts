@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emotion2Vec, decodeAudio, prepareAudio, type EmotionPrediction, type TimelineEntry } from '../../src/node.js';
+import { Emotion2Vec, type EmotionPrediction, type TimelineEntry } from '../../src/node.js';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
 import { mixToMono } from '../../src/audio/decode.js';
 import { useBackend } from '../support/backend.js';
 import { fixturePath, loadNpy, maxAbsDiff, randomArray } from '../support/fixtures.js';

@@ -36,7 +36,9 @@ function changes(before, after) {
     globalsAdded: after.globals.filter((name) => !before.globals.includes(name)),
     globalsRemoved: before.globals.filter((name) => !after.globals.includes(name)),
     threadsFlag: `${before.threadsFlag} -> ${after.threadsFlag}`,
-    wasmKernelsReplaced: [...before.wasmKernels].filter(([name, func]) => after.wasmKernels.get(name) !== func).map(([name]) => name),
+    wasmKernelsReplaced: [...before.wasmKernels]
+      .filter(([name, func]) => after.wasmKernels.get(name) !== func)
+      .map(([name]) => name),
     wasmKernelsAdded: [...after.wasmKernels.keys()].filter((name) => !before.wasmKernels.has(name)).sort(),
     listenersAdded: Object.fromEntries(LISTENED.map((event, i) => [event, after.listeners[i] - before.listeners[i]])),
   };
@@ -50,4 +52,10 @@ const model = await Emotion2Vec.load(modelFolder, { backend: 'wasm' });
 await model.predict(audioFile);
 model.dispose();
 const afterLoad = snapshot();
-console.log(JSON.stringify({ import: changes(beforeImport, afterImport), load: changes(afterImport, afterLoad), threads: getThreadsCount() }));
+console.log(
+  JSON.stringify({
+    import: changes(beforeImport, afterImport),
+    load: changes(afterImport, afterLoad),
+    threads: getThreadsCount(),
+  }),
+);
