@@ -98,7 +98,10 @@ function parent(): void {
   const self = fileURLToPath(import.meta.url);
   const rows: Measurement[] = [];
   for (const name of Object.keys(CASES)) {
-    const run = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', self, '--child', name], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const run = spawnSync(process.execPath, [...process.execArgv, '--expose-gc', self, '--child', name], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    });
     if (run.status !== 0) {
       process.stderr.write(run.stderr);
       throw new Error(`case ${name} failed (exit ${String(run.status)})`);
@@ -106,7 +109,9 @@ function parent(): void {
     rows.push(JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Measurement);
   }
   const mb = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
-  console.log(`\nprepareAudio on ${SECONDS / 60} min of 16-bit WAV (Node ${process.version}, ${process.platform}/${process.arch})\n`);
+  console.log(
+    `\nprepareAudio on ${SECONDS / 60} min of 16-bit WAV (Node ${process.version}, ${process.platform}/${process.arch})\n`,
+  );
   console.log('| audio | raw WAV bytes | float32, one copy | peak extra RSS | copies | kept after (output) | time |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import '../src/node.js';
 import { selectBackend } from '../src/backend/select.js';
-import { geluOps } from '../src/layers/gelu.js';
+import { slice } from '../src/backend/kernels.js';
+import { plainKernels } from '../src/backend/plain-kernels.js';
 import { layerNorm, layerNormGelu } from '../src/layers/layer-norm.js';
 import type { StageHook } from '../src/layers/stage.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
@@ -52,7 +53,7 @@ function timeOp(run: () => tf.Tensor): number {
   const start = performance.now();
   tf.tidy(() => {
     const out = run();
-    tf.slice(out, Array(out.rank).fill(0), Array(out.rank).fill(1)).dataSync();
+    slice(out, Array(out.rank).fill(0), Array(out.rank).fill(1)).dataSync();
   });
   return performance.now() - start;
 }
@@ -74,8 +75,9 @@ function opRows(): string[] {
     const x = tf.tensor2d(randomArray(size, 1), shape as [number, number]);
     const weight = tf.tensor1d(randomArray(shape[1]!, 2).map((v) => 1 + 0.2 * v));
     const bias = tf.tensor1d(randomArray(shape[1]!, 3).map((v) => 0.2 * v));
-    const before = () => (norm ? geluOps(layerNorm(x, 1e-5, weight, bias)) : geluOps(x));
-    const after = () => (norm ? layerNormGelu(x, 1e-5, weight, bias) : tf.engine().runKernel('Emotion2VecGelu', { x }) as tf.Tensor);
+    const before = () => (norm ? plainKernels.gelu(layerNorm(x, 1e-5, weight, bias)) : plainKernels.gelu(x));
+    const after = () =>
+      norm ? layerNormGelu(x, 1e-5, weight, bias) : (tf.engine().runKernel('Emotion2VecGelu', { x }) as tf.Tensor);
     const diff = tf.tidy(() => maxAbsDiff(before(), after()));
     const times = { before: [] as number[], after: [] as number[] };
     timeOp(before);
@@ -102,20 +104,41 @@ function convRows(): string[] {
   const wave = tf.tensor3d(randomArray(5 * SAMPLE_RATE, 1), [1, 5 * SAMPLE_RATE, 1]);
   const filter0 = tf.tensor3d(randomArray(10 * channels, 2), [10, 1, channels]);
   const x = tf.tensor3d(randomArray(frames0 * channels, 3), [1, frames0, channels]);
-  const filter1 = tf.tensor3d(randomArray(3 * channels * channels, 4).map((v) => v * 0.05), [3, channels, channels]);
+  const filter1 = tf.tensor3d(
+    randomArray(3 * channels * channels, 4).map((v) => v * 0.05),
+    [3, channels, channels],
+  );
   const framed = () => {
-    const pairs = tf.reshape(tf.slice(wave, [0, 0, 0], [1, 5 * (frames0 + 1), 1]), [frames0 + 1, 5]);
-    const windows = tf.concat([tf.slice(pairs, [0, 0], [frames0, 5]), tf.slice(pairs, [1, 0], [frames0, 5])], 1) as tf.Tensor2D;
+    const pairs = tf.reshape(slice(wave, [0, 0, 0], [1, 5 * (frames0 + 1), 1]), [frames0 + 1, 5]);
+    const windows = tf.concat(
+      [slice(pairs, [0, 0], [frames0, 5]), slice(pairs, [1, 0], [frames0, 5])],
+      1,
+    ) as tf.Tensor2D;
     return tf.reshape(tf.matMul(windows, tf.reshape(filter0, [10, channels]) as tf.Tensor2D), [1, frames0, channels]);
   };
   const im2col = () => {
-    const pairs = tf.reshape(tf.slice(x, [0, 0, 0], [1, 2 * (frames1 + 1), channels]), [frames1 + 1, 2 * channels]);
-    const rows = tf.concat([tf.slice(pairs, [0, 0], [frames1, 2 * channels]), tf.slice(pairs, [1, 0], [frames1, channels])], 1) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(rows, tf.reshape(filter1, [3 * channels, channels]) as tf.Tensor2D), [1, frames1, channels]);
+    const pairs = tf.reshape(slice(x, [0, 0, 0], [1, 2 * (frames1 + 1), channels]), [frames1 + 1, 2 * channels]);
+    const rows = tf.concat(
+      [slice(pairs, [0, 0], [frames1, 2 * channels]), slice(pairs, [1, 0], [frames1, channels])],
+      1,
+    ) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(rows, tf.reshape(filter1, [3 * channels, channels]) as tf.Tensor2D), [
+      1,
+      frames1,
+      channels,
+    ]);
   };
   const cases = [
-    { label: 'cnn0: conv1d -> frames x (10, 512) matMul, 80 000 samples', before: () => tf.conv1d(wave, filter0, 5, 'valid'), after: framed },
-    { label: 'cnn1: conv1d -> im2col x (1536, 512) matMul, (15 999, 512)', before: () => tf.conv1d(x, filter1, 2, 'valid'), after: im2col },
+    {
+      label: 'cnn0: conv1d -> frames x (10, 512) matMul, 80 000 samples',
+      before: () => tf.conv1d(wave, filter0, 5, 'valid'),
+      after: framed,
+    },
+    {
+      label: 'cnn1: conv1d -> im2col x (1536, 512) matMul, (15 999, 512)',
+      before: () => tf.conv1d(x, filter1, 2, 'valid'),
+      after: im2col,
+    },
   ];
   const rows = cases.map(({ label, before, after }) => {
     const diff = tf.tidy(() => maxAbsDiff(before(), after()));
@@ -134,7 +157,11 @@ function convRows(): string[] {
 }
 
 function modelSource(name: FixtureCase): Record<string, Uint8Array> {
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   return {
     'config.yaml': readFileSync(fixturePath(name, 'config.yaml')),
     'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')),
@@ -167,13 +194,15 @@ async function modelRows(name: FixtureCase, seconds: number): Promise<string[]> 
     const hook: StageHook = (stage, run) => {
       const start = performance.now();
       const output = run();
-      tf.tidy(() => tf.slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
+      tf.tidy(() => slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
       const group = groupOf(stage);
       stages.set(group, (stages.get(group) ?? 0) + performance.now() - start);
       return output;
     };
     const start = performance.now();
-    const frames = tf.tidy(() => network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length], false, hook).frames);
+    const frames = tf.tidy(
+      () => network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length], false, hook).frames,
+    );
     frames.dataSync();
     return { stages, totalMs: performance.now() - start, frames };
   };
@@ -208,10 +237,20 @@ async function main(): Promise<void> {
   const threads = process.env.EMOTION2VEC_WASM_THREADS === '0' ? 'one thread' : 'threads';
   const out: string[] = [`wasm, ${threads}, median of ${runs} interleaved runs (before, after, before, ...)\n`];
   if (args.ops !== '0') {
-    out.push('| op | before: tfjs ops (ms) | after: fused kernel (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...opRows(), '');
+    out.push(
+      '| op | before: tfjs ops (ms) | after: fused kernel (ms) | speed-up | max abs diff |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...opRows(),
+      '',
+    );
   }
   if (args.convs !== '0') {
-    out.push('| convolution | before: conv1d (ms) | after: 2-D matMul (ms) | speed-up | max abs diff |', '| --- | ---: | ---: | ---: | ---: |', ...convRows(), '');
+    out.push(
+      '| convolution | before: conv1d (ms) | after: 2-D matMul (ms) | speed-up | max abs diff |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...convRows(),
+      '',
+    );
   }
   out.push('| model, audio | stage | before (ms) | after (ms) | speed-up |', '| --- | --- | ---: | ---: | ---: |');
   for (const spec of args.cases.split(',').filter(Boolean)) {

@@ -13,7 +13,16 @@
  * A "before" reader that only reads converted format 1 is given a format-1 copy of the float32 folder.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -69,15 +78,26 @@ async function main(): Promise<void> {
       const folder = await convertedFolder(shape, dtype);
       inputs.push({ label: `converted ${dtype}`, folder, readers: ['after'], mib: binMiB(folder) });
       if (dtype === 'float32') {
-        // Format 1 (PyTorch layout, as converted before format 3): what an older reader can read, and what old folders hold.
+        // Format 1 (PyTorch layout, as converted before format 3): what an older reader can read, and what old folders
+        // hold.
         const old = formatOneCopy(folder);
-        inputs.push({ label: 'converted float32, format 1', folder: old, readers: args.before ? ['before', 'after'] : ['after'], mib: binMiB(old) });
+        inputs.push({
+          label: 'converted float32, format 1',
+          folder: old,
+          readers: args.before ? ['before', 'after'] : ['after'],
+          mib: binMiB(old),
+        });
       }
     }
   }
   if (formats.includes('pt')) {
     const folder = await torchZipFolder(shape);
-    inputs.push({ label: 'model.pt', folder, readers: args.before ? ['before', 'after'] : ['after'], mib: statSync(join(folder, 'model.pt')).size / 2 ** 20 });
+    inputs.push({
+      label: 'model.pt',
+      folder,
+      readers: args.before ? ['before', 'after'] : ['after'],
+      mib: statSync(join(folder, 'model.pt')).size / 2 ** 20,
+    });
   }
 
   const results = new Map<string, Measurement[]>();
@@ -87,11 +107,17 @@ async function main(): Promise<void> {
       for (const reader of input.readers) {
         loads.push(loadavg()[0]!);
         const src = reader === 'before' ? args.before! : 'src';
-        const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/load.ts', '--child', input.folder, '--src', src], { encoding: 'utf8' });
+        const output = execFileSync(
+          process.execPath,
+          ['--import', 'tsx', 'bench/load.ts', '--child', input.folder, '--src', src],
+          { encoding: 'utf8' },
+        );
         const measurement = JSON.parse(output.trim().split('\n').pop()!) as Measurement;
         const key = `${reader}|${input.label}|${input.mib.toFixed(0)}`;
         results.set(key, [...(results.get(key) ?? []), measurement]);
-        console.log(`round ${round + 1} ${reader} ${input.label}: load ${measurement.loadMs.toFixed(0)} ms, peak RSS ${measurement.maxRssMiB.toFixed(0)} MiB`);
+        console.log(
+          `round ${round + 1} ${reader} ${input.label}: load ${measurement.loadMs.toFixed(0)} ms, peak RSS ${measurement.maxRssMiB.toFixed(0)} MiB`,
+        );
       }
     }
   }
@@ -113,7 +139,12 @@ async function main(): Promise<void> {
 }
 
 function binMiB(folder: string): number {
-  return readdirSync(folder).filter((name) => name.endsWith('.bin')).reduce((sum, name) => sum + statSync(join(folder, name)).size, 0) / 2 ** 20;
+  return (
+    readdirSync(folder)
+      .filter((name) => name.endsWith('.bin'))
+      .reduce((sum, name) => sum + statSync(join(folder, name)).size, 0) /
+    2 ** 20
+  );
 }
 
 /** The synthetic `shape` model converted as `dtype`, written once into .bench-cache/load/<shape>-<dtype>. */
@@ -171,9 +202,14 @@ async function torchZipFolder(shape: Shape): Promise<string> {
   const { writeZip } = await import('../test/hostile/make.js');
   mkdirSync(folder, { recursive: true });
   for (const file of ['config.yaml', 'tokens.txt']) copyFileSync(fixturePath(shape, file), join(folder, file));
-  const tensors = [...syntheticWeights(shape)].map(([name, entry]) => ({ name, shape: [...entry.shape], data: new Uint8Array(entry.read().buffer) }));
+  const tensors = [...syntheticWeights(shape)].map(([name, entry]) => ({
+    name,
+    shape: [...entry.shape],
+    data: new Uint8Array(entry.read().buffer),
+  }));
   // Keys padded so that each entry's data starts 64-byte aligned (local header 30 bytes + the entry's name).
-  const pickleFor = (keys: string[]) => statePickle(tensors.map((t, i) => ({ name: t.name, key: keys[i]!, shape: t.shape })));
+  const pickleFor = (keys: string[]) =>
+    statePickle(tensors.map((t, i) => ({ name: t.name, key: keys[i]!, shape: t.shape })));
   let keys = tensors.map((_, i) => String(i));
   for (let pass = 0; pass < 2; pass++) {
     const pickle = pickleFor(keys);

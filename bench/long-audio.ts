@@ -22,7 +22,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { Emotion2Vec, encodeFloatWav, prepareAudio } from '../src/node.js';
+import { Emotion2Vec } from '../src/node.js';
+import { encodeFloatWav } from '../src/audio/wav.js';
+import { prepareAudio } from '../src/audio/prepare.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import { fixturePath, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
 
@@ -53,8 +55,16 @@ interface Measurement {
 
 function modelSource(name: FixtureCase): string | Record<string, Uint8Array> {
   if (name === 'tiny') return fixturePath('tiny');
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
-  return { 'config.yaml': readFileSync(fixturePath(name, 'config.yaml')), 'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')), 'model.safetensors': writeSafetensors(tensors) };
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
+  return {
+    'config.yaml': readFileSync(fixturePath(name, 'config.yaml')),
+    'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')),
+    'model.safetensors': writeSafetensors(tensors),
+  };
 }
 
 async function tile(): Promise<Float32Array> {
@@ -97,7 +107,16 @@ async function child(spec: string): Promise<Measurement> {
   const leaked = tf.memory().numTensors - tensorsBefore;
   loaded.dispose();
   // ru_maxrss is in KiB on Linux.
-  return { model, mode, minutes, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, signalMiB, segments, leaked };
+  return {
+    model,
+    mode,
+    minutes,
+    seconds,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    signalMiB,
+    segments,
+    leaked,
+  };
 }
 
 /** A WAV file of `minutes` of the tiled audio (32-bit float, 16 kHz, as processed_audio.wav is). */
@@ -119,7 +138,10 @@ interface CliMeasurement {
   frames: number;
 }
 
-/** One `analyze --granularity frame --embedding` run of the CLI in `root`, in its own process; its peak RSS from getrusage at exit. */
+/**
+ * One `analyze --granularity frame --embedding` run of the CLI in `root`, in its own process; its peak RSS from
+ * getrusage at exit.
+ */
 function runCli(root: string, label: string, wav: string, minutes: number, work: string): CliMeasurement {
   const rssFile = join(work, 'peak-rss.txt');
   const out = join(work, `out-${label}-${minutes}-${Date.now()}`);
@@ -127,14 +149,39 @@ function runCli(root: string, label: string, wav: string, minutes: number, work:
   const start = performance.now();
   execFileSync(
     process.execPath,
-    ['--import', 'tsx', '--import', reporter, 'src/cli/main.ts', 'analyze', wav, '--model', fixturePath('tiny'), '--backend', 'wasm', '--granularity', 'frame', '--embedding', '--output-dir', out],
+    [
+      '--import',
+      'tsx',
+      '--import',
+      reporter,
+      'src/cli/main.ts',
+      'analyze',
+      wav,
+      '--model',
+      fixturePath('tiny'),
+      '--backend',
+      'wasm',
+      '--granularity',
+      'frame',
+      '--embedding',
+      '--output-dir',
+      out,
+    ],
     { cwd: root, env: { ...process.env, PEAK_RSS_FILE: rssFile }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const seconds = (performance.now() - start) / 1000;
-  const record = JSON.parse(readFileSync(join(out, 'long-' + minutes + 'min', 'result.json'), 'utf8')) as { frames: number };
+  const record = JSON.parse(readFileSync(join(out, 'long-' + minutes + 'min', 'result.json'), 'utf8')) as {
+    frames: number;
+  };
   rmSync(out, { recursive: true, force: true });
   // ru_maxrss is in KiB on Linux.
-  return { cli: label, minutes, seconds, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, frames: record.frames };
+  return {
+    cli: label,
+    minutes,
+    seconds,
+    peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024,
+    frames: record.frames,
+  };
 }
 
 /** CLI runs, this checkout and `--before` interleaved (A B A B) per length. */
@@ -143,7 +190,10 @@ async function cliBench(): Promise<void> {
   const rows: CliMeasurement[] = [];
   try {
     const here = fileURLToPath(new URL('..', import.meta.url));
-    const trees: [string, string][] = [['this checkout', here], ...(args.before ? [['before', args.before] as [string, string]] : [])];
+    const trees: [string, string][] = [
+      ['this checkout', here],
+      ...(args.before ? [['before', args.before] as [string, string]] : []),
+    ];
     for (const minutes of args.minutes.split(',').map(Number)) {
       const wav = await writeLongWav(work, minutes);
       for (let r = 0; r < Number(args.repeat); r++) {
@@ -163,7 +213,10 @@ async function cliBench(): Promise<void> {
   const table = [
     '| CLI | audio (min) | frames (T) | time (s) | peak RSS (MiB) | 16 kHz signal (MiB) | RSS − signal (MiB) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.cli} | ${r.minutes} | ${r.frames} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${signalMiB(r.minutes).toFixed(0)} | ${(r.peakRssMiB - signalMiB(r.minutes)).toFixed(0)} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.cli} | ${r.minutes} | ${r.frames} | ${r.seconds.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${signalMiB(r.minutes).toFixed(0)} | ${(r.peakRssMiB - signalMiB(r.minutes)).toFixed(0)} |`,
+    ),
   ].join('\n');
   console.log(`\n${header}\n\n${table}\n`);
   if (args.write) appendFileSync(args.write, `\n${header}\n\n${table}\n`);
@@ -178,7 +231,11 @@ if (args.modes === 'cli') {
   for (const model of args.models.split(',')) {
     for (const mode of args.modes.split(',')) {
       for (const minutes of args.minutes.split(',').map(Number)) {
-        const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', `${model}:${mode}:${minutes}`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const out = execFileSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', `${model}:${mode}:${minutes}`],
+          { encoding: 'utf8', maxBuffer: 1 << 20 },
+        );
         const row = JSON.parse(out.trim().split('\n').at(-1)!) as Measurement;
         rows.push(row);
         console.log(JSON.stringify(row));
@@ -190,7 +247,19 @@ if (args.modes === 'cli') {
     '| model | mode | audio (min) | time (s) | real-time factor | s per audio minute | peak RSS (MiB) | of which the 16 kHz signal (MiB) | RSS − signal (MiB) | segments | tensors leaked |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) =>
-      [r.model, r.mode, r.minutes, r.seconds.toFixed(1), (r.seconds / (r.minutes * 60)).toFixed(3), (r.seconds / r.minutes).toFixed(1), r.peakRssMiB.toFixed(0), r.signalMiB.toFixed(0), (r.peakRssMiB - r.signalMiB).toFixed(0), r.segments, r.leaked]
+      [
+        r.model,
+        r.mode,
+        r.minutes,
+        r.seconds.toFixed(1),
+        (r.seconds / (r.minutes * 60)).toFixed(3),
+        (r.seconds / r.minutes).toFixed(1),
+        r.peakRssMiB.toFixed(0),
+        r.signalMiB.toFixed(0),
+        (r.peakRssMiB - r.signalMiB).toFixed(0),
+        r.segments,
+        r.leaked,
+      ]
         .join(' | ')
         .replace(/^/, '| ')
         .replace(/$/, ' |'),

@@ -5,7 +5,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { convert } from '../src/cli/convert.js';
+import { convertModel } from '../src/model/convert.js';
+import { installNodePlatform } from '../src/node-platform.js';
 import type { ModelDefinition } from '../src/model/config.js';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
 import type { StateDict } from '../src/model/state-dict.js';
@@ -65,6 +66,7 @@ export function writeCheckpointFolder(model: BenchModel, folder: string): void {
 
 /** Converts a checkpoint folder as `emotion2vec convert <folder> --out <out> --dtype <dtype>` does. */
 export async function convertFolder(checkpoint: string, out: string, dtype: WeightDType): Promise<void> {
-  const status = await convert(checkpoint, { out, dtype });
-  if (status !== 0) throw new Error(`converting ${checkpoint} as ${dtype} failed (exit ${status})`);
+  // The converter reads the checkpoint folder through the Node platform's file hooks.
+  installNodePlatform();
+  await convertModel(checkpoint, out, { dtype });
 }

@@ -27,7 +27,9 @@ const MiB = 2 ** 20;
 const rows: string[] = [];
 function record(step: string, ms?: number): void {
   const heap = (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length / MiB;
-  rows.push(`| ${step} | ${ms === undefined ? '' : ms.toFixed(0)} | ${heap.toFixed(0)} | ${(process.memoryUsage().rss / MiB).toFixed(0)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`);
+  rows.push(
+    `| ${step} | ${ms === undefined ? '' : ms.toFixed(0)} | ${heap.toFixed(0)} | ${(process.memoryUsage().rss / MiB).toFixed(0)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`,
+  );
 }
 
 const folder = await convertedModel(args.model);

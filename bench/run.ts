@@ -51,7 +51,11 @@ interface Row {
 
 function source(name: FixtureCase): string | Record<string, Uint8Array> {
   if (name === 'tiny') return fixturePath('tiny');
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   return {
     'config.yaml': readFileSync(fixturePath(name, 'config.yaml')),
     'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')),
@@ -91,19 +95,41 @@ async function bench(name: FixtureCase, backend: BackendName): Promise<Row> {
   let batchItemsPerSecond: number | null = null;
   let singleItemsPerSecond: number | null = null;
   if (batchItems > 0) {
-    const batch = Array.from({ length: batchItems }, (_, i) => randomArray(5 * SAMPLE_RATE, 100 + i).map((v) => v * 0.1));
-    batchItemsPerSecond = (1000 * batchItems) / (await timeIt(() => model.predictBatch(batch, { batchSize: batchItems }), Math.max(1, runs - 1)));
-    singleItemsPerSecond = (1000 * batchItems) / (await timeIt(() => model.predictBatch(batch, { batchSize: 1 }), Math.max(1, runs - 1)));
+    const batch = Array.from({ length: batchItems }, (_, i) =>
+      randomArray(5 * SAMPLE_RATE, 100 + i).map((v) => v * 0.1),
+    );
+    batchItemsPerSecond =
+      (1000 * batchItems) /
+      (await timeIt(() => model.predictBatch(batch, { batchSize: batchItems }), Math.max(1, runs - 1)));
+    singleItemsPerSecond =
+      (1000 * batchItems) / (await timeIt(() => model.predictBatch(batch, { batchSize: 1 }), Math.max(1, runs - 1)));
   }
   const leaked = tf.memory().numTensors - before;
   model.dispose();
   const longest = durations[durations.length - 1]!;
-  const stages = args.stages === '0' ? null : await profileStages(files, randomArray(longest * SAMPLE_RATE, longest).map((v) => v * 0.1));
-  return { model: name, backend, loadMs, latency, batchItemsPerSecond, singleItemsPerSecond, weightMiB, leaked, stages };
+  const stages =
+    args.stages === '0'
+      ? null
+      : await profileStages(
+          files,
+          randomArray(longest * SAMPLE_RATE, longest).map((v) => v * 0.1),
+        );
+  return {
+    model: name,
+    backend,
+    loadMs,
+    latency,
+    batchItemsPerSecond,
+    singleItemsPerSecond,
+    weightMiB,
+    leaked,
+    stages,
+  };
 }
 
 function table(rows: Row[]): string {
-  const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+  const fixed = (value: number | null | undefined, digits: number) =>
+    value === null || value === undefined ? '–' : value.toFixed(digits);
   const longest = durations[durations.length - 1]!;
   const header = [
     'model',
@@ -127,7 +153,9 @@ function table(rows: Row[]): string {
     fixed(r.weightMiB, 1),
     String(r.leaked),
   ]);
-  return [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
 }
 
 async function main(): Promise<void> {
@@ -146,7 +174,10 @@ async function main(): Promise<void> {
     `median of ${runs} run(s) after one warm-up; random audio (the model's cost does not depend on the content).\n\n${table(rows)}\n\n` +
     rows
       .filter((r) => r.stages)
-      .map((r) => `Stages of one forward pass, ${r.model} on ${r.backend}, ${durations[durations.length - 1]} s of audio (each stage waited for):\n\n${stageTable(r.stages!)}\n\n`)
+      .map(
+        (r) =>
+          `Stages of one forward pass, ${r.model} on ${r.backend}, ${durations[durations.length - 1]} s of audio (each stage waited for):\n\n${stageTable(r.stages!)}\n\n`,
+      )
       .join('');
   process.stdout.write(report);
   if (args.write) appendFileSync(args.write, report);

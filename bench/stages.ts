@@ -3,6 +3,7 @@
  * (one element read back) before stopping the clock, so every stage is charged its own kernels on any backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../src/backend/kernels.js';
 import type { StageHook } from '../src/layers/stage.js';
 import { Emotion2VecNetwork } from '../src/model/network.js';
 import { readModelContents, type ModelSource } from '../src/model/sources.js';
@@ -33,7 +34,7 @@ export async function profileStages(source: ModelSource, samples: Float32Array):
       const start = performance.now();
       const output = run();
       // One element read back waits for the stage's kernels (GPU backends) without timing a full copy.
-      tf.tidy(() => tf.slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
+      tf.tidy(() => slice(output, Array(output.rank).fill(0), Array(output.rank).fill(1)).dataSync());
       stages.set(name, (stages.get(name) ?? 0) + performance.now() - start);
       return output;
     };
@@ -61,8 +62,18 @@ export function stageTable(times: StageTimes): string {
     groups.set(groupOf(stage), { calls: group.calls + 1, ms: group.ms + ms });
   }
   const staged = [...times.stages.values()].reduce((a, b) => a + b, 0);
-  const rows = [...groups].map(([name, { calls, ms }]) => [name, String(calls), ms.toFixed(0), ((100 * ms) / times.totalMs).toFixed(1)]);
-  rows.push(['(glue: concat, slices, adds between stages)', '', (times.totalMs - staged).toFixed(0), ((100 * (times.totalMs - staged)) / times.totalMs).toFixed(1)]);
+  const rows = [...groups].map(([name, { calls, ms }]) => [
+    name,
+    String(calls),
+    ms.toFixed(0),
+    ((100 * ms) / times.totalMs).toFixed(1),
+  ]);
+  rows.push([
+    '(glue: concat, slices, adds between stages)',
+    '',
+    (times.totalMs - staged).toFixed(0),
+    ((100 * (times.totalMs - staged)) / times.totalMs).toFixed(1),
+  ]);
   rows.push(['**forward pass**', '', times.totalMs.toFixed(0), '100']);
   const header = ['stage', 'calls', 'ms', '% of forward'];
   return [header, ['---', '---:', '---:', '---:'], ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');

@@ -9,7 +9,8 @@
  *   git archive <commit> src | tar -x -C .scratch/before      # an earlier version as "before"
  *   npx tsx bench/threads.ts --before .scratch/before/src --threads 0,2 --rounds 3 --write bench/RESULTS.md
  *   npx tsx bench/threads.ts --ops --threads 0,1,2 --rounds 3   # the large shape's products alone
- *   npx tsx bench/threads.ts --threads 2 --idle 4000          # an app that waits 4 s after the load (background packing)
+ *   npx tsx bench/threads.ts --threads 2 --idle 4000          # an app that waits 4 s after the load (background
+ * packing)
  *
  * `--threads` takes EMOTION2VEC_WASM_THREADS values: 0 is tfjs' single-threaded build, n the threaded build with
  * n threads, `default` leaves the variable unset. The converted folder is written once into
@@ -47,7 +48,6 @@ interface Measurement {
   readonly maxRssMiB: number;
 }
 
-
 /** The large model's product shapes for N = 500 frames (10 s): QKV, output projection, MLP in and out, one head. */
 const PRODUCTS = [
   { name: 'qkv (500x1024)·(1024x3072)', m: 500, k: 1024, n: 3072 },
@@ -67,6 +67,7 @@ async function opsChild(): Promise<void> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('../src/node.js');
   const { selectBackend } = await import('../src/backend/select.js');
+  const { slice } = await import('../src/backend/kernels.js');
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
   const { randomArray } = await import('../test/support/fixtures.js');
   await selectBackend('wasm');
@@ -77,7 +78,7 @@ async function opsChild(): Promise<void> {
     const bias = tf.tensor1d(randomArray(n, 3));
     // The head's B is a fresh tensor every call (a slice of K^T), so XNNPACK packs it every call.
     const fresh = k === 64;
-    const run = () => tf.tidy(() => tf.fused.matMul({ a, b: fresh ? tf.slice(b, [0, 0], [k, n]) : b, bias }).dataSync());
+    const run = () => tf.tidy(() => tf.fused.matMul({ a, b: fresh ? slice(b, [0, 0], [k, n]) : b, bias }).dataSync());
     run();
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -97,7 +98,10 @@ async function opsMain(): Promise<void> {
   for (let round = 0; round < Number(args.rounds); round++) {
     for (const setting of settings) {
       const env = { ...process.env, EMOTION2VEC_WASM_THREADS: setting };
-      const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', 'ops'], { encoding: 'utf8', env });
+      const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', 'ops'], {
+        encoding: 'utf8',
+        env,
+      });
       const measurement = JSON.parse(output.trim().split('\n').pop()!) as { threads: number; ms: number[] };
       results.set(setting, [...(results.get(setting) ?? []), measurement]);
       console.log(`round ${round + 1} EMOTION2VEC_WASM_THREADS=${setting}: ${JSON.stringify(measurement)}`);
@@ -141,7 +145,13 @@ async function child(folder: string): Promise<void> {
   const secondMs = performance.now() - start;
   const threads = getThreadsCount();
   model.dispose();
-  const measurement: Measurement = { threads, loadMs, firstMs, secondMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+  const measurement: Measurement = {
+    threads,
+    loadMs,
+    firstMs,
+    secondMs,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
   process.stdout.write(`${JSON.stringify(measurement)}\n`);
 }
 
@@ -156,11 +166,29 @@ async function main(): Promise<void> {
         const env = { ...process.env };
         if (setting === 'default') delete env['EMOTION2VEC_WASM_THREADS'];
         else env['EMOTION2VEC_WASM_THREADS'] = setting;
-        const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/threads.ts', '--child', folder, '--src', version.src, '--seconds', args.seconds, '--idle', args.idle], { encoding: 'utf8', env });
+        const output = execFileSync(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'bench/threads.ts',
+            '--child',
+            folder,
+            '--src',
+            version.src,
+            '--seconds',
+            args.seconds,
+            '--idle',
+            args.idle,
+          ],
+          { encoding: 'utf8', env },
+        );
         const measurement = JSON.parse(output.trim().split('\n').pop()!) as Measurement;
         const key = `${version.label}|${setting}`;
         results.set(key, [...(results.get(key) ?? []), measurement]);
-        console.log(`round ${round + 1} ${version.label} EMOTION2VEC_WASM_THREADS=${setting}: ${JSON.stringify(measurement)}`);
+        console.log(
+          `round ${round + 1} ${version.label} EMOTION2VEC_WASM_THREADS=${setting}: ${JSON.stringify(measurement)}`,
+        );
       }
     }
   }
@@ -171,7 +199,9 @@ async function main(): Promise<void> {
     `${args.model} shape, ${seconds} s of audio, converted float32 folder, wasm; \`npx tsx bench/threads.ts ${process.argv.slice(2).join(' ')}\` ` +
       `(${new Date().toISOString().slice(0, 16)}Z, ${args.rounds} rounds interleaved, median; one process per run).`,
     '',
-    ...(Number(args.idle) > 0 ? [`The first prediction starts ${args.idle} ms after the load returned (the process idle meanwhile).`, ''] : []),
+    ...(Number(args.idle) > 0
+      ? [`The first prediction starts ${args.idle} ms after the load returned (the process idle meanwhile).`, '']
+      : []),
     '| code | EMOTION2VEC_WASM_THREADS | pool threads | load (ms) | first predict (ms) | second predict (ms) | real-time factor (second) | peak RSS (MiB) |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...[...results].map(([key, runs]) => {

@@ -17,7 +17,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeSafetensors } from '../src/model/checkpoint/safetensors.js';
-import { CHROMIUM, CHROMIUM_FLAGS, HAS_CHROMIUM, startBrowserHarness, type BrowserHarness } from '../test/support/browser-harness.js';
+import {
+  CHROMIUM,
+  CHROMIUM_FLAGS,
+  HAS_CHROMIUM,
+  startBrowserHarness,
+  type BrowserHarness,
+} from '../test/support/browser-harness.js';
 import { fixturePath, randomArray, syntheticWeights, type FixtureCase } from '../test/support/fixtures.js';
 import type { Finished, Loaded, WebglScenarios } from './webgl-page.js';
 
@@ -58,7 +64,12 @@ function median(values: number[]): number {
 }
 
 /** One model through the page's steps, reporting each on stderr as it lands (a slow renderer takes minutes). */
-async function benchModel(harness: BrowserHarness<WebglScenarios>, name: FixtureCase, scratch: string, audios: { seconds: number; samples: number[] }[]): Promise<Row> {
+async function benchModel(
+  harness: BrowserHarness<WebglScenarios>,
+  name: FixtureCase,
+  scratch: string,
+  audios: { seconds: number; samples: number[] }[],
+): Promise<Row> {
   const uptime = loadavg()[0]!.toFixed(2);
   const say = (text: string) => process.stderr.write(`  ${name}: ${text}\n`);
   say(`load average ${uptime}, loading...`);
@@ -102,7 +113,9 @@ function table(rows: Row[], renderer: string): string {
     `${r.leaked} (${r.leftAfterDispose} after dispose)`,
     r.uptime,
   ]);
-  return [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return [header, header.map((_, i) => (i < 2 ? '---' : '---:')), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
 }
 
 async function main(): Promise<void> {
@@ -112,15 +125,23 @@ async function main(): Promise<void> {
   }
   const scratch = mkdtempSync(join(tmpdir(), 'e2v-webgl-bench-'));
   const flags = chromiumFlags();
-  const harness = await startBrowserHarness<WebglScenarios>(PAGE, { '/model/': `${scratch}/`, '/tiny/': `${fixturePath('tiny')}/` }, flags);
+  const harness = await startBrowserHarness<WebglScenarios>(
+    PAGE,
+    { '/model/': `${scratch}/`, '/tiny/': `${fixturePath('tiny')}/` },
+    flags,
+  );
   try {
     const gl = await harness.run('renderer');
     const renderer = /SwiftShader/i.test(gl.renderer) ? 'SwiftShader (software)' : gl.renderer;
     process.stderr.write(`WebGL renderer: ${gl.vendor} / ${gl.renderer} (${gl.version})\n`);
     // The same audio as bench/run.ts: its seeded random samples, scaled to speech-like levels.
-    const audios = durations.map((seconds) => ({ seconds, samples: Array.from(randomArray(seconds * SAMPLE_RATE, seconds).map((v) => v * 0.1)) }));
+    const audios = durations.map((seconds) => ({
+      seconds,
+      samples: Array.from(randomArray(seconds * SAMPLE_RATE, seconds).map((v) => v * 0.1)),
+    }));
     const rows: Row[] = [];
-    for (const name of args.models.split(',') as FixtureCase[]) rows.push(await benchModel(harness, name, scratch, audios));
+    for (const name of args.models.split(',') as FixtureCase[])
+      rows.push(await benchModel(harness, name, scratch, audios));
     if (harness.pageErrors.length) process.stderr.write(`page errors: ${harness.pageErrors.join('; ')}\n`);
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
     const report =
@@ -135,12 +156,20 @@ async function main(): Promise<void> {
   }
 }
 
-/** Folder URL and file names of a model for the page: tiny as the fixture checkpoint, base/large as synthetic safetensors. */
+/**
+ * Folder URL and file names of a model for the page: tiny as the fixture checkpoint, base/large as synthetic
+ * safetensors.
+ */
 function prepareModel(name: FixtureCase, scratch: string): { folder: string; files: string[] } {
   if (name === 'tiny') return { folder: '/tiny/', files: ['config.yaml', 'tokens.txt', 'model.pt'] };
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   writeFileSync(join(scratch, 'model.safetensors'), writeSafetensors(tensors));
-  for (const file of ['config.yaml', 'tokens.txt']) writeFileSync(join(scratch, file), readFileSync(fixturePath(name, file)));
+  for (const file of ['config.yaml', 'tokens.txt'])
+    writeFileSync(join(scratch, file), readFileSync(fixturePath(name, file)));
   return { folder: '/model/', files: ['config.yaml', 'tokens.txt', 'model.safetensors'] };
 }
 

@@ -1,71 +1,12 @@
 /**
  * Browser entry point: the isomorphic library plus the browser's own audio decoder (Web Audio's
- * `decodeAudioData`) as the fallback for formats the bundled decoders do not read, and GPU backends first:
- * WebGL is imported on first use (no import needed in the app), WebGPU when the page registered it
- * (`import '@tensorflow/tfjs-backend-webgpu'`).
+ * `decodeAudioData`) as the fallback for formats the bundled decoders do not read, and GPU backends first
+ * (WebGL is imported on first use: no import needed in the app).
  *
  * Bundlers pick this file through the package's `browser` export condition.
  */
-import { MODEL_SAMPLE_RATE } from './audio/prepare.js';
-import { AudioInputError } from './errors.js';
-import { installPlatform, type FallbackHint } from './platform.js';
-import type { DecodedAudio } from './audio/types.js';
+import { installBrowserPlatform } from './browser-platform.js';
 
 export * from './index.js';
 
-/** The rates every Web Audio implementation must accept for a context (the spec's minimum range). */
-const WEB_AUDIO_MIN_RATE = 3000;
-const WEB_AUDIO_MAX_RATE = 768_000;
-
-/**
- * Decodes with the browser's codecs. Web Audio always resamples to its context's rate, so the context is
- * created at the rate the file declares when `decodeAudio` could read it (then nothing is resampled and the
- * torchaudio-exact resampler runs afterwards); otherwise at the model's 16 kHz (so only one resampling happens),
- * where the browser's own resampler makes the result close to, but not bit-identical with, upstream.
- */
-async function decodeWithWebAudio(bytes: Uint8Array, hint: FallbackHint): Promise<DecodedAudio | null> {
-  const OfflineContext = globalThis.OfflineAudioContext;
-  if (typeof OfflineContext !== 'function') return null;
-  const rate = hint.sampleRate !== undefined && hint.sampleRate >= WEB_AUDIO_MIN_RATE && hint.sampleRate <= WEB_AUDIO_MAX_RATE ? hint.sampleRate : MODEL_SAMPLE_RATE;
-  const context = new OfflineContext(1, 1, rate);
-  let buffer: AudioBuffer;
-  try {
-    // decodeAudioData detaches the buffer it is given: hand it a copy so the caller's bytes stay usable.
-    buffer = await context.decodeAudioData(bytes.slice().buffer);
-  } catch (error) {
-    const reason = `the browser's decodeAudioData failed (${error instanceof Error ? error.message : String(error)})`;
-    throw new AudioInputError('AUDIO_DECODE', `Cannot decode ${hint.fileName ?? 'this audio'}: ${reason}.`, { details: { reason } });
-  }
-  // Channels are mixed (when asked) by decodeAudio itself, as for every decoder.
-  const channels: Float32Array[] = [];
-  for (let c = 0; c < buffer.numberOfChannels; c++) channels.push(buffer.getChannelData(c));
-  return { channels, sampleRate: buffer.sampleRate, format: hint.format };
-}
-
-/**
- * Loads @tensorflow/tfjs-backend-webgl (a dependency of this package) the first time a model asks for
- * 'webgl', so that `backend: 'auto'` gets the GPU without the app importing anything. WebGPU is used when the
- * page imported @tensorflow/tfjs-backend-webgpu itself (it is not a dependency: untested here).
- */
-async function registerLazyBackend(name: string): Promise<string | null> {
-  if (name === 'webgl') {
-    try {
-      await import('@tensorflow/tfjs-backend-webgl');
-      return null;
-    } catch (error) {
-      return `@tensorflow/tfjs-backend-webgl failed to load (${error instanceof Error ? error.message : String(error)})`;
-    }
-  }
-  if (name === 'webgpu') {
-    const hasGpu = typeof navigator !== 'undefined' && 'gpu' in navigator;
-    return hasGpu ? "not registered (import '@tensorflow/tfjs-backend-webgpu' to use it)" : 'this browser has no WebGPU (navigator.gpu)';
-  }
-  return 'not registered';
-}
-
-installPlatform({
-  name: 'browser',
-  preferredBackends: ['webgpu', 'webgl', 'wasm', 'cpu'],
-  decodeAudioFallback: decodeWithWebAudio,
-  registerLazyBackend,
-});
+installBrowserPlatform();

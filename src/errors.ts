@@ -70,6 +70,8 @@ export type ErrorCode =
   // job queue (src/queue)
   | 'QUEUE_UNAVAILABLE'
   | 'JOB_INVALID'
+  /** `GET /jobs/:id` names no job on the queue. */
+  | 'JOB_NOT_FOUND'
   | 'JOB_STALLED';
 
 /** Base class of every error this library throws on purpose. */
@@ -131,11 +133,15 @@ export function capMessage(message: string, max = MAX_MESSAGE_CHARS): string {
  */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+  return String(text).replace(
+    /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
 }
 
 /**
- * A user value quoted for a message: strings quoted (control characters and bidi overrides escaped), anything else described
+ * A user value quoted for a message: strings quoted (control characters and bidi overrides escaped), anything else
+ * described
  * without walking it, at most `max` characters. The one way every message quotes a value that came from a file
  * or a caller, so that no value can blow up (or forge lines in) a message.
  */
@@ -144,7 +150,13 @@ export function quote(value: unknown, max = MAX_QUOTED_CHARS): string {
     const shown = `"${printable((value.length > max ? value.slice(0, max) : value).replace(/["\\]/g, '\\$&'))}"`;
     return value.length > max ? `${shown.slice(0, -1)}…" (${value.length} characters)` : shown;
   }
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null || value === undefined) {
+  if (
+    typeof value === 'number' ||
+    typeof value === 'boolean' ||
+    typeof value === 'bigint' ||
+    value === null ||
+    value === undefined
+  ) {
     return String(value).slice(0, max);
   }
   return describeValue(value).slice(0, max);
@@ -157,14 +169,21 @@ export function describeValue(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length} element(s)`;
   if (typeof value === 'object') {
     const tag = typeTag(value);
-    if (tag === 'Object') return `an object with keys {${Object.keys(value).slice(0, 8).map((key) => key.slice(0, 40)).join(', ')}}`;
+    if (tag === 'Object')
+      return `an object with keys {${Object.keys(value)
+        .slice(0, 8)
+        .map((key) => key.slice(0, 40))
+        .join(', ')}}`;
     return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`;
   }
   if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
   return `a ${typeof value} (${String(value).slice(0, 40)})`;
 }
 
-/** `Object.prototype.toString` tag ('Float32Array', 'Blob'...): survives cross-realm values (workers, iframes) where instanceof fails. */
+/**
+ * `Object.prototype.toString` tag ('Float32Array', 'Blob'...): survives cross-realm values (workers, iframes) where
+ * instanceof fails.
+ */
 export function typeTag(value: unknown): string {
   return Object.prototype.toString.call(value).slice(8, -1);
 }

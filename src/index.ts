@@ -6,7 +6,13 @@
  * const model = await Emotion2Vec.load('./emotion2vec_plus_base');
  * const { top, labels, scores } = await model.predict('speech.wav');
  * ```
+ *
+ * This is the isomorphic part every runtime shares; the Node and browser entries add their platform. What is
+ * exported here is the public API, kept under review by the API report (etc/*.api.md, checked by `npm test`):
+ * internals stay out, so they can move without breaking users.
  */
+
+// The model: load, predict, stream.
 export {
   Emotion2Vec,
   type BatchItemResult,
@@ -17,32 +23,57 @@ export {
   type LoadOptions,
   type PredictOptions,
 } from './model/emotion2vec.js';
-export { selectBackend, type BackendName, type BackendOptions } from './backend/select.js';
-export { parseConfigYaml, parseTokens, minimumSamples, frameCount, type Emotion2VecConfig, type ModelDefinition } from './model/config.js';
-export { readModelContents, type ModelSource, type ModelFiles, type ModelFileData, type ModelContents } from './model/sources.js';
-export { readCheckpoint } from './model/checkpoint/index.js';
-export { writeConvertedModel, readConvertedModel, type ConvertedManifest } from './model/converted.js';
+export type { BackendName } from './backend/select.js';
+export type { Emotion2VecConfig } from './model/config.js';
+export type { ConvLayerSpec } from './layers/conv-feature-extractor.js';
+export type { LoadReport } from './layers/parameters.js';
+export type { ModelSource, ModelFiles, ModelFileData, SourceOptions } from './model/sources.js';
 export { WEIGHT_DTYPES, type WeightDType } from './model/weight-dtypes.js';
-export { Emotion2VecNetwork } from './model/network.js';
-export { ClassifierHead, readHead, encodeHeadFiles, assertHeadFits, type HeadWeights, type HeadSource, type HeadManifest, type DenseLayerWeights } from './train/head.js';
+export type { AudioInput, PrepareOptions } from './audio/prepare.js';
+export type { DecodedAudio } from './audio/types.js';
+export { MODEL_SAMPLE_RATE } from './audio/frame-geometry.js';
+export type { QualityReport, QualityWarning, QualityWarningCode } from './audio/quality.js';
+export type { TopLabel } from './model/scores.js';
+
+// Models by id: downloads, caches, progress.
+export { DEFAULT_MODEL_ID, type HubName, type HubEndpoints } from './hub/models.js';
+export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';
+export { BROWSER_CACHE_NAME } from './hub/browser-cache.js';
+
+// Long audio, timelines, frame scores and live input (docs/long-audio.md).
+export type { SegmentOptions } from './audio/vad.js';
+export type { TimelineEntry } from './model/segment-runner.js';
+export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
+export type { FrameSink } from './model/long-audio.js';
+// A stream comes from `model.stream()`; its class is exported as a type only.
+export type { SpeechStream, StreamOptions } from './model/stream.js';
+export type { MediaStreamLike } from './audio/media-stream.js';
+
+// Results as the CLI and the server write them.
+export {
+  toResultRecord,
+  toErrorRecord,
+  labelNames,
+  type ResultRecord,
+  type ErrorRecord,
+  type LabelScore,
+  type LabelNames,
+  type EmbeddingRecord,
+  type RecordContext,
+} from './results/record.js';
+export { timelineToCsv, timelineToSvg, type TimelineSvgOptions } from './results/timeline.js';
+export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
+
+// Trained heads for new labels (docs/train-head.md): the loop and the format run in any runtime.
+export { encodeHeadFiles, type HeadWeights, type HeadSource, type DenseLayerWeights } from './model/trained-head.js';
 export { fitHead, type FitOptions, type FitData, type FitResult, type EpochProgress } from './train/fit.js';
 export { evaluatePredictions, formatEvaluation, type Evaluation, type ClassMetrics } from './train/metrics.js';
 export { confusionSvg } from './train/confusion-svg.js';
-export type { StateDict, TensorEntry, CheckpointContents } from './model/state-dict.js';
-export type { LoadReport, ParameterSpec } from './layers/parameters.js';
-export { prepareAudio, MODEL_SAMPLE_RATE, type AudioInput, type PrepareOptions, type PreparedAudio } from './audio/prepare.js';
-export { decodeAudio, type DecodeHint, type DecodedAudioResult } from './audio/decode.js';
-export { sniffFormat, type SniffedFormat } from './io/sniff.js';
-export { resample } from './audio/resample.js';
-export { analyzeQuality, assertQuality, QUALITY_THRESHOLDS, type QualityReport, type QualityWarning, type QualityWarningCode } from './audio/quality.js';
-export { trimSilence, type TrimOptions, type TrimResult } from './audio/trim.js';
-export type { DecodedAudio } from './audio/types.js';
-export { installPlatform, getPlatform, type Platform, type ReadFileOptions } from './platform.js';
-export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
-export { DEFAULT_MODEL_ID, hubFileUrl, hubEndpoints, resolveHubModel, parseHubName, looksLikeHubId, type HubModel, type HubName, type HubEndpoints } from './hub/models.js';
-export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';
-export { fetchHubModelFiles, BROWSER_CACHE_NAME } from './hub/browser-cache.js';
-export { toResultRecord, toErrorRecord, labelNames, type ResultRecord, type ErrorRecord, type LabelScore, type LabelNames, type EmbeddingRecord, type RecordContext } from './results/record.js';
+
+// Voice-assistant helpers (docs/assistant.md).
+export * from './assistant/index.js';
+
+// Errors: every failure the library foresees is one of these, with a stable code.
 export {
   AudioInputError,
   BackendError,
@@ -54,12 +85,3 @@ export {
   isEmotion2VecError,
   type ErrorCode,
 } from './errors.js';
-export * from './assistant/index.js';
-// Long audio: segmentation, timelines, frame scores, live input (docs/long-audio.md).
-export { segmentAudio, planSegments, SpeechSegmenter, SEGMENT_DEFAULTS, type Segment, type SegmentOptions, type SegmentPlan } from './audio/vad.js';
-export { StreamingResampler } from './audio/resample.js';
-export type { TimelineEntry, TopLabel } from './model/segment-runner.js';
-export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
-export type { FrameSink } from './model/long-audio.js';
-export { SpeechStream, type StreamOptions } from './model/stream.js';
-export { timelineToCsv, timelineToSvg, type TimelineSvgOptions } from './results/timeline.js';

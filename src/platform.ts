@@ -1,30 +1,22 @@
 /**
- * Platform hooks. The core (model, layers, audio maths) is isomorphic; what only one runtime can do
- * (read a file path in Node, run ffmpeg, call the browser's decodeAudioData) is installed here by the
- * runtime's entry point (`src/node.ts`, `src/browser.ts`), so no Node module enters the browser bundle.
+ * The file-system hooks. The core (model, layers, audio maths) is isomorphic; reading a file path is what only
+ * one runtime can do, so the runtime's entry point installs it here (`installNodePlatform` in Node) and no Node
+ * module enters the browser bundle. Every other hook lives with the room that uses it (the audio fallback decoder
+ * in src/audio/fallback-decoder.ts, the hub model cache in src/model/hub-source.ts, the backend hooks in
+ * src/backend/select.ts). This file imports nothing of ours: every room may build on it.
  */
-import type { DecodedAudio } from './audio/types.js';
-import type { HubModel } from './hub/models.js';
-import type { HubOptions } from './hub/progress.js';
-import type { ModelSource } from './model/sources.js';
-import type { RandomAccess } from './io/random-access.js';
 
-/** What `decodeAudio` knows about bytes it hands to a platform's fallback decoder. */
-export interface FallbackHint {
-  /** Name of the file the bytes came from, for messages. */
-  readonly fileName?: string;
-  /** Format detected from the content ('wav', 'mp3'...), when recognised. */
-  readonly format?: string;
-  /** Mix to mono while reading (float32 mean of the channels). */
-  readonly mono?: boolean;
-  /** Sample rate the container declares, when its header could be read (lets a browser decode without resampling). */
-  readonly sampleRate?: number;
-}
-
-/** What a fallback decoder returns: the channels (already mixed when `mono` was asked) and how many the file had. */
-export interface FallbackDecodedAudio extends DecodedAudio {
-  /** Channels in the file, when the decoder mixed them while reading; defaults to `channels.length`. */
-  readonly sourceChannels?: number;
+/** A file (or buffer) of known size read by position, synchronously (a model load reads in order). */
+export interface RandomAccess {
+  /** Bytes in the file when it was opened. */
+  readonly size: number;
+  /**
+   * Copies bytes [position, position + target.length) into `target`; returns how many were there (fewer when
+   * the file is shorter, e.g. it shrank after it was opened). Never reads past `size`.
+   */
+  readInto(position: number, target: Uint8Array): number;
+  /** A view of bytes [position, position + length) without a copy, where the bytes are in memory already. */
+  view?(position: number, length: number): Uint8Array;
 }
 
 /** Bounds for {@link Platform.readFile}. */
@@ -70,30 +62,9 @@ export interface Platform {
   isDirectory?: (path: string) => Promise<boolean>;
   /** Lists the file names in a local directory (Node only). */
   listDirectory?: (path: string) => Promise<string[]>;
-  /**
-   * Decodes audio that no bundled decoder handles (ffmpeg in Node, decodeAudioData in a browser).
-   * Returns null when this platform has no such fallback.
-   */
-  decodeAudioFallback?: (bytes: Uint8Array, hint: FallbackHint) => Promise<FallbackDecodedAudio | null>;
-  /** Backends tried in order by `backend: 'auto'`. */
-  readonly preferredBackends: readonly string[];
-  /**
-   * Registers the native TensorFlow backend ('tensorflow', from @tensorflow/tfjs-node-gpu or tfjs-node) when the
-   * user installed one. Resolves to null on success, or to the reason it is unavailable.
-   */
-  registerNativeBackend?: () => Promise<string | null>;
-  /**
-   * Registers a backend that ships as its own package and is loaded only when asked for (the browser's
-   * 'webgl'), so that apps get it without importing it. Resolves to null on success, or to why it cannot be.
-   */
-  registerLazyBackend?: (name: string) => Promise<string | null>;
-  /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
-  defaultWasmPaths?: () => string | undefined;
-  /** Fetches a model named by id into this platform's cache and returns what to load (Node: the disk cache's converted folder). */
-  fetchHubModel?: (model: HubModel, options: HubOptions) => Promise<ModelSource>;
 }
 
-let current: Platform = { name: 'generic', preferredBackends: ['wasm', 'cpu'] };
+let current: Platform = { name: 'generic' };
 
 /** Installs the hooks of the running platform. Called once by each entry point. */
 export function installPlatform(platform: Platform): void {

@@ -6,7 +6,10 @@ export async function main(modelFolder: string, files: string[]): Promise<void> 
   try {
     const result = await model.predict(files[0]!);
     // `top` is null for a model without labels (no tokens.txt): embeddings only.
-    console.log(result.top ? `${result.top.label} ${result.top.score.toFixed(2)}` : 'no labels', result.quality.durationSeconds);
+    console.log(
+      result.top ? `${result.top.label} ${result.top.score.toFixed(2)}` : 'no labels',
+      result.quality.durationSeconds,
+    );
 
     const frames = await model.predict(files[0]!, { granularity: 'frame', embedding: true });
     // `embedding` is present only when `embedding: true` was asked for.

@@ -6,7 +6,8 @@ import { QUALITY_THRESHOLDS } from '../audio/quality.js';
 import { summarize, type AssistantInput } from './summary.js';
 
 /** Why an assistant should ask again (or 'confident' when it may respond). Audio problems come first. */
-export type FallbackReason = 'too_short' | 'too_quiet' | 'clipped' | 'noisy' | 'no_labels' | 'unknown' | 'other' | 'low_confidence' | 'confident';
+export type FallbackReason =
+  'too_short' | 'too_quiet' | 'clipped' | 'noisy' | 'no_labels' | 'unknown' | 'other' | 'low_confidence' | 'confident';
 
 /** The limits behind each reason. */
 export interface FallbackThresholds {
@@ -59,7 +60,10 @@ export interface FallbackDecision {
 }
 
 /** The first problem found, checking the audio before the label (a label from bad audio means little). */
-function findReason(result: ReturnType<typeof summarize>, limits: FallbackThresholds): Exclude<FallbackReason, 'confident'> | null {
+function findReason(
+  result: ReturnType<typeof summarize>,
+  limits: FallbackThresholds,
+): Exclude<FallbackReason, 'confident'> | null {
   const { quality } = result;
   if (quality.durationSeconds < limits.minDurationSeconds) return 'too_short';
   if (quality.rmsDbfs < limits.minRmsDbfs) return 'too_quiet';
@@ -86,7 +90,12 @@ export function decideFallback(result: AssistantInput, options: FallbackOptions 
   const reason = findReason(summary, limits);
   const base = { emotion: summary.emotion, confidence: summary.confidence };
   if (reason === null) return { action: 'respond', reason: 'confident', ...base, suggestedReply: null };
-  return { action: 'request_clarification', reason, ...base, suggestedReply: replies?.[reason] ?? DEFAULT_REPLIES[reason] };
+  return {
+    action: 'request_clarification',
+    reason,
+    ...base,
+    suggestedReply: replies?.[reason] ?? DEFAULT_REPLIES[reason],
+  };
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {

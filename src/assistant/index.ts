@@ -1,4 +1,12 @@
 /** Helpers for voice assistants built on the emotion results: fallback decisions and a conversation tracker. */
-export { decideFallback, DEFAULT_FALLBACK_THRESHOLDS, DEFAULT_REPLIES, type FallbackDecision, type FallbackOptions, type FallbackReason, type FallbackThresholds } from './fallback.js';
+export {
+  decideFallback,
+  DEFAULT_FALLBACK_THRESHOLDS,
+  DEFAULT_REPLIES,
+  type FallbackDecision,
+  type FallbackOptions,
+  type FallbackReason,
+  type FallbackThresholds,
+} from './fallback.js';
 export { EmotionTracker, type LabelTrend, type TrackerOptions, type TrackerReport } from './tracker.js';
 export { summarize, type AssistantInput, type ResultSummary } from './summary.js';

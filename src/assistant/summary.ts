@@ -27,10 +27,14 @@ function isRecord(result: AssistantInput): result is ResultRecord {
 /** Reads a prediction or a result record into one shape. */
 export function summarize(result: AssistantInput): ResultSummary {
   if (typeof result !== 'object' || result === null || !('scores' in result) || !('quality' in result)) {
-    throw new UsageError('INVALID_ARGUMENT', `Expected a prediction (model.predict) or a result record (result.json, POST /predict_emotion); got ${describeValue(result)}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `Expected a prediction (model.predict) or a result record (result.json, POST /predict_emotion); got ${describeValue(result)}.`,
+    );
   }
   if (isRecord(result)) {
-    const embedding = result.embedding?.granularity === 'utterance' && result.embedding.data ? result.embedding.data : null;
+    const embedding =
+      result.embedding?.granularity === 'utterance' && result.embedding.data ? result.embedding.data : null;
     return {
       emotion: result.emotion,
       confidence: result.confidence,

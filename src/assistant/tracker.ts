@@ -74,8 +74,16 @@ export class EmotionTracker {
   constructor(private readonly options: TrackerOptions = {}) {
     this.window = options.window ?? 10;
     this.threshold = options.volatilityThreshold ?? Number.POSITIVE_INFINITY;
-    if (!Number.isInteger(this.window) || this.window < 2) throw new UsageError('INVALID_ARGUMENT', `EmotionTracker window must be an integer of at least 2; got ${this.window}.`);
-    if (Number.isNaN(this.threshold) || this.threshold < 0) throw new UsageError('INVALID_ARGUMENT', `EmotionTracker volatilityThreshold must be a number ≥ 0; got ${this.threshold}.`);
+    if (!Number.isInteger(this.window) || this.window < 2)
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `EmotionTracker window must be an integer of at least 2; got ${this.window}.`,
+      );
+    if (Number.isNaN(this.threshold) || this.threshold < 0)
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `EmotionTracker volatilityThreshold must be a number ≥ 0; got ${this.threshold}.`,
+      );
   }
 
   /**
@@ -86,11 +94,20 @@ export class EmotionTracker {
   push(result: AssistantInput): TrackerReport {
     const summary = summarize(result);
     if (!summary.embedding) {
-      throw new UsageError('INVALID_ARGUMENT', 'EmotionTracker needs the utterance embedding of each result: predict with { embedding: true } (granularity "utterance"), or send embedding=true to the server.');
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        'EmotionTracker needs the utterance embedding of each result: predict with { embedding: true } (granularity "utterance"), or send embedding=true to the server.',
+      );
     }
     const previous = this.results.at(-1);
-    if (previous && (previous.embedding!.length !== summary.embedding.length || previous.labels.join() !== summary.labels.join())) {
-      throw new UsageError('INVALID_ARGUMENT', 'EmotionTracker got a result from another model (other labels or embedding size): use one tracker per model, or clear() it.');
+    if (
+      previous &&
+      (previous.embedding!.length !== summary.embedding.length || previous.labels.join() !== summary.labels.join())
+    ) {
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        'EmotionTracker got a result from another model (other labels or embedding size): use one tracker per model, or clear() it.',
+      );
     }
     this.results.push(summary);
     if (this.results.length > this.window) this.results.shift();

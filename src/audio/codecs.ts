@@ -5,12 +5,14 @@
  * - MP3: `mpg123-decoder` (libmpg123 in WebAssembly)
  * - FLAC: `@wasm-audio-decoders/flac` (libFLAC)
  * - Ogg Vorbis: `@wasm-audio-decoders/ogg-vorbis` (libvorbis)
- * - Ogg Opus: `@audio/decode-opus` (libopus); WebM Opus (MediaRecorder's format): its packets (webm.ts) into the same libopus
+ * - Ogg Opus: `@audio/decode-opus` (libopus); WebM Opus (MediaRecorder's format): its packets (webm.ts) into the same
+ * libopus
  * - M4A/MP4/AAC: `@audio/decode-aac` (FAAD2; ALAC in JS)
  * - WAV holding G.711 mu-law/A-law or ADPCM: `@audio/decode-wav` (PCM/float WAV is read by our own wav.ts)
  *
- * A decoder that reports errors, or whose output contradicts the container's header, fails: garbage that
- * happens to start with a sync word must not become "audio". Decoders never write to the console.
+ * Which formats each decoder reads is said by the format table (formats.ts). A decoder that reports errors, or
+ * whose output contradicts the container's header, fails: garbage that happens to start with a sync word must not
+ * become "audio". Decoders never write to the console.
  */
 import { AudioInputError } from '../errors.js';
 import { readWebmOpus, WebmError } from './webm.js';
@@ -21,26 +23,8 @@ export interface CodecOutput {
   readonly sampleRate: number;
 }
 
-type CodecDecoder = (bytes: Uint8Array) => Promise<CodecOutput>;
-
-/** The formats (sniff.ts names) that a bundled decoder reads. */
-const CODECS: Readonly<Record<string, CodecDecoder>> = {
-  mp3: decodeMp3,
-  flac: decodeFlac,
-  vorbis: decodeVorbis,
-  opus: decodeOpus,
-  webm: decodeWebm,
-  m4a: decodeMp4,
-  mp4: decodeMp4,
-  mov: decodeMp4,
-  aac: decodeMp4,
-  wav: decodeWavCodec,
-};
-
-/** The bundled decoder for a sniffed format, or undefined when none reads it. */
-export function codecFor(format: string): CodecDecoder | undefined {
-  return Object.hasOwn(CODECS, format) ? CODECS[format] : undefined;
-}
+/** A bundled decoder: a file's bytes to its channels at its own rate. */
+export type CodecDecoder = (bytes: Uint8Array) => Promise<CodecOutput>;
 
 /**
  * The error a codec's complaint becomes: `AUDIO_DECODE`, with the decoder's own words (capped) in the
@@ -53,7 +37,7 @@ export class CodecError extends Error {
   }
 }
 
-async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
   const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   await decoder.ready;
@@ -61,18 +45,22 @@ async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
     const decoded = withoutConsole(() => decoder.decode(bytes));
     rejectReportedErrors('mpg123', decoded.errors);
     // libmpg123 always outputs two channels; a mono stream comes back as two equal ones.
-    return { channels: collapseDuplicateStereo(trimTo(decoded.channelData, decoded.samplesDecoded)), sampleRate: decoded.sampleRate };
+    return {
+      channels: collapseDuplicateStereo(trimTo(decoded.channelData, decoded.samplesDecoded)),
+      sampleRate: decoded.sampleRate,
+    };
   } finally {
     decoder.free();
   }
 }
 
-async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   const { FLACDecoder } = await import('@wasm-audio-decoders/flac');
   const decoder = new FLACDecoder();
   await decoder.ready;
   try {
-    // The decode runs synchronously inside the call (only its reset awaits), so the console is restored before any other code runs.
+    // The decode runs synchronously inside the call (only its reset awaits), so the console is restored before any
+    // other code runs.
     const decoded = await withoutConsole(() => decoder.decodeFile(bytes));
     rejectReportedErrors('libFLAC', decoded.errors);
     const channels = trimTo(decoded.channelData, decoded.samplesDecoded);
@@ -83,7 +71,7 @@ async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
   const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
   const decoder = new OggVorbisDecoder();
   await decoder.ready;
@@ -96,17 +84,18 @@ async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-opus'));
   return fromLibrary(await withoutConsole(() => decode(bytes)));
 }
 
-async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
   let track: ReturnType<typeof readWebmOpus>;
   try {
     track = readWebmOpus(bytes);
   } catch (error) {
-    if (error instanceof WebmError) throw error.kind === 'unsupported' ? new CodecUnsupported(error.message) : new CodecError(error.message);
+    if (error instanceof WebmError)
+      throw error.kind === 'unsupported' ? new CodecUnsupported(error.message) : new CodecError(error.message);
     throw error;
   }
   const { createOpusDecoder } = await import('@audio/decode-opus/core');
@@ -115,7 +104,10 @@ async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
     decoder.configure(opusHeadOptions(track.opusHead));
     const decoded = withoutConsole(() => decoder.decodeFrames(track.packets));
     rejectReportedErrors('libopus', decoded.errors);
-    const samples = Math.max(0, decoded.samplesDecoded - Math.round((track.endPaddingSamples * decoded.sampleRate) / 48_000));
+    const samples = Math.max(
+      0,
+      decoded.samplesDecoded - Math.round((track.endPaddingSamples * decoded.sampleRate) / 48_000),
+    );
     return { channels: trimTo(decoded.channelData, samples), sampleRate: decoded.sampleRate };
   } catch (error) {
     // libopus refuses a header it cannot use (RangeError: bad channel layout...): that is a damaged file.
@@ -126,30 +118,43 @@ async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
 }
 
 /** The decoder settings an OpusHead (RFC 7845 §5.1) gives: channels, pre-skip, gain and the channel mapping. */
-function opusHeadOptions(head: Uint8Array): { channels: number; preSkip: number; outputGain: number; streamCount?: number; coupledStreamCount?: number; channelMappingTable?: number[] } {
+function opusHeadOptions(head: Uint8Array): {
+  channels: number;
+  preSkip: number;
+  outputGain: number;
+  streamCount?: number;
+  coupledStreamCount?: number;
+  channelMappingTable?: number[];
+} {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const channels = head[9]!;
   const options = { channels, preSkip: view.getUint16(10, true), outputGain: view.getInt16(16, true) };
   if (head[18] === 0) return options;
   if (head.length < 21 + channels) throw new CodecError('its OpusHead is shorter than its channel mapping');
-  return { ...options, streamCount: head[19]!, coupledStreamCount: head[20]!, channelMappingTable: Array.from(head.subarray(21, 21 + channels)) };
+  return {
+    ...options,
+    streamCount: head[19]!,
+    coupledStreamCount: head[20]!,
+    channelMappingTable: Array.from(head.subarray(21, 21 + channels)),
+  };
 }
 
-async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-aac'));
   let decoded: CodecOutput;
   try {
     decoded = fromLibrary(await withoutConsole(() => decode(bytes)));
   } catch (error) {
     // An MP4 whose audio is not AAC/ALAC (a video with Opus, AC-3...) is for the platform's decoder, not damaged.
-    if (error instanceof Error && /no AAC\/ALAC audio track/i.test(error.message)) throw new CodecUnsupported(error.message);
+    if (error instanceof Error && /no AAC\/ALAC audio track/i.test(error.message))
+      throw new CodecUnsupported(error.message);
     throw error;
   }
   // FAAD2 upmixes mono AAC to two equal channels, as libmpg123 does.
   return { channels: collapseDuplicateStereo(decoded.channels), sampleRate: decoded.sampleRate };
 }
 
-async function decodeWavCodec(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeWavCodec(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => LibraryAudio>(await import('@audio/decode-wav'));
   return fromLibrary(decode(bytes));
 }
@@ -169,12 +174,17 @@ function fromLibrary(decoded: LibraryAudio): CodecOutput {
  */
 function defaultExport<T>(module: unknown): T {
   let value = (module as { default?: unknown }).default ?? module;
-  if (typeof value !== 'function' && value !== null && typeof value === 'object' && 'default' in value) value = (value as { default: unknown }).default;
-  if (typeof value !== 'function') throw new CodecError('the decoder package did not export a function (a bundler or CommonJS interop problem)');
+  if (typeof value !== 'function' && value !== null && typeof value === 'object' && 'default' in value)
+    value = (value as { default: unknown }).default;
+  if (typeof value !== 'function')
+    throw new CodecError('the decoder package did not export a function (a bundler or CommonJS interop problem)');
   return value as T;
 }
 
-/** A file of a format we read, holding what no bundled decoder reads (WebM with Vorbis or AAC...): it goes to the platform's fallback. */
+/**
+ * A file of a format we read, holding what no bundled decoder reads (WebM with Vorbis or AAC...): it goes to the
+ * platform's fallback.
+ */
 export class CodecUnsupported extends Error {
   constructor(readonly reason: string) {
     super(reason);
@@ -191,7 +201,9 @@ function rejectReportedErrors(decoder: string, errors: readonly ReportedError[] 
   if (!errors || errors.length === 0) return;
   const first = errors[0]!;
   const where = typeof first.frameNumber === 'number' ? ` at frame ${first.frameNumber}` : '';
-  throw new CodecError(`${decoder} reported ${errors.length} error${errors.length === 1 ? '' : 's'}${where}: ${first.message}`);
+  throw new CodecError(
+    `${decoder} reported ${errors.length} error${errors.length === 1 ? '' : 's'}${where}: ${first.message}`,
+  );
 }
 
 function trimTo(channels: Float32Array[], samples: number): Float32Array[] {
@@ -215,16 +227,29 @@ function collapseDuplicateStereo(channels: Float32Array[]): Float32Array[] {
  * that decodes to anything else is damaged or is not what its header says.
  */
 function checkFlacStreamInfo(bytes: Uint8Array, channels: readonly Float32Array[], sampleRate: number): void {
-  // Native FLAC: "fLaC", a 4-byte block header, then STREAMINFO (rate at byte 18, channels and bits at 20-21, total at 21-25).
-  if (bytes.length < 26 || bytes[0] !== 0x66 || bytes[1] !== 0x4c || bytes[2] !== 0x61 || bytes[3] !== 0x43 || (bytes[4]! & 0x7f) !== 0) return;
+  // Native FLAC: "fLaC", a 4-byte block header, then STREAMINFO (rate at byte 18, channels and bits at 20-21, total at
+  // 21-25).
+  if (
+    bytes.length < 26 ||
+    bytes[0] !== 0x66 ||
+    bytes[1] !== 0x4c ||
+    bytes[2] !== 0x61 ||
+    bytes[3] !== 0x43 ||
+    (bytes[4]! & 0x7f) !== 0
+  )
+    return;
   const declaredRate = (bytes[18]! << 12) | (bytes[19]! << 4) | (bytes[20]! >> 4);
   const declaredChannels = ((bytes[20]! >> 1) & 0x07) + 1;
-  const declaredSamples = (bytes[21]! & 0x0f) * 2 ** 32 + ((bytes[22]! << 24) >>> 0) + (bytes[23]! << 16) + (bytes[24]! << 8) + bytes[25]!;
+  const declaredSamples =
+    (bytes[21]! & 0x0f) * 2 ** 32 + ((bytes[22]! << 24) >>> 0) + (bytes[23]! << 16) + (bytes[24]! << 8) + bytes[25]!;
   const frames = channels[0]?.length ?? 0;
   const problems: string[] = [];
-  if (declaredRate !== sampleRate) problems.push(`its header says ${declaredRate} Hz but it decodes at ${sampleRate} Hz`);
-  if (declaredChannels !== channels.length) problems.push(`its header says ${declaredChannels} channel(s) but ${channels.length} decoded`);
-  if (declaredSamples !== 0 && declaredSamples !== frames) problems.push(`its header says ${declaredSamples} samples per channel but ${frames} decoded`);
+  if (declaredRate !== sampleRate)
+    problems.push(`its header says ${declaredRate} Hz but it decodes at ${sampleRate} Hz`);
+  if (declaredChannels !== channels.length)
+    problems.push(`its header says ${declaredChannels} channel(s) but ${channels.length} decoded`);
+  if (declaredSamples !== 0 && declaredSamples !== frames)
+    problems.push(`its header says ${declaredSamples} samples per channel but ${frames} decoded`);
   if (problems.length > 0) throw new CodecError(problems.join('; '));
 }
 

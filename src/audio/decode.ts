@@ -1,13 +1,16 @@
 /**
  * Audio file bytes to float32 channels, whatever the container: WAV through our exact reader (wav.ts),
  * the formats speech comes in through one WebAssembly decoder each (codecs.ts: same code in Node and
- * browsers, loaded on first use), and anything else through the platform's fallback (ffmpeg in Node). Every failure becomes an AudioInputError
- * that names the file, the format and the fix; library errors never escape raw.
+ * browsers, loaded on first use), and anything else through the installed fallback decoder (ffmpeg in Node).
+ * Every failure becomes an AudioInputError that names the file, the format and the fix; library errors never
+ * escape raw.
  */
 import { AudioInputError, isEmotion2VecError } from '../errors.js';
-import { hexHead, sniffFormat, type SniffedFormat } from '../io/sniff.js';
-import { getPlatform, type FallbackHint } from '../platform.js';
-import { CodecUnsupported, codecFailure, codecFor } from './codecs.js';
+import { hexHead, sniffNonAudio, type SniffedFormat } from '../io/sniff.js';
+import { getPlatform } from '../platform.js';
+import { CodecUnsupported, codecFailure } from './codecs.js';
+import { getFallbackDecoder, type FallbackHint } from './fallback-decoder.js';
+import { audioFormatOf, sniffedAs, type AudioFormat } from './formats.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate, decodeWav } from './wav.js';
 
@@ -31,13 +34,13 @@ export interface DecodedAudioResult extends DecodedAudio {
 
 const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav`)';
 
-
 /**
  * Decodes an audio file to float32 samples at the file's own rate.
  *
  * WAV is read by {@link decodeWav} (exact torchaudio scaling); MP3, FLAC, Ogg Vorbis/Opus, M4A/AAC and
- * mu-law/A-law WAV by the bundled decoders (codecs.ts); what they do not read goes to the platform's
- * `decodeAudioFallback` (ffmpeg in Node, `decodeAudioData` in browsers) when there is one. A file that a
+ * mu-law/A-law WAV by the bundled decoders (codecs.ts); what they do not read goes to the installed
+ * fallback decoder (fallback-decoder.ts: ffmpeg in Node, `decodeAudioData` in browsers) when there is one. A file that
+ * a
  * bundled decoder reads but reports errors in (or that contradicts its own header) is `AUDIO_DECODE`: it is
  * not handed to a more lenient decoder that would turn the garbage into noise.
  *
@@ -48,15 +51,20 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   const name = hint.fileName ? `"${hint.fileName}"` : 'this audio';
   const mono = hint.mono === true;
   if (bytes.length === 0) {
-    throw new AudioInputError('AUDIO_EMPTY', `${capitalize(name)} is empty (0 bytes). Pass a file that contains a recording.`, {
-      details: { fileName: hint.fileName },
-    });
+    throw new AudioInputError(
+      'AUDIO_EMPTY',
+      `${capitalize(name)} is empty (0 bytes). Pass a file that contains a recording.`,
+      {
+        details: { fileName: hint.fileName },
+      },
+    );
   }
-  const sniffed = sniffFormat(bytes);
+  const audioFormat = audioFormatOf(bytes);
+  const sniffed = audioFormat ? sniffedAs(audioFormat) : sniffNonAudio(bytes);
   if (sniffed.kind === 'other') {
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
-      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(hint.fileName, sniffed)}. ` +
+      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(hint.fileName, sniffed, audioFormat)}. ` +
         (sniffed.format === 'npy'
           ? 'Load the array yourself and pass its samples as a Float32Array (16 kHz mono) or { channels, sampleRate }.'
           : 'Pass a recording: WAV, FLAC, MP3, Ogg (Vorbis/Opus) or M4A/AAC.'),
@@ -68,16 +76,26 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   if (sniffed.format === 'wav') {
     try {
       const wav = decodeWav(bytes, { mono });
-      return { channels: wav.channels, sampleRate: wav.sampleRate, format: 'wav', sourceChannels: wav.sourceChannels, decoder: 'wav' };
+      return {
+        channels: wav.channels,
+        sampleRate: wav.sampleRate,
+        format: 'wav',
+        sourceChannels: wav.sourceChannels,
+        decoder: 'wav',
+      };
     } catch (error) {
       // A WAV holding another codec (mu-law, ADPCM, MP3...) may still be readable below; a damaged one, or PCM
       // of a width the header cannot mean (7-bit...), is not: another reader would guess and return noise.
-      if (!(isEmotion2VecError(error) && error.code === 'AUDIO_UNSUPPORTED_FORMAT') || error.details?.bitsPerSample !== undefined) throw withFileName(error, hint.fileName);
+      if (
+        !(isEmotion2VecError(error) && error.code === 'AUDIO_UNSUPPORTED_FORMAT') ||
+        error.details?.bitsPerSample !== undefined
+      )
+        throw withFileName(error, hint.fileName);
       firstError = error as AudioInputError;
     }
   }
 
-  const codec = codecFor(sniffed.format);
+  const codec = audioFormat?.decoder;
   let libraryProblem = 'no bundled decoder reads this format';
   if (codec) {
     let problem: string;
@@ -92,7 +110,9 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     } catch (error) {
       if (isEmotion2VecError(error)) throw withFileName(error, hint.fileName);
       unsupported = error instanceof CodecUnsupported;
-      problem = unsupported ? `no bundled decoder reads it (${codecFailure(error)})` : `the bundled decoder failed (${codecFailure(error)})`;
+      problem = unsupported
+        ? `no bundled decoder reads it (${codecFailure(error)})`
+        : `the bundled decoder failed (${codecFailure(error)})`;
     }
     // A format our decoder reads but finds broken is final: a more lenient decoder would turn garbage into noise.
     if (unsupported) libraryProblem = problem;
@@ -107,11 +127,14 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   }
   if (firstError && codec) {
     const wavCodec = firstError.details?.codec;
-    libraryProblem = typeof wavCodec === 'string' ? `no bundled decoder reads its ${wavCodec} samples` : 'no bundled decoder reads its sample format';
+    libraryProblem =
+      typeof wavCodec === 'string'
+        ? `no bundled decoder reads its ${wavCodec} samples`
+        : 'no bundled decoder reads its sample format';
   }
 
-  // Platform fallback (ffmpeg in Node).
-  const fallback = getPlatform().decodeAudioFallback;
+  // The runtime's fallback decoder (ffmpeg in Node).
+  const fallback = getFallbackDecoder();
   let fallbackProblem: string | null = null;
   if (fallback) {
     const declaredRate = firstError?.details?.sampleRate;
@@ -125,7 +148,14 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
       const decoded = await fallback(bytes, fallbackHint);
       if (decoded) {
         const sourceChannels = decoded.sourceChannels ?? decoded.channels.length;
-        const result = finish(decoded.channels, decoded.sampleRate, sniffed.format === 'unknown' ? (decoded.format ?? 'unknown') : sniffed.format, 'fallback', mono, name);
+        const result = finish(
+          decoded.channels,
+          decoded.sampleRate,
+          sniffed.format === 'unknown' ? (decoded.format ?? 'unknown') : sniffed.format,
+          'fallback',
+          mono,
+          name,
+        );
         return { ...result, sourceChannels };
       }
     } catch (error) {
@@ -141,13 +171,17 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
   const what = recognised ? `${sniffed.label}` : `data in an unrecognised format (first bytes ${hexHead(bytes)})`;
   // Null from an installed fallback means its tool is missing (ffmpeg not on the PATH).
   const noFallback = fallbackProblem === null;
-  const fallbackPart = fallbackProblem ?? (fallback ? `the ${platform} fallback decoder is unavailable${platform === 'node' ? ' (ffmpeg was not found)' : ''}` : `no fallback decoder is available on the ${platform} platform`);
+  const fallbackPart =
+    fallbackProblem ??
+    (fallback
+      ? `the ${platform} fallback decoder is unavailable${platform === 'node' ? ' (ffmpeg was not found)' : ''}`
+      : `no fallback decoder is available on the ${platform} platform`);
   const tried = `${libraryProblem}; ${fallbackPart}`;
   const installHint = noFallback && platform === 'node' ? ', or install ffmpeg (used as a fallback decoder)' : '';
   if (!recognised || noFallback) {
     throw new AudioInputError(
       'AUDIO_UNSUPPORTED_FORMAT',
-      `Cannot decode ${name}: it is ${what}${extensionNote(hint.fileName, sniffed)}, and ${tried}. ${CONVERT_HINT}${installHint}.`,
+      `Cannot decode ${name}: it is ${what}${extensionNote(hint.fileName, sniffed, audioFormat)}, and ${tried}. ${CONVERT_HINT}${installHint}.`,
       { details: { fileName: hint.fileName, format: sniffed.format } },
     );
   }
@@ -166,7 +200,8 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
  */
 export function mixToMono(channels: readonly Float32Array[]): Float32Array {
   const first = channels[0];
-  if (first === undefined) throw new AudioInputError('AUDIO_EMPTY', 'There are no channels to mix: pass at least one channel of samples.');
+  if (first === undefined)
+    throw new AudioInputError('AUDIO_EMPTY', 'There are no channels to mix: pass at least one channel of samples.');
   if (channels.length === 1) return first;
   checkEqualLengths(channels);
   const mono = new Float32Array(first.length);
@@ -203,7 +238,10 @@ function finish(
 ): DecodedAudioResult {
   checkSampleRate(sampleRate, `The decoder reports for ${name}`, 'The file is corrupt or mislabelled: re-export it.');
   if (channels.length === 0 || (channels[0]?.length ?? 0) === 0) {
-    throw new AudioInputError('AUDIO_EMPTY', `${capitalize(name)} decoded to no samples. Pass a file that contains a recording.`);
+    throw new AudioInputError(
+      'AUDIO_EMPTY',
+      `${capitalize(name)} decoded to no samples. Pass a file that contains a recording.`,
+    );
   }
   checkEqualLengths(channels);
   const sourceChannels = channels.length;
@@ -218,17 +256,29 @@ function finish(
  */
 function rescaleFlac(channels: Float32Array[], bytes: Uint8Array): void {
   // Native FLAC only ("fLaC", then STREAMINFO as the first metadata block); Ogg FLAC keeps its header elsewhere.
-  if (bytes.length < 22 || bytes[0] !== 0x66 || bytes[1] !== 0x4c || bytes[2] !== 0x61 || bytes[3] !== 0x43 || (bytes[4]! & 0x7f) !== 0) return;
+  if (
+    bytes.length < 22 ||
+    bytes[0] !== 0x66 ||
+    bytes[1] !== 0x4c ||
+    bytes[2] !== 0x61 ||
+    bytes[3] !== 0x43 ||
+    (bytes[4]! & 0x7f) !== 0
+  )
+    return;
   // Bits per sample - 1 sit in bits 4..8 from byte 20 of the stream.
   const bits = (((bytes[20]! & 0x01) << 4) | (bytes[21]! >> 4)) + 1;
   if (bits < 4 || bits > 24) return;
   const full = 2 ** (bits - 1);
   const decoderScale = full - 1;
   const probe = nonZeroSamples(channels, 4096);
-  // Already exact when every value times 2^(b-1) is an integer; the decoder's grid holds up to float32 rounding (half an ulp).
+  // Already exact when every value times 2^(b-1) is an integer; the decoder's grid holds up to float32 rounding (half
+  // an ulp).
   if (probe.every((v) => Number.isInteger(v * full))) return;
   const halfUlp = (v: number): number => 2 ** (Math.floor(Math.log2(Math.abs(v))) - 24);
-  if (!probe.every((v) => Math.abs(v * decoderScale - Math.round(v * decoderScale)) <= halfUlp(v) * decoderScale + 1e-9)) return;
+  if (
+    !probe.every((v) => Math.abs(v * decoderScale - Math.round(v * decoderScale)) <= halfUlp(v) * decoderScale + 1e-9)
+  )
+    return;
   for (const channel of channels) {
     for (let i = 0; i < channel.length; i++) channel[i] = Math.round(channel[i]! * decoderScale) / full;
   }
@@ -252,13 +302,24 @@ function nonZeroSamples(channels: readonly Float32Array[], limit: number): numbe
 /** Adds the file name to a typed error raised by a lower layer that did not know it. */
 function withFileName(error: unknown, fileName: string | undefined): unknown {
   if (!fileName || !(error instanceof AudioInputError) || error.message.includes(fileName)) return error;
-  return new AudioInputError(error.code, `"${fileName}": ${error.message}`, { cause: error.cause, details: { ...error.details, fileName } });
+  return new AudioInputError(error.code, `"${fileName}": ${error.message}`, {
+    cause: error.cause,
+    details: { ...error.details, fileName },
+  });
 }
 
-function extensionNote(fileName: string | undefined, sniffed: SniffedFormat): string {
+/** " even though its name ends in .mp3" when the name's extension is not one the detected format goes by. */
+function extensionNote(
+  fileName: string | undefined,
+  sniffed: SniffedFormat,
+  audioFormat: AudioFormat | undefined,
+): string {
   const ext = /\.([A-Za-z0-9]{1,5})$/.exec(fileName ?? '')?.[1]?.toLowerCase();
   if (!ext) return '';
-  const same = ext === sniffed.format || (ext === 'ogg' && ['vorbis', 'opus', 'flac', 'speex'].includes(sniffed.format)) || (ext === 'jpg' && sniffed.format === 'jpeg');
+  const same =
+    ext === sniffed.format ||
+    audioFormat?.extensions.includes(`.${ext}`) === true ||
+    (ext === 'jpg' && sniffed.format === 'jpeg');
   return same ? '' : ` even though its name ends in .${ext}`;
 }
 

@@ -1,6 +1,7 @@
 /**
  * ffmpeg as Node's last-resort audio decoder, for containers and codecs no bundled decoder reads (AU, Speex,
- * AIFF variants, video files...). Node-only: src/node.ts installs it as the platform's `decodeAudioFallback`.
+ * AIFF variants, video files...). Node-only: `installNodePlatform` installs it as the audio
+ * fallback decoder (src/audio/fallback-decoder.ts).
  *
  * ffmpeg keeps the source rate and channels and writes float32 WAV to stdout; {@link decodeWav} reads that
  * (ffmpeg leaves the WAV sizes at 0xFFFFFFFF on a pipe, which decodeWav takes as "to the end").
@@ -12,7 +13,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AudioInputError } from '../errors.js';
-import type { FallbackDecodedAudio, FallbackHint } from '../platform.js';
+import type { FallbackDecodedAudio, FallbackHint } from './fallback-decoder.js';
 import { decodeWav, type DecodedWav } from './wav.js';
 
 /** Bytes written to ffmpeg's stdin per write; small enough to respect the pipe's backpressure. */
@@ -38,7 +39,10 @@ export function ffmpegCommand(): string {
  * @throws AudioInputError `AUDIO_DECODE` when ffmpeg ran but could not decode the bytes (its last error line
  *   is in the message).
  */
-export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FallbackHint = {}): Promise<FallbackDecodedAudio | null> {
+export async function decodeWithFfmpeg(
+  bytes: Uint8Array,
+  hint: FallbackHint = {},
+): Promise<FallbackDecodedAudio | null> {
   let result = await runFfmpeg('pipe:0', bytes);
   if (result === null) return null;
   // ffmpeg can exit 0 after such an error with an empty WAV, so the message decides, not the exit code.
@@ -67,13 +71,25 @@ export async function decodeWithFfmpeg(bytes: Uint8Array, hint: FallbackHint = {
     decoded = decodeWav(result.stdout, { mono: hint.mono === true });
   } catch (error) {
     // The WAV is ffmpeg's output, not the user's file: say what it means for their file.
-    const problem = error instanceof AudioInputError && error.code === 'AUDIO_EMPTY' ? 'it produced no audio samples' : (error as Error).message;
-    throw new AudioInputError('AUDIO_DECODE', `ffmpeg could not decode ${name}: ${problem}. The file may be empty, truncated or damaged.`, {
-      cause: error,
-      details: { reason: `ffmpeg ${problem.replace(/\.$/, '')}` },
-    });
+    const problem =
+      error instanceof AudioInputError && error.code === 'AUDIO_EMPTY'
+        ? 'it produced no audio samples'
+        : (error as Error).message;
+    throw new AudioInputError(
+      'AUDIO_DECODE',
+      `ffmpeg could not decode ${name}: ${problem}. The file may be empty, truncated or damaged.`,
+      {
+        cause: error,
+        details: { reason: `ffmpeg ${problem.replace(/\.$/, '')}` },
+      },
+    );
   }
-  return { channels: decoded.channels, sampleRate: decoded.sampleRate, format: hint.format ?? 'unknown', sourceChannels: decoded.sourceChannels };
+  return {
+    channels: decoded.channels,
+    sampleRate: decoded.sampleRate,
+    format: hint.format ?? 'unknown',
+    sourceChannels: decoded.sourceChannels,
+  };
 }
 
 interface FfmpegResult {
@@ -84,7 +100,23 @@ interface FfmpegResult {
 
 /** Runs ffmpeg on `input` (a path, or 'pipe:0' fed with `bytes`). Resolves to null when ffmpeg is missing. */
 async function runFfmpeg(input: string, bytes: Uint8Array | null): Promise<FfmpegResult | null> {
-  const args = ['-hide_banner', '-loglevel', 'error', '-i', input, '-map', '0:a:0', '-vn', '-sn', '-dn', '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1'];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-i',
+    input,
+    '-map',
+    '0:a:0',
+    '-vn',
+    '-sn',
+    '-dn',
+    '-c:a',
+    'pcm_f32le',
+    '-f',
+    'wav',
+    'pipe:1',
+  ];
   const child = spawn(ffmpegCommand(), args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
 
   const stdout: Buffer[] = [];

@@ -87,7 +87,11 @@ export function nonSilentFrames(rms: Float64Array, topDb: number): NonSilentFram
  * `frames_to_samples` arithmetic: `start = first·hop`, `end = min(length, (last + 1)·hop)`; `[0, 0)` when no
  * frame is non-silent.
  */
-export function nonSilentRange(frames: NonSilentFrames, length: number, hopLength: number): { start: number; end: number } {
+export function nonSilentRange(
+  frames: NonSilentFrames,
+  length: number,
+  hopLength: number,
+): { start: number; end: number } {
   if (frames.first < 0) return { start: 0, end: 0 };
   return { start: frames.first * hopLength, end: Math.min(length, (frames.last + 1) * hopLength) };
 }

@@ -4,6 +4,7 @@
  * module file served next to the page. The AudioContext runs at the rate asked for, so the browser resamples.
  */
 import { UsageError } from '../errors.js';
+import { MODEL_SAMPLE_RATE } from './frame-geometry.js';
 
 /** The part of the DOM `MediaStream` used here (typed loosely so Node builds need no DOM types). */
 export type MediaStreamLike = { getAudioTracks(): unknown[] };
@@ -18,7 +19,8 @@ interface AudioContextLike {
 }
 
 interface ScriptProcessorLike {
-  onaudioprocess: ((event: { inputBuffer: { numberOfChannels: number; getChannelData(c: number): Float32Array } }) => void) | null;
+  onaudioprocess:
+    ((event: { inputBuffer: { numberOfChannels: number; getChannelData(c: number): Float32Array } }) => void) | null;
   connect(node: unknown): void;
   disconnect(): void;
 }
@@ -31,9 +33,18 @@ const BUFFER_SIZE = 4096;
  * function that stops listening and closes the audio context.
  * @throws UsageError `INVALID_ARGUMENT` outside a browser or for a stream without audio tracks.
  */
-export function connectMediaStream(stream: MediaStreamLike, onChunk: (chunk: Float32Array, sampleRate: number) => void, sampleRate = 16000): () => void {
-  const Context = (globalThis as { AudioContext?: new (options?: { sampleRate?: number }) => AudioContextLike }).AudioContext;
-  if (!Context) throw new UsageError('INVALID_ARGUMENT', 'mediaStream needs the Web Audio API (a browser). In Node, push Float32Array chunks with stream.push().');
+export function connectMediaStream(
+  stream: MediaStreamLike,
+  onChunk: (chunk: Float32Array, sampleRate: number) => void,
+  sampleRate = MODEL_SAMPLE_RATE,
+): () => void {
+  const Context = (globalThis as { AudioContext?: new (options?: { sampleRate?: number }) => AudioContextLike })
+    .AudioContext;
+  if (!Context)
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      'mediaStream needs the Web Audio API (a browser). In Node, push Float32Array chunks with stream.push().',
+    );
   if (typeof stream?.getAudioTracks !== 'function' || stream.getAudioTracks().length === 0) {
     throw new UsageError('INVALID_ARGUMENT', 'mediaStream has no audio track: ask getUserMedia for { audio: true }.');
   }

@@ -12,8 +12,10 @@ export const NOISE_FRAME_SECONDS = 0.032;
 const MIN_FRAMES = 10;
 const NOISE_PERCENTILE = 0.1;
 const SPEECH_PERCENTILE = 0.9;
-/** Power floor: −120 dBFS, as the quality report's floor, so digital silence stays finite. */
-const POWER_FLOOR = 1e-12;
+/** The lowest level a report gives, in dBFS: JSON cannot hold −Infinity, and nothing real is quieter. */
+export const DBFS_FLOOR = -120;
+/** Power of {@link DBFS_FLOOR} (1e-12), so digital silence stays finite. */
+const POWER_FLOOR = 10 ** (DBFS_FLOOR / 10);
 
 /** The estimate: both numbers are finite, or null for audio too short to tell (under 320 ms). */
 export interface NoiseEstimate {

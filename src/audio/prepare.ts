@@ -14,9 +14,7 @@ import { resample } from './resample.js';
 import { trimSilence as trimLeadingTrailingSilence } from './trim.js';
 import type { DecodedAudio } from './types.js';
 import { checkSampleRate } from './wav.js';
-
-/** The sample rate emotion2vec models run at; audio at other rates is resampled to it. */
-export const MODEL_SAMPLE_RATE = 16000;
+import { FRAME_WINDOW_SAMPLES, MODEL_SAMPLE_RATE } from './frame-geometry.js';
 
 /**
  * Audio the library accepts:
@@ -30,9 +28,14 @@ export type AudioInput = string | Uint8Array | ArrayBuffer | Blob | Float32Array
 
 /** Options of {@link prepareAudio}. */
 export interface PrepareOptions {
-  /** Cut leading and trailing silence from the 16 kHz waveform (librosa's `effects.trim`, `top_db=20`). Default false. */
+  /**
+   * Cut leading and trailing silence from the 16 kHz waveform (librosa's `effects.trim`, `top_db=20`). Default false.
+   */
   readonly trimSilence?: boolean;
-  /** Refuse audio whose quality report has warnings (too quiet, too short, clipped...) with `AUDIO_QUALITY`. Default false. */
+  /**
+   * Refuse audio whose quality report has warnings (too quiet, too short, clipped...) with `AUDIO_QUALITY`. Default
+   * false.
+   */
   readonly strict?: boolean;
 }
 
@@ -40,7 +43,7 @@ export interface PrepareOptions {
 export interface PreparedAudio {
   /** 16 kHz mono samples (after trimming, when asked). */
   readonly waveform: Float32Array;
-  readonly sampleRate: 16000;
+  readonly sampleRate: typeof MODEL_SAMPLE_RATE;
   /** Rate of the audio as decoded or given. */
   readonly sourceSampleRate: number;
   /** Channel count of the source. */
@@ -110,7 +113,8 @@ async function toMono(input: AudioInput): Promise<MonoSource> {
     return { mono: samples, sampleRate: MODEL_SAMPLE_RATE, channels: 1, format: 'pcm' };
   }
   if (tag === 'Uint8Array') return fromBytes(input as Uint8Array, undefined);
-  if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer') return fromBytes(new Uint8Array(input as ArrayBuffer), undefined);
+  if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer')
+    return fromBytes(new Uint8Array(input as ArrayBuffer), undefined);
   if (typeof Blob !== 'undefined' && input instanceof Blob) {
     const name = (input as { name?: unknown }).name;
     const fileName = typeof name === 'string' && name.length > 0 ? name : undefined;
@@ -118,9 +122,13 @@ async function toMono(input: AudioInput): Promise<MonoSource> {
     try {
       buffer = await input.arrayBuffer();
     } catch (error) {
-      throw new AudioInputError('AUDIO_DECODE', `Could not read the ${fileName ? `file "${fileName}"` : 'Blob'}: ${(error as Error)?.message ?? String(error)}. Pick the file again.`, {
-        cause: error,
-      });
+      throw new AudioInputError(
+        'AUDIO_DECODE',
+        `Could not read the ${fileName ? `file "${fileName}"` : 'Blob'}: ${(error as Error)?.message ?? String(error)}. Pick the file again.`,
+        {
+          cause: error,
+        },
+      );
     }
     return fromBytes(new Uint8Array(buffer), fileName);
   }
@@ -138,7 +146,10 @@ async function fromBytes(bytes: Uint8Array, fileName: string | undefined): Promi
 function fromChannels(input: DecodedAudio): MonoSource {
   const { channels, sampleRate } = input;
   if (channels.length === 0) {
-    throw new AudioInputError('AUDIO_EMPTY', '`channels` is an empty array: pass at least one Float32Array of samples.');
+    throw new AudioInputError(
+      'AUDIO_EMPTY',
+      '`channels` is an empty array: pass at least one Float32Array of samples.',
+    );
   }
   channels.forEach((channel, c) => {
     if (typeTag(channel) !== 'Float32Array') {
@@ -151,13 +162,18 @@ function fromChannels(input: DecodedAudio): MonoSource {
   });
   checkSampleRate(sampleRate, '`sampleRate` gives', 'Pass the real rate of your samples (for example 16000 or 44100).');
   checkEqualLengths(channels);
-  channels.forEach((channel, c) => checkSamples(channel, channels.length > 1 ? `Channel ${c}` : 'The audio', c, sampleRate));
+  channels.forEach((channel, c) =>
+    checkSamples(channel, channels.length > 1 ? `Channel ${c}` : 'The audio', c, sampleRate),
+  );
   return { mono: mixToMono(channels), sampleRate, channels: channels.length, format: input.format ?? 'pcm' };
 }
 
 function checkSamples(samples: Float32Array, what: string, channel = -1, sampleRate = MODEL_SAMPLE_RATE): void {
   if (samples.length === 0) {
-    throw new AudioInputError('AUDIO_EMPTY', `${what} is empty (no samples). Pass audio with at least one sample (the model itself needs 400, 25 ms at 16 kHz).`);
+    throw new AudioInputError(
+      'AUDIO_EMPTY',
+      `${what} is empty (no samples). Pass audio with at least one sample (the model itself needs ${FRAME_WINDOW_SAMPLES}, 25 ms at 16 kHz).`,
+    );
   }
   checkFinite(samples, what, channel, sampleRate);
 }
@@ -179,7 +195,8 @@ function checkFinite(samples: Float32Array, what: string, channel: number, sampl
 }
 
 async function readPath(path: string): Promise<Uint8Array> {
-  if (path.length === 0) throw new AudioInputError('AUDIO_INVALID_TYPE', `The file path is an empty string. ${ACCEPTED}`);
+  if (path.length === 0)
+    throw new AudioInputError('AUDIO_INVALID_TYPE', `The file path is an empty string. ${ACCEPTED}`);
   if (/^(https?|data|blob):/i.test(path)) {
     throw new AudioInputError(
       'AUDIO_INVALID_TYPE',
@@ -199,20 +216,33 @@ async function readPath(path: string): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as { code?: unknown })?.code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new AudioInputError('AUDIO_FILE_NOT_FOUND', `Audio file not found: ${quote(path)}. Check the path (a relative path is resolved against the current working directory).`, {
-        cause: error,
-        details: { path },
-      });
+      throw new AudioInputError(
+        'AUDIO_FILE_NOT_FOUND',
+        `Audio file not found: ${quote(path)}. Check the path (a relative path is resolved against the current working directory).`,
+        {
+          cause: error,
+          details: { path },
+        },
+      );
     }
     if (code === 'EISDIR') {
-      throw new AudioInputError('AUDIO_INVALID_TYPE', `${quote(path)} is a directory, not an audio file. Pass the path of one file.`, { cause: error, details: { path } });
+      throw new AudioInputError(
+        'AUDIO_INVALID_TYPE',
+        `${quote(path)} is a directory, not an audio file. Pass the path of one file.`,
+        { cause: error, details: { path } },
+      );
     }
-    if (error instanceof FileRefusal) throw new AudioInputError(error.code, error.message, { cause: error, details: error.details });
+    if (error instanceof FileRefusal)
+      throw new AudioInputError(error.code, error.message, { cause: error, details: error.details });
     if (isEmotion2VecError(error)) throw error;
-    throw new AudioInputError('AUDIO_DECODE', `Could not read the audio file ${quote(path)}: ${(error as Error)?.message ?? String(error)}. Check that it exists and is readable.`, {
-      cause: error,
-      details: { path, code },
-    });
+    throw new AudioInputError(
+      'AUDIO_DECODE',
+      `Could not read the audio file ${quote(path)}: ${(error as Error)?.message ?? String(error)}. Check that it exists and is readable.`,
+      {
+        cause: error,
+        details: { path, code },
+      },
+    );
   }
 }
 
@@ -223,12 +253,23 @@ function isChannelsObject(input: unknown): input is DecodedAudio {
 function invalidType(input: unknown): AudioInputError {
   const tag = typeTag(input);
   let fix = ACCEPTED;
-  if (tag === 'Float64Array') fix = 'Convert it with Float32Array.from(samples), then pass it (16 kHz mono) or { channels: [samples], sampleRate }.';
+  if (tag === 'Float64Array')
+    fix =
+      'Convert it with Float32Array.from(samples), then pass it (16 kHz mono) or { channels: [samples], sampleRate }.';
   else if (tag === 'Int16Array' || tag === 'Int32Array' || tag === 'Int8Array' || tag === 'Uint16Array') {
-    fix = 'Integer PCM must be scaled to float32 in [-1, 1] (divide 16-bit samples by 32768) and passed as { channels: [samples], sampleRate }; or pass the WAV file bytes.';
-  } else if (tag === 'Uint8ClampedArray' || tag === 'DataView') fix = 'Pass the file bytes as a Uint8Array or ArrayBuffer.';
-  else if (Array.isArray(input)) fix = 'Wrap the samples in a Float32Array: new Float32Array(samples) (16 kHz mono), or pass { channels: [new Float32Array(samples)], sampleRate }.';
-  else if (typeof input === 'object' && input !== null && 'samples' in input) fix = 'Pass { channels: [samples], sampleRate } with samples as a Float32Array, instead of { samples, sampleRate }.';
-  else if (typeof input === 'object' && input !== null && 'channels' in input) fix = 'An audio object needs `channels` (an array of Float32Array) and `sampleRate` (Hz).';
-  return new AudioInputError('AUDIO_INVALID_TYPE', `Unsupported audio input: got ${describeValue(input)}. ${fix}`, { details: { given: describeValue(input) } });
+    fix =
+      'Integer PCM must be scaled to float32 in [-1, 1] (divide 16-bit samples by 32768) and passed as { channels: [samples], sampleRate }; or pass the WAV file bytes.';
+  } else if (tag === 'Uint8ClampedArray' || tag === 'DataView')
+    fix = 'Pass the file bytes as a Uint8Array or ArrayBuffer.';
+  else if (Array.isArray(input))
+    fix =
+      'Wrap the samples in a Float32Array: new Float32Array(samples) (16 kHz mono), or pass { channels: [new Float32Array(samples)], sampleRate }.';
+  else if (typeof input === 'object' && input !== null && 'samples' in input)
+    fix =
+      'Pass { channels: [samples], sampleRate } with samples as a Float32Array, instead of { samples, sampleRate }.';
+  else if (typeof input === 'object' && input !== null && 'channels' in input)
+    fix = 'An audio object needs `channels` (an array of Float32Array) and `sampleRate` (Hz).';
+  return new AudioInputError('AUDIO_INVALID_TYPE', `Unsupported audio input: got ${describeValue(input)}. ${fix}`, {
+    details: { given: describeValue(input) },
+  });
 }

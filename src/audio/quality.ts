@@ -4,7 +4,8 @@
  */
 import { AudioInputError } from '../errors.js';
 import { frameRms, nonSilentFrames, nonSilentRange, RMS_FLOOR } from './frames.js';
-import { estimateNoise } from './noise.js';
+import { DBFS_FLOOR, estimateNoise } from './noise.js';
+import { MODEL_SAMPLE_RATE } from './frame-geometry.js';
 
 /** What a quality warning is about. */
 export type QualityWarningCode = 'TOO_QUIET' | 'TOO_SHORT' | 'LONG' | 'CLIPPED';
@@ -21,7 +22,10 @@ export interface QualityReport {
   readonly sampleRate: number;
   /** Root-mean-square of all samples (full scale is 1). */
   readonly rms: number;
-  /** `20·log10(rms)` (0 dBFS = RMS of a full-scale square wave; a full-scale sine reads −3.01), floored at −120 so silence stays finite. */
+  /**
+   * `20·log10(rms)` (0 dBFS = RMS of a full-scale square wave; a full-scale sine reads −3.01), floored at −120 so
+   * silence stays finite.
+   */
   readonly rmsDbfs: number;
   /** Largest absolute sample. */
   readonly peak: number;
@@ -62,10 +66,11 @@ export const QUALITY_THRESHOLDS = Object.freeze({
   silenceTopDb: 20,
 } as const);
 
-/** Floor of {@link QualityReport.rmsDbfs}: JSON cannot hold −Infinity, and nothing real is quieter. */
-const DBFS_FLOOR = -120;
-/** Silence frames at 16 kHz, as librosa's defaults; scaled by the sample rate so they last as long elsewhere. */
-const HOP_AT_16K = 512;
+/**
+ * Silence frames at the model's 16 kHz, as librosa's defaults; scaled by the sample rate so they last as long
+ * elsewhere.
+ */
+const HOP_AT_MODEL_RATE = 512;
 const FRAMES_PER_HOP = 4;
 
 function seconds(value: number): string {
@@ -109,7 +114,7 @@ export function analyzeQuality(mono: Float32Array, sampleRate: number): QualityR
   const clippedFraction = length === 0 ? 0 : clipped / length;
   const durationSeconds = length / sampleRate;
 
-  const hop = Math.max(1, Math.round((HOP_AT_16K * sampleRate) / 16000));
+  const hop = Math.max(1, Math.round((HOP_AT_MODEL_RATE * sampleRate) / MODEL_SAMPLE_RATE));
   const frames = nonSilentFrames(frameRms(mono, hop * FRAMES_PER_HOP, hop), QUALITY_THRESHOLDS.silenceTopDb);
   let leadingSilenceSeconds: number;
   let trailingSilenceSeconds: number;

@@ -117,7 +117,10 @@ export function resampledLength(length: number, fromRate: number, toRate: number
   return lengthAfterSteps(length, fromRate / divisor, toRate / divisor);
 }
 
-/** `ceil(toStep · length / fromStep)` for gcd-reduced rates. Exact in doubles up to 2^53, where torchaudio's float ceil agrees for every realistic length. */
+/**
+ * `ceil(toStep · length / fromStep)` for gcd-reduced rates. Exact in doubles up to 2^53, where torchaudio's float ceil
+ * agrees for every realistic length.
+ */
 function lengthAfterSteps(length: number, fromStep: number, toStep: number): number {
   return Math.ceil((toStep * length) / fromStep);
 }

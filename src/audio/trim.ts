@@ -28,7 +28,10 @@ export interface TrimResult {
 
 function positiveInteger(value: number, name: string): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new UsageError('INVALID_ARGUMENT', `trimSilence: ${name} must be a positive integer number of samples, got ${String(value)}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `trimSilence: ${name} must be a positive integer number of samples, got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -44,12 +47,16 @@ function positiveInteger(value: number, name: string): number {
  * Levels are computed in float64; librosa uses float32, which can differ only for frames within rounding of
  * the threshold.
  *
- * @throws UsageError `INVALID_ARGUMENT` for a non-finite `topDb` or a frame or hop length that is not a positive integer.
+ * @throws UsageError `INVALID_ARGUMENT` for a non-finite `topDb` or a frame or hop length that is not a positive
+ * integer.
  */
 export function trimSilence(waveform: Float32Array, options: TrimOptions = {}): TrimResult {
   const topDb = options.topDb ?? 20;
   if (!Number.isFinite(topDb)) {
-    throw new UsageError('INVALID_ARGUMENT', `trimSilence: topDb must be a finite number of decibels, got ${String(topDb)}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `trimSilence: topDb must be a finite number of decibels, got ${String(topDb)}.`,
+    );
   }
   const frameLength = positiveInteger(options.frameLength ?? 2048, 'frameLength');
   const hopLength = positiveInteger(options.hopLength ?? 512, 'hopLength');

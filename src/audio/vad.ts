@@ -13,13 +13,10 @@
  */
 import Meyda from 'meyda';
 import { UsageError } from '../errors.js';
+import { FRAME_HOP_SAMPLES, FRAME_HOP_SECONDS } from './frame-geometry.js';
 
-/** Samples per segmentation frame: the encoder's 20 ms frame hop at 16 kHz. */
-export const SEGMENT_HOP = 320;
 /** Samples each feature frame reads from its start (a power of two for meyda's FFT). */
 const FEATURE_FRAME = 512;
-const SAMPLE_RATE = 16000;
-const HOP_SECONDS = SEGMENT_HOP / SAMPLE_RATE;
 /** Levels are floored here so digital silence has a finite dB value. */
 const LEVEL_FLOOR_DB = -100;
 
@@ -52,7 +49,7 @@ export interface SegmentOptions {
   readonly noiseWindowSeconds?: number;
 }
 
-/** One segment, in segmentation frames of 320 samples (20 ms): frames [startFrame, endFrame). */
+/** One segment, in model frames (320 samples, 20 ms: frame-geometry.ts): frames [startFrame, endFrame). */
 export interface Segment {
   readonly startFrame: number;
   readonly endFrame: number;
@@ -101,13 +98,14 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
   if (o.mode !== 'speech' && o.mode !== 'fixed') bad('mode', o.mode, "'speech' or 'fixed'");
   const seconds = (name: keyof typeof SEGMENT_DEFAULTS, min: number) => {
     const value = o[name] as unknown;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) bad(name, value, `a number of seconds >= ${min}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+      bad(name, value, `a number of seconds >= ${min}`);
     return value as number;
   };
   const maxSegment = seconds('maxSegmentSeconds', 0.1);
   const overlap = seconds('overlapSeconds', 0);
   if (overlap >= maxSegment) bad('overlapSeconds', overlap, `less than maxSegmentSeconds (${maxSegment})`);
-  const frames = (s: number) => Math.round(s / HOP_SECONDS);
+  const frames = (s: number) => Math.round(s / FRAME_HOP_SECONDS);
   const number = (name: 'thresholdDb' | 'minLevelDb' | 'loudLevelDb' | 'maxFlatness') => {
     const value = o[name] as unknown;
     if (typeof value !== 'number' || !Number.isFinite(value)) bad(name, value, 'a finite number');
@@ -124,13 +122,16 @@ export function planSegments(options: SegmentOptions = {}): SegmentPlan {
     minLevelDb: number('minLevelDb'),
     loudLevelDb: number('loudLevelDb'),
     maxFlatness: number('maxFlatness'),
-    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', 0.02))),
+    noiseWindowFrames: Math.max(1, frames(seconds('noiseWindowSeconds', FRAME_HOP_SECONDS))),
     seconds: { maxSegment, overlap },
   };
 }
 
 function bad(name: string, value: unknown, expected: string): never {
-  throw new UsageError('INVALID_ARGUMENT', `segmentation.${name} must be ${expected}; got ${JSON.stringify(value)?.slice(0, 40)}.`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `segmentation.${name} must be ${expected}; got ${JSON.stringify(value)?.slice(0, 40)}.`,
+  );
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -240,7 +241,8 @@ export class SpeechSegmenter {
 
   /** Adds samples and returns the segments they completed, in order. */
   push(samples: Float32Array): Segment[] {
-    if (this.ended) throw new UsageError('INVALID_ARGUMENT', 'This segmenter has ended; start a new one for more audio.');
+    if (this.ended)
+      throw new UsageError('INVALID_ARGUMENT', 'This segmenter has ended; start a new one for more audio.');
     const merged = new Float32Array(this.pending.length + samples.length);
     merged.set(this.pending);
     merged.set(samples, this.pending.length);
@@ -249,7 +251,7 @@ export class SpeechSegmenter {
     // A frame is decided once its whole 512-sample window has arrived.
     while (offset + FEATURE_FRAME <= merged.length) {
       this.decide(merged.subarray(offset, offset + FEATURE_FRAME));
-      offset += SEGMENT_HOP;
+      offset += FRAME_HOP_SAMPLES;
     }
     this.pending = merged.slice(offset);
     this.pendingStart += offset;
@@ -260,11 +262,11 @@ export class SpeechSegmenter {
   end(): Segment[] {
     if (this.ended) return [];
     this.ended = true;
-    const total = Math.ceil(this.received / SEGMENT_HOP);
+    const total = Math.ceil(this.received / FRAME_HOP_SAMPLES);
     const window = new Float32Array(FEATURE_FRAME);
     while (this.framesDecided < total) {
       window.fill(0);
-      const from = this.framesDecided * SEGMENT_HOP - this.pendingStart;
+      const from = this.framesDecided * FRAME_HOP_SAMPLES - this.pendingStart;
       window.set(this.pending.subarray(from, Math.min(this.pending.length, from + FEATURE_FRAME)));
       this.decide(window);
     }
@@ -366,7 +368,13 @@ export class SpeechSegmenter {
     if (this.plan.mode === 'fixed') {
       if (total > this.segmentStart) {
         const speech = this.voicedRun * 2 >= total - this.segmentStart;
-        this.emitFinal({ startFrame: this.segmentStart, endFrame: total, speech, cutBefore: this.cutBefore, cutAfter: false });
+        this.emitFinal({
+          startFrame: this.segmentStart,
+          endFrame: total,
+          speech,
+          cutBefore: this.cutBefore,
+          cutAfter: false,
+        });
       }
       this.flushHeld();
       return;
@@ -375,18 +383,41 @@ export class SpeechSegmenter {
       const end = Math.max(this.segmentStart + 1, Math.min(this.lastVoiced + 1 + this.plan.paddingFrames, total));
       // A trailing silence too short to stand alone joins the speech before it.
       const speechEnd = total - end < 3 ? total : end;
-      this.emitFinal({ startFrame: this.segmentStart, endFrame: speechEnd, speech: true, cutBefore: this.cutBefore, cutAfter: false });
-      if (speechEnd < total) this.emitFinal({ startFrame: speechEnd, endFrame: total, speech: false, cutBefore: false, cutAfter: false });
+      this.emitFinal({
+        startFrame: this.segmentStart,
+        endFrame: speechEnd,
+        speech: true,
+        cutBefore: this.cutBefore,
+        cutAfter: false,
+      });
+      if (speechEnd < total)
+        this.emitFinal({ startFrame: speechEnd, endFrame: total, speech: false, cutBefore: false, cutAfter: false });
     } else if (total > this.segmentStart) {
-      this.emitFinal({ startFrame: this.segmentStart, endFrame: total, speech: false, cutBefore: this.cutBefore, cutAfter: false });
+      this.emitFinal({
+        startFrame: this.segmentStart,
+        endFrame: total,
+        speech: false,
+        cutBefore: this.cutBefore,
+        cutAfter: false,
+      });
     }
     this.flushHeld();
   }
 
   /** The last segments: a piece after a forced cut shorter than the minimum tail is merged into the held piece. */
   private emitFinal(segment: Segment): void {
-    if (this.held && segment.cutBefore && segment.endFrame - segment.startFrame < this.minTailFrames() && this.held.endFrame === segment.startFrame) {
-      this.held = { ...this.held, endFrame: segment.endFrame, cutAfter: false, speech: this.held.speech || segment.speech };
+    if (
+      this.held &&
+      segment.cutBefore &&
+      segment.endFrame - segment.startFrame < this.minTailFrames() &&
+      this.held.endFrame === segment.startFrame
+    ) {
+      this.held = {
+        ...this.held,
+        endFrame: segment.endFrame,
+        cutAfter: false,
+        speech: this.held.speech || segment.speech,
+      };
       return;
     }
     this.emit(segment);
@@ -403,9 +434,4 @@ export class SpeechSegmenter {
 export function segmentAudio(waveform: Float32Array, options: SegmentOptions = {}): Segment[] {
   const segmenter = new SpeechSegmenter(options);
   return [...segmenter.push(waveform), ...segmenter.end()];
-}
-
-/** Seconds of a frame index. */
-export function frameSeconds(frame: number): number {
-  return frame * HOP_SECONDS;
 }

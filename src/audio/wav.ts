@@ -1,5 +1,6 @@
 /**
- * RIFF/WAVE (and RIFX, RF64/BW64) reader: PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE.
+ * RIFF/WAVE (and RIFX, RF64/BW64) reader: PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or WAVE_FORMAT_EXTENSIBLE;
+ * and the writer of the 32-bit float WAV that result folders hold (`processed_audio.wav`).
  *
  * Hand-written rather than taken from a package for three reasons:
  * - parity: samples are scaled exactly as `torchaudio.load` scales them (upstream's loader), so the model
@@ -19,6 +20,7 @@
  * - the RIFF size itself is not trusted for anything else (many writers get it wrong).
  */
 import { AudioInputError } from '../errors.js';
+import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import type { DecodedAudio } from './types.js';
 
 /** Lowest sample rate accepted anywhere in the audio pipeline, in Hz (below this nothing is speech). */
@@ -105,7 +107,11 @@ export function isWav(bytes: Uint8Array): boolean {
  * @param fix - What the user should do about it.
  * @throws AudioInputError `AUDIO_SAMPLE_RATE` otherwise.
  */
-export function checkSampleRate(rate: number, what: string, fix = 'The file is corrupt or mislabelled: re-export it.'): void {
+export function checkSampleRate(
+  rate: number,
+  what: string,
+  fix = 'The file is corrupt or mislabelled: re-export it.',
+): void {
   if (!Number.isInteger(rate) || rate < MIN_SAMPLE_RATE || rate > MAX_SAMPLE_RATE) {
     throw new AudioInputError(
       'AUDIO_SAMPLE_RATE',
@@ -124,7 +130,10 @@ export function checkSampleRate(rate: number, what: string, fix = 'The file is c
  */
 export function readWavInfo(bytes: Uint8Array): WavInfo {
   if (!isWav(bytes)) {
-    throw decodeError('it does not start with a RIFF/WAVE header', 'Pass a real .wav file, or let decodeAudio() detect the format.');
+    throw decodeError(
+      'it does not start with a RIFF/WAVE header',
+      'Pass a real .wav file, or let decodeAudio() detect the format.',
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const container = fourcc(bytes, 0) as WavInfo['container'];
@@ -146,7 +155,10 @@ export function readWavInfo(bytes: Uint8Array): WavInfo {
       if (fmt !== null || size === UNKNOWN_SIZE || size === 0) break;
     } else if (id === 'fmt ') {
       if (size < 16 || body + size > bytes.length) {
-        throw decodeError(`its 'fmt ' chunk is ${size < 16 ? `only ${size} bytes (16 needed)` : 'cut off by the end of the file'}`, REPAIR_HINT);
+        throw decodeError(
+          `its 'fmt ' chunk is ${size < 16 ? `only ${size} bytes (16 needed)` : 'cut off by the end of the file'}`,
+          REPAIR_HINT,
+        );
       }
       fmt = parseFmt(bytes, view, body, size, le);
     } else if (id === 'ds64' && (container === 'RF64' || container === 'BW64')) {
@@ -163,7 +175,10 @@ export function readWavInfo(bytes: Uint8Array): WavInfo {
 
   if (fmt === null) throw decodeError("it has no 'fmt ' chunk before the end of the file", REPAIR_HINT);
   if (data === null) {
-    throw decodeError("it has no 'data' chunk: the header ends without any audio", 'The file is truncated or was never finished: re-export it.');
+    throw decodeError(
+      "it has no 'data' chunk: the header ends without any audio",
+      'The file is truncated or was never finished: re-export it.',
+    );
   }
 
   const available = bytes.length - data.offset;
@@ -220,9 +235,49 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): De
   return { channels, sampleRate: info.sampleRate, format: 'wav', sourceChannels: info.channels, info };
 }
 
-const REPAIR_HINT = 'The file is damaged or not really a WAV file: re-export it (for example `ffmpeg -i in.wav -c:a pcm_s16le out.wav`).';
+/**
+ * A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers.
+ * Returned as two parts, the 44-byte header and the samples' own bytes (a view, no copy), so an hour of audio
+ * (220 MiB) is written without the two more copies an encoder library makes. Written by hand for that reason;
+ * the header is the canonical one wavefile writes (a test holds them byte-equal).
+ */
+export function floatWavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
+  const dataBytes = samples.length * 4;
+  const header = new DataView(new ArrayBuffer(44));
+  const ascii = (offset: number, text: string) =>
+    [...text].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
+  ascii(0, 'RIFF');
+  header.setUint32(4, 36 + dataBytes, true);
+  ascii(8, 'WAVEfmt ');
+  header.setUint32(16, 16, true); // fmt chunk size
+  header.setUint16(20, FORMAT_FLOAT, true);
+  header.setUint16(22, 1, true); // channels
+  header.setUint32(24, sampleRate, true);
+  header.setUint32(28, sampleRate * 4, true); // bytes per second
+  header.setUint16(32, 4, true); // block align
+  header.setUint16(34, 32, true); // bits per sample
+  ascii(36, 'data');
+  header.setUint32(40, dataBytes, true);
+  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
+  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
+}
 
-function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number, le: boolean): Omit<WavInfo, 'container' | 'littleEndian' | 'dataOffset' | 'frames'> {
+/** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
+export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
+  const [header, data] = floatWavParts(samples, sampleRate);
+  return concatBytes([header, data], header.length + data.length);
+}
+
+const REPAIR_HINT =
+  'The file is damaged or not really a WAV file: re-export it (for example `ffmpeg -i in.wav -c:a pcm_s16le out.wav`).';
+
+function parseFmt(
+  bytes: Uint8Array,
+  view: DataView,
+  body: number,
+  size: number,
+  le: boolean,
+): Omit<WavInfo, 'container' | 'littleEndian' | 'dataOffset' | 'frames'> {
   let tag = view.getUint16(body, le);
   const channels = view.getUint16(body + 2, le);
   const sampleRate = view.getUint32(body + 4, le);
@@ -231,9 +286,13 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
   let extensible = false;
   if (tag === FORMAT_EXTENSIBLE) {
     if (!le) {
-      throw new AudioInputError('AUDIO_UNSUPPORTED_FORMAT', 'This big-endian (RIFX) WAV file uses WAVE_FORMAT_EXTENSIBLE, which is not read here. Convert it to an ordinary WAV (for example `ffmpeg -i in.wav -c:a pcm_s16le out.wav`).');
+      throw new AudioInputError(
+        'AUDIO_UNSUPPORTED_FORMAT',
+        'This big-endian (RIFX) WAV file uses WAVE_FORMAT_EXTENSIBLE, which is not read here. Convert it to an ordinary WAV (for example `ffmpeg -i in.wav -c:a pcm_s16le out.wav`).',
+      );
     }
-    if (size < 40) throw decodeError(`its WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is ${size} bytes (40 needed)`, REPAIR_HINT);
+    if (size < 40)
+      throw decodeError(`its WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is ${size} bytes (40 needed)`, REPAIR_HINT);
     extensible = true;
     const validBits = view.getUint16(body + 18, true);
     if (validBits > bits) throw decodeError(`it declares ${validBits} valid bits in ${bits}-bit samples`, REPAIR_HINT);
@@ -267,7 +326,9 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
   // which would guess (a 7-bit header over 16-bit data reads as 8-bit noise of twice the length).
   // No PCM stream has fewer than 8 bits a sample (sub-byte codecs such as ADPCM have format tags of their own).
   if (tag === FORMAT_PCM && bits < 8) {
-    throw decodeError(`its header claims ${bits}-bit PCM samples, which no PCM WAV has`, REPAIR_HINT, { bitsPerSample: bits });
+    throw decodeError(`its header claims ${bits}-bit PCM samples, which no PCM WAV has`, REPAIR_HINT, {
+      bitsPerSample: bits,
+    });
   }
   const containerBytes = Math.ceil(bits / 8);
   if (bits === 0 || blockAlign !== channels * containerBytes) {
@@ -290,7 +351,9 @@ function parseFmt(bytes: Uint8Array, view: DataView, body: number, size: number,
   return { encoding, bitsPerSample: bits as WavInfo['bitsPerSample'], extensible, channels, sampleRate, blockAlign };
 }
 
-/** Decodes one channel into `out` (or adds it to `out` when `add`), with Float32Array stores doing the float32 rounding. */
+/**
+ * Decodes one channel into `out` (or adds it to `out` when `add`), with Float32Array stores doing the float32 rounding.
+ */
 function decodeChannel(view: DataView, info: WavInfo, channel: number, out: Float32Array, add: boolean): void {
   const step = info.blockAlign;
   const le = info.littleEndian;
@@ -331,7 +394,10 @@ function decodeChannel(view: DataView, info: WavInfo, channel: number, out: Floa
     case 24:
       // The signed upper 16 bits times 256 plus the low byte: the 24-bit two's-complement value.
       for (let i = 0; i < frames; i++, p += step) {
-        const s = (le ? view.getUint8(p) + view.getInt16(p + 1, true) * 256 : view.getInt16(p, false) * 256 + view.getUint8(p + 2)) / 8388608;
+        const s =
+          (le
+            ? view.getUint8(p) + view.getInt16(p + 1, true) * 256
+            : view.getInt16(p, false) * 256 + view.getUint8(p + 2)) / 8388608;
         if (add) out[i] = out[i]! + s;
         else out[i] = s;
       }
@@ -370,5 +436,9 @@ function printable(id: string): string {
 }
 
 function decodeError(problem: string, fix: string, details?: Record<string, unknown>): AudioInputError {
-  return new AudioInputError('AUDIO_DECODE', `Cannot decode this WAV file: ${problem}. ${fix}`, details ? { details } : undefined);
+  return new AudioInputError(
+    'AUDIO_DECODE',
+    `Cannot decode this WAV file: ${problem}. ${fix}`,
+    details ? { details } : undefined,
+  );
 }

@@ -69,16 +69,21 @@ export function readWebmOpus(bytes: Uint8Array): WebmOpusTrack {
       pos = body; // unknown-size containers (live recordings) are fine: their children follow.
       continue;
     }
-    if (size.value < 0) throw new WebmError('damaged', `element 0x${id.value.toString(16)} at byte ${pos} has an unknown size`);
+    if (size.value < 0)
+      throw new WebmError('damaged', `element 0x${id.value.toString(16)} at byte ${pos} has an unknown size`);
     const end = body + size.value;
     if (end > bytes.length) {
       // A recording cut short mid-cluster: keep what came before, as players do; a header cut short is damage.
       if (id.value === ID.simpleBlock || id.value === ID.block) break;
-      throw new WebmError('damaged', `element 0x${id.value.toString(16)} at byte ${pos} runs past the end of the file (truncated)`);
+      throw new WebmError(
+        'damaged',
+        `element 0x${id.value.toString(16)} at byte ${pos} runs past the end of the file (truncated)`,
+      );
     }
     const track = tracks[tracks.length - 1];
     if (id.value === ID.trackNumber && track) track.number = readUint(bytes, body, size.value);
-    else if (id.value === ID.codecId && track) track.codec = new TextDecoder().decode(bytes.subarray(body, end)).replace(/\0+$/, '');
+    else if (id.value === ID.codecId && track)
+      track.codec = new TextDecoder().decode(bytes.subarray(body, end)).replace(/\0+$/, '');
     else if (id.value === ID.codecPrivate && track) track.codecPrivate = bytes.subarray(body, end);
     else if (id.value === ID.simpleBlock || id.value === ID.block) blocks.push(bytes.subarray(body, end));
     else if (id.value === ID.discardPadding) discardPaddingNs = readInt(bytes, body, size.value);
@@ -88,9 +93,16 @@ export function readWebmOpus(bytes: Uint8Array): WebmOpusTrack {
   const opus = tracks.find((track) => track.codec === 'A_OPUS');
   if (!opus) {
     const codecs = tracks.map((track) => track.codec).filter((codec): codec is string => Boolean(codec));
-    throw new WebmError('unsupported', codecs.length > 0 ? `its tracks hold ${codecs.join(', ')}, not Opus` : 'it has no audio track');
+    throw new WebmError(
+      'unsupported',
+      codecs.length > 0 ? `its tracks hold ${codecs.join(', ')}, not Opus` : 'it has no audio track',
+    );
   }
-  if (!opus.codecPrivate || opus.codecPrivate.length < 19 || new TextDecoder().decode(opus.codecPrivate.subarray(0, 8)) !== 'OpusHead') {
+  if (
+    !opus.codecPrivate ||
+    opus.codecPrivate.length < 19 ||
+    new TextDecoder().decode(opus.codecPrivate.subarray(0, 8)) !== 'OpusHead'
+  ) {
     throw new WebmError('damaged', 'its Opus track has no OpusHead');
   }
   const packets: Uint8Array[] = [];
@@ -112,7 +124,8 @@ function readVint(bytes: Uint8Array, at: number, keepMarker: boolean): { value: 
   const first = bytes[at];
   if (first === undefined || first === 0) throw new WebmError('damaged', `bad EBML number at byte ${at}`);
   const length = Math.clz32(first) - 23; // 1 for 0b1xxxxxxx ... 8 for 0b00000001
-  if (at + length > bytes.length) throw new WebmError('damaged', `EBML number at byte ${at} runs past the end of the file (truncated)`);
+  if (at + length > bytes.length)
+    throw new WebmError('damaged', `EBML number at byte ${at} runs past the end of the file (truncated)`);
   let value = keepMarker ? first : first & (0xff >> length);
   let allOnes = value === 0xff >> length;
   for (let i = 1; i < length; i++) {

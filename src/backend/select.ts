@@ -3,14 +3,16 @@
  * 'tensorflow' backend when @tensorflow/tfjs-node(-gpu) is installed, else wasm, else the plain-JS cpu; in a
  * browser webgpu or webgl when registered, else wasm, else cpu. Backends are process-wide in tfjs, so the
  * last model loaded decides which one runs.
+ *
+ * Importing this module only registers the cpu and wasm backends with tfjs (their packages' own import effect);
+ * what wasm needs besides (this project's kernels, Node's worker threads) is set up here when wasm is selected.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import './wasm/slice-kernel.js';
 import { BackendError } from '../errors.js';
-import { getPlatform } from '../platform.js';
+import { registerWasmKernels } from './wasm/kernels.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu' | (string & {});
@@ -20,6 +22,44 @@ export interface BackendOptions {
   readonly wasmPaths?: string | Record<string, string>;
 }
 
+/** What a runtime tells backend selection; installed by its entry point (src/node.ts, src/browser.ts). */
+export interface BackendHooks {
+  /** The runtime, for messages. */
+  readonly runtime: 'node' | 'browser' | 'generic';
+  /** Backends tried in order by `backend: 'auto'`. */
+  readonly preferredBackends: readonly string[];
+  /**
+   * Registers the native TensorFlow backend ('tensorflow', from @tensorflow/tfjs-node-gpu or tfjs-node) when the
+   * user installed one. Resolves to null on success, or to the reason it is unavailable.
+   */
+  registerNativeBackend?: () => Promise<string | null>;
+  /**
+   * Registers a backend that ships as its own package and is loaded only when asked for (the browser's
+   * 'webgl'), so that apps get it without importing it. Resolves to null on success, or to why it cannot be.
+   */
+  registerLazyBackend?: (name: string) => Promise<string | null>;
+  /** Where the wasm backend's .wasm files are when the caller gives no `wasmPaths`. */
+  defaultWasmPaths?: () => string | undefined;
+  /**
+   * Starts the wasm backend: calls `start` (which initialises it and resolves to whether that worked) inside
+   * whatever this runtime must set up for the start alone, and undoes that afterwards (Node: the worker threads
+   * of tfjs' threaded build, src/backend/wasm/node-threads.ts). Absent: `start` runs as it is.
+   */
+  startWasm?: (start: () => Promise<boolean>) => Promise<boolean>;
+}
+
+let hooks: BackendHooks = { runtime: 'generic', preferredBackends: ['wasm', 'cpu'] };
+
+/** Installs the backend hooks of the running runtime. Called once by each entry point. */
+export function installBackendHooks(next: BackendHooks): void {
+  hooks = next;
+}
+
+/** The backend hooks of the running runtime. */
+export function getBackendHooks(): BackendHooks {
+  return hooks;
+}
+
 let wasmPathsSet = false;
 
 /**
@@ -27,16 +67,15 @@ let wasmPathsSet = false;
  * Throws a BackendError when an explicitly requested backend cannot start, naming what to install.
  */
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
-  const platform = getPlatform();
-  const candidates = requested === 'auto' ? platform.preferredBackends : [requested];
+  const candidates = requested === 'auto' ? hooks.preferredBackends : [requested];
   const reasons: string[] = [];
   for (const name of candidates) {
     const problem = await prepare(name, options);
-    if (problem === null && isActive(name)) return name;
-    if (problem === null && (await tf.setBackend(name).catch(() => false))) {
+    if (problem === null && isActive(name)) return activated(name);
+    if (problem === null && (await start(name))) {
       await tf.ready();
       if (requested === 'auto' && name === 'cpu' && reasons.length > 0) warnSlowCpuOnce(reasons);
-      return name;
+      return activated(name);
     }
     reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
   }
@@ -61,16 +100,28 @@ function isActive(name: string): boolean {
   }
 }
 
+/** Makes `name` the active backend, starting it if it has not started yet; resolves to whether that worked. */
+function start(name: string): Promise<boolean> {
+  const setBackend = () => tf.setBackend(name).catch(() => false);
+  return name === 'wasm' && hooks.startWasm ? hooks.startWasm(setBackend) : setBackend();
+}
+
+/** What a backend needs once it is the active one: on wasm, this project's kernels. */
+function activated(name: string): string {
+  if (name === 'wasm') registerWasmKernels();
+  return name;
+}
+
 /** Makes a backend registrable; returns null when ready to try, else why it cannot be. */
 async function prepare(name: string, options: BackendOptions): Promise<string | null> {
   if (name === 'tensorflow') {
-    const register = getPlatform().registerNativeBackend;
+    const register = hooks.registerNativeBackend;
     if (!register) return 'only available in Node';
     const problem = await register();
     if (problem) return problem;
   }
   if (name === 'wasm' && !wasmPathsSet) {
-    const paths = options.wasmPaths ?? getPlatform().defaultWasmPaths?.();
+    const paths = options.wasmPaths ?? hooks.defaultWasmPaths?.();
     if (paths !== undefined) {
       // tfjs reads the paths only when the wasm backend first initialises, and throws when they come later
       // (the page's own code touched tfjs first): then the backend keeps whatever it started with.
@@ -86,7 +137,7 @@ async function prepare(name: string, options: BackendOptions): Promise<string | 
     }
   }
   if (!tf.findBackendFactory(name)) {
-    const register = getPlatform().registerLazyBackend;
+    const register = hooks.registerLazyBackend;
     const problem = register ? await register(name) : 'not registered';
     if (problem !== null) return problem;
     if (!tf.findBackendFactory(name)) return 'not registered';
@@ -104,10 +155,12 @@ function warnSlowCpuOnce(reasons: readonly string[]): void {
   if (warnedSlowCpu) return;
   warnedSlowCpu = true;
   const fix =
-    getPlatform().name === 'node'
-      ? 'install @tensorflow/tfjs-node, or keep @tensorflow/tfjs-backend-wasm\'s dist/*.wasm reachable (pass `wasmPaths` when the app is bundled)'
+    hooks.runtime === 'node'
+      ? "install @tensorflow/tfjs-node, or keep @tensorflow/tfjs-backend-wasm's dist/*.wasm reachable (pass `wasmPaths` when the app is bundled)"
       : "serve @tensorflow/tfjs-backend-wasm's dist/*.wasm files and pass their folder as `wasmPaths`";
-  console.warn(`emotion2vec-tfjs: backend 'auto' fell back to the plain-JS 'cpu' backend, about 40x slower (${reasons.join('; ')}). To fix it, ${fix}.`);
+  console.warn(
+    `emotion2vec-tfjs: backend 'auto' fell back to the plain-JS 'cpu' backend, about 40x slower (${reasons.join('; ')}). To fix it, ${fix}.`,
+  );
 }
 
 function initialisationHint(name: string): string {

@@ -10,11 +10,13 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
-import { AudioInputError, Emotion2Vec, type BatchItemResult, type BatchPredictOptions, type FrameSink, type Granularity } from '../node.js';
-import { timelineFiles } from '../results/timeline.js';
+import { AudioInputError } from '../errors.js';
+import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
+import type { AnalysisOptions } from '../results/analysis-options.js';
+import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
-import { EmbeddingFileStream, EmbeddingStreams, readCompleteResult, writeResultFolder } from '../results/folder.js';
-import { toErrorRecord, toResultRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
+import { readCompleteResult } from '../results/folder.js';
+import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
 import { parseHubName, type HubName } from '../hub/models.js';
 import { collectInputs, type InputItem } from './inputs.js';
@@ -22,12 +24,16 @@ import { reportFatal } from './output.js';
 import { loadProgressDisplay, runProgress } from './progress.js';
 import { tableHeader, tableRow } from './table.js';
 
-/** Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon on Ctrl-C. */
+/**
+ * Batches decoded ahead per chunk (batch size > 1): enough to sort by length into even batches, few enough to stop soon
+ * on Ctrl-C.
+ */
 const INPUTS_PER_BATCH_CHUNK = 4;
 /** The library's default batch size on GPU and native backends (1 on wasm/cpu). */
 const DEFAULT_CHUNK_BATCH = 8;
 /** Help of --timeline and --plot, shared by analyze and enqueue (the workers write the same files). */
-export const TIMELINE_HELP = 'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
+export const TIMELINE_HELP =
+  'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
 export const PLOT_HELP = 'also write timeline.svg, a chart of the scores over time (implies --timeline)';
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -80,7 +86,14 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const display = loadProgressDisplay();
   let model: Emotion2Vec;
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend, hub, offline: options.offline, cacheDir: options.cacheDir, progress: display.callback, head: options.head });
+    model = await Emotion2Vec.load(options.model, {
+      backend: options.backend,
+      hub,
+      offline: options.offline,
+      cacheDir: options.cacheDir,
+      progress: display.callback,
+      head: options.head,
+    });
   } catch (error) {
     reportFatal(error);
     return 2;
@@ -90,7 +103,10 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
 
   const entries: (SummaryEntry | undefined)[] = new Array(items.length);
   const todo = await pendingInputs(items, folders, root, options.resume === true, entries);
-  if (todo.length < items.length) process.stderr.write(`skipping ${items.length - todo.length} input(s) already done in ${printable(root!)} (--resume)\n`);
+  if (todo.length < items.length)
+    process.stderr.write(
+      `skipping ${items.length - todo.length} input(s) already done in ${printable(root!)} (--resume)\n`,
+    );
   const interrupt = onInterrupt();
   const progress = runProgress(todo.length);
   let failures = 0;
@@ -99,30 +115,39 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     // One input at a time where batches are of one (wasm/cpu default): results, progress and Ctrl-C act per input.
     const batch = options.batchSize ?? (model.backend === 'wasm' || model.backend === 'cpu' ? 1 : DEFAULT_CHUNK_BATCH);
     const chunk = batch === 1 ? 1 : batch * INPUTS_PER_BATCH_CHUNK;
+    const run: AnalysisRun = {
+      modelId: options.model,
+      options: analysisOptions(options),
+      outputDir: root,
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    };
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);
-      // Frame embeddings go straight to each input's folder, a window at a time (long files are never held whole).
-      const streams = root && options.embedding && options.granularity === 'frame' ? new EmbeddingStreams(root, (offset) => folders[slice[offset]!]!) : null;
-      try {
-        const results = await predictSlice(
-          model,
-          slice.map((i) => items[i]!),
-          { granularity: options.granularity, embedding: options.embedding, waveform: root !== null, batchSize: options.batchSize, trimSilence: options.trimSilence, strict: options.strict, timeline: wantsTimeline(options) },
-          streams?.sink,
-        );
-        for (const [offset, index] of slice.entries()) {
-          const result = results[offset]!;
-          const entry = await finishInput(items[index]!, folders[index]!, result, root, options, result.ok ? await streams?.take(offset) : undefined);
-          entries[index] = entry;
-          if ('error' in entry.record) failures++;
-          progress.print(options.json ? `${JSON.stringify(entry.record)}\n` : tableRow(entry.record));
-          progress.tick();
-        }
-      } finally {
-        await streams?.discardRest();
+      // Inputs refused when listed (FIFOs, devices) get their error without being opened.
+      const readable = slice.filter((index) => items[index]!.refused === undefined);
+      const inputs = readable.map((index) => {
+        const { path } = items[index]!;
+        return { audio: path, input: path, key: recordKey(items[index]!, folders[index]!), folder: folders[index]! };
+      });
+      const outcomes = await analyzeInputs(model, inputs, run);
+      for (const index of slice) {
+        const item = items[index]!;
+        const outcome: AnalysisOutcome =
+          item.refused === undefined
+            ? outcomes[readable.indexOf(index)]!
+            : { ok: false, stage: 'predict', error: new AudioInputError('FILE_NOT_REGULAR', item.refused) };
+        const entry = summaryEntry(item, recordKey(item, folders[index]!), outcome, root);
+        entries[index] = entry;
+        if ('error' in entry.record) failures++;
+        progress.print(options.json ? `${JSON.stringify(entry.record)}\n` : tableRow(entry.record));
+        progress.tick();
       }
       // Rewritten after every chunk, so a stop at any point leaves the summary of what is done.
-      if (root) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+      if (root)
+        await writeSummaryCsv(
+          root,
+          entries.filter((e): e is SummaryEntry => e !== undefined),
+        );
     }
   } catch (error) {
     reportFatal(error);
@@ -132,31 +157,30 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
     interrupt.dispose();
     model.dispose();
   }
-  if (root && todo.length === 0) await writeSummaryCsv(root, entries.filter((e): e is SummaryEntry => e !== undefined));
+  if (root && todo.length === 0)
+    await writeSummaryCsv(
+      root,
+      entries.filter((e): e is SummaryEntry => e !== undefined),
+    );
   const done = entries.filter((e) => e !== undefined).length;
   if (root) process.stderr.write(`${done} of ${items.length} input(s) in ${printable(root)} (summary.csv)\n`);
   if (interrupt.requested) {
-    process.stderr.write(`interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`);
+    process.stderr.write(
+      `interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`,
+    );
     return EXIT_INTERRUPTED;
   }
   return failures > 0 ? 1 : 0;
 }
 
-/**
- * Predicts the inputs that may be read; refused ones (FIFOs, devices) get their error without being opened.
- * `onFrames` gets each input's frame rows with its offset in `slice`.
- */
-async function predictSlice(model: Emotion2Vec, slice: readonly InputItem[], options: BatchPredictOptions, onFrames?: FrameSink): Promise<BatchItemResult[]> {
-  const readable = slice.filter((item) => item.refused === undefined);
-  const predicted = await model.predictBatch(
-    readable.map((item) => item.path),
-    onFrames ? { ...options, onFrames: (rows, shape, input) => onFrames(rows, shape, slice.indexOf(readable[input]!)) } : options,
-  );
-  return slice.map((item) => (item.refused === undefined ? predicted[readable.indexOf(item)]! : { ok: false, error: new AudioInputError('FILE_NOT_REGULAR', item.refused) }));
-}
-
 /** Indexes of the inputs to analyse; with --resume, complete results already in `root` fill `entries` instead. */
-async function pendingInputs(items: readonly InputItem[], folders: readonly string[], root: string | null, resume: boolean, entries: (SummaryEntry | undefined)[]): Promise<number[]> {
+async function pendingInputs(
+  items: readonly InputItem[],
+  folders: readonly string[],
+  root: string | null,
+  resume: boolean,
+  entries: (SummaryEntry | undefined)[],
+): Promise<number[]> {
   const todo: number[] = [];
   for (const [index, folder] of folders.entries()) {
     const done = resume && root ? await readCompleteResult(root, folder) : null;
@@ -166,34 +190,30 @@ async function pendingInputs(items: readonly InputItem[], folders: readonly stri
   return todo;
 }
 
-/** The input's record, after writing its folder when there is an output root (`streamed`: its frame embeddings, already in it). */
-async function finishInput(item: InputItem, folder: string, result: BatchItemResult, root: string | null, options: AnalyzeOptions, streamed?: EmbeddingFileStream): Promise<SummaryEntry> {
-  const key = item.listedKey ? item.key : folder;
-  if (!result.ok) return { record: toErrorRecord(result.error, { input: item.path, key }) };
-  const { prediction } = result;
-  const record = toResultRecord(prediction, { input: item.path, key, model: options.model, granularity: options.granularity });
-  if (!root) {
-    const embedding = prediction.embedding;
-    const inline: ResultRecord = embedding ? { ...record, embedding: { shape: [...embedding.shape], granularity: embedding.granularity, data: Array.from(embedding.data) } } : record;
-    return { record: prediction.timeline ? { ...inline, timeline: prediction.timeline } : inline };
-  }
-  try {
-    const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, item.path, options.plot === true) : undefined;
-    const written = await writeResultFolder(root, folder, { record, embedding: streamed ?? prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
-    return { record: written.record, folder: written.name };
-  } catch (error) {
-    await streamed?.discard();
-    const failure: ErrorRecord = {
-      input: item.path,
-      key,
-      error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${item.path} to ${root}: ${(error as Error)?.message ?? String(error)}` },
-    };
-    return { record: failure };
-  }
+/** The key a record carries: the wav.scp key when the input came from one, else its folder name. */
+function recordKey(item: InputItem, folder: string): string {
+  return item.listedKey ? item.key : folder;
 }
 
-function wantsTimeline(options: AnalyzeOptions): boolean {
-  return options.timeline === true || options.plot === true;
+/** The analysis options of analyze's flags (processed_audio.wav is always written with a folder). */
+function analysisOptions(options: AnalyzeOptions): AnalysisOptions {
+  const { granularity, embedding, trimSilence, strict } = options;
+  const [timeline, plot] = [options.timeline === true, options.plot === true];
+  return { granularity, embedding, trimSilence, strict, processedAudio: true, timeline, plot };
+}
+
+/** An input's summary entry: its record (and folder), or its error record; a failed write is OUTPUT_WRITE_FAILED. */
+function summaryEntry(item: InputItem, key: string, outcome: AnalysisOutcome, root: string | null): SummaryEntry {
+  if (outcome.ok)
+    return { record: outcome.record, ...(outcome.folder === undefined ? {} : { folder: outcome.folder }) };
+  if (outcome.stage === 'predict') return { record: toErrorRecord(outcome.error, { input: item.path, key }) };
+  const reason = (outcome.error as Error)?.message ?? String(outcome.error);
+  const failure: ErrorRecord = {
+    input: item.path,
+    key,
+    error: { code: 'OUTPUT_WRITE_FAILED', message: `Cannot write the results of ${item.path} to ${root}: ${reason}` },
+  };
+  return { record: failure };
 }
 
 /** `outputs/output_<YYYYMMDD_HHMMSS>` in local time, as the seed's WebUI names its runs. */
@@ -203,7 +223,9 @@ export function defaultOutputDir(now: Date = new Date()): string {
   return `outputs/output_${stamp}`;
 }
 
-/** First Ctrl-C: finish the inputs in flight, then stop. Second: quit now (finished folders are whole: atomic writes). */
+/**
+ * First Ctrl-C: finish the inputs in flight, then stop. Second: quit now (finished folders are whole: atomic writes).
+ */
 function onInterrupt(): { readonly requested: boolean; dispose(): void } {
   const state = { requested: false };
   const handler = () => {

@@ -1,5 +1,7 @@
-/** `emotion2vec download <id>`: fetch a model into the cache and convert it, so later runs (offline too) start at once. */
-import { ensureCachedModel } from '../hub/node-cache.js';
+/**
+ * `emotion2vec download <id>`: fetch a model into the cache and convert it, so later runs (offline too) start at once.
+ */
+import { ensureCachedModel } from '../model/hub-cache.js';
 import { parseHubName, resolveHubModel } from '../hub/models.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../results/safe-name.js';

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
-import { isUrl } from '../queue/input.js';
+import { isHttpUrl } from '../io/url.js';
 import type { AnalysisJob, JobOptions } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
@@ -37,10 +37,21 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     return 2;
   }
   return withQueue(options.redis, options.queue, async (queue) => {
-    const folders = uniqueOutputNames(listed.map((item) => item.key), [SUMMARY_FILE]);
-    const jobOptions: JobOptions = { granularity: options.granularity, embedding: options.embedding, trimSilence: options.trimSilence, strict: options.strict, processedAudio: options.processedAudio, timeline: options.timeline, plot: options.plot };
+    const folders = uniqueOutputNames(
+      listed.map((item) => item.key),
+      [SUMMARY_FILE],
+    );
+    const jobOptions: JobOptions = {
+      granularity: options.granularity,
+      embedding: options.embedding,
+      trimSilence: options.trimSilence,
+      strict: options.strict,
+      processedAudio: options.processedAudio,
+      timeline: options.timeline,
+      plot: options.plot,
+    };
     const jobs: AnalysisJob[] = listed.map((item, i) => ({
-      input: isUrl(item.path) ? item.path : resolve(item.path),
+      input: isHttpUrl(item.path) ? item.path : resolve(item.path),
       key: folders[i]!,
       ...(item.listedKey ? { listedKey: item.key } : {}),
       options: jobOptions,
@@ -49,9 +60,13 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ queue: queue.name, ...report })}\n`);
     } else {
-      process.stdout.write(`queue ${queue.name}: ${report.added} added, ${report.alreadyQueued} already queued, ${report.conflicts.length} refused\n`);
+      process.stdout.write(
+        `queue ${queue.name}: ${report.added} added, ${report.alreadyQueued} already queued, ${report.conflicts.length} refused\n`,
+      );
       for (const conflict of report.conflicts) {
-        process.stdout.write(`  ${printable(conflict.input)}: key "${printable(conflict.key)}" is already queued for ${printable(conflict.queuedInput)}; use another --queue or rename the file\n`);
+        process.stdout.write(
+          `  ${printable(conflict.input)}: key "${printable(conflict.key)}" is already queued for ${printable(conflict.queuedInput)}; use another --queue or rename the file\n`,
+        );
       }
     }
     return report.conflicts.length > 0 || refused.length > 0 ? 1 : 0;

@@ -5,7 +5,10 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { confusionSvg, evaluate, formatEvaluation, type BackendName } from '../node.js';
+import type { BackendName } from '../backend/select.js';
+import { confusionSvg } from '../train/confusion-svg.js';
+import { evaluate } from '../train/evaluate.js';
+import { formatEvaluation } from '../train/metrics.js';
 import { reportFatal } from './output.js';
 
 /** The options `train-head` and `evaluate` share: which labelled audio, which model, how to embed it. */

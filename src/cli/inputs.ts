@@ -2,11 +2,14 @@
  * What `analyze` was asked to do, as a flat list of inputs with keys: audio files as given, folders searched
  * recursively for audio files, and list files — Kaldi `wav.scp` ("<key> <path>" a line) or one path a line.
  */
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { SEARCHED_AUDIO_EXTENSIONS } from '../audio/formats.js';
 import { UsageError } from '../errors.js';
+import { outputKey } from '../results/output-key.js';
 import { printable } from '../results/safe-name.js';
-import { nonRegularKind, readRegularFile } from '../io/regular-file.js';
+import { isPipeCommand, keyedLines, listLines, readListFile } from '../io/list-file.js';
+import { nonRegularKind } from '../io/regular-file.js';
 
 /** One input: where its audio is, and the key that names its result. */
 export interface InputItem {
@@ -19,13 +22,9 @@ export interface InputItem {
   readonly refused?: string;
 }
 
-/** Extensions a folder search picks up (what the decoders read). */
-export const AUDIO_EXTENSIONS = new Set(['.wav', '.wave', '.mp3', '.flac', '.ogg', '.oga', '.opus', '.m4a', '.aac', '.mp4', '.webm', '.aif', '.aiff', '.caf', '.wma', '.amr']);
 /** A list file: `.scp` is Kaldi's "key path"; the others hold one path a line. */
 const SCP_EXTENSIONS = new Set(['.scp']);
 const LIST_EXTENSIONS = new Set(['.lst', '.list', '.txt']);
-/** A list of a million paths is ~100 MB; anything larger is not a list. */
-const MAX_LIST_BYTES = 256 * 2 ** 20;
 
 /**
  * Expands the command's arguments. A path that does not exist stays an input (it gets its own "file not found"
@@ -39,8 +38,8 @@ export async function collectInputs(args: readonly string[]): Promise<InputItem[
     const info = await stat(arg).catch(() => null);
     const ext = extname(arg).toLowerCase();
     if (info?.isDirectory()) items.push(...(await audioFilesUnder(arg)).map(fileItem));
-    else if (info?.isFile() && SCP_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg, info.size), arg, true));
-    else if (info?.isFile() && LIST_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg, info.size), arg, false));
+    else if (info?.isFile() && SCP_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg), arg, true));
+    else if (info?.isFile() && LIST_EXTENSIONS.has(ext)) items.push(...parseList(await readList(arg), arg, false));
     else items.push(fileItem(arg));
   }
   return Promise.all(items.map(refuseIfNotRegular));
@@ -49,10 +48,15 @@ export async function collectInputs(args: readonly string[]): Promise<InputItem[
 /** Marks a path that exists but is not a regular file (a FIFO, a device): reading it could block or never end. */
 async function refuseIfNotRegular(item: InputItem): Promise<InputItem> {
   const kind = await nonRegularKind(item.path);
-  return kind === null ? item : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
+  return kind === null
+    ? item
+    : { ...item, refused: `${printable(item.path)} is not a regular file (${kind}); pass audio files.` };
 }
 
-/** Audio files under `folder`, recursively, in a stable (sorted) order. */
+/**
+ * Audio files under `folder` (by the extensions of the format table's searched formats), recursively, in a stable
+ * (sorted) order.
+ */
 export async function audioFilesUnder(folder: string): Promise<string[]> {
   const found: string[] = [];
   const entries = await readdir(folder, { withFileTypes: true });
@@ -60,7 +64,7 @@ export async function audioFilesUnder(folder: string): Promise<string[]> {
   for (const entry of entries) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) found.push(...(await audioFilesUnder(path)));
-    else if (entry.isFile() && AUDIO_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+    else if (entry.isFile() && SEARCHED_AUDIO_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
   }
   return found;
 }
@@ -71,30 +75,22 @@ export async function audioFilesUnder(folder: string): Promise<string[]> {
  * paths are relative to the current folder, as Kaldi reads them.
  */
 export function parseList(text: string, listName: string, scp: boolean): InputItem[] {
-  const items: InputItem[] = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
-    if (line.length === 0 || line.startsWith('#')) return;
-    const where = `${printable(listName)} line ${index + 1}`;
-    if (!scp) return void items.push(fileItem(line));
-    const match = /^(\S+)\s+(.+)$/.exec(line);
-    if (!match) throw new UsageError('INVALID_ARGUMENT', `${where}: expected "<key> <path>" (Kaldi wav.scp), got ${JSON.stringify(printable(line.slice(0, 120)))}.`);
-    const path = match[2]!;
-    if (path.endsWith('|')) {
-      throw new UsageError('INVALID_ARGUMENT', `${where}: Kaldi pipe commands ("... |") are not run; convert the audio to files first (e.g. with sox or ffmpeg) and list their paths.`);
+  if (!scp) return listLines(text).map(({ text: path }) => fileItem(path));
+  return keyedLines(text, listName, 'path', 'INVALID_ARGUMENT').map(({ key, value: path, line }) => {
+    if (isPipeCommand(path)) {
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `${printable(listName)} line ${line}: Kaldi pipe commands ("... |") are not run; convert the audio to files first (e.g. with sox or ffmpeg) and list their paths.`,
+      );
     }
-    items.push({ key: match[1]!, path, listedKey: true });
+    return { key, path, listedKey: true };
   });
-  return items;
 }
 
-async function readList(path: string, size: number): Promise<string> {
-  if (size > MAX_LIST_BYTES) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is ${size} bytes: too large for a list of audio files (at most ${MAX_LIST_BYTES}).`);
-  const info = await lstat(path);
-  if (!info.isFile() && !info.isSymbolicLink()) throw new UsageError('INVALID_ARGUMENT', `${printable(path)} is not a regular file.`);
-  return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES }));
+function readList(path: string): Promise<string> {
+  return readListFile(path, { code: 'INVALID_ARGUMENT' });
 }
 
 function fileItem(path: string): InputItem {
-  return { path, key: basename(path, extname(path)) };
+  return { path, key: outputKey(basename(path), { bareName: true }) };
 }

@@ -26,7 +26,8 @@ export function loadProgressDisplay(stream: NodeJS.WriteStream = process.stderr)
   const callback = (event: LoadProgress) => {
     if (event.status !== 'download') {
       stopBar();
-      if (event.status === 'converting') stream.write('converting the model (once; later loads read the converted copy)\n');
+      if (event.status === 'converting')
+        stream.write('converting the model (once; later loads read the converted copy)\n');
       return;
     }
     const total = event.total ?? 0;
@@ -35,7 +36,11 @@ export function loadProgressDisplay(stream: NodeJS.WriteStream = process.stderr)
         stopBar();
         barFile = event.file;
         bar = new cliProgress.SingleBar(
-          { stream, format: `${printable(event.file).padEnd(12)} [{bar}] {percentage}% {loadedMiB}/{totalMiB} MiB  ETA {eta_formatted}`, hideCursor: true },
+          {
+            stream,
+            format: `${printable(event.file).padEnd(12)} [{bar}] {percentage}% {loadedMiB}/{totalMiB} MiB  ETA {eta_formatted}`,
+            hideCursor: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(Math.max(total, 1), 0, { loadedMiB: '0.0', totalMiB: (total / MIB).toFixed(1) });
@@ -52,7 +57,9 @@ export function loadProgressDisplay(stream: NodeJS.WriteStream = process.stderr)
     }
     if (tenth > lastTenth) {
       lastTenth = tenth;
-      stream.write(`downloading ${printable(event.file)}: ${(event.loaded / MIB).toFixed(1)}${total > 0 ? ` of ${(total / MIB).toFixed(1)}` : ''} MiB\n`);
+      stream.write(
+        `downloading ${printable(event.file)}: ${(event.loaded / MIB).toFixed(1)}${total > 0 ? ` of ${(total / MIB).toFixed(1)}` : ''} MiB\n`,
+      );
     }
   };
   return { callback, stop: stopBar };
@@ -67,11 +74,20 @@ export interface RunProgress {
 }
 
 /** Inputs done out of `total`, with an ETA, on a terminal only (elsewhere each result line is progress enough). */
-export function runProgress(total: number, stream: NodeJS.WriteStream = process.stderr, out: NodeJS.WriteStream = process.stdout): RunProgress {
+export function runProgress(
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+  out: NodeJS.WriteStream = process.stdout,
+): RunProgress {
   const plain: RunProgress = { tick: () => undefined, print: (text) => void out.write(text), stop: () => undefined };
   if (stream.isTTY !== true || total < 2) return plain;
   const bars = new cliProgress.MultiBar(
-    { stream, format: 'analyze [{bar}] {value}/{total} inputs  {duration_formatted} elapsed, ETA {eta_formatted}', hideCursor: true, clearOnComplete: false },
+    {
+      stream,
+      format: 'analyze [{bar}] {value}/{total} inputs  {duration_formatted} elapsed, ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   const bar = bars.create(total, 0);

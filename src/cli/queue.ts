@@ -17,7 +17,10 @@ export function registerQueueCommands(program: Command): void {
     .command('worker')
     .description('take analysis jobs from a Redis queue with one warm model, until SIGTERM (see docs/queue.md)')
     .requiredOption('--redis <url>', REDIS_HELP)
-    .requiredOption('-o, --output-dir <dir>', 'write <dir>/<key>/result.json (and embedding.npy) per job, and summary.csv when the run is done')
+    .requiredOption(
+      '-o, --output-dir <dir>',
+      'write <dir>/<key>/result.json (and embedding.npy) per job, and summary.csv when the run is done',
+    )
     .option('-m, --model <id or dir>', 'model id, checkpoint folder or converted folder (as analyze)', DEFAULT_MODEL_ID)
     .option('--hub <name>', 'hub for a model id: huggingface or modelscope (as analyze)')
     .option('--offline', 'never download: use the cached model or fail saying how to fetch it', false)
@@ -25,8 +28,18 @@ export function registerQueueCommands(program: Command): void {
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('-c, --concurrency <n>', 'jobs at once in this process (they share the one model)', positiveInteger, 1)
     .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
-    .option('--lock-seconds <s>', "seconds before a dead worker's job goes to another worker; must exceed the longest inference", positiveInteger, 120)
-    .option('--max-stalls <n>', 'times a job may lose its worker before it is dead-lettered (JOB_STALLED)', positiveInteger, 2)
+    .option(
+      '--lock-seconds <s>',
+      "seconds before a dead worker's job goes to another worker; must exceed the longest inference",
+      positiveInteger,
+      120,
+    )
+    .option(
+      '--max-stalls <n>',
+      'times a job may lose its worker before it is dead-lettered (JOB_STALLED)',
+      positiveInteger,
+      2,
+    )
     .action(async (options) => {
       process.exitCode = await worker(options);
     });
@@ -34,18 +47,38 @@ export function registerQueueCommands(program: Command): void {
   program
     .command('enqueue')
     .description('put one analysis job per input on a Redis queue')
-    .argument('<inputs...>', 'audio files, folders (searched recursively), list files (.scp "key path" lines, .lst/.list/.txt one path a line) or http(s) URLs')
+    .argument(
+      '<inputs...>',
+      'audio files, folders (searched recursively), list files (.scp "key path" lines, .lst/.list/.txt one path a line) or http(s) URLs',
+    )
     .requiredOption('--redis <url>', REDIS_HELP)
     .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
-    .addOption(new Option('-g, --granularity <level>', 'embedding granularity').choices(['utterance', 'frame']).default('utterance'))
+    .addOption(
+      new Option('-g, --granularity <level>', 'embedding granularity')
+        .choices(['utterance', 'frame'])
+        .default('utterance'),
+    )
     .option('-e, --embedding', 'also write embedding.npy', false)
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
-    .option('--no-processed-audio', 'do not write processed_audio.wav (64 KB per second of audio) into each result folder')
+    .option(
+      '--no-processed-audio',
+      'do not write processed_audio.wav (64 KB per second of audio) into each result folder',
+    )
     .option('--timeline', TIMELINE_HELP, false)
     .option('--plot', PLOT_HELP, false)
-    .option('--attempts <n>', 'tries per job for transient failures (poison inputs are never retried)', positiveInteger, DEFAULT_RETRY_POLICY.attempts)
-    .option('--backoff-ms <ms>', 'first retry delay; each further retry waits twice as long', positiveInteger, DEFAULT_RETRY_POLICY.backoffMs)
+    .option(
+      '--attempts <n>',
+      'tries per job for transient failures (poison inputs are never retried)',
+      positiveInteger,
+      DEFAULT_RETRY_POLICY.attempts,
+    )
+    .option(
+      '--backoff-ms <ms>',
+      'first retry delay; each further retry waits twice as long',
+      positiveInteger,
+      DEFAULT_RETRY_POLICY.backoffMs,
+    )
     .option('--json', 'print one JSON object', false)
     .action(async (inputs: string[], options) => {
       process.exitCode = await enqueue(inputs, options);

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
-import { resolveModelSource } from '../hub/resolve.js';
-import { Emotion2Vec, type BackendName } from '../node.js';
+import { resolveModelSource } from '../model/hub-source.js';
+import type { BackendName } from '../backend/select.js';
+import { Emotion2Vec } from '../model/emotion2vec.js';
 import { createServer } from '../server/app.js';
+import type { JobsRoutesOptions } from '../server/jobs-routes.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
 import { warmUp } from '../model/warm-up.js';
 import { reportFatal } from './output.js';
@@ -53,6 +55,18 @@ export async function serve(options: ServeOptions): Promise<number> {
     const warmMs = await warmUp(model);
     page = options.pageModel && typeof source === 'string' ? await preparePageModel(source) : undefined;
     web = await webRoot();
+    let jobs: JobsRoutesOptions | undefined;
+    if (options.redis) {
+      // Imported only when asked for, so a server without a queue never loads BullMQ.
+      const { connectRedis, openQueue } = await import('../queue/connection.js');
+      const redis = await connectRedis(options.redis);
+      const queue = openQueue(redis);
+      closeQueue = async () => {
+        await queue.close();
+        redis.disconnect();
+      };
+      jobs = { queue, ...(options.inputRoot ? { inputRoot: options.inputRoot } : {}) };
+    }
     const app = await createServer({
       model,
       modelId: options.model,
@@ -60,22 +74,13 @@ export async function serve(options: ServeOptions): Promise<number> {
       queueSize: options.queueSize,
       webRoot: web.folder,
       ...(page ? { pageModel: page } : {}),
+      ...(jobs ? { jobs } : {}),
       logger: { level: 'warn' },
     });
-    if (options.redis) {
-      // Imported only when asked for, so a server without a queue never loads BullMQ.
-      const { connectRedis, openQueue } = await import('../queue/connection.js');
-      const { jobsRoutes } = await import('../server/jobs-routes.js');
-      const redis = await connectRedis(options.redis);
-      const queue = openQueue(redis);
-      closeQueue = async () => {
-        await queue.close();
-        redis.disconnect();
-      };
-      await app.register(jobsRoutes, { queue, ...(options.inputRoot ? { inputRoot: options.inputRoot } : {}) });
-    }
     const address = await app.listen({ port: options.port, host: options.host });
-    process.stdout.write(`emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`);
+    process.stdout.write(
+      `emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
+    );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

@@ -20,7 +20,11 @@ export async function status(options: StatusCommandOptions): Promise<number> {
   return withQueue(options.redis, options.queue, async (queue) => {
     const state = await readQueueStatus(queue);
     const summary = state.done && options.outputDir ? await writeRunSummary(queue, options.outputDir) : undefined;
-    process.stdout.write(options.json ? `${JSON.stringify({ ...state, ...(summary ? { summary: summary.path } : {}) })}\n` : humanReadable(state, summary));
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...state, ...(summary ? { summary: summary.path } : {}) })}\n`
+        : humanReadable(state, summary),
+    );
     return 0;
   });
 }
@@ -30,8 +34,13 @@ function humanReadable(state: QueueStatus, summary: RunSummary | undefined): str
   const lines = [
     `queue ${state.queue}: ${state.completed + state.failed}/${total} finished — ${state.waiting} waiting, ${state.active} active, ${state.delayed} retrying, ${state.completed} completed, ${state.failed} dead-lettered${state.done ? ' (done)' : ''}`,
   ];
-  for (const failure of state.failedKeys.slice(0, SHOWN_FAILURES)) lines.push(`  ${printable(failure.key)}: ${failure.code}: ${printable(failure.message).slice(0, 200)}`);
-  if (state.failedKeys.length > SHOWN_FAILURES) lines.push(`  ... and ${state.failedKeys.length - SHOWN_FAILURES} more (--json lists them all)`);
-  if (summary) lines.push(`summary: ${summary.path}${summary.missing.length ? ` (${summary.missing.length} completed results are not in this folder)` : ''}`);
+  for (const failure of state.failedKeys.slice(0, SHOWN_FAILURES))
+    lines.push(`  ${printable(failure.key)}: ${failure.code}: ${printable(failure.message).slice(0, 200)}`);
+  if (state.failedKeys.length > SHOWN_FAILURES)
+    lines.push(`  ... and ${state.failedKeys.length - SHOWN_FAILURES} more (--json lists them all)`);
+  if (summary)
+    lines.push(
+      `summary: ${summary.path}${summary.missing.length ? ` (${summary.missing.length} completed results are not in this folder)` : ''}`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -21,7 +21,12 @@ export function tableRow(record: ResultRecord | ErrorRecord): string {
   if ('error' in record) {
     return `${pad(key, COLUMNS[0]!.width)}  ${pad('error', COLUMNS[1]!.width)}  ${pad('', COLUMNS[2]!.width)}  ${pad('', COLUMNS[3]!.width)}  ${record.error.code}: ${printable(record.error.message)}\n`;
   }
-  const emotion = record.emotion === null ? '(embedding only)' : record.emotion_zh ? `${record.emotion_zh}/${record.emotion}` : record.emotion;
+  const emotion =
+    record.emotion === null
+      ? '(embedding only)'
+      : record.emotion_zh
+        ? `${record.emotion_zh}/${record.emotion}`
+        : record.emotion;
   const notes = (record.quality?.warnings ?? []).map((warning) => warning.code).join(', ');
   return (
     [
@@ -39,7 +44,10 @@ export function tableRow(record: ResultRecord | ErrorRecord): string {
 /** Columns a string takes on a terminal: East Asian wide characters take two. */
 export function displayWidth(text: string): number {
   let width = 0;
-  for (const char of text) width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(char) ? 2 : 1;
+  for (const char of text)
+    width += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(char)
+      ? 2
+      : 1;
   return width;
 }
 

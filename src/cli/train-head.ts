@@ -3,12 +3,17 @@
  * head on the model's frozen embeddings and writes it to --out (see docs/train-head.md). Progress goes to stderr,
  * one line per epoch; the summary to stdout (JSON with --json).
  */
-import { trainHead, type BackendName, type EpochProgress, type FitOptions } from '../node.js';
+import type { BackendName } from '../backend/select.js';
+import type { EpochProgress, FitOptions } from '../train/fit.js';
+import { trainHead } from '../train/train-head.js';
 import type { LabelledDataCliOptions } from './evaluate.js';
 import { reportFatal } from './output.js';
 
 /** Fit settings the CLI passes through unchanged (see FitOptions for their meaning and defaults). */
-type PassedFitOptions = Pick<FitOptions, 'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'validationSplit' | 'patience' | 'seed'>;
+type PassedFitOptions = Pick<
+  FitOptions,
+  'epochs' | 'batchSize' | 'learningRate' | 'weightDecay' | 'validationSplit' | 'patience' | 'seed'
+>;
 
 export interface TrainHeadCliOptions extends LabelledDataCliOptions, PassedFitOptions {
   readonly out: string;
@@ -74,8 +79,9 @@ export async function trainHeadCommand(options: TrainHeadCliOptions): Promise<nu
 }
 
 function epochLine(p: EpochProgress): string {
-  const validation = p.validationLoss === null ? '' : `  validation loss ${p.validationLoss.toFixed(4)}  accuracy ${(p.validationAccuracy! * 100).toFixed(1)}%`;
+  const validation =
+    p.validationLoss === null
+      ? ''
+      : `  validation loss ${p.validationLoss.toFixed(4)}  accuracy ${(p.validationAccuracy! * 100).toFixed(1)}%`;
   return `epoch ${String(p.epoch).padStart(String(p.epochs).length)}/${p.epochs}  train loss ${p.trainLoss.toFixed(4)}${validation}${p.improved ? '  *' : ''}`;
 }
-
-

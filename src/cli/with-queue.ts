@@ -7,7 +7,11 @@ import { reportFatal } from './output.js';
  * Runs `body` on the named queue at `redisUrl` and returns its exit code. A failure to connect, or an error thrown
  * by `body`, is reported on stderr and exits 2; the queue and the connection are closed either way.
  */
-export async function withQueue(redisUrl: string, queueName: string, body: (queue: Queue) => Promise<number>): Promise<number> {
+export async function withQueue(
+  redisUrl: string,
+  queueName: string,
+  body: (queue: Queue) => Promise<number>,
+): Promise<number> {
   let redis;
   try {
     redis = await connectRedis(redisUrl);

@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseHubName } from '../hub/models.js';
-import { Emotion2Vec } from '../node.js';
+import { Emotion2Vec } from '../model/emotion2vec.js';
 import { connectRedis, openQueue, redactPassword } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';
 import { startAnalysisWorker, WORKER_NAME } from '../queue/worker.js';
@@ -40,7 +40,12 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
     return 2;
   }
   try {
-    model = await Emotion2Vec.load(options.model, { backend: options.backend as never, hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir });
+    model = await Emotion2Vec.load(options.model, {
+      backend: options.backend as never,
+      hub: parseHubName(options.hub),
+      offline: options.offline,
+      cacheDir: options.cacheDir,
+    });
     await warmUp(model);
   } catch (error) {
     reportFatal(error);
@@ -63,7 +68,9 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
   const summarize = summaryWriter(queue, options.outputDir, log);
   running.worker.on('completed', summarize);
   running.worker.on('failed', summarize);
-  log(`ready: queue "${options.queue}" on ${redactPassword(options.redis)}, model ${options.model} on ${model.backend}, results in ${options.outputDir}`);
+  log(
+    `ready: queue "${options.queue}" on ${redactPassword(options.redis)}, model ${options.model} on ${model.backend}, results in ${options.outputDir}`,
+  );
 
   await new Promise<void>((resolve) => {
     let signals = 0;
@@ -89,21 +96,31 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
 }
 
 /** Writes summary.csv when the run is done; one write at a time, and again if more jobs finished meanwhile. */
-function summaryWriter(queue: Queue, outputDir: string, log: (line: string) => void): (() => void) & { idle(): Promise<void> } {
+function summaryWriter(
+  queue: Queue,
+  outputDir: string,
+  log: (line: string) => void,
+): (() => void) & { idle(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   let pending = false;
   const check = async () => {
     if (!(await isRunDone(queue))) return;
     const summary = await writeRunSummary(queue, outputDir);
-    log(`run done: ${summary.ok} ok, ${summary.failed} dead-lettered -> ${summary.path}${summary.missing.length ? ` (${summary.missing.length} results not in this output folder)` : ''}`);
+    log(
+      `run done: ${summary.ok} ok, ${summary.failed} dead-lettered -> ${summary.path}${summary.missing.length ? ` (${summary.missing.length} results not in this output folder)` : ''}`,
+    );
   };
   const trigger = () => {
     if (pending) return;
     pending = true;
-    running = running.then(() => {
-      pending = false;
-      return check();
-    }).catch((error: unknown) => log(`summary.csv not written: ${String((error as Error)?.message ?? error).slice(0, 300)}`));
+    running = running
+      .then(() => {
+        pending = false;
+        return check();
+      })
+      .catch((error: unknown) =>
+        log(`summary.csv not written: ${String((error as Error)?.message ?? error).slice(0, 300)}`),
+      );
   };
   return Object.assign(trigger, { idle: () => running });
 }

@@ -1,11 +1,10 @@
 /**
  * Hub models without a file system (browsers, workers, other runtimes): the files are fetched into memory and
  * kept in the Cache API (cache `emotion2vec-tfjs`, keyed by URL) where the runtime has one, so a second page visit
- * loads with no network request for weights. Parsing the cached checkpoint on each load is the "conversion" here;
- * it is cheap next to the download.
+ * loads with no network request for weights. The model reads the files as they are (parsing the cached
+ * checkpoint on each load is the "conversion" here; it is cheap next to the download).
  */
 import { CheckpointError } from '../errors.js';
-import type { ModelFiles } from '../model/sources.js';
 import { hubFileUrl, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
 import { concatBytes } from '../io/bytes.js';
@@ -13,8 +12,14 @@ import { concatBytes } from '../io/bytes.js';
 /** Name of the Cache API cache that holds hub files. */
 export const BROWSER_CACHE_NAME = 'emotion2vec-tfjs';
 
-/** Every file of the model as bytes, from the Cache API when it has them, else from the hub (then cached). */
-export async function fetchHubModelFiles(model: HubModel, options: HubOptions = {}): Promise<ModelFiles> {
+/**
+ * Every file of the model as bytes (file name -> contents, what the model reads as in-memory files), from the
+ * Cache API when it has them, else from the hub (then cached).
+ */
+export async function fetchHubModelFiles(
+  model: HubModel,
+  options: HubOptions = {},
+): Promise<Record<string, Uint8Array>> {
   const cache = await openCache();
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const required = new Set(model.files);
@@ -29,19 +34,34 @@ export async function fetchHubModelFiles(model: HubModel, options: HubOptions = 
     }
     if (isOffline(options)) {
       if (!required.has(file)) continue;
-      throw new CheckpointError('MODEL_OFFLINE', `${model.repo} is not in this browser's cache (Cache API "${BROWSER_CACHE_NAME}") and downloads are off. Load it once online, or serve its files yourself and load that URL.`);
+      throw new CheckpointError(
+        'MODEL_OFFLINE',
+        `${model.repo} is not in this browser's cache (Cache API "${BROWSER_CACHE_NAME}") and downloads are off. Load it once online, or serve its files yourself and load that URL.`,
+      );
     }
     let response: Response;
     try {
       response = await fetchImpl(url);
     } catch (error) {
-      throw new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: ${(error as Error)?.message ?? String(error)}.`, { cause: error });
+      throw new CheckpointError(
+        'MODEL_DOWNLOAD_FAILED',
+        `Could not download ${url}: ${(error as Error)?.message ?? String(error)}.`,
+        { cause: error },
+      );
     }
     if (response.status === 404 && !required.has(file)) continue;
-    if (!response.ok) throw new CheckpointError(response.status === 404 ? 'MODEL_NOT_FOUND' : 'MODEL_DOWNLOAD_FAILED', `Could not download ${url}: HTTP ${response.status}.`);
-    const bytes = await readWithProgress(response, url, (loaded, total) => options.progress?.({ status: 'download', file, loaded, total }));
+    if (!response.ok)
+      throw new CheckpointError(
+        response.status === 404 ? 'MODEL_NOT_FOUND' : 'MODEL_DOWNLOAD_FAILED',
+        `Could not download ${url}: HTTP ${response.status}.`,
+      );
+    const bytes = await readWithProgress(response, url, (loaded, total) =>
+      options.progress?.({ status: 'download', file, loaded, total }),
+    );
     // Only whole files enter the cache; a failed put (quota) just means a download next time.
-    await cache?.put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } })).catch(() => undefined);
+    await cache
+      ?.put(url, new Response(bytes, { headers: { 'content-length': String(bytes.length) } }))
+      .catch(() => undefined);
     files[file] = bytes;
   }
   return files;
@@ -54,7 +74,11 @@ async function openCache(): Promise<Cache | null> {
 }
 
 /** The body, reporting bytes as they arrive, and checked against Content-Length when the server gave one. */
-async function readWithProgress(response: Response, url: string, onProgress: (loaded: number, total: number | null) => void): Promise<Uint8Array<ArrayBuffer>> {
+async function readWithProgress(
+  response: Response,
+  url: string,
+  onProgress: (loaded: number, total: number | null) => void,
+): Promise<Uint8Array<ArrayBuffer>> {
   const header = response.headers.get('content-length');
   const total = header !== null && !response.headers.get('content-encoding') ? Number(header) : null;
   const chunks: Uint8Array<ArrayBuffer>[] = [];
@@ -69,8 +93,16 @@ async function readWithProgress(response: Response, url: string, onProgress: (lo
       onProgress(loaded, total);
     }
   } catch (error) {
-    throw new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}). Load again.`, { cause: error });
+    throw new CheckpointError(
+      'MODEL_DOWNLOAD_FAILED',
+      `Could not download ${url}: the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}). Load again.`,
+      { cause: error },
+    );
   }
-  if (total !== null && loaded !== total) throw new CheckpointError('MODEL_INTEGRITY', `${url} gave ${loaded} bytes but the server announced ${total}. Load again.`);
+  if (total !== null && loaded !== total)
+    throw new CheckpointError(
+      'MODEL_INTEGRITY',
+      `${url} gave ${loaded} bytes but the server announced ${total}. Load again.`,
+    );
   return concatBytes(chunks, loaded);
 }

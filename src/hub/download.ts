@@ -23,7 +23,11 @@ export interface DownloadOptions {
 export const MAX_UNSIZED_DOWNLOAD_BYTES = 8 * 2 ** 30;
 
 /** 'absent' when the server has no such file (HTTP 404), else the file is complete at `destination`. */
-export async function downloadFile(url: string, destination: string, options: DownloadOptions): Promise<'done' | 'absent'> {
+export async function downloadFile(
+  url: string,
+  destination: string,
+  options: DownloadOptions,
+): Promise<'done' | 'absent'> {
   const attempts = options.attempts ?? 3;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -57,7 +61,8 @@ async function downloadOnce(url: string, destination: string, options: DownloadO
     await rename(part, destination);
     return 'done';
   }
-  if (!response.ok) throw failed(url, `the server answered HTTP ${response.status} ${response.statusText}`, response.status >= 500);
+  if (!response.ok)
+    throw failed(url, `the server answered HTTP ${response.status} ${response.statusText}`, response.status >= 500);
   if (start > 0 && response.status !== 206) start = await restart(part); // the server ignored Range: start over
   const total = totalSize(response, start);
 
@@ -71,7 +76,12 @@ async function downloadOnce(url: string, destination: string, options: DownloadO
       try {
         chunk = await reader.read();
       } catch (error) {
-        throw failed(url, `the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}); the next attempt resumes there`, true, error);
+        throw failed(
+          url,
+          `the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}); the next attempt resumes there`,
+          true,
+          error,
+        );
       }
       if (chunk.done) break;
       await file.write(chunk.value);
@@ -80,14 +90,19 @@ async function downloadOnce(url: string, destination: string, options: DownloadO
       if (loaded > (total ?? MAX_UNSIZED_DOWNLOAD_BYTES)) {
         await reader.cancel();
         await rm(part, { force: true });
-        throw new CheckpointError('MODEL_INTEGRITY', `${url} sent more than ${total ?? MAX_UNSIZED_DOWNLOAD_BYTES} bytes (${total === null ? 'the most taken without a known size' : 'the size it announced'}); the file was deleted.`, { details: { url } });
+        throw new CheckpointError(
+          'MODEL_INTEGRITY',
+          `${url} sent more than ${total ?? MAX_UNSIZED_DOWNLOAD_BYTES} bytes (${total === null ? 'the most taken without a known size' : 'the size it announced'}); the file was deleted.`,
+          { details: { url } },
+        );
       }
       options.onProgress?.(loaded, total ?? options.expectedSize ?? null);
     }
   } finally {
     await file.close();
   }
-  if (total !== null && loaded < total) throw failed(url, `the connection closed after ${loaded} of ${total} bytes; the next attempt resumes there`, true);
+  if (total !== null && loaded < total)
+    throw failed(url, `the connection closed after ${loaded} of ${total} bytes; the next attempt resumes there`, true);
   await verify(url, part, loaded, total, options);
   await rename(part, destination);
   return 'done';
@@ -104,7 +119,13 @@ function totalSize(response: Response, start: number): number | null {
 }
 
 /** Size, then sha256: a file that fails either is deleted (it cannot be resumed into a good one). */
-async function verify(url: string, part: string, loaded: number, total: number | null, options: DownloadOptions): Promise<void> {
+async function verify(
+  url: string,
+  part: string,
+  loaded: number,
+  total: number | null,
+  options: DownloadOptions,
+): Promise<void> {
   const expected = options.expectedSize ?? total;
   if (expected !== null && loaded !== expected) {
     await rm(part, { force: true });
@@ -118,9 +139,13 @@ async function verify(url: string, part: string, loaded: number, total: number |
     const actual = await sha256File(part);
     if (actual !== options.sha256.toLowerCase()) {
       await rm(part, { force: true });
-      throw new CheckpointError('MODEL_INTEGRITY', `${url} has sha256 ${actual}, not the ${options.sha256} that weights/known-models.json lists. The file was deleted; load again to re-download.`, {
-        details: { url, actual, expected: options.sha256 },
-      });
+      throw new CheckpointError(
+        'MODEL_INTEGRITY',
+        `${url} has sha256 ${actual}, not the ${options.sha256} that weights/known-models.json lists. The file was deleted; load again to re-download.`,
+        {
+          details: { url, actual, expected: options.sha256 },
+        },
+      );
     }
   }
 }
@@ -146,5 +171,8 @@ async function restart(part: string): Promise<0> {
 }
 
 function failed(url: string, why: string, retryable: boolean, cause?: unknown): CheckpointError {
-  return new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: ${why}.`, { cause, details: { url, retryable } });
+  return new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: ${why}.`, {
+    cause,
+    details: { url, retryable },
+  });
 }

@@ -33,7 +33,10 @@ export interface HubEndpoints {
   readonly modelscope?: string;
 }
 
-export const DEFAULT_ENDPOINTS: Required<HubEndpoints> = { huggingface: 'https://huggingface.co', modelscope: 'https://www.modelscope.cn' };
+export const DEFAULT_ENDPOINTS: Required<HubEndpoints> = {
+  huggingface: 'https://huggingface.co',
+  modelscope: 'https://www.modelscope.cn',
+};
 
 /** The CLI's default: the seed's model. `emotion2vec/emotion2vec_plus_base` is the faster choice. */
 export const DEFAULT_MODEL_ID = 'emotion2vec/emotion2vec_plus_large';
@@ -45,7 +48,10 @@ const DEFAULT_OPTIONAL_FILES = ['tokens.txt'];
 /** `owner/name` with the characters hub ids use; never `..` (it becomes part of cache paths and URLs). */
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}\/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$/;
 
-/** Whether `source` has the shape of a hub id (`owner/name`). A local folder of that name still wins (checked by the loader). */
+/**
+ * Whether `source` has the shape of a hub id (`owner/name`). A local folder of that name still wins (checked by the
+ * loader).
+ */
 export function looksLikeHubId(source: string): boolean {
   return REPO_ID.test(source) && !source.includes('..');
 }
@@ -56,7 +62,10 @@ export function parseHubName(value: string | undefined): HubName | undefined {
   const lower = value.toLowerCase();
   if (lower === 'huggingface' || lower === 'hf') return 'huggingface';
   if (lower === 'modelscope' || lower === 'ms') return 'modelscope';
-  throw new UsageError('INVALID_ARGUMENT', `Unknown model hub ${JSON.stringify(value.slice(0, 40))}: use 'huggingface' (or 'hf') or 'modelscope' (or 'ms').`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `Unknown model hub ${JSON.stringify(value.slice(0, 40))}: use 'huggingface' (or 'hf') or 'modelscope' (or 'ms').`,
+  );
 }
 
 /**
@@ -66,13 +75,31 @@ export function parseHubName(value: string | undefined): HubName | undefined {
  */
 export function resolveHubModel(id: string, hub?: HubName): HubModel {
   if (!looksLikeHubId(id)) {
-    throw new CheckpointError('MODEL_UNKNOWN', `${JSON.stringify(id.slice(0, 120))} is not a model id (owner/name, e.g. ${DEFAULT_MODEL_ID}) nor an existing folder.`);
+    throw new CheckpointError(
+      'MODEL_UNKNOWN',
+      `${JSON.stringify(id.slice(0, 120))} is not a model id (owner/name, e.g. ${DEFAULT_MODEL_ID}) nor an existing folder.`,
+    );
   }
-  const entry = knownModels.models.find((m) => m.huggingface.toLowerCase() === id.toLowerCase() || m.modelscope.toLowerCase() === id.toLowerCase());
-  const idHub: HubName = entry && entry.modelscope.toLowerCase() === id.toLowerCase() ? 'modelscope' : id.toLowerCase().startsWith('iic/') ? 'modelscope' : 'huggingface';
+  const entry = knownModels.models.find(
+    (m) => m.huggingface.toLowerCase() === id.toLowerCase() || m.modelscope.toLowerCase() === id.toLowerCase(),
+  );
+  const idHub: HubName =
+    entry && entry.modelscope.toLowerCase() === id.toLowerCase()
+      ? 'modelscope'
+      : id.toLowerCase().startsWith('iic/')
+        ? 'modelscope'
+        : 'huggingface';
   const chosen = hub ?? idHub;
   if (!entry) {
-    return { hub: chosen, repo: id, files: DEFAULT_FILES, optionalFiles: DEFAULT_OPTIONAL_FILES, sizes: {}, sha256: {}, known: false };
+    return {
+      hub: chosen,
+      repo: id,
+      files: DEFAULT_FILES,
+      optionalFiles: DEFAULT_OPTIONAL_FILES,
+      sizes: {},
+      sha256: {},
+      known: false,
+    };
   }
   return {
     hub: chosen,
@@ -100,7 +127,8 @@ export function hubEndpoints(overrides: HubEndpoints = {}): Required<HubEndpoint
  */
 export function hubFileUrl(model: Pick<HubModel, 'hub' | 'repo'>, file: string, endpoints: HubEndpoints = {}): string {
   const base = hubEndpoints(endpoints);
-  if (model.hub === 'modelscope') return `${base.modelscope}/api/v1/models/${model.repo}/repo?Revision=master&FilePath=${encodeURIComponent(file)}`;
+  if (model.hub === 'modelscope')
+    return `${base.modelscope}/api/v1/models/${model.repo}/repo?Revision=master&FilePath=${encodeURIComponent(file)}`;
   return `${base.huggingface}/${model.repo}/resolve/main/${encodeURIComponent(file)}`;
 }
 

@@ -1,22 +1,20 @@
 /**
- * The Node model cache. A model named by id is downloaded once into
+ * The Node cache of hub models. Each model named by id has one folder:
  *
  * ```
- * <cache>/<hub>/<owner>--<name>/raw/         the hub's files (config.yaml, model.pt, tokens.txt)
- * <cache>/<hub>/<owner>--<name>/converted/   model.json + shards, what every later load reads
+ * <cache>/<hub>/<owner>--<name>/raw/         the hub's files (config.yaml, model.pt, tokens.txt), downloaded here
+ * <cache>/<hub>/<owner>--<name>/converted/   model.json + shards, which the model room converts the raw files into
  * ```
  *
  * `<cache>` is `options.cacheDir`, else `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. A lock on the
- * model's folder keeps two processes (queue workers starting together) from downloading into one `.part` file.
+ * model's folder ({@link withModelLock}) keeps two processes (queue workers starting together) from filling it at
+ * once: from downloading into one `.part` file, or converting into one folder.
  */
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { CheckpointError } from '../errors.js';
-import { CONVERTED_MANIFEST, writeConvertedModel } from '../model/converted.js';
-import { Emotion2VecNetwork } from '../model/network.js';
-import { readModelContents } from '../model/sources.js';
 import { downloadFile } from './download.js';
 import { hubFileUrl, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
@@ -27,38 +25,45 @@ export function cacheRoot(options: Pick<HubOptions, 'cacheDir'> = {}): string {
 }
 
 /** The cache folders of one model. */
-export function modelCacheFolders(model: Pick<HubModel, 'hub' | 'repo'>, options: Pick<HubOptions, 'cacheDir'> = {}): { root: string; raw: string; converted: string } {
+export function modelCacheFolders(
+  model: Pick<HubModel, 'hub' | 'repo'>,
+  options: Pick<HubOptions, 'cacheDir'> = {},
+): { root: string; raw: string; converted: string } {
   const root = join(cacheRoot(options), model.hub, model.repo.replace('/', '--'));
   return { root, raw: join(root, 'raw'), converted: join(root, 'converted') };
 }
 
 /**
- * The converted folder of a hub model, downloading and converting it first when the cache lacks it.
- *
- * @throws CheckpointError `MODEL_OFFLINE` (offline and not cached), `MODEL_DOWNLOAD_FAILED`, `MODEL_INTEGRITY`,
- *   `MODEL_NOT_FOUND` (the hub has no such file); each names the URLs and the folder to fetch into by hand.
+ * Runs `task` holding the lock on the model's cache folder (waiting up to 12 minutes for another process's
+ * download and conversion; a lock not refreshed for 30 s is taken over, its process having died). `task` should
+ * first check whether what it would make is there already: the process that held the lock may have made it.
  */
-export async function ensureCachedModel(model: HubModel, options: HubOptions = {}): Promise<string> {
-  const folders = modelCacheFolders(model, options);
-  if (await exists(join(folders.converted, CONVERTED_MANIFEST))) {
-    options.progress?.({ status: 'cached', file: CONVERTED_MANIFEST });
-    return folders.converted;
-  }
-  await mkdir(folders.root, { recursive: true });
-  const release = await lockfile.lock(folders.root, { stale: 30_000, update: 5_000, retries: { retries: 720, minTimeout: 1000, maxTimeout: 1000 }, lockfilePath: `${folders.root}.lock` });
+export async function withModelLock<T>(
+  model: Pick<HubModel, 'hub' | 'repo'>,
+  options: Pick<HubOptions, 'cacheDir'>,
+  task: () => Promise<T>,
+): Promise<T> {
+  const { root } = modelCacheFolders(model, options);
+  await mkdir(root, { recursive: true });
+  const release = await lockfile.lock(root, {
+    stale: 30_000,
+    update: 5_000,
+    retries: { retries: 720, minTimeout: 1000, maxTimeout: 1000 },
+    lockfilePath: `${root}.lock`,
+  });
   try {
-    // Another process may have finished while this one waited for the lock.
-    if (await exists(join(folders.converted, CONVERTED_MANIFEST))) return folders.converted;
-    await downloadModelFiles(model, folders.raw, options);
-    options.progress?.({ status: 'converting' });
-    await convertInto(folders.raw, folders.converted);
-    return folders.converted;
+    return await task();
   } finally {
     await release();
   }
 }
 
-/** Downloads every file of the model into `folder` (skipping whole files already there). */
+/**
+ * Downloads every file of the model into `folder` (skipping whole files already there).
+ *
+ * @throws CheckpointError `MODEL_OFFLINE` (offline and not cached), `MODEL_DOWNLOAD_FAILED`, `MODEL_INTEGRITY`,
+ *   `MODEL_NOT_FOUND` (the hub has no such file); each names the URLs and the folder to fetch into by hand.
+ */
 export async function downloadModelFiles(model: HubModel, folder: string, options: HubOptions = {}): Promise<void> {
   await mkdir(folder, { recursive: true });
   const fetchImpl = options.fetch ?? globalThis.fetch;
@@ -90,30 +95,18 @@ export async function downloadModelFiles(model: HubModel, folder: string, option
     }
     if (outcome === 'absent') {
       if (required.has(file)) {
-        throw new CheckpointError('MODEL_NOT_FOUND', `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`, {
-          details: { url },
-        });
+        throw new CheckpointError(
+          'MODEL_NOT_FOUND',
+          `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`,
+          {
+            details: { url },
+          },
+        );
       }
       // Remember the absence so an offline load does not ask for it.
       await writeFile(`${destination}.absent`, '');
     }
   }
-}
-
-/** Converts the checkpoint in `raw` into `converted`, through a temp folder renamed at the end (never half a model). */
-async function convertInto(raw: string, converted: string): Promise<void> {
-  const contents = await readModelContents(raw);
-  const network = new Emotion2VecNetwork(contents.definition);
-  network.params.verify(contents.weights.tensors);
-  const temp = `${converted}.tmp-${process.pid}`;
-  await rm(temp, { recursive: true, force: true });
-  await mkdir(temp, { recursive: true });
-  await writeConvertedModel(
-    { definition: contents.definition, modelConf: contents.modelConf, weights: contents.weights, parameters: network.params.specs(), sourceFile: raw },
-    (name, data) => writeFile(join(temp, name), data),
-  );
-  await rm(converted, { recursive: true, force: true });
-  await rename(temp, converted);
 }
 
 function offlineError(model: HubModel, raw: string, options: HubOptions): CheckpointError {
@@ -124,8 +117,16 @@ function offlineError(model: HubModel, raw: string, options: HubOptions): Checkp
   );
 }
 
-function withManualFetchHint(error: CheckpointError, model: HubModel, raw: string, options: HubOptions): CheckpointError {
-  return new CheckpointError(error.code, `${error.message} ${manualFetchHint(model, raw, options)}`, { cause: error, details: error.details });
+function withManualFetchHint(
+  error: CheckpointError,
+  model: HubModel,
+  raw: string,
+  options: HubOptions,
+): CheckpointError {
+  return new CheckpointError(error.code, `${error.message} ${manualFetchHint(model, raw, options)}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 /** How to get the files without this library: the URLs, and the folder to put them in. */

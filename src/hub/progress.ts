@@ -1,4 +1,6 @@
-/** Load progress events and the hub options of `Emotion2Vec.load` (shaped like transformers.js' `progress_callback`). */
+/**
+ * Load progress events and the hub options of `Emotion2Vec.load` (shaped like transformers.js' `progress_callback`).
+ */
 import type { HubEndpoints, HubName } from './models.js';
 
 /**
@@ -21,7 +23,10 @@ export interface HubOptions {
   readonly endpoints?: HubEndpoints;
   /** Cache folder (Node); default `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. */
   readonly cacheDir?: string;
-  /** Never touch the network: use the cache or fail with `MODEL_OFFLINE`. Default: `EMOTION2VEC_OFFLINE=1` or `HF_HUB_OFFLINE=1`. */
+  /**
+   * Never touch the network: use the cache or fail with `MODEL_OFFLINE`. Default: `EMOTION2VEC_OFFLINE=1` or
+   * `HF_HUB_OFFLINE=1`.
+   */
   readonly offline?: boolean;
   /** Called with download, conversion and ready events. */
   readonly progress?: ProgressCallback;

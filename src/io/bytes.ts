@@ -3,7 +3,10 @@
  * store little-endian numbers (torch archives may say big); this is the one place that turns them into
  * float32, without a copy when the bytes are already float32 in this machine's order and aligned.
  */
-import type { StoredDType } from '../model/state-dict.js';
+
+/** Element types that checkpoint files may store. Everything is read as float32. */
+export type StoredDType =
+  'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /** Whether this machine stores numbers little-endian (every current browser and Node platform does). */
 export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -128,7 +131,10 @@ function roundShift(value: number, shift: number): number {
 }
 
 /** The chunks of a stream read in pieces (a response body), joined into one array of `total` bytes. */
-export function concatBytes<Buffer extends ArrayBufferLike>(chunks: readonly Uint8Array<Buffer>[], total: number): Uint8Array<Buffer | ArrayBuffer> {
+export function concatBytes<Buffer extends ArrayBufferLike>(
+  chunks: readonly Uint8Array<Buffer>[],
+  total: number,
+): Uint8Array<Buffer | ArrayBuffer> {
   if (chunks.length === 1 && chunks[0]!.length === total) return chunks[0]!;
   const out = new Uint8Array(total);
   let offset = 0;

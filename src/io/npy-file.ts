@@ -39,8 +39,13 @@ export class NpyFileWriter {
    * Creates (or truncates) `path` for an array of `columns` columns. With `exclusive`, `path` must not exist (it
    * is never followed or reused: what a temp file in a folder others can write needs).
    */
-  static async create(path: string, columns: number, options: { readonly exclusive?: boolean } = {}): Promise<NpyFileWriter> {
-    if (!Number.isInteger(columns) || columns < 1) throw new UsageError('INVALID_ARGUMENT', `NpyFileWriter: columns must be a positive integer; got ${columns}.`);
+  static async create(
+    path: string,
+    columns: number,
+    options: { readonly exclusive?: boolean } = {},
+  ): Promise<NpyFileWriter> {
+    if (!Number.isInteger(columns) || columns < 1)
+      throw new UsageError('INVALID_ARGUMENT', `NpyFileWriter: columns must be a positive integer; got ${columns}.`);
     const file = await open(path, options.exclusive === true ? 'wx' : 'w', 0o644);
     await file.write(headerBytes([0, columns]), 0, HEADER_BYTES, 0);
     return new NpyFileWriter(file, columns);
@@ -55,7 +60,10 @@ export class NpyFileWriter {
   async append(values: Float32Array): Promise<void> {
     if (this.closed) throw new UsageError('INVALID_ARGUMENT', 'NpyFileWriter: append after close.');
     if (values.length % this.columns !== 0) {
-      throw new UsageError('INVALID_ARGUMENT', `NpyFileWriter: ${values.length} values is not a whole number of ${this.columns}-column rows.`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `NpyFileWriter: ${values.length} values is not a whole number of ${this.columns}-column rows.`,
+      );
     }
     const bytes = float32ToLittleEndian(values);
     await this.file.write(bytes, 0, bytes.length, HEADER_BYTES + this.rows * this.columns * 4);

@@ -3,19 +3,10 @@
  * where they lie into the buffer that becomes the tensor: a 1.2 GB model.pt or shard folder is never held whole
  * in memory beside the weights on the backend.
  */
+import type { RandomAccess } from '../platform.js';
 
-/** A file (or buffer) of known size read by position, synchronously (a model load reads in order). */
-export interface RandomAccess {
-  /** Bytes in the file when it was opened. */
-  readonly size: number;
-  /**
-   * Copies bytes [position, position + target.length) into `target`; returns how many were there (fewer when
-   * the file is shorter, e.g. it shrank after it was opened). Never reads past `size`.
-   */
-  readInto(position: number, target: Uint8Array): number;
-  /** A view of bytes [position, position + length) without a copy, where the bytes are in memory already. */
-  view?(position: number, length: number): Uint8Array;
-}
+// Declared on the ground floor, where a platform's `openFile` hands one out; re-exported for the readers here.
+export type { RandomAccess };
 
 /** Random access to bytes already in memory (views, no copies). */
 export function memoryAccess(bytes: Uint8Array): RandomAccess {

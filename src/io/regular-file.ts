@@ -2,7 +2,8 @@
  * Node's file reader for everything the library opens (audio, config.yaml, tokens.txt, checkpoints, shards):
  * regular files only, and the size known before a byte is allocated. A FIFO would hang a batch, a symlink to
  * /dev/zero would grow without end, so both are refused at once with a typed reason instead of read.
- * Node-only: imported by src/node.ts and the Node-only surfaces (the CLI, the queue, head training), never by the browser entry.
+ * Node-only: imported by src/node.ts and the Node-only surfaces (the CLI, the queue, head training), never by the
+ * browser entry.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -91,17 +92,35 @@ export async function nonRegularKind(path: string): Promise<string | null> {
 
 /** A file that is not regular, in words. */
 function kindOf(info: Stats): string {
-  return info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : info.isBlockDevice() ? 'a block device' : info.isSocket() ? 'a socket' : 'not a regular file';
+  return info.isDirectory()
+    ? 'a directory'
+    : info.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : info.isCharacterDevice()
+        ? 'a character device'
+        : info.isBlockDevice()
+          ? 'a block device'
+          : info.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
 }
 
 function checkRegular(path: string, info: Stats, maxBytes: number): void {
   if (!info.isFile()) {
     const kind = kindOf(info);
     if (info.isDirectory()) throw Object.assign(new Error(`EISDIR: ${path} is a directory`), { code: 'EISDIR' });
-    throw new FileRefusal('FILE_NOT_REGULAR', `${quote(path)} is ${kind} (or a link to one), not a regular file; only regular files are read. Pass the path of a file.`, { path, kind });
+    throw new FileRefusal(
+      'FILE_NOT_REGULAR',
+      `${quote(path)} is ${kind} (or a link to one), not a regular file; only regular files are read. Pass the path of a file.`,
+      { path, kind },
+    );
   }
   if (info.size > maxBytes) {
-    throw new FileRefusal('FILE_TOO_LARGE', `${quote(path)} is ${info.size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`, { path, size: info.size, maxBytes });
+    throw new FileRefusal(
+      'FILE_TOO_LARGE',
+      `${quote(path)} is ${info.size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`,
+      { path, size: info.size, maxBytes },
+    );
   }
 }
 

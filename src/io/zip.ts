@@ -69,12 +69,14 @@ export function readZipIndex(archive: Uint8Array | RandomAccess): Map<string, Zi
     const record = Number(tailView.getBigUint64(eocdInTail - 12, true));
     const recordBytes = record >= 0 && record + 56 <= source.size ? readRange(source, record, 56) : new Uint8Array(0);
     const recordView = new DataView(recordBytes.buffer, recordBytes.byteOffset, recordBytes.byteLength);
-    if (recordBytes.length < 56 || recordView.getUint32(0, true) !== ZIP64_EOCD) throw new ZipError('its zip64 end record is out of bounds', 'damaged');
+    if (recordBytes.length < 56 || recordView.getUint32(0, true) !== ZIP64_EOCD)
+      throw new ZipError('its zip64 end record is out of bounds', 'damaged');
     count = Number(recordView.getBigUint64(32, true));
     directory = Number(recordView.getBigUint64(48, true));
     directoryEnd = Math.min(eocd, record);
   }
-  if (count > MAX_ENTRIES) throw new ZipError(`it declares ${count} entries (at most ${MAX_ENTRIES} are read)`, 'damaged');
+  if (count > MAX_ENTRIES)
+    throw new ZipError(`it declares ${count} entries (at most ${MAX_ENTRIES} are read)`, 'damaged');
   if (directory > directoryEnd) throw new ZipError('its central directory starts past its end record', 'damaged');
 
   // Offsets below are relative to the directory's bytes; `inside` bounds every field read to them.
@@ -87,7 +89,8 @@ export function readZipIndex(archive: Uint8Array | RandomAccess): Map<string, Zi
   const entries = new Map<string, ZipEntry>();
   let at = 0;
   for (let i = 0; i < count; i++) {
-    if (!inside(at, 46) || u32(at) !== CENTRAL_HEADER) throw new ZipError(`central directory entry ${i + 1} is out of bounds or damaged`, 'damaged');
+    if (!inside(at, 46) || u32(at) !== CENTRAL_HEADER)
+      throw new ZipError(`central directory entry ${i + 1} is out of bounds or damaged`, 'damaged');
     const flags = u16(at + 8);
     const method = u16(at + 10);
     let compressedSize = u32(at + 20);
@@ -96,16 +99,18 @@ export function readZipIndex(archive: Uint8Array | RandomAccess): Map<string, Zi
     const extraLength = u16(at + 30);
     const commentLength = u16(at + 32);
     let localOffset = u32(at + 42);
-    if (!inside(at + 46, nameLength + extraLength + commentLength)) throw new ZipError(`central directory entry ${i + 1} runs past the end`, 'damaged');
+    if (!inside(at + 46, nameLength + extraLength + commentLength))
+      throw new ZipError(`central directory entry ${i + 1} runs past the end`, 'damaged');
     const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
     // zip64: the 32-bit fields that read 0xFFFFFFFF are in the 0x0001 extra field, in this order.
-    for (let extra = at + 46 + nameLength, end = extra + extraLength; extra + 4 <= end; ) {
+    for (let extra = at + 46 + nameLength, end = extra + extraLength; extra + 4 <= end;) {
       const id = u16(extra);
       const length = u16(extra + 2);
       let field = extra + 4;
       if (id === 0x0001) {
         const next = (): number => {
-          if (field + 8 > extra + 4 + length) throw new ZipError(`entry ${name.slice(0, 100)} has a short zip64 field`, 'damaged');
+          if (field + 8 > extra + 4 + length)
+            throw new ZipError(`entry ${name.slice(0, 100)} has a short zip64 field`, 'damaged');
           const value = u64(field);
           field += 8;
           return value;
@@ -132,8 +137,13 @@ function entryDataStart(source: RandomAccess, entry: ZipEntry): number {
     throw new ZipError(`entry ${entry.name} points outside the archive`, 'damaged');
   }
   const start = local + 30 + view.getUint16(26, true) + view.getUint16(28, true);
-  if (start + entry.compressedSize > source.size) throw new ZipError(`entry ${entry.name} runs past the end of the archive (the file is cut short)`, 'damaged');
-  if (entry.method === 0 && entry.compressedSize !== entry.size) throw new ZipError(`stored entry ${entry.name} declares ${entry.size} bytes but holds ${entry.compressedSize}`, 'damaged');
+  if (start + entry.compressedSize > source.size)
+    throw new ZipError(`entry ${entry.name} runs past the end of the archive (the file is cut short)`, 'damaged');
+  if (entry.method === 0 && entry.compressedSize !== entry.size)
+    throw new ZipError(
+      `stored entry ${entry.name} declares ${entry.size} bytes but holds ${entry.compressedSize}`,
+      'damaged',
+    );
   return start;
 }
 
@@ -142,12 +152,22 @@ function entryDataStart(source: RandomAccess, entry: ZipEntry): number {
  * file, one read and no intermediate buffer. Returns false, reading nothing, when the entry is deflated (the
  * caller then goes through readZipEntry). Throws ZipError when the entry holds fewer bytes.
  */
-export function readStoredEntryInto(archive: Uint8Array | RandomAccess, entry: ZipEntry, from: number, target: Uint8Array): boolean {
+export function readStoredEntryInto(
+  archive: Uint8Array | RandomAccess,
+  entry: ZipEntry,
+  from: number,
+  target: Uint8Array,
+): boolean {
   const source = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
   if (entry.method !== 0) return false;
   const start = entryDataStart(source, entry);
-  if (from < 0 || from + target.length > entry.compressedSize) throw new ZipError(`entry ${entry.name} holds ${entry.compressedSize} bytes, ${from + target.length} needed`, 'short');
-  if (source.readInto(start + from, target) !== target.length) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+  if (from < 0 || from + target.length > entry.compressedSize)
+    throw new ZipError(
+      `entry ${entry.name} holds ${entry.compressedSize} bytes, ${from + target.length} needed`,
+      'short',
+    );
+  if (source.readInto(start + from, target) !== target.length)
+    throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
   return true;
 }
 
@@ -160,12 +180,15 @@ export function readZipEntry(archive: Uint8Array | RandomAccess, entry: ZipEntry
   const source = archive instanceof Uint8Array ? memoryAccess(archive) : archive;
   const start = entryDataStart(source, entry);
   if (entry.method === 0) {
-    if (entry.compressedSize < wanted) throw new ZipError(`entry ${entry.name} holds ${entry.compressedSize} bytes, ${wanted} needed`, 'short');
+    if (entry.compressedSize < wanted)
+      throw new ZipError(`entry ${entry.name} holds ${entry.compressedSize} bytes, ${wanted} needed`, 'short');
     const bytes = readRange(source, start, wanted);
-    if (bytes.length < wanted) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+    if (bytes.length < wanted)
+      throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
     return bytes;
   }
-  if (entry.method !== 8) throw new ZipError(`entry ${entry.name} uses compression method ${entry.method}`, 'unsupported');
+  if (entry.method !== 8)
+    throw new ZipError(`entry ${entry.name} uses compression method ${entry.method}`, 'unsupported');
   const out = new Uint8Array(wanted);
   let filled = 0;
   const inflater = new Inflate((chunk) => {
@@ -178,7 +201,8 @@ export function readZipEntry(archive: Uint8Array | RandomAccess, entry: ZipEntry
     for (let offset = 0; offset < entry.compressedSize && filled < wanted; offset += INFLATE_INPUT_CHUNK) {
       const end = Math.min(offset + INFLATE_INPUT_CHUNK, entry.compressedSize);
       const chunk = readRange(source, start + offset, end - offset);
-      if (chunk.length < end - offset) throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
+      if (chunk.length < end - offset)
+        throw new ZipError(`entry ${entry.name} is cut short (the file shrank while it was read)`, 'short');
       inflater.push(chunk, end === entry.compressedSize);
     }
   } catch (error) {

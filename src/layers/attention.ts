@@ -7,6 +7,7 @@
  * 15-19 (bench/RESULTS.md). The sums are the same, so the numbers match the batched form within rounding.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import type { ParameterSet } from './parameters.js';
 import { Linear } from './linear.js';
 
@@ -34,9 +35,14 @@ export class SelfAttention {
     return tf.tidy(() => {
       const [batch, length] = x.shape;
       const qkv = this.qkv.apply(x) as tf.Tensor3D; // (B, N, 3D)
-      const bias4d = bias ? (tf.reshape(bias, [1, 1, 1, 1, ...bias.shape].slice(-4) as [number, number, number, number]) as tf.Tensor4D) : null;
+      const bias4d = bias
+        ? (tf.reshape(bias, [1, 1, 1, 1, ...bias.shape].slice(-4) as [number, number, number, number]) as tf.Tensor4D)
+        : null;
       const items = Array.from({ length: batch }, (_, b) => {
-        const rows = tf.reshape(tf.slice(qkv, [b, 0, 0], [1, length, 3 * this.dim]), [length, 3 * this.dim]) as tf.Tensor2D;
+        const rows = tf.reshape(slice(qkv, [b, 0, 0], [1, length, 3 * this.dim]), [
+          length,
+          3 * this.dim,
+        ]) as tf.Tensor2D;
         return this.attendOne(rows, bias4d, b);
       });
       const context = batch === 1 ? tf.expandDims(items[0]!, 0) : tf.stack(items);
@@ -48,15 +54,18 @@ export class SelfAttention {
   private attendOne(qkv: tf.Tensor2D, bias: tf.Tensor4D | null, item: number): tf.Tensor2D {
     const { dim, numHeads, headDim } = this;
     const length = qkv.shape[0];
-    const q = tf.mul(tf.slice(qkv, [0, 0], [length, dim]), headDim ** -0.5);
-    const keysT = tf.transpose(tf.slice(qkv, [0, dim], [length, dim])); // (D, N): head h is rows h*d_head...
-    const v = tf.slice(qkv, [0, 2 * dim], [length, dim]);
+    const q = tf.mul(slice(qkv, [0, 0], [length, dim]), headDim ** -0.5);
+    const keysT = tf.transpose(slice(qkv, [0, dim], [length, dim])); // (D, N): head h is rows h*d_head...
+    const v = slice(qkv, [0, 2 * dim], [length, dim]);
     // Each head's (N, N) scores go as soon as its context is computed (16 heads x 1 MB at 10 s, large).
     const heads = Array.from({ length: numHeads }, (_, h) =>
       tf.tidy(() => {
-        let scores: tf.Tensor2D = tf.matMul(tf.slice(q, [0, h * headDim], [length, headDim]), tf.slice(keysT, [h * headDim, 0], [headDim, length]));
+        let scores: tf.Tensor2D = tf.matMul(
+          slice(q, [0, h * headDim], [length, headDim]),
+          slice(keysT, [h * headDim, 0], [headDim, length]),
+        );
         if (bias) scores = tf.add(scores, biasOf(bias, item, h)) as tf.Tensor2D;
-        return tf.matMul(tf.softmax(scores), tf.slice(v, [0, h * headDim], [length, headDim]));
+        return tf.matMul(tf.softmax(scores), slice(v, [0, h * headDim], [length, headDim]));
       }),
     );
     return tf.concat(heads, 1) as tf.Tensor2D;
@@ -67,5 +76,5 @@ export class SelfAttention {
 function biasOf(bias: tf.Tensor4D, item: number, head: number): tf.Tensor2D {
   const [items, heads, rows, cols] = bias.shape;
   const start: [number, number, number, number] = [items === 1 ? 0 : item, heads === 1 ? 0 : head, 0, 0];
-  return tf.reshape(tf.slice(bias, start, [1, 1, rows, cols]), [rows, cols]);
+  return tf.reshape(slice(bias, start, [1, 1, rows, cols]), [rows, cols]);
 }

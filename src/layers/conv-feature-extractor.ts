@@ -1,7 +1,8 @@
 /**
  * The CNN feature extractor (wav2vec 2.0 / data2vec "layer_norm" mode): a stack of bias-free Conv1d layers,
  * each followed by LayerNorm over channels and GELU. With emotion2vec's spec it maps 16 kHz samples to one
- * frame every 320 samples (20 ms), 400 samples for the first frame.
+ * frame every 320 samples (20 ms), 400 samples for the first frame: the frame geometry that
+ * audio/frame-geometry.ts states for the rest of the library (model/config.ts refuses a spec that gives another).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter, ParameterSet } from './parameters.js';
@@ -55,7 +56,9 @@ export class ConvFeatureExtractor {
         // Each layer's convolution output and input go as soon as the layer is done, not at the end of the
         // stack: the first layer's output alone is 16 000 frames x C per 5 s of audio.
         x = tf.tidy(() => {
-          const convolved = stage(`cnn${i}.conv`, () => tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'));
+          const convolved = stage(`cnn${i}.conv`, () =>
+            tf.conv1d(input, block.weight.value as tf.Tensor3D, block.stride, 'valid'),
+          );
           // In place: the convolution's output is used by nothing else (on wasm: one buffer instead of two).
           return stage(`cnn${i}.norm_gelu`, () => block.norm.applyWithGelu(convolved, true) as tf.Tensor3D);
         });

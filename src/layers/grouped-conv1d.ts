@@ -8,6 +8,7 @@
  * products because a batched (3-D) `matMul` runs ~10x slower on wasm (bench/RESULTS.md).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import type { Parameter, ParameterSet } from './parameters.js';
 
 export class GroupedConv1d {
@@ -29,7 +30,11 @@ export class GroupedConv1d {
     const { groupIn, groupOut } = this;
     // (out, in/G, k) -> (G, k * in/G, out/G), matching the order of the gathered patches (tap-major).
     this.weight = params.declare(`${prefix}.weight`, [outChannels, groupIn, kernel], (w) =>
-      tf.reshape(tf.transpose(tf.reshape(w, [groups, groupOut, groupIn, kernel]), [0, 3, 2, 1]), [groups, kernel * groupIn, groupOut]),
+      tf.reshape(tf.transpose(tf.reshape(w, [groups, groupOut, groupIn, kernel]), [0, 3, 2, 1]), [
+        groups,
+        kernel * groupIn,
+        groupOut,
+      ]),
     );
     this.bias = params.declare(`${prefix}.bias`, [outChannels]);
   }
@@ -48,10 +53,19 @@ export class GroupedConv1d {
       // For odd k the padded conv gives T frames; for even k it gives T+1 and SamePad drops the last: T either way.
       // The k shifted copies and their stack go as soon as the patches exist (each is k times the input: 37 MB
       // per copy for 10 s of the large model), and each group's rows as soon as its product is done.
-      const stacked = tf.tidy(() => tf.stack(Array.from({ length: kernel }, (_, j) => tf.slice(padded, [0, j, 0], [batch, time, this.inChannels])), 2));
+      const stacked = tf.tidy(() =>
+        tf.stack(
+          Array.from({ length: kernel }, (_, j) => slice(padded, [0, j, 0], [batch, time, this.inChannels])),
+          2,
+        ),
+      );
       padded.dispose();
       const patches = tf.tidy(() =>
-        tf.reshape(tf.transpose(tf.reshape(stacked, [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [groups, batch * time, kernel * groupIn]),
+        tf.reshape(tf.transpose(tf.reshape(stacked, [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [
+          groups,
+          batch * time,
+          kernel * groupIn,
+        ]),
       ) as tf.Tensor3D;
       stacked.dispose();
       const rows = batch * time;
@@ -59,13 +73,20 @@ export class GroupedConv1d {
       const perGroup = Array.from({ length: groups }, (_, g) =>
         tf.tidy(() =>
           tf.matMul(
-            tf.reshape(tf.slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
-            tf.reshape(tf.slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [kernel * groupIn, groupOut]) as tf.Tensor2D,
+            tf.reshape(slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
+            tf.reshape(slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [
+              kernel * groupIn,
+              groupOut,
+            ]) as tf.Tensor2D,
           ),
         ),
       ); // each (B*T, out/G); side by side they are the output channels in order
       patches.dispose();
-      return tf.reshape(tf.add(tf.concat(perGroup, 1), this.bias.value), [batch, time, this.outChannels]) as tf.Tensor3D;
+      return tf.reshape(tf.add(tf.concat(perGroup, 1), this.bias.value), [
+        batch,
+        time,
+        this.outChannels,
+      ]) as tf.Tensor3D;
     });
   }
 }

@@ -6,6 +6,7 @@
  * one error listing every missing or mis-shaped tensor, and only then are the tensors read, one at a time.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { filledTensor, reserveSideBySide, type HeapBlock } from '../backend/kernels.js';
 import { CheckpointError, UsageError } from '../errors.js';
 
 /**
@@ -51,11 +52,11 @@ export interface ParameterSpec {
 /** How a layer uses a declared parameter, beyond its name and shape. */
 export interface ParameterOptions {
   /**
-   * Turns the loaded tensor into the backend's own form and frees its bytes (Linear on wasm: XNNPACK's packed
-   * weights, src/backend/wasm/packed-weights.ts); run by `ParameterSet.packNext` / `packAll` after the load. Such
-   * tensors are loaded one after another, before every other one, so that on the wasm heap they lie side by
-   * side: packed in that order, the space each one leaves joins its neighbours' into a hole that takes the next
-   * packed copies, and the weights end up held about once instead of twice.
+   * Turns the loaded tensor into the backend's own form and frees its bytes (Linear: `prepareLinearWeight`, on
+   * wasm XNNPACK's packed weights); run by `ParameterSet.packNext` / `packAll` after the load. Such tensors are
+   * loaded one after another, before every other one, into blocks reserved side by side (`reserveSideBySide`):
+   * packed in that order, the space each one leaves joins its neighbours' into a hole that takes the next packed
+   * copies, and the weights end up held about once instead of twice.
    */
   readonly pack?: () => void;
 }
@@ -75,7 +76,10 @@ export class Parameter {
   /** The loaded tensor, in the layer's layout. */
   get value(): tf.Tensor {
     if (this.tensor === null) {
-      throw new UsageError('MODEL_DISPOSED', `Parameter ${this.name} is not loaded: the model was disposed or never loaded.`);
+      throw new UsageError(
+        'MODEL_DISPOSED',
+        `Parameter ${this.name} is not loaded: the model was disposed or never loaded.`,
+      );
     }
     return this.tensor;
   }
@@ -91,17 +95,23 @@ export class Parameter {
   }
 
   /**
-   * @internal Fills the parameter from a stored tensor in PyTorch's layout; `block` is a wasm heap block the
-   * size of `directShape` to read it into (see reserveSideBySide), which the tensor then owns.
+   * @internal Fills the parameter from a stored tensor in PyTorch's layout; `block` is a heap block the size of
+   * `directShape` to read it into (see reserveSideBySide), which the tensor then owns.
    */
-  assign(stored: StoredTensor, block?: number): void {
+  assign(stored: StoredTensor, block?: HeapBlock): void {
     const direct = this.directShape(stored);
     if (direct) {
       // Either no layout change, or stored already in the layout this layer computes with: no transpose at load.
-      this.tensor = filledTensor(direct, (target) => (this.prepare ? stored.readTransposedInto!(target) : stored.readInto!(target)), block);
+      this.tensor = filledTensor(
+        direct,
+        (target) => (this.prepare ? stored.readTransposedInto!(target) : stored.readInto!(target)),
+        block,
+      );
       return;
     }
-    const raw = stored.readInto ? filledTensor(this.shape, (target) => stored.readInto!(target)) : tf.tensor(stored.read(), [...this.shape], 'float32');
+    const raw = stored.readInto
+      ? filledTensor(this.shape, (target) => stored.readInto!(target))
+      : tf.tensor(stored.read(), [...this.shape], 'float32');
     if (!this.prepare) {
       this.tensor = raw;
       return;
@@ -142,7 +152,12 @@ export class ParameterSet {
   private headroom: HeapBlock | null = null;
 
   /** Declares a tensor the model needs. Names are PyTorch state-dict keys. */
-  declare(name: string, shape: readonly number[], prepare?: (raw: tf.Tensor) => tf.Tensor, options?: ParameterOptions): Parameter {
+  declare(
+    name: string,
+    shape: readonly number[],
+    prepare?: (raw: tf.Tensor) => tf.Tensor,
+    options?: ParameterOptions,
+  ): Parameter {
     if (this.byName.has(name)) throw new Error(`Parameter ${name} declared twice`);
     const parameter = new Parameter(name, shape, prepare, options);
     this.parameters.push(parameter);
@@ -171,12 +186,17 @@ export class ParameterSet {
       const entry = stateDict.get(parameter.name);
       if (!entry) missing.push(parameter.name);
       else if (!sameElements(entry.shape, parameter.shape)) {
-        misshaped.push(`${parameter.name}: expected [${parameter.shape.join(', ')}], found [${entry.shape.join(', ')}]`);
+        misshaped.push(
+          `${parameter.name}: expected [${parameter.shape.join(', ')}], found [${entry.shape.join(', ')}]`,
+        );
       }
     }
     if (missing.length > 0 || misshaped.length > 0) {
       // The first few of each list: the full lists are in `details`, the message stays readable (and capped).
-      const shown = (names: string[]) => [...names.slice(0, 12).map((n) => `  ${n.slice(0, 200)}`), ...(names.length > 12 ? [`  ... and ${names.length - 12} more`] : [])];
+      const shown = (names: string[]) => [
+        ...names.slice(0, 12).map((n) => `  ${n.slice(0, 200)}`),
+        ...(names.length > 12 ? [`  ... and ${names.length - 12} more`] : []),
+      ];
       const lines = [
         ...(missing.length > 0 ? [`missing (${missing.length}):`, ...shown(missing)] : []),
         ...(misshaped.length > 0 ? [`wrong shape (${misshaped.length}):`, ...shown(misshaped)] : []),
@@ -205,13 +225,17 @@ export class ParameterSet {
     const report = this.verify(stateDict);
     const packed = this.parameters.filter((p) => p.options.pack);
     const shapes = packed.map((p) => p.directShape(stateDict.get(p.name)!));
-    const { blocks, headroom } = shapes.every((shape) => shape !== null) ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4)) : { blocks: [], headroom: null };
+    const { blocks, headroom } = shapes.every((shape) => shape !== null)
+      ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4))
+      : { blocks: [], headroom: null };
     try {
-      // Each block is taken off the list as it goes to its tensor, which frees it from then on.
-      for (const parameter of packed) parameter.assign(stateDict.get(parameter.name)!, blocks.shift());
-      for (const parameter of this.parameters.filter((p) => !p.options.pack)) parameter.assign(stateDict.get(parameter.name)!);
+      // Each block goes to its tensor, which frees it from then on.
+      packed.forEach((parameter, i) => parameter.assign(stateDict.get(parameter.name)!, blocks[i]));
+      for (const parameter of this.parameters.filter((p) => !p.options.pack))
+        parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
-      releaseBlocks(blocks);
+      // Frees the blocks no tensor took (a load that failed part way).
+      for (const block of blocks) block.release();
       headroom?.release();
       this.dispose();
       throw error;
@@ -267,90 +291,4 @@ function sameElements(found: readonly number[], expected: readonly number[]): bo
   const a = strip(found);
   const b = strip(expected);
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/** The part of tfjs-backend-wasm's backend used to fill a tensor in place (typed here, so layers import no backend). */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-  wasm: { _malloc(bytes: number): number; _free(pointer: number): void };
-}
-
-/** The wasm backend's heap, when the active backend is wasm and offers what filledTensor uses; else null. */
-function heapBackend(): HeapBackend | null {
-  const backend = tf.backend() as unknown as Partial<HeapBackend>;
-  const usable =
-    tf.getBackend() === 'wasm' &&
-    typeof backend.makeOutput === 'function' &&
-    typeof backend.typedArrayFromHeap === 'function' &&
-    typeof backend.wasm?._malloc === 'function' &&
-    typeof backend.wasm._free === 'function';
-  return usable ? (backend as HeapBackend) : null;
-}
-
-/**
- * One wasm heap block per byte length, allocated back to back before any of them is registered as a tensor
- * (none elsewhere than wasm). Registering a tensor makes a small allocation of tfjs' own, which would otherwise
- * land between two weights: the weights a layer packs must lie side by side, so that the holes they leave when
- * packed join up (ParameterOptions.pack). Each block goes to `assign`, whose tensor owns and frees it.
- *
- * Below them comes `headroom`, a block a little larger than the largest weight, kept until packing starts and
- * then freed: the first packed copies fit there, and the holes the weights leave join it, instead of those
- * copies going to fresh memory until enough weights have been freed (the large model: 108 MB).
- */
-function reserveSideBySide(byteLengths: readonly number[]): { blocks: number[]; headroom: HeapBlock | null } {
-  const heap = heapBackend();
-  if (heap === null || byteLengths.length === 0 || byteLengths.some((bytes) => bytes === 0)) return { blocks: [], headroom: null };
-  // A packed copy is its weight plus the bias and XNNPACK's padding of the output channels: 1/16 more is ample.
-  const largest = Math.max(...byteLengths);
-  const blocks: number[] = [];
-  for (const bytes of [largest + Math.ceil(largest / 16), ...byteLengths]) {
-    // `>>> 0`: wasm's malloc returns a signed int32, and heaps above 2 GB have offsets past its range.
-    const block = heap.wasm._malloc(bytes) >>> 0;
-    if (block === 0) {
-      releaseBlocks(blocks);
-      return { blocks: [], headroom: null };
-    }
-    blocks.push(block);
-  }
-  const [headroom, ...weights] = blocks;
-  // Freed on the heap it came from, whichever backend is active by then.
-  return { blocks: weights, headroom: { release: () => heap.wasm._free(headroom!) } };
-}
-
-/** A wasm heap block that no tensor owns. */
-interface HeapBlock {
-  release(): void;
-}
-
-/** Frees reserved blocks that no tensor took (a load that failed part way, on the backend it runs on). */
-function releaseBlocks(blocks: readonly number[]): void {
-  const heap = heapBackend();
-  for (const block of blocks) heap?.wasm._free(block);
-}
-
-/**
- * A float32 tensor whose values `fill` writes. On wasm the tensor is allocated first (or placed in `block`, a
- * heap block of its size from reserveSideBySide) and `fill` writes straight into its place on the wasm heap: a
- * large model's weights then cross memory once (file -> heap) instead of file -> JavaScript array -> heap, and
- * no second copy of a tensor exists at any time. Elsewhere, a fresh array.
- */
-function filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: number): tf.Tensor {
-  const count = shape.reduce((a, b) => a * b, 1);
-  const heap = heapBackend();
-  if (heap !== null && count > 0) {
-    const info = heap.makeOutput([...shape], 'float32', block);
-    const tensor = tf.engine().makeTensorFromTensorInfo(info, tf.backend());
-    try {
-      // The view is taken after the allocation (which may grow, and so replace, the heap), and fill allocates nothing there.
-      fill(heap.typedArrayFromHeap(info));
-    } catch (error) {
-      tensor.dispose();
-      throw error;
-    }
-    return tensor;
-  }
-  const values = new Float32Array(count);
-  fill(values);
-  return tf.tensor(values, [...shape], 'float32');
 }

@@ -30,11 +30,20 @@ export class ConvPositionalEncoder {
   constructor(params: ParameterSet, prefix: string, options: PositionalEncoderOptions) {
     // With conv_pos_pre_ln upstream wraps the stack as Sequential(LayerNorm, Sequential(...)), which shifts the names.
     const stackPrefix = options.preLayerNorm ? `${prefix}.1` : prefix;
-    if (options.preLayerNorm) this.preNorm = new LayerNorm(params, `${prefix}.0`, options.embedDim, POSITIONAL_NORM_EPS);
+    if (options.preLayerNorm)
+      this.preNorm = new LayerNorm(params, `${prefix}.0`, options.embedDim, POSITIONAL_NORM_EPS);
     this.convs = Array.from(
       { length: options.depth },
       // Index 0 of the stack is a TransposeLast, so the conv blocks are numbered from 1.
-      (_, i) => new GroupedConv1d(params, `${stackPrefix}.${i + 1}.0`, options.embedDim, options.embedDim, options.kernel, options.groups),
+      (_, i) =>
+        new GroupedConv1d(
+          params,
+          `${stackPrefix}.${i + 1}.0`,
+          options.embedDim,
+          options.embedDim,
+          options.kernel,
+          options.groups,
+        ),
     );
   }
 

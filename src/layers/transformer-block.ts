@@ -48,7 +48,10 @@ export class TransformerBlock {
     return tf.tidy(() => {
       if (this.layerNormFirst) {
         const normed = stage('norm1', () => this.norm1.apply(x) as tf.Tensor3D);
-        const attended = tf.add(x, stage('attention', () => this.attn.apply(normed, bias)));
+        const attended = tf.add(
+          x,
+          stage('attention', () => this.attn.apply(normed, bias)),
+        );
         const normed2 = stage('norm2', () => this.norm2.apply(attended));
         const h = stage('mlp', () => this.mlp.apply(normed2));
         return tf.add(h, h) as tf.Tensor3D;

@@ -1,6 +1,7 @@
 /**
  * Packs a loaded model's weight matrices in the background (ParameterSet.packNext: on wasm, XNNPACK's packed
- * copy replaces each unpacked one, src/backend/wasm/packed-weights.ts). Packing the large model takes about 3 s (bench/packing.ts); done
+ * copy replaces each unpacked one, src/backend/wasm/packed-weights.ts). Packing the large model takes about 3 s
+ * (bench/packing.ts); done
  * one matrix per event-loop turn right after `load` returns, it happens while the application does other
  * things (starts a server, waits for speech), and the first prediction finishes whatever is left before it runs.
  */

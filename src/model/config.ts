@@ -3,6 +3,7 @@
  * Every size of the network comes from here; nothing is hard-coded for one model.
  */
 import { parse as parseYaml } from 'yaml';
+import { FRAME_HOP_SAMPLES, FRAME_WINDOW_SAMPLES } from '../audio/frame-geometry.js';
 import { ConfigError, quote } from '../errors.js';
 import { CONFIG_LIMITS, exceedsNesting, MAX_NESTING_DEPTH, TOKEN_LIMITS } from './limits.js';
 import type { ConvLayerSpec } from '../layers/conv-feature-extractor.js';
@@ -48,7 +49,9 @@ export interface Emotion2VecConfig {
 /** A configuration plus the labels of its classification head. */
 export interface ModelDefinition {
   readonly config: Emotion2VecConfig;
-  /** Every line of tokens.txt, in order: the classification head has one output per entry. Empty: embedding-only model. */
+  /**
+   * Every line of tokens.txt, in order: the classification head has one output per entry. Empty: embedding-only model.
+   */
   readonly tokens: readonly string[];
 }
 
@@ -66,17 +69,25 @@ export function parseConfigYaml(text: string): ParsedConfigYaml {
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new ConfigError('CONFIG_INVALID', `config.yaml is not valid YAML: ${quote((error as Error).message, 300)}`, { cause: error });
+    throw new ConfigError('CONFIG_INVALID', `config.yaml is not valid YAML: ${quote((error as Error).message, 300)}`, {
+      cause: error,
+    });
   }
   if (exceedsNesting(document)) {
-    throw new ConfigError('CONFIG_INVALID', `config.yaml nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec config.yaml nests 3. Use the config.yaml that came with the checkpoint.`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `config.yaml nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec config.yaml nests 3. Use the config.yaml that came with the checkpoint.`,
+    );
   }
   if (!isObject(document)) {
     throw new ConfigError('CONFIG_INVALID', 'config.yaml must be a mapping with a `model_conf` section.');
   }
   const modelConf = document.model_conf;
   if (!isObject(modelConf)) {
-    throw new ConfigError('CONFIG_INVALID', 'config.yaml has no `model_conf` mapping: is this a ModelScope emotion2vec config.yaml?');
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'config.yaml has no `model_conf` mapping: is this a ModelScope emotion2vec config.yaml?',
+    );
   }
   return { config: configFromModelConf(modelConf), modelConf };
 }
@@ -84,12 +95,18 @@ export function parseConfigYaml(text: string): ParsedConfigYaml {
 /** Builds the config from an already parsed `model_conf` mapping (as config.yaml has it). */
 export function configFromModelConf(modelConf: Yaml): Emotion2VecConfig {
   if (exceedsNesting(modelConf)) {
-    throw new ConfigError('CONFIG_INVALID', `model_conf nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec model_conf nests 3.`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `model_conf nests values more than ${MAX_NESTING_DEPTH} levels deep; an emotion2vec model_conf nests 3.`,
+    );
   }
   const modalities = modelConf.modalities;
   const audio = isObject(modalities) ? modalities.audio : undefined;
   if (!isObject(audio)) {
-    throw new ConfigError('CONFIG_INVALID', 'config.yaml: model_conf.modalities.audio is missing; emotion2vec needs the audio modality settings.');
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'config.yaml: model_conf.modalities.audio is missing; emotion2vec needs the audio modality settings.',
+    );
   }
   const main = new FieldReader(modelConf, 'model_conf');
   const audioFields = new FieldReader(audio, 'model_conf.modalities.audio');
@@ -102,7 +119,10 @@ export function configFromModelConf(modelConf: Yaml): Emotion2VecConfig {
     );
   }
   if (audioFields.boolean('learned_alibi', false)) {
-    throw new ConfigError('CONFIG_UNSUPPORTED', 'config.yaml: model_conf.modalities.audio.learned_alibi is true; learned ALiBi tables are not supported (emotion2vec uses fixed ALiBi with learned scales).');
+    throw new ConfigError(
+      'CONFIG_UNSUPPORTED',
+      'config.yaml: model_conf.modalities.audio.learned_alibi is true; learned ALiBi tables are not supported (emotion2vec uses fixed ALiBi with learned scales).',
+    );
   }
 
   const embedDim = main.positiveInteger('embed_dim');
@@ -119,7 +139,10 @@ export function configFromModelConf(modelConf: Yaml): Emotion2VecConfig {
     layerNormFirst: main.boolean('layer_norm_first', false),
     normalize: main.boolean('normalize', false),
     numExtraTokens: audioFields.nonNegativeInteger('num_extra_tokens'),
-    featureEncoder: parseFeatureEncoderSpec(audioFields.string('feature_encoder_spec'), 'model_conf.modalities.audio.feature_encoder_spec'),
+    featureEncoder: parseFeatureEncoderSpec(
+      audioFields.string('feature_encoder_spec'),
+      'model_conf.modalities.audio.feature_encoder_spec',
+    ),
     convPosWidth: audioFields.positiveInteger('conv_pos_width'),
     convPosGroups: audioFields.positiveInteger('conv_pos_groups'),
     convPosDepth: audioFields.positiveInteger('conv_pos_depth'),
@@ -145,11 +168,17 @@ export function parseTokens(text: string): string[] {
 
 /** Labels must be strings of sane length and count (tokens.txt lines, or model.json's `tokens`). */
 export function checkTokens(tokens: unknown, where: string): asserts tokens is string[] {
-  if (!Array.isArray(tokens)) throw new ConfigError('CONFIG_INVALID', `${where}: the labels must be a list of strings; got ${quote(tokens)}.`);
+  if (!Array.isArray(tokens))
+    throw new ConfigError('CONFIG_INVALID', `${where}: the labels must be a list of strings; got ${quote(tokens)}.`);
   if (tokens.length > TOKEN_LIMITS.count) {
-    throw new ConfigError('CONFIG_INVALID', `${where} lists ${tokens.length} labels; at most ${TOKEN_LIMITS.count} are accepted. Use the tokens.txt that came with the checkpoint.`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `${where} lists ${tokens.length} labels; at most ${TOKEN_LIMITS.count} are accepted. Use the tokens.txt that came with the checkpoint.`,
+    );
   }
-  const bad = tokens.findIndex((token) => typeof token !== 'string' || token.length === 0 || token.length > TOKEN_LIMITS.length);
+  const bad = tokens.findIndex(
+    (token) => typeof token !== 'string' || token.length === 0 || token.length > TOKEN_LIMITS.length,
+  );
   if (bad >= 0) {
     throw new ConfigError(
       'CONFIG_INVALID',
@@ -169,6 +198,11 @@ export function minimumSamples(config: Pick<Emotion2VecConfig, 'featureEncoder'>
   let length = 1;
   for (const layer of [...config.featureEncoder].reverse()) length = (length - 1) * layer.stride + layer.kernel;
   return length;
+}
+
+/** Samples between the starts of two output frames: the product of the CNN's strides (320 for emotion2vec). */
+export function frameHop(config: Pick<Emotion2VecConfig, 'featureEncoder'>): number {
+  return config.featureEncoder.reduce((hop, layer) => hop * layer.stride, 1);
 }
 
 /** Number of output frames for a waveform of `samples` samples (0 if too short). */
@@ -191,13 +225,19 @@ function validate(config: Emotion2VecConfig): void {
     throw new ConfigError('CONFIG_INVALID', `config.yaml: ${message}`);
   };
   if (config.embedDim % config.numHeads !== 0) {
-    problem(`model_conf.embed_dim (${config.embedDim}) must be divisible by model_conf.num_heads (${config.numHeads}).`);
+    problem(
+      `model_conf.embed_dim (${config.embedDim}) must be divisible by model_conf.num_heads (${config.numHeads}).`,
+    );
   }
   if (config.embedDim % config.convPosGroups !== 0) {
-    problem(`model_conf.embed_dim (${config.embedDim}) must be divisible by model_conf.modalities.audio.conv_pos_groups (${config.convPosGroups}).`);
+    problem(
+      `model_conf.embed_dim (${config.embedDim}) must be divisible by model_conf.modalities.audio.conv_pos_groups (${config.convPosGroups}).`,
+    );
   }
   if (config.numAlibiHeads > config.numHeads) {
-    problem(`model_conf.modalities.audio.num_alibi_heads (${config.numAlibiHeads}) cannot exceed model_conf.num_heads (${config.numHeads}).`);
+    problem(
+      `model_conf.modalities.audio.num_alibi_heads (${config.numAlibiHeads}) cannot exceed model_conf.num_heads (${config.numHeads}).`,
+    );
   }
   const bounded: [string, number, number][] = [
     ['model_conf.embed_dim', config.embedDim, CONFIG_LIMITS.embed_dim],
@@ -212,14 +252,39 @@ function validate(config: Emotion2VecConfig): void {
     ['model_conf.modalities.audio.num_alibi_heads', config.numAlibiHeads, CONFIG_LIMITS.num_alibi_heads],
   ];
   for (const [field, value, max] of bounded) {
-    if (value > max) problem(`${field} is ${value}; at most ${max} is accepted (emotion2vec+ large uses far less). Use the config.yaml that came with the checkpoint.`);
+    if (value > max)
+      problem(
+        `${field} is ${value}; at most ${max} is accepted (emotion2vec+ large uses far less). Use the config.yaml that came with the checkpoint.`,
+      );
   }
   const weights = approximateParameterCount(config);
   if (weights > CONFIG_LIMITS.parameters) {
-    problem(`model_conf describes a network of about ${weights.toExponential(1)} weights; at most ${CONFIG_LIMITS.parameters.toExponential(1)} are accepted. Use the config.yaml that came with the checkpoint.`);
+    problem(
+      `model_conf describes a network of about ${weights.toExponential(1)} weights; at most ${CONFIG_LIMITS.parameters.toExponential(1)} are accepted. Use the config.yaml that came with the checkpoint.`,
+    );
   }
   if (config.depth + config.prenetDepth === 0) {
-    problem('model_conf.depth and model_conf.modalities.audio.prenet_depth are both 0: the encoder has no Transformer block.');
+    problem(
+      'model_conf.depth and model_conf.modalities.audio.prenet_depth are both 0: the encoder has no Transformer block.',
+    );
+  }
+  checkFrameGeometry(config);
+}
+
+/**
+ * Segmentation, timelines and frame scores count in the frames of audio/frame-geometry.ts; a CNN that gave other
+ * frames would put every segment edge and timestamp in the wrong place, so such a config is refused outright.
+ */
+function checkFrameGeometry(config: Emotion2VecConfig): void {
+  const hop = frameHop(config);
+  const window = minimumSamples(config);
+  if (hop !== FRAME_HOP_SAMPLES || window !== FRAME_WINDOW_SAMPLES) {
+    throw new ConfigError(
+      'CONFIG_UNSUPPORTED',
+      `config.yaml: model_conf.modalities.audio.feature_encoder_spec gives a frame every ${hop} samples, each reading ${window}; ` +
+        `only emotion2vec's frames (${FRAME_WINDOW_SAMPLES} samples every ${FRAME_HOP_SAMPLES}, 20 ms at 16 kHz) are supported. Use the config.yaml that came with the checkpoint.`,
+      { details: { field: 'model_conf.modalities.audio.feature_encoder_spec', hop, window } },
+    );
   }
 }
 

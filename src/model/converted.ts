@@ -11,7 +11,15 @@
 import { CheckpointError, quote } from '../errors.js';
 import { float32ToLittleEndian, HOST_IS_LITTLE_ENDIAN } from '../io/bytes.js';
 import { memoryAccess, type RandomAccess } from '../io/random-access.js';
-import { checkQuantization, decodeWeights, encodeWeights, storageFor, storedBytes, type Quantization, type WeightDType } from './weight-dtypes.js';
+import {
+  checkQuantization,
+  decodeWeights,
+  encodeWeights,
+  storageFor,
+  storedBytes,
+  type Quantization,
+  type WeightDType,
+} from './weight-dtypes.js';
 import { configFromModelConf, type ModelDefinition } from './config.js';
 import { checkManifestStructure } from './manifest-checks.js';
 import type { ParameterSpec } from '../layers/parameters.js';
@@ -77,7 +85,10 @@ export async function writeConvertedModel(
 ): Promise<ConvertedManifest> {
   const dtype = input.dtype ?? 'float32';
   const count = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const totalBytes = input.parameters.reduce((sum, p) => sum + storedBytes(storageFor(dtype, p.shape), count(p.shape)), 0);
+  const totalBytes = input.parameters.reduce(
+    (sum, p) => sum + storedBytes(storageFor(dtype, p.shape), count(p.shape)),
+    0,
+  );
   const shardCount = Math.max(1, Math.ceil(totalBytes / SHARD_BYTES));
   const paths = Array.from({ length: shardCount }, (_, i) => `group1-shard${i + 1}of${shardCount}.bin`);
 
@@ -95,9 +106,14 @@ export async function writeConvertedModel(
   const weights: WeightSpec[] = [];
   for (const parameter of input.parameters) {
     const entry = input.weights.tensors.get(parameter.name);
-    if (!entry) throw new CheckpointError('CHECKPOINT_TENSORS', `Cannot convert: ${parameter.name} is missing from the checkpoint.`);
+    if (!entry)
+      throw new CheckpointError(
+        'CHECKPOINT_TENSORS',
+        `Cannot convert: ${parameter.name} is missing from the checkpoint.`,
+      );
     const storage = storageFor(dtype, parameter.shape);
-    // int8's scales are per PyTorch row: int8 matrices keep PyTorch's layout (they are dequantized in JavaScript anyway).
+    // int8's scales are per PyTorch row: int8 matrices keep PyTorch's layout (they are dequantized in JavaScript
+    // anyway).
     const transposed = parameter.shape.length === 2 && storage !== 'int8';
     const values = transposed ? transpose2d(entry.read(), parameter.shape[0]!, parameter.shape[1]!) : entry.read();
     const encoded = storage ? encodeWeights(values, parameter.shape, storage, parameter.name) : null;
@@ -136,7 +152,8 @@ export async function writeConvertedModel(
  * Where shard bytes come from: a function that reads a shard whole (URLs, in-memory files), or shards opened
  * for reads by position (local files), from which every tensor is read straight into its own buffer.
  */
-export type ShardReader = ((name: string) => Promise<Uint8Array>) | { readonly open: (name: string) => Promise<RandomAccess> };
+export type ShardReader =
+  ((name: string) => Promise<Uint8Array>) | { readonly open: (name: string) => Promise<RandomAccess> };
 
 /**
  * Reads a converted model: parses model.json, opens its shards through `shards`, exposes the tensors. Nothing is
@@ -187,7 +204,11 @@ export async function readConvertedModel(
     for (const { weight, count, start, end, first, last } of planned) {
       let done = false;
       const claim = () => {
-        if (done) throw new CheckpointError('CHECKPOINT_TENSORS', `${weight.name} was already read from the converted model and its shard let go; load the model again.`);
+        if (done)
+          throw new CheckpointError(
+            'CHECKPOINT_TENSORS',
+            `${weight.name} was already read from the converted model and its shard let go; load the model again.`,
+          );
         done = true;
       };
       const release = () => {
@@ -204,17 +225,26 @@ export async function readConvertedModel(
           return;
         }
         // float32 as stored: the shard bytes go straight into the target's bytes.
-        copyRange(shardSet, start, new Uint8Array(target.buffer, target.byteOffset, count * 4), first, last, weight.name);
+        copyRange(
+          shardSet,
+          start,
+          new Uint8Array(target.buffer, target.byteOffset, count * 4),
+          first,
+          last,
+          weight.name,
+        );
         release();
         if (!HOST_IS_LITTLE_ENDIAN) swapBytes32(target);
       };
       const [rows, columns] = weight.shape as [number, number];
       const readInto =
-        weight.layout === TRANSPOSED ? (target: Float32Array) => {
-          const stored = new Float32Array(count);
-          readStoredInto(stored);
-          transpose2d(stored, columns, rows, target);
-        } : readStoredInto;
+        weight.layout === TRANSPOSED
+          ? (target: Float32Array) => {
+              const stored = new Float32Array(count);
+              readStoredInto(stored);
+              transpose2d(stored, columns, rows, target);
+            }
+          : readStoredInto;
       tensors.set(weight.name, {
         shape: weight.shape,
         dtype: weight.quantization?.dtype ?? 'float32',
@@ -260,7 +290,10 @@ function copyRange(
     if (to <= from) continue;
     const read = shard ? shard.readInto(from - shardStart, target.subarray(from - start, to - start)) : 0;
     if (read !== to - from) {
-      throw new CheckpointError('CHECKPOINT_TRUNCATED', `The weight shard holding ${quote(name, 200)} was cut short or changed while it was read; convert again.`);
+      throw new CheckpointError(
+        'CHECKPOINT_TRUNCATED',
+        `The weight shard holding ${quote(name, 200)} was cut short or changed while it was read; convert again.`,
+      );
     }
   }
 }
@@ -269,14 +302,20 @@ function copyRange(
  * The transpose of a (rows, columns) row-major matrix, into `out`. Blocked, so that both sides are walked in
  * cache-sized tiles (a plain double loop writes one element per cache line on one side).
  */
-export function transpose2d(values: Float32Array, rows: number, columns: number, out: Float32Array = new Float32Array(rows * columns)): Float32Array {
+export function transpose2d(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  out: Float32Array = new Float32Array(rows * columns),
+): Float32Array {
   const TILE = 32;
   for (let r0 = 0; r0 < rows; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, rows);
     for (let c0 = 0; c0 < columns; c0 += TILE) {
       const c1 = Math.min(c0 + TILE, columns);
       for (let r = r0; r < r1; r++) {
-        for (let c = c0, from = r * columns + c0, to = c0 * rows + r; c < c1; c++, from++, to += rows) out[to] = values[from]!;
+        for (let c = c0, from = r * columns + c0, to = c0 * rows + r; c < c1; c++, from++, to += rows)
+          out[to] = values[from]!;
       }
     }
   }
@@ -300,14 +339,24 @@ function parseManifest(text: string): ConvertedManifest {
   try {
     manifest = JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not valid JSON: ${quote((error as Error).message, 300)}`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `model.json is not valid JSON: ${quote((error as Error).message, 300)}`,
+      { cause: error },
+    );
   }
   const m = manifest as Partial<ConvertedManifest> | null;
   if (!m || typeof m !== 'object' || m.format !== CONVERTED_FORMAT) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${quote(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `model.json is not an ${CONVERTED_FORMAT} model (its "format" is ${quote(m?.format)}); convert the checkpoint with \`emotion2vec convert\`.`,
+    );
   }
   if (!READABLE_FORMAT_VERSIONS.includes(m.formatVersion)) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json has format version ${quote(m.formatVersion)}; this library reads versions ${READABLE_FORMAT_VERSIONS.join(', ')}. Convert the checkpoint again with this version.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `model.json has format version ${quote(m.formatVersion)}; this library reads versions ${READABLE_FORMAT_VERSIONS.join(', ')}. Convert the checkpoint again with this version.`,
+    );
   }
   checkManifestStructure(m);
   const weightsOk =
@@ -317,10 +366,19 @@ function parseManifest(text: string): ConvertedManifest {
         Array.isArray(g.paths) &&
         g.paths.every((p) => typeof p === 'string' && /^[\w.-]+$/.test(p)) &&
         Array.isArray(g.weights) &&
-        g.weights.every((w) => typeof w.name === 'string' && w.dtype === 'float32' && Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0)),
+        g.weights.every(
+          (w) =>
+            typeof w.name === 'string' &&
+            w.dtype === 'float32' &&
+            Array.isArray(w.shape) &&
+            w.shape.every((d) => Number.isInteger(d) && d >= 0),
+        ),
     );
   if (!weightsOk || typeof m.modelConf !== 'object' || m.modelConf === null || !Array.isArray(m.tokens)) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', 'model.json is incomplete or damaged (modelConf, tokens or weightsManifest is missing or malformed); convert the checkpoint again.');
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      'model.json is incomplete or damaged (modelConf, tokens or weightsManifest is missing or malformed); convert the checkpoint again.',
+    );
   }
   // The stored types, checked and typed (int8 scales: one finite scale per output channel).
   const weightsManifest = m.weightsManifest!.map((group) => ({
@@ -328,20 +386,36 @@ function parseManifest(text: string): ConvertedManifest {
     weights: group.weights.map((w) => {
       const quantization = checkQuantization((w as { quantization?: unknown }).quantization, w.name, w.shape);
       const layout = checkLayout((w as { layout?: unknown }).layout, w.name, w.shape, quantization);
-      return { name: w.name, shape: w.shape, dtype: w.dtype, ...(quantization ? { quantization } : {}), ...(layout ? { layout } : {}) };
+      return {
+        name: w.name,
+        shape: w.shape,
+        dtype: w.dtype,
+        ...(quantization ? { quantization } : {}),
+        ...(layout ? { layout } : {}),
+      };
     }),
   }));
   return { ...(m as ConvertedManifest), weightsManifest };
 }
 
 /** A manifest entry's `layout`: absent (PyTorch's), or `transposed` on a 2-D tensor that is not int8. */
-function checkLayout(value: unknown, name: string, shape: readonly number[], quantization: Quantization | undefined): typeof TRANSPOSED | undefined {
+function checkLayout(
+  value: unknown,
+  name: string,
+  shape: readonly number[],
+  quantization: Quantization | undefined,
+): typeof TRANSPOSED | undefined {
   if (value === undefined) return undefined;
   const fail = (what: string): never => {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is damaged: the layout of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `model.json is damaged: the layout of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`,
+    );
   };
   if (value !== TRANSPOSED) return fail(`is ${quote(value, 100)} (this library reads "${TRANSPOSED}")`);
-  if (shape.length !== 2) return fail(`is "${TRANSPOSED}" on a tensor of rank ${shape.length} (only matrices are stored transposed)`);
-  if (quantization?.dtype === 'int8') return fail(`is "${TRANSPOSED}" on an int8 tensor (int8 matrices keep PyTorch's layout)`);
+  if (shape.length !== 2)
+    return fail(`is "${TRANSPOSED}" on a tensor of rank ${shape.length} (only matrices are stored transposed)`);
+  if (quantization?.dtype === 'int8')
+    return fail(`is "${TRANSPOSED}" on an int8 tensor (int8 matrices keep PyTorch's layout)`);
   return TRANSPOSED;
 }

@@ -3,23 +3,30 @@
  * The same class runs in Node and in browsers, on whichever TensorFlow.js backend is available.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_SAMPLE_RATE, prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
 import { selectBackend, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
-import { isUnusedLabel, minimumSamples, type Emotion2VecConfig } from './config.js';
+import { minimumSamples, type Emotion2VecConfig } from './config.js';
 import { BackgroundPacking } from './background-packing.js';
 import { Emotion2VecNetwork, type ScoringNetwork } from './network.js';
 import type { LoadReport } from '../layers/parameters.js';
-import { argmax, scoresFromLogits } from './scores.js';
-import { resolveModelSource } from '../hub/resolve.js';
+import { headScores, usedLabels, type TopLabel } from './scores.js';
+import { resolveModelSource } from './hub-source.js';
 import type { HubOptions } from '../hub/progress.js';
 import { readModelContents, type ModelSource } from './sources.js';
 import { normalizeWaveform } from './waveform.js';
-import { ClassifierHead, assertHeadFits, readHead, type HeadSource } from '../train/head.js';
+import { TrainedHead, assertHeadFits, readHead, type HeadSource } from './trained-head.js';
 import { planSegments, type SegmentOptions } from '../audio/vad.js';
-import { FRAME_HOP_SECONDS, frameProbabilities, frameScoresWindow, smoothFrameScores, type FrameScores, type FrameScoresOption } from './frame-scores.js';
+import {
+  frameProbabilities,
+  frameScoresWindow,
+  toFrameScores,
+  type FrameScores,
+  type FrameScoresOption,
+} from './frame-scores.js';
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
 import type { TimelineEntry } from './segment-runner.js';
 import { SpeechStream, type StreamOptions } from './stream.js';
@@ -27,7 +34,10 @@ import { SpeechStream, type StreamOptions } from './stream.js';
 /** Audio up to this long runs in one full pass (upstream's exact path) unless `maxFullPassSeconds` says otherwise. */
 export const DEFAULT_MAX_FULL_PASS_SECONDS = 30;
 
-/** `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id ('emotion2vec/emotion2vec_plus_large'). */
+/**
+ * `hub`, `cacheDir`, `offline`, `endpoints` and `progress` apply to models named by id
+ * ('emotion2vec/emotion2vec_plus_large').
+ */
 export interface LoadOptions extends HubOptions {
   /** TensorFlow.js backend; 'auto' (default) picks the fastest available. */
   readonly backend?: BackendName;
@@ -93,7 +103,7 @@ export interface EmotionPrediction {
   /** Probability of each label, same order, summing to 1. */
   readonly scores: number[];
   /** The most likely label, or null for an embedding-only model. */
-  readonly top: { readonly label: string; readonly score: number; readonly index: number } | null;
+  readonly top: TopLabel | null;
   /** Number of 20 ms frames the encoder produced (T). */
   readonly frames: number;
   /** Duration of the audio that was analysed, in seconds. */
@@ -125,20 +135,26 @@ export interface EmotionPrediction {
  * }
  * ```
  */
-export type BatchItemResult = { readonly ok: true; readonly prediction: EmotionPrediction } | { readonly ok: false; readonly error: Emotion2VecError };
+export type BatchItemResult =
+  | { readonly ok: true; readonly prediction: EmotionPrediction }
+  | { readonly ok: false; readonly error: Emotion2VecError };
 
 export class Emotion2Vec {
   private network: Emotion2VecNetwork | null;
   /** A trained head replacing the model's own (`LoadOptions.head`). */
-  private head: ClassifierHead | null;
+  private head: TrainedHead | null;
   /** The weight matrices' packing, begun after the load and finished by the first prediction at the latest. */
   private readonly packing: BackgroundPacking;
 
   private constructor(
     network: Emotion2VecNetwork,
     /** What loading found: tensors loaded, training-only and unused tensors skipped. */
-    readonly loadReport: LoadReport & { readonly location: string; readonly layout: 'checkpoint' | 'converted'; readonly notes: readonly string[] },
-    head: ClassifierHead | null = null,
+    readonly loadReport: LoadReport & {
+      readonly location: string;
+      readonly layout: 'checkpoint' | 'converted';
+      readonly notes: readonly string[];
+    },
+    head: TrainedHead | null = null,
   ) {
     this.network = network;
     this.head = head;
@@ -164,8 +180,9 @@ export class Emotion2Vec {
     await selectBackend(options.backend ?? 'auto', options);
     const contents = await readModelContents(await resolveModelSource(source, options), options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
-    if (headWeights) assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
-    const head = headWeights ? ClassifierHead.fromWeights(headWeights) : null;
+    if (headWeights)
+      assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
+    const head = headWeights ? TrainedHead.fromWeights(headWeights) : null;
     const network = new Emotion2VecNetwork(contents.definition);
     let report: LoadReport;
     try {
@@ -175,7 +192,11 @@ export class Emotion2Vec {
       throw error;
     }
     options.progress?.({ status: 'ready' });
-    return new Emotion2Vec(network, { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes }, head);
+    return new Emotion2Vec(
+      network,
+      { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes },
+      head,
+    );
   }
 
   /** The validated model configuration. */
@@ -186,7 +207,7 @@ export class Emotion2Vec {
   /** The labels results use, in order (`unuse*` placeholders dropped). */
   get labels(): string[] {
     const tokens = this.head ? this.head.tokens : this.live().definition.tokens;
-    return tokens.filter((label) => !isUnusedLabel(label));
+    return usedLabels(tokens);
   }
 
   /** Embedding width D (768 base, 1024 large). */
@@ -214,23 +235,35 @@ export class Emotion2Vec {
   async predictBatch(audios: readonly AudioInput[], options: BatchPredictOptions = {}): Promise<BatchItemResult[]> {
     this.live();
     if (!Array.isArray(audios)) {
-      throw new UsageError('INVALID_ARGUMENT', `predictBatch takes an array of audio inputs; got ${describeValue(audios)}. For one input, call predict(audio) or wrap it: predictBatch([audio]).`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `predictBatch takes an array of audio inputs; got ${describeValue(audios)}. For one input, call predict(audio) or wrap it: predictBatch([audio]).`,
+      );
     }
     const batchSize = options.batchSize ?? defaultBatchSize(this.backend);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new UsageError('INVALID_ARGUMENT', `batchSize must be a positive integer; got ${batchSize}.`);
     }
     if (options.granularity !== undefined && options.granularity !== 'utterance' && options.granularity !== 'frame') {
-      throw new UsageError('INVALID_ARGUMENT', `granularity must be 'utterance' or 'frame'; got ${JSON.stringify(options.granularity)}.`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `granularity must be 'utterance' or 'frame'; got ${JSON.stringify(options.granularity)}.`,
+      );
     }
     const maxFullPass = options.maxFullPassSeconds ?? DEFAULT_MAX_FULL_PASS_SECONDS;
     if (typeof maxFullPass !== 'number' || !(maxFullPass > 0)) {
-      throw new UsageError('INVALID_ARGUMENT', `maxFullPassSeconds must be a positive number of seconds; got ${JSON.stringify(maxFullPass)?.slice(0, 40)}.`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `maxFullPassSeconds must be a positive number of seconds; got ${JSON.stringify(maxFullPass)?.slice(0, 40)}.`,
+      );
     }
     frameScoresWindow(options.frameScores);
     planSegments(options.segmentation);
     if (options.onFrames !== undefined && typeof options.onFrames !== 'function') {
-      throw new UsageError('INVALID_ARGUMENT', `onFrames must be a function (rows, shape) => void; got ${describeValue(options.onFrames)}.`);
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `onFrames must be a function (rows, shape) => void; got ${describeValue(options.onFrames)}.`,
+      );
     }
 
     const results: BatchItemResult[] = new Array(audios.length);
@@ -244,7 +277,8 @@ export class Emotion2Vec {
         continue;
       }
       // Audio longer than one pass runs on its own, segment by segment, as soon as it is decoded.
-      if (audio.waveform.length > maxFullPass * MODEL_SAMPLE_RATE) results[index] = await this.settle(() => this.runLong(audio, index, options));
+      if (audio.waveform.length > maxFullPass * MODEL_SAMPLE_RATE)
+        results[index] = await this.settle(() => this.runLong(audio, index, options));
       else ready.push({ index, audio });
     }
     // Similar lengths together keep padding (wasted compute) small; results do not depend on the grouping.
@@ -267,8 +301,12 @@ export class Emotion2Vec {
         for (const item of group) {
           const result = results[item.index]!;
           if (!result.ok) continue;
-          const timeline = await this.settle(() => runTimeline(this.scoring(), item.audio.waveform, options.segmentation));
-          results[item.index] = timeline.ok ? { ok: true, prediction: { ...result.prediction, timeline: timeline.prediction } } : timeline;
+          const timeline = await this.settle(() =>
+            runTimeline(this.scoring(), item.audio.waveform, options.segmentation),
+          );
+          results[item.index] = timeline.ok
+            ? { ok: true, prediction: { ...result.prediction, timeline: timeline.prediction } }
+            : timeline;
         }
       }
     }
@@ -297,8 +335,10 @@ export class Emotion2Vec {
     });
     const dim = this.config.embedDim;
     let embedding: Embedding | undefined;
-    if (wantFrames && result.frameEmbeddings) embedding = { data: result.frameEmbeddings, shape: [result.frames, dim], granularity: 'frame' };
-    else if (wantEmbedding && !wantFrames) embedding = { data: result.utterance, shape: [dim], granularity: 'utterance' };
+    if (wantFrames && result.frameEmbeddings)
+      embedding = { data: result.frameEmbeddings, shape: [result.frames, dim], granularity: 'frame' };
+    else if (wantEmbedding && !wantFrames)
+      embedding = { data: result.utterance, shape: [dim], granularity: 'utterance' };
     return {
       labels: result.labels,
       scores: result.scores,
@@ -315,12 +355,20 @@ export class Emotion2Vec {
   }
 
   /** The windows already run are the timeline when fixed windows were asked for; speech segments need their own run. */
-  private async longTimeline(audio: PreparedAudio, options: PredictOptions, windows: TimelineEntry[]): Promise<TimelineEntry[]> {
-    return options.segmentation?.mode === 'fixed' ? windows : runTimeline(this.scoring(), audio.waveform, options.segmentation);
+  private async longTimeline(
+    audio: PreparedAudio,
+    options: PredictOptions,
+    windows: TimelineEntry[],
+  ): Promise<TimelineEntry[]> {
+    return options.segmentation?.mode === 'fixed'
+      ? windows
+      : runTimeline(this.scoring(), audio.waveform, options.segmentation);
   }
 
   /** Runs one item's work, turning a failure into its typed error. */
-  private async settle<T>(work: () => Promise<T>): Promise<{ ok: true; prediction: T } | { ok: false; error: Emotion2VecError }> {
+  private async settle<T>(
+    work: () => Promise<T>,
+  ): Promise<{ ok: true; prediction: T } | { ok: false; error: Emotion2VecError }> {
     try {
       return { ok: true, prediction: await work() };
     } catch (error) {
@@ -329,7 +377,13 @@ export class Emotion2Vec {
   }
 
   private inferenceFailure(error: unknown): Emotion2VecError {
-    return error instanceof Emotion2VecError ? error : new InferenceError('INFERENCE_FAILED', `The ${this.backend} backend failed while running the model: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    return error instanceof Emotion2VecError
+      ? error
+      : new InferenceError(
+          'INFERENCE_FAILED',
+          `The ${this.backend} backend failed while running the model: ${(error as Error)?.message ?? String(error)}`,
+          { cause: error },
+        );
   }
 
   /** Frees every tensor the model holds. The model cannot be used afterwards. */
@@ -354,15 +408,24 @@ export class Emotion2Vec {
     return audio;
   }
 
-  /** One forward pass over a padded batch (`inputs`: their indexes in the caller's list); reads back only what was asked for. */
-  private async run(batch: PreparedAudio[], inputs: readonly number[], options: PredictOptions): Promise<EmotionPrediction[]> {
+  /**
+   * One forward pass over a padded batch (`inputs`: their indexes in the caller's list); reads back only what was asked
+   * for.
+   */
+  private async run(
+    batch: PreparedAudio[],
+    inputs: readonly number[],
+    options: PredictOptions,
+  ): Promise<EmotionPrediction[]> {
     const network = this.scoring();
     const { config, tokens } = network.definition;
     const classifier = network.head;
     const lengths = batch.map((audio) => audio.waveform.length);
     const width = Math.max(...lengths);
     const padded = new Float32Array(batch.length * width);
-    batch.forEach((audio, b) => padded.set(config.normalize ? normalizeWaveform(audio.waveform) : audio.waveform, b * width));
+    batch.forEach((audio, b) =>
+      padded.set(config.normalize ? normalizeWaveform(audio.waveform) : audio.waveform, b * width),
+    );
 
     const wantEmbedding = options.embedding === true;
     const wantFrames = wantEmbedding && options.granularity === 'frame';
@@ -375,8 +438,14 @@ export class Emotion2Vec {
       const pooled = maskedMeanPool(encoded.frames, encoded.frameLengths);
       const head = classifier?.apply(pooled);
       const [b, t, d] = encoded.frames.shape;
-      const perFrame = smoothing !== null ? classifier!.apply(tf.reshape(encoded.frames, [b * t, d]) as tf.Tensor2D) : undefined;
-      return { frames: encoded.frames, utterance: pooled, ...(head ? { logits: head } : {}), ...(perFrame ? { frameLogits: perFrame } : {}) };
+      const perFrame =
+        smoothing !== null ? classifier!.apply(tf.reshape(encoded.frames, [b * t, d]) as tf.Tensor2D) : undefined;
+      return {
+        frames: encoded.frames,
+        utterance: pooled,
+        ...(head ? { logits: head } : {}),
+        ...(perFrame ? { frameLogits: perFrame } : {}),
+      };
     }) as { frames: tf.Tensor3D; utterance: tf.Tensor2D; logits?: tf.Tensor2D; frameLogits?: tf.Tensor2D };
     try {
       const [utteranceData, logitData, frameData, frameLogitData] = await Promise.all([
@@ -389,13 +458,17 @@ export class Emotion2Vec {
       const time = frames.shape[1];
       const predictions: EmotionPrediction[] = [];
       for (const [b, audio] of batch.entries()) {
-        const { labels, scores } = logitData ? scoresFromLogits(logitData.subarray(b * tokens.length, (b + 1) * tokens.length), tokens) : { labels: [], scores: [] };
-        const best = argmax(scores);
+        const row = logitData && logitData.subarray(b * tokens.length, (b + 1) * tokens.length);
+        const { labels, scores, top } = headScores(row, tokens);
         const frameCount = frameLengths[b]!;
         let embedding: Embedding | undefined;
         if (wantEmbedding) {
           embedding = frameData
-            ? { data: frameData.slice(b * time * dim, (b * time + frameCount) * dim), shape: [frameCount, dim], granularity: 'frame' }
+            ? {
+                data: frameData.slice(b * time * dim, (b * time + frameCount) * dim),
+                shape: [frameCount, dim],
+                granularity: 'frame',
+              }
             : { data: utteranceData.slice(b * dim, (b + 1) * dim), shape: [dim], granularity: 'utterance' };
         }
         if (embedding && embedding.granularity === 'frame' && options.onFrames) {
@@ -404,14 +477,17 @@ export class Emotion2Vec {
         }
         let frameScores: FrameScores | undefined;
         if (frameLogitData && smoothing !== null) {
-          const rows = frameProbabilities(frameLogitData.subarray(b * time * tokens.length, (b * time + frameCount) * tokens.length), frameCount, tokens);
-          const data = smoothFrameScores(rows.data, frameCount, rows.labels.length, smoothing);
-          frameScores = { labels: rows.labels, data, shape: [frameCount, rows.labels.length], hopSeconds: FRAME_HOP_SECONDS, smoothingSeconds: smoothing };
+          const rows = frameProbabilities(
+            frameLogitData.subarray(b * time * tokens.length, (b * time + frameCount) * tokens.length),
+            frameCount,
+            tokens,
+          );
+          frameScores = toFrameScores(rows, frameCount, smoothing);
         }
         predictions.push({
           labels,
           scores,
-          top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
+          top,
           frames: frameCount,
           durationSeconds: audio.waveform.length / MODEL_SAMPLE_RATE,
           quality: audio.quality,
@@ -430,11 +506,14 @@ export class Emotion2Vec {
   private scoring(): ScoringNetwork {
     const network = this.live();
     this.packing.finish();
-    return this.head ? { encoder: network.encoder, head: this.head, definition: { ...network.definition, tokens: this.head.tokens } } : network;
+    return this.head
+      ? { encoder: network.encoder, head: this.head, definition: { ...network.definition, tokens: this.head.tokens } }
+      : network;
   }
 
   private live(): Emotion2VecNetwork {
-    if (!this.network) throw new UsageError('MODEL_DISPOSED', 'This Emotion2Vec model was disposed; load it again to keep using it.');
+    if (!this.network)
+      throw new UsageError('MODEL_DISPOSED', 'This Emotion2Vec model was disposed; load it again to keep using it.');
     return this.network;
   }
 }
@@ -447,5 +526,9 @@ function defaultBatchSize(backend: string): number {
 /** Errors from our own checks pass through; anything else (a bug, a backend failure) is wrapped, never lost. */
 function asTypedError(error: unknown): Emotion2VecError {
   if (error instanceof Emotion2VecError) return error;
-  return new AudioInputError('AUDIO_DECODE', `Could not prepare this input: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  return new AudioInputError(
+    'AUDIO_DECODE',
+    `Could not prepare this input: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error },
+  );
 }

@@ -8,6 +8,7 @@
  * the padding, so an item's result does not depend on what it was batched with.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import { AlibiBias } from '../layers/alibi.js';
 import { ContextEncoder } from '../layers/context-encoder.js';
 import { ConvFeatureExtractor } from '../layers/conv-feature-extractor.js';
@@ -140,7 +141,7 @@ export class Emotion2VecEncoder {
       if (this.finalNorm) x = stage('final_norm', () => this.finalNorm!.apply(x) as tf.Tensor3D);
 
       const frames =
-        numExtra > 0 ? (tf.slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
+        numExtra > 0 ? (slice(x, [0, numExtra, 0], [batch, time, this.config.embedDim]) as tf.Tensor3D) : x;
       return { frames, intermediates };
     });
     return {

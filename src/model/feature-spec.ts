@@ -12,7 +12,6 @@ import { ConfigError, quote } from '../errors.js';
 import { CONFIG_LIMITS } from './limits.js';
 import type { ConvLayerSpec } from '../layers/conv-feature-extractor.js';
 
-
 /** Parses a feature_encoder_spec string into its conv layers. Throws a ConfigError naming the problem. */
 export function parseFeatureEncoderSpec(text: string, field = 'feature_encoder_spec'): ConvLayerSpec[] {
   const tokens = text.match(/\d+|[[\]()+*,]|\S/g) ?? [];
@@ -26,15 +25,20 @@ export function parseFeatureEncoderSpec(text: string, field = 'feature_encoder_s
     );
   };
   // Plain tokens print as they are; anything else (a 10^6-digit number, a control character) quoted and capped.
-  const shown = (token: string | undefined): string => (token !== undefined && /^[\w[\]()+*,.-]{1,20}$/.test(token) ? token : quote(token, 20));
+  const shown = (token: string | undefined): string =>
+    token !== undefined && /^[\w[\]()+*,.-]{1,20}$/.test(token) ? token : quote(token, 20);
   const peek = (): string | undefined => tokens[position];
   const expect = (token: string): void => {
-    if (tokens[position] !== token) fail(`expected '${token}' at token ${position + 1}, found ${tokens[position] === undefined ? 'the end' : shown(tokens[position])}`);
+    if (tokens[position] !== token)
+      fail(
+        `expected '${token}' at token ${position + 1}, found ${tokens[position] === undefined ? 'the end' : shown(tokens[position])}`,
+      );
     position++;
   };
   const integer = (): number => {
     const token = tokens[position];
-    if (token === undefined || !/^\d+$/.test(token)) fail(`expected an integer at token ${position + 1}, found ${token === undefined ? 'the end' : shown(token)}`);
+    if (token === undefined || !/^\d+$/.test(token))
+      fail(`expected an integer at token ${position + 1}, found ${token === undefined ? 'the end' : shown(token)}`);
     position++;
     return Number(token);
   };
@@ -48,8 +52,14 @@ export function parseFeatureEncoderSpec(text: string, field = 'feature_encoder_s
     if (peek() === ',') position++;
     expect(')');
     if (channels < 1 || kernel < 1 || stride < 1) fail(`(${channels}, ${kernel}, ${stride}) has a zero entry`);
-    if (channels > CONFIG_LIMITS.featureEncoderChannels || kernel > CONFIG_LIMITS.featureEncoderKernel || stride > CONFIG_LIMITS.featureEncoderStride) {
-      fail(`(${channels}, ${kernel}, ${stride}) exceeds the bounds (${CONFIG_LIMITS.featureEncoderChannels} channels, kernel and stride ${CONFIG_LIMITS.featureEncoderKernel})`);
+    if (
+      channels > CONFIG_LIMITS.featureEncoderChannels ||
+      kernel > CONFIG_LIMITS.featureEncoderKernel ||
+      stride > CONFIG_LIMITS.featureEncoderStride
+    ) {
+      fail(
+        `(${channels}, ${kernel}, ${stride}) exceeds the bounds (${CONFIG_LIMITS.featureEncoderChannels} channels, kernel and stride ${CONFIG_LIMITS.featureEncoderKernel})`,
+      );
     }
     return { channels, kernel, stride };
   };
@@ -67,7 +77,10 @@ export function parseFeatureEncoderSpec(text: string, field = 'feature_encoder_s
   };
   // Bounded before anything is allocated: `[(64,10,5)] * 999999999` must be an error, not an out-of-memory abort.
   const checkCount = (count: number): void => {
-    if (count > CONFIG_LIMITS.featureEncoderLayers) fail(`it has ${count > 1e15 ? 'more than 10^15' : count} layers; at most ${CONFIG_LIMITS.featureEncoderLayers} are accepted`);
+    if (count > CONFIG_LIMITS.featureEncoderLayers)
+      fail(
+        `it has ${count > 1e15 ? 'more than 10^15' : count} layers; at most ${CONFIG_LIMITS.featureEncoderLayers} are accepted`,
+      );
   };
   const repeat = (items: ConvLayerSpec[], times: number): ConvLayerSpec[] => {
     checkCount(items.length * times);

@@ -3,11 +3,10 @@
  * (the head is linear, so the mean of the frame logits is the utterance logits), softmaxed per frame like the
  * utterance scores, then smoothed with a centred moving average, since single frames are noisy.
  */
+import { FRAME_HOP_SECONDS } from '../audio/frame-geometry.js';
 import { UsageError } from '../errors.js';
 import { scoresFromLogits } from './scores.js';
 
-/** Seconds between frames (the encoder's hop). */
-export const FRAME_HOP_SECONDS = 0.02;
 /** Default smoothing window. */
 export const DEFAULT_SMOOTHING_SECONDS = 0.5;
 
@@ -18,7 +17,7 @@ export interface FrameScores {
   /** Row-major (frames x labels) probabilities; each row sums to 1. */
   readonly data: Float32Array;
   readonly shape: [number, number];
-  /** Time between rows: row t covers [t · hop, t · hop + 0.025) seconds. */
+  /** Time between rows: row t covers [t · hop, t · hop + 0.025) seconds (frame-geometry.ts). */
   readonly hopSeconds: number;
   /** Width of the centred moving average applied (0: none). */
   readonly smoothingSeconds: number;
@@ -33,13 +32,20 @@ export function frameScoresWindow(option: FrameScoresOption | undefined): number
   if (option === true) return DEFAULT_SMOOTHING_SECONDS;
   const seconds = option.smoothingSeconds ?? DEFAULT_SMOOTHING_SECONDS;
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-    throw new UsageError('INVALID_ARGUMENT', `frameScores.smoothingSeconds must be a number of seconds >= 0; got ${JSON.stringify(seconds)?.slice(0, 40)}.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `frameScores.smoothingSeconds must be a number of seconds >= 0; got ${JSON.stringify(seconds)?.slice(0, 40)}.`,
+    );
   }
   return seconds;
 }
 
 /** Per-frame softmax over the used labels: (frames x tokens) logits -> (frames x labels) probabilities. */
-export function frameProbabilities(logits: Float32Array, frames: number, tokens: readonly string[]): { labels: string[]; data: Float32Array } {
+export function frameProbabilities(
+  logits: Float32Array,
+  frames: number,
+  tokens: readonly string[],
+): { labels: string[]; data: Float32Array } {
   const width = tokens.length;
   let labels: string[] = [];
   let data = new Float32Array(0);
@@ -55,10 +61,29 @@ export function frameProbabilities(logits: Float32Array, frames: number, tokens:
 }
 
 /**
+ * The frame scores of `frames` rows of per-frame probabilities (as {@link frameProbabilities} gives them, for a
+ * whole file or stitched from its segments), smoothed over `smoothingSeconds`.
+ */
+export function toFrameScores(
+  rows: { readonly labels: string[]; readonly data: Float32Array },
+  frames: number,
+  smoothingSeconds: number,
+): FrameScores {
+  const labels = rows.labels.length;
+  return {
+    labels: rows.labels,
+    data: smoothFrameScores(rows.data, frames, labels, smoothingSeconds),
+    shape: [frames, labels],
+    hopSeconds: FRAME_HOP_SECONDS,
+    smoothingSeconds,
+  };
+}
+
+/**
  * Centred moving average over `2·⌊w/2⌋ + 1` frames (w = window / hop), averaging only the frames that exist at
  * the edges. Running sums in float64: linear time whatever the window.
  */
-export function smoothFrameScores(data: Float32Array, frames: number, labels: number, smoothingSeconds: number): Float32Array {
+function smoothFrameScores(data: Float32Array, frames: number, labels: number, smoothingSeconds: number): Float32Array {
   const half = Math.floor(Math.round(smoothingSeconds / FRAME_HOP_SECONDS) / 2);
   if (half === 0) return data;
   const out = new Float32Array(data.length);

@@ -6,13 +6,14 @@
  * activations, never the whole file's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { MODEL_SAMPLE_RATE, type PreparedAudio } from '../audio/prepare.js';
+import type { PreparedAudio } from '../audio/prepare.js';
+import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { SegmentOptions } from '../audio/vad.js';
 import { InferenceError } from '../errors.js';
 import { frameCount } from './config.js';
-import { FRAME_HOP_SECONDS, frameProbabilities, smoothFrameScores, type FrameScores } from './frame-scores.js';
+import { frameProbabilities, toFrameScores, type FrameScores } from './frame-scores.js';
 import type { ScoringNetwork } from './network.js';
-import { argmax, scoresFromLogits } from './scores.js';
+import { headScores, type HeadScores, type TopLabel } from './scores.js';
 import { SegmentRunner, type SegmentOutput, type TimelineEntry } from './segment-runner.js';
 
 /** Samples handed to the segment runner per push when the whole file is at hand: views, never copies. */
@@ -38,7 +39,7 @@ export interface SegmentedResult {
   readonly timeline: TimelineEntry[];
   readonly labels: string[];
   readonly scores: number[];
-  readonly top: TimelineEntry['top'];
+  readonly top: TopLabel | null;
   /** T: frames of a full pass over the file. */
   readonly frames: number;
   /** Mean of all frame embeddings (D). */
@@ -50,7 +51,11 @@ export interface SegmentedResult {
 }
 
 /** Runs a prepared file window by window (fixed windows with overlap, of the segmentation's length). */
-export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio, request: SegmentedRequest): Promise<SegmentedResult> {
+export async function runSegmented(
+  network: ScoringNetwork,
+  audio: PreparedAudio,
+  request: SegmentedRequest,
+): Promise<SegmentedResult> {
   const { config, tokens } = network.definition;
   const dim = config.embedDim;
   const total = frameCount(config, audio.waveform.length);
@@ -91,51 +96,50 @@ export async function runSegmented(network: ScoringNetwork, audio: PreparedAudio
   }
   await runner.end();
   if (written !== total) {
-    throw new InferenceError('INFERENCE_FAILED', `Segments gave ${written} frames where a full pass gives ${total}: please report this with the audio's length (${audio.waveform.length} samples).`);
+    throw new InferenceError(
+      'INFERENCE_FAILED',
+      `Segments gave ${written} frames where a full pass gives ${total}: please report this with the audio's length (${audio.waveform.length} samples).`,
+    );
   }
 
   const utterance = Float32Array.from(sum, (v) => v / total);
-  const { labels, scores } = await headScores(network, utterance);
-  const best = argmax(scores);
+  const { labels, scores, top } = await pooledScores(network, utterance);
   const smoothing = request.frameScoresSeconds;
   return {
     timeline,
     labels,
     scores,
-    top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null,
+    top,
     frames: total,
     utterance,
     ...(frameEmbeddings ? { frameEmbeddings } : {}),
     ...(probabilities && smoothing !== null
-      ? {
-          frameScores: {
-            labels: probabilityLabels,
-            data: smoothFrameScores(probabilities, total, probabilityLabels.length, smoothing),
-            shape: [total, probabilityLabels.length] as [number, number],
-            hopSeconds: FRAME_HOP_SECONDS,
-            smoothingSeconds: smoothing,
-          },
-        }
+      ? { frameScores: toFrameScores({ labels: probabilityLabels, data: probabilities }, total, smoothing) }
       : {}),
     overlapSeconds: runner.segmentPlan.seconds.overlap,
   };
 }
 
 /** The timeline of a waveform alone (its entries' scores, no frames kept). */
-export async function runTimeline(network: ScoringNetwork, waveform: Float32Array, segmentation: SegmentOptions | undefined): Promise<TimelineEntry[]> {
+export async function runTimeline(
+  network: ScoringNetwork,
+  waveform: Float32Array,
+  segmentation: SegmentOptions | undefined,
+): Promise<TimelineEntry[]> {
   const timeline: TimelineEntry[] = [];
   const runner = new SegmentRunner(network, { segmentation, onSegment: (output) => void timeline.push(output.entry) });
-  for (let start = 0; start < waveform.length; start += FILE_CHUNK) await runner.push(waveform.subarray(start, start + FILE_CHUNK));
+  for (let start = 0; start < waveform.length; start += FILE_CHUNK)
+    await runner.push(waveform.subarray(start, start + FILE_CHUNK));
   await runner.end();
   return timeline;
 }
 
-/** Labelled scores of one pooled embedding through the head (none for an embedding-only model). */
-async function headScores(network: ScoringNetwork, pooled: Float32Array): Promise<{ labels: string[]; scores: number[] }> {
-  if (!network.head) return { labels: [], scores: [] };
+/** Labelled scores and top label of one pooled embedding through the head (none for an embedding-only model). */
+async function pooledScores(network: ScoringNetwork, pooled: Float32Array): Promise<HeadScores> {
+  if (!network.head) return headScores(null, network.definition.tokens);
   const logits = tf.tidy(() => network.head!.apply(tf.tensor2d(pooled, [1, pooled.length])));
   try {
-    return scoresFromLogits((await logits.data()) as Float32Array, network.definition.tokens);
+    return headScores((await logits.data()) as Float32Array, network.definition.tokens);
   } finally {
     logits.dispose();
   }

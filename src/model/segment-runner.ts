@@ -10,24 +10,15 @@
  * their own frames ("cut in the middle"); docs/long-audio.md gives the measured effect.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { slice } from '../backend/kernels.js';
 import { SampleBuffer } from '../audio/sample-buffer.js';
-import { SEGMENT_HOP, SpeechSegmenter, type Segment, type SegmentOptions, type SegmentPlan } from '../audio/vad.js';
+import { SpeechSegmenter, type Segment, type SegmentOptions, type SegmentPlan } from '../audio/vad.js';
 import { maskedMeanPool } from '../layers/pooling.js';
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { FRAME_HOP_SAMPLES, FRAME_TAIL_SAMPLES, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import { frameCount } from './config.js';
 import type { ScoringNetwork } from './network.js';
-import { argmax, scoresFromLogits } from './scores.js';
+import { headScores, type TopLabel } from './scores.js';
 import { normalizeWaveform } from './waveform.js';
-
-/** Extra samples a frame reads past its 320-sample hop (the CNN's 400-sample receptive field). */
-const FRAME_TAIL = 80;
-
-/** The top label of a result. */
-export interface TopLabel {
-  readonly label: string;
-  readonly score: number;
-  readonly index: number;
-}
 
 /** One segment of a timeline: where it is, whether it is speech, and what the model says about it. */
 export interface TimelineEntry {
@@ -125,7 +116,7 @@ export class SegmentRunner {
       await this.options.onSegment(await this.encode(segment, range));
     }
     const nextFrame = this.queue[0]?.startFrame ?? this.segmenter.openFrame;
-    this.buffer.dropBefore(Math.max(0, nextFrame - this.plan.contextFrames) * SEGMENT_HOP);
+    this.buffer.dropBefore(Math.max(0, nextFrame - this.plan.contextFrames) * FRAME_HOP_SAMPLES);
   }
 
   /** Samples a segment is encoded from, and how many context frames come before its own. */
@@ -133,20 +124,31 @@ export class SegmentRunner {
     const context = this.plan.contextFrames;
     const leftFrames = segment.cutBefore ? Math.min(context, segment.startFrame) : 0;
     const rightFrames = segment.cutAfter ? context : 0;
-    const from = (segment.startFrame - leftFrames) * SEGMENT_HOP;
-    let to = (segment.endFrame + rightFrames) * SEGMENT_HOP + FRAME_TAIL;
+    const from = (segment.startFrame - leftFrames) * FRAME_HOP_SAMPLES;
+    let to = (segment.endFrame + rightFrames) * FRAME_HOP_SAMPLES + FRAME_TAIL_SAMPLES;
     if (this.ended) to = Math.min(to, this.buffer.length);
     return { from, to, leftFrames };
   }
 
-  private async encode(segment: Segment, range: { from: number; to: number; leftFrames: number }): Promise<SegmentOutput> {
+  private async encode(
+    segment: Segment,
+    range: { from: number; to: number; leftFrames: number },
+  ): Promise<SegmentOutput> {
     const { config, tokens } = this.network.definition;
     const wave = this.buffer.slice(range.from, range.to);
-    const end = Math.min(segment.endFrame * SEGMENT_HOP, this.buffer.length);
-    const place = { start: (segment.startFrame * SEGMENT_HOP) / MODEL_SAMPLE_RATE, end: end / MODEL_SAMPLE_RATE, speech: segment.speech };
+    const end = Math.min(segment.endFrame * FRAME_HOP_SAMPLES, this.buffer.length);
+    const place = {
+      start: (segment.startFrame * FRAME_HOP_SAMPLES) / MODEL_SAMPLE_RATE,
+      end: end / MODEL_SAMPLE_RATE,
+      speech: segment.speech,
+    };
     if (frameCount(config, wave.length) - range.leftFrames <= 0) {
       // Only live input can end this short (files under one frame are refused before): nothing to score.
-      return { segment, entry: { ...place, top: null, scores: [], frames: 0 }, frameSum: new Float64Array(config.embedDim) };
+      return {
+        segment,
+        entry: { ...place, top: null, scores: [], frames: 0 },
+        frameSum: new Float64Array(config.embedDim),
+      };
     }
     const input = config.normalize ? normalizeWaveform(wave) : wave;
     const wantFrames = this.options.frames === true;
@@ -156,7 +158,7 @@ export class SegmentRunner {
       const encoded = this.network.encoder.forward(tf.tensor2d(input, [1, input.length]), [input.length]);
       const available = encoded.frameLengths[0]! - range.leftFrames;
       count = Math.max(0, Math.min(segment.endFrame - segment.startFrame, available));
-      const own = tf.slice(encoded.frames, [0, range.leftFrames, 0], [1, count, config.embedDim]) as tf.Tensor3D;
+      const own = slice(encoded.frames, [0, range.leftFrames, 0], [1, count, config.embedDim]) as tf.Tensor3D;
       // The same pooling op as a full pass, so a segment without forced cuts gets upstream's numbers.
       const pooled = maskedMeanPool(own, [count]);
       const frames2d = tf.reshape(own, [count, config.embedDim]) as tf.Tensor2D;
@@ -168,18 +170,25 @@ export class SegmentRunner {
       };
     });
     try {
-      const [sum, logits, frames, frameLogits] = await Promise.all([tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].map((t) => (t ? (t.data() as Promise<Float32Array>) : Promise.resolve(null))));
-      const { labels, scores } = logits ? scoresFromLogits(logits, tokens) : { labels: [], scores: [] };
-      const best = argmax(scores);
+      const [sum, logits, frames, frameLogits] = await Promise.all(
+        [tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].map((t) =>
+          t ? (t.data() as Promise<Float32Array>) : Promise.resolve(null),
+        ),
+      );
+      const { scores, top } = headScores(logits ?? null, tokens);
       return {
         segment,
-        entry: { ...place, top: best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null, scores, frames: count },
+        entry: { ...place, top, scores, frames: count },
         frameSum: Float64Array.from(sum!),
         ...(frames ? { frames } : {}),
         ...(frameLogits ? { frameLogits } : {}),
       };
     } finally {
-      tf.dispose([tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].filter((t): t is tf.Tensor => t !== undefined));
+      tf.dispose(
+        [tensors.sum, tensors.logits, tensors.frames, tensors.frameLogits].filter(
+          (t): t is tf.Tensor => t !== undefined,
+        ),
+      );
     }
   }
 }

@@ -8,6 +8,7 @@
  */
 import { CheckpointError, ConfigError, UsageError, describeValue, isEmotion2VecError, quote } from '../errors.js';
 import { FileRefusal, getPlatform } from '../platform.js';
+import { isHttpUrl } from '../io/url.js';
 import { readCheckpoint } from './checkpoint/index.js';
 import { parseConfigYaml, parseTokens, type ModelDefinition } from './config.js';
 import { CONVERTED_MANIFEST, readConvertedModel } from './converted.js';
@@ -83,14 +84,22 @@ export async function readModelContents(source: ModelSource, options: SourceOpti
     if (!configBytes) {
       const manifest = await provider.read(CONVERTED_MANIFEST, MODEL_FILE_MAX_BYTES['model.json']);
       if (manifest) return readConverted(provider, CONVERTED_MANIFEST, manifest);
-      throw notFound(provider, CONFIG_FILE, `a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs ${CONVERTED_MANIFEST} (not found either)`);
+      throw notFound(
+        provider,
+        CONFIG_FILE,
+        `a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs ${CONVERTED_MANIFEST} (not found either)`,
+      );
     }
     return readCheckpointFolder(provider, undefined, names, configBytes);
   }
   return readCheckpointFolder(provider, pick ?? weightFileIn(names), names);
 }
 
-async function readConverted(provider: FileProvider, manifestName: string, manifestBytes?: Uint8Array): Promise<ModelContents> {
+async function readConverted(
+  provider: FileProvider,
+  manifestName: string,
+  manifestBytes?: Uint8Array,
+): Promise<ModelContents> {
   const bytes = manifestBytes ?? (await provider.read(manifestName, MODEL_FILE_MAX_BYTES['model.json']));
   if (!bytes) throw notFound(provider, manifestName);
   const text = new TextDecoder().decode(bytes);
@@ -104,7 +113,11 @@ async function readConverted(provider: FileProvider, manifestName: string, manif
       budget = checkManifestStructure(JSON.parse(text));
       remaining = budget.shardBytes;
     }
-    if (read.has(shard)) throw new CheckpointError('CHECKPOINT_FORMAT', `${manifestName} lists the shard ${quote(shard)} more than once; convert the checkpoint again.`);
+    if (read.has(shard))
+      throw new CheckpointError(
+        'CHECKPOINT_FORMAT',
+        `${manifestName} lists the shard ${quote(shard)} more than once; convert the checkpoint again.`,
+      );
     read.add(shard);
   };
   const found = <T extends { length: number } | { size: number }>(shard: string, data: T | null): T => {
@@ -129,7 +142,12 @@ async function readConverted(provider: FileProvider, manifestName: string, manif
         },
   );
   const note = checkLabelsMatchHead(converted.definition, converted.weights, `${manifestName} "tokens"`, true);
-  return { ...converted, weights: guarded(converted.weights, provider, note), location: provider.location, layout: 'converted' };
+  return {
+    ...converted,
+    weights: guarded(converted.weights, provider, note),
+    location: provider.location,
+    layout: 'converted',
+  };
 }
 
 /** The weights with every read checked for finiteness, plus a note when there is one. */
@@ -138,10 +156,19 @@ function guarded(weights: CheckpointContents, provider: FileProvider, note: stri
   return note ? { ...checked, notes: [...checked.notes, note] } : checked;
 }
 
-async function readCheckpointFolder(provider: FileProvider, weightFile: string | undefined, names: string[] | null, configRead?: Uint8Array): Promise<ModelContents> {
+async function readCheckpointFolder(
+  provider: FileProvider,
+  weightFile: string | undefined,
+  names: string[] | null,
+  configRead?: Uint8Array,
+): Promise<ModelContents> {
   const configBytes = configRead ?? (await provider.read(CONFIG_FILE, MODEL_FILE_MAX_BYTES[CONFIG_FILE]));
   if (!configBytes) {
-    throw notFound(provider, CONFIG_FILE, 'a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs model.json');
+    throw notFound(
+      provider,
+      CONFIG_FILE,
+      'a checkpoint folder needs config.yaml, model.pt (or .safetensors) and tokens.txt; a converted one needs model.json',
+    );
   }
   const { config, modelConf } = parseConfigYaml(new TextDecoder().decode(configBytes));
   const tokensBytes = await provider.read(TOKENS_FILE, MODEL_FILE_MAX_BYTES[TOKENS_FILE]);
@@ -150,15 +177,27 @@ async function readCheckpointFolder(provider: FileProvider, weightFile: string |
   const candidates = weightFile ? [weightFile] : names === null ? UNLISTED_WEIGHT_FILES : [];
   for (const name of candidates) {
     // Opened where the provider can (local files): a torch zip's tensors are then read straight from the file.
-    const bytes = provider.open ? await provider.open(name, MODEL_FILE_MAX_BYTES.weights) : await provider.read(name, MODEL_FILE_MAX_BYTES.weights);
+    const bytes = provider.open
+      ? await provider.open(name, MODEL_FILE_MAX_BYTES.weights)
+      : await provider.read(name, MODEL_FILE_MAX_BYTES.weights);
     if (bytes) {
       const definition = { config, tokens };
       const weights = readCheckpoint(bytes, name);
       const note = checkLabelsMatchHead(definition, weights, TOKENS_FILE, tokensBytes !== null);
-      return { definition, modelConf, weights: guarded(weights, provider, note), location: provider.location, layout: 'checkpoint' };
+      return {
+        definition,
+        modelConf,
+        weights: guarded(weights, provider, note),
+        location: provider.location,
+        layout: 'checkpoint',
+      };
     }
   }
-  throw notFound(provider, weightFile ?? 'model.pt', `no weights found (looked for ${weightFile ?? [...WEIGHT_FILES, '*.safetensors', '*.pt'].join(', ')})`);
+  throw notFound(
+    provider,
+    weightFile ?? 'model.pt',
+    `no weights found (looked for ${weightFile ?? [...WEIGHT_FILES, '*.safetensors', '*.pt'].join(', ')})`,
+  );
 }
 
 /** The weights file of a listed folder: model.safetensors, model.pt, else the only .safetensors/.pt/.pth file. */
@@ -169,28 +208,39 @@ function weightFileIn(names: string[] | null): string | undefined {
   return names.filter((name) => WEIGHT_EXTENSIONS.some((ext) => name.endsWith(ext))).sort()[0];
 }
 
-/** Where to read a source's files from (also used by trained classifier heads, src/train/head.ts). */
-export async function providerFor(source: ModelSource, options: SourceOptions): Promise<{ provider: FileProvider; preferredFile?: string }> {
+/** Where to read a source's files from (also used by trained heads, trained-head.ts). */
+export async function providerFor(
+  source: ModelSource,
+  options: SourceOptions,
+): Promise<{ provider: FileProvider; preferredFile?: string }> {
   if (source instanceof URL || (typeof source === 'string' && /^file:\/\//i.test(source))) {
     const url = new URL(String(source));
     // file: URLs (e.g. `new URL('./model/', import.meta.url)`) are local paths: Node reads them from disk.
     if (url.protocol === 'file:') return localProvider(localPathOf(url));
   }
-  if (source instanceof URL || (typeof source === 'string' && /^https?:\/\//i.test(source))) {
+  if (source instanceof URL || (typeof source === 'string' && isHttpUrl(source))) {
     return urlProvider(String(source), options.fetch ?? globalThis.fetch);
   }
   if (typeof source === 'string') return localProvider(source);
   if (Array.isArray(source)) {
-    return { provider: memoryProvider(Object.fromEntries((source as readonly File[]).map((file) => [file.name, file]))) };
+    return {
+      provider: memoryProvider(Object.fromEntries((source as readonly File[]).map((file) => [file.name, file]))),
+    };
   }
   if (typeof source === 'object' && source !== null) return { provider: memoryProvider(source as ModelFiles) };
-  throw new UsageError('INVALID_ARGUMENT', `Emotion2Vec.load: unsupported model source ${describeValue(source)}; pass a folder path, a URL, or { 'config.yaml': ..., 'model.pt': ..., 'tokens.txt': ... }.`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `Emotion2Vec.load: unsupported model source ${describeValue(source)}; pass a folder path, a URL, or { 'config.yaml': ..., 'model.pt': ..., 'tokens.txt': ... }.`,
+  );
 }
 
 async function localProvider(path: string): Promise<{ provider: FileProvider; preferredFile?: string }> {
   const platform = getPlatform();
   if (!platform.readFile || !platform.isDirectory || !platform.listDirectory) {
-    throw new UsageError('INVALID_ARGUMENT', `Cannot open the path ${quote(path)}: file paths need Node. In a browser, pass a URL or the model files.`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `Cannot open the path ${quote(path)}: file paths need Node. In a browser, pass a URL or the model files.`,
+    );
   }
   const { readFile, openFile, isDirectory, listDirectory } = platform;
   const directoryOf = async (dir: string): Promise<FileProvider> => ({
@@ -214,12 +264,20 @@ async function localProvider(path: string): Promise<{ provider: FileProvider; pr
     return { provider: await directoryOf(dir), preferredFile: path.slice(slash + 1) };
   }
   if (path.includes('\uFFFD')) {
-    throw new CheckpointError('FILE_NAME_ENCODING', `Model not found: ${quote(path)} has a name that is not valid UTF-8 (the bytes shown as \uFFFD) and cannot be opened through a JavaScript string. Rename it to a UTF-8 name.`);
+    throw new CheckpointError(
+      'FILE_NAME_ENCODING',
+      `Model not found: ${quote(path)} has a name that is not valid UTF-8 (the bytes shown as \uFFFD) and cannot be opened through a JavaScript string. Rename it to a UTF-8 name.`,
+    );
   }
-  throw new CheckpointError('MODEL_NOT_FOUND', `Model not found: ${quote(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`);
+  throw new CheckpointError(
+    'MODEL_NOT_FOUND',
+    `Model not found: ${quote(path)} is neither a folder nor a file. Pass the folder that holds config.yaml + model.pt + tokens.txt, or a converted model folder.`,
+  );
 }
 
-/** A local model file read or opened by `access`: absent is null, refusals and read errors are typed and name the file. */
+/**
+ * A local model file read or opened by `access`: absent is null, refusals and read errors are typed and name the file.
+ */
 async function localFile<T>(dir: string, name: string, access: () => Promise<T>): Promise<T | null> {
   try {
     return await access();
@@ -248,14 +306,25 @@ function readFailure(error: unknown, dir: string, name: string): Error {
   if (isEmotion2VecError(error)) return error;
   const code = (error as { code?: string }).code;
   // EACCES, EISDIR, EIO, a file deleted half-way...: say which model file could not be read, not just the errno.
-  return new CheckpointError('MODEL_NOT_FOUND', `Could not read ${name} in ${dir}: ${quote((error as Error)?.message ?? String(error), 300)}. Check that the file is readable.`, {
-    cause: error,
-    details: { file: name, code },
-  });
+  return new CheckpointError(
+    'MODEL_NOT_FOUND',
+    `Could not read ${name} in ${dir}: ${quote((error as Error)?.message ?? String(error), 300)}. Check that the file is readable.`,
+    {
+      cause: error,
+      details: { file: name, code },
+    },
+  );
 }
 
-function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provider: FileProvider; preferredFile?: string } {
-  if (!fetchImpl) throw new UsageError('INVALID_ARGUMENT', 'Loading a model from a URL needs fetch (Node >= 18 or a browser), or pass options.fetch.');
+function urlProvider(
+  url: string,
+  fetchImpl: typeof fetch | undefined,
+): { provider: FileProvider; preferredFile?: string } {
+  if (!fetchImpl)
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      'Loading a model from a URL needs fetch (Node >= 18 or a browser), or pass options.fetch.',
+    );
   const parsed = new URL(url);
   const lastSegment = parsed.pathname.split('/').pop() ?? '';
   const isFile = /\.(json|pt|pth|safetensors)$/i.test(lastSegment);
@@ -266,7 +335,9 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
     list: async () => null,
     absenceNote: (name) => {
       const status = refused.get(name);
-      return status === undefined ? undefined : `the server answered HTTP ${status} for it (S3-style hosts also answer 403 for files that do not exist; a private model needs credentials, e.g. a fetch with an Authorization header in options.fetch)`;
+      return status === undefined
+        ? undefined
+        : `the server answered HTTP ${status} for it (S3-style hosts also answer 403 for files that do not exist; a private model needs credentials, e.g. a fetch with an Authorization header in options.fetch)`;
     },
     read: async (name, maxBytes) => {
       const target = new URL(name, base);
@@ -274,7 +345,9 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
       try {
         response = await fetchImpl(target);
       } catch (error) {
-        throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: ${(error as Error).message}`, { cause: error });
+        throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       if (response.status === 404) return null;
       // Probes for optional files (model.json, model.safetensors...) must fall through where a bucket answers
@@ -283,7 +356,11 @@ function urlProvider(url: string, fetchImpl: typeof fetch | undefined): { provid
         refused.set(name, response.status);
         return null;
       }
-      if (!response.ok) throw new CheckpointError('MODEL_NOT_FOUND', `Could not download ${target.href}: HTTP ${response.status} ${quote(response.statusText, 80)}`);
+      if (!response.ok)
+        throw new CheckpointError(
+          'MODEL_NOT_FOUND',
+          `Could not download ${target.href}: HTTP ${response.status} ${quote(response.statusText, 80)}`,
+        );
       return readBounded(response, target.href, name, maxBytes);
     },
   };
@@ -298,8 +375,23 @@ function memoryProvider(files: ModelFiles): FileProvider {
     read: async (name, maxBytes) => {
       const data = byName.get(name);
       if (data === undefined) return null;
-      const size = typeof data === 'string' ? data.length : data instanceof Uint8Array || data instanceof ArrayBuffer ? data.byteLength : typeof Blob !== 'undefined' && data instanceof Blob ? data.size : 0;
-      if (size > maxBytes) throw refusal(new FileRefusal('FILE_TOO_LARGE', `${name} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`, { size, maxBytes }), name);
+      const size =
+        typeof data === 'string'
+          ? data.length
+          : data instanceof Uint8Array || data instanceof ArrayBuffer
+            ? data.byteLength
+            : typeof Blob !== 'undefined' && data instanceof Blob
+              ? data.size
+              : 0;
+      if (size > maxBytes)
+        throw refusal(
+          new FileRefusal(
+            'FILE_TOO_LARGE',
+            `${name} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`,
+            { size, maxBytes },
+          ),
+          name,
+        );
       return toBytes(data);
     },
   };
@@ -310,13 +402,23 @@ async function toBytes(data: ModelFileData): Promise<Uint8Array> {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (typeof Blob !== 'undefined' && data instanceof Blob) return new Uint8Array(await data.arrayBuffer());
-  throw new UsageError('INVALID_ARGUMENT', `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describeValue(data)}.`);
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `Model file contents must be a Uint8Array, ArrayBuffer, Blob or string; got ${describeValue(data)}.`,
+  );
 }
 
 /** A response body read with a byte bound: refused by Content-Length when it says so, else while streaming. */
 async function readBounded(response: Response, href: string, name: string, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = (size: string) =>
-    refusal(new FileRefusal('FILE_TOO_LARGE', `${href} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`, { maxBytes }), name);
+    refusal(
+      new FileRefusal(
+        'FILE_TOO_LARGE',
+        `${href} is ${size} bytes, more than the ${maxBytes} bytes a file of this kind may have.`,
+        { maxBytes },
+      ),
+      name,
+    );
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw tooLarge(String(declared));
   if (!response.body) return new Uint8Array(await response.arrayBuffer());
@@ -339,17 +441,27 @@ async function readBounded(response: Response, href: string, name: string, maxBy
 /** A platform's refusal as the typed error of the model file it concerns. */
 function refusal(error: FileRefusal, name: string): ConfigError | CheckpointError {
   const Kind = name === CONFIG_FILE || name === TOKENS_FILE ? ConfigError : CheckpointError;
-  return new Kind(error.code, `${error.message} (${name} of the model)`, { cause: error, details: { ...error.details, file: name } });
+  return new Kind(error.code, `${error.message} (${name} of the model)`, {
+    cause: error,
+    details: { ...error.details, file: name },
+  });
 }
 
 function notFound(provider: FileProvider, name: string, why?: string): CheckpointError {
   const note = provider.absenceNote?.(name);
-  return new CheckpointError('MODEL_NOT_FOUND', `${name} not found in ${provider.location}${why ? `: ${why}` : ''}${note ? `; ${note}` : ''}.`);
+  return new CheckpointError(
+    'MODEL_NOT_FOUND',
+    `${name} not found in ${provider.location}${why ? `: ${why}` : ''}${note ? `; ${note}` : ''}.`,
+  );
 }
 
 function localPathOf(url: URL): string {
   const toPath = getPlatform().pathFromFileUrl;
-  if (!toPath) throw new UsageError('INVALID_ARGUMENT', `Cannot open ${url.href}: file: URLs name local files, which need Node. In a browser, pass an http(s) URL or the model files.`);
+  if (!toPath)
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `Cannot open ${url.href}: file: URLs name local files, which need Node. In a browser, pass an http(s) URL or the model files.`,
+    );
   return toPath(url);
 }
 
@@ -360,4 +472,3 @@ function joinPath(dir: string, name: string): string {
 function baseName(name: string): string {
   return name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
 }
-

@@ -2,11 +2,8 @@
  * The container-neutral view of a checkpoint: tensor names mapped to lazily read float32 values.
  * Torch zip files, safetensors and converted models all produce this shape.
  */
-
+import type { StoredDType } from '../io/bytes.js';
 import type { StoredTensor } from '../layers/parameters.js';
-
-/** Element types that checkpoint files may store. Everything is read as float32. */
-export type StoredDType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /**
  * One tensor of a checkpoint, read on demand so that loading never holds two copies of every weight: the
@@ -27,6 +24,8 @@ export interface CheckpointContents {
   readonly tensors: StateDict;
   /** Which container the tensors came from. */
   readonly format: 'torch-zip' | 'safetensors' | 'tfjs-weights';
-  /** Human-readable notes on what the reader skipped or unwrapped (e.g. "unwrapped 'state_dict'", "ignored 'epoch'"). */
+  /**
+   * Human-readable notes on what the reader skipped or unwrapped (e.g. "unwrapped 'state_dict'", "ignored 'epoch'").
+   */
   readonly notes: readonly string[];
 }

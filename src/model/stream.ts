@@ -6,7 +6,7 @@
  * `maxSegmentSeconds` (10 s) plus half the overlap; memory holds at most one segment of audio and context,
  * whatever the length of the stream.
  */
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import { StreamingResampler } from '../audio/resample.js';
 import type { SegmentOptions } from '../audio/vad.js';
 import { connectMediaStream, type MediaStreamLike } from '../audio/media-stream.js';
@@ -43,6 +43,7 @@ export class SpeechStream {
   private ended = false;
   private disconnect: (() => void) | null = null;
 
+  /** @internal Made by `Emotion2Vec.stream()`. */
   constructor(
     network: ScoringNetwork,
     private readonly options: StreamOptions = {},
@@ -57,7 +58,12 @@ export class SpeechStream {
         options.onSegment?.(entry);
       },
     });
-    if (options.mediaStream) this.disconnect = connectMediaStream(options.mediaStream, (chunk, sampleRate) => this.pushLive(chunk, sampleRate), rate);
+    if (options.mediaStream)
+      this.disconnect = connectMediaStream(
+        options.mediaStream,
+        (chunk, sampleRate) => this.pushLive(chunk, sampleRate),
+        rate,
+      );
   }
 
   /** Seconds of audio received so far (at 16 kHz). */
@@ -67,7 +73,10 @@ export class SpeechStream {
 
   /** Adds samples (mono, at `sampleRate`) and resolves with the segments they finished. */
   push(chunk: Float32Array): Promise<TimelineEntry[]> {
-    if (this.ended) return Promise.reject(new UsageError('INVALID_ARGUMENT', 'push() after end(): start a new stream with model.stream().'));
+    if (this.ended)
+      return Promise.reject(
+        new UsageError('INVALID_ARGUMENT', 'push() after end(): start a new stream with model.stream().'),
+      );
     checkChunk(chunk);
     // The runner keeps chunks by reference: copy, since callers (audio callbacks) reuse their buffers.
     const copy = chunk.slice();
@@ -104,7 +113,12 @@ export class SpeechStream {
   /** From a live source: resampled from the source's own rate; failures go to onError. */
   private pushLive(chunk: Float32Array, sampleRate: number): void {
     if (sampleRate !== this.resampler.fromRate) {
-      this.options.onError?.(new UsageError('INVALID_ARGUMENT', `The MediaStream runs at ${sampleRate} Hz; create the stream with sampleRate: ${sampleRate}.`));
+      this.options.onError?.(
+        new UsageError(
+          'INVALID_ARGUMENT',
+          `The MediaStream runs at ${sampleRate} Hz; create the stream with sampleRate: ${sampleRate}.`,
+        ),
+      );
       return;
     }
     this.push(chunk).catch((error: unknown) => this.options.onError?.(error));
@@ -113,13 +127,19 @@ export class SpeechStream {
 
 function checkChunk(chunk: unknown): asserts chunk is Float32Array {
   if (typeTag(chunk) !== 'Float32Array') {
-    throw new AudioInputError('AUDIO_INVALID_TYPE', `stream.push takes a Float32Array of mono samples in [-1, 1]; got ${describeValue(chunk)}.`);
+    throw new AudioInputError(
+      'AUDIO_INVALID_TYPE',
+      `stream.push takes a Float32Array of mono samples in [-1, 1]; got ${describeValue(chunk)}.`,
+    );
   }
   const samples = chunk as Float32Array;
   for (let i = 0; i < samples.length; i++) {
     const value = samples[i]!;
     if (value - value !== 0) {
-      throw new AudioInputError('AUDIO_NOT_FINITE', `The pushed chunk contains ${String(value)} at sample ${i}: every sample must be a finite number in [-1, 1].`);
+      throw new AudioInputError(
+        'AUDIO_NOT_FINITE',
+        `The pushed chunk contains ${String(value)} at sample ${i}: every sample must be a finite number in [-1, 1].`,
+      );
     }
   }
 }

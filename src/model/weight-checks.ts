@@ -66,7 +66,12 @@ export function withFiniteWeights(contents: CheckpointContents, location: string
  * head of M, is a ConfigError naming both numbers. Returns a note when the head is ignored because the labels
  * file is absent (the documented embedding-only use).
  */
-export function checkLabelsMatchHead(definition: ModelDefinition, weights: CheckpointContents, labelsFile: string, labelsFilePresent: boolean): string | null {
+export function checkLabelsMatchHead(
+  definition: ModelDefinition,
+  weights: CheckpointContents,
+  labelsFile: string,
+  labelsFilePresent: boolean,
+): string | null {
   const head = weights.tensors.get(HEAD_WEIGHT);
   const outputs = head && head.shape.length === 2 ? head.shape[0]! : null;
   const labels = definition.tokens.length;

@@ -38,14 +38,22 @@ export function storedBytes(storage: 'float16' | 'int8' | undefined, count: numb
 }
 
 /** Encodes `values` (PyTorch layout `shape`) as `storage`; returns little-endian bytes and the manifest field. */
-export function encodeWeights(values: Float32Array, shape: readonly number[], storage: 'float16' | 'int8', name: string): { bytes: Uint8Array; quantization: Quantization } {
+export function encodeWeights(
+  values: Float32Array,
+  shape: readonly number[],
+  storage: 'float16' | 'int8',
+  name: string,
+): { bytes: Uint8Array; quantization: Quantization } {
   if (storage === 'float16') {
     const bytes = new Uint8Array(values.length * 2);
     const view = new DataView(bytes.buffer);
     for (let i = 0; i < values.length; i++) {
       const value = values[i]!;
       if (Math.abs(value) > FLOAT16_MAX) {
-        throw new UsageError('INVALID_ARGUMENT', `Cannot store ${quote(name, 200)} as float16: it holds ${value}, beyond float16's range (±${FLOAT16_MAX}). Convert with --dtype float32 or int8.`);
+        throw new UsageError(
+          'INVALID_ARGUMENT',
+          `Cannot store ${quote(name, 200)} as float16: it holds ${value}, beyond float16's range (±${FLOAT16_MAX}). Convert with --dtype float32 or int8.`,
+        );
       }
       view.setUint16(i * 2, floatToHalf(value), true);
     }
@@ -69,8 +77,16 @@ export function encodeWeights(values: Float32Array, shape: readonly number[], st
   return { bytes, quantization: { dtype: 'int8', scales } };
 }
 
-/** Decodes `count` stored elements back into float32 (the inverse of encodeWeights, up to its rounding), into `out` when given. */
-export function decodeWeights(bytes: Uint8Array, quantization: Quantization, count: number, out: Float32Array = new Float32Array(count)): Float32Array {
+/**
+ * Decodes `count` stored elements back into float32 (the inverse of encodeWeights, up to its rounding), into `out` when
+ * given.
+ */
+export function decodeWeights(
+  bytes: Uint8Array,
+  quantization: Quantization,
+  count: number,
+  out: Float32Array = new Float32Array(count),
+): Float32Array {
   if (quantization.dtype === 'float16') {
     // One table lookup per element: halfToFloat on each of 90 M base weights took seconds.
     const table = halfTable();
@@ -109,14 +125,19 @@ function halfTable(): Float32Array {
 export function checkQuantization(value: unknown, name: string, shape: readonly number[]): Quantization | undefined {
   if (value === undefined) return undefined;
   const fail = (what: string): never => {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `model.json is damaged: the quantization of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `model.json is damaged: the quantization of ${quote(name, 200)} ${what}. Convert the checkpoint again with \`emotion2vec convert\`.`,
+    );
   };
   if (typeof value !== 'object' || value === null) return fail(`is ${quote(value, 100)}, not an object`);
   const { dtype, scales } = value as { dtype?: unknown; scales?: unknown };
   if (dtype === 'float16') return { dtype };
   if (dtype !== 'int8') return fail(`names the stored type ${quote(dtype, 100)} (this library reads float16 and int8)`);
   if (shape.length < 2) return fail('is int8 on a tensor of rank below 2');
-  if (!Array.isArray(scales) || scales.length !== shape[0]) return fail(`needs ${shape[0]} scales (one per output channel)`);
-  if (!scales.every((s) => typeof s === 'number' && Number.isFinite(s) && s >= 0)) return fail('has a scale that is not a finite non-negative number');
+  if (!Array.isArray(scales) || scales.length !== shape[0])
+    return fail(`needs ${shape[0]} scales (one per output channel)`);
+  if (!scales.every((s) => typeof s === 'number' && Number.isFinite(s) && s >= 0))
+    return fail('has a scale that is not a finite non-negative number');
   return { dtype, scales };
 }

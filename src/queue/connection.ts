@@ -18,10 +18,16 @@ export function parseRedisUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError('INVALID_ARGUMENT', `--redis must be a URL such as redis://127.0.0.1:6379, got "${url.slice(0, 200)}".`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `--redis must be a URL such as redis://127.0.0.1:6379, got "${url.slice(0, 200)}".`,
+    );
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new UsageError('INVALID_ARGUMENT', `--redis must start with redis:// or rediss:// (TLS), got "${parsed.protocol}".`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `--redis must start with redis:// or rediss:// (TLS), got "${parsed.protocol}".`,
+    );
   }
   return parsed;
 }
@@ -29,7 +35,10 @@ export function parseRedisUrl(url: string): URL {
 /** BullMQ keys use ':' as separator, so a queue name may not contain one. */
 export function checkQueueName(name: string): string {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) {
-    throw new UsageError('INVALID_ARGUMENT', `A queue name is 1 to 100 letters, digits, '.', '_' or '-', got "${name.slice(0, 100)}".`);
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `A queue name is 1 to 100 letters, digits, '.', '_' or '-', got "${name.slice(0, 100)}".`,
+    );
   }
   return name;
 }
@@ -50,11 +59,20 @@ export async function connectRedis(url: string): Promise<Redis> {
   let cause: Error | undefined;
   redis.on('error', (error: Error) => (cause ??= error));
   try {
-    await withTimeout(redis.connect().then(() => redis.ping()), CONNECT_TIMEOUT_MS);
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      CONNECT_TIMEOUT_MS,
+    );
   } catch (error) {
     redis.disconnect();
-    const reason = String((cause ?? (error as Error))?.message ?? error).slice(0, 200).replace(/\.$/, '');
-    throw new UsageError('QUEUE_UNAVAILABLE', `Cannot reach Redis at ${redactPassword(url)} (${reason}). Start redis-server there or fix --redis.`, { cause: cause ?? error });
+    const reason = String((cause ?? (error as Error))?.message ?? error)
+      .slice(0, 200)
+      .replace(/\.$/, '');
+    throw new UsageError(
+      'QUEUE_UNAVAILABLE',
+      `Cannot reach Redis at ${redactPassword(url)} (${reason}). Start redis-server there or fix --redis.`,
+      { cause: cause ?? error },
+    );
   }
   return redis;
 }

@@ -25,7 +25,9 @@ export function isPoison(error: unknown): boolean {
  * Poison inputs become an UnrecoverableError, which BullMQ fails at once without using the remaining attempts.
  */
 export function toJobError(error: unknown): Error {
-  const { code, message } = isEmotion2VecError(error) ? error.toJSON() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+  const { code, message } = isEmotion2VecError(error)
+    ? error.toJSON()
+    : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
   const reason = `${code}: ${message}`.slice(0, MAX_REASON_LENGTH);
   return isPoison(error) ? new UnrecoverableError(reason) : new Error(reason);
 }
@@ -33,7 +35,12 @@ export function toJobError(error: unknown): Error {
 /** `{ code, message }` back from a failedReason written by toJobError (or by BullMQ itself). */
 export function parseFailedReason(reason: string | undefined): { code: string; message: string } {
   if (!reason) return { code: 'INTERNAL', message: 'The job failed without a reason.' };
-  if (reason === STALLED_REASON) return { code: 'JOB_STALLED', message: 'The job\'s worker stopped (crashed or was killed) on it more often than allowed; it was not retried again.' };
+  if (reason === STALLED_REASON)
+    return {
+      code: 'JOB_STALLED',
+      message:
+        "The job's worker stopped (crashed or was killed) on it more often than allowed; it was not retried again.",
+    };
   const match = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/.exec(reason);
   return match ? { code: match[1]!, message: match[2]! } : { code: 'INTERNAL', message: reason };
 }

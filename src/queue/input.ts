@@ -6,17 +6,14 @@
 import { AudioInputError, quote } from '../errors.js';
 import { concatBytes } from '../io/bytes.js';
 import { nonRegularKind } from '../io/regular-file.js';
+import { isHttpUrl } from '../io/url.js';
 
 /** Largest audio a worker downloads: about 3.5 hours of 16-bit 44.1 kHz stereo WAV. */
 export const MAX_DOWNLOAD_BYTES = 2 * 2 ** 30;
 
-export function isUrl(input: string): boolean {
-  return /^https?:\/\//i.test(input);
-}
-
 /** The path itself, or the bytes behind a URL. */
 export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES): Promise<string | Uint8Array> {
-  if (isUrl(input)) return download(input, maxBytes);
+  if (isHttpUrl(input)) return download(input, maxBytes);
   await refuseIfNotRegular(input);
   return input;
 }
@@ -27,16 +24,21 @@ export async function resolveInput(input: string, maxBytes = MAX_DOWNLOAD_BYTES)
  */
 async function refuseIfNotRegular(path: string): Promise<void> {
   const kind = await nonRegularKind(path);
-  if (kind !== null) throw new AudioInputError('FILE_NOT_REGULAR', `${quote(path)} is not a regular file (${kind}); queue audio files.`);
+  if (kind !== null)
+    throw new AudioInputError('FILE_NOT_REGULAR', `${quote(path)} is not a regular file (${kind}); queue audio files.`);
 }
 
 async function download(url: string, maxBytes: number): Promise<Uint8Array> {
   const response = await fetch(url, { redirect: 'follow' });
   if (response.status >= 400 && response.status < 500) {
     await response.body?.cancel();
-    throw new AudioInputError('AUDIO_FILE_NOT_FOUND', `${url.slice(0, 300)} answered HTTP ${response.status}; check the URL (and that the file is public).`);
+    throw new AudioInputError(
+      'AUDIO_FILE_NOT_FOUND',
+      `${url.slice(0, 300)} answered HTTP ${response.status}; check the URL (and that the file is public).`,
+    );
   }
-  if (!response.ok || !response.body) throw new Error(`${url.slice(0, 300)} answered HTTP ${response.status}; will retry.`);
+  if (!response.ok || !response.body)
+    throw new Error(`${url.slice(0, 300)} answered HTTP ${response.status}; will retry.`);
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) {
     await response.body.cancel();
@@ -58,5 +60,8 @@ async function download(url: string, maxBytes: number): Promise<Uint8Array> {
 }
 
 function tooLarge(url: string, maxBytes: number): AudioInputError {
-  return new AudioInputError('AUDIO_INVALID_TYPE', `${url.slice(0, 300)} is larger than ${maxBytes / 2 ** 20} MiB; split it or put it on a path the workers can read.`);
+  return new AudioInputError(
+    'AUDIO_INVALID_TYPE',
+    `${url.slice(0, 300)} is larger than ${maxBytes / 2 ** 20} MiB; split it or put it on a path the workers can read.`,
+  );
 }

@@ -44,7 +44,11 @@ export interface EnqueueReport {
  * Adds the jobs (all validated first, so a bad one stops the call before anything is queued). A key already on
  * the queue keeps its job: for the same input it counts as already queued, for another input as a conflict.
  */
-export async function enqueueJobs(queue: Queue, jobs: readonly AnalysisJob[], retry: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<EnqueueReport> {
+export async function enqueueJobs(
+  queue: Queue,
+  jobs: readonly AnalysisJob[],
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+): Promise<EnqueueReport> {
   const checked = jobs.map((job) => parseAnalysisJob(job));
   let added = 0;
   let alreadyQueued = 0;

@@ -29,7 +29,15 @@ const PAGE = 1_000;
 
 /** Counts and dead letters of the queue. */
 export async function readQueueStatus(queue: Queue): Promise<QueueStatus> {
-  const counts = await queue.getJobCounts('waiting', 'prioritized', 'waiting-children', 'active', 'delayed', 'completed', 'failed');
+  const counts = await queue.getJobCounts(
+    'waiting',
+    'prioritized',
+    'waiting-children',
+    'active',
+    'delayed',
+    'completed',
+    'failed',
+  );
   const letters = await listDeadLetters(queue);
   const waiting = counts.waiting! + counts.prioritized! + counts['waiting-children']!;
   return {
@@ -40,7 +48,13 @@ export async function readQueueStatus(queue: Queue): Promise<QueueStatus> {
     completed: counts.completed!,
     failed: counts.failed!,
     done: waiting + counts.active! + counts.delayed! === 0,
-    failedKeys: letters.map((letter) => ({ key: letter.key, input: letter.input, code: letter.error.code, message: letter.error.message, attempts: letter.attempts })),
+    failedKeys: letters.map((letter) => ({
+      key: letter.key,
+      input: letter.input,
+      code: letter.error.code,
+      message: letter.error.message,
+      attempts: letter.attempts,
+    })),
   };
 }
 
@@ -82,6 +96,9 @@ export async function writeRunSummary(queue: Queue, outputDir: string): Promise<
     entries.push({ key: letter.key, entry: { record } });
   }
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const path = await writeSummaryCsv(outputDir, entries.map(({ entry }) => entry));
+  const path = await writeSummaryCsv(
+    outputDir,
+    entries.map(({ entry }) => entry),
+  );
   return { path, ok: entries.length - letters.length, failed: letters.length, missing };
 }

@@ -9,9 +9,9 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import { EmbeddingStreams, readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
-import { toResultRecord, type ResultRecord } from '../results/record.js';
-import { timelineFiles } from '../results/timeline.js';
+import { analyzeInputs } from '../results/analyze-inputs.js';
+import { readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
+import type { ResultRecord } from '../results/record.js';
 import { checkQueueName } from './connection.js';
 import { parseFailedReason, toJobError } from './dead-letter.js';
 import { parseAnalysisJob } from './job.js';
@@ -19,7 +19,11 @@ import { resolveInput } from './input.js';
 
 /** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
 export interface ResultFolders {
-  writeResultFolder(outputRoot: string, key: string, contents: ResultFolderContents): Promise<{ name: string; record: ResultRecord }>;
+  writeResultFolder(
+    outputRoot: string,
+    key: string,
+    contents: ResultFolderContents,
+  ): Promise<{ name: string; record: ResultRecord }>;
   readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null>;
 }
 
@@ -51,7 +55,7 @@ const RESULT_FOLDERS: ResultFolders = { writeResultFolder, readCompleteResult };
 
 export const WORKER_NAME = `${hostname()}:${process.pid}`;
 
-/** The job handler: validate, reuse a finished folder, else predict and write the folder. */
+/** The job handler: validate, reuse a finished folder, else analyse the input into its folder (as analyze does). */
 export function createProcessor(context: ProcessorContext): (job: Job) => Promise<JobResult> {
   const folders = context.folders ?? RESULT_FOLDERS;
   return async (job) => {
@@ -60,26 +64,14 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
       const audio = await resolveInput(input);
-      const { granularity, embedding, trimSilence, strict, processedAudio, plot } = options;
-      const timeline = options.timeline || plot;
-      // Frame embeddings stream into the job's folder a window at a time, as analyze's do.
-      const streams = embedding && granularity === 'frame' ? new EmbeddingStreams(context.outputDir, () => key) : null;
-      try {
-        const prediction = await context.model.predict(audio, { granularity, embedding, trimSilence, strict, waveform: processedAudio, timeline, ...(streams ? { onFrames: streams.sink } : {}) });
-        const record = toResultRecord(prediction, { input, key: listedKey ?? key, model: context.modelId, granularity });
-        // The same timeline files as analyze, titled with the job's input (not a downloaded temporary copy).
-        const extraFiles = prediction.timeline ? timelineFiles(prediction.timeline, prediction.labels, input, plot) : undefined;
-        const streamed = await streams?.take(0);
-        try {
-          const written = await folders.writeResultFolder(context.outputDir, key, { record, embedding: streamed ?? prediction.embedding, processedAudio: prediction.waveform, ...(extraFiles ? { extraFiles } : {}) });
-          return jobResult(written.record, written.name, false);
-        } catch (error) {
-          await streamed?.discard();
-          throw error;
-        }
-      } finally {
-        await streams?.discardRest();
-      }
+      const [outcome] = await analyzeInputs(context.model, [{ audio, input, key: listedKey ?? key, folder: key }], {
+        modelId: context.modelId,
+        options,
+        outputDir: context.outputDir,
+        writeFolder: (root, name, contents) => folders.writeResultFolder(root, name, contents),
+      });
+      if (!outcome!.ok) throw outcome!.error;
+      return jobResult(outcome!.record, outcome!.folder!, false);
     } catch (error) {
       throw toJobError(error);
     }
@@ -88,7 +80,16 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
 
 function jobResult(record: ResultRecord, folder: string, reused: boolean): JobResult {
   // record.key is the wav.scp key when there was one; the folder name is the job's key.
-  return { key: record.key, input: record.input, folder, emotion: record.emotion, confidence: record.confidence, duration: record.duration, reused, worker: WORKER_NAME };
+  return {
+    key: record.key,
+    input: record.input,
+    folder,
+    emotion: record.emotion,
+    confidence: record.confidence,
+    duration: record.duration,
+    reused,
+    worker: WORKER_NAME,
+  };
 }
 
 export interface AnalysisWorkerOptions extends ProcessorContext {
@@ -141,12 +142,19 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
     },
   );
   worker.on('active', (job) => options.log(`start ${job.data?.key} (attempt ${job.attemptsMade + 1})`));
-  worker.on('completed', (job, result: JobResult) => options.log(`done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`));
+  worker.on('completed', (job, result: JobResult) =>
+    options.log(
+      `done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`,
+    ),
+  );
   worker.on('failed', (job, error) => {
     if (!job) return;
     const { code } = parseFailedReason(error.message);
-    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || code === 'JOB_STALLED';
-    options.log(`${final ? 'dead-lettered' : 'will retry'} ${job.data?.key}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`);
+    const final =
+      error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || code === 'JOB_STALLED';
+    options.log(
+      `${final ? 'dead-lettered' : 'will retry'} ${job.data?.key}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`,
+    );
   });
   worker.on('error', (error) => options.log(`queue error: ${String(error?.message ?? error).slice(0, 300)}`));
 

@@ -18,9 +18,9 @@
  */
 import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { MODEL_SAMPLE_RATE } from '../audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
+import { floatWavParts } from '../audio/wav.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
-import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
 import { encodeNpy } from '../io/npy.js';
 import { NpyFileWriter } from '../io/npy-file.js';
 import type { Embedding } from '../model/emotion2vec.js';
@@ -66,7 +66,11 @@ export interface WrittenResultFolder {
  * @throws UsageError `OUTPUT_UNSAFE_PATH` when the folder would not sit inside the root (a symlinked folder) or an
  *   extra file name is not a plain safe name; file system errors (EACCES, ENOSPC...) as they come.
  */
-export async function writeResultFolder(outputRoot: string, key: string, contents: ResultFolderContents): Promise<WrittenResultFolder> {
+export async function writeResultFolder(
+  outputRoot: string,
+  key: string,
+  contents: ResultFolderContents,
+): Promise<WrittenResultFolder> {
   const extraFiles = Object.entries(contents.extraFiles ?? {});
   for (const [name] of extraFiles) checkExtraFileName(name);
   const name = safeOutputName(key);
@@ -85,7 +89,10 @@ export async function writeResultFolder(outputRoot: string, key: string, content
     files.push(EMBEDDING_FILE);
   }
   if (contents.processedAudio) {
-    await writeFileAtomic(join(folder, PROCESSED_AUDIO_FILE), floatWavParts(contents.processedAudio, MODEL_SAMPLE_RATE));
+    await writeFileAtomic(
+      join(folder, PROCESSED_AUDIO_FILE),
+      floatWavParts(contents.processedAudio, MODEL_SAMPLE_RATE),
+    );
     files.push(PROCESSED_AUDIO_FILE);
   }
   for (const [fileName, data] of extraFiles) {
@@ -126,7 +133,12 @@ export class EmbeddingFileStream {
     );
     const folder = await ensureFolderInside(outputRoot, name);
     const temp = tempPathBeside(join(folder, EMBEDDING_FILE));
-    return new EmbeddingFileStream(await NpyFileWriter.create(temp, columns, { exclusive: true }), temp, folder, !existed);
+    return new EmbeddingFileStream(
+      await NpyFileWriter.create(temp, columns, { exclusive: true }),
+      temp,
+      folder,
+      !existed,
+    );
   }
 
   /** Rows written so far and the width. */
@@ -146,7 +158,8 @@ export class EmbeddingFileStream {
 
   /** Closes the file and renames it to `<folder>/embedding.npy`; the shape written. */
   async publish(folder: string): Promise<number[]> {
-    if (folder !== this.folder) throw unsafe(`an embedding streamed into ${this.folder} cannot be published in ${folder}`);
+    if (folder !== this.folder)
+      throw unsafe(`an embedding streamed into ${this.folder} cannot be published in ${folder}`);
     try {
       if (this.failure !== null) throw this.failure;
       await this.writer.close();
@@ -159,7 +172,10 @@ export class EmbeddingFileStream {
     return this.shape;
   }
 
-  /** Drops what was written (the input failed; nothing after `publish`); removes the folder if opening made it and it is empty. */
+  /**
+   * Drops what was written (the input failed; nothing after `publish`); removes the folder if opening made it and it is
+   * empty.
+   */
   async discard(): Promise<void> {
     if (this.published) return;
     await this.writer.close().catch(() => undefined);
@@ -194,14 +210,21 @@ export class EmbeddingStreams {
       const key = this.keyOf(input);
       // A folder that cannot be made fails this input with an output error, not as an inference failure.
       stream = EmbeddingFileStream.open(this.outputRoot, key, shape[1]).catch((error: unknown) => {
-        throw isEmotion2VecError(error) ? error : new UsageError('OUTPUT_WRITE_FAILED', `Cannot write ${EMBEDDING_FILE} of ${printable(key)} to ${printable(this.outputRoot)}: ${printable((error as Error)?.message ?? String(error))}`);
+        throw isEmotion2VecError(error)
+          ? error
+          : new UsageError(
+              'OUTPUT_WRITE_FAILED',
+              `Cannot write ${EMBEDDING_FILE} of ${printable(key)} to ${printable(this.outputRoot)}: ${printable((error as Error)?.message ?? String(error))}`,
+            );
       });
       this.open.set(input, stream);
     }
     await (await stream).append(rows);
   };
 
-  /** Input i's stream (to hand to `writeResultFolder`), or undefined when no rows came; it is no longer tracked here. */
+  /**
+   * Input i's stream (to hand to `writeResultFolder`), or undefined when no rows came; it is no longer tracked here.
+   */
   async take(input: number): Promise<EmbeddingFileStream | undefined> {
     const stream = this.open.get(input);
     this.open.delete(input);
@@ -227,44 +250,16 @@ export async function readCompleteResult(outputRoot: string, key: string): Promi
     // A result.json is a few KiB; anything else is not ours.
     if (!info.isFile() || info.size > 4 * 2 ** 20) return null;
     const record = JSON.parse(await readFile(file, 'utf8')) as Partial<ResultRecord>;
-    return typeof record === 'object' && record !== null && typeof record.key === 'string' && Array.isArray(record.scores) && typeof record.timestamp === 'string'
+    return typeof record === 'object' &&
+      record !== null &&
+      typeof record.key === 'string' &&
+      Array.isArray(record.scores) &&
+      typeof record.timestamp === 'string'
       ? (record as ResultRecord)
       : null;
   } catch {
     return null;
   }
-}
-
-/**
- * A 32-bit float mono WAV (WAVE_FORMAT_IEEE_FLOAT): the samples exactly, readable by soundfile, torchaudio, browsers.
- * Returned as two parts, the 44-byte header and the samples' own bytes (a view, no copy), so an hour of audio
- * (220 MiB) is written without the two more copies an encoder library makes. Written by hand for that reason;
- * the header is the canonical one wavefile writes (a test holds them byte-equal).
- */
-export function floatWavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
-  const dataBytes = samples.length * 4;
-  const header = new DataView(new ArrayBuffer(44));
-  const ascii = (offset: number, text: string) => [...text].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
-  ascii(0, 'RIFF');
-  header.setUint32(4, 36 + dataBytes, true);
-  ascii(8, 'WAVEfmt ');
-  header.setUint32(16, 16, true); // fmt chunk size
-  header.setUint16(20, 3, true); // WAVE_FORMAT_IEEE_FLOAT
-  header.setUint16(22, 1, true); // channels
-  header.setUint32(24, sampleRate, true);
-  header.setUint32(28, sampleRate * 4, true); // bytes per second
-  header.setUint16(32, 4, true); // block align
-  header.setUint16(34, 32, true); // bits per sample
-  ascii(36, 'data');
-  header.setUint32(40, dataBytes, true);
-  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
-  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
-}
-
-/** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */
-export function encodeFloatWav(samples: Float32Array, sampleRate: number): Uint8Array {
-  const [header, data] = floatWavParts(samples, sampleRate);
-  return concatBytes([header, data], header.length + data.length);
 }
 
 /** Creates the root and `<root>/<name>` and proves the folder is a real directory directly inside the real root. */
@@ -274,18 +269,24 @@ async function ensureFolderInside(outputRoot: string, name: string): Promise<str
   const realRoot = await realpath(root);
   const folder = join(realRoot, name);
   const rel = relative(realRoot, folder);
-  if (rel !== name || rel.includes(sep) || rel.startsWith('..')) throw unsafe(`the folder name ${JSON.stringify(name)} would leave ${realRoot}`);
+  if (rel !== name || rel.includes(sep) || rel.startsWith('..'))
+    throw unsafe(`the folder name ${JSON.stringify(name)} would leave ${realRoot}`);
   await mkdir(folder).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'EEXIST') throw error;
   });
   const info = await lstat(folder);
-  if (!info.isDirectory()) throw unsafe(`${folder} exists and is not a plain folder (a symlink or a file); move it away or pick another output folder`);
+  if (!info.isDirectory())
+    throw unsafe(
+      `${folder} exists and is not a plain folder (a symlink or a file); move it away or pick another output folder`,
+    );
   return folder;
 }
 
 function checkExtraFileName(name: string): void {
   if (safeOutputName(name) !== name || OWN_FILES.has(name.toLowerCase())) {
-    throw unsafe(`${JSON.stringify(name.slice(0, 80))} is not a plain file name for a result folder (or is one of ${[...OWN_FILES].join(', ')})`);
+    throw unsafe(
+      `${JSON.stringify(name.slice(0, 80))} is not a plain file name for a result folder (or is one of ${[...OWN_FILES].join(', ')})`,
+    );
   }
 }
 

@@ -54,7 +54,10 @@ export interface ResultRecord {
   /** ISO 8601 time the result was made. */
   readonly timestamp: string;
   readonly embedding?: EmbeddingRecord;
-  /** Segments with their own scores, when a timeline was asked for and no folder holds timeline.json (inline JSON output). */
+  /**
+   * Segments with their own scores, when a timeline was asked for and no folder holds timeline.json (inline JSON
+   * output).
+   */
   readonly timeline?: TimelineEntry[];
   /** The other files of its result folder (embedding.npy, processed_audio.wav...), set by writeResultFolder. */
   readonly files?: string[];
@@ -104,8 +107,25 @@ export function toResultRecord(prediction: EmotionPrediction, context: RecordCon
   };
 }
 
+/**
+ * The record of a prediction answered without a result folder (the server's response, `analyze --no-output
+ * --json`, the page): the embedding's numbers (`embedding.data`) and the timeline sit in the record itself.
+ */
+export function toInlineRecord(prediction: EmotionPrediction, context: Omit<RecordContext, 'embedding'>): ResultRecord {
+  const embedding = prediction.embedding;
+  const inline = embedding && {
+    shape: [...embedding.shape],
+    granularity: embedding.granularity,
+    data: Array.from(embedding.data),
+  };
+  const record = toResultRecord(prediction, { ...context, ...(inline ? { embedding: inline } : {}) });
+  return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
+}
+
 /** The record of an input that failed; ours keep their code, anything else is INTERNAL. */
 export function toErrorRecord(error: unknown, context: { readonly input: string; readonly key: string }): ErrorRecord {
-  const { code, message } = isEmotion2VecError(error) ? error.toJSON() : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
+  const { code, message } = isEmotion2VecError(error)
+    ? error.toJSON()
+    : { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) };
   return { input: context.input, key: context.key, error: { code, message } };
 }

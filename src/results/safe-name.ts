@@ -13,11 +13,13 @@ export const MAX_OUTPUT_NAME_BYTES = 120;
 const RESERVED_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 /** Separators, characters Windows refuses, C0/C1 controls and Unicode format/separator controls (bidi overrides...). */
 // eslint-disable-next-line no-control-regex
-const UNSAFE_CHARACTERS = /[/\\<>:"|?*\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+const UNSAFE_CHARACTERS =
+  /[/\\<>:"|?*\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 
 /**
  * One safe path segment for `name`: unsafe characters and runs of dots become `_`, leading dots and spaces become `_`
- * (no `.`, `..` or hidden folders), trailing dots and spaces are dropped (Windows drops them itself, which would merge two
+ * (no `.`, `..` or hidden folders), trailing dots and spaces are dropped (Windows drops them itself, which would merge
+ * two
  * names), device names get a `_` prefix, and a name over {@link MAX_OUTPUT_NAME_BYTES} is cut and given a short
  * hash of the whole name so that two long names with a common start stay apart. An empty result is `input`.
  */
@@ -51,6 +53,15 @@ export function uniqueOutputNames(keys: readonly string[], reserved: readonly st
   });
 }
 
+/**
+ * A folder name for one input with no run to be unique in (a job posted on its own): the key made safe and cut to
+ * 80 characters, then 8 hex digits of the sha256 of the whole `input`, so two inputs with one file name never share
+ * a folder and the same input always gets the same one.
+ */
+export function hashedOutputName(key: string, input: string): string {
+  const hash = createHash('sha256').update(input).digest('hex').slice(0, 8);
+  return safeOutputName(`${safeOutputName(key).slice(0, 80)}-${hash}`);
+}
 
 function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;

@@ -17,7 +17,20 @@ export interface SummaryEntry {
   readonly folder?: string;
 }
 
-const FIXED_COLUMNS = ['folder', 'key', 'input', 'status', 'emotion', 'emotion_zh', 'confidence', 'duration', 'frames', 'warnings', 'error_code', 'error_message'];
+const FIXED_COLUMNS = [
+  'folder',
+  'key',
+  'input',
+  'status',
+  'emotion',
+  'emotion_zh',
+  'confidence',
+  'duration',
+  'frames',
+  'warnings',
+  'error_code',
+  'error_message',
+];
 
 /** The CSV text (header included) for these entries, in their order. */
 export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
@@ -28,7 +41,19 @@ export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
   const rows = entries.map(({ record, folder }) => {
     const common = [folder ?? '', record.key, record.input].map(neutralizeFormula);
     if ('error' in record) {
-      return [...common, 'error', '', '', '', '', '', '', record.error.code, neutralizeFormula(record.error.message), ...labels.map(() => '')];
+      return [
+        ...common,
+        'error',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        record.error.code,
+        neutralizeFormula(record.error.message),
+        ...labels.map(() => ''),
+      ];
     }
     const scores = new Map(record.scores.map(({ en, score }) => [en, score]));
     return [

@@ -5,15 +5,32 @@
 import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
 import { labelNames } from './record.js';
+import { csvField, escapeXml, formatSeconds, timeTicks } from './score-chart.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */
-const PALETTE = ['#e15759', '#76b7b2', '#b07aa1', '#edc948', '#4e79a7', '#f28e2b', '#59a14f', '#9c755f', '#bab0ac', '#ff9da7'];
+const PALETTE = [
+  '#e15759',
+  '#76b7b2',
+  '#b07aa1',
+  '#edc948',
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#9c755f',
+  '#bab0ac',
+  '#ff9da7',
+];
 
 /**
  * The timeline files of one result folder, as `analyze --timeline/--plot` and the queue workers write them:
  * timeline.json (labels + segments), timeline.csv and, with `plot`, timeline.svg titled with the input's name.
  */
-export function timelineFiles(timeline: readonly TimelineEntry[], labels: readonly string[], input: string, plot: boolean): Record<string, string> {
+export function timelineFiles(
+  timeline: readonly TimelineEntry[],
+  labels: readonly string[],
+  input: string,
+  plot: boolean,
+): Record<string, string> {
   return {
     'timeline.json': `${JSON.stringify({ labels, segments: timeline }, null, 2)}\n`,
     'timeline.csv': timelineToCsv(timeline, labels),
@@ -38,10 +55,6 @@ export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readon
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
 }
 
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
 export interface TimelineSvgOptions {
   /** Pixels (default 960 x 360). */
   readonly width?: number;
@@ -55,7 +68,11 @@ export interface TimelineSvgOptions {
  * non-speech segments shaded grey, seconds along the bottom, a legend of the labels present. Standalone SVG 1.1
  * text: write it to a .svg file or put it in a page's innerHTML.
  */
-export function timelineToSvg(timeline: readonly TimelineEntry[], labels: readonly string[], options: TimelineSvgOptions = {}): string {
+export function timelineToSvg(
+  timeline: readonly TimelineEntry[],
+  labels: readonly string[],
+  options: TimelineSvgOptions = {},
+): string {
   const width = options.width ?? 960;
   const height = options.height ?? 360;
   const margin = { left: 48, right: 150, top: options.title ? 32 : 14, bottom: 34 };
@@ -72,14 +89,21 @@ export function timelineToSvg(timeline: readonly TimelineEntry[], labels: readon
   ];
   if (options.title) parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeXml(options.title)}</text>`);
   for (const entry of timeline) {
-    if (!entry.speech) parts.push(`<rect x="${n(x(entry.start))}" y="${margin.top}" width="${n(x(entry.end) - x(entry.start))}" height="${plotHeight}" fill="#eee"><title>no speech</title></rect>`);
+    if (!entry.speech)
+      parts.push(
+        `<rect x="${n(x(entry.start))}" y="${margin.top}" width="${n(x(entry.end) - x(entry.start))}" height="${plotHeight}" fill="#eee"><title>no speech</title></rect>`,
+      );
   }
   for (const score of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${n(y(score))}" y2="${n(y(score))}" stroke="#ccc" stroke-width="0.5"/>`);
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${n(y(score))}" y2="${n(y(score))}" stroke="#ccc" stroke-width="0.5"/>`,
+    );
     parts.push(`<text x="${margin.left - 6}" y="${n(y(score) + 4)}" text-anchor="end">${score}</text>`);
   }
   for (const seconds of timeTicks(duration)) {
-    parts.push(`<text x="${n(x(seconds))}" y="${height - margin.bottom + 16}" text-anchor="middle">${formatSeconds(seconds)}</text>`);
+    parts.push(
+      `<text x="${n(x(seconds))}" y="${height - margin.bottom + 16}" text-anchor="middle">${formatSeconds(seconds)}</text>`,
+    );
   }
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 4}" text-anchor="middle">time</text>`);
 
@@ -94,33 +118,18 @@ export function timelineToSvg(timeline: readonly TimelineEntry[], labels: readon
     if (points.length === 0) return;
     const colour = PALETTE[i % PALETTE.length]!;
     const name = escapeXml(labelNames(label).en);
-    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points.join(' ')}"><title>${name}</title></polyline>`);
+    parts.push(
+      `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points.join(' ')}"><title>${name}</title></polyline>`,
+    );
     const row = margin.top + 14 * legend.length;
-    legend.push(`<line x1="${width - margin.right + 12}" x2="${width - margin.right + 30}" y1="${row + 6}" y2="${row + 6}" stroke="${colour}" stroke-width="3"/><text x="${width - margin.right + 36}" y="${row + 10}">${name}</text>`);
+    legend.push(
+      `<line x1="${width - margin.right + 12}" x2="${width - margin.right + 30}" y1="${row + 6}" y2="${row + 6}" stroke="${colour}" stroke-width="3"/><text x="${width - margin.right + 36}" y="${row + 10}">${name}</text>`,
+    );
   });
   parts.push(...legend);
-  parts.push(`<rect x="${margin.left}" y="${margin.top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888"/>`);
+  parts.push(
+    `<rect x="${margin.left}" y="${margin.top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#888"/>`,
+  );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
-}
-
-/** About 8 round tick values across the duration. */
-function timeTicks(duration: number): number[] {
-  if (!(duration > 0)) return [0];
-  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-  const step = steps.find((s) => duration / s <= 8) ?? 7200;
-  const ticks: number[] = [];
-  for (let t = 0; t <= duration + 1e-9; t += step) ticks.push(t);
-  return ticks;
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds - m * 60);
-  return `${m}:${String(s).padStart(2, '0')}`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }

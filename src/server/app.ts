@@ -4,11 +4,13 @@
  *
  * - `POST /predict_emotion`: multipart field `audio` plus option fields -> one result record (src/results/record.ts);
  * - `GET /health`, `GET /labels`;
+ * - with `jobs` (a BullMQ queue): `POST /jobs`, `GET /jobs/:id`, handing files to the queue's workers (jobs-routes.ts);
  * - `GET /` the page, `/app/*` its script, `/wasm/*` the tfjs wasm files, `/model/*` the converted model the
  *   page runs itself.
  *
- * One model, one inference at a time, through a bounded queue (503 with Retry-After when full). Every failure is
- * a JSON error record with a 4xx status for what the client can fix; nothing a client sends stops the server.
+ * One model, one inference at a time, through a bounded queue (503 with Retry-After when full). Every failure, on
+ * every route, is a JSON error record with the status of http-errors.ts (4xx for what the client can fix); nothing
+ * a client sends stops the server.
  * Every response makes the page cross-origin isolated (COOP/COEP), so that in-page wasm can use threads.
  */
 import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
@@ -18,10 +20,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import { labelNames, toResultRecord, type EmbeddingRecord } from '../results/record.js';
+import { toPredictOptions } from '../results/analysis-options.js';
+import { labelNames, toInlineRecord } from '../results/record.js';
 import { PAGE_HTML } from '../web/page-html.js';
-import { errorResponse, keyOf } from './http-errors.js';
-import { parseRequestOptions, toPredictOptions } from './options.js';
+import { errorResponse, type BodyRules } from './http-errors.js';
+import type { JobsRoutesOptions } from './jobs-routes.js';
+import { outputKey } from '../results/output-key.js';
+import { parseRequestOptions } from './options.js';
 import type { PageModel } from './page-model.js';
 import { SerialQueue } from './serial-queue.js';
 
@@ -40,6 +45,8 @@ export interface ServerOptions {
   readonly pageModel?: PageModel;
   /** Fastify's logger option (default off). */
   readonly logger?: FastifyServerOptions['logger'];
+  /** A job queue (and the folder posted paths must sit in): adds `POST /jobs` and `GET /jobs/:id`. */
+  readonly jobs?: JobsRoutesOptions;
 }
 
 /** Option fields are short words; more of them than this is not a real client. */
@@ -62,7 +69,9 @@ function wasmDirectory(): string {
  * Reads every part of a multipart body (the body is always consumed, so the connection stays usable):
  * the one file, and the option fields as strings.
  */
-async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
+async function readUpload(
+  request: FastifyRequest,
+): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
   let audio: Upload | null = null;
   const fields: Record<string, string> = {};
   const extraFiles: string[] = [];
@@ -71,7 +80,8 @@ async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | nu
       const file = part as MultipartFile;
       const bytes = await file.toBuffer();
       // The name is the client's to choose: kept short, since it is echoed in every record.
-      if (file.fieldname === AUDIO_FIELD && audio === null) audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
+      if (file.fieldname === AUDIO_FIELD && audio === null)
+        audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
       else extraFiles.push(file.fieldname);
     } else {
       fields[part.fieldname] = String(part.value);
@@ -84,7 +94,13 @@ async function readUpload(request: FastifyRequest): Promise<{ audio: Upload | nu
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   const { model, modelId } = options;
   const maxBodyBytes = Math.round((options.maxBodyMb ?? 32) * 2 ** 20);
-  const limits = { maxBodyBytes };
+  const upload: BodyRules = {
+    tooLarge:
+      `The request is over the server's limit of ${(maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few ` +
+      'option fields). Send a shorter file or start the server with a larger --max-body-mb.',
+    wrongType:
+      'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).',
+  };
   const queue = new SerialQueue(options.queueSize ?? 16);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBodyBytes });
 
@@ -102,13 +118,17 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const { status, body } = errorResponse(error, '', limits);
+    const { status, body } = errorResponse(error, '', upload);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     void reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new UsageError('NOT_FOUND', `No route ${request.method} ${request.url.slice(0, 200)}. The API: POST /predict_emotion, GET /health, GET /labels; the page is at /.`);
-    const { status, body } = errorResponse(error, '', limits);
+    const routes = `POST /predict_emotion, GET /health, GET /labels${options.jobs ? ', POST /jobs, GET /jobs/:id' : ''}`;
+    const error = new UsageError(
+      'NOT_FOUND',
+      `No route ${request.method} ${request.url.slice(0, 200)}. The API: ${routes}; the page is at /.`,
+    );
+    const { status, body } = errorResponse(error, '', upload);
     void reply.code(status).send(body);
   });
 
@@ -129,38 +149,74 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     let input = '';
     try {
       if (!request.isMultipart()) {
-        throw new UsageError('REQUEST_UNSUPPORTED_TYPE', `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`);
+        throw new UsageError(
+          'REQUEST_UNSUPPORTED_TYPE',
+          `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`,
+        );
       }
       const { audio, fields, extraFiles } = await readUpload(request);
       input = audio?.fileName ?? '';
       if (extraFiles.length > 0) {
-        throw new UsageError('REQUEST_UNKNOWN_OPTION', `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`);
+        throw new UsageError(
+          'REQUEST_UNKNOWN_OPTION',
+          `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`,
+        );
       }
-      if (!audio) throw new UsageError('REQUEST_MISSING_FIELD', 'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.');
-      const requestOptions = parseRequestOptions(fields);
+      if (!audio)
+        throw new UsageError(
+          'REQUEST_MISSING_FIELD',
+          'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.',
+        );
+      const analysisOptions = parseRequestOptions(fields);
       const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
-      const prediction = await queue.run(() => model.predict(file, toPredictOptions(requestOptions)));
-      const embedding: EmbeddingRecord | undefined = prediction.embedding
-        ? { shape: [...prediction.embedding.shape], granularity: prediction.embedding.granularity, data: Array.from(prediction.embedding.data) }
-        : undefined;
-      const record = toResultRecord(prediction, { input, key: keyOf(input), model: modelId, granularity: requestOptions.granularity, ...(embedding ? { embedding } : {}) });
-      return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
+      const prediction = await queue.run(() => model.predict(file, toPredictOptions(analysisOptions, 'inline')));
+      // Answered inline: no result folder, the embedding's numbers and the timeline in the record.
+      return toInlineRecord(prediction, {
+        input,
+        key: outputKey(input),
+        model: modelId,
+        granularity: analysisOptions.granularity,
+      });
     } catch (error) {
-      const { status, body } = errorResponse(error, input, limits);
+      const { status, body } = errorResponse(error, input, upload);
       if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');
       if (body.error.code === 'SERVER_BUSY') void reply.header('Retry-After', String(queue.retryAfterSeconds));
       return reply.code(status).send(body);
     }
   });
 
+  if (options.jobs) {
+    // Loaded only when asked for, so a server without a queue never loads BullMQ.
+    const { jobsRoutes } = await import('./jobs-routes.js');
+    await app.register(jobsRoutes, options.jobs);
+  }
+
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
   if (options.webRoot) {
-    await app.register(fastifyStatic, { root: options.webRoot, prefix: '/app/', decorateReply: false, index: false, dotfiles: 'deny' });
+    await app.register(fastifyStatic, {
+      root: options.webRoot,
+      prefix: '/app/',
+      decorateReply: false,
+      index: false,
+      dotfiles: 'deny',
+    });
   }
-  await app.register(fastifyStatic, { root: wasmDirectory(), prefix: '/wasm/', decorateReply: false, index: false, allowedPath: (path) => path.endsWith('.wasm') });
+  await app.register(fastifyStatic, {
+    root: wasmDirectory(),
+    prefix: '/wasm/',
+    decorateReply: false,
+    index: false,
+    allowedPath: (path) => path.endsWith('.wasm'),
+  });
   if (options.pageModel) {
     const served = new Set(options.pageModel.files.map((name) => `/${name}`));
-    await app.register(fastifyStatic, { root: options.pageModel.folder, prefix: '/model/', decorateReply: false, index: false, allowedPath: (path) => served.has(path) });
+    await app.register(fastifyStatic, {
+      root: options.pageModel.folder,
+      prefix: '/model/',
+      decorateReply: false,
+      index: false,
+      allowedPath: (path) => served.has(path),
+    });
   }
   return app;
 }

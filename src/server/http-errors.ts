@@ -1,9 +1,10 @@
 /**
- * Every failure the server answers, as one JSON shape (`toErrorRecord`: `{ input, key, error: { code, message } }`)
- * with the HTTP status that fits it. Errors from Fastify and its multipart parser become our typed errors first,
- * so that clients see one set of codes.
+ * Every failure the server answers, on every route (`/predict_emotion`, `/jobs`, `/health`...), as one JSON shape
+ * (`toErrorRecord`: `{ input, key, error: { code, message } }`) with the HTTP status that fits it. Errors from
+ * Fastify and its body parsers become our typed errors first, so that clients see one set of codes.
  */
 import { isEmotion2VecError, UsageError, type Emotion2VecError } from '../errors.js';
+import { outputKey } from '../results/output-key.js';
 import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 
 /** Longest message we echo: a hostile upload must not make us send back megabytes. */
@@ -16,6 +17,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   REQUEST_INVALID: 400,
   INVALID_ARGUMENT: 400,
   NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  JOB_INVALID: 400,
   REQUEST_TOO_LARGE: 413,
   REQUEST_UNSUPPORTED_TYPE: 415,
   AUDIO_UNSUPPORTED_FORMAT: 415,
@@ -38,45 +41,62 @@ const FASTIFY_CODES: Readonly<Record<string, Emotion2VecError['code']>> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'REQUEST_UNSUPPORTED_TYPE',
 };
 
-/** HTTP status of one of our errors: 4xx for what the client can fix, 5xx for what it cannot. */
+/**
+ * What a route's body must be, for the messages about a body it cannot read: each route says it in its own terms
+ * (multipart audio for `/predict_emotion`, a small JSON object for `/jobs`).
+ */
+export interface BodyRules {
+  /** The message for a body over the route's limit: the limit and what to send instead. */
+  readonly tooLarge: string;
+  /** The message for a body of the wrong content type: what the route takes. */
+  readonly wrongType: string;
+}
+
+/**
+ * HTTP status of one of our errors: 4xx for what the client can fix, 5xx for what it cannot. A request that is
+ * valid but clashes with what the server holds (a job key taken by another input) says so with
+ * `details.conflict: true` and gets 409.
+ */
 export function statusFor(error: Emotion2VecError): number {
+  if (error.details?.conflict === true) return 409;
   const status = STATUS_BY_CODE[error.code];
   if (status !== undefined) return status;
-  // Every other audio problem (undecodable, empty, too short, silent in strict mode) is the upload's content.
+  // Every other audio problem (undecodable, empty, too short, silent in strict mode, a posted path that is not a
+  // file the server may read) is about the audio the request names.
   return error.code.startsWith('AUDIO_') ? 422 : 400;
 }
 
 /** Any thrown value as our typed error, or null for a bug (answered as 500 INTERNAL). */
-export function asRequestError(error: unknown, limits: { maxBodyBytes: number }): Emotion2VecError | null {
+export function asRequestError(error: unknown, rules: BodyRules): Emotion2VecError | null {
   if (isEmotion2VecError(error)) return error;
   const fastify = error as { code?: string; statusCode?: number; message?: string };
   const code = fastify.code ? FASTIFY_CODES[fastify.code] : undefined;
-  if (code === 'REQUEST_TOO_LARGE') {
-    return new UsageError(code, `The request is over the server's limit of ${(limits.maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few option fields). Send a shorter file or start the server with a larger --max-body-mb.`);
-  }
-  if (code === 'REQUEST_UNSUPPORTED_TYPE') {
-    return new UsageError(code, 'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).');
-  }
+  if (code === 'REQUEST_TOO_LARGE') return new UsageError(code, rules.tooLarge);
+  if (code === 'REQUEST_UNSUPPORTED_TYPE') return new UsageError(code, rules.wrongType);
   if (fastify.statusCode !== undefined && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return new UsageError('REQUEST_INVALID', `Malformed request: ${String(fastify.message).slice(0, MAX_MESSAGE)}`);
   }
   return null;
 }
 
-/** The error record and status for any failure of a request about `input`. */
-export function errorResponse(error: unknown, input: string, limits: { maxBodyBytes: number }): { status: number; body: ErrorRecord } {
-  const typed = asRequestError(error, limits);
+/**
+ * The error record and status for any failure of a request about `input` (its key: `outputKey(input)` unless given).
+ */
+export function errorResponse(
+  error: unknown,
+  input: string,
+  rules: BodyRules,
+  key = outputKey(input),
+): { status: number; body: ErrorRecord } {
+  const typed = asRequestError(error, rules);
   const status = typed ? statusFor(typed) : 500;
   const record = typed
-    ? toErrorRecord(typed, { input, key: keyOf(input) })
-    : toErrorRecord(new Error('The server failed unexpectedly while handling this request; the details are in its log.'), { input, key: keyOf(input) });
-  const message = record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
+    ? toErrorRecord(typed, { input, key })
+    : toErrorRecord(
+        new Error('The server failed unexpectedly while handling this request; the details are in its log.'),
+        { input, key },
+      );
+  const message =
+    record.error.message.length > MAX_MESSAGE ? `${record.error.message.slice(0, MAX_MESSAGE)}…` : record.error.message;
   return { status, body: { ...record, error: { code: record.error.code, message } } };
-}
-
-/** Key of an upload: its file name without the extension (as the CLI names output folders). */
-export function keyOf(fileName: string): string {
-  const base = fileName.split(/[\\/]/).pop() ?? fileName;
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
 }

@@ -1,6 +1,6 @@
 /**
  * `POST /jobs` and `GET /jobs/:id` as a Fastify plugin, for the REST server to hand long files to the worker fleet
- * when it runs with `--redis`:
+ * when it runs with `--redis` (`createServer({ ..., jobs: { queue, inputRoot } })` mounts it):
  *
  * ```ts
  * await app.register(jobsRoutes, { queue, inputRoot: '/srv/audio' });
@@ -8,21 +8,24 @@
  *
  * `POST /jobs` takes JSON `{ "input": "<path under inputRoot, or http(s) URL>", "key"?, "granularity"?,
  * "embedding"?, "trimSilence"?, "strict"?, "processedAudio"?, "timeline"?, "plot"? }` and answers 202 with the
- * job's id; the same input posted again gets the same job (200). `GET /jobs/:id` answers its state, its small result record once completed, or its error
- * code once dead-lettered. Errors are `{ "error": { "code", "message" } }` with a 4xx status.
+ * job's id; the same input posted again gets the same job (200). `GET /jobs/:id` answers its state, its small
+ * result record once completed, or its error code once dead-lettered. Errors are the server's error records
+ * (`{ input, key, error: { code, message } }`) with its statuses (src/server/http-errors.ts), whether the plugin
+ * is mounted by `createServer` or on an app of its own.
  */
 import type { Job, Queue } from 'bullmq';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { createHash } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { isEmotion2VecError, UsageError } from '../errors.js';
-import { safeOutputName } from '../results/folder.js';
+import { UsageError } from '../errors.js';
+import { outputKey } from '../results/output-key.js';
+import { hashedOutputName } from '../results/safe-name.js';
 import { parseFailedReason } from '../queue/dead-letter.js';
-import { isUrl } from '../queue/input.js';
-import { checkKey, jobIdForKey, parseJobOptions, type AnalysisJob } from '../queue/job.js';
+import { isHttpUrl } from '../io/url.js';
+import { checkKey, jobIdForKey, MAX_INPUT_LENGTH, parseJobOptions, type AnalysisJob } from '../queue/job.js';
 import { enqueueJobs, type RetryPolicy } from '../queue/producer.js';
 import type { JobResult } from '../queue/worker.js';
+import { errorResponse, type BodyRules } from './http-errors.js';
 
 export interface JobsRoutesOptions {
   readonly queue: Queue;
@@ -46,60 +49,91 @@ export interface JobView {
 /** Largest JSON body: one path or URL and a few options. */
 const BODY_LIMIT = 16 * 1024;
 
+const JOB_BODY: BodyRules = {
+  tooLarge: `POST /jobs takes at most ${BODY_LIMIT / 1024} KiB: the audio's path or URL and a few options, not the audio itself.`,
+  wrongType:
+    'POST /jobs takes a JSON object (content-type application/json): { "input": "<path or URL>", ...options }.',
+};
+
 export const jobsRoutes: FastifyPluginAsync<JobsRoutesOptions> = async (app, options) => {
   const { queue } = options;
 
-  app.post('/jobs', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    let job: AnalysisJob;
-    try {
-      job = await jobFromBody(request.body, options.inputRoot);
-    } catch (error) {
-      return sendError(reply, 400, error);
-    }
-    const report = await enqueueJobs(queue, [job], options.retry);
-    if (report.conflicts.length > 0) {
-      return reply.code(409).send({ error: { code: 'JOB_INVALID', message: `The key "${job.key}" is already used by another input; pass another "key".` } });
-    }
-    const id = jobIdForKey(job.key);
-    return reply.code(report.added === 1 ? 202 : 200).header('location', `/jobs/${encodeURIComponent(id)}`).send({ id, key: job.key });
+  // This plugin's routes answer failures as every route of the server does, with their own body rules.
+  app.setErrorHandler((error, request, reply) => {
+    const { input, key } = postedNames(request.body);
+    const { status, body } = errorResponse(error, input, JOB_BODY, key);
+    if (status >= 500) request.log.error({ err: error }, 'jobs request failed');
+    void reply.code(status).send(body);
   });
 
-  app.get<{ Params: { id: string } }>('/jobs/:id', async (request, reply) => {
+  app.post('/jobs', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const job = await jobFromBody(request.body, options.inputRoot);
+    const report = await enqueueJobs(queue, [job], options.retry);
+    if (report.conflicts.length > 0) {
+      const message = `The key "${job.key}" is already used by another input; pass another "key".`;
+      throw new UsageError('JOB_INVALID', message, { details: { conflict: true } });
+    }
+    const id = jobIdForKey(job.key);
+    return reply
+      .code(report.added === 1 ? 202 : 200)
+      .header('location', `/jobs/${encodeURIComponent(id)}`)
+      .send({ id, key: job.key });
+  });
+
+  app.get<{ Params: { id: string } }>('/jobs/:id', async (request) => {
     const job = request.params.id.length <= 1024 ? await queue.getJob(request.params.id) : undefined;
-    if (!job) return reply.code(404).send({ error: { code: 'JOB_NOT_FOUND', message: `No job ${JSON.stringify(request.params.id.slice(0, 100))} on this queue.` } });
+    if (!job)
+      throw new UsageError('JOB_NOT_FOUND', `No job ${JSON.stringify(request.params.id.slice(0, 100))} on this queue.`);
     return viewOf(job as Job, await job.getState());
   });
 };
 
+/** The input and key a POST body names, as its error record echoes them ('' for what it does not name). */
+function postedNames(body: unknown): { input: string; key: string } {
+  const { input, key } = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const named = (value: unknown) => (typeof value === 'string' && value.length <= MAX_INPUT_LENGTH ? value : '');
+  return { input: named(input), key: named(key) };
+}
+
 /** Builds and checks a job from a POST body; a path must sit inside inputRoot. */
 async function jobFromBody(body: unknown, inputRoot: string | undefined): Promise<AnalysisJob> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new UsageError('JOB_INVALID', 'Send a JSON object: { "input": "<path or URL>", ...options }.');
   const { input, key, ...rest } = body as Record<string, unknown>;
-  if (typeof input !== 'string' || input.length === 0 || input.length > 4096) throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
-  const resolved = isUrl(input) ? input : await pathInside(input, inputRoot);
+  if (typeof input !== 'string' || input.length === 0 || input.length > MAX_INPUT_LENGTH)
+    throw new UsageError('JOB_INVALID', '"input" must be a file path or an http(s) URL.');
+  if (isHttpUrl(input) && !URL.canParse(input))
+    throw new UsageError(
+      'JOB_INVALID',
+      `"input" starts like a URL but is not one: ${JSON.stringify(input.slice(0, 200))}.`,
+    );
+  const resolved = isHttpUrl(input) ? input : await pathInside(input, inputRoot);
   const options = parseJobOptions(rest);
-  return { input: resolved, key: key === undefined ? defaultKey(resolved) : checkKey(key), options };
+  return {
+    input: resolved,
+    key: key === undefined ? hashedOutputName(outputKey(resolved), resolved) : checkKey(key),
+    options,
+  };
 }
 
 async function pathInside(input: string, inputRoot: string | undefined): Promise<string> {
-  if (!inputRoot) throw new UsageError('JOB_INVALID', 'This server takes http(s) URLs only (it was started without an input folder for paths).');
+  if (!inputRoot)
+    throw new UsageError(
+      'JOB_INVALID',
+      'This server takes http(s) URLs only (it was started without an input folder for paths).',
+    );
   const root = await realpath(inputRoot);
   const path = resolve(root, input);
   // Resolve links too, so a symlink inside the root cannot point the workers at a file outside it.
   const real = await realpath(path).catch(() => null);
   const rel = real === null ? null : relative(root, real);
   if (rel === null || rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
-    throw new UsageError('AUDIO_FILE_NOT_FOUND', `"${input.slice(0, 200)}" is not a file inside the server's input folder.`);
+    throw new UsageError(
+      'AUDIO_FILE_NOT_FOUND',
+      `"${input.slice(0, 200)}" is not a file inside the server's input folder.`,
+    );
   }
   return real!;
-}
-
-/** The file's stem plus a short hash of the whole input: readable, and two inputs with one name never share a key. */
-function defaultKey(input: string): string {
-  const name = (isUrl(input) ? new URL(input).pathname : input).split(/[\\/]/).pop() ?? '';
-  const stem = name.replace(/\.[^.]*$/, '') || 'input';
-  const hash = createHash('sha256').update(input).digest('hex').slice(0, 8);
-  return safeOutputName(`${safeOutputName(stem).slice(0, 80)}-${hash}`);
 }
 
 function viewOf(job: Job, state: string): JobView {
@@ -113,9 +147,4 @@ function viewOf(job: Job, state: string): JobView {
     ...(state === 'completed' ? { result: job.returnvalue as JobResult } : {}),
     ...(state === 'failed' ? { error: parseFailedReason(job.failedReason) } : {}),
   };
-}
-
-function sendError(reply: FastifyReply, status: number, error: unknown): FastifyReply {
-  const { code, message } = isEmotion2VecError(error) ? error.toJSON() : { code: 'INTERNAL', message: 'Unexpected error.' };
-  return reply.code(status).send({ error: { code, message } });
 }

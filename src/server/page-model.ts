@@ -1,17 +1,16 @@
 /**
  * The model files the web page downloads to run the model itself: always the converted layout (model.json +
- * 4 MiB shards), which browsers fetch and cache in pieces. A checkpoint is converted once, into a temporary
- * folder that lives as long as the server.
+ * 4 MiB shards), which browsers fetch and cache in pieces. A checkpoint is converted once (convertModel, with
+ * its check against the network), into a temporary folder that lives as long as the server.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointError } from '../errors.js';
-import { CONVERTED_MANIFEST, writeConvertedModel, type ConvertedManifest } from '../model/converted.js';
-import { Emotion2VecNetwork } from '../model/network.js';
-import { readModelContents } from '../node.js';
+import { convertModel } from '../model/convert.js';
+import { CONVERTED_MANIFEST, type ConvertedManifest } from '../model/converted.js';
 
 /** A converted model folder that the server may expose file by file. */
 export interface PageModel {
@@ -38,7 +37,10 @@ async function describeFolder(folder: string, dispose: () => Promise<void>): Pro
   const files = [CONVERTED_MANIFEST, ...manifest.weightsManifest.flatMap((group) => group.paths)];
   for (const name of files) {
     if (!/^[\w.-]+$/.test(name) || !(await stat(join(folder, name)).catch(() => null))?.isFile()) {
-      throw new CheckpointError('CHECKPOINT_FORMAT', `The converted model in ${folder} lists "${name.slice(0, 80)}", which is not a file beside model.json. Convert the model again with emotion2vec convert.`);
+      throw new CheckpointError(
+        'CHECKPOINT_FORMAT',
+        `The converted model in ${folder} lists "${name.slice(0, 80)}", which is not a file beside model.json. Convert the model again with emotion2vec convert.`,
+      );
     }
   }
   return { folder, files, fingerprint: await hashFiles(folder, files), dispose };
@@ -50,14 +52,9 @@ async function describeFolder(folder: string, dispose: () => Promise<void>): Pro
  */
 export async function preparePageModel(source: string): Promise<PageModel> {
   if (existsSync(join(source, CONVERTED_MANIFEST))) return describeFolder(source, async () => undefined);
-  const contents = await readModelContents(source);
-  const network = new Emotion2VecNetwork(contents.definition);
   const folder = await mkdtemp(join(tmpdir(), 'emotion2vec-page-model-'));
   try {
-    await writeConvertedModel(
-      { definition: contents.definition, modelConf: contents.modelConf, weights: contents.weights, parameters: network.params.specs(), sourceFile: source },
-      (name, bytes) => writeFile(join(folder, name), bytes),
-    );
+    await convertModel(source, folder);
     return await describeFolder(folder, () => rm(folder, { recursive: true, force: true }));
   } catch (error) {
     await rm(folder, { recursive: true, force: true });

@@ -30,9 +30,13 @@ export class SerialQueue {
    */
   run<T>(task: () => Promise<T>): Promise<T> {
     if (this.waiting >= this.capacity) {
-      throw new UsageError('SERVER_BUSY', `The server is busy: ${this.waiting} requests are queued (the limit is ${this.capacity}). Retry after ${this.retryAfterSeconds} s.`, {
-        details: { retryAfterSeconds: this.retryAfterSeconds },
-      });
+      throw new UsageError(
+        'SERVER_BUSY',
+        `The server is busy: ${this.waiting} requests are queued (the limit is ${this.capacity}). Retry after ${this.retryAfterSeconds} s.`,
+        {
+          details: { retryAfterSeconds: this.retryAfterSeconds },
+        },
+      );
     }
     this.waiting++;
     const started = this.tail.then(async () => {

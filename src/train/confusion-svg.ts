@@ -25,19 +25,27 @@ export function confusionSvg(evaluation: Evaluation): string {
   confusion.forEach((row, r) => {
     const total = row.reduce((a, b) => a + b, 0);
     const y = margin + r * CELL;
-    parts.push(`<text x="${margin - 6}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(clip(labels[r]!))}</text>`);
+    parts.push(
+      `<text x="${margin - 6}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(clip(labels[r]!))}</text>`,
+    );
     row.forEach((count, c) => {
       const share = total > 0 ? count / total : 0;
       const x = margin + c * CELL;
       const shade = Math.round(255 - share * 200);
-      parts.push(`<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#999"/>`);
-      parts.push(`<text x="${x + CELL / 2}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="middle" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`);
+      parts.push(
+        `<rect x="${x}" y="${y}" width="${CELL}" height="${CELL}" fill="rgb(${shade},${shade},255)" stroke="#999"/>`,
+      );
+      parts.push(
+        `<text x="${x + CELL / 2}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="middle" fill="${share > 0.6 ? 'white' : 'black'}">${count}</text>`,
+      );
     });
   });
   labels.forEach((label, c) => {
     const x = margin + c * CELL + CELL / 2;
     const y = margin - 6;
-    parts.push(`<text x="${x}" y="${y}" ${FONT} text-anchor="start" transform="rotate(-45 ${x} ${y})">${escapeXml(clip(label))}</text>`);
+    parts.push(
+      `<text x="${x}" y="${y}" ${FONT} text-anchor="start" transform="rotate(-45 ${x} ${y})">${escapeXml(clip(label))}</text>`,
+    );
   });
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
@@ -52,5 +60,8 @@ function clip(label: string): string {
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]!);
+  return text.replace(
+    /[<>&"']/g,
+    (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]!,
+  );
 }

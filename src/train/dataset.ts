@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { isUnusedLabel } from '../model/config.js';
-import { readRegularFile } from '../io/regular-file.js';
+import { isPipeCommand, keyedLines, readListFile } from '../io/list-file.js';
 
 /** One labelled recording. */
 export interface LabelledItem {
@@ -27,8 +27,6 @@ export interface DataSource {
   readonly labels?: string;
 }
 
-/** Label files larger than this are refused before they are read (a million lines is ~100 MB). */
-const MAX_LIST_BYTES = 256 * 2 ** 20;
 /** Problems listed by name in one error message; the rest are counted. */
 const LISTED = 10;
 const MAX_LABEL_LENGTH = 200;
@@ -37,12 +35,20 @@ const MAX_LABEL_LENGTH = 200;
 export async function readLabelledData(source: DataSource): Promise<LabelledItem[]> {
   const isCsv = extname(source.data).toLowerCase() === '.csv';
   if (isCsv && source.labels !== undefined) {
-    throw new UsageError('TRAIN_DATA_INVALID', `${source.data} is a CSV with its labels in it; drop the labels file (${source.labels}), which only goes with a wav.scp.`);
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${source.data} is a CSV with its labels in it; drop the labels file (${source.labels}), which only goes with a wav.scp.`,
+    );
   }
   if (!isCsv && source.labels === undefined) {
-    throw new UsageError('TRAIN_DATA_INVALID', `${source.data} is not a .csv file, so it is read as a wav.scp (<key> <path> per line), which needs a labels file (<key> <label> per line). Pass it with --labels (library: { labels }).`);
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${source.data} is not a .csv file, so it is read as a wav.scp (<key> <path> per line), which needs a labels file (<key> <label> per line). Pass it with --labels (library: { labels }).`,
+    );
   }
-  const items = isCsv ? csvItems(await readList(source.data), source.data) : scpItems(await readList(source.data), source.data, await readList(source.labels!), source.labels!);
+  const items = isCsv
+    ? csvItems(await readList(source.data), source.data)
+    : scpItems(await readList(source.data), source.data, await readList(source.labels!), source.labels!);
   if (items.length === 0) throw new UsageError('TRAIN_DATA_INVALID', `${source.data} lists no labelled recordings.`);
   await assertAudioExists(items, source.labels ?? source.data);
   return items;
@@ -55,37 +61,46 @@ export function classesOf(items: readonly LabelledItem[], classes?: readonly str
   if (classes) {
     const extra = [...found].filter((label) => !classes.includes(label));
     if (extra.length > 0) {
-      throw new UsageError('TRAIN_DATA_INVALID', `The data has label(s) that the class list does not name: ${quoteList(extra)}. Add them to the classes, or drop those rows.`);
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `The data has label(s) that the class list does not name: ${quoteList(extra)}. Add them to the classes, or drop those rows.`,
+      );
     }
     const empty = classes.filter((label) => !found.has(label));
     if (empty.length > 0) {
-      throw new UsageError('TRAIN_CLASS_EMPTY', `No example of class(es) ${quoteList(empty)} in the data: a head cannot learn a class it never sees. Add recordings for them, or leave them out of the classes.`, {
-        details: { classes: empty },
-      });
+      throw new UsageError(
+        'TRAIN_CLASS_EMPTY',
+        `No example of class(es) ${quoteList(empty)} in the data: a head cannot learn a class it never sees. Add recordings for them, or leave them out of the classes.`,
+        {
+          details: { classes: empty },
+        },
+      );
     }
-    if (new Set(classes).size !== classes.length) throw new UsageError('TRAIN_DATA_INVALID', 'The class list names a class twice.');
+    if (new Set(classes).size !== classes.length)
+      throw new UsageError('TRAIN_DATA_INVALID', 'The class list names a class twice.');
   }
   if (chosen.length < 2) {
-    throw new UsageError('TRAIN_TOO_FEW_CLASSES', `The data has ${chosen.length === 0 ? 'no class' : `only one class (${quoteList(chosen)})`}; a classifier needs at least two. Add recordings of other classes.`, {
-      details: { classes: chosen },
-    });
+    throw new UsageError(
+      'TRAIN_TOO_FEW_CLASSES',
+      `The data has ${chosen.length === 0 ? 'no class' : `only one class (${quoteList(chosen)})`}; a classifier needs at least two. Add recordings of other classes.`,
+      {
+        details: { classes: chosen },
+      },
+    );
   }
   return chosen;
 }
 
-async function readList(path: string): Promise<string> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new UsageError('TRAIN_DATA_INVALID', `Cannot open ${path}: no such file. Pass the CSV (path,label) or the wav.scp and labels file.`);
-  }
-  if (!info.isFile()) throw new UsageError('TRAIN_DATA_INVALID', `${path} is not a regular file.`);
-  if (info.size > MAX_LIST_BYTES) throw new UsageError('TRAIN_DATA_INVALID', `${path} is ${info.size} bytes; label lists over ${MAX_LIST_BYTES} bytes are refused. Split the data.`);
-  return new TextDecoder().decode(await readRegularFile(path, { maxBytes: MAX_LIST_BYTES })).replace(/^\uFEFF/, '');
+function readList(path: string): Promise<string> {
+  return readListFile(path, {
+    code: 'TRAIN_DATA_INVALID',
+    missingHint: 'Pass the CSV (path,label) or the wav.scp and labels file.',
+  });
 }
 
-/** `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header. */
+/**
+ * `path,label` rows; a first row naming the columns `path` and `label` (any order, other columns ignored) is a header.
+ */
 function csvItems(text: string, file: string): LabelledItem[] {
   let rows: string[][];
   try {
@@ -101,28 +116,32 @@ function csvItems(text: string, file: string): LabelledItem[] {
     const line = i + (hasHeader ? 2 : 1);
     const path = row[pathColumn] ?? '';
     const label = row[labelColumn] ?? '';
-    if (!path || !label) throw new UsageError('TRAIN_DATA_INVALID', `${file}, row ${line}: expected "path,label", got ${JSON.stringify(row.join(',').slice(0, 120))}.`);
+    if (!path || !label)
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${file}, row ${line}: expected "path,label", got ${JSON.stringify(row.join(',').slice(0, 120))}.`,
+      );
     return { key: path, path: resolveFrom(file, path), label: checkedLabel(label, `${file}, row ${line}`) };
   });
 }
 
-/** Kaldi lists: `<key> <rest of line>`, the key ending at the first blank. */
-function keyedLines(text: string, file: string, what: string): Map<string, { value: string; line: number }> {
+/** A Kaldi list by key; a key given twice is refused (which of its two recordings or labels would be meant?). */
+function keyedEntries(text: string, file: string, what: string): Map<string, { value: string; line: number }> {
   const entries = new Map<string, { value: string; line: number }>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
-    const match = /^(\S+)\s+(.+)$/.exec(line);
-    if (!match) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${i + 1}: expected "<key> <${what}>", got ${JSON.stringify(line.slice(0, 120))}.`);
-    if (entries.has(match[1]!)) throw new UsageError('TRAIN_DATA_INVALID', `${file}, line ${i + 1}: the key ${JSON.stringify(match[1]!.slice(0, 80))} appears twice.`);
-    entries.set(match[1]!, { value: match[2]!.trim(), line: i + 1 });
-  });
+  for (const { key, value, line } of keyedLines(text, file, what, 'TRAIN_DATA_INVALID')) {
+    if (entries.has(key))
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${file}, line ${line}: the key ${JSON.stringify(key.slice(0, 80))} appears twice.`,
+      );
+    entries.set(key, { value, line });
+  }
   return entries;
 }
 
 function scpItems(scpText: string, scpFile: string, labelText: string, labelFile: string): LabelledItem[] {
-  const paths = keyedLines(scpText, scpFile, 'path');
-  const labels = keyedLines(labelText, labelFile, 'label');
+  const paths = keyedEntries(scpText, scpFile, 'path');
+  const labels = keyedEntries(labelText, labelFile, 'label');
   const missing = [...labels.keys()].filter((key) => !paths.has(key));
   if (missing.length > 0) {
     throw new UsageError(
@@ -133,16 +152,27 @@ function scpItems(scpText: string, scpFile: string, labelText: string, labelFile
   }
   return [...labels].map(([key, { value: label, line }]) => {
     const { value: path, line: scpLine } = paths.get(key)!;
-    if (path.endsWith('|')) {
-      throw new UsageError('TRAIN_DATA_INVALID', `${scpFile}, line ${scpLine}: commands piped into a wav.scp ("... |") are not run; write the audio to files and list their paths.`);
+    if (isPipeCommand(path)) {
+      throw new UsageError(
+        'TRAIN_DATA_INVALID',
+        `${scpFile}, line ${scpLine}: commands piped into a wav.scp ("... |") are not run; write the audio to files and list their paths.`,
+      );
     }
     return { key, path: resolveFrom(scpFile, path), label: checkedLabel(label, `${labelFile}, line ${line}`) };
   });
 }
 
 function checkedLabel(label: string, where: string): string {
-  if (label.length > MAX_LABEL_LENGTH) throw new UsageError('TRAIN_DATA_INVALID', `${where}: a label of ${label.length} characters; at most ${MAX_LABEL_LENGTH}.`);
-  if (isUnusedLabel(label)) throw new UsageError('TRAIN_DATA_INVALID', `${where}: the label ${JSON.stringify(label.slice(0, 60))} starts with "unuse", which marks placeholder labels that results drop. Rename the class.`);
+  if (label.length > MAX_LABEL_LENGTH)
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${where}: a label of ${label.length} characters; at most ${MAX_LABEL_LENGTH}.`,
+    );
+  if (isUnusedLabel(label))
+    throw new UsageError(
+      'TRAIN_DATA_INVALID',
+      `${where}: the label ${JSON.stringify(label.slice(0, 60))} starts with "unuse", which marks placeholder labels that results drop. Rename the class.`,
+    );
   return label;
 }
 
@@ -154,9 +184,13 @@ async function assertAudioExists(items: readonly LabelledItem[], listFile: strin
     else if (!info.isFile()) problems.push(`${item.key} (${item.path}: not a regular file)`);
   }
   if (problems.length > 0) {
-    throw new UsageError('TRAIN_AUDIO_MISSING', `${listFile} names ${problems.length} recording(s) that cannot be found: ${problems.slice(0, LISTED).join('; ')}${problems.length > LISTED ? '; ...' : ''}. Fix the paths (relative ones are relative to the list file) or drop those rows.`, {
-      details: { missing: problems.slice(0, LISTED), count: problems.length },
-    });
+    throw new UsageError(
+      'TRAIN_AUDIO_MISSING',
+      `${listFile} names ${problems.length} recording(s) that cannot be found: ${problems.slice(0, LISTED).join('; ')}${problems.length > LISTED ? '; ...' : ''}. Fix the paths (relative ones are relative to the list file) or drop those rows.`,
+      {
+        details: { missing: problems.slice(0, LISTED), count: problems.length },
+      },
+    );
   }
 }
 

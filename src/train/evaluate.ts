@@ -11,7 +11,7 @@ import { argmax, scoresFromLogits } from '../model/scores.js';
 import type { ModelSource } from '../model/sources.js';
 import { readLabelledData, type DataSource, type LabelledItem } from './dataset.js';
 import { extractFeatures } from './features.js';
-import { assertHeadFits, ClassifierHead, readHead, type HeadSource } from './head.js';
+import { assertHeadFits, TrainedHead, readHead, type HeadSource } from '../model/trained-head.js';
 import { evaluatePredictions, type Evaluation } from './metrics.js';
 import { baseLabelIndex } from './soft-labels.js';
 
@@ -29,25 +29,48 @@ export interface EvaluateOptions extends DataSource {
 
 /** Evaluation plus what each recording got. */
 export interface EvaluationReport extends Evaluation {
-  readonly predictions: readonly { readonly key: string; readonly label: string; readonly predicted: string; readonly score: number }[];
+  readonly predictions: readonly {
+    readonly key: string;
+    readonly label: string;
+    readonly predicted: string;
+    readonly score: number;
+  }[];
 }
 
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationReport> {
   const items = await readLabelledData(options);
   const headWeights = options.head === undefined ? null : await readHead(options.head);
   const ownModel = !(options.model instanceof Emotion2Vec);
-  const model = options.model instanceof Emotion2Vec ? options.model : await Emotion2Vec.load(options.model, { backend: options.backend });
+  const model =
+    options.model instanceof Emotion2Vec
+      ? options.model
+      : await Emotion2Vec.load(options.model, { backend: options.backend });
   try {
     if (headWeights) assertHeadFits(headWeights, model.embeddingDim, `the model at ${model.loadReport.location}`);
     const labels = headWeights ? [...headWeights.labels] : model.labels;
-    if (labels.length === 0) throw new UsageError('INVALID_ARGUMENT', 'This model has no classification head (no tokens.txt) and no --head was given: there is nothing to evaluate.');
+    if (labels.length === 0)
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        'This model has no classification head (no tokens.txt) and no --head was given: there is nothing to evaluate.',
+      );
     const truth = trueClasses(items, labels, headWeights !== null);
-    const features = await extractFeatures(model, items, { cacheDir: options.cacheDir, trimSilence: options.trimSilence, onProgress: options.onExtract });
-    const scores = headWeights ? await headScores(ClassifierHead.fromWeights(headWeights), features.embeddings, items.length) : rowsOf(features.baseScores, labels.length);
+    const features = await extractFeatures(model, items, {
+      cacheDir: options.cacheDir,
+      trimSilence: options.trimSilence,
+      onProgress: options.onExtract,
+    });
+    const scores = headWeights
+      ? await headScores(TrainedHead.fromWeights(headWeights), features.embeddings, items.length)
+      : rowsOf(features.baseScores, labels.length);
     const predicted = scores.map((row) => argmax(row));
     return {
       ...evaluatePredictions(truth, predicted, labels),
-      predictions: items.map((item, i) => ({ key: item.key, label: item.label, predicted: labels[predicted[i]!]!, score: scores[i]![predicted[i]!]! })),
+      predictions: items.map((item, i) => ({
+        key: item.key,
+        label: item.label,
+        predicted: labels[predicted[i]!]!,
+        score: scores[i]![predicted[i]!]!,
+      })),
     };
   } finally {
     if (ownModel) model.dispose();
@@ -55,13 +78,16 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationRepo
 }
 
 /** Scores of a head on (N, D) embeddings, as `predict` gives them; frees the head. */
-async function headScores(head: ClassifierHead, embeddings: Float32Array, rows: number): Promise<number[][]> {
+async function headScores(head: TrainedHead, embeddings: Float32Array, rows: number): Promise<number[][]> {
   try {
     const logits = tf.tidy(() => head.apply(tf.tensor2d(embeddings, [rows, head.inputDim])));
     const values = await logits.data();
     logits.dispose();
     const k = head.tokens.length;
-    return Array.from({ length: rows }, (_, r) => scoresFromLogits(values.subarray(r * k, (r + 1) * k), head.tokens).scores);
+    return Array.from(
+      { length: rows },
+      (_, r) => scoresFromLogits(values.subarray(r * k, (r + 1) * k), head.tokens).scores,
+    );
   } finally {
     head.dispose();
   }
@@ -82,7 +108,10 @@ function trueClasses(items: readonly LabelledItem[], labels: readonly string[], 
   if (unknown.size > 0) {
     throw new UsageError(
       'TRAIN_DATA_INVALID',
-      `The data has label(s) the ${exact ? 'head' : 'model'} does not predict: ${[...unknown].slice(0, 10).map((l) => JSON.stringify(l.slice(0, 60))).join(', ')}. Its labels are: ${labels.join(', ')}.`,
+      `The data has label(s) the ${exact ? 'head' : 'model'} does not predict: ${[...unknown]
+        .slice(0, 10)
+        .map((l) => JSON.stringify(l.slice(0, 60)))
+        .join(', ')}. Its labels are: ${labels.join(', ')}.`,
     );
   }
   return truth;

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promi
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
+import { isHttpUrl } from '../io/url.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
 import type { LabelledItem } from './dataset.js';
 
@@ -51,7 +52,11 @@ interface CacheIndex {
 }
 
 /** Embeddings and base scores of `items`, from the cache where it has them, else from `model` (and then cached). */
-export async function extractFeatures(model: Emotion2Vec, items: readonly LabelledItem[], options: FeatureOptions = {}): Promise<Features> {
+export async function extractFeatures(
+  model: Emotion2Vec,
+  items: readonly LabelledItem[],
+  options: FeatureOptions = {},
+): Promise<Features> {
   const dim = model.embeddingDim;
   const baseLabels = model.labels;
   const width = dim + baseLabels.length;
@@ -102,7 +107,13 @@ export async function extractFeatures(model: Emotion2Vec, items: readonly Labell
       { details: { failures: failures.slice(0, LISTED), count: failures.length } },
     );
   }
-  return { dim, embeddings: pick(table, items.length, width, 0, dim), baseLabels, baseScores: pick(table, items.length, width, dim, width), cached };
+  return {
+    dim,
+    embeddings: pick(table, items.length, width, 0, dim),
+    baseLabels,
+    baseScores: pick(table, items.length, width, dim, width),
+    cached,
+  };
 }
 
 function pick(table: Float32Array, rows: number, width: number, from: number, to: number): Float32Array {
@@ -122,15 +133,28 @@ async function fileKey(path: string): Promise<string> {
  */
 async function modelKey(model: Emotion2Vec, options: FeatureOptions): Promise<string | null> {
   const location = model.loadReport.location;
-  const isUrl = /^https?:/.test(location);
-  if (!isUrl && !(await stat(location).then((info) => info.isDirectory(), () => false))) return null;
+  const isUrl = isHttpUrl(location);
+  if (
+    !isUrl &&
+    !(await stat(location).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ))
+  )
+    return null;
   const stamps: string[] = [];
   const names = await readdir(location).catch(() => [] as string[]);
   for (const name of names.sort()) {
     const info = await stat(join(location, name)).catch(() => null);
     if (info?.isFile()) stamps.push(`${name}:${info.size}:${info.mtimeMs}`);
   }
-  const identity = JSON.stringify({ location: isUrl ? location : resolve(location), config: model.config, labels: model.labels, stamps, trim: options.trimSilence === true });
+  const identity = JSON.stringify({
+    location: isUrl ? location : resolve(location),
+    config: model.config,
+    labels: model.labels,
+    stamps,
+    trim: options.trimSilence === true,
+  });
   return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }
 
@@ -149,10 +173,16 @@ async function openCache(dir: string, model: string, dim: number, labels: readon
   try {
     const index = JSON.parse(await readFile(indexFile, 'utf8')) as CacheIndex;
     const array = decodeNpy(new Uint8Array(await readFile(arrayFile)));
-    const fits = index.version === CACHE_VERSION && index.model === model && index.dim === dim && array.shape.length === 2 && array.shape[1] === width;
+    const fits =
+      index.version === CACHE_VERSION &&
+      index.model === model &&
+      index.dim === dim &&
+      array.shape.length === 2 &&
+      array.shape[1] === width;
     if (fits) {
       for (const [key, row] of Object.entries(index.rows)) {
-        if (Number.isInteger(row) && row >= 0 && row < array.shape[0]!) rows.set(key, array.data.slice(row * width, (row + 1) * width));
+        if (Number.isInteger(row) && row >= 0 && row < array.shape[0]!)
+          rows.set(key, array.data.slice(row * width, (row + 1) * width));
       }
     }
   } catch {
@@ -171,7 +201,13 @@ async function openCache(dir: string, model: string, dim: number, labels: readon
       const keys = [...rows.keys()];
       const data = new Float32Array(keys.length * width);
       keys.forEach((key, r) => data.set(rows.get(key)!, r * width));
-      const index: CacheIndex = { version: CACHE_VERSION, model, dim, labels, rows: Object.fromEntries(keys.map((key, r) => [key, r])) };
+      const index: CacheIndex = {
+        version: CACHE_VERSION,
+        model,
+        dim,
+        labels,
+        rows: Object.fromEntries(keys.map((key, r) => [key, r])),
+      };
       // Written aside then renamed, so an interrupted save never leaves a half-written cache.
       await writeFile(`${arrayFile}.tmp`, encodeNpy(data, [keys.length, width]));
       await writeFile(`${indexFile}.tmp`, JSON.stringify(index));

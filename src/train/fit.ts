@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UsageError } from '../errors.js';
-import type { DenseLayerWeights } from './head.js';
+import type { DenseLayerWeights } from '../model/trained-head.js';
 import { seededRandom, shuffled, type Random } from './random.js';
 
 /** How to train; every field has a default. */
@@ -99,10 +99,15 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
   const settings = resolveSettings(options);
   const { inputDim: dim, numClasses, classIndex } = data;
   const rows = classIndex.length;
-  if (data.embeddings.length !== rows * dim) throw new UsageError('INVALID_ARGUMENT', `fitHead: ${rows} labels but ${data.embeddings.length / dim} embeddings.`);
+  if (data.embeddings.length !== rows * dim)
+    throw new UsageError('INVALID_ARGUMENT', `fitHead: ${rows} labels but ${data.embeddings.length / dim} embeddings.`);
   const random = seededRandom(settings.seed);
   const { train, validation } = stratifiedSplit(classIndex, numClasses, settings.validationSplit, random);
-  const classWeights = weightsOfClasses(train.map((i) => classIndex[i]!), numClasses, settings.classWeights);
+  const classWeights = weightsOfClasses(
+    train.map((i) => classIndex[i]!),
+    numClasses,
+    settings.classWeights,
+  );
   const { mean, scale } = standardisation(data.embeddings, train, dim);
   const inputs = standardised(data.embeddings, mean, scale);
   const targets = data.targets ?? oneHot(classIndex, numClasses);
@@ -125,14 +130,26 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
     const w = keep(tf.tensor1d(Float32Array.from(classIndex, (c) => classWeights[c]!)));
     const subset = (indices: number[]) => {
       const at = keep(tf.tensor1d(Int32Array.from(indices), 'int32'));
-      return { x: keep(tf.gather(x, at)), t: keep(tf.gather(t, at)), w: keep(tf.gather(w, at)), labels: indices.map((i) => classIndex[i]!) };
+      return {
+        x: keep(tf.gather(x, at)),
+        t: keep(tf.gather(t, at)),
+        w: keep(tf.gather(w, at)),
+        labels: indices.map((i) => classIndex[i]!),
+      };
     };
     const trainSet = subset(train);
     const validationSet = validation.length > 0 ? subset(validation) : null;
-    const loss = (xs: tf.Tensor2D, ts: tf.Tensor2D, ws: tf.Tensor1D) => weightedLoss(variables, xs, ts, ws, settings.weightDecay);
+    const loss = (xs: tf.Tensor2D, ts: tf.Tensor2D, ws: tf.Tensor1D) =>
+      weightedLoss(variables, xs, ts, ws, settings.weightDecay);
 
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
-      for (const batch of batches(shuffled(train.map((_, i) => i), random), settings.batchSize)) {
+      for (const batch of batches(
+        shuffled(
+          train.map((_, i) => i),
+          random,
+        ),
+        settings.batchSize,
+      )) {
         tf.tidy(() => {
           const at = tf.tensor1d(Int32Array.from(batch), 'int32');
           const xs = tf.gather(trainSet.x, at) as tf.Tensor2D;
@@ -142,11 +159,15 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
           optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
         });
       }
-      const trainLoss = await scalar(() => loss(trainSet.x as tf.Tensor2D, trainSet.t as tf.Tensor2D, trainSet.w as tf.Tensor1D));
+      const trainLoss = await scalar(() =>
+        loss(trainSet.x as tf.Tensor2D, trainSet.t as tf.Tensor2D, trainSet.w as tf.Tensor1D),
+      );
       let validationLoss: number | null = null;
       let validationAccuracy: number | null = null;
       if (validationSet) {
-        validationLoss = await scalar(() => loss(validationSet.x as tf.Tensor2D, validationSet.t as tf.Tensor2D, validationSet.w as tf.Tensor1D));
+        validationLoss = await scalar(() =>
+          loss(validationSet.x as tf.Tensor2D, validationSet.t as tf.Tensor2D, validationSet.w as tf.Tensor1D),
+        );
         validationAccuracy = await accuracy(variables, validationSet.x as tf.Tensor2D, validationSet.labels);
       }
       const monitored = validationLoss ?? trainLoss;
@@ -156,36 +177,75 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
       history.push(progress);
       options.onEpoch?.(progress);
       if (validationSet && epoch - best.epoch >= settings.patience) break;
-      if (!Number.isFinite(trainLoss)) throw new UsageError('INVALID_ARGUMENT', `Training diverged (loss ${trainLoss} at epoch ${epoch}); lower the learning rate.`);
+      if (!Number.isFinite(trainLoss))
+        throw new UsageError(
+          'INVALID_ARGUMENT',
+          `Training diverged (loss ${trainLoss} at epoch ${epoch}); lower the learning rate.`,
+        );
     }
   } finally {
     optimizer.dispose();
     tf.dispose(tensors);
   }
   const layers = foldStandardisation(best.values, shapes, mean, scale);
-  return { layers, history, bestEpoch: best.epoch, trainCount: train.length, validationCount: validation.length, classWeights };
+  return {
+    layers,
+    history,
+    bestEpoch: best.epoch,
+    trainCount: train.length,
+    validationCount: validation.length,
+    classWeights,
+  };
 }
 
 function resolveSettings(options: FitOptions): Settings {
   const given = options as Record<string, unknown>;
-  const settings = Object.fromEntries(Object.entries(DEFAULTS).map(([name, fallback]) => [name, given[name] ?? fallback])) as Settings;
+  const settings = Object.fromEntries(
+    Object.entries(DEFAULTS).map(([name, fallback]) => [name, given[name] ?? fallback]),
+  ) as Settings;
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new UsageError('INVALID_ARGUMENT', `Training option ${what}.`);
   };
-  check(Number.isInteger(settings.hiddenUnits) && settings.hiddenUnits >= 0 && settings.hiddenUnits <= 65536, `hiddenUnits must be an integer from 0 (linear) to 65536; got ${settings.hiddenUnits}`);
-  check(Number.isInteger(settings.epochs) && settings.epochs >= 1, `epochs must be a positive integer; got ${settings.epochs}`);
-  check(Number.isInteger(settings.batchSize) && settings.batchSize >= 1, `batchSize must be a positive integer; got ${settings.batchSize}`);
-  check(settings.learningRate > 0 && settings.learningRate < 10, `learningRate must be in (0, 10); got ${settings.learningRate}`);
+  check(
+    Number.isInteger(settings.hiddenUnits) && settings.hiddenUnits >= 0 && settings.hiddenUnits <= 65536,
+    `hiddenUnits must be an integer from 0 (linear) to 65536; got ${settings.hiddenUnits}`,
+  );
+  check(
+    Number.isInteger(settings.epochs) && settings.epochs >= 1,
+    `epochs must be a positive integer; got ${settings.epochs}`,
+  );
+  check(
+    Number.isInteger(settings.batchSize) && settings.batchSize >= 1,
+    `batchSize must be a positive integer; got ${settings.batchSize}`,
+  );
+  check(
+    settings.learningRate > 0 && settings.learningRate < 10,
+    `learningRate must be in (0, 10); got ${settings.learningRate}`,
+  );
   check(settings.weightDecay >= 0, `weightDecay must be >= 0; got ${settings.weightDecay}`);
-  check(settings.validationSplit >= 0 && settings.validationSplit < 1, `validationSplit must be in [0, 1); got ${settings.validationSplit}`);
-  check(Number.isInteger(settings.patience) && settings.patience >= 1, `patience must be a positive integer; got ${settings.patience}`);
-  check(settings.classWeights === 'balanced' || settings.classWeights === 'none', `classWeights must be 'balanced' or 'none'; got ${String(settings.classWeights)}`);
+  check(
+    settings.validationSplit >= 0 && settings.validationSplit < 1,
+    `validationSplit must be in [0, 1); got ${settings.validationSplit}`,
+  );
+  check(
+    Number.isInteger(settings.patience) && settings.patience >= 1,
+    `patience must be a positive integer; got ${settings.patience}`,
+  );
+  check(
+    settings.classWeights === 'balanced' || settings.classWeights === 'none',
+    `classWeights must be 'balanced' or 'none'; got ${String(settings.classWeights)}`,
+  );
   check(Number.isInteger(settings.seed), `seed must be an integer; got ${settings.seed}`);
   return settings;
 }
 
 /** Each class split on its own, so validation sees every class that has two or more examples. */
-export function stratifiedSplit(classIndex: Int32Array, numClasses: number, share: number, random: Random): { train: number[]; validation: number[] } {
+export function stratifiedSplit(
+  classIndex: Int32Array,
+  numClasses: number,
+  share: number,
+  random: Random,
+): { train: number[]; validation: number[] } {
   const train: number[] = [];
   const validation: number[] = [];
   for (let c = 0; c < numClasses; c++) {
@@ -207,11 +267,16 @@ function weightsOfClasses(trainClasses: number[], numClasses: number, mode: 'bal
   return counts.map((count) => (mode === 'none' || count === 0 ? 1 : trainClasses.length / (numClasses * count)));
 }
 
-function standardisation(embeddings: Float32Array, rows: number[], dim: number): { mean: Float64Array; scale: Float64Array } {
+function standardisation(
+  embeddings: Float32Array,
+  rows: number[],
+  dim: number,
+): { mean: Float64Array; scale: Float64Array } {
   const mean = new Float64Array(dim);
   const scale = new Float64Array(dim);
   for (const r of rows) for (let d = 0; d < dim; d++) mean[d]! += embeddings[r * dim + d]! / rows.length;
-  for (const r of rows) for (let d = 0; d < dim; d++) scale[d]! += (embeddings[r * dim + d]! - mean[d]!) ** 2 / rows.length;
+  for (const r of rows)
+    for (let d = 0; d < dim; d++) scale[d]! += (embeddings[r * dim + d]! - mean[d]!) ** 2 / rows.length;
   // A constant feature keeps scale 1, so it cannot blow up.
   for (let d = 0; d < dim; d++) scale[d] = scale[d]! > 1e-12 ? Math.sqrt(scale[d]!) : 1;
   return { mean, scale };
@@ -229,7 +294,12 @@ function oneHot(classIndex: Int32Array, numClasses: number): Float32Array {
 }
 
 function layerShapes(dim: number, hidden: number, classes: number): [number, number][] {
-  return hidden > 0 ? [[dim, hidden], [hidden, classes]] : [[dim, classes]];
+  return hidden > 0
+    ? [
+        [dim, hidden],
+        [hidden, classes],
+      ]
+    : [[dim, classes]];
 }
 
 /** Glorot/Xavier uniform kernel (in, out) and zero bias, from the seeded generator. */
@@ -250,7 +320,14 @@ function forward(variables: tf.Variable[], x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** Class-weighted mean cross-entropy against target distributions, plus L2 on the kernels. */
-function weightedLoss(variables: tf.Variable[], x: tf.Tensor2D, targets: tf.Tensor2D, weights: tf.Tensor1D, decay: number, logits = forward(variables, x)): tf.Scalar {
+function weightedLoss(
+  variables: tf.Variable[],
+  x: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  weights: tf.Tensor1D,
+  decay: number,
+  logits = forward(variables, x),
+): tf.Scalar {
   const logProbabilities = tf.logSoftmax(logits);
   const perExample = tf.neg(tf.sum(tf.mul(targets, logProbabilities), 1));
   const data = tf.div(tf.sum(tf.mul(perExample, weights)), tf.sum(weights));
@@ -263,19 +340,31 @@ function weightedLoss(variables: tf.Variable[], x: tf.Tensor2D, targets: tf.Tens
  * The loss and its gradient for each variable, in order. With targets that sum to 1, d(cross-entropy)/d(logits)
  * is softmax - target; it flows back through the dense layers (and the ReLU mask) as matmuls; L2 adds 2 * decay * K.
  */
-export function lossAndGradients(variables: readonly tf.Variable[], x: tf.Tensor2D, targets: tf.Tensor2D, weights: tf.Tensor1D, decay: number): { loss: tf.Scalar; gradients: tf.Tensor[] } {
+export function lossAndGradients(
+  variables: readonly tf.Variable[],
+  x: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  weights: tf.Tensor1D,
+  decay: number,
+): { loss: tf.Scalar; gradients: tf.Tensor[] } {
   return tf.tidy(() => {
     const inputs: tf.Tensor2D[] = [x];
     const preActivations: tf.Tensor2D[] = [];
     for (let i = 0; i < variables.length; i += 2) {
-      const z = tf.add(tf.matMul(inputs[inputs.length - 1]!, variables[i] as tf.Tensor2D), variables[i + 1]!) as tf.Tensor2D;
+      const z = tf.add(
+        tf.matMul(inputs[inputs.length - 1]!, variables[i] as tf.Tensor2D),
+        variables[i + 1]!,
+      ) as tf.Tensor2D;
       preActivations.push(z);
       if (i + 2 < variables.length) inputs.push(tf.relu(z));
     }
     const logits = preActivations[preActivations.length - 1]!;
     const loss = weightedLoss(variables as tf.Variable[], x, targets, weights, decay, logits);
     // (B, K): each example's share of the weighted mean times (softmax - target).
-    let upstream = tf.mul(tf.sub(tf.softmax(logits), targets), tf.expandDims(tf.div(weights, tf.sum(weights)), 1)) as tf.Tensor2D;
+    let upstream = tf.mul(
+      tf.sub(tf.softmax(logits), targets),
+      tf.expandDims(tf.div(weights, tf.sum(weights)), 1),
+    ) as tf.Tensor2D;
     const gradients: tf.Tensor[] = new Array(variables.length);
     for (let layer = preActivations.length - 1; layer >= 0; layer--) {
       const kernel = variables[2 * layer] as tf.Tensor2D;
@@ -295,10 +384,15 @@ function assertDistributions(targets: Float32Array, numClasses: number): void {
     let total = 0;
     for (let c = 0; c < numClasses; c++) {
       const v = targets[row * numClasses + c]!;
-      if (!(v >= 0)) throw new UsageError('INVALID_ARGUMENT', `fitHead: target row ${row} has a negative or NaN entry.`);
+      if (!(v >= 0))
+        throw new UsageError('INVALID_ARGUMENT', `fitHead: target row ${row} has a negative or NaN entry.`);
       total += v;
     }
-    if (Math.abs(total - 1) > 1e-4) throw new UsageError('INVALID_ARGUMENT', `fitHead: target row ${row} sums to ${total}; targets must be probability distributions.`);
+    if (Math.abs(total - 1) > 1e-4)
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        `fitHead: target row ${row} sums to ${total}; targets must be probability distributions.`,
+      );
   }
 }
 
@@ -336,7 +430,12 @@ function* batches(order: number[], size: number): Generator<number[]> {
  * ((x - mean) / scale) K + b  ==  x (K / scale) + (b - (mean / scale) K): the first layer absorbs the
  * standardisation, in float64. Kernels (in, out) become torch-layout weights (out, in).
  */
-function foldStandardisation(values: LayerValues[], shapes: [number, number][], mean: Float64Array, scale: Float64Array): DenseLayerWeights[] {
+function foldStandardisation(
+  values: LayerValues[],
+  shapes: [number, number][],
+  mean: Float64Array,
+  scale: Float64Array,
+): DenseLayerWeights[] {
   return values.map(({ kernel, bias }, layer) => {
     const [inFeatures, outFeatures] = shapes[layer]!;
     const weight = new Float32Array(outFeatures * inFeatures);

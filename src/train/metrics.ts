@@ -29,7 +29,11 @@ export interface Evaluation {
 }
 
 /** Metrics of predicted vs true class indices into `labels`. */
-export function evaluatePredictions(truth: readonly number[], predicted: readonly number[], labels: readonly string[]): Evaluation {
+export function evaluatePredictions(
+  truth: readonly number[],
+  predicted: readonly number[],
+  labels: readonly string[],
+): Evaluation {
   const k = labels.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   truth.forEach((t, i) => confusion[t]![predicted[i]!]!++);
@@ -68,11 +72,17 @@ export function formatEvaluation(evaluation: Evaluation): string {
     `${evaluation.count} recordings: accuracy ${pct(evaluation.accuracy).trim()}, unweighted accuracy ${pct(evaluation.unweightedAccuracy).trim()}, macro F1 ${pct(evaluation.macroF1).trim()}`,
     '',
     `${'class'.padEnd(width)} precision  recall      F1  support`,
-    ...evaluation.perClass.map((m) => `${m.label.padEnd(width)}   ${pct(m.precision)} ${pct(m.recall)} ${pct(m.f1)} ${String(m.support).padStart(8)}`),
+    ...evaluation.perClass.map(
+      (m) =>
+        `${m.label.padEnd(width)}   ${pct(m.precision)} ${pct(m.recall)} ${pct(m.f1)} ${String(m.support).padStart(8)}`,
+    ),
     '',
     'confusion (rows: true class, columns: predicted)',
     `${''.padEnd(width + 2)}${evaluation.labels.map((_, c) => String(c).padStart(5)).join('')}`,
-    ...evaluation.confusion.map((row, r) => `${`${r} ${evaluation.labels[r]}`.padEnd(width + 2).slice(0, width + 2)}${row.map((n) => String(n).padStart(5)).join('')}`),
+    ...evaluation.confusion.map(
+      (row, r) =>
+        `${`${r} ${evaluation.labels[r]}`.padEnd(width + 2).slice(0, width + 2)}${row.map((n) => String(n).padStart(5)).join('')}`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -19,8 +19,15 @@ export function baseLabelIndex(name: string, baseLabels: readonly string[]): num
  * (N, classes) targets: (1 - weight) * one-hot + weight * the base scores of the matched labels, renormalised over
  * the classes (a row whose matched scores sum to 0 keeps its hard label).
  */
-export function mixedTargets(classIndex: Int32Array, classes: readonly string[], baseLabels: readonly string[], baseScores: Float32Array, weight: number): Float32Array {
-  if (!(weight >= 0 && weight <= 1)) throw new UsageError('INVALID_ARGUMENT', `The soft-label weight must be in [0, 1]; got ${weight}.`);
+export function mixedTargets(
+  classIndex: Int32Array,
+  classes: readonly string[],
+  baseLabels: readonly string[],
+  baseScores: Float32Array,
+  weight: number,
+): Float32Array {
+  if (!(weight >= 0 && weight <= 1))
+    throw new UsageError('INVALID_ARGUMENT', `The soft-label weight must be in [0, 1]; got ${weight}.`);
   const matches = classes.map((name) => baseLabelIndex(name, baseLabels));
   const unmatched = classes.filter((_, c) => matches[c]! < 0);
   if (weight > 0 && unmatched.length > 0) {

@@ -12,7 +12,7 @@ import type { ModelSource } from '../model/sources.js';
 import { classesOf, readLabelledData, type DataSource } from './dataset.js';
 import { extractFeatures } from './features.js';
 import { fitHead, type FitOptions, type FitResult } from './fit.js';
-import { encodeHeadFiles, type HeadWeights } from './head.js';
+import { encodeHeadFiles, type HeadWeights } from '../model/trained-head.js';
 import { mixedTargets } from './soft-labels.js';
 
 export interface TrainHeadOptions extends DataSource, FitOptions {
@@ -22,7 +22,10 @@ export interface TrainHeadOptions extends DataSource, FitOptions {
   readonly out: string;
   /** Class labels in output order; default: the data's labels, sorted. Every class needs an example. */
   readonly classes?: readonly string[];
-  /** Weight of the base model's scores in the targets, 0 (default, hard labels only) to 1; needs classes named as the model's labels. */
+  /**
+   * Weight of the base model's scores in the targets, 0 (default, hard labels only) to 1; needs classes named as the
+   * model's labels.
+   */
   readonly softLabels?: number;
   /** Embedding cache folder (default `<out>/cache`); reused by later runs on the same recordings and model. */
   readonly cacheDir?: string;
@@ -50,13 +53,23 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const classes = classesOf(items, options.classes);
   await assertWritableFolder(options.out);
   const ownModel = !(options.model instanceof Emotion2Vec);
-  const model = options.model instanceof Emotion2Vec ? options.model : await Emotion2Vec.load(options.model, { backend: options.backend });
+  const model =
+    options.model instanceof Emotion2Vec
+      ? options.model
+      : await Emotion2Vec.load(options.model, { backend: options.backend });
   try {
-    const features = await extractFeatures(model, items, { cacheDir: options.cacheDir ?? join(options.out, 'cache'), trimSilence: options.trimSilence, onProgress: options.onExtract });
+    const features = await extractFeatures(model, items, {
+      cacheDir: options.cacheDir ?? join(options.out, 'cache'),
+      trimSilence: options.trimSilence,
+      onProgress: options.onExtract,
+    });
     const classIndex = Int32Array.from(items, (item) => classes.indexOf(item.label));
     const softWeight = options.softLabels ?? 0;
     const targets = mixedTargets(classIndex, classes, features.baseLabels, features.baseScores, softWeight);
-    const fit = await fitHead({ inputDim: features.dim, embeddings: features.embeddings, numClasses: classes.length, classIndex, targets }, options);
+    const fit = await fitHead(
+      { inputDim: features.dim, embeddings: features.embeddings, numClasses: classes.length, classIndex, targets },
+      options,
+    );
     const best = fit.history[fit.bestEpoch - 1];
     const head: HeadWeights = {
       inputDim: features.dim,
@@ -93,5 +106,9 @@ export async function writeHead(head: HeadWeights, dir: string): Promise<string[
 
 async function assertWritableFolder(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => null);
-  if (info && !info.isDirectory()) throw new UsageError('INVALID_ARGUMENT', `--out ${dir} is a file; the head is written into a folder. Pass a folder path.`);
+  if (info && !info.isDirectory())
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `--out ${dir} is a file; the head is written into a folder. Pass a folder path.`,
+    );
 }

@@ -12,7 +12,12 @@ let record: ResultRecord;
 
 /** The speech record with a quality or label change. */
 function variant(change: { quality?: Partial<QualityReport>; emotion?: string; confidence?: number }): ResultRecord {
-  return { ...record, ...('emotion' in change ? { emotion: change.emotion! } : {}), ...('confidence' in change ? { confidence: change.confidence! } : {}), quality: { ...record.quality, ...change.quality } };
+  return {
+    ...record,
+    ...('emotion' in change ? { emotion: change.emotion! } : {}),
+    ...('confidence' in change ? { confidence: change.confidence! } : {}),
+    quality: { ...record.quality, ...change.quality },
+  };
 }
 
 beforeAll(async () => {
@@ -29,7 +34,13 @@ afterAll(() => model?.dispose());
 
 describe('decideFallback', () => {
   it('responds to a clear, confident result', () => {
-    expect(decideFallback(record)).toEqual({ action: 'respond', reason: 'confident', emotion: 'happy', confidence: 0.9, suggestedReply: null });
+    expect(decideFallback(record)).toEqual({
+      action: 'respond',
+      reason: 'confident',
+      emotion: 'happy',
+      confidence: 0.9,
+      suggestedReply: null,
+    });
   });
 
   it.each([
@@ -42,14 +53,21 @@ describe('decideFallback', () => {
     ['low_confidence', { confidence: 0.3 }],
   ] as const)('asks for clarification: %s', (reason, change) => {
     const decision = decideFallback(variant(change));
-    expect(decision).toMatchObject({ action: 'request_clarification', reason, suggestedReply: DEFAULT_REPLIES[reason] });
+    expect(decision).toMatchObject({
+      action: 'request_clarification',
+      reason,
+      suggestedReply: DEFAULT_REPLIES[reason],
+    });
   });
 
   it('checks the audio before the label, and takes thresholds and replies from the caller', () => {
     expect(decideFallback(variant({ emotion: 'unknown', quality: { durationSeconds: 0.2 } })).reason).toBe('too_short');
     const lowish = variant({ confidence: 0.55, quality: { snrDb: 30 } });
     expect(decideFallback(lowish).action).toBe('respond');
-    expect(decideFallback(lowish, { minConfidence: 0.6, replies: { low_confidence: 'Say again?' } })).toMatchObject({ reason: 'low_confidence', suggestedReply: 'Say again?' });
+    expect(decideFallback(lowish, { minConfidence: 0.6, replies: { low_confidence: 'Say again?' } })).toMatchObject({
+      reason: 'low_confidence',
+      suggestedReply: 'Say again?',
+    });
     expect(decideFallback(variant({ quality: { snrDb: 12 } }), { minSnrDb: 15 }).reason).toBe('noisy');
     expect(decideFallback(variant({ quality: { snrDb: null } })).action).toBe('respond');
   });

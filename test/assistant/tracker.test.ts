@@ -27,13 +27,23 @@ describe('EmotionTracker', () => {
   it('reports dominant, rising and falling labels and the mean L2 distance between consecutive embeddings', () => {
     const tracker = new EmotionTracker({ window: 3 });
     tracker.push(prediction([0.8, 0.1, 0.1], [0, 0]));
-    expect(tracker.report()).toMatchObject({ count: 1, volatility: null, rising: null, latest: 'angry', dominant: 'angry' });
+    expect(tracker.report()).toMatchObject({
+      count: 1,
+      volatility: null,
+      rising: null,
+      latest: 'angry',
+      dominant: 'angry',
+    });
     tracker.push(prediction([0.5, 0.4, 0.1], [3, 4]));
     const report = tracker.push(prediction([0.2, 0.7, 0.1], [3, 4]));
     // Distances 5 and 0.
     expect(report.volatility).toBeCloseTo(2.5, 12);
     expect(report).toMatchObject({ count: 3, latest: 'happy', dominant: 'angry', rising: 'happy', falling: 'angry' });
-    expect(report.trend.map((t) => t.slope)).toEqual([expect.closeTo(-0.3, 12), expect.closeTo(0.3, 12), expect.closeTo(0, 12)]);
+    expect(report.trend.map((t) => t.slope)).toEqual([
+      expect.closeTo(-0.3, 12),
+      expect.closeTo(0.3, 12),
+      expect.closeTo(0, 12),
+    ]);
 
     // The window keeps the last 3: the first (at [0, 0]) leaves, distances become 0 and 1.
     const later = tracker.push(prediction([0.1, 0.8, 0.1], [3, 5]));
@@ -44,7 +54,11 @@ describe('EmotionTracker', () => {
 
   it('calls back once when the volatility rises over the threshold, again only after it fell back', () => {
     const calls: TrackerReport[] = [];
-    const tracker = new EmotionTracker({ window: 2, volatilityThreshold: 1, onVolatile: (report) => calls.push(report) });
+    const tracker = new EmotionTracker({
+      window: 2,
+      volatilityThreshold: 1,
+      onVolatile: (report) => calls.push(report),
+    });
     tracker.push(prediction([0.8, 0.1, 0.1], [0, 0]));
     tracker.push(prediction([0.8, 0.1, 0.1], [0.5, 0]));
     expect(calls).toHaveLength(0);
@@ -63,7 +77,9 @@ describe('EmotionTracker', () => {
     const { embedding: _dropped, ...noEmbedding } = prediction([0.8, 0.1, 0.1], [0, 0]);
     expect(() => tracker.push(noEmbedding)).toThrow(/embedding: true/);
     tracker.push(prediction([0.8, 0.1, 0.1], [0, 0]));
-    expect(() => tracker.push({ ...prediction([0.8, 0.1, 0.1], [0, 0]), labels: ['a', 'b', 'c'] })).toThrow(/another model/);
+    expect(() => tracker.push({ ...prediction([0.8, 0.1, 0.1], [0, 0]), labels: ['a', 'b', 'c'] })).toThrow(
+      /another model/,
+    );
     expect(() => new EmotionTracker({ window: 1 })).toThrow(/at least 2/);
     tracker.clear();
     expect(tracker.report().count).toBe(0);

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { prepareAudio, type AudioInput } from '../../src/audio/prepare.js';
 import { AudioInputError, type ErrorCode } from '../../src/errors.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { getPlatform, installPlatform } from '../../src/platform.js';
 import { HAS_FFMPEG } from '../support/audio.js';
 
@@ -38,7 +39,16 @@ async function expectAudioError(input: AudioInput, code: ErrorCode, pattern?: Re
 }
 
 /** A 16-bit PCM WAV with header fields to lie with. */
-function wav(options: { samples?: number[]; channels?: number; sampleRate?: number; dataSize?: number; bits?: number; tag?: number } = {}): Uint8Array {
+function wav(
+  options: {
+    samples?: number[];
+    channels?: number;
+    sampleRate?: number;
+    dataSize?: number;
+    bits?: number;
+    tag?: number;
+  } = {},
+): Uint8Array {
   const samples = options.samples ?? [];
   const channels = options.channels ?? 1;
   const sampleRate = options.sampleRate ?? 16000;
@@ -72,7 +82,8 @@ function noise(length: number): Uint8Array {
   });
 }
 
-const tone = (n: number, rate = 16000): number[] => Array.from({ length: n }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)));
+const tone = (n: number, rate = 16000): number[] =>
+  Array.from({ length: n }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)));
 
 describe('bad files', () => {
   it('empty file: AUDIO_EMPTY naming the file', async () => {
@@ -88,11 +99,19 @@ describe('bad files', () => {
 
   it('truncated WAV (header declares more than is there): AUDIO_DECODE with both sizes', async () => {
     const bytes = wav({ samples: tone(500), dataSize: 32000 });
-    await expectAudioError(file('truncated.wav', bytes), 'AUDIO_DECODE', /truncated\.wav.*truncated: the header declares 32000 bytes of audio but only 1000 are present/);
+    await expectAudioError(
+      file('truncated.wav', bytes),
+      'AUDIO_DECODE',
+      /truncated\.wav.*truncated: the header declares 32000 bytes of audio but only 1000 are present/,
+    );
   });
 
   it('huge declared data size (0xFFFFFFFE): AUDIO_DECODE, nothing allocated', async () => {
-    await expectAudioError(wav({ samples: tone(100), dataSize: 0xfffffffe }), 'AUDIO_DECODE', /truncated.*4294967294 bytes/);
+    await expectAudioError(
+      wav({ samples: tone(100), dataSize: 0xfffffffe }),
+      'AUDIO_DECODE',
+      /truncated.*4294967294 bytes/,
+    );
   });
 
   it('WAV claiming 0 Hz: AUDIO_SAMPLE_RATE', async () => {
@@ -122,24 +141,58 @@ describe('bad files', () => {
     expect(half.format).toBe('mp3');
     expect(half.waveform.length).toBeGreaterThan(1000);
     expect(half.waveform.length).toBeLessThan(16000);
-    await expectAudioError(file('cut.mp3', mp3.subarray(0, 100)), 'AUDIO_DECODE', /cut\.mp3.*MP3.*truncated or damaged/);
+    await expectAudioError(
+      file('cut.mp3', mp3.subarray(0, 100)),
+      'AUDIO_DECODE',
+      /cut\.mp3.*MP3.*truncated or damaged/,
+    );
   });
 
   it('random bytes named .wav: AUDIO_UNSUPPORTED_FORMAT saying it is not a WAV', async () => {
-    await expectAudioError(file('noise.wav', noise(4096)), 'AUDIO_UNSUPPORTED_FORMAT', /noise\.wav.*unrecognised format.*even though its name ends in \.wav/);
+    await expectAudioError(
+      file('noise.wav', noise(4096)),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /noise\.wav.*unrecognised format.*even though its name ends in \.wav/,
+    );
   });
 
   it('a text file: AUDIO_UNSUPPORTED_FORMAT', async () => {
-    await expectAudioError(file('notes.wav', new TextEncoder().encode('These are my meeting notes.\nNot audio.\n')), 'AUDIO_UNSUPPORTED_FORMAT', /notes\.wav.*text file, not audio/);
+    await expectAudioError(
+      file('notes.wav', new TextEncoder().encode('These are my meeting notes.\nNot audio.\n')),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /notes\.wav.*text file, not audio/,
+    );
   });
 
   it('a PNG: AUDIO_UNSUPPORTED_FORMAT', async () => {
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, ...new Array<number>(17).fill(0)]);
+    const png = new Uint8Array([
+      0x89,
+      0x50,
+      0x4e,
+      0x47,
+      0x0d,
+      0x0a,
+      0x1a,
+      0x0a,
+      0,
+      0,
+      0,
+      13,
+      0x49,
+      0x48,
+      0x44,
+      0x52,
+      ...new Array<number>(17).fill(0),
+    ]);
     await expectAudioError(file('photo.png', png), 'AUDIO_UNSUPPORTED_FORMAT', /photo\.png.*PNG image, not audio/);
   });
 
   it('a .npy array: AUDIO_UNSUPPORTED_FORMAT telling how to pass samples', async () => {
-    await expectAudioError(new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]), 'AUDIO_UNSUPPORTED_FORMAT', /NumPy.*Float32Array/);
+    await expectAudioError(
+      new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /NumPy.*Float32Array/,
+    );
   });
 
   it('a missing file: AUDIO_FILE_NOT_FOUND naming the path', async () => {
@@ -158,7 +211,7 @@ describe('bad files', () => {
 
   it('a path where the platform cannot read files: AUDIO_INVALID_TYPE', async () => {
     const original = getPlatform();
-    installPlatform({ name: 'browser', preferredBackends: ['wasm'] });
+    installPlatform({ name: 'browser' });
     try {
       await expectAudioError('speech.wav', 'AUDIO_INVALID_TYPE', /browser platform cannot read files.*File\/Blob/);
     } finally {
@@ -187,7 +240,11 @@ describe('bad samples', () => {
   it('Infinity in channel 1: AUDIO_NOT_FINITE naming the channel', async () => {
     const right = new Float32Array(1000);
     right[500] = Number.NEGATIVE_INFINITY;
-    const error = await expectAudioError({ channels: [new Float32Array(1000), right], sampleRate: 16000 }, 'AUDIO_NOT_FINITE', /Channel 1 contains -Infinity at sample 500/);
+    const error = await expectAudioError(
+      { channels: [new Float32Array(1000), right], sampleRate: 16000 },
+      'AUDIO_NOT_FINITE',
+      /Channel 1 contains -Infinity at sample 500/,
+    );
     expect(error.details).toMatchObject({ index: 500, channel: 1 });
   });
 
@@ -198,15 +255,25 @@ describe('bad samples', () => {
   });
 
   it('channels of unequal length: AUDIO_INVALID_TYPE', async () => {
-    await expectAudioError({ channels: [new Float32Array(100), new Float32Array(99)], sampleRate: 16000 }, 'AUDIO_INVALID_TYPE', /Channel 1 has 99 samples but channel 0 has 100/);
+    await expectAudioError(
+      { channels: [new Float32Array(100), new Float32Array(99)], sampleRate: 16000 },
+      'AUDIO_INVALID_TYPE',
+      /Channel 1 has 99 samples but channel 0 has 100/,
+    );
   });
 
-  it.each([0, -16000, 44100.5, Number.NaN, Number.POSITIVE_INFINITY, 4294967295])('sampleRate %s: AUDIO_SAMPLE_RATE', async (sampleRate) => {
-    await expectAudioError({ channels: [new Float32Array(100)], sampleRate }, 'AUDIO_SAMPLE_RATE', /sample rate/);
-  });
+  it.each([0, -16000, 44100.5, Number.NaN, Number.POSITIVE_INFINITY, 4294967295])(
+    'sampleRate %s: AUDIO_SAMPLE_RATE',
+    async (sampleRate) => {
+      await expectAudioError({ channels: [new Float32Array(100)], sampleRate }, 'AUDIO_SAMPLE_RATE', /sample rate/);
+    },
+  );
 
   it('a sampleRate that is a string: AUDIO_SAMPLE_RATE', async () => {
-    await expectAudioError({ channels: [new Float32Array(100)], sampleRate: '16000' as unknown as number }, 'AUDIO_SAMPLE_RATE');
+    await expectAudioError(
+      { channels: [new Float32Array(100)], sampleRate: '16000' as unknown as number },
+      'AUDIO_SAMPLE_RATE',
+    );
   });
 });
 
@@ -275,33 +342,36 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
       error = await prepareAudio(file('sync.mp3', mpegGarbage)).catch((e: unknown) => e);
     });
     expect(error).toBeInstanceOf(AudioInputError);
-    expect(error).toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/sync\.mp3.*MP3 audio.*mpg123 reported \d+ errors?/) });
+    expect(error).toMatchObject({
+      code: 'AUDIO_DECODE',
+      message: expect.stringMatching(/sync\.mp3.*MP3 audio.*mpg123 reported \d+ errors?/),
+    });
     expect(printed).toEqual([]);
   });
 
   it('the same garbage is not handed to ffmpeg after the bundled decoder refused it', async () => {
-    const original = getPlatform();
+    const original = getFallbackDecoder();
     let fallbackCalls = 0;
-    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    installFallbackDecoder(async () => (fallbackCalls++, null));
     try {
       await expectAudioError(mpegGarbage, 'AUDIO_DECODE');
       expect(fallbackCalls).toBe(0);
     } finally {
-      installPlatform(original);
+      installFallbackDecoder(original);
     }
   });
 
   it('a PCM WAV claiming 7 bits per sample: refused by the WAV reader, not re-read by ffmpeg as 8-bit noise', async () => {
-    const original = getPlatform();
+    const original = getFallbackDecoder();
     let fallbackCalls = 0;
-    installPlatform({ ...original, decodeAudioFallback: async () => (fallbackCalls++, null) });
+    installFallbackDecoder(async () => (fallbackCalls++, null));
     try {
       const bytes = wav({ samples: tone(1600) });
       new DataView(bytes.buffer).setUint16(34, 7, true);
       await expectAudioError(file('seven.wav', bytes), 'AUDIO_DECODE', /7-bit PCM samples/);
       expect(fallbackCalls).toBe(0);
     } finally {
-      installPlatform(original);
+      installFallbackDecoder(original);
     }
   });
 
@@ -309,7 +379,11 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
     const flac = new Uint8Array(readFileSync(`${FORMATS}flac16_16k.flac`));
     const moreSamples = flac.slice();
     moreSamples[25] = (moreSamples[25]! + 1) & 0xff; // total samples 16000 -> 16001 (low byte)
-    await expectAudioError(file('count.flac', moreSamples), 'AUDIO_DECODE', /count\.flac.*header says 160\d\d samples per channel but 16000 decoded/);
+    await expectAudioError(
+      file('count.flac', moreSamples),
+      'AUDIO_DECODE',
+      /count\.flac.*header says 160\d\d samples per channel but 16000 decoded/,
+    );
     const otherRate = flac.slice();
     otherRate[18] = 0x01; // 16000 Hz -> 16000 + 65536 Hz in the 20-bit rate field
     const printed = await consoleOutput(async () => {
@@ -318,20 +392,33 @@ describe('garbage is not accepted as audio, and decoders stay off the console', 
     expect(printed).toEqual([]);
   });
 
-  it.skipIf(!HAS_FFMPEG)('an MP4 whose audio is not AAC (here MP3) is not damage: it goes to the platform fallback', async () => {
-    const path = join(dir, 'mp3-in.mp4');
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', `${FORMATS}mp3_16k.mp3`, '-c:a', 'copy', path]);
-    const original = getPlatform();
-    let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async (bytes, hint) => ((handedOver = true), original.decodeAudioFallback!(bytes, hint)) });
-    try {
-      const decoded = await decodeAudio(new Uint8Array(readFileSync(path)), { fileName: 'mp3-in.mp4' });
-      expect(handedOver).toBe(true);
-      expect(decoded).toMatchObject({ decoder: 'fallback', sampleRate: 16000 });
-    } finally {
-      installPlatform(original);
-    }
-  });
+  it.skipIf(!HAS_FFMPEG)(
+    'an MP4 whose audio is not AAC (here MP3) is not damage: it goes to the platform fallback',
+    async () => {
+      const path = join(dir, 'mp3-in.mp4');
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-i',
+        `${FORMATS}mp3_16k.mp3`,
+        '-c:a',
+        'copy',
+        path,
+      ]);
+      const original = getFallbackDecoder();
+      let handedOver = false;
+      installFallbackDecoder(async (bytes, hint) => ((handedOver = true), original!(bytes, hint)));
+      try {
+        const decoded = await decodeAudio(new Uint8Array(readFileSync(path)), { fileName: 'mp3-in.mp4' });
+        expect(handedOver).toBe(true);
+        expect(decoded).toMatchObject({ decoder: 'fallback', sampleRate: 16000 });
+      } finally {
+        installFallbackDecoder(original);
+      }
+    },
+  );
 
   it('a good MP3, FLAC and Ogg still decode with nothing printed', async () => {
     const printed = await consoleOutput(async () => {

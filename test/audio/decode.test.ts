@@ -10,7 +10,7 @@ import { decodeWithFfmpeg } from '../../src/audio/ffmpeg.js';
 import { resample } from '../../src/audio/resample.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
-import { getPlatform, installPlatform } from '../../src/platform.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { alignedCorrelation, HAS_FFMPEG, sha256 } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
@@ -21,8 +21,6 @@ const reference = JSON.parse(readFileSync(`${FORMATS}reference.json`, 'utf8')) a
 
 const read = (path: string): Uint8Array => new Uint8Array(readFileSync(path));
 const fixture = (name: string): Uint8Array => read(FORMATS + name);
-
-
 
 const speech16k = decodeWav(read(`${AUDIO}speech16k.wav`)).channels[0]!;
 const speech44k = decodeWav(read(`${AUDIO}speech44k_stereo.wav`)).channels;
@@ -57,7 +55,9 @@ describe('decodeAudio routes each format to its decoder', () => {
       const mono = await decodeAudio(fixture(file), { fileName: file, mono: true });
       expect(mono.channels.length).toBe(1);
       expect(mono.sourceChannels).toBe(channels);
-      expect(Array.from(mono.channels[0]!.subarray(0, 64))).toEqual(Array.from(mixToMono(decoded.channels).subarray(0, 64)));
+      expect(Array.from(mono.channels[0]!.subarray(0, 64))).toEqual(
+        Array.from(mixToMono(decoded.channels).subarray(0, 64)),
+      );
     });
   }
 });
@@ -91,7 +91,9 @@ describe('lossless formats are exact', () => {
   });
 
   it('the first second of speech16k.wav is the source of pcm_s16_16k.wav', () => {
-    expect(Array.from(decodeWav(fixture('pcm_s16_16k.wav')).channels[0]!)).toEqual(Array.from(speech16k.subarray(0, 16000)));
+    expect(Array.from(decodeWav(fixture('pcm_s16_16k.wav')).channels[0]!)).toEqual(
+      Array.from(speech16k.subarray(0, 16000)),
+    );
   });
 });
 
@@ -164,7 +166,18 @@ describe.skipIf(!HAS_FFMPEG)('ffmpeg fallback (Node)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'e2v-test-'));
     try {
       const path = join(dir, 'late-moov.m4a');
-      execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=440:d=30', '-c:a', 'aac', path]);
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=f=440:d=30',
+        '-c:a',
+        'aac',
+        path,
+      ]);
       const decoded = await decodeWithFfmpeg(read(path));
       expect(decoded?.sampleRate).toBe(44100);
       expect(Math.abs(decoded!.channels[0]!.length / 44100 - 30)).toBeLessThan(0.1);
@@ -175,25 +188,30 @@ describe.skipIf(!HAS_FFMPEG)('ffmpeg fallback (Node)', () => {
 
   it('reports what ffmpeg said when it cannot decode', async () => {
     const junk = new Uint8Array(4096).map((_, i) => (i * 7919 + 13) % 251);
-    await expect(decodeWithFfmpeg(junk, { fileName: 'junk.bin' })).rejects.toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/ffmpeg could not decode junk\.bin: .+/) });
+    await expect(decodeWithFfmpeg(junk, { fileName: 'junk.bin' })).rejects.toMatchObject({
+      code: 'AUDIO_DECODE',
+      message: expect.stringMatching(/ffmpeg could not decode junk\.bin: .+/),
+    });
   });
 });
 
 describe('without a fallback decoder', () => {
-  const original = getPlatform();
+  const original = getFallbackDecoder();
   const savedPath = process.env.FFMPEG_PATH;
   afterEach(() => {
-    installPlatform(original);
+    installFallbackDecoder(original);
     if (savedPath === undefined) delete process.env.FFMPEG_PATH;
     else process.env.FFMPEG_PATH = savedPath;
   });
 
   it('a format only ffmpeg reads is AUDIO_UNSUPPORTED_FORMAT naming the format and the fix', async () => {
-    installPlatform({ ...original, decodeAudioFallback: undefined });
+    installFallbackDecoder(undefined);
     const error = await decodeAudio(fixture('pcm_s16be_16k.au'), { fileName: 'voice.au' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AudioInputError);
     expect(error).toMatchObject({ code: 'AUDIO_UNSUPPORTED_FORMAT' });
-    expect((error as Error).message).toMatch(/"voice\.au".*Sun\/NeXT AU audio.*no bundled decoder.*Convert it to WAV.*install ffmpeg/);
+    expect((error as Error).message).toMatch(
+      /"voice\.au".*Sun\/NeXT AU audio.*no bundled decoder.*Convert it to WAV.*install ffmpeg/,
+    );
   });
 
   it('decodeWithFfmpeg returns null when the ffmpeg binary is missing', async () => {
@@ -210,7 +228,7 @@ describe('without a fallback decoder', () => {
   });
 
   it('bundled formats still decode', async () => {
-    installPlatform({ ...original, decodeAudioFallback: undefined });
+    installFallbackDecoder(undefined);
     expect((await decodeAudio(fixture('mp3_16k.mp3'))).decoder).toBe('bundled');
   });
 });

@@ -2,7 +2,8 @@ import '../../src/node.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { prepareAudio, MODEL_SAMPLE_RATE } from '../../src/audio/prepare.js';
+import { MODEL_SAMPLE_RATE } from '../../src/audio/frame-geometry.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
 import { analyzeQuality } from '../../src/audio/quality.js';
 import { resample } from '../../src/audio/resample.js';
 import { trimSilence } from '../../src/audio/trim.js';
@@ -55,7 +56,13 @@ describe('prepareAudio accepts every input shape', () => {
 
   it('Uint8Array, Node Buffer, ArrayBuffer, Blob and File give the same waveform', async () => {
     const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const inputs = [bytes, readFileSync(path), arrayBuffer, new Blob([arrayBuffer]), new File([arrayBuffer], 'speech.wav')];
+    const inputs = [
+      bytes,
+      readFileSync(path),
+      arrayBuffer,
+      new Blob([arrayBuffer]),
+      new File([arrayBuffer], 'speech.wav'),
+    ];
     for (const input of inputs) expect(maxAbsDiff((await prepareAudio(input)).waveform, reference)).toBe(0);
   });
 
@@ -81,7 +88,12 @@ describe('prepareAudio accepts every input shape', () => {
 
   it('compressed files go through the same pipeline (MP3, 44.1 kHz stereo, 1 s)', async () => {
     const prepared = await prepareAudio(`${FORMATS}mp3_44k_stereo.mp3`);
-    expect(prepared).toMatchObject({ format: 'mp3', sourceChannels: 2, sourceSampleRate: 44100, sampleRate: MODEL_SAMPLE_RATE });
+    expect(prepared).toMatchObject({
+      format: 'mp3',
+      sourceChannels: 2,
+      sourceSampleRate: 44100,
+      sampleRate: MODEL_SAMPLE_RATE,
+    });
     expect(Math.abs(prepared.waveform.length - 16000)).toBeLessThan(1600);
   });
 
@@ -116,14 +128,18 @@ describe('prepareAudio pipeline order', () => {
   });
 
   it('strict mode refuses audio with quality warnings, and lets good audio through', async () => {
-    await expect(prepareAudio(`${AUDIO}short720.wav`, { strict: true })).rejects.toMatchObject({ code: 'AUDIO_QUALITY' });
+    await expect(prepareAudio(`${AUDIO}short720.wav`, { strict: true })).rejects.toMatchObject({
+      code: 'AUDIO_QUALITY',
+    });
     await expect(prepareAudio(`${AUDIO}speech16k.wav`, { strict: true })).resolves.toMatchObject({ sampleRate: 16000 });
     // Not strict: the warning is only reported.
     expect((await prepareAudio(`${AUDIO}short720.wav`)).quality.warnings.map((w) => w.code)).toContain('TOO_SHORT');
   });
 
   it('ignores option keys it does not know (predict options are spread into it)', async () => {
-    const options = { trimSilence: false, batchSize: 4, granularity: 'utterance' } as Parameters<typeof prepareAudio>[1];
+    const options = { trimSilence: false, batchSize: 4, granularity: 'utterance' } as Parameters<
+      typeof prepareAudio
+    >[1];
     expect((await prepareAudio(`${AUDIO}short720.wav`, options)).waveform.length).toBe(720);
   });
 });

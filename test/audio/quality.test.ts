@@ -114,11 +114,19 @@ describe('analyzeQuality', () => {
     for (const rate of [0, -16000, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => analyzeQuality(new Float32Array(10), rate)).toThrow(AudioInputError);
     }
-    expect(() => analyzeQuality(new Float32Array(10), 0)).toThrow(expect.objectContaining({ code: 'AUDIO_SAMPLE_RATE' }));
+    expect(() => analyzeQuality(new Float32Array(10), 0)).toThrow(
+      expect.objectContaining({ code: 'AUDIO_SAMPLE_RATE' }),
+    );
   });
 
   it('exposes its thresholds', () => {
-    expect(QUALITY_THRESHOLDS).toMatchObject({ quietRms: 0.01, shortSeconds: 1, longSeconds: 30, clipLevel: 0.999, clippedFraction: 0.001 });
+    expect(QUALITY_THRESHOLDS).toMatchObject({
+      quietRms: 0.01,
+      shortSeconds: 1,
+      longSeconds: 30,
+      clipLevel: 0.999,
+      clippedFraction: 0.001,
+    });
     expect(Object.isFrozen(QUALITY_THRESHOLDS)).toBe(true);
   });
 });

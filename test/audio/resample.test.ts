@@ -25,7 +25,8 @@ function readPcm16Wav(path: string): { channels: Float32Array[]; sampleRate: num
       const frames = size / (2 * channelCount);
       const channels = Array.from({ length: channelCount }, () => new Float32Array(frames));
       for (let i = 0; i < frames; i++) {
-        for (let c = 0; c < channelCount; c++) channels[c]![i] = view.getInt16(body + 2 * (i * channelCount + c), true) / 32768;
+        for (let c = 0; c < channelCount; c++)
+          channels[c]![i] = view.getInt16(body + 2 * (i * channelCount + c), true) / 32768;
       }
       return { channels, sampleRate };
     }
@@ -159,7 +160,8 @@ describe('resample', () => {
     expect(y.length).toBe(16000 * 60);
     let worst = 0;
     // Away from the zero-padded edges, output n sits at input time n * 44100 / 16000.
-    for (let n = 100; n < y.length - 100; n++) worst = Math.max(worst, Math.abs(y[n]! - Math.sin((n * 44100 * step) / 16000)));
+    for (let n = 100; n < y.length - 100; n++)
+      worst = Math.max(worst, Math.abs(y[n]! - Math.sin((n * 44100 * step) / 16000)));
     expect(worst).toBeLessThan(1e-3); // 4.6e-4 measured: the windowed sinc's pass-band ripple; one sample of phase error gives 1e-2
   });
 });

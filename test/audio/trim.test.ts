@@ -64,7 +64,13 @@ describe('trimSilence', () => {
       // Noise with a fade in and out.
       noise.map((v, i) => v * Math.min(1, i / 3000, (9000 - i) / 3000)),
     ];
-    const optionSets = [{}, { topDb: 30 }, { topDb: 60 }, { frameLength: 1001, hopLength: 300 }, { frameLength: 400, hopLength: 160, topDb: 10 }];
+    const optionSets = [
+      {},
+      { topDb: 30 },
+      { topDb: 60 },
+      { frameLength: 1001, hopLength: 300 },
+      { frameLength: 400, hopLength: 160, topDb: 10 },
+    ];
     for (const [s, x] of signals.entries()) {
       for (const options of optionSets) {
         const { start, end } = trimSilence(x, options);

@@ -1,13 +1,17 @@
 /** Voice-activity segmentation: boundaries on placed silences, chunk independence, limits, options. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { prepareAudio } from '../../src/node.js';
-import { frameSeconds, planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
+import { frameSeconds } from '../../src/audio/frame-geometry.js';
+import { planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
 import { resample, StreamingResampler } from '../../src/audio/resample.js';
 import { SampleBuffer } from '../../src/audio/sample-buffer.js';
 import { fixturePath, randomArray } from '../support/fixtures.js';
 
-const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as { duration: number; speech: { start: number; end: number }[] };
+const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as {
+  duration: number;
+  speech: { start: number; end: number }[];
+};
 const phrases = async () => (await prepareAudio(fixturePath('long', 'phrases.wav'))).waveform;
 
 function inChunks(waveform: Float32Array, seed: number, push: (chunk: Float32Array) => void): void {
@@ -47,7 +51,11 @@ describe('segmentAudio on espeak-ng phrases separated by placed silences (test/f
 
   it('gives the same segments whatever the chunking', async () => {
     const waveform = await phrases();
-    for (const options of [{}, { maxSegmentSeconds: 1, overlapSeconds: 0.4 }, { mode: 'fixed' as const, maxSegmentSeconds: 2 }]) {
+    for (const options of [
+      {},
+      { maxSegmentSeconds: 1, overlapSeconds: 0.4 },
+      { mode: 'fixed' as const, maxSegmentSeconds: 2 },
+    ]) {
       const whole = segmentAudio(waveform, options);
       const segmenter = new SpeechSegmenter(options);
       const chunked: Segment[] = [];

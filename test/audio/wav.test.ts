@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mixToMono } from '../../src/audio/decode.js';
-import { decodeWav, isWav, MAX_WAV_CHANNELS, readWavInfo } from '../../src/audio/wav.js';
+import { decodeWav, encodeFloatWav, floatWavParts, isWav, MAX_WAV_CHANNELS, readWavInfo } from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
 import { HAS_FFMPEG, sha256 } from '../support/audio.js';
 
@@ -11,7 +11,6 @@ const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const reference = JSON.parse(readFileSync(`${FORMATS}reference.json`, 'utf8')) as {
   files: Record<string, { sampleRate: number; channels: number; frames: number; sha256: string; monoSha256: string }>;
 };
-
 
 function fixture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(FORMATS + name));
@@ -62,15 +61,40 @@ function wav(spec: WavSpec): Uint8Array {
   const bits = spec.bits ?? 16;
   const sampleRate = spec.sampleRate ?? 16000;
   const blockAlign = spec.blockAlign ?? channels * (bits / 8);
-  let fmtBody = [...u16(spec.extensible ? 0xfffe : (spec.tag ?? 1)), ...u16(channels), ...u32(sampleRate), ...u32(sampleRate * blockAlign), ...u16(blockAlign), ...u16(bits)];
+  let fmtBody = [
+    ...u16(spec.extensible ? 0xfffe : (spec.tag ?? 1)),
+    ...u16(channels),
+    ...u32(sampleRate),
+    ...u32(sampleRate * blockAlign),
+    ...u16(blockAlign),
+    ...u16(bits),
+  ];
   if (spec.extensible) {
-    fmtBody = [...fmtBody, ...u16(22), ...u16(spec.extensible.validBits ?? bits), ...u32(0), ...u16(spec.extensible.subformat), ...(spec.extensible.guidSuffix ?? GUID_SUFFIX)];
+    fmtBody = [
+      ...fmtBody,
+      ...u16(22),
+      ...u16(spec.extensible.validBits ?? bits),
+      ...u32(0),
+      ...u16(spec.extensible.subformat),
+      ...(spec.extensible.guidSuffix ?? GUID_SUFFIX),
+    ];
   }
   const fmt = chunk('fmt ', fmtBody);
   let dataChunk = chunk('data', spec.data, spec.dataSize ?? spec.data.length);
   if (spec.noDataPad && spec.data.length % 2 === 1) dataChunk = dataChunk.slice(0, -1);
-  const ds64 = spec.container === 'RF64' ? chunk('ds64', [...u32(0), ...u32(0), ...u32(spec.data.length), ...u32(0), ...u32(0), ...u32(0), ...u32(0)]) : [];
-  const body = [...ascii('WAVE'), ...ds64, ...(spec.before ?? []), ...(spec.fmtAfterData ? [] : fmt), ...(spec.between ?? []), ...dataChunk, ...(spec.fmtAfterData ? fmt : [])];
+  const ds64 =
+    spec.container === 'RF64'
+      ? chunk('ds64', [...u32(0), ...u32(0), ...u32(spec.data.length), ...u32(0), ...u32(0), ...u32(0), ...u32(0)])
+      : [];
+  const body = [
+    ...ascii('WAVE'),
+    ...ds64,
+    ...(spec.before ?? []),
+    ...(spec.fmtAfterData ? [] : fmt),
+    ...(spec.between ?? []),
+    ...dataChunk,
+    ...(spec.fmtAfterData ? fmt : []),
+  ];
   const riffSize = spec.riffSize ?? (spec.container === 'RF64' ? 0xffffffff : body.length);
   return new Uint8Array([...ascii(spec.container ?? 'RIFF'), ...u32(riffSize), ...body]);
 }
@@ -137,7 +161,20 @@ describe('decodeWav on the fixture files: bit-identical to torchaudio.load', () 
   });
 
   it.skipIf(!HAS_FFMPEG)('reads the streaming WAV ffmpeg writes to a pipe (sizes 0xFFFFFFFF)', () => {
-    const piped = new Uint8Array(execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', `${FORMATS}pcm_s16_stereo_48k.wav`, '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1']));
+    const piped = new Uint8Array(
+      execFileSync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        `${FORMATS}pcm_s16_stereo_48k.wav`,
+        '-c:a',
+        'pcm_f32le',
+        '-f',
+        'wav',
+        'pipe:1',
+      ]),
+    );
     const view = new DataView(piped.buffer, piped.byteOffset);
     expect(view.getUint32(4, true)).toBe(0xffffffff);
     const fromPipe = decodeWav(piped);
@@ -187,7 +224,9 @@ describe('decodeWav sample scaling (torchaudio rules)', () => {
   });
 
   it('WAVE_FORMAT_EXTENSIBLE with PCM and float sub-formats', () => {
-    const p = decodeWav(wav({ bits: 24, channels: 2, data: pcm(24, [8388607, -8388608]), extensible: { subformat: 1 } }));
+    const p = decodeWav(
+      wav({ bits: 24, channels: 2, data: pcm(24, [8388607, -8388608]), extensible: { subformat: 1 } }),
+    );
     expect(p.info.extensible).toBe(true);
     expect(p.channels.map((c) => c[0])).toEqual([8388607 / 8388608, -1]);
     const f = decodeWav(wav({ bits: 32, data: floats(32, [0.125]), extensible: { subformat: 3 } }));
@@ -216,7 +255,12 @@ describe('decodeWav sample scaling (torchaudio rules)', () => {
       [1, 2, 3],
       [-1, -2, -3],
     ]);
-    expect(Array.from(decodeWav(wav({ channels: 2, data: pcm(16, [1, -1, 2, 4]) }), { mono: true }).channels[0]!, (x) => x * 32768)).toEqual([0, 3]);
+    expect(
+      Array.from(
+        decodeWav(wav({ channels: 2, data: pcm(16, [1, -1, 2, 4]) }), { mono: true }).channels[0]!,
+        (x) => x * 32768,
+      ),
+    ).toEqual([0, 3]);
   });
 });
 
@@ -260,7 +304,12 @@ describe('decodeWav container handling', () => {
   });
 
   it('reads big-endian RIFX (as sox writes with -B): 16/24-bit PCM and float', () => {
-    const rifx = (tag: number, bits: number, write: (view: DataView, at: number) => void, frames: number): Uint8Array => {
+    const rifx = (
+      tag: number,
+      bits: number,
+      write: (view: DataView, at: number) => void,
+      frames: number,
+    ): Uint8Array => {
       const dataBytes = frames * (bits / 8);
       const bytes = new Uint8Array(44 + dataBytes);
       const view = new DataView(bytes.buffer);
@@ -282,7 +331,17 @@ describe('decodeWav container handling', () => {
     const s16 = decodeWav(rifx(1, 16, (v, at) => [8, -300, 32767].forEach((x, i) => v.setInt16(at + 2 * i, x)), 3));
     expect(s16.info).toMatchObject({ container: 'RIFX', littleEndian: false });
     expect(Array.from(s16.channels[0]!, (x) => x * 32768)).toEqual([8, -300, 32767]);
-    const s24 = decodeWav(rifx(1, 24, (v, at) => [0x123456, 0xfffffe].forEach((x, i) => [x >> 16, (x >> 8) & 0xff, x & 0xff].forEach((b, j) => v.setUint8(at + 3 * i + j, b))), 2));
+    const s24 = decodeWav(
+      rifx(
+        1,
+        24,
+        (v, at) =>
+          [0x123456, 0xfffffe].forEach((x, i) =>
+            [x >> 16, (x >> 8) & 0xff, x & 0xff].forEach((b, j) => v.setUint8(at + 3 * i + j, b)),
+          ),
+        2,
+      ),
+    );
     expect(Array.from(s24.channels[0]!, (x) => x * 8388608)).toEqual([0x123456, -2]);
     const f32 = decodeWav(rifx(3, 32, (v, at) => [0.5, -0.125].forEach((x, i) => v.setFloat32(at + 4 * i, x)), 2));
     expect(Array.from(f32.channels[0]!)).toEqual([0.5, -0.125]);
@@ -292,7 +351,14 @@ describe('decodeWav container handling', () => {
     const bytes = wav({ channels: 2, sampleRate: 22050, data: pcm(16, [1, 2, 3, 4]) });
     expect(isWav(bytes)).toBe(true);
     expect(isWav(new Uint8Array(8))).toBe(false);
-    expect(readWavInfo(bytes)).toMatchObject({ channels: 2, sampleRate: 22050, frames: 2, bitsPerSample: 16, encoding: 'pcm', dataOffset: 44 });
+    expect(readWavInfo(bytes)).toMatchObject({
+      channels: 2,
+      sampleRate: 22050,
+      frames: 2,
+      bitsPerSample: 16,
+      encoding: 'pcm',
+      dataOffset: 44,
+    });
   });
 
   it('decodes from a Uint8Array that is a view into a larger buffer at an odd offset', () => {
@@ -307,7 +373,11 @@ describe('decodeWav rejects malformed headers with typed errors', () => {
   const samples = pcm(16, [1, 2, 3, 4]);
 
   it('a data size larger than the file: AUDIO_DECODE saying truncated, with both sizes', () => {
-    const error = expectError(() => decodeWav(wav({ data: samples, dataSize: 1000 })), 'AUDIO_DECODE', /truncated.*1000 bytes.*only 8/);
+    const error = expectError(
+      () => decodeWav(wav({ data: samples, dataSize: 1000 })),
+      'AUDIO_DECODE',
+      /truncated.*1000 bytes.*only 8/,
+    );
     expect(error.details).toMatchObject({ declaredBytes: 1000, presentBytes: 8 });
   });
 
@@ -320,9 +390,21 @@ describe('decodeWav rejects malformed headers with typed errors', () => {
   });
 
   it('0 channels, 65535 channels (the u16 maximum), 300 channels: AUDIO_DECODE naming the count', () => {
-    expectError(() => decodeWav(wav({ channels: 0, blockAlign: 2, data: samples })), 'AUDIO_DECODE', /claims 0 channels/);
-    expectError(() => decodeWav(wav({ channels: 65535, blockAlign: 2, data: samples })), 'AUDIO_DECODE', /claims 65535 channels/);
-    expectError(() => decodeWav(wav({ channels: MAX_WAV_CHANNELS + 44, blockAlign: 2, data: samples })), 'AUDIO_DECODE', /claims 300 channels/);
+    expectError(
+      () => decodeWav(wav({ channels: 0, blockAlign: 2, data: samples })),
+      'AUDIO_DECODE',
+      /claims 0 channels/,
+    );
+    expectError(
+      () => decodeWav(wav({ channels: 65535, blockAlign: 2, data: samples })),
+      'AUDIO_DECODE',
+      /claims 65535 channels/,
+    );
+    expectError(
+      () => decodeWav(wav({ channels: MAX_WAV_CHANNELS + 44, blockAlign: 2, data: samples })),
+      'AUDIO_DECODE',
+      /claims 300 channels/,
+    );
   });
 
   it('a sample rate of 0 Hz or 4294967295 Hz: AUDIO_SAMPLE_RATE', () => {
@@ -331,33 +413,96 @@ describe('decodeWav rejects malformed headers with typed errors', () => {
   });
 
   it('a block align that does not match channels × bytes: AUDIO_DECODE', () => {
-    expectError(() => decodeWav(wav({ channels: 2, blockAlign: 3, data: samples })), 'AUDIO_DECODE', /block align is 3.*need 4/);
+    expectError(
+      () => decodeWav(wav({ channels: 2, blockAlign: 3, data: samples })),
+      'AUDIO_DECODE',
+      /block align is 3.*need 4/,
+    );
   });
 
   it('a header that contradicts itself is AUDIO_DECODE (never handed to a fallback decoder to guess)', () => {
     // 7 bits over 16-bit blocks: ffmpeg would read it as 8-bit samples, twice as many.
     expectError(() => decodeWav(wav({ bits: 7, blockAlign: 2, data: samples })), 'AUDIO_DECODE', /7-bit PCM/);
-    expectError(() => decodeWav(wav({ bits: 12, blockAlign: 1, data: samples })), 'AUDIO_DECODE', /block align is 1.*need 2/);
+    expectError(
+      () => decodeWav(wav({ bits: 12, blockAlign: 1, data: samples })),
+      'AUDIO_DECODE',
+      /block align is 1.*need 2/,
+    );
     expectError(() => decodeWav(wav({ bits: 7, blockAlign: 1, data: samples })), 'AUDIO_DECODE', /7-bit PCM/);
     expectError(() => decodeWav(wav({ bits: 0, blockAlign: 0, data: samples })), 'AUDIO_DECODE', /0-bit PCM/);
   });
 
   it('unsupported sample widths and codecs: AUDIO_UNSUPPORTED_FORMAT', () => {
-    expectError(() => decodeWav(wav({ bits: 12, blockAlign: 2, data: samples })), 'AUDIO_UNSUPPORTED_FORMAT', /12-bit integer/);
+    expectError(
+      () => decodeWav(wav({ bits: 12, blockAlign: 2, data: samples })),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /12-bit integer/,
+    );
     expectError(() => decodeWav(wav({ tag: 3, bits: 16, data: samples })), 'AUDIO_UNSUPPORTED_FORMAT', /16-bit float/);
-    expectError(() => decodeWav(wav({ tag: 2, bits: 4, blockAlign: 2, data: samples })), 'AUDIO_UNSUPPORTED_FORMAT', /Microsoft ADPCM/);
-    expectError(() => decodeWav(wav({ data: samples, extensible: { subformat: 1, guidSuffix: GUID_SUFFIX.map((b) => b ^ 1) } })), 'AUDIO_UNSUPPORTED_FORMAT', /sub-format/);
+    expectError(
+      () => decodeWav(wav({ tag: 2, bits: 4, blockAlign: 2, data: samples })),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /Microsoft ADPCM/,
+    );
+    expectError(
+      () => decodeWav(wav({ data: samples, extensible: { subformat: 1, guidSuffix: GUID_SUFFIX.map((b) => b ^ 1) } })),
+      'AUDIO_UNSUPPORTED_FORMAT',
+      /sub-format/,
+    );
   });
 
   it('missing or broken chunks: AUDIO_DECODE', () => {
-    const noData = new Uint8Array([...ascii('RIFF'), ...u32(28), ...ascii('WAVE'), ...chunk('fmt ', [...u16(1), ...u16(1), ...u32(16000), ...u32(32000), ...u16(2), ...u16(16)])]);
+    const noData = new Uint8Array([
+      ...ascii('RIFF'),
+      ...u32(28),
+      ...ascii('WAVE'),
+      ...chunk('fmt ', [...u16(1), ...u16(1), ...u32(16000), ...u32(32000), ...u16(2), ...u16(16)]),
+    ]);
     expectError(() => decodeWav(noData), 'AUDIO_DECODE', /no 'data' chunk/);
     const noFmt = new Uint8Array([...ascii('RIFF'), ...u32(20), ...ascii('WAVE'), ...chunk('data', samples)]);
     expectError(() => decodeWav(noFmt), 'AUDIO_DECODE', /no 'fmt ' chunk/);
-    const shortFmt = new Uint8Array([...ascii('RIFF'), ...u32(30), ...ascii('WAVE'), ...chunk('fmt ', [1, 0, 1, 0]), ...chunk('data', samples)]);
+    const shortFmt = new Uint8Array([
+      ...ascii('RIFF'),
+      ...u32(30),
+      ...ascii('WAVE'),
+      ...chunk('fmt ', [1, 0, 1, 0]),
+      ...chunk('data', samples),
+    ]);
     expectError(() => decodeWav(shortFmt), 'AUDIO_DECODE', /only 4 bytes/);
-    const hugeList = new Uint8Array([...ascii('RIFF'), ...u32(30), ...ascii('WAVE'), ...ascii('LIST'), ...u32(0x7fffffff), 1, 2]);
+    const hugeList = new Uint8Array([
+      ...ascii('RIFF'),
+      ...u32(30),
+      ...ascii('WAVE'),
+      ...ascii('LIST'),
+      ...u32(0x7fffffff),
+      1,
+      2,
+    ]);
     expectError(() => decodeWav(hugeList), 'AUDIO_DECODE', /'LIST' chunk.*past the end/);
     expectError(() => decodeWav(new TextEncoder().encode('not a wav file at all')), 'AUDIO_DECODE', /RIFF\/WAVE/);
+  });
+});
+
+describe('processed_audio.wav encoding', () => {
+  it('writes the same bytes wavefile writes (float32 mono), header and samples', async () => {
+    const { default: wavefile } = await import('wavefile');
+    const samples = new Float32Array([0, 0.5, -0.25, 1, -1, 3.4e38, -1e-30, 0.123456789]);
+    for (const [values, rate] of [
+      [samples, 16_000],
+      [samples.subarray(3, 6), 44_100],
+      [new Float32Array(0), 16_000],
+    ] as const) {
+      const reference = new wavefile.WaveFile();
+      reference.fromScratch(1, rate, '32f', values);
+      expect(Buffer.from(encodeFloatWav(values, rate)).equals(Buffer.from(reference.toBuffer()))).toBe(true);
+    }
+  });
+
+  it('hands out the samples as a view, not a copy', () => {
+    const samples = new Float32Array(16_000).map((_, i) => Math.sin(i / 10));
+    const [header, data] = floatWavParts(samples, 16_000);
+    expect(header.length).toBe(44);
+    expect(data.buffer).toBe(samples.buffer);
+    expect(data.byteLength).toBe(samples.byteLength);
   });
 });

@@ -6,16 +6,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../src/audio/decode.js';
 import { readWebmOpus } from '../../src/audio/webm.js';
 import { AudioInputError } from '../../src/errors.js';
-import { getPlatform, installPlatform } from '../../src/platform.js';
+import { getFallbackDecoder, installFallbackDecoder } from '../../src/audio/fallback-decoder.js';
 import { sha256 } from '../support/audio.js';
 
 const FORMATS = fileURLToPath(new URL('../fixtures/formats/', import.meta.url));
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(FORMATS + name));
 
 describe('WebM Opus', () => {
-  const original = getPlatform();
-  afterEach(() => installPlatform(original));
-  const withoutFallback = (): void => installPlatform({ ...original, decodeAudioFallback: undefined });
+  const original = getFallbackDecoder();
+  afterEach(() => installFallbackDecoder(original));
+  const withoutFallback = (): void => installFallbackDecoder(undefined);
 
   for (const [webm, ogg, channels] of [
     ['opus_16k.webm', 'opus_16k.opus', 1],
@@ -24,7 +24,12 @@ describe('WebM Opus', () => {
     it(`${webm}: the same samples as the Ogg Opus file of the same encoder settings (pre-skip and end padding dropped), without ffmpeg`, async () => {
       withoutFallback();
       const fromWebm = await decodeAudio(fixture(webm), { fileName: webm });
-      expect(fromWebm).toMatchObject({ format: 'webm', decoder: 'bundled', sampleRate: 48000, sourceChannels: channels });
+      expect(fromWebm).toMatchObject({
+        format: 'webm',
+        decoder: 'bundled',
+        sampleRate: 48000,
+        sourceChannels: channels,
+      });
       expect(fromWebm.channels[0]!.length).toBe(48000);
       expect(sha256(fromWebm.channels)).toBe(sha256((await decodeAudio(fixture(ogg))).channels));
     });
@@ -51,9 +56,12 @@ describe('WebM Opus', () => {
     bytes.set(new TextEncoder().encode('A_FLAC'), at);
     const error = await decodeAudio(bytes, { fileName: 'flac.webm' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AudioInputError);
-    expect(error).toMatchObject({ code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/flac\.webm.*WebM.*A_FLAC, not Opus/) });
+    expect(error).toMatchObject({
+      code: 'AUDIO_UNSUPPORTED_FORMAT',
+      message: expect.stringMatching(/flac\.webm.*WebM.*A_FLAC, not Opus/),
+    });
     let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async () => ((handedOver = true), null) });
+    installFallbackDecoder(async () => ((handedOver = true), null));
     await decodeAudio(bytes, { fileName: 'flac.webm' }).catch(() => undefined);
     expect(handedOver).toBe(true);
   });
@@ -62,8 +70,11 @@ describe('WebM Opus', () => {
     const bytes = fixture('opus_16k.webm').slice(0, 600);
     for (let i = 0x30; i < bytes.length; i++) bytes[i] = (i * 7919 + 13) % 251;
     let handedOver = false;
-    installPlatform({ ...original, decodeAudioFallback: async () => ((handedOver = true), null) });
-    await expect(decodeAudio(bytes, { fileName: 'junk.webm' })).rejects.toMatchObject({ code: 'AUDIO_DECODE', message: expect.stringMatching(/junk\.webm/) });
+    installFallbackDecoder(async () => ((handedOver = true), null));
+    await expect(decodeAudio(bytes, { fileName: 'junk.webm' })).rejects.toMatchObject({
+      code: 'AUDIO_DECODE',
+      message: expect.stringMatching(/junk\.webm/),
+    });
     expect(handedOver).toBe(false);
   });
 });

@@ -23,7 +23,8 @@ import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage as openTab, runScenari
 import type { Scenarios } from './page.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-if (!HAS_CHROMIUM) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!HAS_CHROMIUM)
+  console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 let bundleDir = '';
 let server: Server;
@@ -34,18 +35,28 @@ const pageErrors: string[] = [];
 /** Paths the pages asked the test's model hub (/hub/<repo>/resolve/main/<file>) for. */
 const hubRequests: string[] = [];
 
-/** A new tab with page.ts loaded and ready (in a new browser context unless told); its uncaught errors are collected in `pageErrors`. */
+/**
+ * A new tab with page.ts loaded and ready (in a new browser context unless told); its uncaught errors are collected in
+ * `pageErrors`.
+ */
 function openPage(context?: BrowserContext): Promise<Page> {
   return openTab(context ?? browser, `${origin}/bundle/page.html`, pageErrors);
 }
 
 /** Runs one scenario of page.ts inside `target`. */
-async function runIn<K extends keyof Scenarios>(target: Page, name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+async function runIn<K extends keyof Scenarios>(
+  target: Page,
+  name: K,
+  ...args: Parameters<Scenarios[K]>
+): Promise<Awaited<ReturnType<Scenarios[K]>>> {
   return runScenario<Awaited<ReturnType<Scenarios[K]>>>(target, name, args);
 }
 
 /** Runs one scenario of page.ts in the shared page. */
-function run<K extends keyof Scenarios>(name: K, ...args: Parameters<Scenarios[K]>): Promise<Awaited<ReturnType<Scenarios[K]>>> {
+function run<K extends keyof Scenarios>(
+  name: K,
+  ...args: Parameters<Scenarios[K]>
+): Promise<Awaited<ReturnType<Scenarios[K]>>> {
   return runIn(page, name, ...args);
 }
 
@@ -69,13 +80,22 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
       outdir: bundleDir,
       logLevel: 'error',
     });
-    writeFileSync(join(bundleDir, 'page.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/page.js"></script>');
+    writeFileSync(
+      join(bundleDir, 'page.html'),
+      '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/page.js"></script>',
+    );
     ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }, (req, res) => {
       if (!req.url?.startsWith('/hub/')) return false;
       hubRequests.push(req.url);
-      const hubFile = /^\/hub\/emotion2vec\/emotion2vec_plus_base\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(req.url);
+      const hubFile =
+        /^\/hub\/emotion2vec\/emotion2vec_plus_base\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(
+          req.url,
+        );
       if (!hubFile) res.writeHead(404).end();
-      else res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFileSync(join(REPO, 'test/fixtures/tiny', hubFile[1]!)));
+      else
+        res
+          .writeHead(200, { 'content-type': 'application/octet-stream' })
+          .end(readFileSync(join(REPO, 'test/fixtures/tiny', hubFile[1]!)));
       return true;
     }));
     browser = await launchChromium();
@@ -89,10 +109,16 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   it('loads a model by id from a hub into the Cache API; a second page loads it with no request for weights', async () => {
-    const args = { id: 'emotion2vec/emotion2vec_plus_base', endpoint: '/hub', audio: '/test/fixtures/audio/chirp16k.wav' };
+    const args = {
+      id: 'emotion2vec/emotion2vec_plus_base',
+      endpoint: '/hub',
+      audio: '/test/fixtures/audio/chirp16k.wav',
+    };
     const context = await browser.newContext();
     const first = await runIn(await openPage(context), 'loadById', args);
-    expect(hubRequests.sort()).toEqual(['config.yaml', 'model.pt', 'tokens.txt'].map((file) => `/hub/${args.id}/resolve/main/${file}`));
+    expect(hubRequests.sort()).toEqual(
+      ['config.yaml', 'model.pt', 'tokens.txt'].map((file) => `/hub/${args.id}/resolve/main/${file}`),
+    );
     expect(first.events).toEqual(['download config.yaml', 'download model.pt', 'download tokens.txt', 'ready']);
     expect(first.cachedUrls.sort()).toEqual([...hubRequests]);
     const expected = manifestInputs('tiny').find((input) => input.id === 'chirp16k')!;
@@ -111,7 +137,10 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   it('reads tiny/model.pt by URL and matches upstream on the 44.1 kHz stereo input, from bytes and from a Blob', async () => {
-    const result = await run('predictFromUrl', { model: '/test/fixtures/tiny/', audio: '/test/fixtures/audio/speech44k_stereo.wav' });
+    const result = await run('predictFromUrl', {
+      model: '/test/fixtures/tiny/',
+      audio: '/test/fixtures/audio/speech44k_stereo.wav',
+    });
     const expected = manifestInputs('tiny').find((input) => input.id === 'speech44k_stereo')!;
     const frames = loadNpy('tiny', 'speech44k_stereo.frames');
     const utterance = loadNpy('tiny', 'speech44k_stereo.utterance');
@@ -122,7 +151,9 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     expect(result.frameLevel.embeddingShape).toEqual(frames.shape);
     const framesDiff = maxAbsDiff(result.frameLevel.embedding!, frames.data as Float32Array);
     const scoresDiff = maxAbsDiff(result.frameLevel.scores, expected.scores);
-    console.info(`parity tiny browser-wasm speech44k_stereo: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`);
+    console.info(
+      `parity tiny browser-wasm speech44k_stereo: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`,
+    );
     expect(framesDiff).toBeLessThanOrEqual(1e-4);
     expect(scoresDiff).toBeLessThanOrEqual(1e-4);
 
@@ -150,7 +181,9 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
         expect(single.top?.label).toBe(expected.top);
         const framesDiff = maxAbsDiff(single.embedding!, loadNpy('tiny', `${id}.frames`).data as Float32Array);
         const scoresDiff = maxAbsDiff(single.scores, expected.scores);
-        console.info(`parity tiny browser-webgl ${id}: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`);
+        console.info(
+          `parity tiny browser-webgl ${id}: frames max |diff| ${framesDiff.toExponential(2)}, scores max |diff| ${scoresDiff.toExponential(2)}`,
+        );
         expect(framesDiff).toBeLessThanOrEqual(1e-4);
         expect(scoresDiff).toBeLessThanOrEqual(1e-4);
         // The padded batch item (the two inputs differ in length) equals the single result.
@@ -166,7 +199,10 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   it('loads a model from File objects (a file picker) and gives the same scores as by URL', async () => {
-    const viaUrl = await run('predictFromUrl', { model: '/test/fixtures/tiny/', audio: '/test/fixtures/audio/speech16k.wav' });
+    const viaUrl = await run('predictFromUrl', {
+      model: '/test/fixtures/tiny/',
+      audio: '/test/fixtures/audio/speech16k.wav',
+    });
     const viaFiles = await run('predictFromFiles', {
       folder: '/test/fixtures/tiny/',
       names: ['config.yaml', 'model.pt', 'tokens.txt'],
@@ -179,7 +215,16 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   describe('decodes every bundled format exactly as Node does', () => {
-    const files = ['pcm_s16_stereo_48k.wav', 'mulaw_8k.wav', 'flac24_8k.flac', 'mp3_44k_stereo.mp3', 'vorbis_16k.ogg', 'opus_44k_stereo.ogg', 'opus_16k.webm', 'aac_16k.m4a'];
+    const files = [
+      'pcm_s16_stereo_48k.wav',
+      'mulaw_8k.wav',
+      'flac24_8k.flac',
+      'mp3_44k_stereo.mp3',
+      'vorbis_16k.ogg',
+      'opus_44k_stereo.ogg',
+      'opus_16k.webm',
+      'aac_16k.m4a',
+    ];
     for (const file of files) {
       it(file, async () => {
         const bytes = new Uint8Array(readFileSync(join(REPO, 'test/fixtures/formats', file)));
@@ -187,7 +232,11 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
         const inBrowser = await run('decode', { url: `/test/fixtures/formats/${file}`, fileName: file });
         expect(inBrowser.ok).toBe(true);
         if (!inBrowser.ok) return;
-        expect(inBrowser).toMatchObject({ sampleRate: inNode.sampleRate, format: inNode.format, decoder: inNode.decoder });
+        expect(inBrowser).toMatchObject({
+          sampleRate: inNode.sampleRate,
+          format: inNode.format,
+          decoder: inNode.decoder,
+        });
         expect(inBrowser.channels.length).toBe(inNode.channels.length);
         // Same code and the same WebAssembly decoders on both sides: identical samples.
         inBrowser.channels.forEach((channel, c) => expect(maxAbsDiff(channel, inNode.channels[c]!)).toBe(0));
@@ -196,16 +245,27 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
   });
 
   it("hands what no bundled decoder reads to the browser's decodeAudioData, at the file's own rate (MP3 in WAV)", async () => {
-    const decoded = await run('decode', { url: '/test/fixtures/formats/mp3_in_wav_16k.wav', fileName: 'mp3_in_wav_16k.wav' });
+    const decoded = await run('decode', {
+      url: '/test/fixtures/formats/mp3_in_wav_16k.wav',
+      fileName: 'mp3_in_wav_16k.wav',
+    });
     expect(decoded).toMatchObject({ ok: true, sampleRate: 16000, format: 'wav', decoder: 'fallback' });
     if (!decoded.ok) return;
-    const source = (await decodeAudio(new Uint8Array(readFileSync(join(REPO, 'test/fixtures/audio/speech16k.wav'))))).channels[0]!;
-    const { correlation } = alignedCorrelation(Float32Array.from(decoded.channels[0]!), source.subarray(0, 16000), 2048);
+    const source = (await decodeAudio(new Uint8Array(readFileSync(join(REPO, 'test/fixtures/audio/speech16k.wav')))))
+      .channels[0]!;
+    const { correlation } = alignedCorrelation(
+      Float32Array.from(decoded.channels[0]!),
+      source.subarray(0, 16000),
+      2048,
+    );
     expect(correlation).toBeGreaterThan(0.9);
   });
 
   it('refuses what the browser cannot decode with a typed error naming the decoders tried (Sun .au)', async () => {
-    const decoded = await run('decode', { url: '/test/fixtures/formats/pcm_s16be_16k.au', fileName: 'pcm_s16be_16k.au' });
+    const decoded = await run('decode', {
+      url: '/test/fixtures/formats/pcm_s16be_16k.au',
+      fileName: 'pcm_s16be_16k.au',
+    });
     expect(decoded.ok).toBe(false);
     if (decoded.ok) return;
     expect(decoded.error.name).toBe('AudioInputError');
@@ -216,9 +276,15 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
 
   it('gives typed errors for a file path, a PNG and NaN samples', async () => {
     const path = await run('predictError', { model: '/test/fixtures/tiny/', input: 'path' });
-    expect(path).toMatchObject({ ok: false, error: { code: 'AUDIO_INVALID_TYPE', message: expect.stringMatching(/browser platform cannot read files/) } });
+    expect(path).toMatchObject({
+      ok: false,
+      error: { code: 'AUDIO_INVALID_TYPE', message: expect.stringMatching(/browser platform cannot read files/) },
+    });
     const png = await run('predictError', { model: '/test/fixtures/tiny/', input: 'png' });
-    expect(png).toMatchObject({ ok: false, error: { code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/PNG image/) } });
+    expect(png).toMatchObject({
+      ok: false,
+      error: { code: 'AUDIO_UNSUPPORTED_FORMAT', message: expect.stringMatching(/PNG image/) },
+    });
     const nan = await run('predictError', { model: '/test/fixtures/tiny/', input: 'nan' });
     expect(nan).toMatchObject({ ok: false, error: { name: 'AudioInputError', message: expect.stringMatching(/NaN/) } });
   });
@@ -227,7 +293,11 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     const fresh = await openPage();
     try {
       const result = await runIn(fresh, 'loadAfterPageStartedWasm', { model: '/test/fixtures/tiny/' });
-      expect(result).toMatchObject({ started: false, ok: false, error: { name: 'BackendError', code: 'BACKEND_UNAVAILABLE' } });
+      expect(result).toMatchObject({
+        started: false,
+        ok: false,
+        error: { name: 'BackendError', code: 'BACKEND_UNAVAILABLE' },
+      });
       if (!result.ok) expect(result.error.message).toMatch(/pass `wasmPaths`/);
     } finally {
       await fresh.close();

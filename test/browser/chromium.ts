@@ -11,7 +11,9 @@ import sirv from 'sirv';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 
-/** Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own), plus `extraArgs`. */
+/**
+ * Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own), plus `extraArgs`.
+ */
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -47,7 +49,12 @@ export async function serveFolders(
  * A new tab at `url`, ready once `globalName` exists; its uncaught errors are pushed to `errors`. A Browser gives
  * the tab a fresh context (its own Cache API storage); tabs of one BrowserContext share theirs.
  */
-export async function openPage(target: Browser | BrowserContext, url: string, errors: string[], globalName = 'scenarios'): Promise<Page> {
+export async function openPage(
+  target: Browser | BrowserContext,
+  url: string,
+  errors: string[],
+  globalName = 'scenarios',
+): Promise<Page> {
   const opened = await target.newPage();
   opened.on('pageerror', (error) => errors.push(error.message));
   await opened.goto(url);
@@ -56,9 +63,17 @@ export async function openPage(target: Browser | BrowserContext, url: string, er
 }
 
 /** Calls `globalThis[globalName][scenario](...args)` inside `page` and returns its JSON result. */
-export async function runScenario<T>(page: Page, scenario: string, args: unknown[] = [], globalName = 'scenarios'): Promise<T> {
+export async function runScenario<T>(
+  page: Page,
+  scenario: string,
+  args: unknown[] = [],
+  globalName = 'scenarios',
+): Promise<T> {
   return (await page.evaluate(
-    ([name, scenarioName, scenarioArgs]) => (globalThis as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)[name]![scenarioName]!(...scenarioArgs),
+    ([name, scenarioName, scenarioArgs]) =>
+      (globalThis as unknown as Record<string, Record<string, (...a: unknown[]) => unknown>>)[name]![scenarioName]!(
+        ...scenarioArgs,
+      ),
     [globalName, scenario, args] as [string, string, unknown[]],
   )) as T;
 }

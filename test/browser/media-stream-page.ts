@@ -2,7 +2,8 @@
  * What the MediaStream test runs inside Chromium: a known recording played through Web Audio into a
  * `MediaStream` (as a microphone hands one over), listened to by `model.stream({ mediaStream })`.
  */
-import { decodeAudio, Emotion2Vec, isEmotion2VecError } from '../../src/browser.js';
+import { Emotion2Vec, isEmotion2VecError } from '../../src/browser.js';
+import { decodeAudio } from '../../src/audio/decode.js';
 
 const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 
@@ -20,7 +21,10 @@ const scenarios = {
    * MediaStream through the model; returns the speech segments as they were reported, and what the stream heard.
    */
   async streamFromMediaStream(args: { model: string; audio: string; playerRate: number }) {
-    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS });
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'wasm',
+      wasmPaths: WASM_PATHS,
+    });
     const decoded = await decodeAudio(await fetchBytes(args.audio));
     const player = new AudioContext({ sampleRate: args.playerRate });
     const buffer = player.createBuffer(1, decoded.channels[0]!.length, decoded.sampleRate);
@@ -30,13 +34,28 @@ const scenarios = {
     source.buffer = buffer;
     source.connect(destination);
 
-    const segments: { start: number; end: number; speech: boolean; top: string | null; scores: number[]; at: number }[] = [];
+    const segments: {
+      start: number;
+      end: number;
+      speech: boolean;
+      top: string | null;
+      scores: number[];
+      at: number;
+    }[] = [];
     const errors: string[] = [];
     const heard: Float32Array[] = [];
     const live = model.stream({
       mediaStream: destination.stream,
       onSamples: (samples) => heard.push(samples.slice()),
-      onSegment: (entry) => segments.push({ start: entry.start, end: entry.end, speech: entry.speech, top: entry.top?.label ?? null, scores: entry.scores, at: live.receivedSeconds }),
+      onSegment: (entry) =>
+        segments.push({
+          start: entry.start,
+          end: entry.end,
+          speech: entry.speech,
+          top: entry.top?.label ?? null,
+          scores: entry.scores,
+          at: live.receivedSeconds,
+        }),
       onError: (error) => errors.push(isEmotion2VecError(error) ? `${error.code}: ${error.message}` : String(error)),
     });
     // The stream hears silence until the source starts: its start, in stream seconds, is measured from the

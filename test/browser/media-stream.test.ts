@@ -14,13 +14,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emotion2Vec, prepareAudio } from '../../src/node.js';
+import { Emotion2Vec } from '../../src/node.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
 import { fixturePath, maxAbsDiff } from '../support/fixtures.js';
 import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage, runScenario, serveFolders } from './chromium.js';
 import type { MediaStreamScenarios } from './media-stream-page.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-if (!HAS_CHROMIUM) console.warn(`MediaStream tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!HAS_CHROMIUM)
+  console.warn(
+    `MediaStream tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 
 /**
  * Against the recording itself (docs/long-audio.md, "Live input", gives what was measured): the median, over
@@ -31,8 +35,16 @@ if (!HAS_CHROMIUM) console.warn(`MediaStream tests skipped: no Chromium at ${CHR
 const AUDIO_CORRELATION = 0.95;
 const SEGMENT_OVERLAP = 0.7;
 
-/** Correlation of each 0.5 s window of `original` with speech in it (RMS > 0.01) against `heard`, at its best lag in [fromLag, toLag]. */
-function windowCorrelations(heard: Float32Array, original: Float32Array, fromLag: number, toLag: number): { at: number; correlation: number; lag: number }[] {
+/**
+ * Correlation of each 0.5 s window of `original` with speech in it (RMS > 0.01) against `heard`, at its best lag in
+ * [fromLag, toLag].
+ */
+function windowCorrelations(
+  heard: Float32Array,
+  original: Float32Array,
+  fromLag: number,
+  toLag: number,
+): { at: number; correlation: number; lag: number }[] {
   const size = 8000;
   const out: { at: number; correlation: number; lag: number }[] = [];
   for (let at = 0; at + size <= original.length; at += size) {
@@ -66,8 +78,20 @@ describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () =
 
   beforeAll(async () => {
     bundleDir = mkdtempSync(join(tmpdir(), 'e2v-media-stream-'));
-    await build({ entryPoints: [join(REPO, 'test/browser/media-stream-page.ts')], bundle: true, format: 'esm', splitting: true, platform: 'browser', target: 'es2022', outdir: bundleDir, logLevel: 'error' });
-    writeFileSync(join(bundleDir, 'page.html'), '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/media-stream-page.js"></script>');
+    await build({
+      entryPoints: [join(REPO, 'test/browser/media-stream-page.ts')],
+      bundle: true,
+      format: 'esm',
+      splitting: true,
+      platform: 'browser',
+      target: 'es2022',
+      outdir: bundleDir,
+      logLevel: 'error',
+    });
+    writeFileSync(
+      join(bundleDir, 'page.html'),
+      '<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/media-stream-page.js"></script>',
+    );
     ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }));
     browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
   }, 120_000);
@@ -81,9 +105,11 @@ describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () =
   it('reports, as the audio plays, the speech segments the file path gives for what it heard, and those of the recording', async () => {
     const errors: string[] = [];
     const page = await openPage(browser, `${origin}/bundle/page.html`, errors);
-    const streamed = await runScenario<Awaited<ReturnType<MediaStreamScenarios['streamFromMediaStream']>>>(page, 'streamFromMediaStream', [
-      { model: '/test/fixtures/tiny/', audio: '/test/fixtures/long/phrases.wav', playerRate: 48_000 },
-    ]);
+    const streamed = await runScenario<Awaited<ReturnType<MediaStreamScenarios['streamFromMediaStream']>>>(
+      page,
+      'streamFromMediaStream',
+      [{ model: '/test/fixtures/tiny/', audio: '/test/fixtures/long/phrases.wav', playerRate: 48_000 }],
+    );
     const heardBytes = Buffer.from(streamed.heard, 'base64');
     const heard = new Float32Array(heardBytes.buffer, heardBytes.byteOffset, heardBytes.byteLength / 4);
     const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
@@ -115,8 +141,15 @@ describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () =
     const windows = windowCorrelations(heard, original, delay - 800, delay + 2400);
     const correlations = windows.map((w) => w.correlation).sort((a, b) => a - b);
     const median = correlations[correlations.length >> 1]!;
-    const boundaryErrors = streamed.segments.flatMap((s, i) => [s.start - offset - ofFile[i]!.start, s.end - offset - ofFile[i]!.end]);
-    const overlaps = streamed.segments.map((s, i) => (Math.min(s.end - offset, ofFile[i]!.end) - Math.max(s.start - offset, ofFile[i]!.start)) / (ofFile[i]!.end - ofFile[i]!.start));
+    const boundaryErrors = streamed.segments.flatMap((s, i) => [
+      s.start - offset - ofFile[i]!.start,
+      s.end - offset - ofFile[i]!.end,
+    ]);
+    const overlaps = streamed.segments.map(
+      (s, i) =>
+        (Math.min(s.end - offset, ofFile[i]!.end) - Math.max(s.start - offset, ofFile[i]!.start)) /
+        (ofFile[i]!.end - ofFile[i]!.start),
+    );
     const scoreErrors = streamed.segments.map((s, i) => maxAbsDiff(s.scores, ofFile[i]!.scores));
     console.log(
       `MediaStream vs recording: start offset ${offset.toFixed(3)} s; per 0.5 s of speech, correlation at the best lag: median ${median.toFixed(4)}, ` +

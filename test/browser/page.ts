@@ -3,10 +3,15 @@
  * entry point) and loaded by page.html; each scenario returns plain JSON that the Node side checks.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeAudio, Emotion2Vec, getPlatform, isEmotion2VecError, type EmotionPrediction } from '../../src/browser.js';
+import { Emotion2Vec, isEmotion2VecError, type EmotionPrediction } from '../../src/browser.js';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { getPlatform } from '../../src/platform.js';
 
 /** The first bytes of a PNG image: what a user picking the wrong file hands over. */
-const PNG_HEADER = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+const PNG_HEADER = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0,
+  0, 0,
+]);
 const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 
 async function fetchBytes(url: string): Promise<Uint8Array<ArrayBuffer>> {
@@ -41,19 +46,29 @@ const scenarios = {
       backend: 'wasm',
       wasmPaths: WASM_PATHS,
       endpoints: { huggingface: new URL(args.endpoint, location.href).href },
-      progress: (event) => events.push(event.status === 'download' || event.status === 'cached' ? `${event.status} ${event.file}` : event.status),
+      progress: (event) =>
+        events.push(
+          event.status === 'download' || event.status === 'cached' ? `${event.status} ${event.file}` : event.status,
+        ),
     });
     const prediction = await model.predict(await fetchBytes(args.audio));
     model.dispose();
     const cached = await (await caches.open('emotion2vec-tfjs')).keys();
-    return { events: [...new Set(events)], scores: prediction.scores, cachedUrls: cached.map((request) => new URL(request.url).pathname) };
+    return {
+      events: [...new Set(events)],
+      scores: prediction.scores,
+      cachedUrls: cached.map((request) => new URL(request.url).pathname),
+    };
   },
 
   /** Loads a checkpoint folder by URL (model.pt parsed in the page) and predicts from bytes and from a Blob. */
   async predictFromUrl(args: { model: string; audio: string }) {
     // The engine's own count: tf.memory() would start a backend before the model chooses one.
     const tensorsAtStart = tf.engine().state.numTensors;
-    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS });
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'wasm',
+      wasmPaths: WASM_PATHS,
+    });
     const audio = await fetchBytes(args.audio);
     const frames = await model.predict(audio, { granularity: 'frame', embedding: true });
     const tensorsBetweenCalls = tf.memory().numTensors;
@@ -75,10 +90,14 @@ const scenarios = {
    */
   async predictOnWebgl(args: { model: string; audios: string[] }) {
     const tensorsAtStart = tf.engine().state.numTensors;
-    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'auto', wasmPaths: WASM_PATHS });
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'auto',
+      wasmPaths: WASM_PATHS,
+    });
     const audios = await Promise.all(args.audios.map(fetchBytes));
     const singles: ReturnType<typeof summary>[] = [];
-    for (const audio of audios) singles.push(summary(await model.predict(audio, { granularity: 'frame', embedding: true })));
+    for (const audio of audios)
+      singles.push(summary(await model.predict(audio, { granularity: 'frame', embedding: true })));
     const tensorsBetweenCalls = tf.memory().numTensors;
     // Different lengths in one padded batch: each item must equal its single result.
     const batch = await model.predictBatch(audios, { batchSize: audios.length, granularity: 'frame', embedding: true });
@@ -96,7 +115,9 @@ const scenarios = {
 
   /** Loads a model from File objects, as a file picker hands them over. */
   async predictFromFiles(args: { folder: string; names: string[]; audio: string }) {
-    const files = await Promise.all(args.names.map(async (name) => new File([await fetchBytes(`${args.folder}${name}`)], name)));
+    const files = await Promise.all(
+      args.names.map(async (name) => new File([await fetchBytes(`${args.folder}${name}`)], name)),
+    );
     const model = await Emotion2Vec.load(files, { backend: 'wasm', wasmPaths: WASM_PATHS });
     const audioFile = new File([await fetchBytes(args.audio)], args.audio.split('/').pop()!);
     const prediction = await model.predict(audioFile);
@@ -127,7 +148,10 @@ const scenarios = {
   async loadAfterPageStartedWasm(args: { model: string }) {
     const started = await tf.setBackend('wasm').catch(() => false);
     try {
-      const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS });
+      const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+        backend: 'wasm',
+        wasmPaths: WASM_PATHS,
+      });
       model.dispose();
       return { started, ok: true as const };
     } catch (error) {
@@ -137,10 +161,17 @@ const scenarios = {
 
   /** predict() on input that must be refused with a typed error. */
   async predictError(args: { model: string; input: 'path' | 'png' | 'nan' }) {
-    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS });
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'wasm',
+      wasmPaths: WASM_PATHS,
+    });
     try {
       const input =
-        args.input === 'path' ? 'speech.wav' : args.input === 'nan' ? new Float32Array(16_000).fill(Number.NaN) : PNG_HEADER;
+        args.input === 'path'
+          ? 'speech.wav'
+          : args.input === 'nan'
+            ? new Float32Array(16_000).fill(Number.NaN)
+            : PNG_HEADER;
       await model.predict(input);
       return { ok: true as const };
     } catch (error) {

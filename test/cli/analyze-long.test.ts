@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { Emotion2Vec } from '../../src/node.js';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath } from '../support/fixtures.js';
 import { runCli } from './run-cli.js';
 
@@ -33,14 +33,30 @@ describe('emotion2vec analyze: frame embeddings of a long file', () => {
     const long = longWav();
     const short = fixturePath('audio', 'speech16k.wav');
     const out = join(work, 'run');
-    // --batch-size 2: the long file runs window by window while the short one waits for its batch; each input's rows must reach its own folder.
-    const { code, stderr } = await runCli(['analyze', long, short, ...TINY, '--output-dir', out, '--embedding', '--granularity', 'frame', '--batch-size', '2']);
+    // --batch-size 2: the long file runs window by window while the short one waits for its batch; each input's rows
+    // must reach its own folder.
+    const { code, stderr } = await runCli([
+      'analyze',
+      long,
+      short,
+      ...TINY,
+      '--output-dir',
+      out,
+      '--embedding',
+      '--granularity',
+      'frame',
+      '--batch-size',
+      '2',
+    ]);
     expect(code, stderr).toBe(0);
     expect(readdirSync(join(out, 'long')).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
 
     const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
     try {
-      for (const [name, path] of [['long', long], ['speech16k', short]] as const) {
+      for (const [name, path] of [
+        ['long', long],
+        ['speech16k', short],
+      ] as const) {
         const whole = await model.predict(path, { granularity: 'frame', embedding: true });
         const embedding = whole.embedding!;
         if (name === 'long') expect(whole.segmented?.segments).toBeGreaterThanOrEqual(4);

@@ -1,4 +1,14 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -6,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import { defaultOutputDir } from '../../src/cli/analyze.js';
 import { decodeNpy } from '../../src/io/npy.js';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
 import { runCli, startCli } from './run-cli.js';
 
@@ -15,8 +25,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const audio = (name: string) => fixturePath('audio', name);
 const expected = Object.fromEntries(manifestInputs('tiny').map((input) => [input.id, input]));
 const TINY = ['--model', fixturePath('tiny'), '--backend', 'wasm'];
-const jsonLines = (stdout: string) => stdout.trim().split('\n').map((line) => JSON.parse(line));
-const topLabel = (record: { emotion: string; emotion_zh: string | null }) => (record.emotion === 'unknown' ? '<unk>' : `${record.emotion_zh}/${record.emotion}`);
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+const topLabel = (record: { emotion: string; emotion_zh: string | null }) =>
+  record.emotion === 'unknown' ? '<unk>' : `${record.emotion_zh}/${record.emotion}`;
 
 describe('emotion2vec analyze', () => {
   it('--json prints one record per input, in order, with the reference scores; a bad input gets an error record and exit code 1', async () => {
@@ -29,14 +44,29 @@ describe('emotion2vec analyze', () => {
     expect(lines.map((l) => l.input)).toEqual(inputs);
     const [chirp, missing, garbage, short] = lines;
     expect(chirp.scores.map((s: { label: string }) => s.label)).toEqual(expected.chirp16k!.labels);
-    expect(maxAbsDiff(chirp.scores.map((s: { score: number }) => s.score), expected.chirp16k!.scores)).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        chirp.scores.map((s: { score: number }) => s.score),
+        expected.chirp16k!.scores,
+      ),
+    ).toBeLessThan(1e-4);
     expect(topLabel(chirp)).toBe(expected.chirp16k!.top);
-    expect(chirp).toMatchObject({ key: 'chirp16k', granularity: 'utterance', frames: 74, model: fixturePath('tiny'), confidence: Math.max(...chirp.scores.map((s: { score: number }) => s.score)) });
+    expect(chirp).toMatchObject({
+      key: 'chirp16k',
+      granularity: 'utterance',
+      frames: 74,
+      model: fixturePath('tiny'),
+      confidence: Math.max(...chirp.scores.map((s: { score: number }) => s.score)),
+    });
     expect(new Date(chirp.timestamp).getTime()).toBeGreaterThan(Date.now() - 600_000);
     // The quality report of the file itself: levels recomputed here from its samples.
     const samples = decodeWav(readFileSync(audio('chirp16k.wav'))).channels[0]!;
     const rms = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
-    expect(chirp.quality).toMatchObject({ durationSeconds: samples.length / 16000, sampleRate: 16000, peak: Math.max(...samples.map(Math.abs)) });
+    expect(chirp.quality).toMatchObject({
+      durationSeconds: samples.length / 16000,
+      sampleRate: 16000,
+      peak: Math.max(...samples.map(Math.abs)),
+    });
     expect(chirp.quality.rms).toBeCloseTo(rms, 6);
     expect(missing.error.code).toBe('AUDIO_FILE_NOT_FOUND');
     expect(garbage.error.code).toMatch(/^AUDIO_(DECODE|UNSUPPORTED_FORMAT)$/);
@@ -46,7 +76,17 @@ describe('emotion2vec analyze', () => {
 
   it('--output-dir holds a folder per input (result.json, processed_audio.wav, embedding.npy) and summary.csv', async () => {
     const out = join(work, 'run1');
-    const { code, stderr } = await runCli(['analyze', audio('speech16k.wav'), audio('speech44k_stereo.wav'), ...TINY, '--output-dir', out, '--embedding', '--granularity', 'frame']);
+    const { code, stderr } = await runCli([
+      'analyze',
+      audio('speech16k.wav'),
+      audio('speech44k_stereo.wav'),
+      ...TINY,
+      '--output-dir',
+      out,
+      '--embedding',
+      '--granularity',
+      'frame',
+    ]);
     expect(code, stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['speech16k', 'speech44k_stereo', 'summary.csv']);
     expect(readdirSync(join(out, 'speech16k')).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
@@ -56,7 +96,8 @@ describe('emotion2vec analyze', () => {
     expect(result.files).toEqual(['embedding.npy', 'processed_audio.wav']);
     const npy = decodeNpy(readFileSync(join(out, 'speech16k', 'embedding.npy')));
     expect(maxAbsDiff(npy.data, loadNpy('tiny', 'speech16k.frames').data)).toBeLessThan(1e-4);
-    // processed_audio.wav is the 16 kHz mono signal upstream feeds the model (mixed and resampled for the 44.1 kHz stereo file).
+    // processed_audio.wav is the 16 kHz mono signal upstream feeds the model (mixed and resampled for the 44.1 kHz
+    // stereo file).
     const processed = decodeWav(readFileSync(join(out, 'speech44k_stereo', 'processed_audio.wav')));
     expect(processed.sampleRate).toBe(16000);
     expect(processed.channels).toHaveLength(1);
@@ -80,7 +121,10 @@ describe('emotion2vec analyze', () => {
     copyFileSync(audio('chirp16k.wav'), join(data, 'CON.wav'));
     writeFileSync(join(data, 'notes.md'), 'not audio, not picked up');
     const scp = join(work, 'wav.scp');
-    writeFileSync(scp, `# comment\nutt1 ${audio('short720.wav')}\n../../evil ${audio('chirp16k.wav')}\n${'k'.repeat(300)} ${audio('chirp16k.wav')}\n`);
+    writeFileSync(
+      scp,
+      `# comment\nutt1 ${audio('short720.wav')}\n../../evil ${audio('chirp16k.wav')}\n${'k'.repeat(300)} ${audio('chirp16k.wav')}\n`,
+    );
     const list = join(work, 'files.lst');
     writeFileSync(list, `${audio('speech16k.wav')}\n\n${join(work, 'gone\u001b[31m.wav')}\n`);
     const out = join(work, 'run2');
@@ -114,7 +158,16 @@ describe('emotion2vec analyze', () => {
       return path;
     });
     const out = join(work, 'run3');
-    const { child, result } = startCli(['analyze', ...inputs, ...TINY, '--output-dir', out, '--json', '--batch-size', '1']);
+    const { child, result } = startCli([
+      'analyze',
+      ...inputs,
+      ...TINY,
+      '--output-dir',
+      out,
+      '--json',
+      '--batch-size',
+      '1',
+    ]);
     child.stdout!.once('data', () => child.kill('SIGINT'));
     const stopped = await result;
     expect(stopped.code, stopped.stderr).toBe(130);
@@ -130,7 +183,9 @@ describe('emotion2vec analyze', () => {
     const resumed = await runCli(['analyze', ...inputs, ...TINY, '--output-dir', out, '--json', '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain(`skipping ${done.length} input(s)`);
-    expect(jsonLines(resumed.stdout).map((r) => r.key)).toEqual(inputs.slice(done.length).map((p) => p.slice(work.length + 1, -4)));
+    expect(jsonLines(resumed.stdout).map((r) => r.key)).toEqual(
+      inputs.slice(done.length).map((p) => p.slice(work.length + 1, -4)),
+    );
     const all = parse(readFileSync(join(out, 'summary.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
     expect(all.map((r) => r.folder)).toEqual(inputs.map((p) => p.slice(work.length + 1, -4)));
     // A result.json cut short (a kill mid-write without atomic writes) is redone, not trusted.
@@ -140,7 +195,14 @@ describe('emotion2vec analyze', () => {
   });
 
   it('utterance embeddings are (D,) and inline in --json with --no-output', async () => {
-    const { code, stdout } = await runCli(['analyze', audio('chirp16k.wav'), ...TINY, '--json', '--embedding', '--no-output']);
+    const { code, stdout } = await runCli([
+      'analyze',
+      audio('chirp16k.wav'),
+      ...TINY,
+      '--json',
+      '--embedding',
+      '--no-output',
+    ]);
     expect(code).toBe(0);
     const line = JSON.parse(stdout);
     expect(line.embedding.shape).toEqual([64]);
@@ -160,7 +222,9 @@ describe('emotion2vec analyze', () => {
     const emptyFolder = mkdtempSync(join(work, 'empty-'));
     expect((await runCli(['analyze', emptyFolder, ...TINY])).code).toBe(2);
     const version = await runCli(['--version']);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(fixturePath('..', '..', 'package.json'), 'utf8')).version);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(readFileSync(fixturePath('..', '..', 'package.json'), 'utf8')).version,
+    );
     expect(defaultOutputDir(new Date(2026, 0, 2, 3, 4, 5))).toBe('outputs/output_20260102_030405');
   });
 
@@ -170,7 +234,15 @@ describe('emotion2vec analyze', () => {
     const silence = new Float32Array(16000); // 1 s of digital silence on each side
     writeFileSync(padded, encodeFloatWav(Float32Array.from([...silence, ...chirp, ...silence]), 16000));
 
-    const strict = await runCli(['analyze', audio('short720.wav'), audio('chirp16k.wav'), ...TINY, '--json', '--strict', '--no-output']);
+    const strict = await runCli([
+      'analyze',
+      audio('short720.wav'),
+      audio('chirp16k.wav'),
+      ...TINY,
+      '--json',
+      '--strict',
+      '--no-output',
+    ]);
     expect(strict.code).toBe(1);
     const [short, chirpLine] = jsonLines(strict.stdout);
     expect(short.error.code).toBe('AUDIO_QUALITY');
@@ -178,7 +250,9 @@ describe('emotion2vec analyze', () => {
     expect(topLabel(chirpLine)).toBe(expected.chirp16k!.top);
 
     const plain = JSON.parse((await runCli(['analyze', padded, ...TINY, '--json', '--no-output'])).stdout);
-    const trimmed = JSON.parse((await runCli(['analyze', padded, ...TINY, '--json', '--trim-silence', '--no-output'])).stdout);
+    const trimmed = JSON.parse(
+      (await runCli(['analyze', padded, ...TINY, '--json', '--trim-silence', '--no-output'])).stdout,
+    );
     expect(plain.frames).toBe(Math.floor((chirp.length + 32000 - 400) / 320) + 1);
     expect(plain.quality.leadingSilenceSeconds).toBeGreaterThan(0.8);
     expect(trimmed.frames).toBeLessThan(plain.frames - 80);

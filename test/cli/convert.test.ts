@@ -17,9 +17,21 @@ describe('emotion2vec convert', () => {
     expect(converted.stdout).toContain('skipped 6 training-only tensors');
     expect(readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
 
-    const args = (model: string) => ['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', model, '--json', '--no-output', '--backend', 'wasm'];
+    const args = (model: string) => [
+      'analyze',
+      fixturePath('audio', 'chirp16k.wav'),
+      '--model',
+      model,
+      '--json',
+      '--no-output',
+      '--backend',
+      'wasm',
+    ];
     const scoresOf = (stdout: string) => (JSON.parse(stdout).scores as { score: number }[]).map((s) => s.score);
-    const [fromCheckpoint, fromConverted] = await Promise.all([runCli(args(fixturePath('tiny_wrapped'))), runCli(args(out))]);
+    const [fromCheckpoint, fromConverted] = await Promise.all([
+      runCli(args(fixturePath('tiny_wrapped'))),
+      runCli(args(out)),
+    ]);
     expect(scoresOf(fromConverted.stdout)).toEqual(scoresOf(fromCheckpoint.stdout));
     // And both are upstream's numbers for this input.
     const upstream = manifestInputs('tiny_wrapped').find((input) => input.id === 'chirp16k')!;
@@ -34,18 +46,36 @@ describe('emotion2vec convert', () => {
     expect(converted.code, converted.stderr).toBe(0);
     expect(converted.stdout).toContain('MiB (int8)');
     const manifest = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8'));
-    const stored = manifest.weightsManifest[0].weights.map((w: { quantization?: { dtype: string } }) => w.quantization?.dtype ?? 'float32');
+    const stored = manifest.weightsManifest[0].weights.map(
+      (w: { quantization?: { dtype: string } }) => w.quantization?.dtype ?? 'float32',
+    );
     expect(stored).toContain('int8');
     expect(stored).toContain('float32'); // biases and norms stay float32
     expect(statSync(join(out, 'group1-shard1of1.bin')).size).toBe(337_972);
-    const analyzed = await runCli(['analyze', fixturePath('audio', 'speech16k.wav'), '--model', out, '--json', '--no-output', '--backend', 'wasm']);
+    const analyzed = await runCli([
+      'analyze',
+      fixturePath('audio', 'speech16k.wav'),
+      '--model',
+      out,
+      '--json',
+      '--no-output',
+      '--backend',
+      'wasm',
+    ]);
     const record = JSON.parse(analyzed.stdout);
     const upstream = manifestInputs('tiny').find((input) => input.id === 'speech16k')!;
     expect(record.emotion === 'unknown' ? '<unk>' : `${record.emotion_zh}/${record.emotion}`).toBe(upstream.top);
   });
 
   it('--dtype other than float32|float16|int8 is a usage error', async () => {
-    const { code, stderr } = await runCli(['convert', fixturePath('tiny'), '--out', join(work, 'y'), '--dtype', 'int4']);
+    const { code, stderr } = await runCli([
+      'convert',
+      fixturePath('tiny'),
+      '--out',
+      join(work, 'y'),
+      '--dtype',
+      'int4',
+    ]);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/float32, float16, int8/);
   });

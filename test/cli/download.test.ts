@@ -34,7 +34,20 @@ describe('emotion2vec download and --model <id>', () => {
     expect(existsSync(join(converted, 'model.json'))).toBe(true);
 
     hub.requests.length = 0;
-    const run = await runCli(['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', ID, '--offline', '--json', '--no-output', '--backend', 'wasm'], { env });
+    const run = await runCli(
+      [
+        'analyze',
+        fixturePath('audio', 'chirp16k.wav'),
+        '--model',
+        ID,
+        '--offline',
+        '--json',
+        '--no-output',
+        '--backend',
+        'wasm',
+      ],
+      { env },
+    );
     expect(run.code, run.stderr).toBe(0);
     const record = JSON.parse(run.stdout);
     expect(record.model).toBe(ID);
@@ -46,7 +59,17 @@ describe('emotion2vec download and --model <id>', () => {
     const missing = await runCli(['download', 'someone/nothing-here'], { env });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`${hub.endpoint}/someone/nothing-here/resolve/main/config.yaml`);
-    const offline = await runCli(['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', 'emotion2vec/emotion2vec_plus_large', '--offline', '--no-output'], { env });
+    const offline = await runCli(
+      [
+        'analyze',
+        fixturePath('audio', 'chirp16k.wav'),
+        '--model',
+        'emotion2vec/emotion2vec_plus_large',
+        '--offline',
+        '--no-output',
+      ],
+      { env },
+    );
     expect(offline.code).toBe(2);
     expect(offline.stderr).toContain('MODEL_OFFLINE');
     expect(offline.stderr).toContain(join(cache, 'huggingface', 'emotion2vec--emotion2vec_plus_large', 'raw'));

@@ -24,13 +24,20 @@ describe('analyze inputs', () => {
 
   it('searches folders recursively by audio extension, in sorted order, without following symlinks; FIFOs are refused unread', async () => {
     mkdirSync(join(work, 'tree', 'b', 'c'), { recursive: true });
-    for (const file of ['z.wav', 'b/c/x.FLAC', 'b/y.mp3', 'b/notes.txt', 'b/c/image.png']) writeFileSync(join(work, 'tree', file), '');
+    for (const file of ['z.wav', 'b/c/x.FLAC', 'b/y.mp3', 'b/notes.txt', 'b/c/image.png'])
+      writeFileSync(join(work, 'tree', file), '');
     mkdirSync(join(work, 'elsewhere'));
     writeFileSync(join(work, 'elsewhere', 'outside.wav'), '');
     symlinkSync(join(work, 'elsewhere'), join(work, 'tree', 'link'));
     execFileSync('mkfifo', [join(work, 'pipe.wav')]);
     const items = await collectInputs([join(work, 'tree'), join(work, 'pipe.wav'), join(work, 'missing.wav')]);
-    expect(items.map((item) => item.path.slice(work.length + 1))).toEqual(['tree/b/c/x.FLAC', 'tree/b/y.mp3', 'tree/z.wav', 'pipe.wav', 'missing.wav']);
+    expect(items.map((item) => item.path.slice(work.length + 1))).toEqual([
+      'tree/b/c/x.FLAC',
+      'tree/b/y.mp3',
+      'tree/z.wav',
+      'pipe.wav',
+      'missing.wav',
+    ]);
     expect(items[3]!.refused).toMatch(/not a regular file/);
     expect(items.filter((item) => item.refused)).toHaveLength(1); // a missing file is left to the decoder's "not found"
   });

@@ -28,12 +28,34 @@ function waitForAddress(process: ChildProcess): Promise<string> {
 }
 
 it('starts on port 0 after warming the model, serves the API, the page and the page model, stops on SIGTERM', async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--model', 'test/fixtures/tiny', '--port', '0', '--backend', 'wasm', '--max-body-mb', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--model',
+      'test/fixtures/tiny',
+      '--port',
+      '0',
+      '--backend',
+      'wasm',
+      '--max-body-mb',
+      '1',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const origin = await waitForAddress(child);
 
-  const health = (await (await fetch(`${origin}/health`)).json()) as { status: string; backend: string; maxBodyBytes: number; pageModel: { url: string } | null };
+  const health = (await (await fetch(`${origin}/health`)).json()) as {
+    status: string;
+    backend: string;
+    maxBodyBytes: number;
+    pageModel: { url: string } | null;
+  };
   expect(health).toMatchObject({ status: 'ok', backend: 'wasm', maxBodyBytes: 2 ** 20 });
   expect(health.pageModel?.url).toBe('/model/model.json');
   expect((await fetch(`${origin}/`)).headers.get('content-type')).toMatch(/^text\/html/);
@@ -41,7 +63,9 @@ it('starts on port 0 after warming the model, serves the API, the page and the p
   expect(script.status).toBe(200);
   expect((await script.text()).length).toBeGreaterThan(10_000);
   expect((await fetch(`${origin}/app/app.css`)).status).toBe(200);
-  expect(((await (await fetch(`${origin}/model/model.json`)).json()) as { format: string }).format).toBe('emotion2vec-tfjs');
+  expect(((await (await fetch(`${origin}/model/model.json`)).json()) as { format: string }).format).toBe(
+    'emotion2vec-tfjs',
+  );
 
   const form = new FormData();
   form.append('audio', new Blob([new Uint8Array(8)]), 'bad.wav');

@@ -10,22 +10,34 @@ const work = mkdtempSync(join(tmpdir(), 'e2v-cli-timeline-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const TINY = ['--model', fixturePath('tiny'), '--backend', 'wasm'];
 const phrases = fixturePath('long', 'phrases.wav');
-const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as { speech: { start: number; end: number }[] };
+const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as {
+  speech: { start: number; end: number }[];
+};
 
 describe('emotion2vec analyze --timeline --plot', () => {
   it('writes timeline.json, timeline.csv and timeline.svg next to result.json', async () => {
     const out = join(work, 'run');
     const { code, stderr } = await runCli(['analyze', phrases, ...TINY, '--output-dir', out, '--timeline', '--plot']);
     expect(code, stderr).toBe(0);
-    expect(readdirSync(join(out, 'phrases')).sort()).toEqual(['processed_audio.wav', 'result.json', 'timeline.csv', 'timeline.json', 'timeline.svg']);
+    expect(readdirSync(join(out, 'phrases')).sort()).toEqual([
+      'processed_audio.wav',
+      'result.json',
+      'timeline.csv',
+      'timeline.json',
+      'timeline.svg',
+    ]);
     const result = JSON.parse(readFileSync(join(out, 'phrases', 'result.json'), 'utf8'));
     expect(result.files).toEqual(['processed_audio.wav', 'timeline.json', 'timeline.csv', 'timeline.svg']);
     const timeline = JSON.parse(readFileSync(join(out, 'phrases', 'timeline.json'), 'utf8'));
     expect(timeline.labels).toEqual(result.scores.map((s: { label: string }) => s.label));
     const speech = timeline.segments.filter((s: { speech: boolean }) => s.speech);
     expect(speech).toHaveLength(3);
-    speech.forEach((s: { start: number; end: number }, i: number) => expect(Math.abs(s.start - truth.speech[i]!.start)).toBeLessThanOrEqual(0.1));
-    const csv = readFileSync(join(out, 'phrases', 'timeline.csv'), 'utf8').trimEnd().split('\n');
+    speech.forEach((s: { start: number; end: number }, i: number) =>
+      expect(Math.abs(s.start - truth.speech[i]!.start)).toBeLessThanOrEqual(0.1),
+    );
+    const csv = readFileSync(join(out, 'phrases', 'timeline.csv'), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(csv[0]!.startsWith('start,end,speech,emotion,confidence,angry,')).toBe(true);
     expect(csv).toHaveLength(timeline.segments.length + 1);
     const svg = readFileSync(join(out, 'phrases', 'timeline.svg'), 'utf8');

@@ -2,6 +2,8 @@
  * The package as users get it: `npm run build`, `npm pack`, then the tarball installed (one `npm install`) into
  * a fresh project outside the repository, used from every kind of consumer:
  *
+ * - a fresh process that imports the package and loads a model on wasm: the import changes no global and no
+ *   tfjs kernel, the load only what docs/performance.md says (test/support/process-changes.child.mjs);
  * - ESM (.mjs) and CommonJS (.cjs) Node scripts, and TypeScript under `strict` with `module: node16` (a .cts
  *   and a .mts file, compiled by tsc and run) and with `moduleResolution: bundler` (type-checked, with the
  *   docs/examples files): each predicts WAV, MP3, FLAC, Ogg Vorbis/Opus, WebM, M4A and mu-law WAV on
@@ -15,7 +17,16 @@
  */
 import '../../src/node.js';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +35,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage, runScenario, serveFolders } from '../browser/chromium.js';
+import { AFTER_THREADED_WASM_LOAD, UNCHANGED, type ProcessChanges } from '../support/process-changes.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TINY = join(REPO, 'test/fixtures/tiny');
@@ -50,10 +62,18 @@ interface Prediction {
 /** Runs a command; rejects with its output when it fails. */
 function run(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 2 ** 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed (${error.code}):\n${stdout}\n${stderr}`.slice(0, 8000)));
-      else resolve(stdout);
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 2 ** 20 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`${command} ${args.join(' ')} failed (${error.code}):\n${stdout}\n${stderr}`.slice(0, 8000)),
+          );
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -92,11 +112,29 @@ const CONSUMER_FILES: Record<string, string> = {
   // No @types/node installed: the package's types need none (console comes from the DOM lib); tfjs-core's own
   // @types/* dependencies are picked up automatically, as in any project.
   'tsconfig.node16.json': JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'node16', moduleResolution: 'node16', lib: ['ES2022', 'DOM'], strict: true, noUncheckedIndexedAccess: true, skipLibCheck: false, outDir: 'out' },
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'node16',
+      moduleResolution: 'node16',
+      lib: ['ES2022', 'DOM'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      skipLibCheck: false,
+      outDir: 'out',
+    },
     files: ['ts/cjs.cts', 'ts/esm.mts'],
   }),
   'tsconfig.bundler.json': JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'], strict: true, noUncheckedIndexedAccess: true, skipLibCheck: false, noEmit: true },
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'ESNext',
+      moduleResolution: 'bundler',
+      lib: ['ES2022', 'DOM'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      skipLibCheck: false,
+      noEmit: true,
+    },
     include: ['examples/*.ts', 'ts/esm.mts'],
   }),
   // The page for the browser: the package's browser entry, chosen by esbuild through the `browser` condition.
@@ -123,15 +161,21 @@ describe('the packed package in fresh projects', () => {
   beforeAll(async () => {
     project = mkdtempSync(join(tmpdir(), 'e2v-consumer-'));
     await run('npm', ['run', 'build'], { cwd: REPO });
-    const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: REPO })) as { filename: string }[];
+    const packed = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: REPO })) as {
+      filename: string;
+    }[];
     tarball = join(project, packed[0]!.filename);
     for (const [name, text] of Object.entries(CONSUMER_FILES)) {
       mkdirSync(join(project, name, '..'), { recursive: true });
       writeFileSync(join(project, name), text);
     }
+    copyFileSync(join(REPO, 'test/support/process-changes.child.mjs'), join(project, 'process-changes.mjs'));
     mkdirSync(join(project, 'examples'));
-    for (const name of readdirSync(join(REPO, 'docs/examples')).filter((file) => file.endsWith('.ts'))) copyFileSync(join(REPO, 'docs/examples', name), join(project, 'examples', name));
-    await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: project });
+    for (const name of readdirSync(join(REPO, 'docs/examples')).filter((file) => file.endsWith('.ts')))
+      copyFileSync(join(REPO, 'docs/examples', name), join(project, 'examples', name));
+    await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: project,
+    });
     // A PATH with node and nothing else: no ffmpeg, so every format must decode with the bundled decoders.
     const bin = join(project, 'bin');
     mkdirSync(bin);
@@ -141,7 +185,12 @@ describe('the packed package in fresh projects', () => {
     const model = await Emotion2Vec.load(TINY, { backend: 'wasm' });
     for (const file of AUDIO) {
       const result = await model.predict(file);
-      fromSources.push({ file, scores: result.scores, top: result.top?.label ?? null, durationSeconds: result.durationSeconds });
+      fromSources.push({
+        file,
+        scores: result.scores,
+        top: result.top?.label ?? null,
+        durationSeconds: result.durationSeconds,
+      });
     }
     model.dispose();
   });
@@ -150,21 +199,42 @@ describe('the packed package in fresh projects', () => {
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  const predictions = async (script: string): Promise<Prediction[]> => JSON.parse(await run(process.execPath, [script], { cwd: project, env: noFfmpegEnv })) as Prediction[];
+  const predictions = async (script: string): Promise<Prediction[]> =>
+    JSON.parse(await run(process.execPath, [script], { cwd: project, env: noFfmpegEnv })) as Prediction[];
 
   it('the tarball holds the built entry points, types for both module systems, the LICENSE and no sources or tests', () => {
     const installed = join(project, 'node_modules/emotion2vec-tfjs');
-    for (const file of ['LICENSE', 'README.md', 'dist/node.js', 'dist/node.cjs', 'dist/node.d.ts', 'dist/node.d.cts', 'dist/browser.js', 'dist/browser.d.cts', 'dist/cli.js']) {
+    for (const file of [
+      'LICENSE',
+      'README.md',
+      'dist/node.js',
+      'dist/node.cjs',
+      'dist/node.d.ts',
+      'dist/node.d.cts',
+      'dist/browser.js',
+      'dist/browser.d.cts',
+      'dist/cli.js',
+    ]) {
       expect(statSync(join(installed, file)).isFile(), file).toBe(true);
     }
     expect(readdirSync(installed).sort()).toEqual(['LICENSE', 'README.md', 'dist', 'package.json', 'weights']);
   });
 
-  it('ESM (.mjs), ffmpeg off the PATH: every bundled format gives exactly the sources\' numbers', async () => {
+  it("ESM (.mjs), ffmpeg off the PATH: every bundled format gives exactly the sources' numbers", async () => {
     const esm = await predictions('esm.mjs');
     expect(esm).toEqual(fromSources);
     // The MP3 is exactly 1 s here (ffmpeg's decoder, the old CommonJS fallback, made it 1.020 s).
     expect(esm.find((p) => p.file.endsWith('.mp3'))!.durationSeconds).toBe(1);
+  });
+
+  it('importing the built package changes nothing in the process; a wasm load only what docs/performance.md says', async () => {
+    const output = await run(process.execPath, ['process-changes.mjs', 'emotion2vec-tfjs', TINY, AUDIO[0]!], {
+      cwd: project,
+      env: { ...noFfmpegEnv, EMOTION2VEC_WASM_THREADS: '' },
+    });
+    const seen = JSON.parse(output.trim().split('\n').pop()!) as ProcessChanges;
+    expect(seen.import).toEqual(UNCHANGED);
+    expect(seen.load).toEqual(AFTER_THREADED_WASM_LOAD);
   });
 
   it('CommonJS (.cjs), ffmpeg off the PATH: the same numbers as ESM', async () => {
@@ -172,13 +242,17 @@ describe('the packed package in fresh projects', () => {
   });
 
   it('TypeScript strict, module node16: a .cts and a .mts file compile (skipLibCheck off, no @types/node) and give the same numbers', async () => {
-    await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.node16.json'], { cwd: project });
+    await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.node16.json'], {
+      cwd: project,
+    });
     expect(await predictions('out/cjs.cjs')).toEqual(fromSources);
     expect(await predictions('out/esm.mjs')).toEqual(fromSources);
   });
 
   it('TypeScript strict, moduleResolution bundler: the docs/examples files and the ESM script type-check', async () => {
-    await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.bundler.json'], { cwd: project });
+    await run(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.bundler.json'], {
+      cwd: project,
+    });
   });
 
   it('are the types wrong (attw) finds no problem in the tarball', async () => {
@@ -194,8 +268,14 @@ describe('the packed package in fresh projects', () => {
 
     beforeAll(async () => {
       // Stock esbuild: no config file, no externals, no plugins; the `browser` condition picks dist/browser.js.
-      await run(join(BIN, 'esbuild'), ['page.mjs', '--bundle', '--outfile=app/page.js', '--log-level=error'], { cwd: project });
-      ({ server, origin } = await serveFolders({ '/app/': join(project, 'app'), '/fixtures/': join(REPO, 'test/fixtures'), '': project }));
+      await run(join(BIN, 'esbuild'), ['page.mjs', '--bundle', '--outfile=app/page.js', '--log-level=error'], {
+        cwd: project,
+      });
+      ({ server, origin } = await serveFolders({
+        '/app/': join(project, 'app'),
+        '/fixtures/': join(REPO, 'test/fixtures'),
+        '': project,
+      }));
       writeFileSync(join(project, 'app/page.html'), CONSUMER_FILES['page.html']!);
       browser = await launchChromium();
     });
@@ -215,7 +295,12 @@ describe('the packed package in fresh projects', () => {
       it(`predicts on ${backend === 'auto' ? 'WebGL, which auto loads without the page importing it' : 'wasm'}, matching Node`, async () => {
         const page = await openPage(browser, `${origin}/app/page.html`, pageErrors, 'consumer');
         try {
-          const result = await runScenario<{ backend: string; scores: number[]; top: string | null }>(page, 'predict', [backend, '/fixtures/tiny/', '/fixtures/audio/speech16k.wav'], 'consumer');
+          const result = await runScenario<{ backend: string; scores: number[]; top: string | null }>(
+            page,
+            'predict',
+            [backend, '/fixtures/tiny/', '/fixtures/audio/speech16k.wav'],
+            'consumer',
+          );
           expect(result.backend).toBe(backend === 'auto' ? 'webgl' : 'wasm');
           expect(result.top).toBe(fromSources[0]!.top);
           const diff = Math.max(...result.scores.map((score, i) => Math.abs(score - fromSources[0]!.scores[i]!)));
@@ -229,4 +314,7 @@ describe('the packed package in fresh projects', () => {
   });
 });
 
-if (!HAS_CHROMIUM) console.warn(`consumer browser checks skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!HAS_CHROMIUM)
+  console.warn(
+    `consumer browser checks skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );

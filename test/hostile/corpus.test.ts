@@ -13,14 +13,38 @@
  * - error messages on stderr under MAX_STDERR_CHARS.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emotion2Vec, Emotion2VecNetwork, isEmotion2VecError, readCheckpoint, readModelContents, writeConvertedModel } from '../../src/node.js';
+import { Emotion2Vec, isEmotion2VecError } from '../../src/node.js';
+import { Emotion2VecNetwork } from '../../src/model/network.js';
+import { readCheckpoint } from '../../src/model/checkpoint/index.js';
+import { readModelContents } from '../../src/model/sources.js';
+import { writeConvertedModel } from '../../src/model/converted.js';
 import { fixturePath } from '../support/fixtures.js';
-import { nestedListPickle, sharedTupleKeyPickle, tensorPickle, torchCheckpoint, writeRawSafetensors, writeZip, zeroBomb, type RawSafetensor, type ZipInput } from './make.js';
+import {
+  nestedListPickle,
+  sharedTupleKeyPickle,
+  tensorPickle,
+  torchCheckpoint,
+  writeRawSafetensors,
+  writeZip,
+  zeroBomb,
+  type RawSafetensor,
+  type ZipInput,
+} from './make.js';
 import { readZipEntry, readZipIndex } from '../../src/io/zip.js';
 
 const MAX_RSS_MIB = 512;
@@ -52,17 +76,37 @@ function runCli(args: string[]): Promise<Run> {
       ['--import', 'tsx', 'test/hostile/runner.ts', report, ...args],
       { cwd: root, timeout: HANG_SECONDS * 1000, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20 },
       (error, stdout, stderr) => {
-        if (error?.killed) return reject(new Error(`the CLI did not end within ${HANG_SECONDS} s (hang): ${args.join(' ')}`));
+        if (error?.killed)
+          return reject(new Error(`the CLI did not end within ${HANG_SECONDS} s (hang): ${args.join(' ')}`));
         try {
-          const usage = JSON.parse(readFileSync(report, 'utf8')) as { code: number; maxRssMiB: number; cpuSeconds: number };
+          const usage = JSON.parse(readFileSync(report, 'utf8')) as {
+            code: number;
+            maxRssMiB: number;
+            cpuSeconds: number;
+          };
           // HOSTILE_LOG=<file> records each case's numbers (how docs/security.md's table was measured).
           if (process.env.HOSTILE_LOG) {
-            const line = [args.map((arg) => (arg.startsWith(dir) ? relative(dir, arg) : arg)).join(' '), `${usage.maxRssMiB.toFixed(0)} MiB`, `${usage.cpuSeconds.toFixed(2)} s CPU`, stderr.trim().slice(0, 300)].join(' | ');
+            const line = [
+              args.map((arg) => (arg.startsWith(dir) ? relative(dir, arg) : arg)).join(' '),
+              `${usage.maxRssMiB.toFixed(0)} MiB`,
+              `${usage.cpuSeconds.toFixed(2)} s CPU`,
+              stderr.trim().slice(0, 300),
+            ].join(' | ');
             writeFileSync(process.env.HOSTILE_LOG, `${line}\n`, { flag: 'a' });
           }
-          resolve({ code: error ? Number(error.code) : 0, stdout, stderr, maxRssMiB: usage.maxRssMiB, cpuSeconds: usage.cpuSeconds });
+          resolve({
+            code: error ? Number(error.code) : 0,
+            stdout,
+            stderr,
+            maxRssMiB: usage.maxRssMiB,
+            cpuSeconds: usage.cpuSeconds,
+          });
         } catch {
-          reject(new Error(`the CLI died without a report (code ${error?.code}, signal ${error?.signal}): ${stderr.slice(-2000)}`));
+          reject(
+            new Error(
+              `the CLI died without a report (code ${error?.code}, signal ${error?.signal}): ${stderr.slice(-2000)}`,
+            ),
+          );
         }
       },
     );
@@ -90,13 +134,16 @@ function variant(from: string, name: string, replace: Record<string, string | Ui
   const to = join(dir, name);
   mkdirSync(to);
   for (const file of readdirSync(from)) if (!(file in replace)) copyFileSync(join(from, file), join(to, file));
-  for (const [file, contents] of Object.entries(replace)) if (contents !== null) writeFileSync(join(to, file), contents);
+  for (const [file, contents] of Object.entries(replace))
+    if (contents !== null) writeFileSync(join(to, file), contents);
   return to;
 }
 
 /** Every file under `folder`, relative to it. */
 function filesUnder(folder: string): string[] {
-  return readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((name) => !statSync(join(folder, name), { throwIfNoEntry: false })?.isDirectory());
+  return readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter(
+    (name) => !statSync(join(folder, name), { throwIfNoEntry: false })?.isDirectory(),
+  );
 }
 
 /** The tiny model's entries with one replaced (name -> new entry), as a torch zip. */
@@ -110,13 +157,17 @@ function tinyZipWith(replace: (name: string, data: Uint8Array) => ZipInput | nul
 }
 
 /** The tiny model's tensors as safetensors, each F32 at its own offsets unless `edit` changes the entry. */
-function tinySafetensors(edit: (entry: RawSafetensor, values: Float32Array, all: RawSafetensor[]) => Uint8Array | void): Uint8Array {
+function tinySafetensors(
+  edit: (entry: RawSafetensor, values: Float32Array, all: RawSafetensor[]) => Uint8Array | void,
+): Uint8Array {
   const entries: RawSafetensor[] = [];
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const { name, shape, values } of tinyTensors) {
     const entry: RawSafetensor = { name, dtype: 'F32', shape, offsets: [offset, offset + values.byteLength] };
-    const bytes = edit(entry, values, entries) ?? new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+    const bytes =
+      edit(entry, values, entries) ??
+      new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
     if (entry.offsets[0] === offset) {
       entry.offsets = [offset, offset + bytes.length];
       chunks.push(bytes);
@@ -131,17 +182,28 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'e2v-hostile-'));
   good = join(dir, 'good');
   mkdirSync(good);
-  for (const file of ['config.yaml', 'model.pt', 'tokens.txt']) copyFileSync(fixturePath('tiny', file), join(good, file));
+  for (const file of ['config.yaml', 'model.pt', 'tokens.txt'])
+    copyFileSync(fixturePath('tiny', file), join(good, file));
   goodWav = join(dir, 'good.wav');
   copyFileSync(fixturePath('audio', 'chirp16k.wav'), goodWav);
 
   const contents = await readModelContents(good);
-  tinyTensors = [...contents.weights.tensors].map(([name, entry]) => ({ name, shape: [...entry.shape], values: entry.read().slice() }));
+  tinyTensors = [...contents.weights.tensors].map(([name, entry]) => ({
+    name,
+    shape: [...entry.shape],
+    values: entry.read().slice(),
+  }));
   converted = join(dir, 'converted');
   mkdirSync(converted);
   const network = new Emotion2VecNetwork(contents.definition);
   await writeConvertedModel(
-    { definition: contents.definition, modelConf: contents.modelConf, weights: contents.weights, parameters: network.params.specs(), sourceFile: 'model.pt' },
+    {
+      definition: contents.definition,
+      modelConf: contents.modelConf,
+      weights: contents.weights,
+      parameters: network.params.specs(),
+      sourceFile: 'model.pt',
+    },
     async (name, bytes) => writeFileSync(join(converted, name), bytes),
   );
 }, 120_000);
@@ -165,10 +227,31 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
     const out = join(dir, 'out');
     const before = new Set(filesUnder(dir));
 
-    const run = await runCli(['analyze', '--model', good, '--json', '--output-dir', out, goodWav, zero, fifo, sevenBit, good2]);
+    const run = await runCli([
+      'analyze',
+      '--model',
+      good,
+      '--json',
+      '--output-dir',
+      out,
+      goodWav,
+      zero,
+      fifo,
+      sevenBit,
+      good2,
+    ]);
     expectBounded(run);
-    const records = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { input: string; emotion?: unknown; error?: { code: string } });
-    expect(records.map((r) => r.error?.code ?? 'ok')).toEqual(['ok', 'FILE_NOT_REGULAR', 'FILE_NOT_REGULAR', 'AUDIO_DECODE', 'ok']);
+    const records = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { input: string; emotion?: unknown; error?: { code: string } });
+    expect(records.map((r) => r.error?.code ?? 'ok')).toEqual([
+      'ok',
+      'FILE_NOT_REGULAR',
+      'FILE_NOT_REGULAR',
+      'AUDIO_DECODE',
+      'ok',
+    ]);
     expect(records[0]!.emotion).toBeTruthy();
     expect(run.code).toBe(1);
     const written = filesUnder(dir).filter((name) => !before.has(name) && !name.startsWith('report-'));
@@ -192,20 +275,39 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
   it('model.json listing one shard 100,000 times: CHECKPOINT_FORMAT before any shard is read twice', async () => {
     const manifest = JSON.parse(readFileSync(join(converted, 'model.json'), 'utf8'));
     manifest.weightsManifest[0].paths = Array.from({ length: 100_000 }, () => manifest.weightsManifest[0].paths[0]);
-    await expectModelRefused(variant(converted, 'shard-repeated', { 'model.json': JSON.stringify(manifest) }), 'CHECKPOINT_FORMAT', /listed more than once/);
+    await expectModelRefused(
+      variant(converted, 'shard-repeated', { 'model.json': JSON.stringify(manifest) }),
+      'CHECKPOINT_FORMAT',
+      /listed more than once/,
+    );
   }, 200_000);
 
   it('model.pt whose storage entry inflates to 3 GiB, declared: CHECKPOINT_LIMIT before inflating', async () => {
     const bomb = zeroBomb(3072);
-    const pt = tinyZipWith((name) => (name === 'model/data/0' ? { name, deflated: bomb, declaredSize: 3 * 2 ** 30 } : null));
+    const pt = tinyZipWith((name) =>
+      name === 'model/data/0' ? { name, deflated: bomb, declaredSize: 3 * 2 ** 30 } : null,
+    );
     expect(pt.length).toBeLessThan(8 * 2 ** 20);
-    await expectModelRefused(variant(good, 'zip-bomb', { 'model.pt': pt }), 'CHECKPOINT_LIMIT', /declares 3221225472 bytes/);
+    await expectModelRefused(
+      variant(good, 'zip-bomb', { 'model.pt': pt }),
+      'CHECKPOINT_LIMIT',
+      /declares 3221225472 bytes/,
+    );
   }, 200_000);
 
   it('model.pt whose storage entry inflates to 3 GiB but claims its true size: only the bytes the tensor needs are inflated (a harmless load)', async () => {
     const bomb = zeroBomb(3072);
-    const pt = tinyZipWith((name, data) => (name === 'model/data/0' ? { name, deflated: bomb, declaredSize: data.length } : null));
-    const run = await runCli(['analyze', '--model', variant(good, 'zip-bomb-lying', { 'model.pt': pt }), '--json', '--no-output', goodWav]);
+    const pt = tinyZipWith((name, data) =>
+      name === 'model/data/0' ? { name, deflated: bomb, declaredSize: data.length } : null,
+    );
+    const run = await runCli([
+      'analyze',
+      '--model',
+      variant(good, 'zip-bomb-lying', { 'model.pt': pt }),
+      '--json',
+      '--no-output',
+      goodWav,
+    ]);
     expectBounded(run);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout).emotion).toBeTruthy();
@@ -213,27 +315,52 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
 
   it('a pickle whose key is a shared tuple graph 40 levels deep: CHECKPOINT_FORMAT, never stringified', async () => {
     const pt = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: sharedTupleKeyPickle(40) } : null));
-    await expectModelRefused(variant(good, 'pickle-graph', { 'model.pt': pt }), 'CHECKPOINT_FORMAT', /No tensors found.*<an array of 2/);
+    await expectModelRefused(
+      variant(good, 'pickle-graph', { 'model.pt': pt }),
+      'CHECKPOINT_FORMAT',
+      /No tensors found.*<an array of 2/,
+    );
   }, 200_000);
 
   it('a pickle nesting lists a million levels deep (the worst data.pkl under its 2 MiB bound): CHECKPOINT_FORMAT; a bigger one: CHECKPOINT_LIMIT', async () => {
-    const deep = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: nestedListPickle(1_048_000) } : null));
-    await expectModelRefused(variant(good, 'pickle-deep', { 'model.pt': deep }), 'CHECKPOINT_FORMAT', /holds a list of 1 items/);
+    const deep = tinyZipWith((name) =>
+      name === 'model/data.pkl' ? { name, data: nestedListPickle(1_048_000) } : null,
+    );
+    await expectModelRefused(
+      variant(good, 'pickle-deep', { 'model.pt': deep }),
+      'CHECKPOINT_FORMAT',
+      /holds a list of 1 items/,
+    );
     const big = tinyZipWith((name) => (name === 'model/data.pkl' ? { name, data: nestedListPickle(1_100_000) } : null));
     expect(() => readCheckpoint(big, 'big.pt')).toThrow(expect.objectContaining({ code: 'CHECKPOINT_LIMIT' }));
   }, 200_000);
 
   it("config.yaml feature_encoder_spec '[(64,10,5)] * 999999999': CONFIG_INVALID, not an abort", async () => {
-    const yaml = readFileSync(join(good, 'config.yaml'), 'utf8').replace(/feature_encoder_spec:.*/, "feature_encoder_spec: '[(64,10,5)] * 999999999'");
-    await expectModelRefused(variant(good, 'spec-bomb', { 'config.yaml': yaml }), 'CONFIG_INVALID', /it has 999999999 layers/);
+    const yaml = readFileSync(join(good, 'config.yaml'), 'utf8').replace(
+      /feature_encoder_spec:.*/,
+      "feature_encoder_spec: '[(64,10,5)] * 999999999'",
+    );
+    await expectModelRefused(
+      variant(good, 'spec-bomb', { 'config.yaml': yaml }),
+      'CONFIG_INVALID',
+      /it has 999999999 layers/,
+    );
   }, 200_000);
 
   it('config.yaml depth: 1000000 -> CONFIG_INVALID with a short message; deep nesting -> CONFIG_INVALID', async () => {
     const yaml = readFileSync(join(good, 'config.yaml'), 'utf8');
     expect(yaml).toMatch(/\n {2}depth: \d+/);
-    await expectModelRefused(variant(good, 'depth-bomb', { 'config.yaml': yaml.replace(/\n {2}depth: \d+/, '\n  depth: 1000000') }), 'CONFIG_INVALID', /depth is 1000000; at most/);
+    await expectModelRefused(
+      variant(good, 'depth-bomb', { 'config.yaml': yaml.replace(/\n {2}depth: \d+/, '\n  depth: 1000000') }),
+      'CONFIG_INVALID',
+      /depth is 1000000; at most/,
+    );
     const nested = `${yaml}\nextra: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
-    await expectModelRefused(variant(good, 'deep-yaml', { 'config.yaml': nested }), 'CONFIG_INVALID', /not valid YAML|nests values/);
+    await expectModelRefused(
+      variant(good, 'deep-yaml', { 'config.yaml': nested }),
+      'CONFIG_INVALID',
+      /not valid YAML|nests values/,
+    );
   }, 300_000);
 
   it('float16 Inf in a weight: CHECKPOINT_NOT_FINITE at load, and convert writes nothing', async () => {
@@ -259,11 +386,19 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
       const twin = previous.find((p) => p.dtype === 'F32' && p.offsets[1] - p.offsets[0] === values.byteLength);
       if (twin) entry.offsets = [...twin.offsets];
     });
-    await expectModelRefused(variant(good, 'aliased', { 'model.pt': null, 'model.safetensors': st }), 'CHECKPOINT_FORMAT', /overlap/);
+    await expectModelRefused(
+      variant(good, 'aliased', { 'model.pt': null, 'model.safetensors': st }),
+      'CHECKPOINT_FORMAT',
+      /overlap/,
+    );
   }, 200_000);
 
   it('an empty tokens.txt beside a 9-way head: CONFIG_INVALID naming both counts', async () => {
-    await expectModelRefused(variant(good, 'empty-tokens', { 'tokens.txt': '' }), 'CONFIG_INVALID', /lists 0 label\(s\) but .* has 9 outputs/);
+    await expectModelRefused(
+      variant(good, 'empty-tokens', { 'tokens.txt': '' }),
+      'CONFIG_INVALID',
+      /lists 0 label\(s\) but .* has 9 outputs/,
+    );
   }, 200_000);
 
   it('model.json: labels that are not strings -> CONFIG_INVALID; [null] groups -> CHECKPOINT_FORMAT; 100,000-deep modelConf -> CHECKPOINT_FORMAT', async () => {
@@ -273,10 +408,27 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
       change(m);
       return JSON.stringify(m);
     };
-    await expectModelRefused(variant(converted, 'tokens-numbers', { 'model.json': edit((m) => (m.tokens = (m.tokens as string[]).map((_, i) => i))) }), 'CONFIG_INVALID', /label 1 is 0/);
-    await expectModelRefused(variant(converted, 'manifest-null', { 'model.json': edit((m) => (m.weightsManifest = [null])) }), 'CHECKPOINT_FORMAT', /weightsManifest\[0\] is null/);
-    const deep = manifest.replace('"modelConf": {', `"modelConf": { "deep": ${'['.repeat(100_000)}${']'.repeat(100_000)},`);
-    await expectModelRefused(variant(converted, 'manifest-deep', { 'model.json': deep }), 'CHECKPOINT_FORMAT', /nests values more than 64/);
+    await expectModelRefused(
+      variant(converted, 'tokens-numbers', {
+        'model.json': edit((m) => (m.tokens = (m.tokens as string[]).map((_, i) => i))),
+      }),
+      'CONFIG_INVALID',
+      /label 1 is 0/,
+    );
+    await expectModelRefused(
+      variant(converted, 'manifest-null', { 'model.json': edit((m) => (m.weightsManifest = [null])) }),
+      'CHECKPOINT_FORMAT',
+      /weightsManifest\[0\] is null/,
+    );
+    const deep = manifest.replace(
+      '"modelConf": {',
+      `"modelConf": { "deep": ${'['.repeat(100_000)}${']'.repeat(100_000)},`,
+    );
+    await expectModelRefused(
+      variant(converted, 'manifest-deep', { 'model.json': deep }),
+      'CHECKPOINT_FORMAT',
+      /nests values more than 64/,
+    );
   }, 400_000);
 
   it('convert --out naming an existing file: OUTPUT_WRITE_FAILED, the file untouched', async () => {
@@ -292,12 +444,22 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
 
 describe('hostile inputs checked in process (no CLI needed to reach them)', () => {
   const storage = new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
-  const read = (shape: number[], stride: number[], offset: number) => readCheckpoint(torchCheckpoint(tensorPickle(shape, stride, offset, 6), storage), 'view.pt').tensors.get('w')!.read();
+  const read = (shape: number[], stride: number[], offset: number) =>
+    readCheckpoint(torchCheckpoint(tensorPickle(shape, stride, offset, 6), storage), 'view.pt')
+      .tensors.get('w')!
+      .read();
 
   it('torch views: a transpose reads right; negative strides, offsets before or views past their storage are CHECKPOINT_LIMIT', () => {
     expect(Array.from(read([3, 2], [1, 3], 0))).toEqual([1, 4, 2, 5, 3, 6]);
-    for (const [shape, stride, offset] of [[[3], [-1], 2], [[2], [1], -1], [[3], [1], 4], [[2, 2], [4, 2], 0]] as const) {
-      expect(() => read([...shape], [...stride], offset)).toThrow(expect.objectContaining({ code: 'CHECKPOINT_LIMIT' }));
+    for (const [shape, stride, offset] of [
+      [[3], [-1], 2],
+      [[2], [1], -1],
+      [[3], [1], 4],
+      [[2, 2], [4, 2], 0],
+    ] as const) {
+      expect(() => read([...shape], [...stride], offset)).toThrow(
+        expect.objectContaining({ code: 'CHECKPOINT_LIMIT' }),
+      );
     }
   });
 

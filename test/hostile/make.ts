@@ -5,7 +5,8 @@
 import { deflateRawSync, constants as zlib } from 'node:zlib';
 
 /** A zip entry: stored bytes, or raw deflate data with the sizes to declare. */
-export type ZipInput = { name: string; data: Uint8Array } | { name: string; deflated: Uint8Array; declaredSize: number };
+export type ZipInput =
+  { name: string; data: Uint8Array } | { name: string; deflated: Uint8Array; declaredSize: number };
 
 /**
  * Writes a zip archive (CRCs left 0: the checkpoint reader does not check them, and no tool here does). With
@@ -144,7 +145,10 @@ export function sharedTupleKeyPickle(depth: number): Uint8Array {
   // PUT keeps the value on the stack: POP all but the last level so that SETITEM finds the dict below the key.
   const p = new Pickle().op('}').op(')').put(0).op('0');
   for (let level = 1; level <= depth; level++) {
-    p.get(level - 1).get(level - 1).op('\x86').put(level);
+    p.get(level - 1)
+      .get(level - 1)
+      .op('\x86')
+      .put(level);
     if (level < depth) p.op('0');
   }
   return p.int(1).op('s').done();
@@ -169,7 +173,8 @@ export interface RawSafetensor {
 
 export function writeRawSafetensors(entries: RawSafetensor[], data: Uint8Array): Uint8Array {
   const header: Record<string, unknown> = {};
-  for (const entry of entries) header[entry.name] = { dtype: entry.dtype, shape: entry.shape, data_offsets: entry.offsets };
+  for (const entry of entries)
+    header[entry.name] = { dtype: entry.dtype, shape: entry.shape, data_offsets: entry.offsets };
   let json = Buffer.from(JSON.stringify(header));
   json = Buffer.concat([json, Buffer.alloc((8 - (json.length % 8)) % 8, 0x20)]);
   const length = Buffer.alloc(8);

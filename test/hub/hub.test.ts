@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  copyFileSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -32,7 +41,12 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-const options = (extra: Record<string, unknown> = {}) => ({ backend: 'cpu' as const, cacheDir, endpoints: { huggingface: hub.endpoint, modelscope: hub.endpoint }, ...extra });
+const options = (extra: Record<string, unknown> = {}) => ({
+  backend: 'cpu' as const,
+  cacheDir,
+  endpoints: { huggingface: hub.endpoint, modelscope: hub.endpoint },
+  ...extra,
+});
 
 async function scoresOf(model: Emotion2Vec): Promise<number[]> {
   try {
@@ -45,10 +59,21 @@ async function scoresOf(model: Emotion2Vec): Promise<number[]> {
 describe('models by id', () => {
   it('downloads from the Hugging Face layout with progress, converts once, and loads the cache offline afterwards', async () => {
     const events: LoadProgress[] = [];
-    expect(await scoresOf(await Emotion2Vec.load(ID, options({ progress: (e: LoadProgress) => events.push(e) })))).toEqual(reference);
-    expect(hub.requests.map((r) => `${r.hub} ${r.repo} ${r.file}`)).toEqual([`huggingface ${ID} config.yaml`, `huggingface ${ID} model.pt`, `huggingface ${ID} tokens.txt`]);
+    expect(
+      await scoresOf(await Emotion2Vec.load(ID, options({ progress: (e: LoadProgress) => events.push(e) }))),
+    ).toEqual(reference);
+    expect(hub.requests.map((r) => `${r.hub} ${r.repo} ${r.file}`)).toEqual([
+      `huggingface ${ID} config.yaml`,
+      `huggingface ${ID} model.pt`,
+      `huggingface ${ID} tokens.txt`,
+    ]);
     const modelPt = events.filter((e) => e.status === 'download' && e.file === 'model.pt');
-    expect(modelPt.at(-1)).toEqual({ status: 'download', file: 'model.pt', loaded: MODEL_PT_BYTES, total: MODEL_PT_BYTES });
+    expect(modelPt.at(-1)).toEqual({
+      status: 'download',
+      file: 'model.pt',
+      loaded: MODEL_PT_BYTES,
+      total: MODEL_PT_BYTES,
+    });
     expect(events.slice(-2)).toEqual([{ status: 'converting' }, { status: 'ready' }]);
     const folders = modelCacheFolders({ hub: 'huggingface', repo: ID }, { cacheDir });
     expect(existsSync(join(folders.converted, 'model.json'))).toBe(true);
@@ -57,7 +82,10 @@ describe('models by id', () => {
     hub.requests.length = 0;
     const second: LoadProgress[] = [];
     const failingFetch = (() => Promise.reject(new Error('network is off'))) as typeof fetch;
-    const cached = await Emotion2Vec.load(ID, options({ fetch: failingFetch, offline: true, progress: (e: LoadProgress) => second.push(e) }));
+    const cached = await Emotion2Vec.load(
+      ID,
+      options({ fetch: failingFetch, offline: true, progress: (e: LoadProgress) => second.push(e) }),
+    );
     expect(cached.loadReport.layout).toBe('converted');
     expect(await scoresOf(cached)).toEqual(reference);
     expect(hub.requests).toEqual([]);
@@ -65,12 +93,14 @@ describe('models by id', () => {
   });
 
   it('uses the ModelScope file API for iic/ ids and for hub: modelscope', async () => {
-    expect(hubFileUrl(resolveHubModel('iic/emotion2vec_plus_large'), 'model.pt', { modelscope: 'https://ms.example' })).toBe(
-      'https://ms.example/api/v1/models/iic/emotion2vec_plus_large/repo?Revision=master&FilePath=model.pt',
-    );
+    expect(
+      hubFileUrl(resolveHubModel('iic/emotion2vec_plus_large'), 'model.pt', { modelscope: 'https://ms.example' }),
+    ).toBe('https://ms.example/api/v1/models/iic/emotion2vec_plus_large/repo?Revision=master&FilePath=model.pt');
     expect(resolveHubModel(ID, 'modelscope').repo).toBe('iic/emotion2vec_plus_base');
     expect(await scoresOf(await Emotion2Vec.load(ID, options({ hub: 'modelscope' })))).toEqual(reference);
-    expect(new Set(hub.requests.map((r) => `${r.hub} ${r.repo}`))).toEqual(new Set(['modelscope iic/emotion2vec_plus_base']));
+    expect(new Set(hub.requests.map((r) => `${r.hub} ${r.repo}`))).toEqual(
+      new Set(['modelscope iic/emotion2vec_plus_base']),
+    );
   });
 
   it('answers a 404 with MODEL_NOT_FOUND naming the URL', async () => {
@@ -95,7 +125,9 @@ describe('models by id', () => {
     const error = await Emotion2Vec.load(ID, options()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'MODEL_DOWNLOAD_FAILED' });
     const { raw } = modelCacheFolders({ hub: 'huggingface', repo: ID }, { cacheDir });
-    expect((error as Error).message).toContain(`To fetch it by hand, download ${hub.endpoint}/${ID}/resolve/main/config.yaml`);
+    expect((error as Error).message).toContain(
+      `To fetch it by hand, download ${hub.endpoint}/${ID}/resolve/main/config.yaml`,
+    );
     expect((error as Error).message).toContain(raw);
     // Each attempt kept what arrived before its drop (how much of each 50 kB made it depends on TCP timing).
     const kept = statSync(join(raw, 'model.pt.part')).size;
@@ -129,7 +161,8 @@ describe('models by id', () => {
     const cwd = process.cwd();
     const dir = mkdtempSync(join(tmpdir(), 'e2v-local-'));
     mkdirSync(join(dir, 'emotion2vec', 'emotion2vec_plus_base'), { recursive: true });
-    for (const file of ['config.yaml', 'model.pt', 'tokens.txt']) copyFileSync(join(TINY, file), join(dir, 'emotion2vec', 'emotion2vec_plus_base', file));
+    for (const file of ['config.yaml', 'model.pt', 'tokens.txt'])
+      copyFileSync(join(TINY, file), join(dir, 'emotion2vec', 'emotion2vec_plus_base', file));
     process.chdir(dir);
     try {
       expect(await scoresOf(await Emotion2Vec.load(ID, options()))).toEqual(reference);
@@ -146,16 +179,22 @@ describe('downloadFile checks', () => {
 
   it('refuses a file whose size differs from the known size and deletes it', async () => {
     const destination = join(cacheDir, 'model.pt');
-    const error = await downloadFile(url(), destination, { fetch, expectedSize: MODEL_PT_BYTES + 1 }).catch((e: unknown) => e);
+    const error = await downloadFile(url(), destination, { fetch, expectedSize: MODEL_PT_BYTES + 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'MODEL_INTEGRITY' });
     expect(existsSync(destination) || existsSync(`${destination}.part`)).toBe(false);
   });
 
   it('refuses a wrong sha256 and accepts the right one', async () => {
     const destination = join(cacheDir, 'model.pt');
-    await expect(downloadFile(url(), destination, { fetch, sha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'MODEL_INTEGRITY' });
+    await expect(downloadFile(url(), destination, { fetch, sha256: '0'.repeat(64) })).rejects.toMatchObject({
+      code: 'MODEL_INTEGRITY',
+    });
     const { createHash } = await import('node:crypto');
-    const sha256 = createHash('sha256').update(readFileSync(join(TINY, 'model.pt'))).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(readFileSync(join(TINY, 'model.pt')))
+      .digest('hex');
     expect(await downloadFile(url(), destination, { fetch, sha256, expectedSize: MODEL_PT_BYTES })).toBe('done');
     expect(readFileSync(destination).equals(readFileSync(join(TINY, 'model.pt')))).toBe(true);
   });

@@ -24,8 +24,14 @@ describe('readRegularFile: regular files only, size known before reading', () =>
     execFileSync('mkfifo', [join(dir, 'fifo')]);
     symlinkSync('/dev/zero', join(dir, 'zero'));
     writeFileSync(join(dir, 'big.bin'), Buffer.alloc(100));
-    await expect(readRegularFile(join(dir, 'fifo'))).rejects.toMatchObject({ code: 'FILE_NOT_REGULAR', message: expect.stringContaining('FIFO') });
-    await expect(readRegularFile(join(dir, 'zero'))).rejects.toMatchObject({ code: 'FILE_NOT_REGULAR', message: expect.stringContaining('character device') });
+    await expect(readRegularFile(join(dir, 'fifo'))).rejects.toMatchObject({
+      code: 'FILE_NOT_REGULAR',
+      message: expect.stringContaining('FIFO'),
+    });
+    await expect(readRegularFile(join(dir, 'zero'))).rejects.toMatchObject({
+      code: 'FILE_NOT_REGULAR',
+      message: expect.stringContaining('character device'),
+    });
     await expect(readRegularFile(join(dir, 'big.bin'), { maxBytes: 99 })).rejects.toBeInstanceOf(FileRefusal);
     await expect(readRegularFile(join(dir, 'big.bin'), { maxBytes: 100 })).resolves.toHaveLength(100);
   });

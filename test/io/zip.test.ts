@@ -16,7 +16,13 @@ describe('zip index and bounded entry reads', () => {
 
   it('reads zip64 sizes and offsets from the extra field', () => {
     const data = new Uint8Array([1, 2, 3, 4, 5]);
-    const bytes = writeZip([{ name: 'a', data: new Uint8Array([9]) }, { name: 'b', data }], true);
+    const bytes = writeZip(
+      [
+        { name: 'a', data: new Uint8Array([9]) },
+        { name: 'b', data },
+      ],
+      true,
+    );
     const entry = readZipIndex(bytes).get('b')!;
     expect(entry).toMatchObject({ size: 5, compressedSize: 5 });
     expect(readZipEntry(bytes, entry, 5)).toEqual(data);
@@ -32,11 +38,18 @@ describe('zip index and bounded entry reads', () => {
   });
 
   it('an entry shorter than asked, cut short, or outside the archive is a ZipError', () => {
-    const bytes = writeZip([{ name: 'small', deflated: zeroBomb(1), declaredSize: 2 ** 20 }, { name: 'stored', data: new Uint8Array(4) }]);
+    const bytes = writeZip([
+      { name: 'small', deflated: zeroBomb(1), declaredSize: 2 ** 20 },
+      { name: 'stored', data: new Uint8Array(4) },
+    ]);
     const index = readZipIndex(bytes);
-    expect(() => readZipEntry(bytes, index.get('small')!, 2 ** 20 + 1)).toThrow(expect.objectContaining({ reason: 'short' }));
+    expect(() => readZipEntry(bytes, index.get('small')!, 2 ** 20 + 1)).toThrow(
+      expect.objectContaining({ reason: 'short' }),
+    );
     expect(() => readZipEntry(bytes, index.get('stored')!, 5)).toThrow(ZipError);
-    expect(() => readZipEntry(bytes, { ...index.get('stored')!, localOffset: bytes.length + 10 }, 4)).toThrow(/outside the archive/);
+    expect(() => readZipEntry(bytes, { ...index.get('stored')!, localOffset: bytes.length + 10 }, 4)).toThrow(
+      /outside the archive/,
+    );
     expect(() => readZipIndex(bytes.subarray(0, bytes.length - 30))).toThrow(ZipError);
   });
 });

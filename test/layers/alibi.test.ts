@@ -16,8 +16,12 @@ describe('alibiSlopes', () => {
     expect(twelve.slice(0, 8)).toEqual(alibiSlopes(8));
     const sixteen = alibiSlopes(16);
     expect(twelve.slice(8)).toEqual([sixteen[0], sixteen[2], sixteen[4], sixteen[6]]);
-    // The values themselves, as the paper's get_slopes(12) gives them: 2^-1 ... 2^-8, then 2^-0.5, 2^-1.5, 2^-2.5, 2^-3.5.
-    const upstream = [0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.7071067811865476, 0.35355339059327384, 0.17677669529663692, 0.08838834764831849];
+    // The values themselves, as the paper's get_slopes(12) gives them: 2^-1 ... 2^-8, then 2^-0.5, 2^-1.5, 2^-2.5,
+    // 2^-3.5.
+    const upstream = [
+      0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.7071067811865476, 0.35355339059327384,
+      0.17677669529663692, 0.08838834764831849,
+    ];
     twelve.forEach((slope, i) => expect(slope).toBeCloseTo(upstream[i]!, 15));
   });
 });
@@ -38,7 +42,10 @@ describe('AlibiBias', () => {
   it('scales per head and per block, clamps scales at 0, pads extra tokens and non-ALiBi heads with 0', () => {
     // block 0: head scales 2 and -1 (clamped to 0); block 1: 0.5 and 1.
     const scale = Float32Array.from([2, -1, 0.5, 1]);
-    const { layer, params } = buildLayer((p) => new AlibiBias(p, 'alibi_scale', options), stateDictOf({ alibi_scale: { shape: [2, 1, 2, 1, 1], data: scale } }));
+    const { layer, params } = buildLayer(
+      (p) => new AlibiBias(p, 'alibi_scale', options),
+      stateDictOf({ alibi_scale: { shape: [2, 1, 2, 1, 1], data: scale } }),
+    );
     const biases = layer.biases(3);
     expect(biases).toHaveLength(2);
     const [b0, b1] = biases.map((b) => b.arraySync() as number[][][]);
@@ -57,7 +64,10 @@ describe('AlibiBias', () => {
 
   it('shares one tensor across blocks when the scale is not per layer, and accepts the old 4-D scale', () => {
     const shared = { ...options, perLayer: false };
-    const { layer, params } = buildLayer((p) => new AlibiBias(p, 'alibi_scale', shared), stateDictOf({ alibi_scale: { shape: [1, 2, 1, 1], data: Float32Array.from([1, 1]) } }));
+    const { layer, params } = buildLayer(
+      (p) => new AlibiBias(p, 'alibi_scale', shared),
+      stateDictOf({ alibi_scale: { shape: [1, 2, 1, 1], data: Float32Array.from([1, 1]) } }),
+    );
     const biases = layer.biases(4);
     expect(biases[0]).toBe(biases[1]);
     expect(biases[0]!.shape).toEqual([3, 5, 5]);

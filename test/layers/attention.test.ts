@@ -6,7 +6,17 @@ import { maxAbsDiff, randomArray } from '../support/fixtures.js';
 import { buildLayer, evaluate, linear64, stateDictOf } from '../support/layers.js';
 
 /** Multi-head attention with an additive (H, N, N) bias, as loops in float64; x is (N, D). */
-function attentionReference(x: Float32Array, n: number, d: number, heads: number, wqkv: Float32Array, bqkv: Float32Array, wo: Float32Array, bo: Float32Array, bias: Float32Array): Float64Array {
+function attentionReference(
+  x: Float32Array,
+  n: number,
+  d: number,
+  heads: number,
+  wqkv: Float32Array,
+  bqkv: Float32Array,
+  wo: Float32Array,
+  bo: Float32Array,
+  bias: Float32Array,
+): Float64Array {
   const qkv = linear64(x, n, wqkv, 3 * d, d, bqkv);
   const hd = d / heads;
   const context = new Float64Array(n * d);
@@ -41,7 +51,17 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
     };
     const x = randomArray(n * d, 5);
     const bias = randomArray(heads * n * n, 6).map((v) => v * 3);
-    const reference = attentionReference(x, n, d, heads, weights['attn.qkv.weight'].data, weights['attn.qkv.bias'].data, weights['attn.proj.weight'].data, weights['attn.proj.bias'].data, bias);
+    const reference = attentionReference(
+      x,
+      n,
+      d,
+      heads,
+      weights['attn.qkv.weight'].data,
+      weights['attn.qkv.bias'].data,
+      weights['attn.proj.weight'].data,
+      weights['attn.proj.bias'].data,
+      bias,
+    );
 
     it('computes softmax(q k^T / sqrt(d_head) + bias) v then the output projection', () => {
       const { layer, params } = buildLayer((p) => new SelfAttention(p, 'attn', d, heads), stateDictOf(weights));
@@ -58,8 +78,16 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const paddedBias = new Float32Array(heads * (n + extra) * (n + extra));
       for (let h = 0; h < heads; h++)
         for (let i = 0; i < n + extra; i++)
-          for (let j = 0; j < n + extra; j++) paddedBias[(h * (n + extra) + i) * (n + extra) + j] = j >= n ? -1e9 : i < n ? bias[(h * n + i) * n + j]! : 0;
-      const { data } = evaluate(() => tf.slice(layer.apply(tf.tensor3d(padded, [1, n + extra, d]), tf.tensor3d(paddedBias, [heads, n + extra, n + extra])), [0, 0, 0], [1, n, d]));
+          for (let j = 0; j < n + extra; j++)
+            paddedBias[(h * (n + extra) + i) * (n + extra) + j] =
+              j >= n ? -1e9 : i < n ? bias[(h * n + i) * n + j]! : 0;
+      const { data } = evaluate(() =>
+        tf.slice(
+          layer.apply(tf.tensor3d(padded, [1, n + extra, d]), tf.tensor3d(paddedBias, [heads, n + extra, n + extra])),
+          [0, 0, 0],
+          [1, n, d],
+        ),
+      );
       expect(maxAbsDiff(data, reference)).toBeLessThan(2e-5);
       params.dispose();
       expect(tf.memory().numTensors).toBe(0);

@@ -6,7 +6,16 @@ import { maxAbsDiff, randomArray } from '../support/fixtures.js';
 import { buildLayer, evaluate, stateDictOf } from '../support/layers.js';
 
 /** torch Conv1d(C, C, k, padding=k//2, groups=G) + SamePad, written out as loops; x is (B, T, C). */
-function groupedConvReference(x: Float32Array, batch: number, time: number, channels: number, w: Float32Array, b: Float32Array, kernel: number, groups: number): Float64Array {
+function groupedConvReference(
+  x: Float32Array,
+  batch: number,
+  time: number,
+  channels: number,
+  w: Float32Array,
+  b: Float32Array,
+  kernel: number,
+  groups: number,
+): Float64Array {
   const per = channels / groups;
   const pad = Math.floor(kernel / 2);
   const y = new Float64Array(batch * time * channels);
@@ -38,11 +47,16 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
         const b = randomArray(channels, 8);
         const { layer, params } = buildLayer(
           (p) => new GroupedConv1d(p, 'conv', channels, channels, kernel, groups),
-          stateDictOf({ 'conv.weight': { shape: [channels, channels / groups, kernel], data: w }, 'conv.bias': { shape: [channels], data: b } }),
+          stateDictOf({
+            'conv.weight': { shape: [channels, channels / groups, kernel], data: w },
+            'conv.bias': { shape: [channels], data: b },
+          }),
         );
         const { data, shape } = evaluate(() => layer.apply(tf.tensor3d(x, [batch, time, channels])));
         expect(shape).toEqual([batch, time, channels]);
-        expect(maxAbsDiff(data, groupedConvReference(x, batch, time, channels, w, b, kernel, groups))).toBeLessThan(1e-5);
+        expect(maxAbsDiff(data, groupedConvReference(x, batch, time, channels, w, b, kernel, groups))).toBeLessThan(
+          1e-5,
+        );
         params.dispose();
         expect(tf.memory().numTensors).toBe(0);
       });

@@ -19,7 +19,10 @@ describe('LayerNorm', () => {
   it('applies gain and bias from <prefix>.weight / <prefix>.bias', () => {
     const weight = randomArray(dim, 4);
     const bias = randomArray(dim, 5);
-    const { layer, params } = buildLayer((p) => new LayerNorm(p, 'norm', dim, 1e-6), stateDictOf({ 'norm.weight': { shape: [dim], data: weight }, 'norm.bias': { shape: [dim], data: bias } }));
+    const { layer, params } = buildLayer(
+      (p) => new LayerNorm(p, 'norm', dim, 1e-6),
+      stateDictOf({ 'norm.weight': { shape: [dim], data: weight }, 'norm.bias': { shape: [dim], data: bias } }),
+    );
     const { data } = evaluate(() => layer.apply(tf.tensor2d(x, [rows, dim])));
     expect(maxAbsDiff(data, layerNorm64(x, dim, 1e-6, weight, bias))).toBeLessThan(2e-6);
     params.dispose();

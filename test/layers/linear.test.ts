@@ -23,7 +23,10 @@ function expectReferenceOnEveryCall(layer: Linear): void {
 }
 
 function buildFc() {
-  return buildLayer((p) => new Linear(p, 'fc', inDim, outDim), stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }));
+  return buildLayer(
+    (p) => new Linear(p, 'fc', inDim, outDim),
+    stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }),
+  );
 }
 
 describe('Linear', () => {
@@ -55,7 +58,10 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
   afterAll(() => useBackend('cpu'));
 
   function buildPacked(packed = true) {
-    const built = buildLayer((p) => new Linear(p, 'fc', inDim, outDim, { packed }), stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }));
+    const built = buildLayer(
+      (p) => new Linear(p, 'fc', inDim, outDim, { packed }),
+      stateDictOf({ 'fc.weight': { shape: [outDim, inDim], data: w }, 'fc.bias': { shape: [outDim], data: b } }),
+    );
     const weight = (built.layer as unknown as { weight: Parameter }).weight.value;
     return { ...built, weight };
   }
@@ -75,7 +81,9 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
     await useBackend('wasm');
     const { layer, params, weight } = buildPacked();
     // As when XNNPACK cannot create its operator: tfjs only warns, and the output holds whatever was there.
-    const failed = vi.spyOn(tf.fused, 'matMul').mockImplementationOnce(({ b }) => tf.zeros([1, (b as tf.Tensor).shape[1]!]));
+    const failed = vi
+      .spyOn(tf.fused, 'matMul')
+      .mockImplementationOnce(({ b }) => tf.zeros([1, (b as tf.Tensor).shape[1]!]));
     params.packAll();
     expect(failed).toHaveBeenCalledTimes(1);
     failed.mockRestore();

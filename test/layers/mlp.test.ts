@@ -17,7 +17,12 @@ describe('Mlp', () => {
     const x = randomArray(rows * d, 5);
     const { layer, params } = buildLayer(
       (p) => new Mlp(p, 'mlp', d, hidden),
-      stateDictOf({ 'mlp.fc1.weight': { shape: [hidden, d], data: w1 }, 'mlp.fc1.bias': { shape: [hidden], data: b1 }, 'mlp.fc2.weight': { shape: [d, hidden], data: w2 }, 'mlp.fc2.bias': { shape: [d], data: b2 } }),
+      stateDictOf({
+        'mlp.fc1.weight': { shape: [hidden, d], data: w1 },
+        'mlp.fc1.bias': { shape: [hidden], data: b1 },
+        'mlp.fc2.weight': { shape: [d, hidden], data: w2 },
+        'mlp.fc2.bias': { shape: [d], data: b2 },
+      }),
     );
     const reference = linear64(Array.from(linear64(x, rows, w1, hidden, d, b1), gelu64), rows, w2, d, hidden, b2);
     const { data } = evaluate(() => layer.apply(tf.tensor2d(x, [rows, d])));

@@ -88,7 +88,14 @@ describe('ParameterSet: tensors a layer packs', () => {
     const first = params.declare('a.weight', [64, 32], undefined, { pack: () => packedOrder.push('a') });
     const between = params.declare('a.bias', [64]);
     const second = params.declare('b.weight', [32, 64], undefined, { pack: () => packedOrder.push('b') });
-    params.load(new Map([['norm.weight', direct([8], 1)], ['a.weight', direct([64, 32], 2)], ['a.bias', direct([64], 3)], ['b.weight', direct([32, 64], 4)]]));
+    params.load(
+      new Map([
+        ['norm.weight', direct([8], 1)],
+        ['a.weight', direct([64, 32], 2)],
+        ['a.bias', direct([64], 3)],
+        ['b.weight', direct([32, 64], 4)],
+      ]),
+    );
     // Nothing of tfjs' own lies between the two: the holes they leave once packed can join.
     const gap = heapOffset(second.value) - (heapOffset(first.value) + first.value.size * 4);
     expect(gap).toBeGreaterThanOrEqual(0);
@@ -137,7 +144,11 @@ describe('ParameterSet: tensors a layer packs', () => {
     try {
       const params = new ParameterSet();
       for (const name of ['a', 'b', 'c']) params.declare(`${name}.weight`, [16, 16], undefined, { pack: () => {} });
-      const dict = new Map([['a.weight', direct([16, 16], 1)], ['b.weight', direct([16, 16], 1, true)], ['c.weight', direct([16, 16], 1)]]);
+      const dict = new Map([
+        ['a.weight', direct([16, 16], 1)],
+        ['b.weight', direct([16, 16], 1, true)],
+        ['c.weight', direct([16, 16], 1)],
+      ]);
       expect(() => params.load(dict)).toThrow('disk went away');
       expect(allocated.size).toBe(0);
       expect(strayFrees).toBe(0);
@@ -146,7 +157,12 @@ describe('ParameterSet: tensors a layer packs', () => {
       // A load that worked: the weights' blocks and the head room below them (for the first packed copies).
       const good = new ParameterSet();
       for (const name of ['a', 'b']) good.declare(`${name}.weight`, [16, 16], undefined, { pack: () => {} });
-      good.load(new Map([['a.weight', direct([16, 16], 1)], ['b.weight', direct([16, 16], 2)]]));
+      good.load(
+        new Map([
+          ['a.weight', direct([16, 16], 1)],
+          ['b.weight', direct([16, 16], 2)],
+        ]),
+      );
       expect(allocated.size).toBe(3);
       good.packNext(); // the head room goes as packing starts
       expect(allocated.size).toBe(2);

@@ -28,7 +28,9 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const { layer, params } = build();
       const input = loadNpy('tiny', 'chirp16k.project_features');
       const expected = loadNpy('tiny', 'chirp16k.pos_conv');
-      const { data } = evaluate(() => layer.apply(tf.tensor3d(input.data, [1, ...input.shape] as [number, number, number]), null));
+      const { data } = evaluate(() =>
+        layer.apply(tf.tensor3d(input.data, [1, ...input.shape] as [number, number, number]), null),
+      );
       expect(maxAbsDiff(data, expected.data)).toBeLessThan(2e-5);
       params.dispose();
     });
@@ -44,7 +46,11 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const mask = new Float32Array(2 * (time + 9)).fill(1);
       mask.fill(0, time, time + 9);
       const { data } = evaluate(() =>
-        tf.slice(layer.apply(tf.tensor3d(padded, [2, time + 9, dim]), tf.tensor3d(mask, [2, time + 9, 1])), [0, 0, 0], [1, time, dim]),
+        tf.slice(
+          layer.apply(tf.tensor3d(padded, [2, time + 9, dim]), tf.tensor3d(mask, [2, time + 9, 1])),
+          [0, 0, 0],
+          [1, time, dim],
+        ),
       );
       expect(maxAbsDiff(data, expected.data)).toBeLessThan(2e-5);
       params.dispose();

@@ -10,7 +10,14 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
   describe(`TransformerBlock on ${backend}`, () => {
     beforeAll(() => useBackend(backend));
     const { config } = definitionOf('tiny');
-    const options: BlockOptions = { dim: 64, numHeads: 4, mlpRatio: 4, normEps: 1e-5, normAffine: true, layerNormFirst: false };
+    const options: BlockOptions = {
+      dim: 64,
+      numHeads: 4,
+      mlpRatio: 4,
+      normEps: 1e-5,
+      normAffine: true,
+      layerNormFirst: false,
+    };
 
     it('post-norm block 0 of tiny turns the reference prenet output into the reference block0 (ALiBi included)', () => {
       const weights = syntheticWeights('tiny');
@@ -31,7 +38,10 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
       const expected = loadNpy('tiny', 'speech16k.block0');
       const { data } = evaluate(() => {
         const biases = alibi.biases(input.shape[0]! - config.numExtraTokens);
-        return block.apply(tf.tensor3d(input.data, [1, ...input.shape] as [number, number, number]), biases[config.prenetDepth]!);
+        return block.apply(
+          tf.tensor3d(input.data, [1, ...input.shape] as [number, number, number]),
+          biases[config.prenetDepth]!,
+        );
       });
       expect(maxAbsDiff(data, expected.data)).toBeLessThan(2e-5);
       params.dispose();
@@ -41,7 +51,13 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
 
     it('pre-norm variant computes h = mlp(norm2(x + attn(norm1(x)))); out = h + h, as upstream', () => {
       const d = 8;
-      const tensor = (shape: number[], seed: number) => ({ shape, data: randomArray(shape.reduce((a, b) => a * b, 1), seed) });
+      const tensor = (shape: number[], seed: number) => ({
+        shape,
+        data: randomArray(
+          shape.reduce((a, b) => a * b, 1),
+          seed,
+        ),
+      });
       // Zero attention weights make attn(.) = proj.bias, so the reference is short to write.
       const weights = {
         'b.norm1.weight': tensor([d], 1),
@@ -57,14 +73,25 @@ for (const backend of ['cpu', 'wasm'] as TestBackend[]) {
         'b.mlp.fc2.weight': tensor([d, 2 * d], 8),
         'b.mlp.fc2.bias': tensor([d], 9),
       };
-      const { layer, params } = buildLayer((p) => new TransformerBlock(p, 'b', { ...options, dim: d, numHeads: 2, mlpRatio: 2, layerNormFirst: true }), stateDictOf(weights));
+      const { layer, params } = buildLayer(
+        (p) => new TransformerBlock(p, 'b', { ...options, dim: d, numHeads: 2, mlpRatio: 2, layerNormFirst: true }),
+        stateDictOf(weights),
+      );
       const x = randomArray(3 * d, 10);
       const attended = Array.from(x, (v, i) => v + weights['b.attn.proj.bias'].data[i % d]!);
       const normed = layerNorm64(attended, d, 1e-5, weights['b.norm2.weight'].data, weights['b.norm2.bias'].data);
-      const hidden = Array.from(linear64(normed, 3, weights['b.mlp.fc1.weight'].data, 2 * d, d, weights['b.mlp.fc1.bias'].data), gelu64);
+      const hidden = Array.from(
+        linear64(normed, 3, weights['b.mlp.fc1.weight'].data, 2 * d, d, weights['b.mlp.fc1.bias'].data),
+        gelu64,
+      );
       const h = linear64(hidden, 3, weights['b.mlp.fc2.weight'].data, d, 2 * d, weights['b.mlp.fc2.bias'].data);
       const { data } = evaluate(() => layer.apply(tf.tensor3d(x, [1, 3, d]), null));
-      expect(maxAbsDiff(data, Array.from(h, (v) => 2 * v))).toBeLessThan(2e-5);
+      expect(
+        maxAbsDiff(
+          data,
+          Array.from(h, (v) => 2 * v),
+        ),
+      ).toBeLessThan(2e-5);
       params.dispose();
     });
   });

@@ -102,7 +102,11 @@ describe('torch zip checkpoints', () => {
 
   it.each([
     ['random bytes', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251), /bytes [0-9a-f ]+/],
-    ['a text file', new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\noid sha256:abc\n'), /the text "version https/],
+    [
+      'a text file',
+      new TextEncoder().encode('version https://git-lfs.github.com/spec/v1\noid sha256:abc\n'),
+      /the text "version https/,
+    ],
     ['a PNG', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /PNG/],
   ])('refuses %s with an error saying what it looks like', (_what, bytes, pattern) => {
     const error = errorOf(() => readCheckpoint(bytes, 'model.pt'));
@@ -126,7 +130,11 @@ describe('load-time checks on real torch files', () => {
   const loadTiny = async (weights: string) => {
     await useBackend('wasm');
     return Emotion2Vec.load(
-      { 'config.yaml': readFileSync(fixturePath('tiny', 'config.yaml')), 'tokens.txt': readFileSync(fixturePath('tiny', 'tokens.txt')), 'model.pt': checkpointFile(weights) },
+      {
+        'config.yaml': readFileSync(fixturePath('tiny', 'config.yaml')),
+        'tokens.txt': readFileSync(fixturePath('tiny', 'tokens.txt')),
+        'model.pt': checkpointFile(weights),
+      },
       { backend: 'wasm' },
     ).catch((error: unknown) => error);
   };
@@ -186,7 +194,11 @@ describe('safetensors', () => {
 
   it('reports a truncated file', () => {
     const bytes = writeSafetensors(tensors);
-    expect(errorOf(() => readSafetensors(bytes.subarray(0, bytes.length - 4), 'model.safetensors')).code).toBe('CHECKPOINT_TRUNCATED');
-    expect(errorOf(() => readSafetensors(bytes.subarray(0, 20), 'model.safetensors')).code).toBe('CHECKPOINT_TRUNCATED');
+    expect(errorOf(() => readSafetensors(bytes.subarray(0, bytes.length - 4), 'model.safetensors')).code).toBe(
+      'CHECKPOINT_TRUNCATED',
+    );
+    expect(errorOf(() => readSafetensors(bytes.subarray(0, 20), 'model.safetensors')).code).toBe(
+      'CHECKPOINT_TRUNCATED',
+    );
   });
 });

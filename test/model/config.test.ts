@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../src/errors.js';
-import { frameCount, minimumSamples, parseConfigYaml, parseTokens, positionalKernelSize } from '../../src/model/config.js';
+import { FRAME_HOP_SAMPLES, FRAME_WINDOW_SAMPLES } from '../../src/audio/frame-geometry.js';
+import {
+  frameCount,
+  frameHop,
+  minimumSamples,
+  parseConfigYaml,
+  parseTokens,
+  positionalKernelSize,
+} from '../../src/model/config.js';
 import { fixturePath } from '../support/fixtures.js';
 
 const yamlOf = (name: string) => readFileSync(fixturePath(name, 'config.yaml'), 'utf8');
@@ -21,9 +29,29 @@ function tinyWith(path: string[], value: unknown): string {
 describe('parseConfigYaml', () => {
   it('reads every size of the fixture models from config.yaml', () => {
     const tiny = parseConfigYaml(yamlOf('tiny')).config;
-    expect(tiny).toMatchObject({ embedDim: 64, numHeads: 4, depth: 2, prenetDepth: 1, numExtraTokens: 10, normEps: 1e-5, layerNormFirst: false, normalize: true, useAlibi: true, numAlibiHeads: 4, convPosGroups: 4, convPosDepth: 5 });
+    expect(tiny).toMatchObject({
+      embedDim: 64,
+      numHeads: 4,
+      depth: 2,
+      prenetDepth: 1,
+      numExtraTokens: 10,
+      normEps: 1e-5,
+      layerNormFirst: false,
+      normalize: true,
+      useAlibi: true,
+      numAlibiHeads: 4,
+      convPosGroups: 4,
+      convPosDepth: 5,
+    });
     const base = parseConfigYaml(yamlOf('base')).config;
-    expect(base).toMatchObject({ embedDim: 768, numHeads: 12, depth: 8, prenetDepth: 4, numAlibiHeads: 12, convPosGroups: 16 });
+    expect(base).toMatchObject({
+      embedDim: 768,
+      numHeads: 12,
+      depth: 8,
+      prenetDepth: 4,
+      numAlibiHeads: 12,
+      convPosGroups: 16,
+    });
     expect(base.featureEncoder[0]).toEqual({ channels: 512, kernel: 10, stride: 5 });
     const large = parseConfigYaml(yamlOf('large')).config;
     expect(large).toMatchObject({ embedDim: 1024, numHeads: 16, depth: 16, prenetDepth: 8 });
@@ -44,6 +72,30 @@ describe('parseConfigYaml', () => {
     expect(frameCount(config, 720)).toBe(2);
     expect(frameCount(config, 84270)).toBe(263);
     expect(positionalKernelSize(config)).toBe(19);
+  });
+
+  it("every fixture's CNN gives the frames that audio/frame-geometry.ts states", () => {
+    for (const name of ['tiny', 'base', 'large']) {
+      const { config } = parseConfigYaml(yamlOf(name));
+      expect(frameHop(config)).toBe(FRAME_HOP_SAMPLES);
+      expect(minimumSamples(config)).toBe(FRAME_WINDOW_SAMPLES);
+    }
+  });
+
+  it('refuses a CNN with another stride or receptive field instead of mistiming segments and frame scores', () => {
+    const spec = ['modalities', 'audio', 'feature_encoder_spec'];
+    // Stride 160 (10 ms frames), then stride 320 with a 560-sample receptive field.
+    for (const other of [
+      '[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64,2,2)]',
+      '[(64, 10, 5)] + [(64, 3, 2)] * 4 + [(64,2,2)] + [(64,3,2)]',
+    ]) {
+      expect(() => parseConfigYaml(tinyWith(spec, other))).toThrow(
+        expect.objectContaining({
+          code: 'CONFIG_UNSUPPORTED',
+          message: expect.stringMatching(/feature_encoder_spec gives a frame every \d+ samples/),
+        }),
+      );
+    }
   });
 
   it.each([
@@ -70,7 +122,9 @@ describe('parseConfigYaml', () => {
   });
 
   it('refuses what it cannot run, saying so', () => {
-    expect(() => parseConfigYaml(tinyWith(['modalities', 'audio', 'extractor_mode'], 'default'))).toThrow(/only 'layer_norm'/);
+    expect(() => parseConfigYaml(tinyWith(['modalities', 'audio', 'extractor_mode'], 'default'))).toThrow(
+      /only 'layer_norm'/,
+    );
     expect(() => parseConfigYaml(tinyWith(['modalities', 'audio', 'learned_alibi'], true))).toThrow(/learned ALiBi/);
     expect(() => parseConfigYaml('model_conf: [1, 2]')).toThrow(/no `model_conf` mapping/);
     expect(() => parseConfigYaml('model_conf: {a: [}')).toThrow(/not valid YAML/);
@@ -80,7 +134,17 @@ describe('parseConfigYaml', () => {
 describe('parseTokens', () => {
   it('keeps tokens.txt order and skips blank lines', () => {
     const tokens = parseTokens(readFileSync(fixturePath('tiny', 'tokens.txt'), 'utf8'));
-    expect(tokens).toEqual(['生气/angry', '厌恶/disgusted', '恐惧/fearful', '开心/happy', '中立/neutral', '其他/other', '难过/sad', '吃惊/surprised', '<unk>']);
+    expect(tokens).toEqual([
+      '生气/angry',
+      '厌恶/disgusted',
+      '恐惧/fearful',
+      '开心/happy',
+      '中立/neutral',
+      '其他/other',
+      '难过/sad',
+      '吃惊/surprised',
+      '<unk>',
+    ]);
     expect(parseTokens('a\r\n\r\nb\n')).toEqual(['a', 'b']);
   });
 });

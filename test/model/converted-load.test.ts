@@ -32,7 +32,10 @@ const manifestOf = (files: Record<string, Uint8Array>) => JSON.parse(new TextDec
 /** The same model as a format-1 folder (PyTorch's layout everywhere, as converted before format 3). */
 async function asFormat1(files: Record<string, Uint8Array>): Promise<Record<string, Uint8Array>> {
   const manifest = manifestOf(files);
-  const { weights } = await readConvertedModel(new TextDecoder().decode(files['model.json']), async (name) => files[name]!);
+  const { weights } = await readConvertedModel(
+    new TextDecoder().decode(files['model.json']),
+    async (name) => files[name]!,
+  );
   const parts = [...weights.tensors.values()].map((entry) => float32ToLittleEndian(entry.read()));
   const shard = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
   parts.reduce((offset, part) => (shard.set(part, offset), offset + part.length), 0);
@@ -40,7 +43,11 @@ async function asFormat1(files: Record<string, Uint8Array>): Promise<Record<stri
   group.paths = ['group1-shard1of1.bin'];
   group.weights = group.weights.map(({ layout: _, ...weight }: Record<string, unknown>) => weight);
   manifest.formatVersion = 1;
-  return { ...Object.fromEntries(Object.entries(files).filter(([name]) => !name.endsWith('.bin'))), 'model.json': new TextEncoder().encode(JSON.stringify(manifest)), 'group1-shard1of1.bin': shard };
+  return {
+    ...Object.fromEntries(Object.entries(files).filter(([name]) => !name.endsWith('.bin'))),
+    'model.json': new TextEncoder().encode(JSON.stringify(manifest)),
+    'group1-shard1of1.bin': shard,
+  };
 }
 
 async function scoresOf(source: string | Record<string, Uint8Array>, backend: 'wasm' | 'cpu'): Promise<number[]> {
@@ -69,12 +76,18 @@ describe('converted format 3: weight matrices stored transposed', () => {
     expect(weights.filter((w) => w.shape.length !== 2).some((w) => w.layout)).toBe(false);
 
     const original = readCheckpoint(new Uint8Array(readFileSync(fixturePath('tiny', 'model.pt'))), 'model.pt').tensors;
-    const { weights: converted } = await readConvertedModel(new TextDecoder().decode(files['model.json']), async (name) => files[name]!);
+    const { weights: converted } = await readConvertedModel(
+      new TextDecoder().decode(files['model.json']),
+      async (name) => files[name]!,
+    );
     for (const [name, entry] of converted.tensors) expect(entry.read(), name).toEqual(original.get(name)!.read());
   });
 
   it('int8 matrices keep PyTorch layout (their scales are per PyTorch row)', async () => {
-    const weights = manifestOf(await convertedFiles('tiny', 'int8')).weightsManifest[0].weights as { quantization?: { dtype: string }; layout?: string }[];
+    const weights = manifestOf(await convertedFiles('tiny', 'int8')).weightsManifest[0].weights as {
+      quantization?: { dtype: string };
+      layout?: string;
+    }[];
     expect(weights.some((w) => w.quantization?.dtype === 'int8')).toBe(true);
     expect(weights.some((w) => w.quantization?.dtype === 'int8' && w.layout)).toBe(false);
   });
@@ -94,7 +107,11 @@ describe('converted format 3: weight matrices stored transposed', () => {
 
   it.each([
     ['an unknown layout', (w: any[]) => (w.find((x) => x.layout).layout = 'columns'), /layout .* is "columns"/],
-    ['a transposed bias', (w: any[]) => (w.find((x) => x.shape.length === 1).layout = 'transposed'), /on a tensor of rank 1/],
+    [
+      'a transposed bias',
+      (w: any[]) => (w.find((x) => x.shape.length === 1).layout = 'transposed'),
+      /on a tensor of rank 1/,
+    ],
   ])('%s: CHECKPOINT_FORMAT naming the tensor', async (_, edit, message) => {
     const files = await convertedFiles('tiny', 'float32');
     const manifest = manifestOf(files);
@@ -116,9 +133,15 @@ describe('converted format 3: weight matrices stored transposed', () => {
 describe('reading local files by position', () => {
   it('a NaN in a transposed matrix read from disk: CHECKPOINT_NOT_FINITE naming the tensor', async () => {
     const files = await convertedFiles('tiny', 'float32');
-    const weights = manifestOf(files).weightsManifest[0].weights as { name: string; shape: number[]; layout?: string }[];
+    const weights = manifestOf(files).weightsManifest[0].weights as {
+      name: string;
+      shape: number[];
+      layout?: string;
+    }[];
     const target = weights.find((w) => w.layout)!;
-    const offset = weights.slice(0, weights.indexOf(target)).reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
+    const offset = weights
+      .slice(0, weights.indexOf(target))
+      .reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
     const shard = Object.keys(files).find((name) => name.endsWith('.bin'))!;
     new DataView(files[shard]!.buffer, files[shard]!.byteOffset).setFloat32(offset + 8, NaN, true);
     const error = await loadError(folderOf(files));
@@ -129,7 +152,13 @@ describe('reading local files by position', () => {
   it('a shard cut short on disk: CHECKPOINT_TRUNCATED before any tensor is made', async () => {
     const files = await convertedFiles('tiny', 'float32');
     const folder = folderOf(files);
-    truncateSync(join(folder, Object.keys(files).find((name) => name.endsWith('.bin'))!), 1000);
+    truncateSync(
+      join(
+        folder,
+        Object.keys(files).find((name) => name.endsWith('.bin'))!,
+      ),
+      1000,
+    );
     expect((await loadError(folder))?.code).toBe('CHECKPOINT_TRUNCATED');
   });
 
@@ -142,7 +171,9 @@ describe('reading local files by position', () => {
       entry.readInto!(target);
       expect(target, name).toEqual(inMemory.get(name)!.read());
     }
-    const folder = folderOf({ 'model.pt': readFileSync(path).subarray(0, Math.floor(readFileSync(path).length * 0.6)) });
+    const folder = folderOf({
+      'model.pt': readFileSync(path).subarray(0, Math.floor(readFileSync(path).length * 0.6)),
+    });
     const error = await Promise.resolve()
       .then(async () => readCheckpoint(await openRegularFile(join(folder, 'model.pt')), 'model.pt'))
       .then((contents) => [...contents.tensors.values()].forEach((entry) => entry.read()))

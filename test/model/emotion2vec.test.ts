@@ -50,7 +50,12 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
   });
 
   it('keeps the other items when one in a batch is bad', async () => {
-    const results = await model.predictBatch([wave('chirp16k'), new Float32Array(0), 'no/such/file.wav', wave('short720')]);
+    const results = await model.predictBatch([
+      wave('chirp16k'),
+      new Float32Array(0),
+      'no/such/file.wav',
+      wave('short720'),
+    ]);
     expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
     expect(results[1]!.ok ? null : results[1]!.error.code).toBe('AUDIO_EMPTY');
     expect(results[2]!.ok ? null : results[2]!.error.code).toBe('AUDIO_FILE_NOT_FOUND');
@@ -80,7 +85,10 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
     };
     try {
       // The first call fails (and warms up the kernels, so the count below is stable).
-      await expect(model.predict(wave('short720'))).rejects.toMatchObject({ code: 'INFERENCE_FAILED', message: expect.stringContaining('simulated backend failure') });
+      await expect(model.predict(wave('short720'))).rejects.toMatchObject({
+        code: 'INFERENCE_FAILED',
+        message: expect.stringContaining('simulated backend failure'),
+      });
       const before = tf.memory().numTensors;
       calls = 0;
       const results = await model.predictBatch([wave('short720'), wave('chirp16k')], { batchSize: 1 });
@@ -106,9 +114,24 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
   describe('bad input gets a typed error naming the problem', () => {
     const cases: [string, unknown, string, RegExp][] = [
       ['an empty array', new Float32Array(0), 'AUDIO_EMPTY', /empty/i],
-      ['399 samples (one frame needs 400)', new Float32Array(399).fill(0.1), 'AUDIO_TOO_SHORT', /399 samples.*at least 400/],
-      ['NaN samples', Float32Array.from({ length: 800 }, (_, i) => (i === 17 ? NaN : 0.1)), 'AUDIO_NOT_FINITE', /NaN|finite/i],
-      ['Infinity samples', Float32Array.from({ length: 800 }, (_, i) => (i === 3 ? Infinity : 0.1)), 'AUDIO_NOT_FINITE', /Infinity|finite/i],
+      [
+        '399 samples (one frame needs 400)',
+        new Float32Array(399).fill(0.1),
+        'AUDIO_TOO_SHORT',
+        /399 samples.*at least 400/,
+      ],
+      [
+        'NaN samples',
+        Float32Array.from({ length: 800 }, (_, i) => (i === 17 ? NaN : 0.1)),
+        'AUDIO_NOT_FINITE',
+        /NaN|finite/i,
+      ],
+      [
+        'Infinity samples',
+        Float32Array.from({ length: 800 }, (_, i) => (i === 3 ? Infinity : 0.1)),
+        'AUDIO_NOT_FINITE',
+        /Infinity|finite/i,
+      ],
       ['a number', 42, 'AUDIO_INVALID_TYPE', /number/],
       ['null', null, 'AUDIO_INVALID_TYPE', /null/],
       ['a plain object', { samples: [1, 2] }, 'AUDIO_INVALID_TYPE', /Float32Array/],
@@ -129,7 +152,10 @@ describe('Emotion2Vec on the tiny model (wasm)', () => {
     it('bad options', async () => {
       await expect(model.predict(wave('short720'), { granularity: 'word' as 'frame' })).rejects.toThrow(UsageError);
       await expect(model.predictBatch([wave('short720')], { batchSize: 0 })).rejects.toThrow(/batchSize/);
-      await expect(model.predictBatch(wave('short720') as unknown as Float32Array[])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('array of audio inputs') });
+      await expect(model.predictBatch(wave('short720') as unknown as Float32Array[])).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('array of audio inputs'),
+      });
     });
   });
 });
@@ -150,7 +176,12 @@ describe('Emotion2Vec label handling and lifetime (cpu)', () => {
     expect(prediction.labels).not.toContain('unuse_8');
     const logits = Array.from(loadNpy('tiny', 'chirp16k.logits').data.subarray(0, 8));
     const exps = logits.map((l) => Math.exp(l - Math.max(...logits)));
-    expect(maxAbsDiff(prediction.scores, exps.map((e) => e / exps.reduce((a, b) => a + b)))).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        prediction.scores,
+        exps.map((e) => e / exps.reduce((a, b) => a + b)),
+      ),
+    ).toBeLessThan(1e-4);
     model.dispose();
   });
 

@@ -7,7 +7,8 @@ import { exceedsNesting } from '../../src/model/limits.js';
 import { fixturePath } from '../support/fixtures.js';
 
 const yaml = readFileSync(fixturePath('tiny', 'config.yaml'), 'utf8');
-const withField = (field: string, value: string) => yaml.replace(new RegExp(`\\n(\\s+)${field}: .*`), `\n$1${field}: ${value}`);
+const withField = (field: string, value: string) =>
+  yaml.replace(new RegExp(`\\n(\\s+)${field}: .*`), `\n$1${field}: ${value}`);
 
 function expectConfigError(run: () => unknown, message: RegExp): void {
   const started = performance.now();
@@ -27,7 +28,10 @@ describe('config bounds are checked before anything is allocated', () => {
   });
 
   it('sizes that are each in bounds but together describe an absurd network: ConfigError', () => {
-    const huge = withField('embed_dim', '8192').replace(/\n(\s+)depth: .*/, '\n$1depth: 128').replace(/\n(\s+)mlp_ratio: .*/, '\n$1mlp_ratio: 64').replace(/\n(\s+)num_heads: .*/, '\n$1num_heads: 8');
+    const huge = withField('embed_dim', '8192')
+      .replace(/\n(\s+)depth: .*/, '\n$1depth: 128')
+      .replace(/\n(\s+)mlp_ratio: .*/, '\n$1mlp_ratio: 64')
+      .replace(/\n(\s+)num_heads: .*/, '\n$1num_heads: 8');
     expectConfigError(() => parseConfigYaml(huge), /about .* weights; at most/);
   });
 

@@ -5,12 +5,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emotion2Vec, decodeAudio, prepareAudio, type EmotionPrediction, type TimelineEntry } from '../../src/node.js';
+import { Emotion2Vec, type EmotionPrediction, type TimelineEntry } from '../../src/node.js';
+import { decodeAudio } from '../../src/audio/decode.js';
+import { prepareAudio } from '../../src/audio/prepare.js';
 import { mixToMono } from '../../src/audio/decode.js';
 import { useBackend } from '../support/backend.js';
 import { fixturePath, loadNpy, maxAbsDiff, randomArray } from '../support/fixtures.js';
 
-const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as { duration: number; speech: { start: number; end: number }[] };
+const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as {
+  duration: number;
+  speech: { start: number; end: number }[];
+};
 
 let model: Emotion2Vec;
 let phrases: Float32Array;
@@ -67,7 +72,12 @@ function frameDeviation(reference: Float32Array, other: Float32Array, dim: numbe
 describe('short audio keeps the upstream-exact path', () => {
   it('timeline and frameScores leave the whole-file result equal to the upstream reference', async () => {
     const plain = await model.predict(fixturePath('audio', 'speech16k.wav'), { granularity: 'frame', embedding: true });
-    const asked = await model.predict(fixturePath('audio', 'speech16k.wav'), { granularity: 'frame', embedding: true, timeline: true, frameScores: true });
+    const asked = await model.predict(fixturePath('audio', 'speech16k.wav'), {
+      granularity: 'frame',
+      embedding: true,
+      timeline: true,
+      frameScores: true,
+    });
     expect(asked.scores).toEqual(plain.scores);
     expect(asked.embedding!.data).toEqual(plain.embedding!.data);
     expect(maxAbsDiff(asked.scores, loadNpy('tiny', 'speech16k.scores').data)).toBeLessThanOrEqual(1e-4);
@@ -103,7 +113,9 @@ describe('timeline', () => {
   it("each segment's scores are exactly upstream's result for that segment's audio", async () => {
     for (const entry of result.timeline!.filter((e) => e.speech)) {
       // A segment owning frames [a, b) reads samples [320a, 320b + 80).
-      const alone = await model.predict(phrases.slice(Math.round(entry.start * 16000), Math.round(entry.end * 16000) + 80));
+      const alone = await model.predict(
+        phrases.slice(Math.round(entry.start * 16000), Math.round(entry.end * 16000) + 80),
+      );
       expect(alone.scores).toEqual(entry.scores);
       expect(alone.top).toEqual(entry.top);
       expect(alone.frames).toBe(entry.frames);
@@ -136,10 +148,17 @@ describe('audio longer than one full pass', () => {
   });
 
   it('measured: overlap is what keeps windows close (no overlap is 2x further off)', async () => {
-    const noOverlap = await model.predict(long, { granularity: 'frame', embedding: true, maxFullPassSeconds: 20, segmentation: { overlapSeconds: 0 } });
+    const noOverlap = await model.predict(long, {
+      granularity: 'frame',
+      embedding: true,
+      maxFullPassSeconds: 20,
+      segmentation: { overlapSeconds: 0 },
+    });
     const dim = full.embedding!.shape[1]!;
     const withOverlap = frameDeviation(full.embedding!.data, windowed.embedding!.data, dim).relative;
-    expect(frameDeviation(full.embedding!.data, noOverlap.embedding!.data, dim).relative).toBeGreaterThan(2 * withOverlap);
+    expect(frameDeviation(full.embedding!.data, noOverlap.embedding!.data, dim).relative).toBeGreaterThan(
+      2 * withOverlap,
+    );
   });
 
   it('onFrames receives the same stitched rows, in order, and the result holds no (T, D) array', async () => {
@@ -162,7 +181,8 @@ describe('audio longer than one full pass', () => {
     const result = await model.predict(long, { embedding: true, maxFullPassSeconds: 20 });
     const [frames, dim] = windowed.embedding!.shape as [number, number];
     const mean = new Float32Array(dim);
-    for (let t = 0; t < frames; t++) for (let d = 0; d < dim; d++) mean[d] = mean[d]! + windowed.embedding!.data[t * dim + d]! / frames;
+    for (let t = 0; t < frames; t++)
+      for (let d = 0; d < dim; d++) mean[d] = mean[d]! + windowed.embedding!.data[t * dim + d]! / frames;
     expect(maxAbsDiff(result.embedding!.data, mean)).toBeLessThan(1e-4);
     expect(result.scores).toEqual(windowed.scores);
   });
@@ -192,7 +212,9 @@ describe('frame scores', () => {
   });
 
   it('refuses a bad window with a typed error', async () => {
-    await expect(model.predict(phrases, { frameScores: { smoothingSeconds: -1 } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(model.predict(phrases, { frameScores: { smoothingSeconds: -1 } })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });
 
@@ -227,10 +249,18 @@ describe('model.stream()', () => {
     const path = fixturePath('audio', 'speech44k_stereo.wav');
     const decoded = await decodeAudio(readFileSync(path));
     const mono = mixToMono(decoded.channels);
-    const file = await model.predict(path, { timeline: true, segmentation: { maxSegmentSeconds: 2, overlapSeconds: 0.5 } });
-    const stream = model.stream({ sampleRate: decoded.sampleRate, includeNonSpeech: true, segmentation: { maxSegmentSeconds: 2, overlapSeconds: 0.5 } });
+    const file = await model.predict(path, {
+      timeline: true,
+      segmentation: { maxSegmentSeconds: 2, overlapSeconds: 0.5 },
+    });
+    const stream = model.stream({
+      sampleRate: decoded.sampleRate,
+      includeNonSpeech: true,
+      segmentation: { maxSegmentSeconds: 2, overlapSeconds: 0.5 },
+    });
     const entries: TimelineEntry[] = [];
-    for (let start = 0; start < mono.length; start += 4410) entries.push(...(await stream.push(mono.subarray(start, start + 4410))));
+    for (let start = 0; start < mono.length; start += 4410)
+      entries.push(...(await stream.push(mono.subarray(start, start + 4410))));
     entries.push(...(await stream.end()));
     expect(entries).toEqual(file.timeline);
   });
@@ -238,7 +268,9 @@ describe('model.stream()', () => {
   it('refuses what is not a Float32Array of finite samples, and push after end', async () => {
     const stream = model.stream();
     expect(() => stream.push([0.1, 0.2] as never)).toThrow(expect.objectContaining({ code: 'AUDIO_INVALID_TYPE' }));
-    expect(() => stream.push(Float32Array.from([0, NaN]))).toThrow(expect.objectContaining({ code: 'AUDIO_NOT_FINITE' }));
+    expect(() => stream.push(Float32Array.from([0, NaN]))).toThrow(
+      expect.objectContaining({ code: 'AUDIO_NOT_FINITE' }),
+    );
     await stream.end();
     await expect(stream.push(new Float32Array(10))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -260,7 +292,13 @@ describe('tensors', () => {
   it('no tensor is left behind by timelines, long audio, frame scores or streams', async () => {
     const before = tf.memory().numTensors;
     await model.predict(phrases, { timeline: true, frameScores: true, granularity: 'frame', embedding: true });
-    await model.predict(long, { timeline: true, frameScores: true, granularity: 'frame', embedding: true, maxFullPassSeconds: 20 });
+    await model.predict(long, {
+      timeline: true,
+      frameScores: true,
+      granularity: 'frame',
+      embedding: true,
+      maxFullPassSeconds: 20,
+    });
     const stream = model.stream();
     await stream.push(phrases);
     await stream.end();

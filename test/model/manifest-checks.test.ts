@@ -7,7 +7,15 @@ const base = () => ({
   formatVersion: 1,
   modelConf: {},
   tokens: ['a', 'b'],
-  weightsManifest: [{ paths: ['s1.bin', 's2.bin'], weights: [{ name: 'w', shape: [2, 3], dtype: 'float32' }, { name: 'h', shape: [4], dtype: 'float16' }] }],
+  weightsManifest: [
+    {
+      paths: ['s1.bin', 's2.bin'],
+      weights: [
+        { name: 'w', shape: [2, 3], dtype: 'float32' },
+        { name: 'h', shape: [4], dtype: 'float16' },
+      ],
+    },
+  ],
 });
 
 describe('checkManifestStructure', () => {
@@ -17,7 +25,11 @@ describe('checkManifestStructure', () => {
 
   it.each([
     ['a shard listed twice', (m: any) => (m.weightsManifest[0].paths = ['s1.bin', 's1.bin']), /listed more than once/],
-    ['a shard path leaving the folder', (m: any) => (m.weightsManifest[0].paths = ['../x.bin']), /not a plain file name/],
+    [
+      'a shard path leaving the folder',
+      (m: any) => (m.weightsManifest[0].paths = ['../x.bin']),
+      /not a plain file name/,
+    ],
     ['[null] groups', (m: any) => (m.weightsManifest = [null]), /weightsManifest\[0\] is null/],
     ['a null weight', (m: any) => (m.weightsManifest[0].weights = [null]), /weights\[0\] is null/],
     ['a negative dimension', (m: any) => (m.weightsManifest[0].weights[0].shape = [-1]), /shape of "w"/],

@@ -4,7 +4,10 @@ import { loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
 
 describe('scoresFromLogits', () => {
   it('is the softmax of the reference logits', () => {
-    const { labels, scores } = scoresFromLogits(loadNpy('tiny', 'chirp16k.logits').data, manifestInputs('tiny')[1]!.labels);
+    const { labels, scores } = scoresFromLogits(
+      loadNpy('tiny', 'chirp16k.logits').data,
+      manifestInputs('tiny')[1]!.labels,
+    );
     expect(labels).toEqual(manifestInputs('tiny')[1]!.labels);
     expect(maxAbsDiff(scores, loadNpy('tiny', 'chirp16k.scores').data)).toBeLessThan(1e-7);
   });

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckpointError, ConfigError, Emotion2Vec, readModelContents, writeConvertedModel } from '../../src/node.js';
+import { CheckpointError, ConfigError, Emotion2Vec } from '../../src/node.js';
+import { readModelContents } from '../../src/model/sources.js';
+import { writeConvertedModel } from '../../src/model/converted.js';
 import { writeSafetensors } from '../../src/model/checkpoint/safetensors.js';
 import { Emotion2VecNetwork } from '../../src/model/network.js';
 import { useBackend } from '../support/backend.js';
@@ -20,7 +22,13 @@ async function convertTiny(dir: string): Promise<void> {
   const contents = await readModelContents(fixturePath('tiny'));
   const network = new Emotion2VecNetwork(contents.definition);
   await writeConvertedModel(
-    { definition: contents.definition, modelConf: contents.modelConf, weights: contents.weights, parameters: network.params.specs(), sourceFile: 'model.pt' },
+    {
+      definition: contents.definition,
+      modelConf: contents.modelConf,
+      weights: contents.weights,
+      parameters: network.params.specs(),
+      sourceFile: 'model.pt',
+    },
     async (name, bytes) => writeFileSync(join(dir, name), bytes),
   );
 }
@@ -46,14 +54,17 @@ describe('model sources', () => {
     server = createServer((request, response) => {
       requests.push(request.url!);
       const [, folder, file] = request.url!.split('/');
-      // /bucket/* is the checkpoint folder behind an S3-style host that answers 403 for missing keys; /private/* refuses all.
-      const dir = folder === 'tiny' || folder === 'bucket' ? fixturePath('tiny') : folder === 'converted' ? converted : null;
+      // /bucket/* is the checkpoint folder behind an S3-style host that answers 403 for missing keys; /private/*
+      // refuses all.
+      const dir =
+        folder === 'tiny' || folder === 'bucket' ? fixturePath('tiny') : folder === 'converted' ? converted : null;
       try {
         if (!dir || !file) throw new Error('no');
         const body = readFileSync(join(dir, file));
         response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
       } catch {
-        if (folder === 'bucket' || folder === 'private') response.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
+        if (folder === 'bucket' || folder === 'private')
+          response.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
         else response.writeHead(404).end('not found');
       }
     });
@@ -114,24 +125,49 @@ describe('model sources', () => {
     expect(requests).toEqual(['/converted/model.json', '/converted/group1-shard1of1.bin']);
   });
 
-  it('file: URLs, as a string or a URL object such as new URL(\'./model/\', import.meta.url), are local folders', async () => {
+  it("file: URLs, as a string or a URL object such as new URL('./model/', import.meta.url), are local folders", async () => {
     const folderUrl = new URL('../fixtures/tiny/', import.meta.url);
     expect(folderUrl.protocol).toBe('file:');
     await expectSameScores(await Emotion2Vec.load(folderUrl, { backend: 'wasm' }));
     await expectSameScores(await Emotion2Vec.load(folderUrl.href, { backend: 'wasm' }));
-    await expectSameScores(await Emotion2Vec.load(new URL('model.json', pathToFileURL(`${converted}/`)), { backend: 'wasm' }));
-    await expect(Emotion2Vec.load(new URL('file:///no/such/model/'), { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expectSameScores(
+      await Emotion2Vec.load(new URL('model.json', pathToFileURL(`${converted}/`)), { backend: 'wasm' }),
+    );
+    await expect(Emotion2Vec.load(new URL('file:///no/such/model/'), { backend: 'wasm' })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
   });
 
   it('in-memory files, e.g. from a file picker', async () => {
-    await expectSameScores(await Emotion2Vec.load({ 'config.yaml': tinyFile('config.yaml'), 'tokens.txt': tinyFile('tokens.txt').toString('utf8'), 'model.pt': new Blob([tinyFile('model.pt')]) }, { backend: 'wasm' }));
+    await expectSameScores(
+      await Emotion2Vec.load(
+        {
+          'config.yaml': tinyFile('config.yaml'),
+          'tokens.txt': tinyFile('tokens.txt').toString('utf8'),
+          'model.pt': new Blob([tinyFile('model.pt')]),
+        },
+        { backend: 'wasm' },
+      ),
+    );
   });
 
   it('says what is missing, and where', async () => {
-    await expect(Emotion2Vec.load(`${baseUrl}/nothing/`, { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('config.yaml not found') });
-    await expect(Emotion2Vec.load('/no/such/folder', { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
-    await expect(Emotion2Vec.load({ 'config.yaml': tinyFile('config.yaml') }, { backend: 'wasm' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('no weights found') });
-    await expect(Emotion2Vec.load({ 'config.yaml': 'model_conf: {embed_dim: 64}', 'model.pt': tinyFile('model.pt') }, { backend: 'wasm' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(Emotion2Vec.load(`${baseUrl}/nothing/`, { backend: 'wasm' })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+      message: expect.stringContaining('config.yaml not found'),
+    });
+    await expect(Emotion2Vec.load('/no/such/folder', { backend: 'wasm' })).rejects.toMatchObject({
+      code: 'MODEL_NOT_FOUND',
+    });
+    await expect(
+      Emotion2Vec.load({ 'config.yaml': tinyFile('config.yaml') }, { backend: 'wasm' }),
+    ).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('no weights found') });
+    await expect(
+      Emotion2Vec.load(
+        { 'config.yaml': 'model_conf: {embed_dim: 64}', 'model.pt': tinyFile('model.pt') },
+        { backend: 'wasm' },
+      ),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('a model file that cannot be read (here a folder named config.yaml): a typed error naming the file', async () => {
@@ -141,7 +177,11 @@ describe('model sources', () => {
       mkdirSync(join(dir, 'config.yaml'));
       const error = await Emotion2Vec.load(dir, { backend: 'wasm' }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CheckpointError);
-      expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining(`Could not read config.yaml in ${dir}`), details: { code: 'EISDIR' } });
+      expect(error).toMatchObject({
+        code: 'MODEL_NOT_FOUND',
+        message: expect.stringContaining(`Could not read config.yaml in ${dir}`),
+        details: { code: 'EISDIR' },
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -150,9 +190,20 @@ describe('model sources', () => {
   it('lists every missing and mis-shaped tensor in one error, and leaks nothing', async () => {
     const tensors = [...syntheticWeights('tiny')]
       .filter(([name]) => !['blocks.1.mlp.fc2.bias', 'modality_encoders.AUDIO.extra_tokens'].includes(name))
-      .map(([name, entry]) => (name === 'proj.weight' ? { name, shape: [9, 32], data: entry.read().subarray(0, 9 * 32) } : { name, shape: [...entry.shape], data: entry.read() }));
+      .map(([name, entry]) =>
+        name === 'proj.weight'
+          ? { name, shape: [9, 32], data: entry.read().subarray(0, 9 * 32) }
+          : { name, shape: [...entry.shape], data: entry.read() },
+      );
     const before = tf.memory().numTensors;
-    const error = await Emotion2Vec.load({ 'config.yaml': tinyFile('config.yaml'), 'tokens.txt': tinyFile('tokens.txt'), 'model.safetensors': writeSafetensors(tensors) }, { backend: 'wasm' }).catch((e) => e);
+    const error = await Emotion2Vec.load(
+      {
+        'config.yaml': tinyFile('config.yaml'),
+        'tokens.txt': tinyFile('tokens.txt'),
+        'model.safetensors': writeSafetensors(tensors),
+      },
+      { backend: 'wasm' },
+    ).catch((e) => e);
     expect(error).toBeInstanceOf(CheckpointError);
     expect(error.code).toBe('CHECKPOINT_TENSORS');
     expect(error.message).toContain('missing (2)');
@@ -163,6 +214,8 @@ describe('model sources', () => {
   });
 
   it('refuses a model.json that is not ours', async () => {
-    await expect(Emotion2Vec.load({ 'model.json': JSON.stringify({ format: 'layers-model' }) }, { backend: 'wasm' })).rejects.toMatchObject({ code: 'CHECKPOINT_FORMAT' });
+    await expect(
+      Emotion2Vec.load({ 'model.json': JSON.stringify({ format: 'layers-model' }) }, { backend: 'wasm' }),
+    ).rejects.toMatchObject({ code: 'CHECKPOINT_FORMAT' });
   });
 });

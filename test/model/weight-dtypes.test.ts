@@ -55,14 +55,19 @@ describe('weight encodings', () => {
     for (let c = 0; c < 3; c++) {
       const row = values.subarray(c * 512, (c + 1) * 512);
       expect(quantization.scales[c]).toBeCloseTo(Math.max(...row.map(Math.abs)) / 127, 6);
-      row.forEach((v, i) => expect(Math.abs(back[c * 512 + i]! - v)).toBeLessThanOrEqual(quantization.scales[c]! * 0.5 + 1e-6));
+      row.forEach((v, i) =>
+        expect(Math.abs(back[c * 512 + i]! - v)).toBeLessThanOrEqual(quantization.scales[c]! * 0.5 + 1e-6),
+      );
     }
   });
 });
 
 describe('hostile quantized manifests', () => {
   /** The tiny model converted as int8, with model.json edited by `edit`. */
-  async function loadEdited(edit: (manifest: any) => void, shards?: (files: Record<string, Uint8Array>) => void): Promise<unknown> {
+  async function loadEdited(
+    edit: (manifest: any) => void,
+    shards?: (files: Record<string, Uint8Array>) => void,
+  ): Promise<unknown> {
     const files = await convertedFiles('tiny', 'int8');
     const manifest = JSON.parse(new TextDecoder().decode(files['model.json']));
     edit(manifest);
@@ -73,14 +78,27 @@ describe('hostile quantized manifests', () => {
       (error: unknown) => error,
     );
   }
-  const quantized = (manifest: any) => manifest.weightsManifest[0].weights.find((w: any) => w.quantization?.dtype === 'int8');
+  const quantized = (manifest: any) =>
+    manifest.weightsManifest[0].weights.find((w: any) => w.quantization?.dtype === 'int8');
 
   it.each([
     ['an unknown stored type', (m: any) => (quantized(m).quantization.dtype = 'int4'), /stored type "int4"/],
     ['too few scales', (m: any) => quantized(m).quantization.scales.pop(), /needs \d+ scales/],
-    ['a scale that is a string', (m: any) => (quantized(m).quantization.scales[0] = '1'), /not a finite non-negative number/],
+    [
+      'a scale that is a string',
+      (m: any) => (quantized(m).quantization.scales[0] = '1'),
+      /not a finite non-negative number/,
+    ],
     ['a negative scale', (m: any) => (quantized(m).quantization.scales[0] = -1), /not a finite non-negative number/],
-    ['int8 on a bias', (m: any) => (m.weightsManifest[0].weights.find((w: any) => w.shape.length === 1).quantization = { dtype: 'int8', scales: [1] }), /rank below 2/],
+    [
+      'int8 on a bias',
+      (m: any) =>
+        (m.weightsManifest[0].weights.find((w: any) => w.shape.length === 1).quantization = {
+          dtype: 'int8',
+          scales: [1],
+        }),
+      /rank below 2/,
+    ],
   ])('%s: CheckpointError naming the tensor', async (_, edit, message) => {
     const error = await loadEdited(edit);
     expect(error).toBeInstanceOf(CheckpointError);
@@ -105,7 +123,10 @@ describe('hostile quantized manifests', () => {
 
   it('a streamed tensor is read once: its shard is let go, a second read is a typed error', async () => {
     const files = await convertedFiles('tiny', 'float16');
-    const { weights } = await readConvertedModel(new TextDecoder().decode(files['model.json']), async (name) => files[name]!);
+    const { weights } = await readConvertedModel(
+      new TextDecoder().decode(files['model.json']),
+      async (name) => files[name]!,
+    );
     const [name, entry] = [...weights.tensors][0]!;
     expect(entry.read().length).toBeGreaterThan(0);
     expect(() => entry.read()).toThrow(CheckpointError);

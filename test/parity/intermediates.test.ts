@@ -9,10 +9,22 @@ import { readCheckpoint } from '../../src/model/checkpoint/index.js';
 import { Emotion2VecNetwork } from '../../src/model/network.js';
 import { normalizeWaveform } from '../../src/model/waveform.js';
 import { useBackend } from '../support/backend.js';
-import { definitionOf, fixturePath, loadNpy, manifestInputs, maxAbsDiff, syntheticWeights, type FixtureCase } from '../support/fixtures.js';
+import {
+  definitionOf,
+  fixturePath,
+  loadNpy,
+  manifestInputs,
+  maxAbsDiff,
+  syntheticWeights,
+  type FixtureCase,
+} from '../support/fixtures.js';
 
 const cases: { name: FixtureCase; bar: number; weights: () => ReturnType<typeof syntheticWeights> }[] = [
-  { name: 'tiny', bar: 1e-4, weights: () => readCheckpoint(readFileSync(fixturePath('tiny', 'model.pt')), 'model.pt').tensors },
+  {
+    name: 'tiny',
+    bar: 1e-4,
+    weights: () => readCheckpoint(readFileSync(fixturePath('tiny', 'model.pt')), 'model.pt').tensors,
+  },
   { name: 'base', bar: 5e-4, weights: () => syntheticWeights('base') },
 ];
 
@@ -31,8 +43,14 @@ for (const { name, bar, weights } of cases) {
         const wave = normalizeWaveform(loadNpy(name, `${input.id}.wave16k`).data);
         const before = tf.memory().numTensors;
         const diffs = tf.tidy(() => {
-          const { frames, intermediates } = network.encoder.forward(tf.tensor2d(wave, [1, wave.length]), [wave.length], true);
-          const result: Record<string, number> = { frames: maxAbsDiff(tf.squeeze(frames, [0]).dataSync(), loadNpy(name, `${input.id}.frames`).data) };
+          const { frames, intermediates } = network.encoder.forward(
+            tf.tensor2d(wave, [1, wave.length]),
+            [wave.length],
+            true,
+          );
+          const result: Record<string, number> = {
+            frames: maxAbsDiff(tf.squeeze(frames, [0]).dataSync(), loadNpy(name, `${input.id}.frames`).data),
+          };
           for (const [layer, shape] of Object.entries(input.intermediates ?? {})) {
             let tensor = tf.squeeze(intermediates![layer as 'local_encoder']!, [0]);
             if (layer === 'local_encoder') tensor = tf.transpose(tensor); // the reference is channels first

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { writeSafetensors } from '../../src/model/checkpoint/safetensors.js';
 import { useBackend, type TestBackend } from '../support/backend.js';
-import { cosine, fixturePath, loadNpy, manifestInputs, maxAbsDiff, syntheticWeights, type FixtureCase } from '../support/fixtures.js';
+import {
+  cosine,
+  fixturePath,
+  loadNpy,
+  manifestInputs,
+  maxAbsDiff,
+  syntheticWeights,
+  type FixtureCase,
+} from '../support/fixtures.js';
 
 /** Bars from test/fixtures/README.md ("How exact the reference is"). */
 const FRAME_BAR: Record<FixtureCase, number> = { tiny: 1e-4, tiny_wrapped: 1e-4, base: 5e-4, large: 5e-4 };
@@ -16,7 +24,11 @@ const SCORE_BAR = 1e-4;
 
 /** A checkpoint folder in memory: config.yaml, tokens.txt and the synthetic weights as model.safetensors. */
 function syntheticCheckpoint(name: FixtureCase): Record<string, Uint8Array> {
-  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({ name: key, shape: [...entry.shape], data: entry.read() }));
+  const tensors = [...syntheticWeights(name)].map(([key, entry]) => ({
+    name: key,
+    shape: [...entry.shape],
+    data: entry.read(),
+  }));
   return {
     'config.yaml': readFileSync(fixturePath(name, 'config.yaml')),
     'tokens.txt': readFileSync(fixturePath(name, 'tokens.txt')),
@@ -62,7 +74,9 @@ for (const { name, backend, source } of runs) {
         const scoreDiff = maxAbsDiff(utterance.scores, input.scores);
         expect(scoreDiff, 'scores max |diff|').toBeLessThan(SCORE_BAR);
         // The measured margins, for the closing notes and bench/RESULTS.md ("npm test" prints them).
-        console.info(`parity ${name} ${backend} ${input.id}: frames max |diff| ${frameDiff.toExponential(2)}, scores max |diff| ${scoreDiff.toExponential(2)}`);
+        console.info(
+          `parity ${name} ${backend} ${input.id}: frames max |diff| ${frameDiff.toExponential(2)}, scores max |diff| ${scoreDiff.toExponential(2)}`,
+        );
         expect(utterance.top!.label).toBe(input.top);
         expect(frames.scores).toEqual(utterance.scores);
       });

@@ -1,4 +1,7 @@
-/** The queue commands as a user runs them: enqueue (idempotent, conflicts listed), status output, and clear errors without Redis. */
+/**
+ * The queue commands as a user runs them: enqueue (idempotent, conflicts listed), status output, and clear errors
+ * without Redis.
+ */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +17,20 @@ describe('queue commands without a reachable Redis', () => {
   it('say what is wrong and how to fix it, with exit code 2 and no stack trace', async () => {
     const down = await runCli(['status', '--redis', 'redis://127.0.0.1:1']);
     expect(down.code).toBe(2);
-    expect(down.stderr).toMatch(/QUEUE_UNAVAILABLE: Cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/);
+    expect(down.stderr).toMatch(
+      /QUEUE_UNAVAILABLE: Cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/,
+    );
     expect(down.stderr).not.toMatch(/\n\s+at /);
     const notRedis = await runCli(['enqueue', 'a.wav', '--redis', 'http://127.0.0.1:6379']);
-    expect([notRedis.code, notRedis.stderr]).toEqual([2, expect.stringContaining('INVALID_ARGUMENT: --redis must start with redis://')]);
+    expect([notRedis.code, notRedis.stderr]).toEqual([
+      2,
+      expect.stringContaining('INVALID_ARGUMENT: --redis must start with redis://'),
+    ]);
     const noOutput = await runCli(['worker', '--redis', 'redis://127.0.0.1:1']);
-    expect([noOutput.code, noOutput.stderr]).toEqual([2, expect.stringContaining("required option '-o, --output-dir <dir>'")]);
+    expect([noOutput.code, noOutput.stderr]).toEqual([
+      2,
+      expect.stringContaining("required option '-o, --output-dir <dir>'"),
+    ]);
   });
 });
 
@@ -54,15 +65,39 @@ describe.skipIf(!HAS_REDIS)('enqueue and status on a real Redis', () => {
     expect(conflict.stdout).toContain(`${clash}: key "clip001" is already queued for ${join(folder, 'clip001.wav')}`);
 
     const status = await runCli(['status', '--redis', redis.url, '--queue', 'cli']);
-    expect([status.code, status.stdout]).toEqual([0, 'queue cli: 0/3 finished — 3 waiting, 0 active, 0 retrying, 0 completed, 0 dead-lettered\n']);
-    const json = JSON.parse((await runCli(['status', '--redis', redis.url, '--queue', 'cli', '--json', '--output-dir', join(work, 'out')])).stdout);
+    expect([status.code, status.stdout]).toEqual([
+      0,
+      'queue cli: 0/3 finished — 3 waiting, 0 active, 0 retrying, 0 completed, 0 dead-lettered\n',
+    ]);
+    const json = JSON.parse(
+      (await runCli(['status', '--redis', redis.url, '--queue', 'cli', '--json', '--output-dir', join(work, 'out')]))
+        .stdout,
+    );
     // Not done yet, so no summary.csv.
-    expect(json).toEqual({ queue: 'cli', waiting: 3, active: 0, delayed: 0, completed: 0, failed: 0, done: false, failedKeys: [] });
+    expect(json).toEqual({
+      queue: 'cli',
+      waiting: 3,
+      active: 0,
+      delayed: 0,
+      completed: 0,
+      failed: 0,
+      done: false,
+      failedKeys: [],
+    });
   });
 
   it('enqueue --timeline --plot puts both options in the job (the worker then writes timeline.json/.csv/.svg)', async () => {
     const clip = writeClip(work, 9);
-    const queued = await runCli(['enqueue', clip, '--redis', redis.url, '--queue', 'cli-timeline', '--timeline', '--plot']);
+    const queued = await runCli([
+      'enqueue',
+      clip,
+      '--redis',
+      redis.url,
+      '--queue',
+      'cli-timeline',
+      '--timeline',
+      '--plot',
+    ]);
     expect(queued.code, queued.stderr).toBe(0);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue('cli-timeline', { connection });

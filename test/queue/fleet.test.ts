@@ -51,28 +51,65 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     let clip = 0;
     let long = 0;
     for (let i = 0; inputs.length < JOBS; i++) {
-      if (i % BAD_EVERY === BAD_EVERY - 1 && bad.length > inputs.filter((input) => bad.some((b) => b.path === input)).length) {
+      if (
+        i % BAD_EVERY === BAD_EVERY - 1 &&
+        bad.length > inputs.filter((input) => bad.some((b) => b.path === input)).length
+      ) {
         inputs.push(bad[Math.floor(i / BAD_EVERY)]!.path);
       } else if (LONG_AT.has(i)) inputs.push(writeLongClip(audioDir, long++));
       else inputs.push(writeClip(audioDir, clip++));
     }
     expect(inputs.filter((input) => bad.some((b) => b.path === input))).toHaveLength(10);
     // Enqueued through a Kaldi wav.scp: its keys name the result folders and are recorded in result.json.
-    const keyOf = (path: string) => `spk1-${path.split('/').pop()!.replace(/\.wav$/, '')}`;
+    const keyOf = (path: string) =>
+      `spk1-${path
+        .split('/')
+        .pop()!
+        .replace(/\.wav$/, '')}`;
     const scp = join(work, 'wav.scp');
     writeFileSync(scp, inputs.map((input) => `${keyOf(input)} ${input}\n`).join(''));
     const badKeys = new Map(bad.map((b) => [keyOf(b.path), b.code]));
 
-    const workerArgs = ['worker', '--redis', redis.url, '--queue', 'fleet', '--output-dir', outputDir, '--model', fixturePath('tiny'), '--backend', 'wasm', '--lock-seconds', '8', '--max-stalls', '2'];
+    const workerArgs = [
+      'worker',
+      '--redis',
+      redis.url,
+      '--queue',
+      'fleet',
+      '--output-dir',
+      outputDir,
+      '--model',
+      fixturePath('tiny'),
+      '--backend',
+      'wasm',
+      '--lock-seconds',
+      '8',
+      '--max-stalls',
+      '2',
+    ];
     for (let i = 0; i < 3; i++) workers.push(spawnCli(workerArgs));
     await Promise.all(workers.map((worker) => worker.waitFor(/ ready: /, 120_000)));
 
     // Kill the first worker that starts a long clip, while that job runs.
     const victim = new Promise<{ worker: CliProcess; key: string }>((resolve) => {
-      for (const worker of workers) void worker.waitFor(/ start spk1-long\d/, 300_000).then((line) => resolve({ worker, key: / start (spk1-long\d)/.exec(line)![1]! }), () => {});
+      for (const worker of workers)
+        void worker.waitFor(/ start spk1-long\d/, 300_000).then(
+          (line) => resolve({ worker, key: / start (spk1-long\d)/.exec(line)![1]! }),
+          () => {},
+        );
     });
 
-    const enqueued = await runCli(['enqueue', scp, '--redis', redis.url, '--queue', 'fleet', '--backoff-ms', '500', '--json']);
+    const enqueued = await runCli([
+      'enqueue',
+      scp,
+      '--redis',
+      redis.url,
+      '--queue',
+      'fleet',
+      '--backoff-ms',
+      '500',
+      '--json',
+    ]);
     expect(enqueued.code, enqueued.stderr).toBe(0);
     expect(JSON.parse(enqueued.stdout)).toMatchObject({ added: JOBS, alreadyQueued: 0, conflicts: [] });
 
@@ -92,7 +129,8 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     }
     expect(counts).toEqual({ waiting: 0, prioritized: 0, active: 0, delayed: 0, completed: JOBS - 10, failed: 10 });
 
-    // The survivors stop gracefully on SIGTERM (first, so no summary.csv write is in flight while the folder is listed).
+    // The survivors stop gracefully on SIGTERM (first, so no summary.csv write is in flight while the folder is
+    // listed).
     for (const worker of workers.filter((w) => w !== killed)) {
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);
@@ -116,21 +154,35 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
       expect(record.scores).toHaveLength(9);
     }
     // Each job completed exactly once across the fleet (one "done" line per key in all the logs together).
-    const done = workers.flatMap((worker) => worker.lines).map((line) => / done (\S+) -> /.exec(line)?.[1]).filter(Boolean);
+    const done = workers
+      .flatMap((worker) => worker.lines)
+      .map((line) => / done (\S+) -> /.exec(line)?.[1])
+      .filter(Boolean);
     expect(done.sort()).toEqual([...goodKeys].sort());
 
     // status --json: the counts and every dead-lettered key with its code, then summary.csv.
-    const status = await runCli(['status', '--redis', redis.url, '--queue', 'fleet', '--json', '--output-dir', outputDir]);
+    const status = await runCli([
+      'status',
+      '--redis',
+      redis.url,
+      '--queue',
+      'fleet',
+      '--json',
+      '--output-dir',
+      outputDir,
+    ]);
     expect(status.code, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout);
     expect(report).toMatchObject({ waiting: 0, active: 0, completed: JOBS - 10, failed: 10, done: true });
-    expect(Object.fromEntries(report.failedKeys.map((f: { key: string; code: string }) => [f.key, f.code]))).toEqual(Object.fromEntries(badKeys));
+    expect(Object.fromEntries(report.failedKeys.map((f: { key: string; code: string }) => [f.key, f.code]))).toEqual(
+      Object.fromEntries(badKeys),
+    );
     // Poison inputs are not retried.
     expect(report.failedKeys.every((f: { attempts: number }) => f.attempts === 1)).toBe(true);
     const csv = readFileSync(join(outputDir, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(JOBS + 1);
     expect(csv.filter((row) => row.includes(',ok,'))).toHaveLength(JOBS - 10);
-    for (const [key, code] of badKeys) expect(csv.some((row) => row.startsWith(`,${key},`) && row.includes(',error,') && row.includes(code))).toBe(true);
-
+    for (const [key, code] of badKeys)
+      expect(csv.some((row) => row.startsWith(`,${key},`) && row.includes(',error,') && row.includes(code))).toBe(true);
   }, 420_000);
 });

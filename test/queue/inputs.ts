@@ -1,7 +1,9 @@
-/** Audio inputs for the queue tests: short synthesized clips, and bad inputs that each fail with a known typed error. */
+/**
+ * Audio inputs for the queue tests: short synthesized clips, and bad inputs that each fail with a known typed error.
+ */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeFloatWav } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath } from '../support/fixtures.js';
 
 /** A 0.4 s 16 kHz clip: a tone plus a little deterministic noise, different for each index. */
@@ -33,9 +35,11 @@ export function writeBadInputs(dir: string): { path: string; code: string }[] {
     writeFileSync(path, bytes);
     bad.push({ path, code });
   };
-  for (let i = 0; i < 3; i++) add(`notes${i}.wav`, `this is a text file, not audio (${i})\n`, 'AUDIO_UNSUPPORTED_FORMAT');
+  for (let i = 0; i < 3; i++)
+    add(`notes${i}.wav`, `this is a text file, not audio (${i})\n`, 'AUDIO_UNSUPPORTED_FORMAT');
   for (let i = 0; i < 2; i++) add(`empty${i}.wav`, new Uint8Array(0), 'AUDIO_EMPTY');
-  for (let i = 0; i < 3; i++) add(`truncated${i}.wav`, encodeFloatWav(new Float32Array(4_000), 16_000).subarray(0, 30 + i), 'AUDIO_DECODE');
+  for (let i = 0; i < 3; i++)
+    add(`truncated${i}.wav`, encodeFloatWav(new Float32Array(4_000), 16_000).subarray(0, 30 + i), 'AUDIO_DECODE');
   for (let i = 0; i < 2; i++) add(`tiny${i}.wav`, encodeFloatWav(new Float32Array(100 + i), 16_000), 'AUDIO_TOO_SHORT');
   return bad;
 }

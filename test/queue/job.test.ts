@@ -16,12 +16,33 @@ const codeOf = (fn: () => unknown) => {
 
 describe('job schema', () => {
   it('fills analyze defaults and keeps what it is given', () => {
-    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({ input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true, timeline: false, plot: false } });
+    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b' })).toEqual({
+      input: '/a/b.wav',
+      key: 'b',
+      options: {
+        granularity: 'utterance',
+        embedding: false,
+        trimSilence: false,
+        strict: false,
+        processedAudio: true,
+        timeline: false,
+        plot: false,
+      },
+    });
     expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', listedKey: 'utt 1/b' }).listedKey).toBe('utt 1/b');
-    expect(parseAnalysisJob({ input: 'https://x/y.mp3', key: 'y', options: { granularity: 'frame', embedding: true } }).options).toMatchObject({ granularity: 'frame', embedding: true });
-    expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', options: { timeline: true, plot: true } }).options).toMatchObject({ timeline: true, plot: true });
+    expect(
+      parseAnalysisJob({ input: 'https://x/y.mp3', key: 'y', options: { granularity: 'frame', embedding: true } })
+        .options,
+    ).toMatchObject({ granularity: 'frame', embedding: true });
+    expect(
+      parseAnalysisJob({ input: '/a/b.wav', key: 'b', options: { timeline: true, plot: true } }).options,
+    ).toMatchObject({ timeline: true, plot: true });
     // A job queued before the timeline options existed still parses, without a timeline.
-    const old = { input: '/a/b.wav', key: 'b', options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true } };
+    const old = {
+      input: '/a/b.wav',
+      key: 'b',
+      options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true },
+    };
     expect(parseAnalysisJob(old).options).toMatchObject({ timeline: false, plot: false });
   });
 
@@ -45,7 +66,10 @@ describe('job schema', () => {
       { input: 'a.wav', key: 'a', options: { model: 'other' } },
       { input: 'a.wav', key: 'a', listedKey: 7 },
     ]) {
-      expect(codeOf(() => parseAnalysisJob(data)), JSON.stringify(data)).toBe('JOB_INVALID');
+      expect(
+        codeOf(() => parseAnalysisJob(data)),
+        JSON.stringify(data),
+      ).toBe('JOB_INVALID');
     }
   });
 
@@ -75,13 +99,26 @@ describe('dead-letter policy', () => {
     expect(toJobError(new Error('EIO'))).not.toBeInstanceOf(UnrecoverableError);
   });
 
-  it('the error code survives the round trip through BullMQ\'s failedReason; a job stalled too often is JOB_STALLED', () => {
-    expect(parseFailedReason(toJobError(new AudioInputError('AUDIO_DECODE', 'bad: header\nline 2')).message)).toEqual({ code: 'AUDIO_DECODE', message: 'bad: header\nline 2' });
-    expect(parseFailedReason(toJobError(new Error('disk full')).message)).toEqual({ code: 'INTERNAL', message: 'disk full' });
+  it("the error code survives the round trip through BullMQ's failedReason; a job stalled too often is JOB_STALLED", () => {
+    expect(parseFailedReason(toJobError(new AudioInputError('AUDIO_DECODE', 'bad: header\nline 2')).message)).toEqual({
+      code: 'AUDIO_DECODE',
+      message: 'bad: header\nline 2',
+    });
+    expect(parseFailedReason(toJobError(new Error('disk full')).message)).toEqual({
+      code: 'INTERNAL',
+      message: 'disk full',
+    });
     expect(parseFailedReason('job stalled more than allowable limit').code).toBe('JOB_STALLED');
     expect(parseFailedReason('something else').code).toBe('INTERNAL');
     expect(toJobError(new Error('x'.repeat(5000))).message.length).toBeLessThanOrEqual(1000);
-    expect(toDeadLetter({ id: 'key-a', data: { input: '/a.wav', key: 'a' }, failedReason: 'AUDIO_EMPTY: empty', attemptsMade: 1 })).toEqual({
+    expect(
+      toDeadLetter({
+        id: 'key-a',
+        data: { input: '/a.wav', key: 'a' },
+        failedReason: 'AUDIO_EMPTY: empty',
+        attemptsMade: 1,
+      }),
+    ).toEqual({
       input: '/a.wav',
       key: 'a',
       error: { code: 'AUDIO_EMPTY', message: 'empty' },

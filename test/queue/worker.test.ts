@@ -13,11 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { decodeWav } from '../../src/audio/wav.js';
 import { encodeNpy } from '../../src/io/npy.js';
-import { encodeFloatWav, readCompleteResult, writeResultFolder } from '../../src/results/folder.js';
+import { encodeFloatWav } from '../../src/audio/wav.js';
+import { readCompleteResult, writeResultFolder } from '../../src/results/folder.js';
 import { jobIdForKey, DEFAULT_JOB_OPTIONS } from '../../src/queue/job.js';
 import { enqueueJobs } from '../../src/queue/producer.js';
 import { readQueueStatus } from '../../src/queue/status.js';
-import { startAnalysisWorker, type AnalysisWorker, type JobResult, type ResultFolders } from '../../src/queue/worker.js';
+import {
+  startAnalysisWorker,
+  type AnalysisWorker,
+  type JobResult,
+  type ResultFolders,
+} from '../../src/queue/worker.js';
 import { runCli } from '../cli/run-cli.js';
 import { fixturePath } from '../support/fixtures.js';
 import { writeClip } from './inputs.js';
@@ -55,7 +61,18 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     const queue = new Queue(name, { connection });
     const log: string[] = [];
     const worker = start
-      ? startAnalysisWorker({ connection, queueName: name, outputDir, model, modelId: 'tiny', folders, concurrency: 1, lockMs: 30_000, maxStalls: 1, log: (line) => log.push(line) })
+      ? startAnalysisWorker({
+          connection,
+          queueName: name,
+          outputDir,
+          model,
+          modelId: 'tiny',
+          folders,
+          concurrency: 1,
+          lockMs: 30_000,
+          maxStalls: 1,
+          log: (line) => log.push(line),
+        })
       : undefined;
     opened.push({ queue, worker });
     return { queue, outputDir, worker, log };
@@ -75,8 +92,16 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
   it('enqueueing is idempotent per key; the same key for another input is a conflict, not a second job', async () => {
     const { queue } = setUp(undefined, false);
     const a = { input: '/data/a.wav', key: 'a', options: DEFAULT_JOB_OPTIONS };
-    expect(await enqueueJobs(queue, [a, { ...a, input: '/data/b.wav', key: 'b' }])).toEqual({ added: 2, alreadyQueued: 0, conflicts: [] });
-    expect(await enqueueJobs(queue, [a, { ...a, input: '/other/a.wav' }])).toEqual({ added: 0, alreadyQueued: 1, conflicts: [{ key: 'a', input: '/other/a.wav', queuedInput: '/data/a.wav' }] });
+    expect(await enqueueJobs(queue, [a, { ...a, input: '/data/b.wav', key: 'b' }])).toEqual({
+      added: 2,
+      alreadyQueued: 0,
+      conflicts: [],
+    });
+    expect(await enqueueJobs(queue, [a, { ...a, input: '/other/a.wav' }])).toEqual({
+      added: 0,
+      alreadyQueued: 1,
+      conflicts: [{ key: 'a', input: '/other/a.wav', queuedInput: '/data/a.wav' }],
+    });
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 2 });
     await expect(enqueueJobs(queue, [{ ...a, key: '../x' }])).rejects.toMatchObject({ code: 'JOB_INVALID' });
   });
@@ -104,19 +129,29 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
   });
 
   it('when the attempts run out the job is dead-lettered with its code; a poison input gets one attempt only', async () => {
-    const broken: ResultFolders = { readCompleteResult, writeResultFolder: async () => Promise.reject(new Error('ENOSPC: no space left on device')) };
+    const broken: ResultFolders = {
+      readCompleteResult,
+      writeResultFolder: async () => Promise.reject(new Error('ENOSPC: no space left on device')),
+    };
     const { queue } = setUp(broken);
     const good = writeClip(work, 2);
     const bad = join(work, 'missing.wav');
-    await enqueueJobs(queue, [
-      { input: good, key: 'good', options: DEFAULT_JOB_OPTIONS },
-      { input: bad, key: 'bad', options: DEFAULT_JOB_OPTIONS },
-    ], { attempts: 2, backoffMs: 100 });
+    await enqueueJobs(
+      queue,
+      [
+        { input: good, key: 'good', options: DEFAULT_JOB_OPTIONS },
+        { input: bad, key: 'bad', options: DEFAULT_JOB_OPTIONS },
+      ],
+      { attempts: 2, backoffMs: 100 },
+    );
     const [goodJob, badJob] = [await finished(queue, jobIdForKey('good')), await finished(queue, jobIdForKey('bad'))];
     expect([goodJob.attemptsMade, badJob.attemptsMade]).toEqual([2, 1]);
     const status = await readQueueStatus(queue);
     expect(status).toMatchObject({ completed: 0, failed: 2, done: true });
-    expect(Object.fromEntries(status.failedKeys.map((f) => [f.key, f.code]))).toEqual({ good: 'INTERNAL', bad: 'AUDIO_FILE_NOT_FOUND' });
+    expect(Object.fromEntries(status.failedKeys.map((f) => [f.key, f.code]))).toEqual({
+      good: 'INTERNAL',
+      bad: 'AUDIO_FILE_NOT_FOUND',
+    });
   });
 
   it('a FIFO or a folder as input is poison (a FIFO would block the worker for ever), dead-lettered at once', async () => {
@@ -127,7 +162,10 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
       { input: fifo, key: 'pipe', options: DEFAULT_JOB_OPTIONS },
       { input: work, key: 'folder', options: DEFAULT_JOB_OPTIONS },
     ]);
-    const jobs = [await finished(queue, jobIdForKey('pipe'), 20_000), await finished(queue, jobIdForKey('folder'), 20_000)];
+    const jobs = [
+      await finished(queue, jobIdForKey('pipe'), 20_000),
+      await finished(queue, jobIdForKey('folder'), 20_000),
+    ];
     expect(jobs.map((job) => [job.attemptsMade, job.failedReason.split(':')[0]])).toEqual([
       [1, 'FILE_NOT_REGULAR'],
       [1, 'FILE_NOT_REGULAR'],
@@ -136,12 +174,17 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
 
   it('a result folder already complete for the same input is reused, not written again', async () => {
     let writes = 0;
-    const counting: ResultFolders = { readCompleteResult, writeResultFolder: async (...args) => (writes++, writeResultFolder(...args)) };
+    const counting: ResultFolders = {
+      readCompleteResult,
+      writeResultFolder: async (...args) => (writes++, writeResultFolder(...args)),
+    };
     const { queue, outputDir } = setUp(counting);
     const input = writeClip(work, 3);
     const prediction = await model.predict(input);
     const { toResultRecord } = await import('../../src/results/record.js');
-    await writeResultFolder(outputDir, 'again', { record: toResultRecord(prediction, { input, key: 'again', model: 'tiny', granularity: 'utterance' }) });
+    await writeResultFolder(outputDir, 'again', {
+      record: toResultRecord(prediction, { input, key: 'again', model: 'tiny', granularity: 'utterance' }),
+    });
     await enqueueJobs(queue, [{ input, key: 'again', options: DEFAULT_JOB_OPTIONS }]);
     const job = await finished(queue, jobIdForKey('again'));
     expect((job.returnvalue as JobResult).reused).toBe(true);
@@ -151,18 +194,36 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
   it('a job with timeline and plot writes the same timeline.json, .csv and .svg as analyze --timeline --plot', async () => {
     const { queue, outputDir } = setUp();
     const input = fixturePath('long', 'phrases.wav');
-    await enqueueJobs(queue, [{ input, key: 'phrases', options: { ...DEFAULT_JOB_OPTIONS, timeline: true, plot: true } }]);
+    await enqueueJobs(queue, [
+      { input, key: 'phrases', options: { ...DEFAULT_JOB_OPTIONS, timeline: true, plot: true } },
+    ]);
     expect(await (await finished(queue, jobIdForKey('phrases'), 120_000)).getState()).toBe('completed');
     const analyzed = join(work, 'analyzed');
-    const cli = await runCli(['analyze', input, '--model', fixturePath('tiny'), '--backend', 'wasm', '--output-dir', analyzed, '--timeline', '--plot']);
+    const cli = await runCli([
+      'analyze',
+      input,
+      '--model',
+      fixturePath('tiny'),
+      '--backend',
+      'wasm',
+      '--output-dir',
+      analyzed,
+      '--timeline',
+      '--plot',
+    ]);
     expect(cli.code, cli.stderr).toBe(0);
     const files = ['timeline.json', 'timeline.csv', 'timeline.svg'];
     expect(readdirSync(join(outputDir, 'phrases')).sort()).toEqual(readdirSync(join(analyzed, 'phrases')).sort());
-    for (const file of files) expect(readFileSync(join(outputDir, 'phrases', file), 'utf8'), file).toBe(readFileSync(join(analyzed, 'phrases', file), 'utf8'));
+    for (const file of files)
+      expect(readFileSync(join(outputDir, 'phrases', file), 'utf8'), file).toBe(
+        readFileSync(join(analyzed, 'phrases', file), 'utf8'),
+      );
     // result.json lists the same files (its timestamp is the one thing that differs).
     const resultFiles = (root: string) => JSON.parse(readFileSync(join(root, 'phrases', 'result.json'), 'utf8')).files;
     expect(resultFiles(outputDir)).toEqual(resultFiles(analyzed));
-    expect(JSON.parse(readFileSync(join(outputDir, 'phrases', 'timeline.json'), 'utf8')).segments.length).toBeGreaterThan(1);
+    expect(
+      JSON.parse(readFileSync(join(outputDir, 'phrases', 'timeline.json'), 'utf8')).segments.length,
+    ).toBeGreaterThan(1);
   });
 
   it('a frame-embedding job on a long file streams embedding.npy, byte-identical to the whole array; a failed write leaves no temp file', async () => {
@@ -178,9 +239,17 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     const whole = await model.predict(input, { granularity: 'frame', embedding: true });
     expect(whole.segmented?.segments).toBeGreaterThanOrEqual(3);
     expect(readdirSync(join(outputDir, 'frames')).sort()).toEqual(['embedding.npy', 'result.json']);
-    expect(Buffer.compare(readFileSync(join(outputDir, 'frames', 'embedding.npy')), Buffer.from(encodeNpy(whole.embedding!.data, whole.embedding!.shape)))).toBe(0);
+    expect(
+      Buffer.compare(
+        readFileSync(join(outputDir, 'frames', 'embedding.npy')),
+        Buffer.from(encodeNpy(whole.embedding!.data, whole.embedding!.shape)),
+      ),
+    ).toBe(0);
 
-    const broken: ResultFolders = { readCompleteResult, writeResultFolder: async () => Promise.reject(new Error('ENOSPC: no space left on device')) };
+    const broken: ResultFolders = {
+      readCompleteResult,
+      writeResultFolder: async () => Promise.reject(new Error('ENOSPC: no space left on device')),
+    };
     const failing = setUp(broken);
     await enqueueJobs(failing.queue, [{ input, key: 'frames', options }], { attempts: 1, backoffMs: 100 });
     expect(await (await finished(failing.queue, jobIdForKey('frames'), 120_000)).getState()).toBe('failed');

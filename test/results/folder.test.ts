@@ -8,8 +8,6 @@ import { decodeNpy, encodeNpy } from '../../src/io/npy.js';
 import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import {
   EmbeddingStreams,
-  encodeFloatWav,
-  floatWavParts,
   MAX_OUTPUT_NAME_BYTES,
   printable,
   readCompleteResult,
@@ -39,7 +37,26 @@ afterEach(async () => {
 });
 
 describe('safeOutputName', () => {
-  const hostile = ['...wav', '..wav', '..', '.', '', 'a/../../x', '../../etc/passwd', 'a\\..\\b', 'nul\u0000byte', 'esc\u001b[31mred', 'CON', 'con.txt', 'Lpt1', 'trail. . ', ' lead', 'x'.repeat(400), '語'.repeat(200), 'bidi\u202egnp.exe'];
+  const hostile = [
+    '...wav',
+    '..wav',
+    '..',
+    '.',
+    '',
+    'a/../../x',
+    '../../etc/passwd',
+    'a\\..\\b',
+    'nul\u0000byte',
+    'esc\u001b[31mred',
+    'CON',
+    'con.txt',
+    'Lpt1',
+    'trail. . ',
+    ' lead',
+    'x'.repeat(400),
+    '語'.repeat(200),
+    'bidi\u202egnp.exe',
+  ];
   it.each(hostile)('makes %j one safe path segment, idempotently', (name) => {
     const safe = safeOutputName(name);
     expect(safe.length).toBeGreaterThan(0);
@@ -58,7 +75,13 @@ describe('safeOutputName', () => {
   });
 
   it('hands out unique names ignoring case, never a reserved one', () => {
-    expect(uniqueOutputNames(['a', 'A', 'a-2', '../a', 'summary.csv'], ['summary.csv'])).toEqual(['a', 'A-2', 'a-2-2', '___a', 'summary.csv-2']);
+    expect(uniqueOutputNames(['a', 'A', 'a-2', '../a', 'summary.csv'], ['summary.csv'])).toEqual([
+      'a',
+      'A-2',
+      'a-2-2',
+      '___a',
+      'summary.csv-2',
+    ]);
   });
 
   it('prints terminal escapes as visible text', () => {
@@ -69,13 +92,33 @@ describe('safeOutputName', () => {
 describe('writeResultFolder', () => {
   it('writes result.json last with the embedding, the processed audio and extra files', async () => {
     const waveform = new Float32Array(1600).map((_, i) => Math.sin(i / 10) * 0.5);
-    const embedding = { data: new Float32Array([1, 2, 3, 4]), shape: [4] as [number], granularity: 'utterance' as const };
+    const embedding = {
+      data: new Float32Array([1, 2, 3, 4]),
+      shape: [4] as [number],
+      granularity: 'utterance' as const,
+    };
     const record = toResultRecord(prediction, { input: 'a.wav', key: 'a', model: 'tiny', granularity: 'utterance' });
-    const written = await writeResultFolder(root, 'a', { record, embedding, processedAudio: waveform, extraFiles: { 'timeline.csv': 't,x\n' } });
+    const written = await writeResultFolder(root, 'a', {
+      record,
+      embedding,
+      processedAudio: waveform,
+      extraFiles: { 'timeline.csv': 't,x\n' },
+    });
     expect(written.path).toBe(join(await (await import('node:fs/promises')).realpath(root), 'a'));
-    expect((await readdir(written.path)).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json', 'timeline.csv']);
+    expect((await readdir(written.path)).sort()).toEqual([
+      'embedding.npy',
+      'processed_audio.wav',
+      'result.json',
+      'timeline.csv',
+    ]);
     const json = JSON.parse(await readFile(join(written.path, 'result.json'), 'utf8'));
-    expect(json).toMatchObject({ key: 'a', emotion: 'happy', emotion_zh: '开心', confidence: 0.7, embedding: { shape: [4], file: 'embedding.npy' } });
+    expect(json).toMatchObject({
+      key: 'a',
+      emotion: 'happy',
+      emotion_zh: '开心',
+      confidence: 0.7,
+      embedding: { shape: [4], file: 'embedding.npy' },
+    });
     expect(json.files).toEqual(['embedding.npy', 'processed_audio.wav', 'timeline.csv']);
     expect(Array.from(decodeNpy(await readFile(join(written.path, 'embedding.npy'))).data)).toEqual([1, 2, 3, 4]);
     const wav = await decodeAudio(new Uint8Array(await readFile(join(written.path, 'processed_audio.wav'))));
@@ -89,21 +132,46 @@ describe('writeResultFolder', () => {
     const dim = 5;
     const frames = new Float32Array(rows * dim).map((_, i) => Math.sin(i) * 3 + 1e-7 * i);
     const timestamp = new Date('2026-01-02T03:04:05Z');
-    const record = toResultRecord(prediction, { input: 'a.wav', key: 'a', model: 'tiny', granularity: 'frame', timestamp });
+    const record = toResultRecord(prediction, {
+      input: 'a.wav',
+      key: 'a',
+      model: 'tiny',
+      granularity: 'frame',
+      timestamp,
+    });
     const waveform = new Float32Array(800).map((_, i) => Math.cos(i / 7));
-    const whole = await writeResultFolder(join(root, 'whole'), 'a', { record, embedding: { data: frames, shape: [rows, dim], granularity: 'frame' }, processedAudio: waveform });
+    const whole = await writeResultFolder(join(root, 'whole'), 'a', {
+      record,
+      embedding: { data: frames, shape: [rows, dim], granularity: 'frame' },
+      processedAudio: waveform,
+    });
 
     const streams = new EmbeddingStreams(join(root, 'streamed'), () => 'a');
     // Windows of uneven sizes, as the long-audio runner hands them.
-    for (const [from, to] of [[0, 4], [4, 15], [15, 15], [15, 23]] as const) await streams.sink(frames.subarray(from * dim, to * dim), [to - from, dim], 0);
-    const streamed = await writeResultFolder(join(root, 'streamed'), 'a', { record, embedding: await streams.take(0), processedAudio: waveform });
+    for (const [from, to] of [
+      [0, 4],
+      [4, 15],
+      [15, 15],
+      [15, 23],
+    ] as const)
+      await streams.sink(frames.subarray(from * dim, to * dim), [to - from, dim], 0);
+    const streamed = await writeResultFolder(join(root, 'streamed'), 'a', {
+      record,
+      embedding: await streams.take(0),
+      processedAudio: waveform,
+    });
     await streams.discardRest();
 
     expect((await readdir(streamed.path)).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
     for (const file of ['embedding.npy', 'processed_audio.wav', 'result.json']) {
-      expect(Buffer.compare(await readFile(join(streamed.path, file)), await readFile(join(whole.path, file))), file).toBe(0);
+      expect(
+        Buffer.compare(await readFile(join(streamed.path, file)), await readFile(join(whole.path, file))),
+        file,
+      ).toBe(0);
     }
-    expect(Buffer.compare(await readFile(join(streamed.path, 'embedding.npy')), Buffer.from(encodeNpy(frames, [rows, dim])))).toBe(0);
+    expect(
+      Buffer.compare(await readFile(join(streamed.path, 'embedding.npy')), Buffer.from(encodeNpy(frames, [rows, dim]))),
+    ).toBe(0);
     expect(streamed.record).toEqual(whole.record);
     expect(streamed.record.embedding).toEqual({ shape: [rows, dim], granularity: 'frame', file: 'embedding.npy' });
   });
@@ -128,17 +196,24 @@ describe('writeResultFolder', () => {
     await streams.sink(new Float32Array(2), [1, 2], 0);
     const record = toResultRecord(prediction, { input: 'b', key: 'b', model: 'tiny', granularity: 'frame' });
     const stream = await streams.take(0);
-    await expect(writeResultFolder(join(root, 'out'), 'b', { record, embedding: stream })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await expect(writeResultFolder(join(root, 'out'), 'b', { record, embedding: stream })).rejects.toMatchObject({
+      code: 'OUTPUT_UNSAFE_PATH',
+    });
     await stream!.discard();
     expect(await readdir(join(root, 'out'))).toEqual(['b']);
   });
 
-  it.each(['..', '../escape', 'a/../../x.wav', '/abs/path', 'nul\u0000'])('keeps the key %j inside the root', async (key) => {
-    const record = toResultRecord(prediction, { input: key, key, model: 'tiny', granularity: 'utterance' });
-    const written = await writeResultFolder(join(root, 'out'), key, { record });
-    expect(written.path.startsWith(join(await (await import('node:fs/promises')).realpath(root), 'out') + '/')).toBe(true);
-    expect(await readdir(root)).toEqual(['out']);
-  });
+  it.each(['..', '../escape', 'a/../../x.wav', '/abs/path', 'nul\u0000'])(
+    'keeps the key %j inside the root',
+    async (key) => {
+      const record = toResultRecord(prediction, { input: key, key, model: 'tiny', granularity: 'utterance' });
+      const written = await writeResultFolder(join(root, 'out'), key, { record });
+      expect(written.path.startsWith(join(await (await import('node:fs/promises')).realpath(root), 'out') + '/')).toBe(
+        true,
+      );
+      expect(await readdir(root)).toEqual(['out']);
+    },
+  );
 
   it('refuses a folder that is a symlink, and unsafe extra file names', async () => {
     const outside = join(root, 'outside');
@@ -146,10 +221,16 @@ describe('writeResultFolder', () => {
     await mkdir(join(root, 'out'));
     await symlink(outside, join(root, 'out', 'a'));
     const record = toResultRecord(prediction, { input: 'a', key: 'a', model: 'tiny', granularity: 'utterance' });
-    await expect(writeResultFolder(join(root, 'out'), 'a', { record })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await expect(writeResultFolder(join(root, 'out'), 'a', { record })).rejects.toMatchObject({
+      code: 'OUTPUT_UNSAFE_PATH',
+    });
     expect(await readdir(outside)).toEqual([]);
-    await expect(writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { '../x': 'no' } })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
-    await expect(writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { 'result.json': 'no' } })).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await expect(
+      writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { '../x': 'no' } }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
+    await expect(
+      writeResultFolder(join(root, 'out'), 'b', { record, extraFiles: { 'result.json': 'no' } }),
+    ).rejects.toMatchObject({ code: 'OUTPUT_UNSAFE_PATH' });
   });
 
   it('replaces a planted result.json symlink instead of writing through it', async () => {
@@ -173,32 +254,37 @@ describe('writeResultFolder', () => {
 
 describe('summary.csv', () => {
   it('has a row per input, scores per label, and formula-looking names kept as text', async () => {
-    const ok = toResultRecord(prediction, { input: '=HYPERLINK("x")', key: 'k1', model: 'tiny', granularity: 'utterance' });
-    const failed = toErrorRecord(new AudioInputError('AUDIO_DECODE', 'bad, "quoted"\nfile'), { input: 'b.wav', key: 'b' });
+    const ok = toResultRecord(prediction, {
+      input: '=HYPERLINK("x")',
+      key: 'k1',
+      model: 'tiny',
+      granularity: 'utterance',
+    });
+    const failed = toErrorRecord(new AudioInputError('AUDIO_DECODE', 'bad, "quoted"\nfile'), {
+      input: 'b.wav',
+      key: 'b',
+    });
     const path = await writeSummaryCsv(root, [{ record: ok, folder: 'k1' }, { record: failed }]);
     const rows = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ folder: 'k1', input: `'=HYPERLINK("x")`, status: 'ok', emotion: 'happy', emotion_zh: '开心', confidence: '0.7', warnings: 'TOO_QUIET', score_angry: '0.1', score_happy: '0.7', score_unknown: '0.2' });
-    expect(rows[1]).toMatchObject({ key: 'b', status: 'error', error_code: 'AUDIO_DECODE', error_message: 'bad, "quoted"\nfile', score_happy: '' });
-  });
-});
-
-describe('processed_audio.wav encoding', () => {
-  it('writes the same bytes wavefile writes (float32 mono), header and samples', async () => {
-    const { default: wavefile } = await import('wavefile');
-    const samples = new Float32Array([0, 0.5, -0.25, 1, -1, 3.4e38, -1e-30, 0.123456789]);
-    for (const [values, rate] of [[samples, 16_000], [samples.subarray(3, 6), 44_100], [new Float32Array(0), 16_000]] as const) {
-      const reference = new wavefile.WaveFile();
-      reference.fromScratch(1, rate, '32f', values);
-      expect(Buffer.from(encodeFloatWav(values, rate)).equals(Buffer.from(reference.toBuffer()))).toBe(true);
-    }
-  });
-
-  it('hands out the samples as a view, not a copy', () => {
-    const samples = new Float32Array(16_000).map((_, i) => Math.sin(i / 10));
-    const [header, data] = floatWavParts(samples, 16_000);
-    expect(header.length).toBe(44);
-    expect(data.buffer).toBe(samples.buffer);
-    expect(data.byteLength).toBe(samples.byteLength);
+    expect(rows[0]).toMatchObject({
+      folder: 'k1',
+      input: `'=HYPERLINK("x")`,
+      status: 'ok',
+      emotion: 'happy',
+      emotion_zh: '开心',
+      confidence: '0.7',
+      warnings: 'TOO_QUIET',
+      score_angry: '0.1',
+      score_happy: '0.7',
+      score_unknown: '0.2',
+    });
+    expect(rows[1]).toMatchObject({
+      key: 'b',
+      status: 'error',
+      error_code: 'AUDIO_DECODE',
+      error_message: 'bad, "quoted"\nfile',
+      score_happy: '',
+    });
   });
 });

@@ -5,8 +5,22 @@ import type { TimelineEntry } from '../../src/model/segment-runner.js';
 
 const labels = ['生气/angry', '开心/happy', '<unk>'];
 const timeline: TimelineEntry[] = [
-  { start: 0, end: 0.64, speech: false, top: { label: '<unk>', score: 0.5, index: 2 }, scores: [0.2, 0.3, 0.5], frames: 32 },
-  { start: 0.64, end: 3.58, speech: true, top: { label: '开心/happy', score: 0.7, index: 1 }, scores: [0.1, 0.7, 0.2], frames: 147 },
+  {
+    start: 0,
+    end: 0.64,
+    speech: false,
+    top: { label: '<unk>', score: 0.5, index: 2 },
+    scores: [0.2, 0.3, 0.5],
+    frames: 32,
+  },
+  {
+    start: 0.64,
+    end: 3.58,
+    speech: true,
+    top: { label: '开心/happy', score: 0.7, index: 1 },
+    scores: [0.1, 0.7, 0.2],
+    frames: 147,
+  },
   { start: 3.58, end: 4.1, speech: false, top: null, scores: [], frames: 0 },
 ];
 

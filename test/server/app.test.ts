@@ -26,9 +26,18 @@ async function post(parts: readonly Part[], target: FastifyInstance = app) {
   return target.inject({ method: 'POST', url: '/predict_emotion', payload: body, headers });
 }
 
-const speech = (name = 'speech16k.wav'): Part => ({ name: 'audio', file: audioFixture(name), fileName: name, type: 'audio/wav' });
+const speech = (name = 'speech16k.wav'): Part => ({
+  name: 'audio',
+  file: audioFixture(name),
+  fileName: name,
+  type: 'audio/wav',
+});
 
-function expectError(response: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string) {
+function expectError(
+  response: { statusCode: number; json(): unknown; headers: Record<string, unknown> },
+  status: number,
+  code: string,
+) {
   expect(response.statusCode).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   const body = response.json() as { input: string; key: string; error: { code: string; message: string } };
@@ -56,7 +65,10 @@ describe('POST /predict_emotion', () => {
   it('timeline=true adds the timeline the library gives: segments in order, covering the audio', async () => {
     const response = await post([speech(), { name: 'timeline', value: 'true' }]);
     expect(response.statusCode).toBe(200);
-    const record = response.json() as { duration: number; timeline: { start: number; end: number; scores: number[] }[] };
+    const record = response.json() as {
+      duration: number;
+      timeline: { start: number; end: number; scores: number[] }[];
+    };
     const expected = await model.predict(audioFixture('speech16k.wav'), { timeline: true });
     expect(record.timeline).toEqual(JSON.parse(JSON.stringify(expected.timeline)));
     expect(record.timeline[0]!.start).toBe(0);
@@ -93,8 +105,13 @@ describe('POST /predict_emotion', () => {
     expect(utterance.embedding.granularity).toBe('utterance');
     expect(utterance.embedding.data).toEqual(Array.from(expected.embedding!.data));
 
-    const frames = (await post([speech(), { name: 'embedding', value: '1' }, { name: 'granularity', value: 'frame' }])).json();
-    const expectedFrames = await model.predict(audioFixture('speech16k.wav'), { embedding: true, granularity: 'frame' });
+    const frames = (
+      await post([speech(), { name: 'embedding', value: '1' }, { name: 'granularity', value: 'frame' }])
+    ).json();
+    const expectedFrames = await model.predict(audioFixture('speech16k.wav'), {
+      embedding: true,
+      granularity: 'frame',
+    });
     expect(frames.granularity).toBe('frame');
     expect(frames.embedding.shape).toEqual(expectedFrames.embedding!.shape);
     expect(frames.embedding.data).toEqual(Array.from(expectedFrames.embedding!.data));
@@ -111,7 +128,11 @@ describe('POST /predict_emotion', () => {
     const lenient = await post([speech('short720.wav')]);
     expect(lenient.statusCode).toBe(200);
     expect(lenient.json().quality.warnings.map((w: { code: string }) => w.code)).toContain('TOO_SHORT');
-    const strict = expectError(await post([speech('short720.wav'), { name: 'strict', value: 'true' }]), 422, 'AUDIO_QUALITY');
+    const strict = expectError(
+      await post([speech('short720.wav'), { name: 'strict', value: 'true' }]),
+      422,
+      'AUDIO_QUALITY',
+    );
     expect(strict).toMatchObject({ input: 'short720.wav', key: 'short720' });
   });
 
@@ -127,28 +148,54 @@ describe('POST /predict_emotion', () => {
 
   it('a missing audio field, an unknown option, a bad option value and a second file are 400s', async () => {
     expectError(await post([{ name: 'granularity', value: 'frame' }]), 400, 'REQUEST_MISSING_FIELD');
-    expectError(await post([{ name: 'file', file: audioFixture('speech16k.wav'), fileName: 'speech16k.wav' }]), 400, 'REQUEST_UNKNOWN_OPTION');
-    const unknown = expectError(await post([speech(), { name: 'language', value: 'en' }]), 400, 'REQUEST_UNKNOWN_OPTION');
+    expectError(
+      await post([{ name: 'file', file: audioFixture('speech16k.wav'), fileName: 'speech16k.wav' }]),
+      400,
+      'REQUEST_UNKNOWN_OPTION',
+    );
+    const unknown = expectError(
+      await post([speech(), { name: 'language', value: 'en' }]),
+      400,
+      'REQUEST_UNKNOWN_OPTION',
+    );
     expect(unknown.error.message).toContain('"language"');
     expectError(await post([speech(), { name: 'granularity', value: 'word' }]), 400, 'REQUEST_INVALID_OPTION');
     expectError(await post([speech(), { name: 'embedding', value: 'maybe' }]), 400, 'REQUEST_INVALID_OPTION');
-    expectError(await post([speech(), { name: 'extra', file: PNG_BYTES, fileName: 'x.png' }]), 400, 'REQUEST_UNKNOWN_OPTION');
+    expectError(
+      await post([speech(), { name: 'extra', file: PNG_BYTES, fileName: 'x.png' }]),
+      400,
+      'REQUEST_UNKNOWN_OPTION',
+    );
   });
 
   it('echoes at most 255 characters of a hostile file name', async () => {
-    const body = expectError(await post([{ name: 'audio', file: PNG_BYTES, fileName: `${'x'.repeat(5000)}.wav` }]), 415, 'AUDIO_UNSUPPORTED_FORMAT');
+    const body = expectError(
+      await post([{ name: 'audio', file: PNG_BYTES, fileName: `${'x'.repeat(5000)}.wav` }]),
+      415,
+      'AUDIO_UNSUPPORTED_FORMAT',
+    );
     expect(body.input).toHaveLength(255);
   });
 
   it('a body over the limit is 413, for multipart and for any other body', async () => {
     // 0.5 MiB limit; speech44k_stereo.wav is 1.04 MiB.
     expectError(await post([speech('speech44k_stereo.wav')]), 413, 'REQUEST_TOO_LARGE');
-    const json = await app.inject({ method: 'POST', url: '/predict_emotion', payload: JSON.stringify({ x: 'y'.repeat(600_000) }), headers: { 'content-type': 'application/json' } });
+    const json = await app.inject({
+      method: 'POST',
+      url: '/predict_emotion',
+      payload: JSON.stringify({ x: 'y'.repeat(600_000) }),
+      headers: { 'content-type': 'application/json' },
+    });
     expectError(json, 413, 'REQUEST_TOO_LARGE');
   });
 
   it('a body that is not multipart is 415', async () => {
-    const raw = await app.inject({ method: 'POST', url: '/predict_emotion', payload: Buffer.from(audioFixture('speech16k.wav')), headers: { 'content-type': 'audio/wav' } });
+    const raw = await app.inject({
+      method: 'POST',
+      url: '/predict_emotion',
+      payload: Buffer.from(audioFixture('speech16k.wav')),
+      headers: { 'content-type': 'audio/wav' },
+    });
     expectError(raw, 415, 'REQUEST_UNSUPPORTED_TYPE');
     const json = await app.inject({ method: 'POST', url: '/predict_emotion', payload: { audio: 'speech.wav' } });
     expectError(json, 415, 'REQUEST_UNSUPPORTED_TYPE');
@@ -159,7 +206,8 @@ describe('POST /predict_emotion', () => {
     const before = watched.stats.maxConcurrent;
     const held = [post([speech()]), post([speech()]), post([speech()]), post([speech()])];
     // Wait until all four are queued (the queue holds 4).
-    for (let i = 0; i < 200 && (await app.inject('/health')).json().queue.size < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await app.inject('/health')).json().queue.size < 4; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect((await app.inject('/health')).json().queue).toEqual({ size: 4, capacity: 4 });
     const refused = await post([speech()]);
     expectError(refused, 503, 'SERVER_BUSY');
@@ -174,7 +222,14 @@ describe('POST /predict_emotion', () => {
 describe('other routes', () => {
   it('GET /health names the model, backend, queue and page model', async () => {
     const health = (await app.inject('/health')).json();
-    expect(health).toMatchObject({ status: 'ok', model: MODEL_ID, backend: 'wasm', labels: 9, embeddingDim: model.embeddingDim, queue: { size: 0, capacity: 4 } });
+    expect(health).toMatchObject({
+      status: 'ok',
+      model: MODEL_ID,
+      backend: 'wasm',
+      labels: 9,
+      embeddingDim: model.embeddingDim,
+      queue: { size: 0, capacity: 4 },
+    });
     expect(health.pageModel).toEqual({ url: '/model/model.json', fingerprint: pageModel.fingerprint });
   });
 

@@ -3,17 +3,26 @@ import { readFileSync } from 'node:fs';
 import type { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { fixturePath } from '../support/fixtures.js';
 
-export type Part = { name: string; value: string } | { name: string; file: Uint8Array; fileName: string; type?: string };
+export type Part =
+  { name: string; value: string } | { name: string; file: Uint8Array; fileName: string; type?: string };
 
 /** A multipart/form-data body as a browser or curl would send it. */
 export async function multipart(parts: readonly Part[]): Promise<{ body: Buffer; headers: Record<string, string> }> {
   const form = new FormData();
   for (const part of parts) {
-    if ('file' in part) form.append(part.name, new Blob([part.file as Uint8Array<ArrayBuffer>], { type: part.type ?? 'application/octet-stream' }), part.fileName);
+    if ('file' in part)
+      form.append(
+        part.name,
+        new Blob([part.file as Uint8Array<ArrayBuffer>], { type: part.type ?? 'application/octet-stream' }),
+        part.fileName,
+      );
     else form.append(part.name, part.value);
   }
   const request = new Request('http://localhost/', { method: 'POST', body: form });
-  return { body: Buffer.from(await request.arrayBuffer()), headers: { 'content-type': request.headers.get('content-type')! } };
+  return {
+    body: Buffer.from(await request.arrayBuffer()),
+    headers: { 'content-type': request.headers.get('content-type')! },
+  };
 }
 
 export function audioFixture(name: string): Uint8Array {
@@ -21,7 +30,10 @@ export function audioFixture(name: string): Uint8Array {
 }
 
 /** The first bytes of a PNG image: what a user picking the wrong file uploads. */
-export const PNG_BYTES = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0]);
+export const PNG_BYTES = new Uint8Array([
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0,
+  0, 0,
+]);
 
 /** A 16-bit mono WAV of `samples` samples of a quiet tone at `rate`. */
 export function wavBytes(samples: number, rate = 16_000): Uint8Array {
@@ -38,7 +50,8 @@ export function wavBytes(samples: number, rate = 16_000): Uint8Array {
   buffer.writeUInt16LE(16, 34);
   buffer.write('data', 36);
   buffer.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) buffer.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / rate)), 44 + i * 2);
+  for (let i = 0; i < samples; i++)
+    buffer.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / rate)), 44 + i * 2);
   return new Uint8Array(buffer);
 }
 
@@ -46,7 +59,11 @@ export function wavBytes(samples: number, rate = 16_000): Uint8Array {
  * The model with its `predict` watched: `maxConcurrent` is the most inferences that ever ran at once, and
  * `gate`, when set, holds every inference until it resolves.
  */
-export function watchedModel(model: Emotion2Vec): { model: Emotion2Vec; stats: { calls: number; active: number; maxConcurrent: number }; hold(): () => void } {
+export function watchedModel(model: Emotion2Vec): {
+  model: Emotion2Vec;
+  stats: { calls: number; active: number; maxConcurrent: number };
+  hold(): () => void;
+} {
   const stats = { calls: 0, active: 0, maxConcurrent: 0 };
   let gate: Promise<void> | null = null;
   const watched = Object.create(model) as Emotion2Vec;

@@ -23,7 +23,11 @@ export const HAS_FFMPEG = ((): boolean => {
  * Best normalised cross-correlation between a decoded signal and its source over lags in [-maxLag, maxLag]:
  * lossy encoders delay and pad the signal, so the comparison is made at the lag where they line up best.
  */
-export function alignedCorrelation(decoded: Float32Array, source: Float32Array, maxLag: number): { correlation: number; lag: number } {
+export function alignedCorrelation(
+  decoded: Float32Array,
+  source: Float32Array,
+  maxLag: number,
+): { correlation: number; lag: number } {
   let best = { correlation: -1, lag: 0 };
   for (let lag = -maxLag; lag <= maxLag; lag++) {
     let xy = 0;

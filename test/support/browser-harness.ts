@@ -17,7 +17,12 @@ export const HAS_CHROMIUM = existsSync(CHROMIUM);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Chromium's flags for the tests: headless, software WebGL2 (--disable-gpu), no network of its own. */
-export const CHROMIUM_FLAGS: readonly string[] = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
+export const CHROMIUM_FLAGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+];
 
 /** The page's `scenarios` object: async functions taking and returning plain JSON. */
 type ScenarioMap = Record<string, (...args: never[]) => Promise<unknown>>;
@@ -57,8 +62,14 @@ export async function startBrowserHarness<S extends ScenarioMap>(
       logLevel: 'error',
     });
     const pageName = `${entry.split('/').pop()!.replace(/\.ts$/, '')}.js`;
-    writeFileSync(join(bundleDir, 'page.html'), `<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/${pageName}"></script>`);
-    const mounts = [['/bundle/', bundleDir], ...Object.entries(folders)].map(([prefix, dir]) => ({ prefix: prefix!, serve: sirv(dir!, { dev: true }) }));
+    writeFileSync(
+      join(bundleDir, 'page.html'),
+      `<!doctype html><meta charset="utf-8"><script type="module" src="/bundle/${pageName}"></script>`,
+    );
+    const mounts = [['/bundle/', bundleDir], ...Object.entries(folders)].map(([prefix, dir]) => ({
+      prefix: prefix!,
+      serve: sirv(dir!, { dev: true }),
+    }));
     const repo = sirv(REPO, { dev: true });
     server = createServer((req, res) => {
       const notFound = () => void res.writeHead(404).end();
@@ -82,7 +93,10 @@ export async function startBrowserHarness<S extends ScenarioMap>(
       pageErrors,
       run: async (name, ...args) =>
         (await page.evaluate(
-          ([scenario, scenarioArgs]) => (globalThis as unknown as { scenarios: Record<string, (...a: unknown[]) => unknown> }).scenarios[scenario]!(...scenarioArgs),
+          ([scenario, scenarioArgs]) =>
+            (globalThis as unknown as { scenarios: Record<string, (...a: unknown[]) => unknown> }).scenarios[scenario]!(
+              ...scenarioArgs,
+            ),
           [name, args] as [string, unknown[]],
         )) as never,
       close: async () => {

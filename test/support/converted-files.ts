@@ -23,7 +23,14 @@ export async function convertedFiles(name: FixtureCase, dtype: WeightDType): Pro
   }
   const network = new Emotion2VecNetwork(definition);
   await writeConvertedModel(
-    { definition, modelConf, weights: { tensors, format: 'safetensors', notes: [] }, parameters: network.params.specs(), sourceFile: name, dtype },
+    {
+      definition,
+      modelConf,
+      weights: { tensors, format: 'safetensors', notes: [] },
+      parameters: network.params.specs(),
+      sourceFile: name,
+      dtype,
+    },
     async (file, bytes) => {
       files[file] = bytes.slice();
     },

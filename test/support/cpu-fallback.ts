@@ -2,9 +2,9 @@
  * Child-process script for test/backend/select.test.ts: a Node app whose wasm files cannot be found (as in an app
  * bundled without node_modules) selects backend 'auto' twice. Prints the backend, then what went to stderr.
  */
-import { getPlatform, installPlatform, selectBackend } from '../../src/node.js';
+import { getBackendHooks, installBackendHooks, selectBackend } from '../../src/backend/select.js';
 
-installPlatform({ ...getPlatform(), defaultWasmPaths: () => '/nonexistent-wasm-folder/' });
+installBackendHooks({ ...getBackendHooks(), defaultWasmPaths: () => '/nonexistent-wasm-folder/' });
 const first = await selectBackend('auto');
 const second = await selectBackend('auto');
 console.log(JSON.stringify({ first, second }));

@@ -32,7 +32,9 @@ export async function measureDrift(name: FixtureCase, dtype: WeightDType, backen
       if (result.top!.label !== input.top) topMismatches.push(input.id);
     }
     // Printed for docs/performance.md (vitest shows it).
-    console.info(`drift ${name} ${dtype} ${backend}: ${bytes} shard bytes, frames max |diff| ${frames.toExponential(2)}, scores max |diff| ${scores.toExponential(2)}`);
+    console.info(
+      `drift ${name} ${dtype} ${backend}: ${bytes} shard bytes, frames max |diff| ${frames.toExponential(2)}, scores max |diff| ${scores.toExponential(2)}`,
+    );
     return { bytes, frames, scores, topMismatches };
   } finally {
     model.dispose();

@@ -5,11 +5,19 @@ import type { StateDict } from '../../src/model/state-dict.js';
 
 /** A state dict from plain arrays. */
 export function stateDictOf(tensors: Record<string, { shape: number[]; data: Float32Array }>): StateDict {
-  return new Map(Object.entries(tensors).map(([name, { shape, data }]) => [name, { shape, dtype: 'float32' as const, read: () => data }]));
+  return new Map(
+    Object.entries(tensors).map(([name, { shape, data }]) => [
+      name,
+      { shape, dtype: 'float32' as const, read: () => data },
+    ]),
+  );
 }
 
 /** Declares a layer, loads its weights, and returns it with its parameter set (dispose it after the test). */
-export function buildLayer<T>(declare: (params: ParameterSet) => T, weights: StateDict): { layer: T; params: ParameterSet } {
+export function buildLayer<T>(
+  declare: (params: ParameterSet) => T,
+  weights: StateDict,
+): { layer: T; params: ParameterSet } {
   const params = new ParameterSet();
   const layer = declare(params);
   params.load(weights);
@@ -27,7 +35,9 @@ export function evaluate(fn: () => tf.Tensor): { data: Float32Array; shape: numb
 
 /** Where a tensor's bytes lie on the wasm heap, 0 once freed (tfjs-backend-wasm's own bookkeeping; wasm only). */
 export function heapOffset(tensor: tf.Tensor): number {
-  return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(tensor.dataId).memoryOffset;
+  return (tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } }).dataIdMap.get(
+    tensor.dataId,
+  ).memoryOffset;
 }
 
 /** erf in float64 (Taylor series; |x| >= 5 is +-1 within 2e-12), as an independent reference. */
@@ -49,7 +59,13 @@ export function gelu64(x: number): number {
 }
 
 /** LayerNorm of each row of a (rows, dim) array, float64. */
-export function layerNorm64(x: ArrayLike<number>, dim: number, eps: number, weight?: ArrayLike<number>, bias?: ArrayLike<number>): Float64Array {
+export function layerNorm64(
+  x: ArrayLike<number>,
+  dim: number,
+  eps: number,
+  weight?: ArrayLike<number>,
+  bias?: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(x.length);
   for (let r = 0; r < x.length / dim; r++) {
     let mean = 0;
@@ -67,7 +83,14 @@ export function layerNorm64(x: ArrayLike<number>, dim: number, eps: number, weig
 }
 
 /** y = x W^T + b for x (rows, in), W (out, in), float64. */
-export function linear64(x: ArrayLike<number>, rows: number, w: ArrayLike<number>, out: number, inDim: number, b?: ArrayLike<number>): Float64Array {
+export function linear64(
+  x: ArrayLike<number>,
+  rows: number,
+  w: ArrayLike<number>,
+  out: number,
+  inDim: number,
+  b?: ArrayLike<number>,
+): Float64Array {
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < out; o++) {

@@ -47,7 +47,10 @@ export async function startLoopbackHub(folder: string, repos: readonly string[])
     if (range && !ignoreRange) {
       start = Number(range[1]);
       if (start >= body.length) return void res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
-      res.writeHead(206, { 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+      res.writeHead(206, {
+        'content-length': body.length - start,
+        'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+      });
     } else {
       res.writeHead(200, { 'content-length': body.length });
     }

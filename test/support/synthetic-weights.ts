@@ -54,7 +54,10 @@ export function syntheticTensor(salt: string, key: string, shape: readonly numbe
 
 /** A lazily generated state dict for a fixture case (its state_dict_keys.json and manifest salt). */
 export function syntheticStateDict(caseDir: string): StateDict {
-  const keys = JSON.parse(readFileSync(`${caseDir}/state_dict_keys.json`, 'utf8')) as { key: string; shape: number[] }[];
+  const keys = JSON.parse(readFileSync(`${caseDir}/state_dict_keys.json`, 'utf8')) as {
+    key: string;
+    shape: number[];
+  }[];
   const { salt } = JSON.parse(readFileSync(`${caseDir}/manifest.json`, 'utf8')) as { salt: string };
   const dict: StateDict = new Map();
   for (const { key, shape } of keys) {

@@ -28,9 +28,23 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SOX)('a trained head in Chromium (wasm)', 
     await useBackend('wasm');
     dir = mkdtempSync(join(tmpdir(), 'e2v-head-browser-'));
     recordings = writeRecordings(dir, 6);
-    const trained = await trainHead({ data: writeCsv(dir, 'train.csv', recordings), model: fixturePath('tiny'), backend: 'wasm', out: join(dir, 'head'), hiddenUnits: 8, seed: 0 });
+    const trained = await trainHead({
+      data: writeCsv(dir, 'train.csv', recordings),
+      model: fixturePath('tiny'),
+      backend: 'wasm',
+      out: join(dir, 'head'),
+      hiddenUnits: 8,
+      seed: 0,
+    });
     headFiles = trained.files;
-    await writeHead({ inputDim: 32, labels: ['a', 'b'], layers: [{ inFeatures: 32, outFeatures: 2, weight: new Float32Array(64), bias: new Float32Array(2) }] }, join(dir, 'narrow'));
+    await writeHead(
+      {
+        inputDim: 32,
+        labels: ['a', 'b'],
+        layers: [{ inFeatures: 32, outFeatures: 2, weight: new Float32Array(64), bias: new Float32Array(2) }],
+      },
+      join(dir, 'narrow'),
+    );
     harness = await startBrowserHarness<HeadScenarios>(PAGE, { '/work/': `${dir}/` });
   });
 
@@ -48,7 +62,12 @@ describe.skipIf(!HAS_CHROMIUM || !HAS_SOX)('a trained head in Chromium (wasm)', 
 
     const audios = chosen.map((r) => `/work/${r.file}`);
     const byUrl = await harness.run('predictWithHead', { model: '/test/fixtures/tiny/', head: '/work/head/', audios });
-    const byFiles = await harness.run('predictWithHead', { model: '/test/fixtures/tiny/', head: '/work/head/', headFiles, audios });
+    const byFiles = await harness.run('predictWithHead', {
+      model: '/test/fixtures/tiny/',
+      head: '/work/head/',
+      headFiles,
+      audios,
+    });
     expect(byUrl.backend).toBe('wasm');
     let worst = 0;
     chosen.forEach((_, i) => {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { confusionSvg } from '../../src/train/confusion-svg.js';
 import { fitHead, lossAndGradients, stratifiedSplit } from '../../src/train/fit.js';
-import { ClassifierHead, encodeHeadFiles, readHead, type HeadWeights } from '../../src/train/head.js';
+import { TrainedHead, encodeHeadFiles, readHead, type HeadWeights } from '../../src/model/trained-head.js';
 import { evaluatePredictions, formatEvaluation } from '../../src/train/metrics.js';
 import { seededRandom } from '../../src/train/random.js';
 import { mixedTargets } from '../../src/train/soft-labels.js';
@@ -13,7 +13,14 @@ import { useBackend } from '../support/backend.js';
 beforeAll(() => useBackend('cpu'));
 
 /** The same loss in float64 JS: class-weighted mean cross-entropy plus L2 on the kernels ([in, out] row-major). */
-function loss64(params: Float64Array[], shapes: [number, number][], x: Float32Array, targets: Float32Array, weights: Float32Array, decay: number): number {
+function loss64(
+  params: Float64Array[],
+  shapes: [number, number][],
+  x: Float32Array,
+  targets: Float32Array,
+  weights: Float32Array,
+  decay: number,
+): number {
   const rows = weights.length;
   let total = 0;
   for (let r = 0; r < rows; r++) {
@@ -21,7 +28,10 @@ function loss64(params: Float64Array[], shapes: [number, number][], x: Float32Ar
     shapes.forEach(([inF, outF], layer) => {
       const kernel = params[2 * layer]!;
       const bias = params[2 * layer + 1]!;
-      const z = Array.from({ length: outF }, (_, o) => bias[o]! + h.reduce((s, v, i) => s + v * kernel[i * outF + o]!, 0));
+      const z = Array.from(
+        { length: outF },
+        (_, o) => bias[o]! + h.reduce((s, v, i) => s + v * kernel[i * outF + o]!, 0),
+      );
       h = layer < shapes.length - 1 ? z.map((v) => Math.max(0, v)) : z;
       void inF;
     });
@@ -39,8 +49,16 @@ describe('lossAndGradients', () => {
   for (const hidden of [0, 5]) {
     it(`matches central finite differences of the float64 loss (${hidden ? 'one hidden layer' : 'linear'})`, () => {
       const [rows, dim, classes] = [7, 4, 3];
-      const shapes: [number, number][] = hidden ? [[dim, hidden], [hidden, classes]] : [[dim, classes]];
-      const params = shapes.flatMap(([i, o], n) => [Float64Array.from(randomArray(i * o, 10 + n), (v) => v * 0.8), Float64Array.from(randomArray(o, 20 + n), (v) => v * 0.3)]);
+      const shapes: [number, number][] = hidden
+        ? [
+            [dim, hidden],
+            [hidden, classes],
+          ]
+        : [[dim, classes]];
+      const params = shapes.flatMap(([i, o], n) => [
+        Float64Array.from(randomArray(i * o, 10 + n), (v) => v * 0.8),
+        Float64Array.from(randomArray(o, 20 + n), (v) => v * 0.3),
+      ]);
       const x = randomArray(rows * dim, 3);
       const soft = Float32Array.from(randomArray(rows * classes, 4), (v) => Math.abs(v) + 0.1);
       for (let r = 0; r < rows; r++) {
@@ -51,8 +69,22 @@ describe('lossAndGradients', () => {
       const decay = 0.05;
       const before = tf.memory().numTensors;
       // Variables survive a tidy; their initial tensors do not.
-      const variables = tf.tidy(() => params.map((p, i) => tf.variable(i % 2 === 0 ? tf.tensor2d(Float32Array.from(p), shapes[i / 2]!) : tf.tensor1d(Float32Array.from(p)))));
-      const { loss, gradients } = tf.tidy(() => lossAndGradients(variables, tf.tensor2d(x, [rows, dim]), tf.tensor2d(soft, [rows, classes]), tf.tensor1d(weights), decay));
+      const variables = tf.tidy(() =>
+        params.map((p, i) =>
+          tf.variable(
+            i % 2 === 0 ? tf.tensor2d(Float32Array.from(p), shapes[i / 2]!) : tf.tensor1d(Float32Array.from(p)),
+          ),
+        ),
+      );
+      const { loss, gradients } = tf.tidy(() =>
+        lossAndGradients(
+          variables,
+          tf.tensor2d(x, [rows, dim]),
+          tf.tensor2d(soft, [rows, classes]),
+          tf.tensor1d(weights),
+          decay,
+        ),
+      );
       expect(loss.dataSync()[0]).toBeCloseTo(loss64(params, shapes, x, soft, weights, decay), 4);
       const eps = 1e-5;
       gradients.forEach((gradient, p) => {
@@ -62,7 +94,9 @@ describe('lossAndGradients', () => {
           const minus = params.map((q) => q.slice());
           plus[p]![j]! += eps;
           minus[p]![j]! -= eps;
-          const numeric = (loss64(plus, shapes, x, soft, weights, decay) - loss64(minus, shapes, x, soft, weights, decay)) / (2 * eps);
+          const numeric =
+            (loss64(plus, shapes, x, soft, weights, decay) - loss64(minus, shapes, x, soft, weights, decay)) /
+            (2 * eps);
           expect(Math.abs(analytic[j]! - numeric)).toBeLessThan(1e-4);
         }
       });
@@ -81,7 +115,8 @@ describe('fitHead', () => {
     const classIndex = new Int32Array(2 * perClass);
     for (let r = 0; r < 2 * perClass; r++) {
       classIndex[r] = r % 2;
-      for (let d = 0; d < dim; d++) embeddings[r * dim + d] = 50 + (random() - 0.5) * 4 + (r % 2 ? 2 : -2) * (d === 0 ? 1 : 0);
+      for (let d = 0; d < dim; d++)
+        embeddings[r * dim + d] = 50 + (random() - 0.5) * 4 + (r % 2 ? 2 : -2) * (d === 0 ? 1 : 0);
     }
     return { inputDim: dim, embeddings, numClasses: 2, classIndex };
   }
@@ -96,7 +131,7 @@ describe('fitHead', () => {
     expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
     expect(fit.trainCount + fit.validationCount).toBe(80);
     expect(fit.validationCount).toBe(16);
-    const head = ClassifierHead.fromWeights({ inputDim: 6, labels: ['a', 'b'], layers: fit.layers });
+    const head = TrainedHead.fromWeights({ inputDim: 6, labels: ['a', 'b'], layers: fit.layers });
     const predicted = tf.tidy(() => tf.argMax(head.apply(tf.tensor2d(data.embeddings, [80, 6])), 1));
     const values = predicted.dataSync();
     predicted.dispose();
@@ -133,9 +168,18 @@ describe('fitHead', () => {
 
   it('refuses bad options and targets that are not distributions with typed errors', async () => {
     const data = blobs(5, 5);
-    await expect(fitHead(data, { learningRate: -1 })).rejects.toMatchObject({ name: 'UsageError', code: 'INVALID_ARGUMENT' });
-    await expect(fitHead(data, { validationSplit: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/validationSplit/) });
-    await expect(fitHead({ ...data, targets: new Float32Array(20).fill(1) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/sums to 2/) });
+    await expect(fitHead(data, { learningRate: -1 })).rejects.toMatchObject({
+      name: 'UsageError',
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(fitHead(data, { validationSplit: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/validationSplit/),
+    });
+    await expect(fitHead({ ...data, targets: new Float32Array(20).fill(1) })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/sums to 2/),
+    });
   });
 });
 
@@ -161,11 +205,15 @@ describe('mixedTargets', () => {
     // Row 1 (hard: angry): soft = [0.1, 0.5] / 0.6.
     expect(targets[2]).toBeCloseTo(0.4 * (0.1 / 0.6), 6);
     expect(targets[3]).toBeCloseTo(0.6 + 0.4 * (0.5 / 0.6), 6);
-    expect(mixedTargets(Int32Array.from([1]), ['happy', 'angry'], base, scores.subarray(0, 4), 0)).toEqual(Float32Array.from([0, 1]));
+    expect(mixedTargets(Int32Array.from([1]), ['happy', 'angry'], base, scores.subarray(0, 4), 0)).toEqual(
+      Float32Array.from([0, 1]),
+    );
   });
 
   it('refuses soft labels for a class the model does not have', () => {
-    expect(() => mixedTargets(Int32Array.from([0]), ['happy', 'bored'], base, new Float32Array(4), 0.3)).toThrow(expect.objectContaining({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/"bored"/) }));
+    expect(() => mixedTargets(Int32Array.from([0]), ['happy', 'bored'], base, new Float32Array(4), 0.3)).toThrow(
+      expect.objectContaining({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/"bored"/) }),
+    );
   });
 });
 
@@ -173,11 +221,19 @@ describe('evaluatePredictions', () => {
   it('computes accuracy, macro F1, unweighted accuracy, per-class precision/recall and the confusion matrix', () => {
     // truth: a a a a b b c ; predicted: a a a b b c c
     const e = evaluatePredictions([0, 0, 0, 0, 1, 1, 2], [0, 0, 0, 1, 1, 2, 2], ['a', 'b', 'c']);
-    expect(e.confusion).toEqual([[3, 1, 0], [0, 1, 1], [0, 0, 1]]);
+    expect(e.confusion).toEqual([
+      [3, 1, 0],
+      [0, 1, 1],
+      [0, 0, 1],
+    ]);
     expect(e.accuracy).toBeCloseTo(5 / 7, 12);
-    expect(e.perClass.map((m) => [m.precision, m.recall])).toEqual([[1, 0.75], [0.5, 0.5], [0.5, 1]]);
+    expect(e.perClass.map((m) => [m.precision, m.recall])).toEqual([
+      [1, 0.75],
+      [0.5, 0.5],
+      [0.5, 1],
+    ]);
     expect(e.unweightedAccuracy).toBeCloseTo((0.75 + 0.5 + 1) / 3, 12);
-    const f1 = [2 * 0.75 / 1.75, 0.5, 2 * 0.5 / 1.5];
+    const f1 = [(2 * 0.75) / 1.75, 0.5, (2 * 0.5) / 1.5];
     expect(e.macroF1).toBeCloseTo((f1[0]! + f1[1]! + f1[2]!) / 3, 12);
     expect(formatEvaluation(e)).toMatch(/7 recordings: accuracy 71.4%, unweighted accuracy 75.0%/);
   });
@@ -202,7 +258,14 @@ describe('head files', () => {
   const head: HeadWeights = {
     inputDim: 3,
     labels: ['x', 'y'],
-    layers: [{ inFeatures: 3, outFeatures: 2, weight: Float32Array.from([1, 2, 3, 4, 5, 6]), bias: Float32Array.from([0.5, -0.5]) }],
+    layers: [
+      {
+        inFeatures: 3,
+        outFeatures: 2,
+        weight: Float32Array.from([1, 2, 3, 4, 5, 6]),
+        bias: Float32Array.from([0.5, -0.5]),
+      },
+    ],
   };
 
   it('round-trips through its files (in memory)', async () => {
@@ -212,7 +275,7 @@ describe('head files', () => {
     expect(read.labels).toEqual(['x', 'y']);
     expect(Array.from(read.layers[0]!.weight)).toEqual([1, 2, 3, 4, 5, 6]);
     // torch layout: logits = x W^T + b.
-    const classifier = ClassifierHead.fromWeights(read);
+    const classifier = TrainedHead.fromWeights(read);
     const logits = tf.tidy(() => classifier.apply(tf.tensor2d([[1, 0, -1]])));
     expect(Array.from(logits.dataSync())).toEqual([1 - 3 + 0.5, 4 - 6 - 0.5]);
     logits.dispose();
@@ -221,13 +284,28 @@ describe('head files', () => {
 
   it('refuses damaged heads with HEAD_INVALID', async () => {
     const files = Object.fromEntries(encodeHeadFiles(head));
-    await expect(readHead({ ...files, 'head.json': '{not json' })).rejects.toMatchObject({ name: 'ConfigError', code: 'HEAD_INVALID', message: expect.stringMatching(/not valid JSON/) });
-    await expect(readHead({ ...files, 'tokens.txt': 'x\ny\nz\n' })).rejects.toMatchObject({ code: 'HEAD_INVALID', message: expect.stringMatching(/2 outputs but tokens.txt lists 3/) });
+    await expect(readHead({ ...files, 'head.json': '{not json' })).rejects.toMatchObject({
+      name: 'ConfigError',
+      code: 'HEAD_INVALID',
+      message: expect.stringMatching(/not valid JSON/),
+    });
+    await expect(readHead({ ...files, 'tokens.txt': 'x\ny\nz\n' })).rejects.toMatchObject({
+      code: 'HEAD_INVALID',
+      message: expect.stringMatching(/2 outputs but tokens.txt lists 3/),
+    });
     const manifest = JSON.parse(new TextDecoder().decode(files['head.json'] as Uint8Array));
     manifest.layers[0].weight = '../../etc/passwd';
-    await expect(readHead({ ...files, 'head.json': JSON.stringify(manifest) })).rejects.toMatchObject({ code: 'HEAD_INVALID' });
+    await expect(readHead({ ...files, 'head.json': JSON.stringify(manifest) })).rejects.toMatchObject({
+      code: 'HEAD_INVALID',
+    });
     const { ['layers.0.bias.npy']: _, ...withoutBias } = files;
-    await expect(readHead(withoutBias)).rejects.toMatchObject({ code: 'HEAD_INVALID', message: expect.stringMatching(/layers.0.bias.npy not found/) });
-    await expect(readHead('/nonexistent/head/dir')).rejects.toMatchObject({ code: 'HEAD_INVALID', message: expect.stringMatching(/Head not found/) });
+    await expect(readHead(withoutBias)).rejects.toMatchObject({
+      code: 'HEAD_INVALID',
+      message: expect.stringMatching(/layers.0.bias.npy not found/),
+    });
+    await expect(readHead('/nonexistent/head/dir')).rejects.toMatchObject({
+      code: 'HEAD_INVALID',
+      message: expect.stringMatching(/Head not found/),
+    });
   });
 });

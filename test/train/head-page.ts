@@ -17,7 +17,11 @@ const scenarios = {
     const head = args.headFiles
       ? await Promise.all(args.headFiles.map(async (name) => new File([await fetchBytes(`${args.head}${name}`)], name)))
       : new URL(args.head, location.href).href;
-    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS, head });
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'wasm',
+      wasmPaths: WASM_PATHS,
+      head,
+    });
     const predictions = [];
     for (const audio of args.audios) {
       const prediction = await model.predict(await fetchBytes(audio));
@@ -30,11 +34,20 @@ const scenarios = {
   /** Loading a head that does not fit the model must fail with its typed error. */
   async loadMismatchedHead(args: { model: string; head: string }) {
     try {
-      const model = await Emotion2Vec.load(new URL(args.model, location.href).href, { backend: 'wasm', wasmPaths: WASM_PATHS, head: new URL(args.head, location.href).href });
+      const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+        backend: 'wasm',
+        wasmPaths: WASM_PATHS,
+        head: new URL(args.head, location.href).href,
+      });
       model.dispose();
       return { ok: true as const };
     } catch (error) {
-      return { ok: false as const, name: (error as Error).name, code: isEmotion2VecError(error) ? error.code : undefined, message: String((error as Error).message) };
+      return {
+        ok: false as const,
+        name: (error as Error).name,
+        code: isEmotion2VecError(error) ? error.code : undefined,
+        message: String((error as Error).message),
+      };
     }
   },
 };

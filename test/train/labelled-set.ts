@@ -44,7 +44,20 @@ export function writeRecordings(dir: string, perClass: number): Recording[] {
   for (const label of CLASSES) {
     for (let i = 1; i <= perClass; i++) {
       const file = `audio/${label}_${i}.wav`;
-      execFileSync('sox', ['-R', '-n', '-r', '16000', '-b', '16', '-c', '1', join(dir, file), 'synth', String(SECONDS), ...synth(label, i)]);
+      execFileSync('sox', [
+        '-R',
+        '-n',
+        '-r',
+        '16000',
+        '-b',
+        '16',
+        '-c',
+        '1',
+        join(dir, file),
+        'synth',
+        String(SECONDS),
+        ...synth(label, i),
+      ]);
       recordings.push({ file, label });
     }
   }
@@ -58,7 +71,10 @@ export function writeCsv(dir: string, name: string, recordings: readonly Recordi
   return path;
 }
 
-/** Every fourth recording of each class is held out from training (the noise colours cycle by three, so both parts have all). */
+/**
+ * Every fourth recording of each class is held out from training (the noise colours cycle by three, so both parts have
+ * all).
+ */
 export function splitHeldOut(recordings: readonly Recording[]): { train: Recording[]; heldOut: Recording[] } {
   const index = (r: Recording) => Number(/_(\d+)\.wav$/.exec(r.file)![1]);
   return { train: recordings.filter((r) => index(r) % 4 !== 0), heldOut: recordings.filter((r) => index(r) % 4 === 0) };

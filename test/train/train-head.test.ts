@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { evaluate } from '../../src/train/evaluate.js';
-import { readHead } from '../../src/train/head.js';
+import { readHead } from '../../src/model/trained-head.js';
 import { trainHead, writeHead } from '../../src/train/train-head.js';
 import { useBackend } from '../support/backend.js';
 import { fixturePath, maxAbsDiff } from '../support/fixtures.js';
@@ -63,7 +63,9 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
     expect(result.fit.trainCount + result.fit.validationCount).toBe(54);
 
     const report = await evaluate({ data: heldOutCsv, model, head: out, cacheDir: join(out, 'cache') });
-    console.info(`train-head tiny linear (seed 0): held-out accuracy ${(report.accuracy * 100).toFixed(1)}% (${report.count} recordings, chance 33.3%), UA ${(report.unweightedAccuracy * 100).toFixed(1)}%, macro F1 ${(report.macroF1 * 100).toFixed(1)}%, best epoch ${result.fit.bestEpoch} of ${result.fit.history.length}`);
+    console.info(
+      `train-head tiny linear (seed 0): held-out accuracy ${(report.accuracy * 100).toFixed(1)}% (${report.count} recordings, chance 33.3%), UA ${(report.unweightedAccuracy * 100).toFixed(1)}%, macro F1 ${(report.macroF1 * 100).toFixed(1)}%, best epoch ${result.fit.bestEpoch} of ${result.fit.history.length}`,
+    );
     expect(report.count).toBe(18);
     expect(report.labels).toEqual([...CLASSES]);
     expect(report.accuracy).toBeGreaterThanOrEqual(MEASURED_LINEAR_ACCURACY - MARGIN - 1e-9);
@@ -97,20 +99,42 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
   });
 
   it('reuses the embedding cache and gives the identical head for the same seed, another for another seed', async () => {
-    const again = await trainHead({ data: trainCsv, model, out: join(dir, 'linear-again'), cacheDir: join(dir, 'linear', 'cache'), seed: 0 });
+    const again = await trainHead({
+      data: trainCsv,
+      model,
+      out: join(dir, 'linear-again'),
+      cacheDir: join(dir, 'linear', 'cache'),
+      seed: 0,
+    });
     expect(again.extracted).toBe(0);
     expect(again.cached).toBe(54);
     for (const file of ['layers.0.weight.npy', 'layers.0.bias.npy', 'head.json']) {
       expect(readFileSync(join(dir, 'linear-again', file))).toEqual(readFileSync(join(dir, 'linear', file)));
     }
-    const other = await trainHead({ data: trainCsv, model, out: join(dir, 'linear-seed1'), cacheDir: join(dir, 'linear', 'cache'), seed: 1 });
+    const other = await trainHead({
+      data: trainCsv,
+      model,
+      out: join(dir, 'linear-seed1'),
+      cacheDir: join(dir, 'linear', 'cache'),
+      seed: 1,
+    });
     expect(maxAbsDiff(other.head.layers[0]!.weight, again.head.layers[0]!.weight)).toBeGreaterThan(1e-3);
   });
 
   it('trains a head with one hidden layer that also beats chance clearly and reloads', async () => {
     const out = join(dir, 'hidden');
-    const result = await trainHead({ data: trainCsv, model, out, cacheDir: join(dir, 'linear', 'cache'), hiddenUnits: 16, seed: 0 });
-    expect(result.head.layers.map((l) => [l.outFeatures, l.inFeatures])).toEqual([[16, model.embeddingDim], [3, 16]]);
+    const result = await trainHead({
+      data: trainCsv,
+      model,
+      out,
+      cacheDir: join(dir, 'linear', 'cache'),
+      hiddenUnits: 16,
+      seed: 0,
+    });
+    expect(result.head.layers.map((l) => [l.outFeatures, l.inFeatures])).toEqual([
+      [16, model.embeddingDim],
+      [3, 16],
+    ]);
     const report = await evaluate({ data: heldOutCsv, model, head: out, cacheDir: join(dir, 'linear', 'cache') });
     console.info(`train-head tiny hidden=16 (seed 0): held-out accuracy ${(report.accuracy * 100).toFixed(1)}%`);
     expect(report.accuracy).toBeGreaterThanOrEqual(0.6);
@@ -121,12 +145,29 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
   });
 
   it('mixes in the base model soft labels when the classes are its labels', async () => {
-    const renamed = recordings.slice(18, 30).map((r) => ({ ...r, label: (r.label === 'noise' ? 'angry' : 'happy') as never }));
+    const renamed = recordings
+      .slice(18, 30)
+      .map((r) => ({ ...r, label: (r.label === 'noise' ? 'angry' : 'happy') as never }));
     const csv = writeCsv(dir, 'emotions.csv', renamed);
-    const result = await trainHead({ data: csv, model, out: join(dir, 'soft'), cacheDir: join(dir, 'linear', 'cache'), softLabels: 0.3, epochs: 5 });
+    const result = await trainHead({
+      data: csv,
+      model,
+      out: join(dir, 'soft'),
+      cacheDir: join(dir, 'linear', 'cache'),
+      softLabels: 0.3,
+      epochs: 5,
+    });
     expect(result.head.labels).toEqual(['angry', 'happy']);
     expect(result.head.training?.softLabels).toBe(0.3);
-    await expect(trainHead({ data: trainCsv, model, out: join(dir, 'soft-bad'), cacheDir: join(dir, 'linear', 'cache'), softLabels: 0.3 })).rejects.toMatchObject({
+    await expect(
+      trainHead({
+        data: trainCsv,
+        model,
+        out: join(dir, 'soft-bad'),
+        cacheDir: join(dir, 'linear', 'cache'),
+        softLabels: 0.3,
+      }),
+    ).rejects.toMatchObject({
       code: 'TRAIN_DATA_INVALID',
       message: expect.stringMatching(/Soft labels need every class/),
     });
@@ -144,13 +185,29 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
     it('a label file that names missing audio (CSV path, or a wav.scp key without audio)', async () => {
       const csv = join(dir, 'missing.csv');
       writeFileSync(csv, `path,label\n${recordings[0]!.file},noise\naudio/nope.wav,tone\n`);
-      await expect(trainHead({ data: csv, model, out: join(dir, 'x') })).rejects.toMatchObject({ name: 'UsageError', code: 'TRAIN_AUDIO_MISSING', message: expect.stringMatching(/nope\.wav: no such file/) });
+      await expect(trainHead({ data: csv, model, out: join(dir, 'x') })).rejects.toMatchObject({
+        name: 'UsageError',
+        code: 'TRAIN_AUDIO_MISSING',
+        message: expect.stringMatching(/nope\.wav: no such file/),
+      });
       const scp = join(dir, 'wav.scp');
       const labels = join(dir, 'utt2label');
-      writeFileSync(scp, recordings.slice(0, 4).map((r, i) => `utt${i} ${r.file}`).join('\n'));
+      writeFileSync(
+        scp,
+        recordings
+          .slice(0, 4)
+          .map((r, i) => `utt${i} ${r.file}`)
+          .join('\n'),
+      );
       writeFileSync(labels, ['utt0 noise', 'utt1 noise', 'utt9 tone'].join('\n'));
-      await expect(trainHead({ data: scp, labels, model, out: join(dir, 'x') })).rejects.toMatchObject({ code: 'TRAIN_AUDIO_MISSING', message: expect.stringMatching(/"utt9"/) });
-      await expect(trainHead({ data: scp, model, out: join(dir, 'x') })).rejects.toMatchObject({ code: 'TRAIN_DATA_INVALID', message: expect.stringMatching(/--labels/) });
+      await expect(trainHead({ data: scp, labels, model, out: join(dir, 'x') })).rejects.toMatchObject({
+        code: 'TRAIN_AUDIO_MISSING',
+        message: expect.stringMatching(/"utt9"/),
+      });
+      await expect(trainHead({ data: scp, model, out: join(dir, 'x') })).rejects.toMatchObject({
+        code: 'TRAIN_DATA_INVALID',
+        message: expect.stringMatching(/--labels/),
+      });
     });
 
     it('a wav.scp + labels file trains like a CSV', async () => {
@@ -159,13 +216,22 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
       const some = [...recordings.slice(0, 5), ...recordings.slice(24, 29)];
       writeFileSync(scp, some.map((r, i) => `utt${i} ${r.file}`).join('\n'));
       writeFileSync(labels, some.map((r, i) => `utt${i} ${r.label}`).join('\n'));
-      const result = await trainHead({ data: scp, labels, model, out: join(dir, 'scp'), cacheDir: join(dir, 'linear', 'cache'), epochs: 3 });
+      const result = await trainHead({
+        data: scp,
+        labels,
+        model,
+        out: join(dir, 'scp'),
+        cacheDir: join(dir, 'linear', 'cache'),
+        epochs: 3,
+      });
       expect(result.head.labels).toEqual(['noise', 'sweep']);
       expect(result.cached).toBe(10);
     });
 
     it('a model loaded from in-memory files is not cached (it has no identity to key the cache on)', async () => {
-      const files = Object.fromEntries(['config.yaml', 'model.pt', 'tokens.txt'].map((name) => [name, new Uint8Array(readFileSync(join(TINY, name)))]));
+      const files = Object.fromEntries(
+        ['config.yaml', 'model.pt', 'tokens.txt'].map((name) => [name, new Uint8Array(readFileSync(join(TINY, name)))]),
+      );
       const inMemory = await Emotion2Vec.load(files, { backend: 'wasm' });
       try {
         const small = writeCsv(dir, 'small.csv', [...recordings.slice(0, 3), ...recordings.slice(24, 27)]);
@@ -179,51 +245,121 @@ describe.skipIf(!HAS_SOX)('train-head on the tiny model (wasm)', () => {
     });
 
     it('a class without examples, and fewer than two classes', async () => {
-      await expect(trainHead({ data: trainCsv, model, out: join(dir, 'x'), classes: ['noise', 'sweep', 'tone', 'speech'] })).rejects.toMatchObject({ code: 'TRAIN_CLASS_EMPTY', message: expect.stringMatching(/"speech"/) });
+      await expect(
+        trainHead({ data: trainCsv, model, out: join(dir, 'x'), classes: ['noise', 'sweep', 'tone', 'speech'] }),
+      ).rejects.toMatchObject({ code: 'TRAIN_CLASS_EMPTY', message: expect.stringMatching(/"speech"/) });
       const one = writeCsv(dir, 'one.csv', recordings.slice(0, 3));
-      await expect(trainHead({ data: one, model, out: join(dir, 'x') })).rejects.toMatchObject({ code: 'TRAIN_TOO_FEW_CLASSES', message: expect.stringMatching(/only one class \("noise"\)/) });
+      await expect(trainHead({ data: one, model, out: join(dir, 'x') })).rejects.toMatchObject({
+        code: 'TRAIN_TOO_FEW_CLASSES',
+        message: expect.stringMatching(/only one class \("noise"\)/),
+      });
     });
 
     it('a head whose width does not match the model', async () => {
       const narrow = join(dir, 'narrow');
-      await writeHead({ inputDim: 32, labels: ['a', 'b'], layers: [{ inFeatures: 32, outFeatures: 2, weight: new Float32Array(64), bias: new Float32Array(2) }] }, narrow);
+      await writeHead(
+        {
+          inputDim: 32,
+          labels: ['a', 'b'],
+          layers: [{ inFeatures: 32, outFeatures: 2, weight: new Float32Array(64), bias: new Float32Array(2) }],
+        },
+        narrow,
+      );
       await expect(Emotion2Vec.load(TINY, { backend: 'wasm', head: narrow })).rejects.toMatchObject({
         name: 'ConfigError',
         code: 'HEAD_DIM_MISMATCH',
         message: expect.stringMatching(/takes 32-dim embeddings but the model at .* gives 64-dim/),
       });
-      await expect(evaluate({ data: heldOutCsv, model, head: narrow })).rejects.toMatchObject({ code: 'HEAD_DIM_MISMATCH' });
+      await expect(evaluate({ data: heldOutCsv, model, head: narrow })).rejects.toMatchObject({
+        code: 'HEAD_DIM_MISMATCH',
+      });
     });
   });
 
   it('CLI: train-head, evaluate (printed, JSON, SVG) and analyze --head', async () => {
     const out = join(dir, 'cli-head');
     const cache = join(dir, 'linear', 'cache');
-    const trained = await runCli(['train-head', '--data', trainCsv, '--model', TINY, '--out', out, '--cache', cache, '--backend', 'wasm', '--seed', '0', '--json']);
+    const trained = await runCli([
+      'train-head',
+      '--data',
+      trainCsv,
+      '--model',
+      TINY,
+      '--out',
+      out,
+      '--cache',
+      cache,
+      '--backend',
+      'wasm',
+      '--seed',
+      '0',
+      '--json',
+    ]);
     expect(trained.code, trained.stderr).toBe(0);
     expect(trained.stderr).toMatch(/^epoch +1\/200 +train loss \d/m);
     const summary = JSON.parse(trained.stdout);
     expect(summary).toMatchObject({ labels: [...CLASSES], embeddingsExtracted: 0, embeddingsCached: 54 });
     // The CLI trains the same head as the library with the same seed.
-    expect(readFileSync(join(out, 'layers.0.weight.npy'))).toEqual(readFileSync(join(dir, 'linear', 'layers.0.weight.npy')));
+    expect(readFileSync(join(out, 'layers.0.weight.npy'))).toEqual(
+      readFileSync(join(dir, 'linear', 'layers.0.weight.npy')),
+    );
 
     const evalDir = join(dir, 'cli-eval');
-    const evaluated = await runCli(['evaluate', '--data', heldOutCsv, '--model', TINY, '--head', out, '--out', evalDir, '--cache', cache, '--backend', 'wasm']);
+    const evaluated = await runCli([
+      'evaluate',
+      '--data',
+      heldOutCsv,
+      '--model',
+      TINY,
+      '--head',
+      out,
+      '--out',
+      evalDir,
+      '--cache',
+      cache,
+      '--backend',
+      'wasm',
+    ]);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     expect(evaluated.stdout).toMatch(/^18 recordings: accuracy [\d.]+%, unweighted accuracy [\d.]+%, macro F1 [\d.]+%/);
     expect(evaluated.stdout).toMatch(/confusion \(rows: true class, columns: predicted\)/);
     const json = JSON.parse(readFileSync(join(evalDir, 'evaluation.json'), 'utf8'));
-    expect(Object.keys(json)).toEqual(expect.arrayContaining(['accuracy', 'macroF1', 'unweightedAccuracy', 'perClass', 'confusion', 'predictions']));
+    expect(Object.keys(json)).toEqual(
+      expect.arrayContaining(['accuracy', 'macroF1', 'unweightedAccuracy', 'perClass', 'confusion', 'predictions']),
+    );
     expect(json.perClass[0]).toMatchObject({ label: 'noise', support: 6 });
-    expect(readFileSync(join(evalDir, 'confusion.svg'), 'utf8')).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(readFileSync(join(evalDir, 'confusion.svg'), 'utf8')).toMatch(
+      /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/,
+    );
 
-    const analyzed = await runCli(['analyze', join(dir, heldOut[0]!.file), '--model', TINY, '--head', out, '--backend', 'wasm', '--json', '--no-output']);
+    const analyzed = await runCli([
+      'analyze',
+      join(dir, heldOut[0]!.file),
+      '--model',
+      TINY,
+      '--head',
+      out,
+      '--backend',
+      'wasm',
+      '--json',
+      '--no-output',
+    ]);
     expect(analyzed.code, analyzed.stderr).toBe(0);
     const record = JSON.parse(analyzed.stdout.trim().split('\n')[0]!);
     expect(JSON.stringify(record)).toMatch(/"(noise|sweep|tone)"/);
     expect(JSON.stringify(record)).not.toMatch(/angry/);
 
-    const bad = await runCli(['train-head', '--data', join(dir, 'missing.csv'), '--model', TINY, '--out', join(dir, 'y'), '--backend', 'wasm']);
+    const bad = await runCli([
+      'train-head',
+      '--data',
+      join(dir, 'missing.csv'),
+      '--model',
+      TINY,
+      '--out',
+      join(dir, 'y'),
+      '--backend',
+      'wasm',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/error TRAIN_AUDIO_MISSING: .*nope\.wav/);
   }, 300_000); // four CLI processes, each starting tsx and loading the model

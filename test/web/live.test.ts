@@ -15,7 +15,11 @@ describe.skipIf(!HAS_CHROMIUM)('the page listening live', () => {
   beforeAll(async () => {
     served = await servePage({
       withPageModel: true,
-      chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${fixturePath('long', 'phrases.wav')}`],
+      chromiumArgs: [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${fixturePath('long', 'phrases.wav')}`,
+      ],
     });
   }, 120_000);
   afterAll(() => served?.close());
@@ -26,10 +30,19 @@ describe.skipIf(!HAS_CHROMIUM)('the page listening live', () => {
     await page.waitForFunction(() => document.body.dataset.live === 'listening', undefined, { timeout: 120_000 });
     // Segments are reported as they finish (the first inference in the page compiles WebGL shaders in software
     // here, which takes a while on a loaded machine).
-    await page.waitForFunction(() => document.querySelectorAll('#live-segments li').length >= 2, undefined, { timeout: 240_000 }).catch(async (error) => {
-      console.log('page state at the time-out:', await page.textContent('#status'), await page.$$eval('#live-segments li', (items) => items.map((item) => item.textContent)), errors);
-      throw error;
-    });
+    await page
+      .waitForFunction(() => document.querySelectorAll('#live-segments li').length >= 2, undefined, {
+        timeout: 240_000,
+      })
+      .catch(async (error) => {
+        console.log(
+          'page state at the time-out:',
+          await page.textContent('#status'),
+          await page.$$eval('#live-segments li', (items) => items.map((item) => item.textContent)),
+          errors,
+        );
+        throw error;
+      });
     await page.click('#live-button');
     await page.waitForFunction(() => document.body.dataset.live === 'stopped', undefined, { timeout: 10_000 });
     const rows = await page.$$eval('#live-segments li', (items) => items.map((item) => item.textContent!));
@@ -37,7 +50,13 @@ describe.skipIf(!HAS_CHROMIUM)('the page listening live', () => {
     expect(errors).toEqual([]);
     expect(status).toMatch(/^(Stopped listening; finishing the last sentence…)?$/);
     for (const row of rows) expect(row).toMatch(/^\d+\.\d–\d+\.\d s \S+ [a-z<>]+( \S+)? \d+ %$/u);
-    const spans = rows.map((row) => row.match(/^(\d+\.\d)–(\d+\.\d)/)!.slice(1).map(Number) as [number, number]);
+    const spans = rows.map(
+      (row) =>
+        row
+          .match(/^(\d+\.\d)–(\d+\.\d)/)!
+          .slice(1)
+          .map(Number) as [number, number],
+    );
     // In order and not overlapping. Only the page's wiring is checked here: with Chromium's fake capture device
     // the pauses between the phrases were not heard as silence (segments ran to the 10 s maximum; not explained
     // yet), while test/browser/media-stream.test.ts checks the segments of the same file through a MediaStream.

@@ -12,7 +12,9 @@ if (!HAS_CHROMIUM) console.warn(`recording test skipped: no Chromium at ${CHROMI
 describe.skipIf(!HAS_CHROMIUM)('recording from the microphone', () => {
   let served: ServedPage;
   beforeAll(async () => {
-    served = await servePage({ chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] });
+    served = await servePage({
+      chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+    });
   }, 120_000);
   afterAll(() => served?.close());
 
@@ -22,7 +24,11 @@ describe.skipIf(!HAS_CHROMIUM)('recording from the microphone', () => {
     await page.waitForFunction(() => document.getElementById('record-button')!.textContent!.includes('Stop'));
     await page.waitForTimeout(2000);
     await page.click('#record-button');
-    await page.waitForFunction(() => document.body.dataset.state === 'done' || document.body.dataset.state === 'error', undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
+      undefined,
+      { timeout: 60_000 },
+    );
     const shown = await page.evaluate(() => ({
       state: document.body.dataset.state,
       status: document.getElementById('status')!.textContent,

@@ -22,13 +22,18 @@ export interface ServedPage {
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   readonly browser: Browser;
-  /** A new tab (in `context`, else the browser's default) on `/`, once the page says it is ready; page errors go to `errors`. */
+  /**
+   * A new tab (in `context`, else the browser's default) on `/`, once the page says it is ready; page errors go to
+   * `errors`.
+   */
   open(context?: BrowserContext): Promise<{ page: Page; errors: string[] }>;
   /** Closes Chromium and the server, frees the models and removes the built page. */
   close(): Promise<void>;
 }
 
-export async function servePage(options: { withPageModel?: boolean; chromiumArgs?: readonly string[] } = {}): Promise<ServedPage> {
+export async function servePage(
+  options: { withPageModel?: boolean; chromiumArgs?: readonly string[] } = {},
+): Promise<ServedPage> {
   const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
   let pageModel: PageModel | undefined;
   let webRoot = '';
@@ -45,7 +50,12 @@ export async function servePage(options: { withPageModel?: boolean; chromiumArgs
     if (options.withPageModel) pageModel = await preparePageModel(fixturePath('tiny'));
     webRoot = mkdtempSync(join(tmpdir(), 'e2v-web-'));
     await buildWebApp(webRoot);
-    app = await createServer({ model, modelId: 'emotion2vec tiny (test fixture)', webRoot, ...(pageModel ? { pageModel } : {}) });
+    app = await createServer({
+      model,
+      modelId: 'emotion2vec tiny (test fixture)',
+      webRoot,
+      ...(pageModel ? { pageModel } : {}),
+    });
     const origin = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await launchChromium(options.chromiumArgs);
     const opened = browser;
@@ -67,4 +77,30 @@ export async function servePage(options: { withPageModel?: boolean; chromiumArgs
     await close();
     throw error;
   }
+}
+
+/** Puts `files` in the page's file picker and waits until the page has read the file (Start is then enabled). */
+export async function loadFile(page: Page, files: Parameters<Page['setInputFiles']>[1]): Promise<void> {
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.setInputFiles('#file-input', files);
+  await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+}
+
+/** Presses Start and waits for the run to end; resolves to the page's state then ('done' or 'error'). */
+export async function startRun(page: Page, timeout = 300_000): Promise<string> {
+  await page.click('#start-button');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout,
+  });
+  return page.evaluate(() => document.body.dataset.state!);
+}
+
+/** Presses "Load example audio" (it loads and runs the bundled recording) and waits for the run to end. */
+export async function runExample(page: Page, timeout = 300_000): Promise<string> {
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.click('#example-button');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout,
+  });
+  return page.evaluate(() => document.body.dataset.state!);
 }

@@ -1,5 +1,6 @@
 /**
- * Assembles src/backend/wasm/gelu-simd.wat into src/backend/wasm/gelu-simd-module.ts (the module's bytes, base64), twice: for
+ * Assembles src/backend/wasm/gelu-simd.wat into src/backend/wasm/gelu-simd-module.ts (the module's bytes, base64),
+ * twice: for
  * tfjs' plain wasm build (its memory is not shared) and for its threaded build (shared memory: the same bytes
  * with the memory import's limits flag set to "shared", which wabt.js's validator refuses to write). Run after
  * editing the .wat: `npx tsx src/backend/wasm/build-gelu-simd.ts`. Needs the `wabt` dev dependency; users never run it.
@@ -26,7 +27,8 @@ async function assemble(source: string): Promise<Uint8Array> {
 function withSharedMemory(bytes: Uint8Array): Uint8Array {
   const pattern = [...Buffer.from('\x06memory'), 0x02, 0x01];
   const at = Buffer.from(bytes).indexOf(Buffer.from(pattern));
-  if (at < 0 || Buffer.from(bytes).indexOf(Buffer.from(pattern), at + 1) >= 0) throw new Error('memory import not found exactly once');
+  if (at < 0 || Buffer.from(bytes).indexOf(Buffer.from(pattern), at + 1) >= 0)
+    throw new Error('memory import not found exactly once');
   const shared = bytes.slice();
   shared[at + pattern.length - 1] = 0x03;
   return shared;

@@ -8,12 +8,12 @@
  * them, and a JavaScript loop measured slower than tfjs' own passes) on the tfjs wasm backend's own memory:
  * the input is read in place and each output value written once.
  *
- * Registered for the wasm backend only, so cpu, WebGL and WebGPU keep the tfjs formulation; the layers ask
+ * Registered for the wasm backend only, under this project's own kernel names, when `selectBackend` starts
+ * wasm (src/backend/wasm/kernels.ts); cpu, WebGL and WebGPU keep the tfjs formulation. The kernel interface asks
  * `wasmGeluKernelsFor(x)` which path to take. Where the module cannot start (a runtime without wasm SIMD), the
  * tfjs formulation runs on wasm too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { GELU_SIMD_PLAIN, GELU_SIMD_SHARED } from './gelu-simd-module.js';
 
@@ -29,7 +29,15 @@ export interface LayerNormGeluAttrs {
 
 interface GeluExports {
   gelu(src: number, dst: number, n: number): void;
-  layer_norm_gelu(src: number, dst: number, rows: number, width: number, gain: number, shift: number, eps: number): void;
+  layer_norm_gelu(
+    src: number,
+    dst: number,
+    rows: number,
+    width: number,
+    gain: number,
+    shift: number,
+    eps: number,
+  ): void;
 }
 
 /** One instance per wasm memory (a backend re-created by tfjs gets a new memory); null where it cannot start. */
@@ -52,7 +60,9 @@ function geluModule(backend: BackendWasm): GeluExports | null {
     try {
       const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
       // Synchronous compile: the module is under the 4 KB browsers allow on the main thread.
-      const module = new WebAssembly.Module(decodeBase64(shared ? GELU_SIMD_SHARED : GELU_SIMD_PLAIN) as Uint8Array<ArrayBuffer>);
+      const module = new WebAssembly.Module(
+        decodeBase64(shared ? GELU_SIMD_SHARED : GELU_SIMD_PLAIN) as Uint8Array<ArrayBuffer>,
+      );
       instances.set(memory, new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GeluExports);
     } catch {
       instances.set(memory, null);
@@ -74,7 +84,11 @@ function geluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBacke
   return out;
 }
 
-function layerNormGeluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function layerNormGeluWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const { x, weight, bias } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo; bias: tf.TensorInfo };
   const { eps, inPlace } = args.attrs as unknown as LayerNormGeluAttrs;
   const backend = args.backend as BackendWasm;
@@ -82,19 +96,28 @@ function layerNormGeluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.Ke
   // CNN's first layers then need one buffer of 16 000 x 512 values per 5 s of audio instead of two.
   const reuse = inPlace === true && backend.refCount(x.dataId) === 1;
   if (reuse) backend.incRef(x.dataId);
-  const out: tf.TensorInfo = reuse ? { dataId: x.dataId, shape: x.shape, dtype: 'float32' } : backend.makeOutput(x.shape, 'float32');
+  const out: tf.TensorInfo = reuse
+    ? { dataId: x.dataId, shape: x.shape, dtype: 'float32' }
+    : backend.makeOutput(x.shape, 'float32');
   const width = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / width;
-  geluModule(backend)!.layer_norm_gelu(address(backend, x), address(backend, out), rows, width, address(backend, weight), address(backend, bias), eps);
+  geluModule(backend)!.layer_norm_gelu(
+    address(backend, x),
+    address(backend, out),
+    rows,
+    width,
+    address(backend, weight),
+    address(backend, bias),
+    eps,
+  );
   return out;
 }
 
-for (const [kernelName, kernelFunc] of [
-  [GELU_KERNEL, geluWasm],
-  [LAYER_NORM_GELU_KERNEL, layerNormGeluWasm],
-] as const) {
-  if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
-}
+/** Both kernels, for tf.registerKernel. */
+export const GELU_KERNEL_CONFIGS: readonly tf.KernelConfig[] = [
+  { kernelName: GELU_KERNEL, backendName: 'wasm', kernelFunc: geluWasm as tf.KernelFunc },
+  { kernelName: LAYER_NORM_GELU_KERNEL, backendName: 'wasm', kernelFunc: layerNormGeluWasm as tf.KernelFunc },
+];
 
 let enabled = true;
 

@@ -5,7 +5,11 @@
  * for: a `worker_threads` Worker running the build's own worker script, which already knows how to run in Node.
  * The main script the workers load arrives as a Blob too; the workers get the same script's file instead.
  *
- * Call `enableWasmThreads()` before the wasm backend initialises (the first model load).
+ * Both need process-wide settings, but only while the backend starts: `startWasmWithThreads` makes them around
+ * the start (tfjs' WASM_HAS_MULTITHREAD_SUPPORT flag, a global `Worker`, a wrapped `WebAssembly.instantiate`)
+ * and restores all three when it is over. The threaded build creates every worker it uses during its start (a
+ * pool of 8, more only if asked for more threads than that, while the thread pool is made), so nothing needs
+ * them afterwards.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -21,7 +25,8 @@ const WASM_OUT = '@tensorflow/tfjs-backend-wasm/wasm-out/';
 function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeof NodeWorker {
   return class PthreadWorker extends NodeWorker {
     constructor(url: string | URL, _options?: unknown) {
-      if (!String(url).startsWith('blob:')) throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
+      if (!String(url).startsWith('blob:'))
+        throw new Error(`Unexpected worker script ${String(url)}: only tfjs' wasm pthread worker is supported.`);
       super(workerScript, { eval: true });
       // Workers alone never keep the process alive: a CLI or server exits when its own work is done, and a
       // wasm backend that failed to start (its files missing) does not leave the process hanging on them.
@@ -50,22 +55,23 @@ function pthreadWorkerClass(workerScript: string, mainScriptPath: string): typeo
  * hyper-threads per core), so on a 2-core machine the threaded build ran one thread: the pool never used the
  * second core. While the threaded module is instantiated, its `emscripten_num_logical_cores` import is made to
  * report twice the cores Node sees, so that the cap becomes Node's `availableParallelism()` (tfjs' own cap of
- * 8 still applies); `setThreadsCount` picks fewer. Only the first instantiation with that import is touched.
+ * 8 still applies); `setThreadsCount` picks fewer. Returns the wrapper, which puts `instantiate` back itself
+ * once it has seen that import.
  */
-function uncapThreadPool(): void {
-  const instantiate = WebAssembly.instantiate;
+function uncapThreadPool(instantiate: typeof WebAssembly.instantiate): typeof WebAssembly.instantiate {
   const patched = (source: BufferSource | WebAssembly.Module, imports?: WebAssembly.Imports): Promise<unknown> => {
     const env = imports?.['env'] as Record<string, unknown> | undefined;
     if (typeof env?.['emscripten_num_logical_cores'] === 'function') {
       env['emscripten_num_logical_cores'] = () => 2 * availableParallelism();
-      WebAssembly.instantiate = instantiate;
+      if (WebAssembly.instantiate === patched) WebAssembly.instantiate = instantiate;
     }
     return instantiate(source as BufferSource, imports);
   };
-  WebAssembly.instantiate = patched as typeof WebAssembly.instantiate;
+  return patched as typeof WebAssembly.instantiate;
 }
 
-let enabled = false;
+const THREADS_FLAG = 'WASM_HAS_MULTITHREAD_SUPPORT';
+
 let workersStarted = 0;
 
 /** How many pthread workers the wasm backend has started in this process (0: single-threaded). */
@@ -74,44 +80,86 @@ export function wasmThreadWorkers(): number {
 }
 
 /**
- * Lets the wasm backend use its threaded build in Node (tfjs starts one worker per core; `setThreadsCount` from
- * @tensorflow/tfjs-backend-wasm, called before the first load, picks another count).
- * Returns false (and changes nothing) when the backend has already started or the runtime lacks
- * SharedArrayBuffer.
+ * Makes the settings the threaded build needs to start in Node, and returns what undoes them: each is put back
+ * as it was, unless something else replaced it meanwhile.
  */
-export function enableWasmThreads(): boolean {
-  if (enabled) return true;
-  // Not tf.findBackend: it would start the backend it looks for.
-  if (typeof SharedArrayBuffer === 'undefined' || 'wasm' in tf.engine().registry) return false;
-  const { wasmWorkerContents } = require(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.worker.js`) as { wasmWorkerContents: string };
+function allowThreadedStart(): () => void {
+  const { wasmWorkerContents } = require(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.worker.js`) as {
+    wasmWorkerContents: string;
+  };
   // Its string literals hold raw newlines ("\n" unescaped by the template it ships in): escape them back, as tfjs does.
   const workerScript = wasmWorkerContents.replace(/\n/g, '\\n');
   const mainScriptPath = require.resolve(`${WASM_OUT}tfjs-backend-wasm-threaded-simd.js`);
   const Worker = pthreadWorkerClass(workerScript, mainScriptPath);
-  // The threaded build assigns worker_threads' Worker to the global during start-up; this keeps ours.
-  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: () => Worker, set: () => {} });
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
-  uncapThreadPool();
-  enabled = true;
-  return true;
+  const getWorker = () => Worker;
+
+  const workerBefore = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  // The threaded build assigns worker_threads' Worker to the global during start-up; the no-op setter keeps ours.
+  Object.defineProperty(globalThis, 'Worker', { configurable: true, get: getWorker, set: () => {} });
+  const flags = tf.env().getFlags();
+  const flagBefore = THREADS_FLAG in flags ? { value: flags[THREADS_FLAG]! } : null;
+  tf.env().set(THREADS_FLAG, true);
+  const instantiate = WebAssembly.instantiate;
+  const patched = uncapThreadPool(instantiate);
+  WebAssembly.instantiate = patched;
+
+  return () => {
+    if (WebAssembly.instantiate === patched) WebAssembly.instantiate = instantiate;
+    if (Object.getOwnPropertyDescriptor(globalThis, 'Worker')?.get === getWorker) {
+      if (workerBefore) Object.defineProperty(globalThis, 'Worker', workerBefore);
+      else delete (globalThis as { Worker?: unknown }).Worker;
+    }
+    // Unset, tfjs evaluates the flag again on a later start (false in Node): that start is single-threaded.
+    if (flagBefore) tf.env().set(THREADS_FLAG, flagBefore.value);
+    else delete tf.env().getFlags()[THREADS_FLAG];
+  };
+}
+
+let warnedSetting = false;
+
+/**
+ * Reads the `EMOTION2VEC_WASM_THREADS` setting: unset or empty, threads on with one per core (tfjs' cap of 8);
+ * `0`, tfjs' single-threaded build (null); a positive integer n, the threaded build with n threads. Anything
+ * else is the default, with one warning (it comes from the environment, where throwing would stop every command).
+ */
+function threadSetting(setting: string | undefined): number | 'default' | null {
+  if (setting === undefined || setting === '') return 'default';
+  if (setting === '0') return null;
+  const threads = /^[1-9]\d*$/.test(setting) ? Number(setting) : NaN;
+  if (Number.isSafeInteger(threads)) return threads;
+  if (!warnedSetting)
+    process.emitWarning(
+      `EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not ${quote(setting, 40)}: using the default.`,
+    );
+  warnedSetting = true;
+  return 'default';
 }
 
 /**
- * Applies the `EMOTION2VEC_WASM_THREADS` setting: unset, threads on with one per core (tfjs' cap of 8); `0`,
- * tfjs' single-threaded build; a positive integer n, the threaded build with n threads. Anything else is
- * ignored with a warning (it is read at start-up, where throwing would stop every command).
+ * Starts the wasm backend (`start`, which initialises it and resolves to whether that worked) with tfjs'
+ * threaded build in Node, as `setting` (EMOTION2VEC_WASM_THREADS) asks, and restores every process-wide setting
+ * it made once the start is over. Starts it as tfjs would (single-threaded) when the setting is `0`, the runtime
+ * lacks SharedArrayBuffer or the backend already started.
  */
-export function configureWasmThreads(setting: string | undefined): void {
-  if (setting === undefined || setting === '') {
-    enableWasmThreads();
-    return;
+export function startWasmWithThreads(start: () => Promise<boolean>, setting: string | undefined): Promise<boolean> {
+  // One start at a time: two models loaded at once must not nest the settings (the second would restore the
+  // first's); the second then finds the backend started.
+  const started = previousStart.then(() => startOnce(start, setting));
+  previousStart = started.catch(() => undefined);
+  return started;
+}
+
+let previousStart: Promise<unknown> = Promise.resolve();
+
+async function startOnce(start: () => Promise<boolean>, setting: string | undefined): Promise<boolean> {
+  const threads = threadSetting(setting);
+  // Not tf.findBackend: it would start the backend it looks for.
+  if (threads === null || typeof SharedArrayBuffer === 'undefined' || 'wasm' in tf.engine().registry) return start();
+  if (threads !== 'default') setThreadsCount(threads);
+  const restore = allowThreadedStart();
+  try {
+    return await start();
+  } finally {
+    restore();
   }
-  if (setting === '0') return;
-  const threads = /^[1-9]\d*$/.test(setting) ? Number(setting) : NaN;
-  if (!Number.isSafeInteger(threads)) {
-    process.emitWarning(`EMOTION2VEC_WASM_THREADS must be 0 or a positive integer, not ${quote(setting, 40)}: using the default.`);
-    enableWasmThreads();
-    return;
-  }
-  if (enableWasmThreads()) setThreadsCount(threads);
 }

@@ -39,7 +39,8 @@ interface WasmTensorData {
  */
 export function packWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): tf.KernelBackend | null {
   if (tf.getBackend() !== 'wasm' || version_wasm !== VERIFIED_WASM_VERSION) return null;
-  if (weight instanceof tf.Variable || weight.dtype !== 'float32' || weight.rank !== 2 || weight.size === 0) return null;
+  if (weight instanceof tf.Variable || weight.dtype !== 'float32' || weight.rank !== 2 || weight.size === 0)
+    return null;
   const backend = tf.backend() as BackendWasm;
   const data = backend.dataIdMap.get(weight.dataId) as WasmTensorData | undefined;
   if (!data || !data.memoryOffset || data.refCount !== 1) return null;
@@ -52,7 +53,9 @@ export function packWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): tf.K
   const [inFeatures, outFeatures] = weight.shape as [number, number];
   const unit = new Float32Array(inFeatures);
   unit[0] = 1;
-  const product = tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d(unit, [1, inFeatures]), b: weight as tf.Tensor2D, bias }));
+  const product = tf.tidy(() =>
+    tf.fused.matMul({ a: tf.tensor2d(unit, [1, inFeatures]), b: weight as tf.Tensor2D, bias }),
+  );
   const got = product.dataSync();
   product.dispose();
   const firstRow = backend.typedArrayFromHeap(weight).subarray(0, outFeatures);

@@ -4,17 +4,23 @@
  * tfjs-backend-wasm 4.22's Slice reads its whole input back into a fresh JS array (`readSync`) before copying
  * the slice out, so slicing one head out of a (N, 3D) tensor costs a copy of all of it plus garbage: 60-110 ms
  * where the copy itself takes microseconds (bench/RESULTS.md). This one reads the input in place, through a
- * view of the wasm heap. Registered over the stock kernel once, when this module is imported; strings and
- * scalars still go to the stock kernel.
+ * view of the wasm heap. Registered under this project's own kernel name when `selectBackend` starts wasm
+ * (src/backend/wasm/kernels.ts), and called through the kernel interface's `slice`: tfjs' own Slice, which every
+ * other tf.slice in the process runs, stays as it is. Strings and scalars go to the stock kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-const stock = tf.getKernel('Slice', 'wasm');
+export const SLICE_KERNEL = 'Emotion2VecSlice';
 
 /** Copies the (begin, size) box of `source` (row-major, `shape`) into `target`, one innermost run at a time. */
-function copyBox(source: Float32Array | Int32Array | Uint8Array, shape: readonly number[], begin: readonly number[], size: readonly number[], target: typeof source): void {
+function copyBox(
+  source: Float32Array | Int32Array | Uint8Array,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  target: typeof source,
+): void {
   const rank = shape.length;
   const strides = tf.util.computeStrides(shape as number[]);
   const run = size[rank - 1]!;
@@ -34,9 +40,10 @@ function copyBox(source: Float32Array | Int32Array | Uint8Array, shape: readonly
 const sliceInPlace: tf.KernelFunc = (args) => {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const backend = args.backend as BackendWasm;
-  if (x.dtype === 'string' || x.shape.length === 0) return stock!.kernelFunc(args);
+  if (x.dtype === 'string' || x.shape.length === 0) return tf.getKernel('Slice', 'wasm')!.kernelFunc(args);
   const attrs = args.attrs as unknown as tf.SliceAttrs;
   const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin, attrs.size) as [number[], number[]];
+  tf.slice_util.assertParamsValid(x, begin, size);
   const out = backend.makeOutput(size, x.dtype);
   if (tf.util.sizeFromShape(size) === 0) return out;
   // Views taken after makeOutput: allocating may grow (and so replace) the wasm heap.
@@ -51,11 +58,9 @@ const sliceInPlace: tf.KernelFunc = (args) => {
   return out;
 };
 
-/** @internal Swaps the stock kernel back in (false) or this one (true): for bench/kernels.ts's before/after. */
-export function useInPlaceSlice(enabled: boolean): void {
-  if (!stock) return;
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({ ...stock, kernelFunc: enabled ? sliceInPlace : stock.kernelFunc });
-}
-
-useInPlaceSlice(true);
+/** The kernel, for tf.registerKernel. */
+export const SLICE_KERNEL_CONFIG: tf.KernelConfig = {
+  kernelName: SLICE_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: sliceInPlace,
+};

@@ -4,7 +4,8 @@
  * error that says what the file is and how to get a readable one.
  */
 import { CheckpointError } from '../../errors.js';
-import { hexHead, sniffFormat } from '../../io/sniff.js';
+import { sniffFormat } from '../../audio/formats.js';
+import { hexHead } from '../../io/sniff.js';
 import type { CheckpointContents } from '../state-dict.js';
 import { memoryAccess, readRange, type RandomAccess } from '../../io/random-access.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
@@ -17,10 +18,12 @@ import { looksLikeZip, readTorchZip } from './torch-zip.js';
  */
 export function readCheckpoint(file: Uint8Array | RandomAccess, fileName: string): CheckpointContents {
   const source = file instanceof Uint8Array ? memoryAccess(file) : file;
-  if (source.size === 0) throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} is empty (0 bytes): download it again.`);
+  if (source.size === 0)
+    throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} is empty (0 bytes): download it again.`);
   const head = readRange(source, 0, 4096);
   if (looksLikeZip(head)) return readTorchZip(file, fileName);
-  if (looksLikeSafetensors(head)) return readSafetensors(file instanceof Uint8Array ? file : readRange(source, 0, source.size), fileName);
+  if (looksLikeSafetensors(head))
+    return readSafetensors(file instanceof Uint8Array ? file : readRange(source, 0, source.size), fileName);
   const bytes = head;
   if (bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] <= 5) {
     // A bare pickle: torch.save before 1.6 (or with _use_new_zipfile_serialization=False).

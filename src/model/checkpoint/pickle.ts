@@ -8,7 +8,7 @@
  */
 import { NameRegistry, Parser } from 'pickleparser';
 import { describeValue } from '../../errors.js';
-import type { StoredDType } from '../state-dict.js';
+import type { StoredDType } from '../../io/bytes.js';
 
 /** A storage of the archive (`<prefix>/data/<key>`), as named by a persistent id. */
 export interface StorageRef {
@@ -61,7 +61,12 @@ function asIntegers(value: unknown, what: string): number[] {
 }
 
 /** torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...) and its older twin _rebuild_tensor. */
-function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown): TensorRef | Record<string, never> {
+function rebuildTensor(
+  storage: unknown,
+  offset: unknown,
+  size: unknown,
+  stride: unknown,
+): TensorRef | Record<string, never> {
   // Anything but a storage we know (e.g. a pickle naming a tensor subclass) stays inert.
   if (!isStorageRef(storage) || !Number.isInteger(offset)) return {};
   return new TensorRef(storage, offset as number, asIntegers(size, 'size'), asIntegers(stride, 'stride'));
@@ -94,9 +99,13 @@ class TorchNames extends NameRegistry {
 function storageFromPersistentId(pid: unknown): StorageRef {
   // torch.save writes ('storage', storage_type, key, location, numel).
   // Described, never stringified: String() of a shared tuple graph doubles with every level.
-  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new Error(`unexpected persistent id (${describeValue(pid)})`);
+  if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+    throw new Error(`unexpected persistent id (${describeValue(pid)})`);
   const [, type, key, , numel] = pid as [string, unknown, unknown, unknown, unknown];
-  const typeName = typeof type === 'function' && 'storageTypeName' in type ? (type as StorageTypeMarker).storageTypeName : String(type);
+  const typeName =
+    typeof type === 'function' && 'storageTypeName' in type
+      ? (type as StorageTypeMarker).storageTypeName
+      : String(type);
   if (typeof key !== 'string' || !Number.isInteger(numel)) throw new Error('malformed storage persistent id');
   return { key, typeName, dtype: STORAGE_TYPES[typeName] ?? null, numel: numel as number };
 }

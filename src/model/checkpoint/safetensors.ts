@@ -5,8 +5,8 @@
  */
 import { CheckpointError, quote } from '../../errors.js';
 import { MAX_TENSOR_RANK } from '../limits.js';
-import { DTYPE_BYTES, float32ToLittleEndian, toFloat32 } from '../../io/bytes.js';
-import type { CheckpointContents, StoredDType, TensorEntry } from '../state-dict.js';
+import { DTYPE_BYTES, float32ToLittleEndian, toFloat32, type StoredDType } from '../../io/bytes.js';
+import type { CheckpointContents, TensorEntry } from '../state-dict.js';
 import { stripDataParallelPrefix } from './unwrap.js';
 
 const DTYPES: Record<string, StoredDType> = {
@@ -40,20 +40,38 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
 
 /** Reads a .safetensors file; tensors are converted to float32 when read. */
 export function readSafetensors(bytes: Uint8Array, fileName: string): CheckpointContents {
-  if (bytes.length < 8) throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} is ${bytes.length} bytes long: too short for a safetensors file. Download it again.`);
+  if (bytes.length < 8)
+    throw new CheckpointError(
+      'CHECKPOINT_TRUNCATED',
+      `${fileName} is ${bytes.length} bytes long: too short for a safetensors file. Download it again.`,
+    );
   const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES) throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} declares a ${headerLength}-byte header: not a safetensors file.`);
+  if (headerLength > MAX_HEADER_BYTES)
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName} declares a ${headerLength}-byte header: not a safetensors file.`,
+    );
   if (8 + headerLength > bytes.length) {
-    throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName} ends inside its header (${bytes.length} bytes, header needs ${8 + headerLength}): the file is truncated. Download it again.`);
+    throw new CheckpointError(
+      'CHECKPOINT_TRUNCATED',
+      `${fileName} ends inside its header (${bytes.length} bytes, header needs ${8 + headerLength}): the file is truncated. Download it again.`,
+    );
   }
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
   } catch (error) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} has an unreadable safetensors header (${quote((error as Error).message, 300)}).`, { cause: error });
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName} has an unreadable safetensors header (${quote((error as Error).message, 300)}).`,
+      { cause: error },
+    );
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: the safetensors header is ${quote(header)}, not an object of tensors.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName}: the safetensors header is ${quote(header)}, not an object of tensors.`,
+    );
   }
   const data = bytes.subarray(8 + headerLength);
   const notes: string[] = [];
@@ -67,14 +85,24 @@ export function readSafetensors(bytes: Uint8Array, fileName: string): Checkpoint
     const [begin, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
     if (!dtype) {
-      tensors.set(name, { shape: entry.shape, dtype: 'float32', read: () => unsupportedDtype(name, entry.dtype, fileName) });
+      tensors.set(name, {
+        shape: entry.shape,
+        dtype: 'float32',
+        read: () => unsupportedDtype(name, entry.dtype, fileName),
+      });
       continue;
     }
     if (end - begin !== count * DTYPE_BYTES[dtype]) {
-      throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: tensor ${quote(name)} of shape [${entry.shape.join(', ')}] ${entry.dtype} spans ${end - begin} bytes instead of ${count * DTYPE_BYTES[dtype]}.`);
+      throw new CheckpointError(
+        'CHECKPOINT_FORMAT',
+        `${fileName}: tensor ${quote(name)} of shape [${entry.shape.join(', ')}] ${entry.dtype} spans ${end - begin} bytes instead of ${count * DTYPE_BYTES[dtype]}.`,
+      );
     }
     if (end > data.length) {
-      throw new CheckpointError('CHECKPOINT_TRUNCATED', `${fileName}: tensor ${quote(name)} ends at byte ${end} of a ${data.length}-byte data section: the file is truncated. Download it again.`);
+      throw new CheckpointError(
+        'CHECKPOINT_TRUNCATED',
+        `${fileName}: tensor ${quote(name)} ends at byte ${end} of a ${data.length}-byte data section: the file is truncated. Download it again.`,
+      );
     }
     tensors.set(name, { shape: entry.shape, dtype, read: () => toFloat32(data.subarray(begin, end), dtype, count) });
   }
@@ -116,12 +144,19 @@ function checkEntry(name: string, value: unknown, fileName: string): HeaderEntry
     entry.data_offsets.length === 2 &&
     entry.data_offsets.every((o) => Number.isSafeInteger(o) && o >= 0) &&
     entry.data_offsets[0]! <= entry.data_offsets[1]!;
-  if (!valid) throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName}: the header entry of tensor ${quote(name)} is malformed (${quote(value)}).`);
+  if (!valid)
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName}: the header entry of tensor ${quote(name)} is malformed (${quote(value)}).`,
+    );
   return entry as HeaderEntry;
 }
 
 function unsupportedDtype(name: string, dtype: string, fileName: string): never {
-  throw new CheckpointError('CHECKPOINT_DTYPE', `${fileName}: tensor ${quote(name)} has dtype ${quote(dtype, 20)}, which cannot be read as float32. Save it as F32, F16 or BF16.`);
+  throw new CheckpointError(
+    'CHECKPOINT_DTYPE',
+    `${fileName}: tensor ${quote(name)} has dtype ${quote(dtype, 20)}, which cannot be read as float32. Save it as F32, F16 or BF16.`,
+  );
 }
 
 /** A float32 tensor to write. */
@@ -137,7 +172,11 @@ export function writeSafetensors(tensors: readonly SafetensorsInput[], metadata?
   let offset = 0;
   for (const { name, shape, data } of tensors) {
     const count = shape.reduce((a, b) => a * b, 1);
-    if (count !== data.length) throw new CheckpointError('CHECKPOINT_TENSORS', `writeSafetensors: tensor ${name} has ${data.length} values for shape [${shape.join(', ')}].`);
+    if (count !== data.length)
+      throw new CheckpointError(
+        'CHECKPOINT_TENSORS',
+        `writeSafetensors: tensor ${name} has ${data.length} values for shape [${shape.join(', ')}].`,
+      );
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
   }

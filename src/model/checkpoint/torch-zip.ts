@@ -36,7 +36,10 @@ export function readTorchZip(archive: Uint8Array | RandomAccess, fileName: strin
   const names = [...entries.keys()];
   const pickleName = names.find((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (!pickleName) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `${fileName} is a zip file but not a PyTorch checkpoint: it has no <name>/data.pkl entry.`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName} is a zip file but not a PyTorch checkpoint: it has no <name>/data.pkl entry.`,
+    );
   }
   const prefix = pickleName.slice(0, -'data.pkl'.length);
   if (names.includes(`${prefix}constants.pkl`) || names.some((name) => name.startsWith(`${prefix}code/`))) {
@@ -47,32 +50,45 @@ export function readTorchZip(archive: Uint8Array | RandomAccess, fileName: strin
     );
   }
   const byteOrderEntry = entries.get(`${prefix}byteorder`);
-  const byteOrder = byteOrderEntry ? new TextDecoder().decode(entryBytes(bytes, fileName, byteOrderEntry, Math.min(byteOrderEntry.size, 16))).trim() : 'little';
+  const byteOrder = byteOrderEntry
+    ? new TextDecoder().decode(entryBytes(bytes, fileName, byteOrderEntry, Math.min(byteOrderEntry.size, 16))).trim()
+    : 'little';
   const littleEndian = byteOrder !== 'big';
 
   const pickleEntry = entries.get(pickleName)!;
   if (pickleEntry.size > MAX_PICKLE_BYTES) {
-    throw new CheckpointError('CHECKPOINT_LIMIT', `${fileName}: its ${pickleName} declares ${pickleEntry.size} bytes; a state dict's pickle is far smaller (at most ${MAX_PICKLE_BYTES} are read).`);
+    throw new CheckpointError(
+      'CHECKPOINT_LIMIT',
+      `${fileName}: its ${pickleName} declares ${pickleEntry.size} bytes; a state dict's pickle is far smaller (at most ${MAX_PICKLE_BYTES} are read).`,
+    );
   }
   let root: unknown;
   try {
     root = unpickleTorch(entryBytes(bytes, fileName, pickleEntry, pickleEntry.size));
   } catch (error) {
     if (error instanceof CheckpointError) throw error;
-    throw new CheckpointError('CHECKPOINT_FORMAT', `Cannot read the pickled contents of ${fileName}: ${quote((error as Error)?.message ?? String(error), 300)}. The file may be damaged; download it again.`, {
-      cause: error,
-    });
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `Cannot read the pickled contents of ${fileName}: ${quote((error as Error)?.message ?? String(error), 300)}. The file may be damaged; download it again.`,
+      {
+        cause: error,
+      },
+    );
   }
 
   const notes: string[] = [];
-  const refs = stripDataParallelPrefix(findStateDict(root, (value): value is TensorRef => value instanceof TensorRef, notes), notes);
+  const refs = stripDataParallelPrefix(
+    findStateDict(root, (value): value is TensorRef => value instanceof TensorRef, notes),
+    notes,
+  );
   const tensors = new Map<string, TensorEntry>();
   for (const [name, ref] of refs) {
     tensors.set(name, {
       shape: ref.shape,
       dtype: ref.storage.dtype ?? 'float32',
       read: () => readTensor(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian),
-      readInto: (target) => readTensorInto(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian, target),
+      readInto: (target) =>
+        readTensorInto(bytes, fileName, entries, `${prefix}data/${ref.storage.key}`, name, ref, littleEndian, target),
     });
   }
   return { tensors, format: 'torch-zip', notes };
@@ -99,7 +115,11 @@ function zipFailure(error: unknown, fileName: string): CheckpointError {
   const reason = error instanceof ZipError ? error.reason : 'damaged';
   const message = quote((error as Error)?.message ?? String(error), 300);
   if (reason === 'unsupported') {
-    return new CheckpointError('CHECKPOINT_FORMAT', `${fileName} is a zip archive this reader cannot open: ${message}. Save the checkpoint again with torch.save.`, { cause: error });
+    return new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `${fileName} is a zip archive this reader cannot open: ${message}. Save the checkpoint again with torch.save.`,
+      { cause: error },
+    );
   }
   return new CheckpointError(
     'CHECKPOINT_TRUNCATED',
@@ -109,10 +129,19 @@ function zipFailure(error: unknown, fileName: string): CheckpointError {
 }
 
 /** The storage entry of a tensor and the elements its view needs, checked before a byte of it is read. */
-function tensorStorage(fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef) {
+function tensorStorage(
+  fileName: string,
+  entries: Map<string, ZipEntry>,
+  entryName: string,
+  name: string,
+  ref: TensorRef,
+) {
   const { storage } = ref;
   if (storage.dtype === null) {
-    throw new CheckpointError('CHECKPOINT_DTYPE', `Tensor ${quote(name)} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`);
+    throw new CheckpointError(
+      'CHECKPOINT_DTYPE',
+      `Tensor ${quote(name)} in ${fileName} is stored as torch.${quote(storage.typeName, 60)}, which cannot be read as float32. Convert it with tensor.float() before saving.`,
+    );
   }
   const dtype = storage.dtype;
   const elementBytes = DTYPE_BYTES[dtype];
@@ -120,7 +149,10 @@ function tensorStorage(fileName: string, entries: Map<string, ZipEntry>, entryNa
   const storageBytes = storage.numel * elementBytes;
   const entry = entries.get(entryName);
   if (!entry) {
-    throw new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} is missing. The file is damaged; download it again.`);
+    throw new CheckpointError(
+      'CHECKPOINT_TRUNCATED',
+      `Tensor ${quote(name)} in ${fileName}: its storage ${quote(entryName)} is missing. The file is damaged; download it again.`,
+    );
   }
   // torch writes each storage as exactly numel elements: an entry that claims more is not a storage (a bomb).
   if (entry.size > storageBytes) {
@@ -132,7 +164,10 @@ function tensorStorage(fileName: string, entries: Map<string, ZipEntry>, entryNa
   // Only the elements the view reaches are extracted, however large the storage claims to be.
   const neededElements = count === 0 ? 0 : lastElement + 1;
   if (neededElements > storage.numel) {
-    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`);
+    throw new CheckpointError(
+      'CHECKPOINT_LIMIT',
+      `Tensor ${quote(name)} in ${fileName} reaches element ${lastElement} of a storage of ${storage.numel} elements: the file is inconsistent.`,
+    );
   }
   return { entry, dtype, elementBytes, count, neededElements };
 }
@@ -140,12 +175,24 @@ function tensorStorage(fileName: string, entries: Map<string, ZipEntry>, entryNa
 function readFailure(error: unknown, name: string, fileName: string): CheckpointError {
   if (error instanceof CheckpointError) return error;
   if (error instanceof ZipError && error.reason === 'short') {
-    return new CheckpointError('CHECKPOINT_TRUNCATED', `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`, { cause: error });
+    return new CheckpointError(
+      'CHECKPOINT_TRUNCATED',
+      `Tensor ${quote(name)} in ${fileName}: ${quote(error.message, 300)}. The file is damaged; download it again.`,
+      { cause: error },
+    );
   }
   return zipFailure(error, fileName);
 }
 
-function readTensor(bytes: RandomAccess, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean): Float32Array {
+function readTensor(
+  bytes: RandomAccess,
+  fileName: string,
+  entries: Map<string, ZipEntry>,
+  entryName: string,
+  name: string,
+  ref: TensorRef,
+  littleEndian: boolean,
+): Float32Array {
   const { entry, dtype, elementBytes, count, neededElements } = tensorStorage(fileName, entries, entryName, name, ref);
   let raw: Uint8Array;
   try {
@@ -162,11 +209,23 @@ function readTensor(bytes: RandomAccess, fileName: string, entries: Map<string, 
  * torch.save writes model weights) is one read from the archive straight into the target: no copy of the entry,
  * no conversion copy. Anything else goes through readTensor.
  */
-function readTensorInto(bytes: RandomAccess, fileName: string, entries: Map<string, ZipEntry>, entryName: string, name: string, ref: TensorRef, littleEndian: boolean, target: Float32Array): void {
+function readTensorInto(
+  bytes: RandomAccess,
+  fileName: string,
+  entries: Map<string, ZipEntry>,
+  entryName: string,
+  name: string,
+  ref: TensorRef,
+  littleEndian: boolean,
+  target: Float32Array,
+): void {
   const { entry, dtype, count } = tensorStorage(fileName, entries, entryName, name, ref);
   if (dtype === 'float32' && littleEndian === HOST_IS_LITTLE_ENDIAN && isContiguous(ref) && count === target.length) {
     try {
-      if (readStoredEntryInto(bytes, entry, ref.offset * 4, new Uint8Array(target.buffer, target.byteOffset, count * 4))) return;
+      if (
+        readStoredEntryInto(bytes, entry, ref.offset * 4, new Uint8Array(target.buffer, target.byteOffset, count * 4))
+      )
+        return;
     } catch (error) {
       throw readFailure(error, name, fileName);
     }
@@ -181,7 +240,10 @@ function readTensorInto(bytes: RandomAccess, fileName: string, entries: Map<stri
 function viewExtent(ref: TensorRef, name: string, fileName: string): { count: number; lastElement: number } {
   const { shape, stride, offset } = ref;
   const fail = (what: string): never => {
-    throw new CheckpointError('CHECKPOINT_LIMIT', `Tensor ${quote(name)} in ${fileName} ${what}: the file is inconsistent or hostile.`);
+    throw new CheckpointError(
+      'CHECKPOINT_LIMIT',
+      `Tensor ${quote(name)} in ${fileName} ${what}: the file is inconsistent or hostile.`,
+    );
   };
   if (stride.length !== shape.length) fail(`has ${shape.length} dimensions but ${stride.length} strides`);
   if (shape.length > MAX_TENSOR_RANK) fail(`has ${shape.length} dimensions (at most ${MAX_TENSOR_RANK})`);

@@ -17,9 +17,17 @@ const MAX_DEPTH = 3;
  * Returns the map of tensors of the state dict in `root`, with notes on what was unwrapped and ignored.
  * `isTensor` tells tensors from the other pickled values.
  */
-export function findStateDict<T>(root: unknown, isTensor: (value: unknown) => value is T, notes: string[], depth = 0): Map<string, T> {
+export function findStateDict<T>(
+  root: unknown,
+  isTensor: (value: unknown) => value is T,
+  notes: string[],
+  depth = 0,
+): Map<string, T> {
   if (!(root instanceof Map)) {
-    throw new CheckpointError('CHECKPOINT_FORMAT', `The checkpoint holds ${describe(root)}, not a dict of tensors. Save the model with torch.save(model.state_dict(), path).`);
+    throw new CheckpointError(
+      'CHECKPOINT_FORMAT',
+      `The checkpoint holds ${describe(root)}, not a dict of tensors. Save the model with torch.save(model.state_dict(), path).`,
+    );
   }
   const tensors = new Map<string, T>();
   const others: string[] = [];
@@ -28,14 +36,18 @@ export function findStateDict<T>(root: unknown, isTensor: (value: unknown) => va
     else others.push(describeKey(key));
   }
   if (tensors.size > 0) {
-    if (others.length > 0) notes.push(`ignored ${others.length} non-tensor entr${others.length === 1 ? 'y' : 'ies'} beside the tensors: ${quoteList(others)}`);
+    if (others.length > 0)
+      notes.push(
+        `ignored ${others.length} non-tensor entr${others.length === 1 ? 'y' : 'ies'} beside the tensors: ${quoteList(others)}`,
+      );
     return tensors;
   }
   const wrapper = STATE_DICT_WRAPPERS.find((key) => root.get(key) instanceof Map);
   if (wrapper && depth < MAX_DEPTH) {
     notes.push(`unwrapped '${wrapper}'`);
     const rest = others.filter((key) => key !== wrapper);
-    if (rest.length > 0) notes.push(`ignored ${rest.length} other top-level entr${rest.length === 1 ? 'y' : 'ies'}: ${quoteList(rest)}`);
+    if (rest.length > 0)
+      notes.push(`ignored ${rest.length} other top-level entr${rest.length === 1 ? 'y' : 'ies'}: ${quoteList(rest)}`);
     return findStateDict(root.get(wrapper), isTensor, notes, depth + 1);
   }
   throw new CheckpointError(
@@ -71,6 +83,7 @@ function describe(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return `a list of ${value.length} items`;
   const pythonName = (value as { __module__?: string; __name__?: string }).__name__;
-  if (typeof pythonName === 'string') return `a ${String((value as { __module__?: unknown }).__module__).slice(0, 100)}.${pythonName.slice(0, 100)} object`;
+  if (typeof pythonName === 'string')
+    return `a ${String((value as { __module__?: unknown }).__module__).slice(0, 100)}.${pythonName.slice(0, 100)} object`;
   return `a ${typeof value}`;
 }

@@ -37,7 +37,11 @@ describe('wasm threads in Node', () => {
   it('lets a process end by itself once its work is done, with the pool threads running', () => {
     // Emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads never end: without the
     // shim's no-op ref() this child would never exit. The timeout fails the test instead of hanging it.
-    const output = execFileSync(process.execPath, ['--import', 'tsx', 'test/backend/wasm/pool-exit.child.ts'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, EMOTION2VEC_WASM_THREADS: '2' } });
+    const output = execFileSync(process.execPath, ['--import', 'tsx', 'test/backend/wasm/pool-exit.child.ts'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, EMOTION2VEC_WASM_THREADS: '2' },
+    });
     expect(Number(output.trim().split('\n').pop())).toBe(Math.min(2, availableParallelism()));
   }, 150_000);
 });

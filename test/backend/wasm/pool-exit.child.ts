@@ -1,4 +1,7 @@
-/** Run by node-threads.test.ts in its own process: starts the threaded wasm pool, runs one product, prints the pool size, returns. */
+/**
+ * Run by node-threads.test.ts in its own process: starts the threaded wasm pool, runs one product, prints the pool
+ * size, returns.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../../../src/node.js';

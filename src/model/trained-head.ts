@@ -1,6 +1,8 @@
 /**
- * A trained classification head: dense layers on the utterance embedding giving logits over its own labels,
- * in place of emotion2vec's 9-label `proj` layer. Saved as a folder (docs/train-head.md):
+ * A trained head: dense layers on the utterance embedding giving logits over its own labels, in place of
+ * emotion2vec's 9-label `proj` layer (the `ClassificationHead` layer). `emotion2vec train-head` writes one; the
+ * model loads it (`LoadOptions.head`), so its format and reader live here, with the model. Saved as a folder
+ * (docs/train-head.md):
  *
  * - `head.json`: format, version, input width, the layers (ReLU between them) and a training summary;
  * - `tokens.txt`: the labels, one a line, in output order (as the model's own tokens.txt);
@@ -13,11 +15,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, describeValue, isEmotion2VecError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { Linear } from '../layers/linear.js';
-import { isUnusedLabel, parseTokens } from '../model/config.js';
-import { MODEL_FILE_MAX_BYTES } from '../model/limits.js';
 import { ParameterSet } from '../layers/parameters.js';
-import { providerFor, type ModelSource, type SourceOptions } from '../model/sources.js';
-import type { StateDict } from '../model/state-dict.js';
+import { isUnusedLabel, parseTokens } from './config.js';
+import { MODEL_FILE_MAX_BYTES } from './limits.js';
+import { providerFor, type ModelSource, type SourceOptions } from './sources.js';
+import type { StateDict } from './state-dict.js';
 
 export const HEAD_MANIFEST = 'head.json';
 export const HEAD_TOKENS = 'tokens.txt';
@@ -53,26 +55,33 @@ export interface HeadManifest {
   readonly inputDim: number;
   readonly numLabels: number;
   readonly activation: 'relu';
-  readonly layers: readonly { readonly inFeatures: number; readonly outFeatures: number; readonly weight: string; readonly bias: string }[];
+  readonly layers: readonly {
+    readonly inFeatures: number;
+    readonly outFeatures: number;
+    readonly weight: string;
+    readonly bias: string;
+  }[];
   readonly training?: Readonly<Record<string, unknown>>;
 }
 
 /** A head to load: a folder path (Node), a URL, in-memory files, browser `File`s, or the weights themselves. */
 export type HeadSource = ModelSource | HeadWeights;
 
-/** A head on the current tfjs backend. */
-export class ClassifierHead {
+/** A trained head on the current tfjs backend. */
+export class TrainedHead {
   private readonly params = new ParameterSet();
   private readonly layers: Linear[];
 
   private constructor(readonly weights: HeadWeights) {
-    this.layers = weights.layers.map((layer, i) => new Linear(this.params, `layers.${i}`, layer.inFeatures, layer.outFeatures));
+    this.layers = weights.layers.map(
+      (layer, i) => new Linear(this.params, `layers.${i}`, layer.inFeatures, layer.outFeatures),
+    );
     this.params.load(stateDictOf(weights));
   }
 
   /** Puts a head's weights on the current backend. */
-  static fromWeights(weights: HeadWeights): ClassifierHead {
-    return new ClassifierHead(weights);
+  static fromWeights(weights: HeadWeights): TrainedHead {
+    return new TrainedHead(weights);
   }
 
   /** Output labels, in order. */
@@ -102,7 +111,11 @@ export class ClassifierHead {
 function stateDictOf(weights: HeadWeights): StateDict {
   const dict: StateDict = new Map();
   weights.layers.forEach((layer, i) => {
-    dict.set(`layers.${i}.weight`, { shape: [layer.outFeatures, layer.inFeatures], dtype: 'float32', read: () => layer.weight });
+    dict.set(`layers.${i}.weight`, {
+      shape: [layer.outFeatures, layer.inFeatures],
+      dtype: 'float32',
+      read: () => layer.weight,
+    });
     dict.set(`layers.${i}.bias`, { shape: [layer.outFeatures], dtype: 'float32', read: () => layer.bias });
   });
   return dict;
@@ -121,7 +134,12 @@ export function encodeHeadFiles(head: HeadWeights): Map<string, Uint8Array> {
     layers: head.layers.map((layer, i) => {
       files.set(`layers.${i}.weight.npy`, encodeNpy(layer.weight, [layer.outFeatures, layer.inFeatures]));
       files.set(`layers.${i}.bias.npy`, encodeNpy(layer.bias, [layer.outFeatures]));
-      return { inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, weight: `layers.${i}.weight.npy`, bias: `layers.${i}.bias.npy` };
+      return {
+        inFeatures: layer.inFeatures,
+        outFeatures: layer.outFeatures,
+        weight: `layers.${i}.weight.npy`,
+        bias: `layers.${i}.bias.npy`,
+      };
     }),
     ...(head.training ? { training: head.training } : {}),
   };
@@ -130,7 +148,9 @@ export function encodeHeadFiles(head: HeadWeights): Map<string, Uint8Array> {
   return files;
 }
 
-/** Reads a head from a folder path (Node), a URL, or in-memory files; weights given directly are validated and returned. */
+/**
+ * Reads a head from a folder path (Node), a URL, or in-memory files; weights given directly are validated and returned.
+ */
 export async function readHead(source: HeadSource, options: SourceOptions = {}): Promise<HeadWeights> {
   if (isHeadWeights(source)) {
     validateHead(source, 'the head weights passed in');
@@ -141,14 +161,19 @@ export async function readHead(source: HeadSource, options: SourceOptions = {}):
     ({ provider } = await providerFor(source, options));
   } catch (error) {
     if (isEmotion2VecError(error) && error.code === 'MODEL_NOT_FOUND') {
-      throw new ConfigError('HEAD_INVALID', `Head not found: ${describeSource(source)} is not a folder. Pass the folder that train-head wrote (head.json, tokens.txt, layers.*.npy).`, { cause: error });
+      throw new ConfigError(
+        'HEAD_INVALID',
+        `Head not found: ${describeSource(source)} is not a folder. Pass the folder that train-head wrote (head.json, tokens.txt, layers.*.npy).`,
+        { cause: error },
+      );
     }
     throw error;
   }
   const where = provider.location;
   const manifestBytes = await provider.read(HEAD_MANIFEST, MAX_MANIFEST_BYTES);
   if (!manifestBytes) throw invalid(`${HEAD_MANIFEST} not found in ${where}; pass the folder that train-head wrote`);
-  if (manifestBytes.length > MAX_MANIFEST_BYTES) throw invalid(`${HEAD_MANIFEST} in ${where} is ${manifestBytes.length} bytes, too large for a head manifest`);
+  if (manifestBytes.length > MAX_MANIFEST_BYTES)
+    throw invalid(`${HEAD_MANIFEST} in ${where} is ${manifestBytes.length} bytes, too large for a head manifest`);
   const manifest = parseManifest(new TextDecoder().decode(manifestBytes), where);
   const tokensBytes = await provider.read(HEAD_TOKENS, MODEL_FILE_MAX_BYTES['tokens.txt']);
   if (!tokensBytes) throw invalid(`${HEAD_TOKENS} not found in ${where}; it lists the head's labels, one a line`);
@@ -160,7 +185,12 @@ export async function readHead(source: HeadSource, options: SourceOptions = {}):
     const bias = await readArray(provider, spec.bias, [spec.outFeatures], where);
     layers.push({ inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, weight, bias });
   }
-  const head: HeadWeights = { inputDim: manifest.inputDim, labels, layers, ...(manifest.training ? { training: manifest.training } : {}) };
+  const head: HeadWeights = {
+    inputDim: manifest.inputDim,
+    labels,
+    layers,
+    ...(manifest.training ? { training: manifest.training } : {}),
+  };
   validateHead(head, where);
   return head;
 }
@@ -177,7 +207,15 @@ export function assertHeadFits(head: HeadWeights, embedDim: number, where = 'thi
 }
 
 function isHeadWeights(source: HeadSource): source is HeadWeights {
-  return typeof source === 'object' && source !== null && !(source instanceof URL) && !Array.isArray(source) && 'layers' in source && Array.isArray((source as HeadWeights).layers) && 'inputDim' in source;
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    !(source instanceof URL) &&
+    !Array.isArray(source) &&
+    'layers' in source &&
+    Array.isArray((source as HeadWeights).layers) &&
+    'inputDim' in source
+  );
 }
 
 function parseManifest(text: string, where: string): HeadManifest {
@@ -191,11 +229,27 @@ function parseManifest(text: string, where: string): HeadManifest {
   if (typeof value !== 'object' || value === null || manifest.format !== HEAD_FORMAT) {
     throw invalid(`${HEAD_MANIFEST} in ${where} is not an emotion2vec head (its "format" must be "${HEAD_FORMAT}")`);
   }
-  if (manifest.version !== HEAD_FORMAT_VERSION) throw invalid(`${HEAD_MANIFEST} in ${where} has format version ${String(manifest.version).slice(0, 20)}; this library reads version ${HEAD_FORMAT_VERSION}`);
+  if (manifest.version !== HEAD_FORMAT_VERSION)
+    throw invalid(
+      `${HEAD_MANIFEST} in ${where} has format version ${String(manifest.version).slice(0, 20)}; this library reads version ${HEAD_FORMAT_VERSION}`,
+    );
   const okLayer = (l: HeadManifest['layers'][number]) =>
-    typeof l === 'object' && l !== null && isPositiveInteger(l.inFeatures) && isPositiveInteger(l.outFeatures) && isFileName(l.weight) && isFileName(l.bias);
-  if (!isPositiveInteger(manifest.inputDim) || !Array.isArray(manifest.layers) || manifest.layers.length < 1 || manifest.layers.length > 2 || !manifest.layers.every(okLayer)) {
-    throw invalid(`${HEAD_MANIFEST} in ${where} needs a positive "inputDim" and 1 or 2 "layers", each with inFeatures, outFeatures and weight/bias .npy file names`);
+    typeof l === 'object' &&
+    l !== null &&
+    isPositiveInteger(l.inFeatures) &&
+    isPositiveInteger(l.outFeatures) &&
+    isFileName(l.weight) &&
+    isFileName(l.bias);
+  if (
+    !isPositiveInteger(manifest.inputDim) ||
+    !Array.isArray(manifest.layers) ||
+    manifest.layers.length < 1 ||
+    manifest.layers.length > 2 ||
+    !manifest.layers.every(okLayer)
+  ) {
+    throw invalid(
+      `${HEAD_MANIFEST} in ${where} needs a positive "inputDim" and 1 or 2 "layers", each with inFeatures, outFeatures and weight/bias .npy file names`,
+    );
   }
   return manifest;
 }
@@ -203,7 +257,12 @@ function parseManifest(text: string, where: string): HeadManifest {
 /** A version 1 .npy header is at most 10 + 65535 bytes. */
 const NPY_HEADER_MAX_BYTES = 65_545;
 
-async function readArray(provider: Awaited<ReturnType<typeof providerFor>>['provider'], name: string, shape: number[], where: string): Promise<Float32Array> {
+async function readArray(
+  provider: Awaited<ReturnType<typeof providerFor>>['provider'],
+  name: string,
+  shape: number[],
+  where: string,
+): Promise<Float32Array> {
   // A .npy holds its header (at most a few KiB) and the float32 values the manifest's shape names.
   const bytes = await provider.read(name, NPY_HEADER_MAX_BYTES + 4 * shape.reduce((a, b) => a * b, 1));
   if (!bytes) throw invalid(`${name} not found in ${where}; ${HEAD_MANIFEST} lists it`);
@@ -214,7 +273,9 @@ async function readArray(provider: Awaited<ReturnType<typeof providerFor>>['prov
     throw invalid(`${name} in ${where} is not a float32 .npy file (${(error as Error).message.slice(0, 200)})`);
   }
   if (array.shape.length !== shape.length || array.shape.some((d, i) => d !== shape[i])) {
-    throw invalid(`${name} in ${where} has shape [${array.shape.join(', ')}]; ${HEAD_MANIFEST} says [${shape.join(', ')}]`);
+    throw invalid(
+      `${name} in ${where} has shape [${array.shape.join(', ')}]; ${HEAD_MANIFEST} says [${shape.join(', ')}]`,
+    );
   }
   return array.data;
 }
@@ -224,17 +285,25 @@ function validateHead(head: HeadWeights, where: string): void {
   const { layers, labels } = head;
   if (labels.length < 2) throw invalid(`${where} has ${labels.length} label(s); a head needs at least 2`);
   const unused = labels.find((label) => isUnusedLabel(label));
-  if (unused) throw invalid(`${where} has the label "${unused.slice(0, 60)}"; labels starting with "unuse" are placeholders that results drop`);
-  if (layers.length < 1 || layers.length > 2) throw invalid(`${where} has ${layers.length} layers; a head has 1 (linear) or 2 (one hidden layer)`);
+  if (unused)
+    throw invalid(
+      `${where} has the label "${unused.slice(0, 60)}"; labels starting with "unuse" are placeholders that results drop`,
+    );
+  if (layers.length < 1 || layers.length > 2)
+    throw invalid(`${where} has ${layers.length} layers; a head has 1 (linear) or 2 (one hidden layer)`);
   let width = head.inputDim;
   layers.forEach((layer, i) => {
-    if (layer.inFeatures !== width) throw invalid(`${where}: layer ${i} takes ${layer.inFeatures} inputs but receives ${width}`);
+    if (layer.inFeatures !== width)
+      throw invalid(`${where}: layer ${i} takes ${layer.inFeatures} inputs but receives ${width}`);
     if (layer.weight.length !== layer.inFeatures * layer.outFeatures || layer.bias.length !== layer.outFeatures) {
-      throw invalid(`${where}: layer ${i}'s arrays do not hold ${layer.outFeatures} x ${layer.inFeatures} weights and ${layer.outFeatures} biases`);
+      throw invalid(
+        `${where}: layer ${i}'s arrays do not hold ${layer.outFeatures} x ${layer.inFeatures} weights and ${layer.outFeatures} biases`,
+      );
     }
     width = layer.outFeatures;
   });
-  if (width !== labels.length) throw invalid(`${where} gives ${width} outputs but tokens.txt lists ${labels.length} labels; they must match`);
+  if (width !== labels.length)
+    throw invalid(`${where} gives ${width} outputs but tokens.txt lists ${labels.length} labels; they must match`);
 }
 
 function invalid(message: string): ConfigError {

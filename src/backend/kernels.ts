@@ -1,0 +1,167 @@
+/**
+ * The kernel interface: everything a layer computes that a backend may do its own way. Layers call these
+ * functions and tfjs-core ops, nothing else of a backend.
+ *
+ * Each call takes the implementation of the active tfjs backend: on 'wasm', once `selectBackend` has set it up,
+ * the wasm one (src/backend/wasm/kernels.ts: fused SIMD kernels, in-place slices, packed weights, weights read
+ * straight into the wasm heap); on every other backend (cpu, webgl, webgpu, tensorflow) the plain tfjs ops of
+ * src/backend/plain-kernels.ts, which are also the reference the fast paths are tested against. Both give the
+ * same numbers within float32 rounding.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UsageError } from '../errors.js';
+import { plainKernels } from './plain-kernels.js';
+import { wasmKernels, wasmKernelsRegistered } from './wasm/kernels.js';
+
+/**
+ * A weight matrix in a backend's own form, made by {@link prepareLinearWeight}. The layer's tensor stays its
+ * owner (disposing the tensor frees this form too) but no longer holds readable values: it may only be the
+ * weight of {@link linear}, with the same bias, while `backend` is active.
+ *
+ * - `'packed'`: XNNPACK's packed copy in the wasm backend's operator cache; the tensor's own bytes were freed
+ *   (src/backend/wasm/packed-weights.ts).
+ *
+ * Another form (a quantized matrix, say int8 with one scale per output channel) is another member of this union,
+ * made by `prepareLinearWeight` and read by `linear`; the layers hand both functions the same things as now.
+ */
+export type PreparedWeight = { readonly kind: 'packed'; readonly backend: tf.KernelBackend };
+
+/** The operands of {@link linear}, as a Linear layer holds them. */
+export interface LinearWeights {
+  /** (in, out) float32: torch's (out, in) weight transposed. A handle only once `prepared` is set. */
+  readonly weight: tf.Tensor;
+  /** (out), added inside the product. */
+  readonly bias?: tf.Tensor;
+  /** What {@link prepareLinearWeight} made of `weight`; null or absent: its plain values, on any backend. */
+  readonly prepared?: PreparedWeight | null;
+}
+
+/** A block of wasm heap reserved for one tensor by {@link reserveSideBySide}. */
+export interface HeapBlock {
+  /** Frees the block, unless a tensor took it ({@link filledTensor}); does nothing the second time. */
+  release(): void;
+}
+
+/** What {@link reserveSideBySide} reserved: nothing, on a backend without a heap of its own. */
+export interface ReservedBlocks {
+  /** One block per requested byte length, in order, back to back. */
+  readonly blocks: readonly HeapBlock[];
+  /** A block below them, a little larger than the largest, to release when packing starts. */
+  readonly headroom: HeapBlock | null;
+}
+
+/**
+ * What each backend's implementation provides (src/backend/plain-kernels.ts, src/backend/wasm/kernels.ts); each
+ * member computes what the function of the same name below documents, and those functions pick one per call.
+ */
+export interface Kernels {
+  linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor;
+  prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null;
+  gelu(x: tf.Tensor): tf.Tensor;
+  layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
+  layerNormGelu(
+    x: tf.Tensor,
+    eps: number,
+    weight: tf.Tensor | undefined,
+    bias: tf.Tensor | undefined,
+    inPlace: boolean,
+  ): tf.Tensor;
+  slice<T extends tf.Tensor>(x: T, begin: readonly number[], size: readonly number[]): T;
+  filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor;
+  reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks;
+}
+
+function active(): Kernels {
+  return tf.getBackend() === 'wasm' && wasmKernelsRegistered() ? wasmKernels : plainKernels;
+}
+
+/**
+ * x · W + b over the last axis of `x` (any leading axes): x (..., in), W (in, out), b (out) -> (..., out), as
+ * torch.nn.Linear with W stored transposed. One fused product with the bias inside it, on every backend (on wasm
+ * XNNPACK's, which packs W and b together). Throws `BACKEND_CHANGED` (UsageError) when the weight was prepared
+ * on a backend that is no longer the active one: tfjs cannot move a prepared weight.
+ */
+export function linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor {
+  const prepared = weights.prepared;
+  if (prepared && tf.backend() !== prepared.backend) {
+    throw new UsageError(
+      'BACKEND_CHANGED',
+      `This model's weights live packed in the wasm backend it was loaded on, but the active backend is now '${tf.getBackend()}': ` +
+        'load the model again on the backend that should run it (tfjs cannot move packed weights).',
+    );
+  }
+  return active().linear(x, weights);
+}
+
+/**
+ * Turns a Linear layer's loaded weight (in, out) and bias into the active backend's own form and frees what that
+ * form no longer needs, or returns null and leaves both as they are. Fast path: wasm (tfjs-backend-wasm 4.22,
+ * plain float32 tensors), where the weight is packed for XNNPACK and its unpacked bytes freed, so the weights
+ * take their memory once instead of twice. Every other backend: null.
+ */
+export function prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null {
+  return active().prepareLinearWeight(weight, bias);
+}
+
+/**
+ * The exact (erf) GELU of torch.nn.GELU(): x/2 * (1 + erf(x / sqrt(2))), elementwise. Fast path: wasm, float32
+ * (one SIMD pass, erf within 1.5e-7 as tfjs' own); elsewhere tfjs' erf and four elementwise ops.
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return active().gelu(x);
+}
+
+/**
+ * LayerNorm over the last axis, as torch.nn.LayerNorm: (x - mean) / sqrt(var + eps) with the biased variance,
+ * then `* weight + bias` when both are given. tfjs ops on every backend.
+ */
+export function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  return active().layerNorm(x, eps, weight, bias);
+}
+
+/**
+ * gelu(layerNorm(x, eps, weight, bias)). Fast path: wasm with float32 `x`, `weight` and `bias` (one SIMD pass
+ * over the rows); with `inPlace` it writes over x's own data when no other tensor shares it (then `x` must not
+ * be used afterwards). Elsewhere, and without the affine part, the two formulations above, into a new tensor.
+ */
+export function layerNormGelu(
+  x: tf.Tensor,
+  eps: number,
+  weight?: tf.Tensor,
+  bias?: tf.Tensor,
+  inPlace = false,
+): tf.Tensor {
+  return active().layerNormGelu(x, eps, weight, bias, inPlace);
+}
+
+/**
+ * The box [begin, begin + size) of `x`, as tf.slice (a size of -1 runs to the end of its axis). Fast path:
+ * wasm, where it copies only the box out of the heap (tfjs' own wasm Slice first reads the whole input back
+ * into JavaScript); elsewhere tf.slice.
+ */
+export function slice<T extends tf.Tensor>(x: T, begin: readonly number[], size: readonly number[]): T {
+  return active().slice(x, begin, size);
+}
+
+/**
+ * A float32 tensor of `shape` whose values `fill` writes (row-major, exactly the element count). Fast path:
+ * wasm, where the tensor is allocated first (in `block` when given, which it then owns) and `fill` writes into
+ * its place on the heap, so a weight read from a file crosses memory once and never exists twice. Elsewhere, a
+ * fresh array handed to tf.tensor.
+ */
+export function filledTensor(
+  shape: readonly number[],
+  fill: (target: Float32Array) => void,
+  block?: HeapBlock,
+): tf.Tensor {
+  return active().filledTensor(shape, fill, block);
+}
+
+/**
+ * Reserves one heap block per byte length, back to back, for the weights a layer prepares (see
+ * {@link prepareLinearWeight}), so that the holes they leave when prepared join up, plus a headroom block below
+ * them that takes the first prepared copies. wasm only (all or nothing); elsewhere no blocks.
+ */
+export function reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks {
+  return active().reserveSideBySide(byteLengths);
+}

@@ -1,0 +1,65 @@
+/**
+ * The kernel interface (src/backend/kernels.ts) on the wasm backend: the fused GELU kernels, the in-place slice,
+ * packed weights and tensors filled on the heap; the plain tfjs ops for the rest, and wherever a fast path does
+ * not apply (another dtype, a runtime without wasm SIMD, another tfjs-backend-wasm release).
+ *
+ * The kernels are registered with tfjs under this project's own names, for the wasm backend only, when
+ * `selectBackend` starts it (`registerWasmKernels`), never at import: no stock tfjs kernel is replaced, so other
+ * tfjs code in the process runs as it would without this package.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Kernels } from '../kernels.js';
+import { plainKernels } from '../plain-kernels.js';
+import {
+  GELU_KERNEL,
+  GELU_KERNEL_CONFIGS,
+  LAYER_NORM_GELU_KERNEL,
+  wasmGeluKernelsFor,
+  type LayerNormGeluAttrs,
+} from './gelu-kernels.js';
+import { filledTensor, reserveSideBySide } from './heap.js';
+import { packWeight } from './packed-weights.js';
+import { SLICE_KERNEL, SLICE_KERNEL_CONFIG } from './slice-kernel.js';
+
+let registered = false;
+
+/** Registers this project's wasm kernels with tfjs (once); called by selectBackend when wasm becomes active. */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  for (const config of [...GELU_KERNEL_CONFIGS, SLICE_KERNEL_CONFIG]) {
+    if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
+  }
+  registered = true;
+}
+
+/** Whether `registerWasmKernels` ran: until then, the kernel interface runs the plain ops on wasm too. */
+export function wasmKernelsRegistered(): boolean {
+  return registered;
+}
+
+export const wasmKernels: Kernels = {
+  ...plainKernels,
+  prepareLinearWeight(weight, bias) {
+    const backend = packWeight(weight, bias);
+    return backend === null ? null : { kind: 'packed', backend };
+  },
+  gelu(x) {
+    if (!wasmGeluKernelsFor(x)) return plainKernels.gelu(x);
+    return tf.engine().runKernel(GELU_KERNEL, { x }) as tf.Tensor;
+  },
+  layerNormGelu(x, eps, weight, bias, inPlace) {
+    if (!weight || !bias || weight.dtype !== 'float32' || bias.dtype !== 'float32' || !wasmGeluKernelsFor(x)) {
+      return plainKernels.layerNormGelu(x, eps, weight, bias, inPlace);
+    }
+    const attrs: LayerNormGeluAttrs = { eps, inPlace };
+    return tf
+      .engine()
+      .runKernel(LAYER_NORM_GELU_KERNEL, { x, weight, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  },
+  slice(x, begin, size) {
+    if (x.dtype === 'string' || x.rank === 0) return plainKernels.slice(x, begin, size);
+    return tf.engine().runKernel(SLICE_KERNEL, { x }, { begin: [...begin], size: [...size] }) as typeof x;
+  },
+  filledTensor: (shape, fill, block) => filledTensor(shape, fill, block) ?? plainKernels.filledTensor(shape, fill),
+  reserveSideBySide,
+};

@@ -1,0 +1,111 @@
+/**
+ * The one path from audio to a result folder: predict, build the record, make the timeline files and write the
+ * folder (frame embeddings streamed into it as they come, so a long file's (T, D) array is never held). The CLI's
+ * `analyze` and the queue workers analyse through here, and so does any server that writes folders, so a folder
+ * is the same whichever surface made it. Node only (it writes files).
+ */
+import type { AudioInput } from '../audio/prepare.js';
+import type { Emotion2Vec } from '../model/emotion2vec.js';
+import type { Emotion2VecError } from '../errors.js';
+import { toPredictOptions, type AnalysisOptions } from './analysis-options.js';
+import { EmbeddingStreams, writeResultFolder, type ResultFolderContents, type WrittenResultFolder } from './folder.js';
+import { toInlineRecord, toResultRecord, type ResultRecord } from './record.js';
+import { timelineFiles } from './timeline.js';
+
+/** One input to analyse. */
+export interface AnalysisInput {
+  /** What the model reads: a path, bytes, a File... */
+  readonly audio: AudioInput;
+  /** The input as the user named it: recorded in result.json and titling timeline.svg. */
+  readonly input: string;
+  /** The key result.json records (a wav.scp key, or the folder name). */
+  readonly key: string;
+  /** Its folder's name under the output folder (one safe, unique name; unused without an output folder). */
+  readonly folder: string;
+}
+
+/** How a run of inputs is analysed. */
+export interface AnalysisRun {
+  /** Model id or folder, written into each record. */
+  readonly modelId: string;
+  readonly options: AnalysisOptions;
+  /** Where result folders go; null: nothing is written and each record carries its embedding and timeline inline. */
+  readonly outputDir: string | null;
+  /** Inputs per forward pass (default: the library's, for the backend). */
+  readonly batchSize?: number;
+  /** Writes one result folder (default `writeResultFolder`; tests pass one that fails). */
+  readonly writeFolder?: (
+    outputRoot: string,
+    key: string,
+    contents: ResultFolderContents,
+  ) => Promise<Pick<WrittenResultFolder, 'name' | 'record'>>;
+}
+
+/**
+ * One input's outcome, in input order: its record (and folder name when one was written), or why it has none:
+ * the typed error of a failed prediction, or the error of a failed write (a disk error as it came, for the caller
+ * to report or retry).
+ */
+export type AnalysisOutcome =
+  | { readonly ok: true; readonly record: ResultRecord; readonly folder?: string }
+  | { readonly ok: false; readonly stage: 'predict'; readonly error: Emotion2VecError }
+  | { readonly ok: false; readonly stage: 'write'; readonly error: unknown };
+
+/**
+ * Analyses inputs (several per forward pass where the backend gains from it) into one result folder each under
+ * `run.outputDir`, or into inline records without one. An input that fails costs that input only.
+ */
+export async function analyzeInputs(
+  model: Emotion2Vec,
+  inputs: readonly AnalysisInput[],
+  run: AnalysisRun,
+): Promise<AnalysisOutcome[]> {
+  const root = run.outputDir;
+  const { options } = run;
+  // Frame embeddings go straight to each input's folder, a window at a time.
+  const streamFrames = root !== null && options.embedding && options.granularity === 'frame';
+  const streams = streamFrames ? new EmbeddingStreams(root, (i) => inputs[i]!.folder) : null;
+  try {
+    const predictions = await model.predictBatch(
+      inputs.map((item) => item.audio),
+      {
+        ...toPredictOptions(options, root === null ? 'inline' : 'folder'),
+        ...(run.batchSize === undefined ? {} : { batchSize: run.batchSize }),
+        ...(streams ? { onFrames: streams.sink } : {}),
+      },
+    );
+    const outcomes: AnalysisOutcome[] = [];
+    for (const [i, item] of inputs.entries()) {
+      const result = predictions[i]!;
+      if (!result.ok) {
+        outcomes.push({ ok: false, stage: 'predict', error: result.error });
+        continue;
+      }
+      const { prediction } = result;
+      const context = { input: item.input, key: item.key, model: run.modelId, granularity: options.granularity };
+      if (root === null) {
+        outcomes.push({ ok: true, record: toInlineRecord(prediction, context) });
+        continue;
+      }
+      const streamed = await streams?.take(i);
+      try {
+        const write = run.writeFolder ?? writeResultFolder;
+        const written = await write(root, item.folder, {
+          record: toResultRecord(prediction, context),
+          embedding: streamed ?? prediction.embedding,
+          processedAudio: prediction.waveform,
+          ...(prediction.timeline
+            ? { extraFiles: timelineFiles(prediction.timeline, prediction.labels, item.input, options.plot) }
+            : {}),
+        });
+        outcomes.push({ ok: true, record: written.record, folder: written.name });
+      } catch (error) {
+        await streamed?.discard();
+        outcomes.push({ ok: false, stage: 'write', error });
+      }
+    }
+    return outcomes;
+  } finally {
+    await streams?.discardRest();
+  }
+}
