@@ -1,7 +1,7 @@
 /**
  * Choosing the TensorFlow.js backend. `'auto'` takes the fastest one this runtime has: in Node the native
  * 'tensorflow' backend when @tensorflow/tfjs-node(-gpu) is installed, else wasm, else the plain-JS cpu; in a
- * browser webgpu or webgl when registered, else wasm, else cpu. Backends are process-wide in tfjs, so the
+ * browser webgpu where there is an adapter, else webgl, else wasm, else cpu (`onBackendChosen` says which). Backends are process-wide in tfjs, so the
  * last model loaded decides which one runs.
  *
  * Importing this module only registers the cpu and wasm backends with tfjs (their packages' own import effect);
@@ -20,6 +20,14 @@ export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'we
 export interface BackendOptions {
   /** Folder (URL or path, ending in '/') or per-file map of the wasm backend's .wasm files. */
   readonly wasmPaths?: string | Record<string, string>;
+  /** Told which backend was chosen and why the ones before it were passed over (see {@link BackendChoice}). */
+  readonly onBackendChosen?: (choice: BackendChoice) => void;
+}
+
+/** What {@link selectBackend} chose: the backend now in use, and each one tried before it with the reason it was passed over. */
+export interface BackendChoice {
+  readonly backend: string;
+  readonly skipped: readonly { readonly backend: string; readonly reason: string }[];
 }
 
 /** What a runtime tells backend selection; installed by its entry point (src/node.ts, src/browser.ts). */
@@ -69,15 +77,22 @@ let wasmPathsSet = false;
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
   const candidates = requested === 'auto' ? hooks.preferredBackends : [requested];
   const reasons: string[] = [];
+  const skipped: { backend: string; reason: string }[] = [];
+  const chosen = (name: string): string => {
+    options.onBackendChosen?.({ backend: name, skipped });
+    return activated(name);
+  };
   for (const name of candidates) {
     const problem = await prepare(name, options);
-    if (problem === null && isActive(name)) return activated(name);
+    if (problem === null && isActive(name)) return chosen(name);
     if (problem === null && (await start(name))) {
       await tf.ready();
       if (requested === 'auto' && name === 'cpu' && reasons.length > 0) warnSlowCpuOnce(reasons);
-      return activated(name);
+      return chosen(name);
     }
-    reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
+    const reason = problem ?? initialisationHint(name);
+    reasons.push(`${name}: ${reason}`);
+    skipped.push({ backend: name, reason });
   }
   throw new BackendError(
     'BACKEND_UNAVAILABLE',
@@ -174,9 +189,9 @@ function installHint(name: string): string {
     case 'tensorflow':
       return 'Install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) at the same version as @tensorflow/tfjs-core, or use backend "wasm".';
     case 'webgl':
-      return "Import '@tensorflow/tfjs-backend-webgl' before loading the model (browser only).";
+      return 'WebGL runs in browsers only (the browser entry loads @tensorflow/tfjs-backend-webgl itself); use backend "wasm" or "auto".';
     case 'webgpu':
-      return "Import '@tensorflow/tfjs-backend-webgpu' before loading the model (browsers with WebGPU only).";
+      return 'WebGPU runs in browsers that offer an adapter (the browser entry loads @tensorflow/tfjs-backend-webgpu itself); use backend "webgl", "wasm" or "auto".';
     default:
       return 'Use one of: auto, tensorflow, wasm, cpu, webgl, webgpu.';
   }

@@ -24,6 +24,17 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-background-networking',
 ];
 
+/**
+ * Added to CHROMIUM_FLAGS for WebGPU: Debian's Chromium then offers a software adapter (SwiftShader on Vulkan) in
+ * headless mode, on pages from https or http://127.0.0.1 (a secure context). It proves correctness, not GPU speed.
+ */
+export const WEBGPU_FLAGS: readonly string[] = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
+
 /** The page's `scenarios` object: async functions taking and returning plain JSON. */
 type ScenarioMap = Record<string, (...args: never[]) => Promise<unknown>>;
 
