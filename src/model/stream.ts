@@ -62,6 +62,7 @@ export class SpeechStream {
         options.mediaStream,
         (chunk, sampleRate) => this.pushLive(chunk, sampleRate),
         rate,
+        (error) => options.onError?.(error),
       );
   }
 
