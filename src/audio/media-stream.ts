@@ -91,7 +91,7 @@ export function connectMediaStream(
   sampleRate = MODEL_SAMPLE_RATE,
   onError: (error: unknown) => void = () => undefined,
 ): () => void {
-  const scope = globalThis as {
+  const scope = globalThis as unknown as {
     AudioContext?: new (options?: { sampleRate?: number }) => AudioContextLike;
     AudioWorkletNode?: WorkletNodeConstructor;
   };
