@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+import { BackendError, InferenceError, quote } from '../errors.js';
 import { registerWasmKernels } from './wasm/kernels.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
@@ -195,4 +195,45 @@ function installHint(name: string): string {
     default:
       return 'Use one of: auto, tensorflow, wasm, cpu, webgl, webgpu.';
   }
+}
+
+/** The part of a WebGPU device asked here (typed loosely: the project builds without WebGPU's DOM types). */
+interface GpuDeviceLike {
+  readonly limits: { readonly maxBufferSize: number };
+  pushErrorScope(filter: 'validation' | 'out-of-memory'): void;
+  popErrorScope(): Promise<{ readonly message: string } | null>;
+}
+
+function activeWebgpuDevice(): GpuDeviceLike | null {
+  if (!isActive('webgpu')) return null;
+  return (tf.backend() as unknown as { device?: GpuDeviceLike }).device ?? null;
+}
+
+/**
+ * Runs `work` and, on WebGPU, rejects with `INFERENCE_FAILED` when the GPU refused part of it meanwhile. WebGPU
+ * answers a tensor larger than the device's `maxBufferSize` (or a GPU out of memory) with zeros and a console
+ * warning, never an exception: without this check the result would be silently wrong. Elsewhere `work` runs as
+ * it is (the other backends throw).
+ */
+export async function checkedOnGpu<T>(work: () => Promise<T>): Promise<T> {
+  const device = activeWebgpuDevice();
+  if (!device) return work();
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const refused = validation ?? memory;
+    if (refused)
+      throw new InferenceError(
+        'INFERENCE_FAILED',
+        `WebGPU refused part of the work (${quote(refused.message, 200)}), so its results would be wrong: a tensor ` +
+          `was larger than this GPU allows (maxBufferSize ${device.limits.maxBufferSize} bytes) or the GPU ran out ` +
+          "of memory. Use a smaller batchSize or maxFullPassSeconds, or backend 'webgl' or 'wasm'.",
+      );
+  }
+  return result;
 }

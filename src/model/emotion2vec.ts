@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
 import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
-import { selectBackend, type BackendChoice, type BackendName } from '../backend/select.js';
+import { checkedOnGpu, selectBackend, type BackendChoice, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { minimumSamples, type Emotion2VecConfig } from './config.js';
@@ -294,10 +294,12 @@ export class Emotion2Vec {
     for (let start = 0; start < ready.length; start += batchSize) {
       const group = ready.slice(start, start + batchSize);
       try {
-        const predictions = await this.run(
-          group.map((item) => item.audio),
-          group.map((item) => item.index),
-          options,
+        const predictions = await checkedOnGpu(() =>
+          this.run(
+            group.map((item) => item.audio),
+            group.map((item) => item.index),
+            options,
+          ),
         );
         group.forEach((item, i) => (results[item.index] = { ok: true, prediction: predictions[i]! }));
       } catch (error) {
@@ -378,7 +380,7 @@ export class Emotion2Vec {
     work: () => Promise<T>,
   ): Promise<{ ok: true; prediction: T } | { ok: false; error: Emotion2VecError }> {
     try {
-      return { ok: true, prediction: await work() };
+      return { ok: true, prediction: await checkedOnGpu(work) };
     } catch (error) {
       return { ok: false, error: this.inferenceFailure(error) };
     }

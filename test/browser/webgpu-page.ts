@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Emotion2Vec, isEmotion2VecError, type EmotionPrediction } from '../../src/browser.js';
-import { selectBackend } from '../../src/backend/select.js';
+import { checkedOnGpu, selectBackend } from '../../src/backend/select.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { Emotion2VecNetwork } from '../../src/model/network.js';
 import { readModelContents } from '../../src/model/sources.js';
@@ -110,6 +110,34 @@ const scenarios = {
       tensorsLeakedByPredict: tensorsAfterCalls - tensorsBetweenCalls,
       tensorsLeftAfterDispose: tf.engine().state.numTensors - tensorsAtStart,
     };
+  },
+
+  /**
+   * A tensor one page larger than the device's maxBufferSize, summed: unchecked, WebGPU answers 0 (and a console
+   * warning); through checkedOnGpu, the typed error.
+   */
+  async oversizedTensor() {
+    await selectBackend('webgpu');
+    const device = (tf.backend() as unknown as { device: { limits: { maxBufferSize: number } } }).device;
+    const count = device.limits.maxBufferSize / 4 + 1024;
+    const sumOfOnes = async () => {
+      const ones = tf.fill([count], 1);
+      const total = tf.sum(ones);
+      const value = (await total.data())[0]!;
+      tf.dispose([ones, total]);
+      return value;
+    };
+    const unchecked = await sumOfOnes();
+    const checked = await checkedOnGpu(sumOfOnes).then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({
+        ok: false as const,
+        name: error instanceof Error ? error.name : '',
+        code: isEmotion2VecError(error) ? error.code : undefined,
+        message: String((error as Error)?.message),
+      }),
+    );
+    return { count, unchecked, checked };
   },
 
   /** `backend: 'auto'` in a browser without a WebGPU adapter: what it chose and why it passed WebGPU over. */

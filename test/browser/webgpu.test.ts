@@ -35,6 +35,14 @@ const PAGE = fileURLToPath(new URL('./webgpu-page.ts', import.meta.url));
 if (!HAS_CHROMIUM)
   console.warn(`WebGPU tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
+/**
+ * The base shape on a software adapter takes longer than a shared 2-core machine affords in the suite (WebGL on
+ * SwiftShader already took 215 s for 5 s of audio there): opt in with E2V_WEBGPU_BASE=1 (a real GPU, a quiet
+ * machine). docs/performance.md gives the figure measured that way.
+ */
+const RUN_BASE = process.env.E2V_WEBGPU_BASE === '1';
+const BASE_NOTE = 'the base shape on software WebGPU takes too long for the suite; run it with E2V_WEBGPU_BASE=1';
+
 function floats(base64: string): Float32Array {
   const bytes = Buffer.from(base64, 'base64');
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -88,6 +96,10 @@ describe.skipIf(!HAS_CHROMIUM)('WebGPU in Chromium (software adapter)', () => {
   for (const { name, bar, files, folder } of cases) {
     it(`${name}: every intermediate on WebGPU matches upstream (max |diff| < ${bar})`, async ({ skip }) => {
       needAdapter(skip);
+      if (name === 'base' && !RUN_BASE) {
+        console.warn(`WebGPU base parity skipped: ${BASE_NOTE}`);
+        return skip(BASE_NOTE);
+      }
       if (name === 'base') {
         const tensors = [...syntheticWeights('base')].map(([key, entry]) => ({
           name: key,
@@ -117,7 +129,7 @@ describe.skipIf(!HAS_CHROMIUM)('WebGPU in Chromium (software adapter)', () => {
         for (const [layer, diff] of diffs) expect(diff, `${input.id} ${layer} max |diff|`).toBeLessThan(bar);
       }
       expect(result.leaked).toBe(0);
-    }, 900_000); // software WebGPU compiles a shader per op and shape: minutes on a busy 2-core machine
+    }, 3_600_000); // software WebGPU compiles a shader per op and shape: minutes on a busy 2-core machine
   }
 
   it("auto chooses WebGPU without the page importing it, says so, and predicts within tiny's bars; padded batch = single; no leaks", async ({
@@ -151,6 +163,15 @@ describe.skipIf(!HAS_CHROMIUM)('WebGPU in Chromium (software adapter)', () => {
     expect(result.tensorsLeftAfterDispose).toBe(0);
     expect(harness.pageErrors).toEqual([]);
   }, 900_000);
+
+  it("a tensor larger than the GPU's maxBufferSize: a typed error, never WebGPU's silent zeros", async ({ skip }) => {
+    needAdapter(skip);
+    const result = await harness.run('oversizedTensor');
+    // What WebGPU does by itself: no exception, a wrong answer.
+    expect(result.unchecked).not.toBe(result.count);
+    expect(result.checked).toMatchObject({ ok: false, name: 'InferenceError', code: 'INFERENCE_FAILED' });
+    if (!result.checked.ok) expect(result.checked.message).toMatch(/maxBufferSize \d+ bytes/);
+  }, 300_000);
 
   it('without an adapter (no WebGPU flags), auto takes WebGL and says why it passed WebGPU over', async () => {
     const plain = await startBrowserHarness<WebgpuScenarios>(PAGE, { '/fixtures/': `${fixturePath()}/` });
