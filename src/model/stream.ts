@@ -43,6 +43,7 @@ export class SpeechStream {
   private ended = false;
   private disconnect: (() => void) | null = null;
 
+  /** @internal Made by `Emotion2Vec.stream()`. */
   constructor(
     network: ScoringNetwork,
     private readonly options: StreamOptions = {},
