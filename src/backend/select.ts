@@ -26,7 +26,9 @@ export interface BackendOptions {
 
 /** What {@link selectBackend} chose: the backend now in use, and each one tried before it with the reason it was passed over. */
 export interface BackendChoice {
+  /** The backend now in use ('webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'). */
   readonly backend: string;
+  /** Each backend tried before it, in order, with the reason it was passed over. */
   readonly skipped: readonly { readonly backend: string; readonly reason: string }[];
 }
 
