@@ -1,10 +1,11 @@
 /**
  * Timeline outputs shared by the CLI (timeline.csv, --plot's timeline.svg) and the web page (the same SVG drawn
- * in the page): plain functions from a timeline to text, no DOM and no Node module, so they run anywhere.
+ * in the page), and the one chart of scores over time they and the frame scores' emotion curve draw: plain
+ * functions from results to text, no DOM and no Node module, so they run anywhere.
  */
 import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
-import { labelNames } from './record.js';
+import { labelKeys } from '../model/label-names.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */
 const PALETTE = [
@@ -21,6 +22,15 @@ const PALETTE = [
 ];
 
 /**
+ * The timeline as results show it: a non-speech segment has no emotion (its `top` is null and its `scores` empty),
+ * since what the model says about silence or noise is not a feeling. `prediction.timeline` keeps the model's
+ * numbers for those segments; timeline.json, timeline.csv, timeline.svg, the record and the page show this.
+ */
+export function speechTimeline(timeline: readonly TimelineEntry[]): TimelineEntry[] {
+  return timeline.map((entry) => (entry.speech ? entry : { ...entry, top: null, scores: [] }));
+}
+
+/**
  * The timeline files of one result folder, as `analyze --timeline/--plot` and the queue workers write them:
  * timeline.json (labels + segments), timeline.csv and, with `plot`, timeline.svg titled with the input's name.
  */
@@ -30,31 +40,34 @@ export function timelineFiles(
   input: string,
   plot: boolean,
 ): Record<string, string> {
+  const segments = speechTimeline(timeline);
   return {
-    'timeline.json': `${JSON.stringify({ labels, segments: timeline }, null, 2)}\n`,
-    'timeline.csv': timelineToCsv(timeline, labels),
-    ...(plot ? { 'timeline.svg': timelineToSvg(timeline, labels, { title: printable(input) }) } : {}),
+    'timeline.json': `${JSON.stringify({ labels, segments }, null, 2)}\n`,
+    'timeline.csv': timelineToCsv(segments, labels),
+    ...(plot ? { 'timeline.svg': timelineToSvg(segments, labels, { title: printable(input) }) } : {}),
   };
 }
 
 /**
- * CSV with a header: `start,end,speech,emotion,confidence`, then one score column per label (English names).
- * Seconds with 3 decimals, scores with 6. RFC 4180 quoting where a field needs it.
+ * CSV with a header: `start,end,speech,emotion,confidence`, then one score column per label (the names results
+ * use, label-names.ts). Seconds with 3 decimals, scores with 6. Non-speech rows have no emotion and no scores.
+ * RFC 4180 quoting where a field needs it.
  */
 export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readonly string[]): string {
-  const header = ['start', 'end', 'speech', 'emotion', 'confidence', ...labels.map((label) => labelNames(label).en)];
-  const rows = timeline.map((entry) => [
+  const header = ['start', 'end', 'speech', 'emotion', 'confidence', ...labelKeys(labels)];
+  const rows = speechTimeline(timeline).map((entry) => [
     entry.start.toFixed(3),
     entry.end.toFixed(3),
     entry.speech ? 'true' : 'false',
-    entry.top ? labelNames(entry.top.label).en : '',
+    entry.top ? entry.top.name : '',
     entry.top ? entry.top.score.toFixed(6) : '',
     ...labels.map((_, i) => (entry.scores[i] === undefined ? '' : entry.scores[i]!.toFixed(6))),
   ]);
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
 }
 
-function csvField(value: string): string {
+/** One CSV field, quoted when it needs to be (RFC 4180). */
+export function csvField(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
@@ -68,20 +81,60 @@ export interface TimelineSvgOptions {
 
 /**
  * An SVG chart of the scores over time: one step line per label (each segment's score held over the segment),
- * non-speech segments shaded grey, seconds along the bottom, a legend of the labels present. Standalone SVG 1.1
- * text: write it to a .svg file or put it in a page's innerHTML.
+ * broken where there is no speech, non-speech segments shaded grey, seconds along the bottom, a legend of the
+ * labels present. Standalone SVG 1.1 text: write it to a .svg file or put it in a page's innerHTML.
  */
 export function timelineToSvg(
   timeline: readonly TimelineEntry[],
   labels: readonly string[],
   options: TimelineSvgOptions = {},
 ): string {
+  const segments = speechTimeline(timeline);
+  const lines = labels.map((label, i) => {
+    const runs: [number, number][][] = [];
+    let run: [number, number][] | null = null;
+    for (const entry of segments) {
+      const score = entry.scores[i];
+      if (score === undefined) {
+        run = null;
+        continue;
+      }
+      if (!run) runs.push((run = []));
+      run.push([entry.start, score], [entry.end, score]);
+    }
+    return { label, runs };
+  });
+  return scoreChartSvg(
+    {
+      duration: segments.length > 0 ? segments[segments.length - 1]!.end : 0,
+      lines,
+      shaded: segments.filter((entry) => !entry.speech),
+    },
+    options,
+  );
+}
+
+/** What a chart of scores over time draws. */
+export interface ScoreChart {
+  /** Seconds the time axis spans. */
+  readonly duration: number;
+  /** One line per label, in label order (its colour): runs of (seconds, score) points, drawn apart. */
+  readonly lines: readonly { readonly label: string; readonly runs: readonly (readonly [number, number])[][] }[];
+  /** Spans shaded grey ("no speech"). */
+  readonly shaded: readonly { readonly start: number; readonly end: number }[];
+}
+
+/**
+ * The one chart of scores over time (the timeline's steps, the emotion curve of frame scores): a line per label,
+ * scores 0 to 1 up the side, seconds along the bottom, a legend of the labels drawn.
+ */
+export function scoreChartSvg(chart: ScoreChart, options: TimelineSvgOptions = {}): string {
   const width = options.width ?? 960;
   const height = options.height ?? 360;
   const margin = { left: 48, right: 150, top: options.title ? 32 : 14, bottom: 34 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
-  const duration = timeline.length > 0 ? timeline[timeline.length - 1]!.end : 0;
+  const { duration } = chart;
   const x = (seconds: number) => margin.left + (duration > 0 ? (seconds / duration) * plotWidth : 0);
   const y = (score: number) => margin.top + (1 - score) * plotHeight;
   const n = (v: number) => v.toFixed(1);
@@ -91,11 +144,10 @@ export function timelineToSvg(
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
   ];
   if (options.title) parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeXml(options.title)}</text>`);
-  for (const entry of timeline) {
-    if (!entry.speech)
-      parts.push(
-        `<rect x="${n(x(entry.start))}" y="${margin.top}" width="${n(x(entry.end) - x(entry.start))}" height="${plotHeight}" fill="#eee"><title>no speech</title></rect>`,
-      );
+  for (const span of chart.shaded) {
+    parts.push(
+      `<rect x="${n(x(span.start))}" y="${margin.top}" width="${n(x(span.end) - x(span.start))}" height="${plotHeight}" fill="#eee"><title>no speech</title></rect>`,
+    );
   }
   for (const score of [0, 0.25, 0.5, 0.75, 1]) {
     parts.push(
@@ -111,19 +163,14 @@ export function timelineToSvg(
   parts.push(`<text x="${margin.left + plotWidth / 2}" y="${height - 4}" text-anchor="middle">time</text>`);
 
   const legend: string[] = [];
-  labels.forEach((label, i) => {
-    const points: string[] = [];
-    for (const entry of timeline) {
-      const score = entry.scores[i];
-      if (score === undefined) continue;
-      points.push(`${n(x(entry.start))},${n(y(score))}`, `${n(x(entry.end))},${n(y(score))}`);
-    }
-    if (points.length === 0) return;
+  const names = labelKeys(chart.lines.map((line) => line.label));
+  chart.lines.forEach(({ runs }, i) => {
+    const drawn = runs.filter((run) => run.length > 0);
+    if (drawn.length === 0) return;
     const colour = PALETTE[i % PALETTE.length]!;
-    const name = escapeXml(labelNames(label).en);
-    parts.push(
-      `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points.join(' ')}"><title>${name}</title></polyline>`,
-    );
+    const name = escapeXml(names[i]!);
+    const d = drawn.map((run) => `M${run.map(([t, score]) => `${n(x(t))},${n(y(score))}`).join(' L')}`).join(' ');
+    parts.push(`<path fill="none" stroke="${colour}" stroke-width="1.5" d="${d}"><title>${name}</title></path>`);
     const row = margin.top + 14 * legend.length;
     legend.push(
       `<line x1="${width - margin.right + 12}" x2="${width - margin.right + 30}" y1="${row + 6}" y2="${row + 6}" stroke="${colour}" stroke-width="3"/><text x="${width - margin.right + 36}" y="${row + 10}">${name}</text>`,

@@ -119,11 +119,12 @@ function renderResult(result: PageResult, mode: Mode, backend: string): void {
 
   const bars = element('score-bars');
   bars.replaceChildren(
-    ...result.scores.map((score) => {
+    ...result.labels.map((names) => {
+      const score = { ...names, score: result.scores[names.name]! };
       const item = document.createElement('li');
       item.dataset.label = score.label;
       item.dataset.score = String(score.score);
-      if (score.en === result.emotion) item.classList.add('top');
+      if (score.name === result.emotion) item.classList.add('top');
       const name = document.createElement('span');
       name.className = 'name';
       name.textContent = `${emojiFor(score.en)} ${score.zh ?? ''} ${score.en}`;

@@ -8,7 +8,7 @@ import { timelineToSvg } from '../results/timeline.js';
 /** Shows the record's timeline in `container`, or hides the container when there is none. */
 export function renderTimeline(
   container: HTMLElement,
-  record: { timeline?: readonly TimelineEntry[]; scores: readonly { label: string }[] },
+  record: { timeline?: readonly TimelineEntry[]; labels: readonly { label: string }[] },
 ): void {
   const segments = record.timeline;
   container.hidden = !segments || segments.length === 0;
@@ -16,6 +16,6 @@ export function renderTimeline(
     ? ''
     : timelineToSvg(
         segments!,
-        record.scores.map((s) => s.label),
+        record.labels.map((l) => l.label),
       );
 }

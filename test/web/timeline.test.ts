@@ -10,7 +10,7 @@ const timeline: TimelineEntry[] = [
     start: 0,
     end: 1,
     speech: true,
-    top: { label: '开心/happy', score: 0.8, index: 1 },
+    top: { label: '开心/happy', name: 'happy', score: 0.8, index: 1 },
     scores: [0.2, 0.8],
     frames: 50,
   },
@@ -18,7 +18,7 @@ const timeline: TimelineEntry[] = [
     start: 1,
     end: 3,
     speech: false,
-    top: { label: '生气/angry', score: 0.6, index: 0 },
+    top: { label: '生气/angry', name: 'angry', score: 0.6, index: 0 },
     scores: [0.6, 0.4],
     frames: 100,
   },
@@ -26,7 +26,7 @@ const timeline: TimelineEntry[] = [
 
 it('draws the shared timeline chart for a result with a timeline', () => {
   const container = { hidden: true, innerHTML: '' } as unknown as HTMLElement;
-  renderTimeline(container, { timeline, scores: labels.map((label) => ({ label })) });
+  renderTimeline(container, { timeline, labels: labels.map((label) => ({ label })) });
   expect(container.hidden).toBe(false);
   expect(container.innerHTML).toBe(timelineToSvg(timeline, labels));
   expect(container.innerHTML).toMatch(/^<svg/);
@@ -34,7 +34,7 @@ it('draws the shared timeline chart for a result with a timeline', () => {
 
 it('hides the container for a result without one', () => {
   const container = { hidden: false, innerHTML: 'old' } as unknown as HTMLElement;
-  renderTimeline(container, { scores: labels.map((label) => ({ label })) });
+  renderTimeline(container, { labels: labels.map((label) => ({ label })) });
   expect(container.hidden).toBe(true);
   expect(container.innerHTML).toBe('');
 });

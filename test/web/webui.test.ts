@@ -18,6 +18,7 @@ import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
 import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { servePage, type ServedPage } from './served-page.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -95,7 +96,9 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
       const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
       const record = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
       expect(jsonDownload.suggestedFilename()).toBe('chirp16k.result.json');
-      expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+      // The download is the record every surface gives, valid against the package's schema.
+      expectValidResult(record, 'the page download');
+      expect(Object.values(record.scores)).toEqual(expected.scores);
       const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
       const npy = decodeNpy(new Uint8Array(readFileSync((await npyDownload.path())!)));
       expect(npy.shape).toEqual(expected.embedding!.shape);
