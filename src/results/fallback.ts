@@ -22,6 +22,7 @@ export type ClarificationReason = Exclude<FallbackReason, 'confident'>;
 /** The languages the default replies are written in: Chinese (the default, as the WebUI's users speak it), English. */
 export type ReplyLanguage = 'zh' | 'en';
 
+/** The languages replies are written in, the default first. */
 export const REPLY_LANGUAGES: readonly ReplyLanguage[] = ['zh', 'en'];
 
 /** The limits behind each reason. */

@@ -13,12 +13,11 @@
  */
 import type { FrameScores } from '../model/frame-scores.js';
 import { labelKeys } from '../model/label-names.js';
-import { csvField, scoreChartSvg, type TimelineSvgOptions } from './timeline.js';
+import { csvField, scoreChartSvg, type ScoreSeries } from './score-chart.js';
+import type { TimelineSvgOptions } from './timeline.js';
 
 /** Most rows an inline series holds (40 s of frames at full resolution, about 0.3 MB of JSON). */
 export const MAX_INLINE_FRAME_ROWS = 2000;
-/** Most points per label the emotion curve (SVG) draws: more than the chart has pixels across. */
-const MAX_CURVE_POINTS = 1000;
 
 export const FRAME_SCORES_JSON = 'frame_scores.json';
 export const FRAME_SCORES_CSV = 'frame_scores.csv';
@@ -116,34 +115,33 @@ export function frameSeriesToCsv(series: FrameSeries): string {
 }
 
 /**
- * The emotion curve: the smoothed score of every label over time (at most 1000 points a line), as an SVG chart
- * like the timeline's.
+ * The smoothed rows of a series as spans of time with their scores, for the one chart of scores over time
+ * (score-chart.ts). `labels`: the labels as tokens.txt writes them (the record's `labels[i].label`), for the
+ * chart's names and colours; the series' own names by default.
  */
-export function frameSeriesToSvg(series: FrameSeries, options: TimelineSvgOptions = {}): string {
-  const every = Math.max(1, Math.ceil(series.rows / MAX_CURVE_POINTS));
-  const points: { time: number; scores: number[] }[] = [];
-  for (let row = 0; row < series.rows; row += every) {
-    const end = Math.min(series.rows, row + every);
-    const scores = series.labels.map((_, l) => {
-      let sum = 0;
-      for (let r = row; r < end; r++) sum += series.smoothed[r]![l]!;
-      return sum / (end - row);
-    });
-    // Each point at the middle of the frames it stands for.
-    const middle = ((row + end) / 2) * series.step * series.hop_seconds;
-    points.push({ time: Math.min(middle, series.frames * series.hop_seconds), scores });
-  }
-  return scoreChartSvg(
-    {
-      duration: series.frames * series.hop_seconds,
-      lines: series.labels.map((label, l) => ({
-        label,
-        runs: [points.map((point): [number, number] => [point.time, point.scores[l]!])],
-      })),
-      shaded: [],
-    },
-    options,
-  );
+export function frameSeriesSpans(series: FrameSeries, labels: readonly string[] = series.labels): ScoreSeries {
+  const span = series.step * series.hop_seconds;
+  const end = series.frames * series.hop_seconds;
+  return {
+    labels,
+    spans: series.time.map((time, row) => ({
+      start: time,
+      end: Math.min(end, time + span),
+      scores: series.smoothed[row]!,
+    })),
+  };
+}
+
+/**
+ * The emotion curve: the smoothed score of every label over time, a line averaged down to about a point per pixel,
+ * as an SVG chart like the timeline's.
+ */
+export function frameSeriesToSvg(
+  series: FrameSeries,
+  options: TimelineSvgOptions = {},
+  labels?: readonly string[],
+): string {
+  return scoreChartSvg(frameSeriesSpans(series, labels), { ...options, shape: 'line' });
 }
 
 function seriesInfo(scores: FrameScores, step: number, rows: number): FrameSeriesInfo {
