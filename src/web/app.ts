@@ -184,9 +184,8 @@ async function runOnServer(file: File, options: RunOptions, duration: number | n
   form.append('audio', file, file.name);
   form.append('granularity', options.granularity);
   form.append('embedding', String(options.embedding));
-  // Frame mode: the whole frame series (the frame_scores.csv download is the file analyze writes), and the speech
-  // segments, so that the curve shows no emotion where nobody spoke.
-  form.append('timeline', String(options.timeline || options.granularity === 'frame'));
+  form.append('timeline', String(options.timeline));
+  // Frame mode: the whole frame series, so that the frame_scores.csv download is the file analyze writes.
   if (options.granularity === 'frame') form.append('full_frame_series', 'true');
   const speedKey = `server:${state.health?.model ?? ''}`;
   const began = performance.now();

@@ -134,7 +134,7 @@ export function showResult({ record, frames, ranOn }: ShownResult): void {
     drawChart(element('curve'), curve, frames ? 'line' : 'steps');
     element('curve-note').textContent = frames
       ? `(${frames.spans.length} frames of 20 ms${segments ? '; grey: no speech' : ''})`
-      : '(per speech segment: this server sends no per-frame scores; the in-page mode draws them)';
+      : '(per speech segment: this answer has no frame series)';
   }
   if (segments && curve !== segments) {
     element('timeline-panel').hidden = false;

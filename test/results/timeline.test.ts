@@ -60,8 +60,12 @@ describe('timelineToCsv', () => {
 
 describe('timelineToSvg', () => {
   const svg = timelineToSvg(timeline, labels, { title: 'talk <1>.wav', width: 600, height: 300 });
+  // Each label's path as its runs (M...L...), each run as its points.
   const paths = [...svg.matchAll(/<path [^>]*d="([^"]+)"/g)].map((m) =>
-    m[1]!.split(' M').map((run) => run.replace(/^M/, '').split(' L')),
+    m[1]!
+      .split('M')
+      .filter(Boolean)
+      .map((run) => run.split('L')),
   );
 
   it('draws one step line per label over the speech segments, broken where there is none, shades non-speech, escapes the title', () => {
@@ -76,8 +80,8 @@ describe('timelineToSvg', () => {
     expect(y0).toBeCloseTo(32 + 0.3 * (300 - 32 - 34), 0);
     expect(svg.match(/<title>no speech<\/title>/g)).toHaveLength(2);
     expect(svg).toContain('talk &lt;1&gt;.wav');
-    expect(svg).toContain('>happy</text>');
-    expect(svg).toContain('>unknown</text>');
+    expect(svg).toContain('>开心 happy</text>');
+    expect(svg).toContain('>未知 unknown</text>');
   });
 
   it('an empty timeline is still a valid chart', () => {
