@@ -51,6 +51,8 @@ export type ErrorCode =
   | 'REQUEST_UNSUPPORTED_TYPE'
   | 'REQUEST_INVALID'
   | 'SERVER_BUSY'
+  /** `serve` cannot listen: the port is taken, needs privileges, or the host is not this machine's. */
+  | 'SERVER_LISTEN_FAILED'
   | 'NOT_FOUND'
   // training and evaluating a classification head (src/train)
   | 'TRAIN_DATA_INVALID'

@@ -52,16 +52,29 @@ export type { MediaStreamLike } from './audio/media-stream.js';
 // Results as the CLI and the server write them.
 export {
   toResultRecord,
+  toInlineRecord,
   toErrorRecord,
   labelNames,
+  labelKeys,
   type ResultRecord,
   type ErrorRecord,
-  type LabelScore,
+  type LabelRecord,
   type LabelNames,
   type EmbeddingRecord,
   type RecordContext,
+  type InlineRecordContext,
 } from './results/record.js';
-export { timelineToCsv, timelineToSvg, type TimelineSvgOptions } from './results/timeline.js';
+export { speechTimeline, timelineToCsv, timelineToSvg, type TimelineSvgOptions } from './results/timeline.js';
+export {
+  toFrameSeries,
+  frameSeriesToCsv,
+  frameSeriesToSvg,
+  MAX_INLINE_FRAME_ROWS,
+  type FrameSeries,
+  type FrameSeriesFiles,
+  type FrameSeriesInfo,
+} from './results/frame-series.js';
+export type { ProcessedAudioFormat } from './results/analysis-options.js';
 export { encodeNpy, decodeNpy, type NpyArray } from './io/npy.js';
 
 // Trained heads for new labels (docs/train-head.md): the loop and the format run in any runtime.

@@ -2,14 +2,15 @@
 import type { QualityReport } from '../audio/quality.js';
 import { UsageError, describeValue } from '../errors.js';
 import type { EmotionPrediction } from '../model/emotion2vec.js';
-import { labelNames, type ResultRecord } from '../results/record.js';
+import { labelKeys } from '../model/label-names.js';
+import type { ResultRecord } from '../results/record.js';
 
 /** What the helpers read from a result. */
 export interface ResultSummary {
-  /** English name of the top label ("happy", "unknown"), or null for an embedding-only model. */
+  /** Name of the top label ("happy", "unknown": a record's `emotion`), or null for an embedding-only model. */
   readonly emotion: string | null;
   readonly confidence: number | null;
-  /** English label names and their scores, in tokens.txt order. */
+  /** Label names (a record's score keys) and their scores, in tokens.txt order. */
   readonly labels: readonly string[];
   readonly scores: readonly number[];
   readonly quality: QualityReport;
@@ -33,21 +34,28 @@ export function summarize(result: AssistantInput): ResultSummary {
     );
   }
   if (isRecord(result)) {
+    if (!Array.isArray(result.labels) || Array.isArray(result.scores)) {
+      throw new UsageError(
+        'INVALID_ARGUMENT',
+        'This result record has the layout of version 0.1 (scores as a list, no labels): analyse the audio again with this version.',
+      );
+    }
     const embedding =
       result.embedding?.granularity === 'utterance' && result.embedding.data ? result.embedding.data : null;
     return {
       emotion: result.emotion,
       confidence: result.confidence,
-      labels: result.scores.map((s) => s.en),
-      scores: result.scores.map((s) => s.score),
+      labels: result.labels.map((label) => label.name),
+      scores: result.labels.map((label) => result.scores[label.name] ?? 0),
       quality: result.quality,
       embedding,
     };
   }
+  const names = labelKeys(result.labels);
   return {
-    emotion: result.top ? labelNames(result.top.label).en : null,
+    emotion: result.top ? (names[result.top.index] ?? null) : null,
     confidence: result.top?.score ?? null,
-    labels: result.labels.map((label) => labelNames(label).en),
+    labels: names,
     scores: result.scores,
     quality: result.quality,
     embedding: result.embedding?.granularity === 'utterance' ? result.embedding.data : null,

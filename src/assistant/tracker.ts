@@ -1,7 +1,8 @@
 /**
  * `EmotionTracker`: the emotions of a conversation, turn by turn. It keeps the last N results and reports the
- * dominant emotion, the trend (how each label's score moves over the window) and the volatility index: the
- * mean L2 distance between consecutive utterance embeddings, i.e. how much the voice changes from turn to turn.
+ * dominant emotion, the trend (how each label's score moves over the window), from the scores alone, and the
+ * volatility index: the mean L2 distance between consecutive utterance embeddings, i.e. how much the voice changes
+ * from turn to turn, which needs each result's embedding.
  */
 import { UsageError } from '../errors.js';
 import { summarize, type AssistantInput, type ResultSummary } from './summary.js';
@@ -40,9 +41,20 @@ export interface TrackerReport {
   readonly falling: string | null;
   /** Every label's mean and slope, in label order. */
   readonly trend: readonly LabelTrend[];
-  /** Mean L2 distance between consecutive embeddings; null with fewer than 2 results. */
+  /**
+   * Mean L2 distance between consecutive utterance embeddings (pairs of consecutive results that both have one);
+   * null with fewer than 2 results, or when no such pair is in the window.
+   */
   readonly volatility: number | null;
+  /**
+   * Why `volatility` leaves results out, or is null though 2 results are kept: some had no utterance embedding
+   * (predict with `{ embedding: true }`, or send embedding=true to the server). Null when nothing is missing.
+   */
+  readonly volatilityNote: string | null;
 }
+
+const VOLATILITY_NEEDS_EMBEDDINGS =
+  'volatility needs the utterance embedding of each result: predict with { embedding: true } (granularity "utterance"), or send embedding=true to the server';
 
 function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
@@ -87,22 +99,18 @@ export class EmotionTracker {
   }
 
   /**
-   * Adds a result (the oldest leaves once the window is full) and returns the new report.
-   * @throws UsageError `INVALID_ARGUMENT` for a result without an utterance embedding (predict with
-   *   `{ embedding: true }`), or whose labels or embedding size differ from the previous results'.
+   * Adds a result (the oldest leaves once the window is full) and returns the new report. Results without an
+   * utterance embedding count for the trend; the volatility index needs embeddings (see `volatilityNote`).
+   * @throws UsageError `INVALID_ARGUMENT` for a result whose labels or embedding size differ from the previous
+   *   results'.
    */
   push(result: AssistantInput): TrackerReport {
     const summary = summarize(result);
-    if (!summary.embedding) {
-      throw new UsageError(
-        'INVALID_ARGUMENT',
-        'EmotionTracker needs the utterance embedding of each result: predict with { embedding: true } (granularity "utterance"), or send embedding=true to the server.',
-      );
-    }
     const previous = this.results.at(-1);
+    const lastEmbedding = [...this.results].reverse().find((r) => r.embedding !== null)?.embedding;
     if (
-      previous &&
-      (previous.embedding!.length !== summary.embedding.length || previous.labels.join() !== summary.labels.join())
+      (previous && previous.labels.join() !== summary.labels.join()) ||
+      (lastEmbedding && summary.embedding && lastEmbedding.length !== summary.embedding.length)
     ) {
       throw new UsageError(
         'INVALID_ARGUMENT',
@@ -128,12 +136,16 @@ export class EmotionTracker {
     });
     const byMean = [...trend].sort((a, b) => b.mean - a.mean);
     const bySlope = [...trend].sort((a, b) => b.slope - a.slope);
-    let volatility: number | null = null;
-    if (results.length >= 2) {
-      let total = 0;
-      for (let i = 1; i < results.length; i++) total += distance(results[i - 1]!.embedding!, results[i]!.embedding!);
-      volatility = total / (results.length - 1);
+    let total = 0;
+    let pairs = 0;
+    for (let i = 1; i < results.length; i++) {
+      const [a, b] = [results[i - 1]!.embedding, results[i]!.embedding];
+      if (a && b) {
+        total += distance(a, b);
+        pairs++;
+      }
     }
+    const missing = results.length >= 2 && results.some((r) => r.embedding === null);
     const moving = results.length >= 2 && bySlope.length > 0;
     return {
       count: results.length,
@@ -142,7 +154,8 @@ export class EmotionTracker {
       rising: moving ? bySlope[0]!.label : null,
       falling: moving ? bySlope.at(-1)!.label : null,
       trend,
-      volatility,
+      volatility: pairs > 0 ? total / pairs : null,
+      volatilityNote: missing ? VOLATILITY_NEEDS_EMBEDDINGS : null,
     };
   }
 

@@ -242,7 +242,28 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): De
  * the header is the canonical one wavefile writes (a test holds them byte-equal).
  */
 export function floatWavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
-  const dataBytes = samples.length * 4;
+  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
+  return [wavHeader(FORMAT_FLOAT, 4, samples.length, sampleRate), float32ToLittleEndian(samples)];
+}
+
+/**
+ * A 16-bit PCM mono WAV, the format every WAV reader takes (Python's `wave` module reads no float WAV): each
+ * sample scaled by 32768 (the inverse of the decoders' and torchaudio's scaling), rounded and clipped to the 16-bit
+ * range, so a sample read back is within 1/65536 of the original. Header and data as {@link floatWavParts}.
+ */
+export function pcm16WavParts(samples: Float32Array, sampleRate: number): [header: Uint8Array, data: Uint8Array] {
+  const data = new DataView(new ArrayBuffer(samples.length * 2));
+  for (let i = 0; i < samples.length; i++) {
+    const scaled = Math.round(samples[i]! * 32768);
+    // NaN (never in a decoded signal) would be written as 0 by setInt16: clamp keeps it so.
+    data.setInt16(i * 2, Math.max(-32768, Math.min(32767, scaled)), true);
+  }
+  return [wavHeader(FORMAT_PCM, 2, samples.length, sampleRate), new Uint8Array(data.buffer)];
+}
+
+/** The canonical 44-byte header of a mono WAV of `frames` samples of `bytesPerSample` bytes. */
+function wavHeader(format: number, bytesPerSample: number, frames: number, sampleRate: number): Uint8Array {
+  const dataBytes = frames * bytesPerSample;
   const header = new DataView(new ArrayBuffer(44));
   const ascii = (offset: number, text: string) =>
     [...text].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
@@ -250,16 +271,15 @@ export function floatWavParts(samples: Float32Array, sampleRate: number): [heade
   header.setUint32(4, 36 + dataBytes, true);
   ascii(8, 'WAVEfmt ');
   header.setUint32(16, 16, true); // fmt chunk size
-  header.setUint16(20, FORMAT_FLOAT, true);
+  header.setUint16(20, format, true);
   header.setUint16(22, 1, true); // channels
   header.setUint32(24, sampleRate, true);
-  header.setUint32(28, sampleRate * 4, true); // bytes per second
-  header.setUint16(32, 4, true); // block align
-  header.setUint16(34, 32, true); // bits per sample
+  header.setUint32(28, sampleRate * bytesPerSample, true); // bytes per second
+  header.setUint16(32, bytesPerSample, true); // block align
+  header.setUint16(34, bytesPerSample * 8, true); // bits per sample
   ascii(36, 'data');
   header.setUint32(40, dataBytes, true);
-  // WAV is little-endian: a view of the samples on little-endian hosts, a converted copy elsewhere.
-  return [new Uint8Array(header.buffer), float32ToLittleEndian(samples)];
+  return new Uint8Array(header.buffer);
 }
 
 /** The same WAV as one byte array (for callers that need one buffer: uploads, tests). */

@@ -2,7 +2,8 @@
  * `emotion2vec analyze <audio | folder | list...>`: predict each input and write the seed's output layout,
  *
  * ```
- * outputs/output_<YYYYMMDD_HHMMSS>/<key>/result.json, processed_audio.wav, embedding.npy (--embedding)
+ * outputs/output_<YYYYMMDD_HHMMSS>/<key>/result.json, processed_audio.wav, embedding.npy (--embedding),
+ *                                        frame_scores.json / .csv (--granularity frame)
  *                                  summary.csv
  * ```
  *
@@ -10,12 +11,18 @@
  * go on (exit code 1 at the end); Ctrl-C stops after the inputs in flight, keeping every finished folder and the
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
+import { Option } from 'commander';
 import { AudioInputError } from '../errors.js';
 import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
-import type { AnalysisOptions } from '../results/analysis-options.js';
+import {
+  PROCESSED_AUDIO_FORMATS,
+  type AnalysisOptions,
+  type ProcessedAudioFormat,
+} from '../results/analysis-options.js';
+import { REPLY_LANGUAGES, type ReplyLanguage } from '../results/fallback.js';
 import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
-import { readCompleteResult } from '../results/folder.js';
+import { readCompleteResult, runFolderName } from '../results/folder.js';
 import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
 import { parseHubName, type HubName } from '../hub/models.js';
@@ -34,7 +41,32 @@ const DEFAULT_CHUNK_BATCH = 8;
 /** Help of --timeline and --plot, shared by analyze and enqueue (the workers write the same files). */
 export const TIMELINE_HELP =
   'also write timeline.json and timeline.csv: speech and silence segments with their own scores (docs/long-audio.md)';
-export const PLOT_HELP = 'also write timeline.svg, a chart of the scores over time (implies --timeline)';
+export const PLOT_HELP =
+  'also write timeline.svg, a chart of the scores over time (implies --timeline); with --granularity frame also frame_scores.svg, the emotion curve';
+
+/** Options analyze and enqueue share beyond the timeline's: how processed_audio.wav is written, the reply language. */
+export function sharedOutputOptions(): Option[] {
+  return [
+    new Option(
+      '--processed-audio <format>',
+      'processed_audio.wav (the 16 kHz mono signal the model saw): pcm16 (16-bit, as the WebUI writes it), float32 (the samples exactly) or none',
+    )
+      .choices([...PROCESSED_AUDIO_FORMATS])
+      .default('pcm16'),
+    new Option('--no-processed-audio', 'the same as --processed-audio none'),
+    new Option(
+      '--reply-language <lang>',
+      "language of each record's suggested_response (the fallback reply): zh (Chinese) or en",
+    )
+      .choices([...REPLY_LANGUAGES])
+      .default('zh'),
+  ];
+}
+
+/** --processed-audio's value: --no-processed-audio gives false. */
+export function processedAudioFormat(value: ProcessedAudioFormat | false | undefined): ProcessedAudioFormat {
+  return value === false ? 'none' : (value ?? 'pcm16');
+}
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
@@ -59,8 +91,14 @@ export interface AnalyzeOptions {
   readonly head?: string;
   /** --timeline: timeline.json and timeline.csv next to result.json (in the JSON line with --no-output). */
   readonly timeline?: boolean;
-  /** --plot: timeline.svg too (implies --timeline). */
+  /** --plot: timeline.svg too (implies --timeline), and frame_scores.svg with frame granularity. */
   readonly plot?: boolean;
+  /** --processed-audio (false: --no-processed-audio). */
+  readonly processedAudio?: ProcessedAudioFormat | false;
+  /** --reply-language. */
+  readonly replyLanguage?: ReplyLanguage;
+  /** --full-frame-series: the whole frame series in a --no-output JSON line. */
+  readonly fullFrameSeries?: boolean;
 }
 
 export async function analyze(args: string[], options: AnalyzeOptions): Promise<number> {
@@ -162,8 +200,15 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
       root,
       entries.filter((e): e is SummaryEntry => e !== undefined),
     );
-  const done = entries.filter((e) => e !== undefined).length;
-  if (root) process.stderr.write(`${done} of ${items.length} input(s) in ${printable(root)} (summary.csv)\n`);
+  const finished = entries.filter((e): e is SummaryEntry => e !== undefined);
+  const done = finished.length;
+  const failed = finished.filter((entry) => 'error' in entry.record).length;
+  const counts = `${done - failed} ok, ${failed} failed`;
+  const tally =
+    done === items.length
+      ? `${items.length} input(s): ${counts}`
+      : `${done} of ${items.length} input(s) done: ${counts}`;
+  process.stderr.write(root ? `${tally}; results in ${printable(root)} (summary.csv)\n` : `${tally}\n`);
   if (interrupt.requested) {
     process.stderr.write(
       `interrupted: ${items.length - done} input(s) not analysed; run the same command with --resume${options.outputDir ? '' : ` --output-dir ${printable(root ?? '')}`} to finish.\n`,
@@ -195,11 +240,20 @@ function recordKey(item: InputItem, folder: string): string {
   return item.listedKey ? item.key : folder;
 }
 
-/** The analysis options of analyze's flags (processed_audio.wav is always written with a folder). */
+/** The analysis options of analyze's flags. */
 function analysisOptions(options: AnalyzeOptions): AnalysisOptions {
   const { granularity, embedding, trimSilence, strict } = options;
-  const [timeline, plot] = [options.timeline === true, options.plot === true];
-  return { granularity, embedding, trimSilence, strict, processedAudio: true, timeline, plot };
+  return {
+    granularity,
+    embedding,
+    trimSilence,
+    strict,
+    processedAudio: processedAudioFormat(options.processedAudio),
+    timeline: options.timeline === true,
+    plot: options.plot === true,
+    replyLanguage: options.replyLanguage ?? 'zh',
+    fullFrameSeries: options.fullFrameSeries === true,
+  };
 }
 
 /** An input's summary entry: its record (and folder), or its error record; a failed write is OUTPUT_WRITE_FAILED. */
@@ -218,9 +272,7 @@ function summaryEntry(item: InputItem, key: string, outcome: AnalysisOutcome, ro
 
 /** `outputs/output_<YYYYMMDD_HHMMSS>` in local time, as the seed's WebUI names its runs. */
 export function defaultOutputDir(now: Date = new Date()): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  const stamp = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}_${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
-  return `outputs/output_${stamp}`;
+  return `outputs/${runFolderName(now)}`;
 }
 
 /**

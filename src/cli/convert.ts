@@ -1,13 +1,23 @@
-/** `emotion2vec convert <checkpoint> --out <dir>`: write a converted model (model.json + weight shards). */
+/**
+ * `emotion2vec convert <checkpoint or model id> --out <dir>`: write a converted model (model.json + weight shards).
+ * A model id is fetched through the hub cache first (as every command takes it), then converted from there.
+ */
 import { quote } from '../errors.js';
+import { parseHubName } from '../hub/models.js';
 import { convertModel } from '../model/convert.js';
+import { resolveModelSource } from '../model/hub-source.js';
 import type { WeightDType } from '../model/weight-dtypes.js';
 import { reportFatal } from './output.js';
+import { loadProgressDisplay } from './progress.js';
 
 export interface ConvertOptions {
   readonly out: string;
   /** How to store the weights (src/model/weight-dtypes.ts); float32 when absent. */
   readonly dtype?: WeightDType;
+  /** For a model id: its hub, the cache, no network. */
+  readonly hub?: string;
+  readonly offline?: boolean;
+  readonly cacheDir?: string;
 }
 
 /**
@@ -15,9 +25,14 @@ export interface ConvertOptions {
  * copied.
  */
 export async function convert(checkpoint: string, options: ConvertOptions): Promise<number> {
+  const display = loadProgressDisplay();
   try {
     const dtype = options.dtype ?? 'float32';
-    const report = await convertModel(checkpoint, options.out, { dtype });
+    // A local path passes through; an id becomes its folder in the hub cache (downloaded and converted once).
+    const hubOptions = { hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir };
+    const source = await resolveModelSource(checkpoint, { ...hubOptions, progress: display.callback });
+    display.stop();
+    const report = await convertModel(source, options.out, { dtype });
     const { tensors } = report;
     const shards = report.manifest.weightsManifest[0]!.paths.length;
     const mebibytes = (report.bytes / 2 ** 20).toFixed(1);
@@ -41,6 +56,7 @@ export async function convert(checkpoint: string, options: ConvertOptions): Prom
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (error) {
+    display.stop();
     reportFatal(error);
     return 2;
   }

@@ -11,9 +11,13 @@ import { enqueueJobs } from '../queue/producer.js';
 import { collectInputs, type InputItem } from './inputs.js';
 import { withQueue } from './with-queue.js';
 import { reportFatal } from './output.js';
+import { processedAudioFormat } from './analyze.js';
+import type { ProcessedAudioFormat } from '../results/analysis-options.js';
 
 /** The job options every queued input carries, plus where and how to queue. */
-export interface EnqueueCommandOptions extends JobOptions {
+export interface EnqueueCommandOptions extends Omit<JobOptions, 'processedAudio'> {
+  /** --processed-audio (false: --no-processed-audio). */
+  readonly processedAudio: ProcessedAudioFormat | false;
   readonly redis: string;
   readonly queue: string;
   readonly attempts: number;
@@ -46,9 +50,10 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
       embedding: options.embedding,
       trimSilence: options.trimSilence,
       strict: options.strict,
-      processedAudio: options.processedAudio,
+      processedAudio: processedAudioFormat(options.processedAudio),
       timeline: options.timeline,
       plot: options.plot,
+      replyLanguage: options.replyLanguage,
     };
     const jobs: AnalysisJob[] = listed.map((item, i) => ({
       input: isHttpUrl(item.path) ? item.path : resolve(item.path),

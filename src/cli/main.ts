@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import packageJson from '../../package.json';
 import { DEFAULT_MODEL_ID } from '../hub/models.js';
 import { installNodePlatform } from '../node-platform.js';
-import { analyze, PLOT_HELP, TIMELINE_HELP } from './analyze.js';
+import { analyze, PLOT_HELP, sharedOutputOptions, TIMELINE_HELP } from './analyze.js';
 import { convert } from './convert.js';
 import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
@@ -27,7 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  program
+  const analyzeCommand = program
     .command('analyze')
     .description(
       'predict the emotion of audio files, folders (searched recursively) and lists (wav.scp "key path" lines, or one path a line)',
@@ -71,14 +71,20 @@ export function buildProgram(): Command {
     .option('--head <dir>', "a classification head written by train-head, predicting its labels instead of the model's")
     .option('--timeline', TIMELINE_HELP, false)
     .option('--plot', PLOT_HELP, false)
-    .action(async (inputs: string[], options) => {
-      if (options.resume && !options.outputDir) {
-        process.stderr.write('emotion2vec: --resume needs the --output-dir of the run to finish.\n');
-        process.exitCode = 2;
-        return;
-      }
-      process.exitCode = await analyze(inputs, options);
-    });
+    .option(
+      '--full-frame-series',
+      'with --no-output: the whole frame series in each JSON line, not at most 2000 rows of it',
+      false,
+    );
+  for (const option of sharedOutputOptions()) analyzeCommand.addOption(option);
+  analyzeCommand.action(async (inputs: string[], options) => {
+    if (options.resume && !options.outputDir) {
+      process.stderr.write('emotion2vec: --resume needs the --output-dir of the run to finish.\n');
+      process.exitCode = 2;
+      return;
+    }
+    process.exitCode = await analyze(inputs, options);
+  });
 
   program
     .command('download')
@@ -97,9 +103,12 @@ export function buildProgram(): Command {
     )
     .argument(
       '<checkpoint>',
-      'checkpoint folder or file (model.pt / .safetensors with config.yaml and tokens.txt beside it)',
+      'checkpoint folder or file (model.pt / .safetensors with config.yaml and tokens.txt beside it), or a model id (fetched into the cache first)',
     )
     .requiredOption('--out <dir>', 'output folder')
+    .option('--hub <name>', "for a model id: huggingface or modelscope (default: the id's own hub)")
+    .option('--offline', 'never download: convert a cached model id or fail saying how to fetch it', false)
+    .option('--cache-dir <dir>', 'model cache (default $EMOTION2VEC_CACHE, else ~/.cache/emotion2vec-tfjs)')
     .addOption(
       new Option(
         '--dtype <type>',
@@ -142,6 +151,11 @@ export function buildProgram(): Command {
     )
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
+    .option(
+      '--save-outputs <dir>',
+      "keep each request's results as the WebUI does: <dir>/output_<YYYYMMDD_HHMMSS>/<key>/result.json, processed_audio.wav...",
+    )
+    .option('--no-request-log', 'print no line per request (time, method, path, status, ms) on stdout')
     .action(async (options) => {
       process.exitCode = await serve(options);
     });

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_MODEL_ID } from '../hub/models.js';
 import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
-import { PLOT_HELP, TIMELINE_HELP } from './analyze.js';
+import { PLOT_HELP, sharedOutputOptions, TIMELINE_HELP } from './analyze.js';
 import { enqueue } from './enqueue.js';
 import { positiveInteger } from './options.js';
 import { status } from './status.js';
@@ -44,7 +44,7 @@ export function registerQueueCommands(program: Command): void {
       process.exitCode = await worker(options);
     });
 
-  program
+  const enqueueCommand = program
     .command('enqueue')
     .description('put one analysis job per input on a Redis queue')
     .argument(
@@ -61,10 +61,6 @@ export function registerQueueCommands(program: Command): void {
     .option('-e, --embedding', 'also write embedding.npy', false)
     .option('--trim-silence', 'trim leading and trailing silence first (changes results vs upstream)', false)
     .option('--strict', 'treat audio quality warnings as errors', false)
-    .option(
-      '--no-processed-audio',
-      'do not write processed_audio.wav (64 KB per second of audio) into each result folder',
-    )
     .option('--timeline', TIMELINE_HELP, false)
     .option('--plot', PLOT_HELP, false)
     .option(
@@ -79,10 +75,11 @@ export function registerQueueCommands(program: Command): void {
       positiveInteger,
       DEFAULT_RETRY_POLICY.backoffMs,
     )
-    .option('--json', 'print one JSON object', false)
-    .action(async (inputs: string[], options) => {
-      process.exitCode = await enqueue(inputs, options);
-    });
+    .option('--json', 'print one JSON object', false);
+  for (const option of sharedOutputOptions()) enqueueCommand.addOption(option);
+  enqueueCommand.action(async (inputs: string[], options) => {
+    process.exitCode = await enqueue(inputs, options);
+  });
 
   program
     .command('status')

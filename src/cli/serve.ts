@@ -1,12 +1,14 @@
 /** `emotion2vec serve`: the REST API and the web page, on a model loaded and warmed before the server listens. */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
 import { resolveModelSource } from '../model/hub-source.js';
 import type { BackendName } from '../backend/select.js';
+import { UsageError } from '../errors.js';
 import { Emotion2Vec } from '../model/emotion2vec.js';
 import { createServer } from '../server/app.js';
 import type { JobsRoutesOptions } from '../server/jobs-routes.js';
@@ -30,6 +32,10 @@ export interface ServeOptions {
   readonly redis?: string;
   /** Folder whose files POST /jobs may name (the workers must see the same paths). */
   readonly inputRoot?: string;
+  /** --save-outputs: keep each request's run folder here, as `analyze` writes one. */
+  readonly saveOutputs?: string;
+  /** false with --no-request-log: no line per request on stdout. */
+  readonly requestLog?: boolean;
 }
 
 /** The built page (dist/web beside dist/cli.js), or a fresh esbuild bundle when run from a clone. */
@@ -48,6 +54,8 @@ export async function serve(options: ServeOptions): Promise<number> {
   let web: { folder: string; dispose: () => Promise<void> } | undefined;
   let closeQueue: (() => Promise<void>) | undefined;
   try {
+    // Before the model loads (seconds to minutes): a port that is taken is the user's to change, now.
+    await checkCanListen(options.host, options.port);
     // A model id is downloaded (or found in the cache) once; the page is served the same local files.
     const hubOptions = { hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir };
     const source = await resolveModelSource(options.model, hubOptions);
@@ -75,12 +83,17 @@ export async function serve(options: ServeOptions): Promise<number> {
       webRoot: web.folder,
       ...(page ? { pageModel: page } : {}),
       ...(jobs ? { jobs } : {}),
+      ...(options.saveOutputs ? { saveOutputs: options.saveOutputs } : {}),
+      ...(options.requestLog === false ? {} : { requestLog: (line: string) => void process.stdout.write(`${line}\n`) }),
       logger: { level: 'warn' },
     });
-    const address = await app.listen({ port: options.port, host: options.host });
+    const address = await app.listen({ port: options.port, host: options.host }).catch((error: unknown) => {
+      throw listenFailure(error, options.host, options.port);
+    });
     process.stdout.write(
       `emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
     );
+    if (options.saveOutputs) process.stdout.write(`saving each request's outputs in ${options.saveOutputs}\n`);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
@@ -97,4 +110,40 @@ export async function serve(options: ServeOptions): Promise<number> {
     await page?.dispose();
     await web?.dispose();
   }
+}
+
+/**
+ * Fails fast when the server could not listen on `host:port` (taken, privileged, not this machine's address), by
+ * listening there once and closing. Port 0 always works. The server's own listen can still lose a race for the
+ * port; it reports the same error.
+ */
+async function checkCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once('error', (error) => reject(listenFailure(error, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** What a failed listen means for the user, and which option to change. */
+function listenFailure(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const where = `${host}:${port}`;
+  if (code === 'EADDRINUSE')
+    return new UsageError(
+      'SERVER_LISTEN_FAILED',
+      `Port ${port} is already in use on ${host} (another server, or an emotion2vec serve still running). Pick another with --port <n> (--port 0 takes any free port), or stop the other process.`,
+    );
+  if (code === 'EACCES')
+    return new UsageError(
+      'SERVER_LISTEN_FAILED',
+      `Not allowed to listen on ${where}: ports below 1024 need privileges. Pick a port above 1023 with --port.`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new UsageError(
+      'SERVER_LISTEN_FAILED',
+      `Cannot listen on ${where}: --host ${host} is not an address of this machine. Use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface).`,
+    );
+  return error;
 }

@@ -6,7 +6,8 @@ const COLUMNS = [
   { title: 'input', width: 28 },
   { title: 'emotion', width: 16 },
   { title: 'score', width: 6 },
-  { title: 'seconds', width: 8 },
+  // The audio's length, not the time it took.
+  { title: 'audio s', width: 8 },
 ];
 
 /** The header line and its rule. */
@@ -15,7 +16,7 @@ export function tableHeader(): string {
   return `${header}  notes\n${'-'.repeat(displayWidth(header) + 7)}\n`;
 }
 
-/** One row: the key, the top label (Chinese/English), its score, the duration, then warnings or the error. */
+/** One row: the key, the top label (Chinese/English), its score, the audio's duration, then warnings or the error. */
 export function tableRow(record: ResultRecord | ErrorRecord): string {
   const key = printable(record.key);
   if ('error' in record) {

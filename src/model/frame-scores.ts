@@ -14,8 +14,10 @@ export const DEFAULT_SMOOTHING_SECONDS = 0.5;
 export interface FrameScores {
   /** Labels, as in the utterance result. */
   readonly labels: string[];
-  /** Row-major (frames x labels) probabilities; each row sums to 1. */
+  /** Row-major (frames x labels) probabilities, smoothed over `smoothingSeconds`; each row sums to 1. */
   readonly data: Float32Array;
+  /** The same before smoothing: each frame's own softmax (the same array as `data` when nothing was smoothed). */
+  readonly raw: Float32Array;
   readonly shape: [number, number];
   /** Time between rows: row t covers [t · hop, t · hop + 0.025) seconds (frame-geometry.ts). */
   readonly hopSeconds: number;
@@ -73,6 +75,7 @@ export function toFrameScores(
   return {
     labels: rows.labels,
     data: smoothFrameScores(rows.data, frames, labels, smoothingSeconds),
+    raw: rows.data,
     shape: [frames, labels],
     hopSeconds: FRAME_HOP_SECONDS,
     smoothingSeconds,

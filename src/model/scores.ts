@@ -3,6 +3,7 @@
  * the top label, for whole files, segments and frames alike.
  */
 import { isUnusedLabel } from './config.js';
+import { labelKeys } from './label-names.js';
 
 export interface LabelledScores {
   /** Labels in tokens.txt order, `unuse*` placeholders dropped. */
@@ -13,8 +14,15 @@ export interface LabelledScores {
 
 /** The top label of a result. */
 export interface TopLabel {
+  /** The label as tokens.txt writes it ("开心/happy", "<unk>"), as upstream reports it. */
   readonly label: string;
+  /**
+   * The name results use for it (label-names.ts): "happy", "unknown" for `<unk>`; a result record's `emotion`
+   * and the key of its score in `scores`.
+   */
+  readonly name: string;
   readonly score: number;
+  /** Its position in the labels. */
   readonly index: number;
 }
 
@@ -53,7 +61,7 @@ export function headScores(logits: ArrayLike<number> | null, tokens: readonly st
 /** The highest-scoring label (the first one on ties), or null when there are none. */
 function topLabel(labels: readonly string[], scores: readonly number[]): TopLabel | null {
   const best = argmax(scores);
-  return best >= 0 ? { label: labels[best]!, score: scores[best]!, index: best } : null;
+  return best >= 0 ? { label: labels[best]!, name: labelKeys(labels)[best]!, score: scores[best]!, index: best } : null;
 }
 
 /** Index of the highest score (first one on ties), or -1 for none. */

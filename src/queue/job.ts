@@ -12,8 +12,11 @@ import {
 } from '../results/analysis-options.js';
 import { safeOutputName } from '../results/folder.js';
 
-/** Analyze's options that travel with each job (the model and backend belong to the worker). */
-export type JobOptions = AnalysisOptions;
+/**
+ * Analyze's options that travel with each job (the model and backend belong to the worker). The size of an inline
+ * frame series does not: workers write folders, which hold the whole series.
+ */
+export type JobOptions = Omit<AnalysisOptions, 'fullFrameSeries'>;
 
 /** The data of one analysis job. */
 export interface AnalysisJob {
@@ -28,7 +31,7 @@ export interface AnalysisJob {
   readonly options: JobOptions;
 }
 
-export const DEFAULT_JOB_OPTIONS: JobOptions = DEFAULT_ANALYSIS_OPTIONS;
+export const DEFAULT_JOB_OPTIONS: JobOptions = withoutInlineOptions(DEFAULT_ANALYSIS_OPTIONS);
 
 /**
  * How a job spells the analysis options (src/results/analysis-options.ts): camelCase JSON, mistakes are JOB_INVALID.
@@ -42,6 +45,7 @@ export const JOB_FIELDS: OptionSpelling = {
     processedAudio: 'processedAudio',
     timeline: 'timeline',
     plot: 'plot',
+    replyLanguage: 'replyLanguage',
   },
   values: 'json',
   unknownOptions: (names, known) =>
@@ -102,7 +106,13 @@ export function parseAnalysisJob(data: unknown): AnalysisJob {
 export function parseJobOptions(options: unknown): JobOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw invalid(`"options" must be an object, got ${describeValue(options)}`);
-  return parseAnalysisOptions(options as Record<string, unknown>, JOB_FIELDS);
+  return withoutInlineOptions(parseAnalysisOptions(options as Record<string, unknown>, JOB_FIELDS));
+}
+
+/** The analysis options less what only an answer without a folder uses. */
+function withoutInlineOptions(options: AnalysisOptions): JobOptions {
+  const { fullFrameSeries: _inlineOnly, ...job } = options;
+  return job;
 }
 
 function invalid(problem: string): UsageError {

@@ -66,7 +66,8 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const audio = await resolveInput(input);
       const [outcome] = await analyzeInputs(context.model, [{ audio, input, key: listedKey ?? key, folder: key }], {
         modelId: context.modelId,
-        options,
+        // A folder holds the whole frame series: the inline size does not apply.
+        options: { ...options, fullFrameSeries: false },
         outputDir: context.outputDir,
         writeFolder: (root, name, contents) => folders.writeResultFolder(root, name, contents),
       });

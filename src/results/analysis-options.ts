@@ -6,6 +6,16 @@
  */
 import type { Emotion2VecError } from '../errors.js';
 import type { Granularity, PredictOptions } from '../model/emotion2vec.js';
+import { REPLY_LANGUAGES, type ReplyLanguage } from './fallback.js';
+
+/**
+ * How processed_audio.wav (the 16 kHz mono signal the model saw) is written into a result folder: 16-bit PCM (the
+ * WebUI's "统一为 16kHz WAV", 32 KB per second, readable by every WAV reader), 32-bit float (the samples exactly,
+ * 64 KB per second), or not at all.
+ */
+export type ProcessedAudioFormat = 'pcm16' | 'float32' | 'none';
+
+export const PROCESSED_AUDIO_FORMATS: readonly ProcessedAudioFormat[] = ['pcm16', 'float32', 'none'];
 
 /** What to analyse and what to write for one input. */
 export interface AnalysisOptions {
@@ -17,12 +27,17 @@ export interface AnalysisOptions {
   readonly trimSilence: boolean;
   /** Treat audio quality warnings as errors (`AUDIO_QUALITY`). */
   readonly strict: boolean;
-  /** Write processed_audio.wav (the 16 kHz signal the model saw) into the result folder; 64 KB per second of audio. */
-  readonly processedAudio: boolean;
+  /** processed_audio.wav in the result folder: 16-bit PCM (default), 32-bit float, or none. */
+  readonly processedAudio: ProcessedAudioFormat;
   /** Speech and silence segments with their own scores: timeline.json and .csv in a folder, `timeline` inline. */
   readonly timeline: boolean;
-  /** timeline.svg too, a chart of the scores over time (implies `timeline`). */
+  /** timeline.svg too, a chart of the scores over time (implies `timeline`); with frame granularity also the emotion
+   * curve, frame_scores.svg. */
   readonly plot: boolean;
+  /** Language of the record's `suggested_response` (the fallback policy's reply): 'zh' (default) or 'en'. */
+  readonly replyLanguage: ReplyLanguage;
+  /** An answer without a folder carries the whole frame series, not at most 2000 rows of it (frame-series.ts). */
+  readonly fullFrameSeries: boolean;
 }
 
 /** The defaults: analyze's, for every surface (a job queued by an older version lacks the newer options). */
@@ -31,9 +46,11 @@ export const DEFAULT_ANALYSIS_OPTIONS: AnalysisOptions = {
   embedding: false,
   trimSilence: false,
   strict: false,
-  processedAudio: true,
+  processedAudio: 'pcm16',
   timeline: false,
   plot: false,
+  replyLanguage: 'zh',
+  fullFrameSeries: false,
 };
 
 const GRANULARITIES: readonly Granularity[] = ['utterance', 'frame'];
@@ -77,12 +94,22 @@ export function parseAnalysisOptions(
   for (const [option, name] of entries) {
     const value = fields[name];
     if (value === undefined) continue;
-    options[option] = option === 'granularity' ? granularity(name, value, spelling) : flag(name, value, spelling);
+    options[option] =
+      option === 'granularity'
+        ? oneOf(GRANULARITIES, name, value, spelling)
+        : option === 'replyLanguage'
+          ? oneOf(REPLY_LANGUAGES, name, value, spelling)
+          : option === 'processedAudio'
+            ? processedAudio(name, value, spelling)
+            : flag(name, value, spelling);
   }
   return options as unknown as AnalysisOptions;
 }
 
-/** The model's options for an analysis; `output` 'folder' also asks for the waveform processed_audio.wav is made of. */
+/**
+ * The model's options for an analysis: frame granularity asks for the frame scores too (the frame series), and
+ * `output` 'folder' for the waveform processed_audio.wav is made of.
+ */
 export function toPredictOptions(options: AnalysisOptions, output: 'folder' | 'inline'): PredictOptions {
   return {
     granularity: options.granularity,
@@ -90,13 +117,23 @@ export function toPredictOptions(options: AnalysisOptions, output: 'folder' | 'i
     trimSilence: options.trimSilence,
     strict: options.strict,
     timeline: options.timeline || options.plot,
-    waveform: output === 'folder' && options.processedAudio,
+    ...(options.granularity === 'frame' ? { frameScores: true } : {}),
+    waveform: output === 'folder' && options.processedAudio !== 'none',
   };
 }
 
-function granularity(name: string, value: unknown, spelling: OptionSpelling): Granularity {
-  if ((GRANULARITIES as readonly unknown[]).includes(value)) return value as Granularity;
-  throw spelling.invalidValue(name, GRANULARITIES.map((g) => `"${g}"`).join(' or '), value);
+function oneOf<T extends string>(values: readonly T[], name: string, value: unknown, spelling: OptionSpelling): T {
+  if ((values as readonly unknown[]).includes(value)) return value as T;
+  throw spelling.invalidValue(name, values.map((v) => `"${v}"`).join(' or '), value);
+}
+
+/**
+ * A processed-audio format; JSON (a job queued by version 0.1) may still say `true` (then: float32, what 0.1
+ * wrote) or `false` (none).
+ */
+function processedAudio(name: string, value: unknown, spelling: OptionSpelling): ProcessedAudioFormat {
+  if (spelling.values === 'json' && typeof value === 'boolean') return value ? 'float32' : 'none';
+  return oneOf(PROCESSED_AUDIO_FORMATS, name, value, spelling);
 }
 
 function flag(name: string, value: unknown, spelling: OptionSpelling): boolean {

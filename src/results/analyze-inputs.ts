@@ -1,15 +1,16 @@
 /**
- * The one path from audio to a result folder: predict, build the record, make the timeline files and write the
- * folder (frame embeddings streamed into it as they come, so a long file's (T, D) array is never held). The CLI's
+ * The one path from audio to a result folder: predict, build the record, make the timeline and frame series files
+ * and write the folder (frame embeddings streamed into it as they come, so a long file's (T, D) array is never held). The CLI's
  * `analyze` and the queue workers analyse through here, and so does any server that writes folders, so a folder
  * is the same whichever surface made it. Node only (it writes files).
  */
 import type { AudioInput } from '../audio/prepare.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import type { Emotion2VecError } from '../errors.js';
+import { printable, type Emotion2VecError } from '../errors.js';
 import { toPredictOptions, type AnalysisOptions } from './analysis-options.js';
 import { EmbeddingStreams, writeResultFolder, type ResultFolderContents, type WrittenResultFolder } from './folder.js';
-import { toInlineRecord, toResultRecord, type ResultRecord } from './record.js';
+import { frameSeriesFiles, frameSeriesReference } from './frame-series.js';
+import { toInlineRecord, toResultRecord, type InlineRecordContext, type ResultRecord } from './record.js';
 import { timelineFiles } from './timeline.js';
 
 /** One input to analyse. */
@@ -33,6 +34,14 @@ export interface AnalysisRun {
   readonly outputDir: string | null;
   /** Inputs per forward pass (default: the library's, for the backend). */
   readonly batchSize?: number;
+  /** The records' time (default: when each prediction is done). */
+  readonly timestamp?: Date;
+  /**
+   * With an output folder, also give each outcome the record an answer without a folder carries (`inline`: the
+   * embedding's numbers, the frame series and the timeline in it), for a server that writes folders and answers
+   * inline. Frame embeddings are then held in memory, not streamed into the folder.
+   */
+  readonly inlineRecords?: boolean;
   /** Writes one result folder (default `writeResultFolder`; tests pass one that fails). */
   readonly writeFolder?: (
     outputRoot: string,
@@ -47,7 +56,7 @@ export interface AnalysisRun {
  * to report or retry).
  */
 export type AnalysisOutcome =
-  | { readonly ok: true; readonly record: ResultRecord; readonly folder?: string }
+  | { readonly ok: true; readonly record: ResultRecord; readonly folder?: string; readonly inline?: ResultRecord }
   | { readonly ok: false; readonly stage: 'predict'; readonly error: Emotion2VecError }
   | { readonly ok: false; readonly stage: 'write'; readonly error: unknown };
 
@@ -63,7 +72,7 @@ export async function analyzeInputs(
   const root = run.outputDir;
   const { options } = run;
   // Frame embeddings go straight to each input's folder, a window at a time.
-  const streamFrames = root !== null && options.embedding && options.granularity === 'frame';
+  const streamFrames = root !== null && options.embedding && options.granularity === 'frame' && !run.inlineRecords;
   const streams = streamFrames ? new EmbeddingStreams(root, (i) => inputs[i]!.folder) : null;
   try {
     const predictions = await model.predictBatch(
@@ -82,23 +91,36 @@ export async function analyzeInputs(
         continue;
       }
       const { prediction } = result;
-      const context = { input: item.input, key: item.key, model: run.modelId, granularity: options.granularity };
+      const context = recordContext(item, run);
+      const inline = () => toInlineRecord(prediction, context);
       if (root === null) {
-        outcomes.push({ ok: true, record: toInlineRecord(prediction, context) });
+        outcomes.push({ ok: true, record: inline() });
         continue;
       }
       const streamed = await streams?.take(i);
       try {
         const write = run.writeFolder ?? writeResultFolder;
+        const { frameScores, timeline } = prediction;
         const written = await write(root, item.folder, {
-          record: toResultRecord(prediction, context),
+          record: toResultRecord(prediction, {
+            ...context,
+            ...(frameScores ? { frameScores: frameSeriesReference(frameScores) } : {}),
+          }),
           embedding: streamed ?? prediction.embedding,
-          processedAudio: prediction.waveform,
-          ...(prediction.timeline
-            ? { extraFiles: timelineFiles(prediction.timeline, prediction.labels, item.input, options.plot) }
-            : {}),
+          ...(options.processedAudio === 'none' || !prediction.waveform
+            ? {}
+            : { processedAudio: prediction.waveform, processedAudioFormat: options.processedAudio }),
+          extraFiles: {
+            ...(timeline ? timelineFiles(timeline, prediction.labels, item.input, options.plot) : {}),
+            ...(frameScores ? frameSeriesFiles(frameScores, printable(item.input), options.plot) : {}),
+          },
         });
-        outcomes.push({ ok: true, record: written.record, folder: written.name });
+        outcomes.push({
+          ok: true,
+          record: written.record,
+          folder: written.name,
+          ...(run.inlineRecords ? { inline: inline() } : {}),
+        });
       } catch (error) {
         await streamed?.discard();
         outcomes.push({ ok: false, stage: 'write', error });
@@ -108,4 +130,23 @@ export async function analyzeInputs(
   } finally {
     await streams?.discardRest();
   }
+}
+
+/**
+ * What an input's record is built with under a run's options (the reply language, the frame series' size): the one
+ * context for a folder's record and an inline answer, here and for a server answering one upload.
+ */
+export function recordContext(
+  item: Pick<AnalysisInput, 'input' | 'key'>,
+  run: Pick<AnalysisRun, 'modelId' | 'options' | 'timestamp'>,
+): InlineRecordContext {
+  return {
+    input: item.input,
+    key: item.key,
+    model: run.modelId,
+    granularity: run.options.granularity,
+    fallback: { language: run.options.replyLanguage },
+    fullFrameSeries: run.options.fullFrameSeries,
+    ...(run.timestamp ? { timestamp: run.timestamp } : {}),
+  };
 }

@@ -6,8 +6,8 @@
  *                          embedding.npy        when an embedding is given (float32, numpy.load reads it); the
  *                                               frame embeddings of long recordings stream in window by window
  *                                               ({@link EmbeddingStreams}), never held whole
- *                          processed_audio.wav  the 16 kHz mono float waveform the model saw
- *                          <extra files>        e.g. timeline.json / .csv / .svg
+ *                          processed_audio.wav  the 16 kHz mono waveform the model saw (16-bit PCM, or float32)
+ *                          <extra files>        e.g. timeline.json / .csv / .svg, frame_scores.json / .csv / .svg
  * <output root>/summary.csv                     one row per input of a run (see summary.ts)
  * ```
  *
@@ -19,7 +19,7 @@
 import { lstat, mkdir, readFile, realpath, rename, rmdir, unlink } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
-import { floatWavParts } from '../audio/wav.js';
+import { floatWavParts, pcm16WavParts } from '../audio/wav.js';
 import { isEmotion2VecError, UsageError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
 import { NpyFileWriter } from '../io/npy-file.js';
@@ -43,8 +43,10 @@ export interface ResultFolderContents {
   readonly record: ResultRecord;
   /** Written as embedding.npy: a whole array, or frame rows already streamed to the folder (put in place here). */
   readonly embedding?: Embedding | EmbeddingFileStream;
-  /** 16 kHz mono samples (a prediction's `waveform`), written as a 32-bit float WAV. */
+  /** 16 kHz mono samples (a prediction's `waveform`), written as processed_audio.wav. */
   readonly processedAudio?: Float32Array;
+  /** How: 16-bit PCM (default, as the WebUI writes it) or 32-bit float (the samples exactly). */
+  readonly processedAudioFormat?: 'pcm16' | 'float32';
   /** More files by name (one plain, safe file name each): text is written as UTF-8. */
   readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>;
 }
@@ -89,10 +91,8 @@ export async function writeResultFolder(
     files.push(EMBEDDING_FILE);
   }
   if (contents.processedAudio) {
-    await writeFileAtomic(
-      join(folder, PROCESSED_AUDIO_FILE),
-      floatWavParts(contents.processedAudio, MODEL_SAMPLE_RATE),
-    );
+    const encode = contents.processedAudioFormat === 'float32' ? floatWavParts : pcm16WavParts;
+    await writeFileAtomic(join(folder, PROCESSED_AUDIO_FILE), encode(contents.processedAudio, MODEL_SAMPLE_RATE));
     files.push(PROCESSED_AUDIO_FILE);
   }
   for (const [fileName, data] of extraFiles) {
@@ -241,7 +241,8 @@ export class EmbeddingStreams {
 
 /**
  * The record of a complete result folder, or null when `<outputRoot>/<safe key>/result.json` is missing,
- * unreadable, not a regular file, or not a result record (what `--resume` redoes).
+ * unreadable, not a regular file, or not a result record of this layout (what `--resume` redoes: a folder
+ * written by version 0.1, whose `scores` were a list, is analysed again).
  */
 export async function readCompleteResult(outputRoot: string, key: string): Promise<ResultRecord | null> {
   const file = join(resolve(outputRoot), safeOutputName(key), RESULT_FILE);
@@ -253,13 +254,26 @@ export async function readCompleteResult(outputRoot: string, key: string): Promi
     return typeof record === 'object' &&
       record !== null &&
       typeof record.key === 'string' &&
-      Array.isArray(record.scores) &&
-      typeof record.timestamp === 'string'
+      Array.isArray(record.labels) &&
+      typeof record.scores === 'object' &&
+      record.scores !== null &&
+      !Array.isArray(record.scores) &&
+      typeof record.timestamp_iso === 'string'
       ? (record as ResultRecord)
       : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * The name of a run folder made at `now`: `output_<YYYYMMDD_HHMMSS>` in local time, as the WebUI names its runs
+ * (`analyze`'s default `outputs/output_<...>`, the server's `--save-outputs` folders).
+ */
+export function runFolderName(now: Date = new Date()): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const date = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`;
+  return `output_${date}_${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
 }
 
 /** Creates the root and `<root>/<name>` and proves the folder is a real directory directly inside the real root. */

@@ -1,24 +1,28 @@
 /**
  * The one result layout: what `result.json` holds, what `analyze --json` prints a line of, what the REST server
- * answers and what queue workers write. Every surface builds its record here, so they never drift apart.
+ * answers, what queue workers write and what the page downloads. Every surface builds its record here, so they
+ * never drift apart; schema/result.schema.json describes it (and the tests hold every surface to it).
+ *
+ * It starts with the fields of the Emotion2Vec+ Large WebUI's result.json, under the same names and in the same
+ * form (`emotion`, `emotion_zh`, `confidence`, `scores` keyed by label, `granularity`, `timestamp`), then the
+ * fields its assistant code reads (`fallback_action`, `suggested_response`, and why: `fallback_reason`), then
+ * what this project adds, each in a field of its own.
  */
-import type { EmotionPrediction, Granularity } from '../model/emotion2vec.js';
-import type { TimelineEntry } from '../model/segment-runner.js';
+import type { QualityReport } from '../audio/quality.js';
 import { isEmotion2VecError } from '../errors.js';
+import type { EmotionPrediction, Granularity } from '../model/emotion2vec.js';
+import { labelKeys, labelNames, type LabelNames } from '../model/label-names.js';
+import type { TimelineEntry } from '../model/segment-runner.js';
+import { fallbackDecision, type FallbackAction, type FallbackOptions, type FallbackReason } from './fallback.js';
+import { inlineFrameSeries, type FrameSeries, type FrameSeriesFiles } from './frame-series.js';
+import { speechTimeline } from './timeline.js';
 
-/** A label split into its names: tokens.txt writes "开心/happy"; `<unk>` is the "unknown" class. */
-export interface LabelNames {
-  /** The label exactly as tokens.txt has it. */
-  readonly label: string;
-  /** English name ("happy"). */
-  readonly en: string;
-  /** Chinese name ("开心"), or null when tokens.txt gives none. */
-  readonly zh: string | null;
-}
+export { labelKeys, labelNames, type LabelNames } from '../model/label-names.js';
 
-/** One label's score in a result. */
-export interface LabelScore extends LabelNames {
-  readonly score: number;
+/** A label of a result: its names, and the name results use for it (the key of its score in `scores`). */
+export interface LabelRecord extends LabelNames {
+  /** "happy", "unknown" for `<unk>` (label-names.ts). */
+  readonly name: string;
 }
 
 /** Where an embedding went: a file beside result.json, or inline numbers (JSON output without a folder). */
@@ -31,32 +35,47 @@ export interface EmbeddingRecord {
 
 /** A successful result, as written to result.json. */
 export interface ResultRecord {
+  /** Name of the top label ("happy"; "unknown" for `<unk>`), or null for an embedding-only model. */
+  readonly emotion: string | null;
+  /** Chinese name of the top label ("开心"; "未知" for unknown), or null when the label has none. */
+  readonly emotion_zh: string | null;
+  /** Score of the top label. */
+  readonly confidence: number | null;
+  /** Every label's score, keyed by its name, in tokens.txt order (empty for an embedding-only model). */
+  readonly scores: Readonly<Record<string, number>>;
+  readonly granularity: Granularity;
+  /** Local time the result was made, as the WebUI writes it: "2026-01-02 03:04:05". */
+  readonly timestamp: string;
+  /** The fallback policy's decision (src/results/fallback.ts): act on the emotion, or ask again. */
+  readonly fallback_action: FallbackAction;
+  /** What to say when asking again (Chinese by default); null when the assistant may respond. */
+  readonly suggested_response: string | null;
+  /** Why: the first problem found (audio before label), or 'confident'. */
+  readonly fallback_reason: FallbackReason;
   /** The input as the user named it (path, URL, upload name). */
   readonly input: string;
   /** Its key: the wav.scp key, or the output folder name. */
   readonly key: string;
-  /** English name of the top label, or null for an embedding-only model. */
-  readonly emotion: string | null;
-  /** Chinese name of the top label. */
-  readonly emotion_zh: string | null;
-  /** Score of the top label. */
-  readonly confidence: number | null;
-  /** Every label with its score, in tokens.txt order. */
-  readonly scores: LabelScore[];
-  readonly granularity: Granularity;
+  /** Every label with its names, in tokens.txt order: the keys of `scores` are their `name`s. */
+  readonly labels: LabelRecord[];
   /** Seconds of audio analysed. */
   readonly duration: number;
   /** 20 ms frames the encoder produced. */
   readonly frames: number;
-  readonly quality: EmotionPrediction['quality'];
+  readonly quality: QualityReport;
   /** Model id or folder the result came from. */
   readonly model: string;
-  /** ISO 8601 time the result was made. */
-  readonly timestamp: string;
+  /** The same moment as `timestamp`, in ISO 8601 UTC ("2026-01-02T03:04:05.000Z"). */
+  readonly timestamp_iso: string;
   readonly embedding?: EmbeddingRecord;
   /**
-   * Segments with their own scores, when a timeline was asked for and no folder holds timeline.json (inline JSON
-   * output).
+   * With granularity 'frame': every label's score per frame over time (frame-series.ts); inline in an answer
+   * without a folder, else the files that hold it.
+   */
+  readonly frame_scores?: FrameSeries | FrameSeriesFiles;
+  /**
+   * Segments with their own scores (non-speech ones without an emotion), when a timeline was asked for and no
+   * folder holds timeline.json (inline JSON output).
    */
   readonly timeline?: TimelineEntry[];
   /** The other files of its result folder (embedding.npy, processed_audio.wav...), set by writeResultFolder. */
@@ -70,13 +89,6 @@ export interface ErrorRecord {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-/** Names of a tokens.txt label: "中立/neutral" -> zh 中立, en neutral; "<unk>" -> unknown. */
-export function labelNames(label: string): LabelNames {
-  if (label === '<unk>') return { label, en: 'unknown', zh: null };
-  const slash = label.indexOf('/');
-  return slash < 0 ? { label, en: label, zh: null } : { label, zh: label.slice(0, slash), en: label.slice(slash + 1) };
-}
-
 export interface RecordContext {
   readonly input: string;
   readonly key: string;
@@ -85,41 +97,77 @@ export interface RecordContext {
   /** Defaults to now. */
   readonly timestamp?: Date;
   readonly embedding?: EmbeddingRecord;
+  /** The frame series field (a folder's files, see frame-series.ts); none when absent. */
+  readonly frameScores?: FrameSeriesFiles;
+  /** The fallback policy's thresholds and reply language (default: its defaults, replies in Chinese). */
+  readonly fallback?: FallbackOptions;
 }
 
 /** Builds the result record of one prediction. */
 export function toResultRecord(prediction: EmotionPrediction, context: RecordContext): ResultRecord {
   const top = prediction.top ? labelNames(prediction.top.label) : null;
+  const names = labelKeys(prediction.labels);
+  const moment = context.timestamp ?? new Date();
+  const emotion = prediction.top ? names[prediction.top.index]! : null;
+  const confidence = prediction.top?.score ?? null;
+  const decision = fallbackDecision({ emotion, confidence, quality: prediction.quality }, context.fallback);
   return {
+    emotion,
+    emotion_zh: top?.zh ?? null,
+    confidence,
+    scores: Object.fromEntries(names.map((name, i) => [name, prediction.scores[i]!])),
+    granularity: context.granularity,
+    timestamp: localTimestamp(moment),
+    fallback_action: decision.fallback_action,
+    suggested_response: decision.suggested_response,
+    fallback_reason: decision.fallback_reason,
     input: context.input,
     key: context.key,
-    emotion: top?.en ?? null,
-    emotion_zh: top?.zh ?? null,
-    confidence: prediction.top?.score ?? null,
-    scores: prediction.labels.map((label, i) => ({ ...labelNames(label), score: prediction.scores[i]! })),
-    granularity: context.granularity,
+    labels: prediction.labels.map((label, i) => ({ name: names[i]!, ...labelNames(label) })),
     duration: prediction.durationSeconds,
     frames: prediction.frames,
     quality: prediction.quality,
     model: context.model,
-    timestamp: (context.timestamp ?? new Date()).toISOString(),
+    timestamp_iso: moment.toISOString(),
     ...(context.embedding ? { embedding: context.embedding } : {}),
+    ...(context.frameScores ? { frame_scores: context.frameScores } : {}),
   };
+}
+
+/** How an answer without a folder carries what a folder would hold in files. */
+export interface InlineRecordContext extends Omit<RecordContext, 'embedding' | 'frameScores'> {
+  /** The whole frame series instead of at most MAX_INLINE_FRAME_ROWS rows (frame-series.ts). */
+  readonly fullFrameSeries?: boolean;
 }
 
 /**
  * The record of a prediction answered without a result folder (the server's response, `analyze --no-output
- * --json`, the page): the embedding's numbers (`embedding.data`) and the timeline sit in the record itself.
+ * --json`, the page): the embedding's numbers (`embedding.data`), the frame series and the timeline sit in the
+ * record itself.
  */
-export function toInlineRecord(prediction: EmotionPrediction, context: Omit<RecordContext, 'embedding'>): ResultRecord {
+export function toInlineRecord(prediction: EmotionPrediction, context: InlineRecordContext): ResultRecord {
+  const { fullFrameSeries, ...recordContext } = context;
   const embedding = prediction.embedding;
   const inline = embedding && {
     shape: [...embedding.shape],
     granularity: embedding.granularity,
     data: Array.from(embedding.data),
   };
-  const record = toResultRecord(prediction, { ...context, ...(inline ? { embedding: inline } : {}) });
-  return prediction.timeline ? { ...record, timeline: prediction.timeline } : record;
+  const record = toResultRecord(prediction, { ...recordContext, ...(inline ? { embedding: inline } : {}) });
+  return {
+    ...record,
+    ...(prediction.frameScores
+      ? { frame_scores: inlineFrameSeries(prediction.frameScores, fullFrameSeries === true) }
+      : {}),
+    ...(prediction.timeline ? { timeline: speechTimeline(prediction.timeline) } : {}),
+  };
+}
+
+/** "YYYY-MM-DD HH:MM:SS" in local time, the WebUI's `timestamp` (Python's `datetime.now().strftime(...)`). */
+export function localTimestamp(moment: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const date = `${moment.getFullYear()}-${two(moment.getMonth() + 1)}-${two(moment.getDate())}`;
+  return `${date} ${two(moment.getHours())}:${two(moment.getMinutes())}:${two(moment.getSeconds())}`;
 }
 
 /** The record of an input that failed; ours keep their code, anything else is INTERNAL. */

@@ -1,13 +1,12 @@
 /**
- * Label scores over time as a plain series, and the SVG chart and CSV of one: the web page draws its emotion curve
- * (per-frame scores) and its timeline (per segment) with it. A series is just spans of time with a score per label,
- * or no scores where nobody spoke, so any source (frame scores, a timeline, a record's frame series) becomes one with
- * a few lines. No DOM and no Node module: the same text comes out anywhere.
+ * Label scores over time as a plain series, and the SVG chart and CSV of one: the emotion curve (a record's frame
+ * series, `frameSeriesSpans` in frame-series.ts) and the timeline (per segment) are drawn with it, in the page and in
+ * the files `--plot` writes. A series is just spans of time with a score per label, or no scores where nobody
+ * spoke, so any source becomes one with a few lines. No DOM and no Node module: the same text comes out anywhere.
  */
 import { printable } from '../errors.js';
-import type { FrameScores } from '../model/frame-scores.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
-import { labelNames } from './record.js';
+import { labelNames } from '../model/label-names.js';
 
 /** A stretch of time and the score of each label over it; `scores` null where there was no speech to score. */
 export interface ScoreSpan {
@@ -38,17 +37,6 @@ export function timelineSeries(timeline: readonly TimelineEntry[], labels: reado
       scores: entry.speech && entry.scores.length === labels.length ? entry.scores : null,
     })),
   };
-}
-
-/** The library's frame scores (`predict(audio, { frameScores: true })`) as a series: one span per 20 ms frame. */
-export function frameScoresSeries(frameScores: FrameScores): ScoreSeries {
-  const [frames, width] = frameScores.shape;
-  const hop = frameScores.hopSeconds;
-  const spans: ScoreSpan[] = new Array(frames);
-  for (let t = 0; t < frames; t++) {
-    spans[t] = { start: t * hop, end: (t + 1) * hop, scores: frameScores.data.subarray(t * width, (t + 1) * width) };
-  }
-  return { labels: frameScores.labels, spans };
 }
 
 /** `series` with no scores where `timeline` found no speech (a span is silent when its middle is). */

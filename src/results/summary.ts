@@ -1,7 +1,7 @@
 /**
  * `summary.csv`: one row per input of a run, done or failed, for a spreadsheet. Columns: folder, key, input,
  * status (ok / error), emotion, emotion_zh, confidence, duration, frames, warnings (quality codes, `;`-separated),
- * error_code, error_message, then one `score_<english name>` column per label.
+ * error_code, error_message, then one `score_<name>` column per label (the keys of the records' `scores`).
  */
 import { stringify } from 'csv-stringify/sync';
 import { join, resolve } from 'node:path';
@@ -36,7 +36,7 @@ const FIXED_COLUMNS = [
 export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
   const labels: string[] = [];
   for (const { record } of entries) {
-    if ('scores' in record) for (const { en } of record.scores) if (!labels.includes(en)) labels.push(en);
+    if ('scores' in record) for (const { name } of record.labels) if (!labels.includes(name)) labels.push(name);
   }
   const rows = entries.map(({ record, folder }) => {
     const common = [folder ?? '', record.key, record.input].map(neutralizeFormula);
@@ -55,7 +55,7 @@ export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
         ...labels.map(() => ''),
       ];
     }
-    const scores = new Map(record.scores.map(({ en, score }) => [en, score]));
+    const scores = new Map(Object.entries(record.scores));
     return [
       ...common,
       'ok',

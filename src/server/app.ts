@@ -20,14 +20,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
-import { toPredictOptions } from '../results/analysis-options.js';
-import { labelNames, toInlineRecord } from '../results/record.js';
+import { labelNames } from '../results/record.js';
 import { PAGE_HTML } from '../web/page-html.js';
 import { errorResponse, type BodyRules } from './http-errors.js';
 import type { JobsRoutesOptions } from './jobs-routes.js';
 import { outputKey } from '../results/output-key.js';
 import { parseRequestOptions } from './options.js';
 import type { PageModel } from './page-model.js';
+import { logRequests } from './request-log.js';
+import { analyzeUpload } from './save-outputs.js';
 import { SerialQueue } from './serial-queue.js';
 
 export interface ServerOptions {
@@ -47,6 +48,13 @@ export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** A job queue (and the folder posted paths must sit in): adds `POST /jobs` and `GET /jobs/:id`. */
   readonly jobs?: JobsRoutesOptions;
+  /**
+   * Keep each request's outputs as the WebUI does: `<saveOutputs>/output_<YYYYMMDD_HHMMSS>/<key>/...`, the folder
+   * `emotion2vec analyze` writes (save-outputs.ts); the answer names it in the `X-Output-Folder` header.
+   */
+  readonly saveOutputs?: string;
+  /** Receives one line per answered request: time, method, path, status, milliseconds (request-log.ts). */
+  readonly requestLog?: (line: string) => void;
 }
 
 /** Option fields are short words; more of them than this is not a real client. */
@@ -103,6 +111,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   };
   const queue = new SerialQueue(options.queueSize ?? 16);
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBodyBytes });
+  if (options.requestLog) logRequests(app, options.requestLog);
 
   await app.register(fastifyMultipart, {
     throwFileSizeLimit: true,
@@ -169,17 +178,16 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         );
       const analysisOptions = parseRequestOptions(fields);
       const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
-      const prediction = await queue.run(() => model.predict(file, toPredictOptions(analysisOptions, 'inline')));
-      // Answered inline: no result folder, the embedding's numbers and the timeline in the record.
-      return toInlineRecord(prediction, {
-        input,
-        key: outputKey(input),
-        model: modelId,
-        granularity: analysisOptions.granularity,
-      });
+      // Answered inline (the embedding's numbers, the frame series and the timeline in the record); with
+      // saveOutputs, also written to a run folder.
+      const answer = await queue.run(() =>
+        analyzeUpload(model, modelId, { file, input, key: outputKey(input) }, analysisOptions, options.saveOutputs),
+      );
+      if (answer.folder) void reply.header('X-Output-Folder', encodeURI(answer.folder));
+      return answer.record;
     } catch (error) {
       const { status, body } = errorResponse(error, input, upload);
-      if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err: error }, 'prediction failed');
+      if (status >= 500) request.log.error({ err: error }, 'prediction failed');
       if (body.error.code === 'SERVER_BUSY') void reply.header('Retry-After', String(queue.retryAfterSeconds));
       return reply.code(status).send(body);
     }

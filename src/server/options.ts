@@ -13,6 +13,9 @@ export const FORM_FIELDS: OptionSpelling = {
     trimSilence: 'trim_silence',
     strict: 'strict',
     timeline: 'timeline',
+    replyLanguage: 'reply_language',
+    fullFrameSeries: 'full_frame_series',
+    processedAudio: 'processed_audio',
   },
   values: 'text',
   unknownOptions: (names, known) => {

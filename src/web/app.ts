@@ -17,7 +17,7 @@ import { encodeNpy } from '../io/npy.js';
 import { DEFAULT_MAX_FULL_PASS_SECONDS, type Granularity } from '../model/emotion2vec.js';
 import { outputKey } from '../results/output-key.js';
 import { labelNames, toInlineRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
-import { frameScoresSeries, scoreSeriesToCsv } from '../results/score-chart.js';
+import { frameSeriesSpans, frameSeriesToCsv, type FrameSeries } from '../results/frame-series.js';
 import { timelineToCsv } from '../results/timeline.js';
 import { probeDuration } from './audio-file.js';
 import { InPageModel, type PageModelInfo } from './in-page-model.js';
@@ -184,8 +184,9 @@ async function runOnServer(file: File, options: RunOptions, duration: number | n
   form.append('audio', file, file.name);
   form.append('granularity', options.granularity);
   form.append('embedding', String(options.embedding));
-  // Frame mode draws its curve from the speech segments when the server sends no per-frame scores.
-  form.append('timeline', String(options.timeline || options.granularity === 'frame'));
+  form.append('timeline', String(options.timeline));
+  // Frame mode: the whole frame series, so that the frame_scores.csv download is the file analyze writes.
+  if (options.granularity === 'frame') form.append('full_frame_series', 'true');
   const speedKey = `server:${state.health?.model ?? ''}`;
   const began = performance.now();
   let sent = began;
@@ -215,7 +216,7 @@ async function runOnServer(file: File, options: RunOptions, duration: number | n
     `answered in ${seconds.toFixed(2)} s (waiting, decoding, the model on ${state.health?.backend ?? '?'})`,
   );
   speeds.remember(speedKey, answer.duration, seconds);
-  return { record: answer, frames: null, ranOn: `server (${state.health?.backend ?? '?'})` };
+  return { record: answer, frames: frameCurve(answer), ranOn: `server (${state.health?.backend ?? '?'})` };
 }
 
 /** The same model in the page: loaded once (files counted as they arrive), then `predict` on this file. */
@@ -256,9 +257,26 @@ async function runInPage(file: File, options: RunOptions, duration: number | nul
     key: outputKey(file.name),
     model: state.health?.model ?? 'page',
     granularity: options.granularity,
+    fullFrameSeries: true,
   });
-  const frames = prediction.frameScores ? frameScoresSeries(prediction.frameScores) : null;
-  return { record, frames, ranOn: `this page (${model.backend})` };
+  return { record, frames: frameCurve(record), ranOn: `this page (${model.backend})` };
+}
+
+/** The record's frame series with its numbers (frame mode), if it has one. */
+function inlineFrameSeries(record: ResultRecord): FrameSeries | null {
+  const series = record.frame_scores;
+  return series && 'smoothed' in series ? series : null;
+}
+
+/** The emotion curve of a record: its frame series' smoothed scores over time, named by the record's labels. */
+function frameCurve(record: ResultRecord): ShownResult['frames'] {
+  const series = inlineFrameSeries(record);
+  return series
+    ? frameSeriesSpans(
+        series,
+        record.labels.map((label) => label.label),
+      )
+    : null;
 }
 
 function download(name: string, bytes: BlobPart, type: string): void {
@@ -286,8 +304,8 @@ function setUpDownloads(): void {
       );
   });
   element('download-frames').addEventListener('click', () => {
-    const frames = state.shown?.frames;
-    if (frames) download(`${key()}.frame_scores.csv`, scoreSeriesToCsv(frames), 'text/csv');
+    const series = state.shown && inlineFrameSeries(state.shown.record);
+    if (series) download(`${key()}.frame_scores.csv`, frameSeriesToCsv(series), 'text/csv');
   });
   element('download-timeline').addEventListener('click', () => {
     const record = state.shown?.record;
@@ -296,7 +314,7 @@ function setUpDownloads(): void {
         `${key()}.timeline.csv`,
         timelineToCsv(
           record.timeline,
-          record.scores.map((score) => score.label),
+          record.labels.map((label) => label.label),
         ),
         'text/csv',
       );

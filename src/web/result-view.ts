@@ -25,6 +25,8 @@ export interface ShownResult {
 
 /** One row of the score bars. */
 interface ScoreRow {
+  /** The record's name of the label (the key of its score). */
+  readonly name: string;
   readonly label: string;
   readonly en: string;
   readonly zh: string | null;
@@ -54,7 +56,7 @@ function capitalised(name: string): string {
 
 /** The record's scores as bar rows, in the model's label order. */
 function scoreRows(record: ResultRecord): ScoreRow[] {
-  return record.scores.map((score) => ({ label: score.label, en: score.en, zh: score.zh, score: score.score }));
+  return record.labels.map(({ name, label, en, zh }) => ({ name, label, en, zh, score: record.scores[name]! }));
 }
 
 /** The chart of frame scores (a line) or of segments (steps) as the figure's content. */
@@ -80,7 +82,7 @@ export function clearResult(): void {
 export function showResult({ record, frames, ranOn }: ShownResult): void {
   clearResult();
   const rows = scoreRows(record);
-  const top = rows.find((row) => row.en === record.emotion) ?? null;
+  const top = rows.find((row) => row.name === record.emotion) ?? null;
   element('top-face').replaceWith(Object.assign(faceElement(record.emotion), { id: 'top-face' }));
   element('top-name').textContent = record.emotion
     ? `${record.emotion_zh ? `${record.emotion_zh} ` : ''}(${capitalised(record.emotion)})`
@@ -132,7 +134,7 @@ export function showResult({ record, frames, ranOn }: ShownResult): void {
     drawChart(element('curve'), curve, frames ? 'line' : 'steps');
     element('curve-note').textContent = frames
       ? `(${frames.spans.length} frames of 20 ms${segments ? '; grey: no speech' : ''})`
-      : '(per speech segment: this server sends no per-frame scores; the in-page mode draws them)';
+      : '(per speech segment: this answer has no frame series)';
   }
   if (segments && curve !== segments) {
     element('timeline-panel').hidden = false;

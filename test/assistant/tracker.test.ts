@@ -15,7 +15,7 @@ function prediction(scores: number[], embedding: [number, number]): EmotionPredi
   return {
     labels: LABELS,
     scores,
-    top: { label: LABELS[index]!, score: scores[index]!, index },
+    top: { label: LABELS[index]!, name: LABELS[index]!.split('/')[1]!, score: scores[index]!, index },
     frames: 50,
     durationSeconds: 1,
     quality: QUALITY,
@@ -72,10 +72,27 @@ describe('EmotionTracker', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('refuses results without an utterance embedding, from another model, and bad options', () => {
+  it('tracks the trend of results without embeddings, and says that the volatility needs them', () => {
+    const tracker = new EmotionTracker({ window: 3 });
+    const bare = (scores: number[]) => {
+      const { embedding: _dropped, ...noEmbedding } = prediction(scores, [0, 0]);
+      return noEmbedding;
+    };
+    expect(tracker.push(bare([0.8, 0.1, 0.1]))).toMatchObject({ count: 1, volatility: null, volatilityNote: null });
+    const report = tracker.push(bare([0.2, 0.7, 0.1]));
+    expect(report).toMatchObject({ count: 2, latest: 'happy', rising: 'happy', falling: 'angry', volatility: null });
+    expect(report.trend[1]!.slope).toBeCloseTo(0.6, 12);
+    expect(report.volatilityNote).toMatch(/volatility needs the utterance embedding.*embedding: true/);
+    // With embeddings again, volatility counts the consecutive pairs that have both.
+    tracker.push(prediction([0.2, 0.7, 0.1], [0, 0]));
+    const mixed = tracker.push(prediction([0.2, 0.7, 0.1], [3, 4]));
+    expect(mixed.volatility).toBeCloseTo(5, 12);
+    expect(mixed.volatilityNote).not.toBeNull(); // one of the 3 kept has none
+    expect(tracker.push(prediction([0.2, 0.7, 0.1], [3, 4])).volatilityNote).toBeNull();
+  });
+
+  it('refuses results from another model, and bad options', () => {
     const tracker = new EmotionTracker();
-    const { embedding: _dropped, ...noEmbedding } = prediction([0.8, 0.1, 0.1], [0, 0]);
-    expect(() => tracker.push(noEmbedding)).toThrow(/embedding: true/);
     tracker.push(prediction([0.8, 0.1, 0.1], [0, 0]));
     expect(() => tracker.push({ ...prediction([0.8, 0.1, 0.1], [0, 0]), labels: ['a', 'b', 'c'] })).toThrow(
       /another model/,

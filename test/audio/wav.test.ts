@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mixToMono } from '../../src/audio/decode.js';
-import { decodeWav, encodeFloatWav, floatWavParts, isWav, MAX_WAV_CHANNELS, readWavInfo } from '../../src/audio/wav.js';
+import {
+  decodeWav,
+  encodeFloatWav,
+  floatWavParts,
+  isWav,
+  MAX_WAV_CHANNELS,
+  pcm16WavParts,
+  readWavInfo,
+} from '../../src/audio/wav.js';
 import { AudioInputError } from '../../src/errors.js';
 import { HAS_FFMPEG, sha256 } from '../support/audio.js';
 
@@ -496,6 +504,18 @@ describe('processed_audio.wav encoding', () => {
       reference.fromScratch(1, rate, '32f', values);
       expect(Buffer.from(encodeFloatWav(values, rate)).equals(Buffer.from(reference.toBuffer()))).toBe(true);
     }
+  });
+
+  it('writes the same bytes wavefile writes for 16-bit PCM (mono), the samples scaled by 32768 and clipped', async () => {
+    const { default: wavefile } = await import('wavefile');
+    const samples = new Float32Array([0, 0.5, -0.25, 1, -1, 1.7, -3, 0.123456789, 1 / 65536]);
+    const ints = [0, 16384, -8192, 32767, -32768, 32767, -32768, 4045, 1];
+    const reference = new wavefile.WaveFile();
+    reference.fromScratch(1, 16_000, '16', ints);
+    const [header, data] = pcm16WavParts(samples, 16_000);
+    expect(Buffer.concat([header, data]).equals(Buffer.from(reference.toBuffer()))).toBe(true);
+    const read = decodeWav(Buffer.concat([header, data])).channels[0]!;
+    expect(Array.from(read)).toEqual(ints.map((v) => v / 32768));
   });
 
   it('hands out the samples as a view, not a copy', () => {

@@ -11,6 +11,8 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { encodeNpy } from '../../src/io/npy.js';
 import { Emotion2Vec } from '../../src/node.js';
 import { encodeFloatWav } from '../../src/audio/wav.js';
+import { toFrameSeries } from '../../src/results/frame-series.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { fixturePath } from '../support/fixtures.js';
 import { runCli } from './run-cli.js';
 
@@ -49,7 +51,13 @@ describe('emotion2vec analyze: frame embeddings of a long file', () => {
       '2',
     ]);
     expect(code, stderr).toBe(0);
-    expect(readdirSync(join(out, 'long')).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
+    expect(readdirSync(join(out, 'long')).sort()).toEqual([
+      'embedding.npy',
+      'frame_scores.csv',
+      'frame_scores.json',
+      'processed_audio.wav',
+      'result.json',
+    ]);
 
     const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
     try {
@@ -60,9 +68,14 @@ describe('emotion2vec analyze: frame embeddings of a long file', () => {
         const whole = await model.predict(path, { granularity: 'frame', embedding: true });
         const embedding = whole.embedding!;
         if (name === 'long') expect(whole.segmented?.segments).toBeGreaterThanOrEqual(4);
-        const result = JSON.parse(readFileSync(join(out, name, 'result.json'), 'utf8'));
+        const result = expectValidResult(JSON.parse(readFileSync(join(out, name, 'result.json'), 'utf8')));
         expect(result.embedding).toEqual({ shape: embedding.shape, granularity: 'frame', file: 'embedding.npy' });
         expect(result.frames).toBe(embedding.shape[0]);
+        // The frame series of the whole file, stitched from its windows as the library stitches it.
+        const series = JSON.parse(readFileSync(join(out, name, 'frame_scores.json'), 'utf8'));
+        const scored = await model.predict(path, { frameScores: true });
+        expect(series).toEqual(toFrameSeries(scored.frameScores!));
+        expect(series.rows).toBe(embedding.shape[0]);
         const written = readFileSync(join(out, name, 'embedding.npy'));
         expect(Buffer.compare(written, Buffer.from(encodeNpy(embedding.data, embedding.shape))), name).toBe(0);
       }

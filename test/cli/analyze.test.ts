@@ -18,6 +18,7 @@ import { defaultOutputDir } from '../../src/cli/analyze.js';
 import { decodeNpy } from '../../src/io/npy.js';
 import { encodeFloatWav } from '../../src/audio/wav.js';
 import { fixturePath, loadNpy, manifestInputs, maxAbsDiff } from '../support/fixtures.js';
+import { expectValidRecord, expectValidResult } from '../support/result-schema.js';
 import { runCli, startCli } from './run-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'e2v-cli-'));
@@ -42,23 +43,20 @@ describe('emotion2vec analyze', () => {
     expect(code, stderr).toBe(1);
     const lines = jsonLines(stdout);
     expect(lines.map((l) => l.input)).toEqual(inputs);
+    lines.forEach((line, i) => expectValidRecord(line, `line ${i + 1}`));
     const [chirp, missing, garbage, short] = lines;
-    expect(chirp.scores.map((s: { label: string }) => s.label)).toEqual(expected.chirp16k!.labels);
-    expect(
-      maxAbsDiff(
-        chirp.scores.map((s: { score: number }) => s.score),
-        expected.chirp16k!.scores,
-      ),
-    ).toBeLessThan(1e-4);
+    expect(chirp.labels.map((l: { label: string }) => l.label)).toEqual(expected.chirp16k!.labels);
+    expect(maxAbsDiff(Object.values(chirp.scores), expected.chirp16k!.scores)).toBeLessThan(1e-4);
     expect(topLabel(chirp)).toBe(expected.chirp16k!.top);
     expect(chirp).toMatchObject({
       key: 'chirp16k',
       granularity: 'utterance',
       frames: 74,
       model: fixturePath('tiny'),
-      confidence: Math.max(...chirp.scores.map((s: { score: number }) => s.score)),
+      confidence: Math.max(...(Object.values(chirp.scores) as number[])),
     });
-    expect(new Date(chirp.timestamp).getTime()).toBeGreaterThan(Date.now() - 600_000);
+    expect(new Date(chirp.timestamp_iso).getTime()).toBeGreaterThan(Date.now() - 600_000);
+    expect(stderr).toContain('4 input(s): 2 ok, 2 failed');
     // The quality report of the file itself: levels recomputed here from its samples.
     const samples = decodeWav(readFileSync(audio('chirp16k.wav'))).channels[0]!;
     const rms = Math.sqrt(samples.reduce((sum, x) => sum + x * x, 0) / samples.length);
@@ -89,11 +87,17 @@ describe('emotion2vec analyze', () => {
     ]);
     expect(code, stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['speech16k', 'speech44k_stereo', 'summary.csv']);
-    expect(readdirSync(join(out, 'speech16k')).sort()).toEqual(['embedding.npy', 'processed_audio.wav', 'result.json']);
-    const result = JSON.parse(readFileSync(join(out, 'speech16k', 'result.json'), 'utf8'));
-    expect(topLabel(result)).toBe(expected.speech16k!.top);
+    expect(readdirSync(join(out, 'speech16k')).sort()).toEqual([
+      'embedding.npy',
+      'frame_scores.csv',
+      'frame_scores.json',
+      'processed_audio.wav',
+      'result.json',
+    ]);
+    const result = expectValidResult(JSON.parse(readFileSync(join(out, 'speech16k', 'result.json'), 'utf8')));
+    expect(topLabel(result as never)).toBe(expected.speech16k!.top);
     expect(result.embedding).toEqual({ shape: [263, 64], granularity: 'frame', file: 'embedding.npy' });
-    expect(result.files).toEqual(['embedding.npy', 'processed_audio.wav']);
+    expect(result.files).toEqual(['embedding.npy', 'processed_audio.wav', 'frame_scores.json', 'frame_scores.csv']);
     const npy = decodeNpy(readFileSync(join(out, 'speech16k', 'embedding.npy')));
     expect(maxAbsDiff(npy.data, loadNpy('tiny', 'speech16k.frames').data)).toBeLessThan(1e-4);
     // processed_audio.wav is the 16 kHz mono signal upstream feeds the model (mixed and resampled for the 44.1 kHz
@@ -107,7 +111,8 @@ describe('emotion2vec analyze', () => {
       ['speech16k', 'ok'],
       ['speech44k_stereo', 'ok'],
     ]);
-    expect(Number(rows[0]!.confidence)).toBeCloseTo(result.confidence, 6);
+    expect(Number(rows[0]!.confidence)).toBeCloseTo(result.confidence as number, 6);
+    expect(stderr).toContain(`2 input(s): 2 ok, 0 failed; results in ${out} (summary.csv)`);
   });
 
   it('takes folders (recursively), wav.scp and plain lists; hostile names stay inside the run folder and print escaped', async () => {
@@ -134,7 +139,7 @@ describe('emotion2vec analyze', () => {
     expect(stdout).toContain('gone\\u{1b}[31m.wav'); // its error message names it, escaped
     expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     expect(stdout).toContain('esc_[2J_]0;title_'); // the key is the safe folder name
-    expect(stdout).toMatch(/^input\s+emotion\s+score\s+seconds\s+notes$/m);
+    expect(stdout).toMatch(/^input\s+emotion\s+score\s+audio s\s+notes$/m);
     expect(stdout).toMatch(new RegExp(`^utt1\\s+${expected.short720!.top.replace(/[<>]/g, '.')}`, 'm'));
     expect(readdirSync(work).filter((name) => name.includes('evil'))).toEqual([]);
     const folders = readdirSync(out).sort();
@@ -204,7 +209,7 @@ describe('emotion2vec analyze', () => {
       '--no-output',
     ]);
     expect(code).toBe(0);
-    const line = JSON.parse(stdout);
+    const line = expectValidResult(JSON.parse(stdout)) as { embedding: { shape: number[]; data: number[] } };
     expect(line.embedding.shape).toEqual([64]);
     expect(maxAbsDiff(line.embedding.data, loadNpy('tiny', 'chirp16k.utterance').data)).toBeLessThan(1e-4);
   });

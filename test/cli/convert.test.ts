@@ -27,7 +27,7 @@ describe('emotion2vec convert', () => {
       '--backend',
       'wasm',
     ];
-    const scoresOf = (stdout: string) => (JSON.parse(stdout).scores as { score: number }[]).map((s) => s.score);
+    const scoresOf = (stdout: string) => Object.values(JSON.parse(stdout).scores as Record<string, number>);
     const [fromCheckpoint, fromConverted] = await Promise.all([
       runCli(args(fixturePath('tiny_wrapped'))),
       runCli(args(out)),

@@ -55,6 +55,27 @@ describe('emotion2vec download and --model <id>', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  it('convert takes a model id as every command does: fetched through the cache, then converted to --out', async () => {
+    const out = join(cache, 'converted-by-id');
+    const converted = await runCli(['convert', ID, '--out', out, '--dtype', 'float16', '--offline'], { env });
+    expect(converted.code, converted.stderr).toBe(0);
+    expect(converted.stdout).toContain('MiB (float16)');
+    expect(existsSync(join(out, 'model.json'))).toBe(true);
+    const run = await runCli(
+      ['analyze', fixturePath('audio', 'chirp16k.wav'), '--model', out, '--json', '--no-output', '--backend', 'wasm'],
+      { env },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(`${JSON.parse(run.stdout).emotion_zh}/${JSON.parse(run.stdout).emotion}`).toBe(expected.chirp16k!.top);
+    // An id that is not cached, offline: the hub cache's own error, not MODEL_NOT_FOUND for a missing folder.
+    const missing = await runCli(
+      ['convert', 'emotion2vec/emotion2vec_plus_seed', '--out', join(cache, 'x'), '--offline'],
+      { env },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('MODEL_OFFLINE');
+  });
+
   it('an unknown id is a 404 naming the URL (exit 1); offline without a cache says how to fetch by hand (exit 2)', async () => {
     const missing = await runCli(['download', 'someone/nothing-here'], { env });
     expect(missing.code).toBe(1);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixturePath } from '../support/fixtures.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { runCli } from './run-cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'e2v-cli-timeline-'));
@@ -26,11 +27,17 @@ describe('emotion2vec analyze --timeline --plot', () => {
       'timeline.json',
       'timeline.svg',
     ]);
-    const result = JSON.parse(readFileSync(join(out, 'phrases', 'result.json'), 'utf8'));
+    const result = expectValidResult(JSON.parse(readFileSync(join(out, 'phrases', 'result.json'), 'utf8'))) as {
+      files: string[];
+      labels: { label: string }[];
+    };
     expect(result.files).toEqual(['processed_audio.wav', 'timeline.json', 'timeline.csv', 'timeline.svg']);
     const timeline = JSON.parse(readFileSync(join(out, 'phrases', 'timeline.json'), 'utf8'));
-    expect(timeline.labels).toEqual(result.scores.map((s: { label: string }) => s.label));
+    expect(timeline.labels).toEqual(result.labels.map((l) => l.label));
     const speech = timeline.segments.filter((s: { speech: boolean }) => s.speech);
+    // Non-speech segments carry no emotion, in the JSON and the CSV.
+    for (const segment of timeline.segments.filter((s: { speech: boolean }) => !s.speech))
+      expect(segment).toMatchObject({ top: null, scores: [] });
     expect(speech).toHaveLength(3);
     speech.forEach((s: { start: number; end: number }, i: number) =>
       expect(Math.abs(s.start - truth.speech[i]!.start)).toBeLessThanOrEqual(0.1),
@@ -40,15 +47,21 @@ describe('emotion2vec analyze --timeline --plot', () => {
       .split('\n');
     expect(csv[0]!.startsWith('start,end,speech,emotion,confidence,angry,')).toBe(true);
     expect(csv).toHaveLength(timeline.segments.length + 1);
+    timeline.segments.forEach((segment: { speech: boolean }, i: number) => {
+      if (!segment.speech) expect(csv[i + 1]).toMatch(/^[\d.]+,[\d.]+,false,,,(,)+$/);
+    });
     const svg = readFileSync(join(out, 'phrases', 'timeline.svg'), 'utf8');
-    expect(svg.match(/<polyline /g)).toHaveLength(result.scores.length);
+    expect(svg.match(/<path /g)).toHaveLength(result.labels.length);
   });
 
   it('--timeline with --no-output --json puts the segments in the JSON line', async () => {
     const { code, stdout, stderr } = await runCli(['analyze', phrases, ...TINY, '--no-output', '--json', '--timeline']);
     expect(code, stderr).toBe(0);
-    const record = JSON.parse(stdout.trim());
+    const record = expectValidResult(JSON.parse(stdout.trim())) as {
+      timeline: { speech: boolean; end: number }[];
+      duration: number;
+    };
     expect(record.timeline.filter((s: { speech: boolean }) => s.speech)).toHaveLength(3);
-    expect(record.timeline.at(-1).end).toBeCloseTo(record.duration, 6);
+    expect(record.timeline.at(-1)!.end).toBeCloseTo(record.duration, 6);
   });
 });

@@ -23,6 +23,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -213,11 +214,13 @@ describe('the packed package in fresh projects', () => {
   const predictions = async (script: string): Promise<Prediction[]> =>
     JSON.parse(await run(process.execPath, [script], { cwd: project, env: noFfmpegEnv })) as Prediction[];
 
-  it('the tarball holds the built entry points, types for both module systems, the LICENSE and no sources or tests', () => {
+  it('the tarball holds the built entry points, types for both module systems, the record schema, the LICENSE and CHANGELOG and no sources or tests', async () => {
     const installed = join(project, 'node_modules/emotion2vec-tfjs');
     for (const file of [
       'LICENSE',
       'README.md',
+      'CHANGELOG.md',
+      'schema/result.schema.json',
       'dist/node.js',
       'dist/node.cjs',
       'dist/node.d.ts',
@@ -228,7 +231,25 @@ describe('the packed package in fresh projects', () => {
     ]) {
       expect(statSync(join(installed, file)).isFile(), file).toBe(true);
     }
-    expect(readdirSync(installed).sort()).toEqual(['LICENSE', 'README.md', 'dist', 'package.json', 'weights']);
+    expect(readdirSync(installed).sort()).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'dist',
+      'package.json',
+      'schema',
+      'weights',
+    ]);
+    // The schema is an export of its own: consumers resolve it by name.
+    const resolved = await run(
+      process.execPath,
+      ['-e', "console.log(require.resolve('emotion2vec-tfjs/schema/result.schema.json'))"],
+      { cwd: project },
+    );
+    expect(resolved.trim()).toBe(join(installed, 'schema/result.schema.json'));
+    expect(readFileSync(join(installed, 'schema/result.schema.json'), 'utf8')).toBe(
+      readFileSync(join(REPO, 'schema/result.schema.json'), 'utf8'),
+    );
   });
 
   it("ESM (.mjs), ffmpeg off the PATH: every bundled format gives exactly the sources' numbers", async () => {

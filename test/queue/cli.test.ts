@@ -86,7 +86,7 @@ describe.skipIf(!HAS_REDIS)('enqueue and status on a real Redis', () => {
     });
   });
 
-  it('enqueue --timeline --plot puts both options in the job (the worker then writes timeline.json/.csv/.svg)', async () => {
+  it('enqueue --timeline --plot, --no-processed-audio / --processed-audio and --reply-language go into the job', async () => {
     const clip = writeClip(work, 9);
     const queued = await runCli([
       'enqueue',
@@ -97,12 +97,38 @@ describe.skipIf(!HAS_REDIS)('enqueue and status on a real Redis', () => {
       'cli-timeline',
       '--timeline',
       '--plot',
+      '--no-processed-audio',
+      '--reply-language',
+      'en',
     ]);
     expect(queued.code, queued.stderr).toBe(0);
+    const float = await runCli(['enqueue', writeClip(work, 10), '--redis', redis.url, '--queue', 'cli-timeline']);
+    expect(float.code, float.stderr).toBe(0);
+    const explicit = await runCli([
+      'enqueue',
+      writeClip(work, 11),
+      '--redis',
+      redis.url,
+      '--queue',
+      'cli-timeline',
+      '--processed-audio',
+      'float32',
+    ]);
+    expect(explicit.code, explicit.stderr).toBe(0);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queue = new Queue('cli-timeline', { connection });
     try {
-      expect((await queue.getJob(jobIdForKey('clip009')))!.data.options).toMatchObject({ timeline: true, plot: true });
+      expect((await queue.getJob(jobIdForKey('clip009')))!.data.options).toMatchObject({
+        timeline: true,
+        plot: true,
+        processedAudio: 'none',
+        replyLanguage: 'en',
+      });
+      expect((await queue.getJob(jobIdForKey('clip010')))!.data.options).toMatchObject({
+        processedAudio: 'pcm16',
+        replyLanguage: 'zh',
+      });
+      expect((await queue.getJob(jobIdForKey('clip011')))!.data.options.processedAudio).toBe('float32');
     } finally {
       await queue.close();
       connection.disconnect();

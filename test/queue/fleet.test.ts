@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath } from '../support/fixtures.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { jobIdForKey } from '../../src/queue/job.js';
 import type { JobResult } from '../../src/queue/worker.js';
 import { runCli } from '../cli/run-cli.js';
@@ -148,10 +149,10 @@ describe.skipIf(!HAS_REDIS)('queue fleet: 3 workers, 200 jobs, 10 poison inputs,
     expect(entries.sort()).toEqual([...goodKeys].sort());
     for (const key of goodKeys) {
       expect(readdirSync(join(outputDir, key)).sort()).toEqual(['processed_audio.wav', 'result.json']);
-      const record = JSON.parse(readFileSync(join(outputDir, key, 'result.json'), 'utf8'));
+      const record = expectValidResult(JSON.parse(readFileSync(join(outputDir, key, 'result.json'), 'utf8')));
       expect(record.key).toBe(key);
       expect(record.input).toBe(join(audioDir, `${key.slice('spk1-'.length)}.wav`));
-      expect(record.scores).toHaveLength(9);
+      expect(Object.keys(record.scores as object)).toHaveLength(9);
     }
     // Each job completed exactly once across the fleet (one "done" line per key in all the logs together).
     const done = workers

@@ -24,9 +24,10 @@ describe('job schema', () => {
         embedding: false,
         trimSilence: false,
         strict: false,
-        processedAudio: true,
+        processedAudio: 'pcm16',
         timeline: false,
         plot: false,
+        replyLanguage: 'zh',
       },
     });
     expect(parseAnalysisJob({ input: '/a/b.wav', key: 'b', listedKey: 'utt 1/b' }).listedKey).toBe('utt 1/b');
@@ -43,7 +44,8 @@ describe('job schema', () => {
       key: 'b',
       options: { granularity: 'utterance', embedding: false, trimSilence: false, strict: false, processedAudio: true },
     };
-    expect(parseAnalysisJob(old).options).toMatchObject({ timeline: false, plot: false });
+    // ... and its processedAudio: true keeps its meaning then: the float32 file 0.1 wrote.
+    expect(parseAnalysisJob(old).options).toMatchObject({ timeline: false, plot: false, processedAudio: 'float32' });
   });
 
   it('refuses malformed jobs from Redis with JOB_INVALID: keys that are not one safe folder name, unknown or mistyped options', () => {

@@ -26,6 +26,7 @@ import {
 } from '../../src/queue/worker.js';
 import { runCli } from '../cli/run-cli.js';
 import { fixturePath } from '../support/fixtures.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { writeClip } from './inputs.js';
 import { HAS_REDIS, startRedis, type TestRedis } from './redis-server.js';
 
@@ -232,13 +233,26 @@ describe.skipIf(!HAS_REDIS)('queue worker', () => {
     for (let i = 0; i < 3; i++) samples.set(phrases, i * phrases.length);
     const input = join(work, 'long-frames.wav');
     writeFileSync(input, encodeFloatWav(samples, 16_000));
-    const options = { ...DEFAULT_JOB_OPTIONS, granularity: 'frame' as const, embedding: true, processedAudio: false };
+    const options = {
+      ...DEFAULT_JOB_OPTIONS,
+      granularity: 'frame' as const,
+      embedding: true,
+      processedAudio: 'none' as const,
+    };
     const { queue, outputDir } = setUp();
     await enqueueJobs(queue, [{ input, key: 'frames', options }]);
     expect(await (await finished(queue, jobIdForKey('frames'), 120_000)).getState()).toBe('completed');
     const whole = await model.predict(input, { granularity: 'frame', embedding: true });
     expect(whole.segmented?.segments).toBeGreaterThanOrEqual(3);
-    expect(readdirSync(join(outputDir, 'frames')).sort()).toEqual(['embedding.npy', 'result.json']);
+    // Frame granularity: the frame series beside the embedding, as analyze writes it.
+    expect(readdirSync(join(outputDir, 'frames')).sort()).toEqual([
+      'embedding.npy',
+      'frame_scores.csv',
+      'frame_scores.json',
+      'result.json',
+    ]);
+    const record = expectValidResult(JSON.parse(readFileSync(join(outputDir, 'frames', 'result.json'), 'utf8')));
+    expect(record.frame_scores).toMatchObject({ frames: whole.frames, step: 1, file: 'frame_scores.json' });
     expect(
       Buffer.compare(
         readFileSync(join(outputDir, 'frames', 'embedding.npy')),

@@ -30,19 +30,37 @@ describe('analysis options', () => {
       embedding: false,
       trimSilence: false,
       strict: false,
-      processedAudio: true,
+      processedAudio: 'pcm16',
       timeline: false,
       plot: false,
+      replyLanguage: 'zh',
+      fullFrameSeries: false,
     });
   });
 
   it('the same options in each spelling give the same analysis', () => {
     const form = parseAnalysisOptions(
-      { granularity: 'frame', embedding: 'yes', trim_silence: ' TRUE ', strict: '0', timeline: 'on' },
+      {
+        granularity: 'frame',
+        embedding: 'yes',
+        trim_silence: ' TRUE ',
+        strict: '0',
+        timeline: 'on',
+        reply_language: 'en',
+        processed_audio: 'float32',
+      },
       FORM_FIELDS,
     );
     const job = parseAnalysisOptions(
-      { granularity: 'frame', embedding: true, trimSilence: true, strict: false, timeline: true },
+      {
+        granularity: 'frame',
+        embedding: true,
+        trimSilence: true,
+        strict: false,
+        timeline: true,
+        replyLanguage: 'en',
+        processedAudio: 'float32',
+      },
       JOB_FIELDS,
     );
     expect(form).toEqual(job);
@@ -52,7 +70,19 @@ describe('analysis options', () => {
       trimSilence: true,
       strict: false,
       timeline: true,
+      replyLanguage: 'en',
+      processedAudio: 'float32',
     });
+  });
+
+  it('a job queued by version 0.1 (processedAudio true or false) keeps its meaning: float32 or none', () => {
+    expect(parseAnalysisOptions({ processedAudio: true }, JOB_FIELDS).processedAudio).toBe('float32');
+    expect(parseAnalysisOptions({ processedAudio: false }, JOB_FIELDS).processedAudio).toBe('none');
+    // A form field is text: only the format names are taken there.
+    expect(failure(() => parseAnalysisOptions({ processed_audio: 'true' }, FORM_FIELDS)).message).toBe(
+      'The field "processed_audio" must be "pcm16" or "float32" or "none"; got "true".',
+    );
+    expect(failure(() => parseAnalysisOptions({ replyLanguage: 'fr' }, JOB_FIELDS)).code).toBe('JOB_INVALID');
   });
 
   it('each surface reports an unknown name or a bad value with its own code, naming the option as it spells it', () => {
@@ -68,7 +98,7 @@ describe('analysis options', () => {
     expect(failure(() => parseAnalysisOptions({ granularity: 'word' }, FORM_FIELDS)).code).toBe(
       'REQUEST_INVALID_OPTION',
     );
-    // A form cannot ask for options it does not spell (the server writes no folders).
+    // A form cannot ask for options it does not spell (charts are drawn by the page, not the server).
     expect(failure(() => parseAnalysisOptions({ plot: 'true' }, FORM_FIELDS)).code).toBe('REQUEST_UNKNOWN_OPTION');
 
     expect(failure(() => parseAnalysisOptions({ trim_silence: true }, JOB_FIELDS)).code).toBe('JOB_INVALID');
@@ -78,7 +108,7 @@ describe('analysis options', () => {
     expect(badJob.message).toContain('"embedding" must be true or false');
   });
 
-  it('asks the model for the timeline when a plot is wanted, and for the waveform only when a folder gets processed_audio.wav', () => {
+  it('asks the model for the timeline when a plot is wanted, for the waveform only when a folder gets processed_audio.wav, and for frame scores with frame granularity', () => {
     const options = { ...DEFAULT_ANALYSIS_OPTIONS, plot: true };
     expect(toPredictOptions(options, 'folder')).toEqual({
       granularity: 'utterance',
@@ -89,6 +119,11 @@ describe('analysis options', () => {
       waveform: true,
     });
     expect(toPredictOptions(options, 'inline').waveform).toBe(false);
-    expect(toPredictOptions({ ...options, processedAudio: false }, 'folder').waveform).toBe(false);
+    expect(toPredictOptions({ ...options, processedAudio: 'none' }, 'folder').waveform).toBe(false);
+    expect(toPredictOptions({ ...options, processedAudio: 'float32' }, 'folder').waveform).toBe(true);
+    expect(toPredictOptions({ ...options, granularity: 'frame' }, 'inline')).toMatchObject({
+      granularity: 'frame',
+      frameScores: true,
+    });
   });
 });

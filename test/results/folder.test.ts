@@ -18,14 +18,20 @@ import {
 } from '../../src/results/folder.js';
 import { toErrorRecord, toResultRecord } from '../../src/results/record.js';
 import { AudioInputError } from '../../src/errors.js';
+import { analyzeQuality } from '../../src/audio/quality.js';
+import { expectValidResult } from '../support/result-schema.js';
 
 const prediction: EmotionPrediction = {
   labels: ['生气/angry', '开心/happy', '<unk>'],
   scores: [0.1, 0.7, 0.2],
-  top: { label: '开心/happy', score: 0.7, index: 1 },
+  top: { label: '开心/happy', name: 'happy', score: 0.7, index: 1 },
   frames: 49,
   durationSeconds: 1,
-  quality: { warnings: [{ code: 'TOO_QUIET', message: 'quiet' }] } as unknown as EmotionPrediction['quality'],
+  // A real report of a quiet second: it warns TOO_QUIET.
+  quality: analyzeQuality(
+    new Float32Array(16_000).map((_, i) => 0.002 * Math.sin(i / 5)),
+    16_000,
+  ),
 };
 
 let root: string;
@@ -102,6 +108,7 @@ describe('writeResultFolder', () => {
       record,
       embedding,
       processedAudio: waveform,
+      processedAudioFormat: 'float32',
       extraFiles: { 'timeline.csv': 't,x\n' },
     });
     expect(written.path).toBe(join(await (await import('node:fs/promises')).realpath(root), 'a'));
@@ -125,6 +132,26 @@ describe('writeResultFolder', () => {
     expect(wav.sampleRate).toBe(16000);
     expect(Array.from(wav.channels[0]!)).toEqual(Array.from(waveform));
     expect(await readCompleteResult(root, 'a')).toMatchObject({ key: 'a' });
+    expectValidResult(json, 'result.json');
+  });
+
+  it('writes processed_audio.wav as 16-bit PCM by default, within 1/65536 of the samples, clipped to full scale', async () => {
+    const waveform = new Float32Array(1600).map((_, i) => Math.sin(i / 10) * 0.9);
+    waveform[0] = 1.5;
+    waveform[1] = -1.5;
+    const record = toResultRecord(prediction, { input: 'a.wav', key: 'a', model: 'tiny', granularity: 'utterance' });
+    const written = await writeResultFolder(root, 'a', { record, processedAudio: waveform });
+    const bytes = await readFile(join(written.path, 'processed_audio.wav'));
+    expect(bytes.length).toBe(44 + 1600 * 2);
+    expect(bytes.readUInt16LE(20)).toBe(1); // WAVE_FORMAT_PCM
+    expect(bytes.readUInt16LE(34)).toBe(16);
+    const wav = await decodeAudio(new Uint8Array(bytes));
+    expect(wav.sampleRate).toBe(16000);
+    const read = wav.channels[0]!;
+    expect([read[0], read[1]]).toEqual([32767 / 32768, -1]);
+    let worst = 0;
+    for (let i = 2; i < waveform.length; i++) worst = Math.max(worst, Math.abs(read[i]! - waveform[i]!));
+    expect(worst).toBeLessThanOrEqual(1 / 65536);
   });
 
   it('a streamed embedding gives the same folder, byte for byte, as the whole array', async () => {
@@ -244,11 +271,15 @@ describe('writeResultFolder', () => {
     expect(await readCompleteResult(join(root, 'out'), 'a')).toMatchObject({ key: 'a' });
   });
 
-  it('reads a truncated or foreign result.json as not done', async () => {
+  it('reads a truncated or foreign result.json, or one of version 0.1, as not done', async () => {
     await mkdir(join(root, 'a'));
     await writeFile(join(root, 'a', 'result.json'), '{"key": "a", "scor');
     expect(await readCompleteResult(root, 'a')).toBeNull();
     expect(await readCompleteResult(root, 'missing')).toBeNull();
+    // 0.1 wrote scores as a list: --resume analyses such a folder again rather than mixing layouts.
+    const old = { key: 'a', scores: [{ label: '开心/happy', score: 1 }], timestamp: '2026-01-02T03:04:05.000Z' };
+    await writeFile(join(root, 'a', 'result.json'), JSON.stringify(old));
+    expect(await readCompleteResult(root, 'a')).toBeNull();
   });
 });
 

@@ -3,10 +3,10 @@
  * become spans, a long series is averaged down to the chart's width, and every label gets its line.
  */
 import { describe, expect, it } from 'vitest';
-import type { FrameScores } from '../../src/model/frame-scores.js';
 import type { TimelineEntry } from '../../src/model/segment-runner.js';
+import { toFrameScores } from '../../src/model/frame-scores.js';
+import { frameSeriesSpans, toFrameSeries } from '../../src/results/frame-series.js';
 import {
-  frameScoresSeries,
   scoreChartSvg,
   scoreSeriesToCsv,
   timelineSeries,
@@ -20,7 +20,7 @@ const timeline: TimelineEntry[] = [
     start: 0,
     end: 1,
     speech: true,
-    top: { label: '开心/happy', score: 0.7, index: 1 },
+    top: { label: '开心/happy', name: 'happy', score: 0.7, index: 1 },
     scores: [0.1, 0.7, 0.2],
     frames: 50,
   },
@@ -29,7 +29,7 @@ const timeline: TimelineEntry[] = [
     start: 1,
     end: 2,
     speech: false,
-    top: { label: '生气/angry', score: 0.8, index: 0 },
+    top: { label: '生气/angry', name: 'angry', score: 0.8, index: 0 },
     scores: [0.8, 0.1, 0.1],
     frames: 50,
   },
@@ -37,7 +37,7 @@ const timeline: TimelineEntry[] = [
     start: 2,
     end: 3,
     speech: true,
-    top: { label: '生气/angry', score: 0.6, index: 0 },
+    top: { label: '生气/angry', name: 'angry', score: 0.6, index: 0 },
     scores: [0.6, 0.3, 0.1],
     frames: 50,
   },
@@ -62,21 +62,26 @@ describe('timelineSeries', () => {
   });
 });
 
-describe('frameScoresSeries and withoutSilence', () => {
-  const frameScores: FrameScores = {
-    labels,
-    data: Float32Array.from([0.2, 0.5, 0.3, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1]),
-    shape: [3, 3],
-    hopSeconds: 0.02,
-    smoothingSeconds: 0.5,
-  };
+describe('frameSeriesSpans and withoutSilence', () => {
+  const frameScores = toFrameScores(
+    { labels, data: Float32Array.from([0.2, 0.5, 0.3, 0.1, 0.8, 0.1, 0.6, 0.3, 0.1]) },
+    3,
+    0,
+  );
 
-  it('makes a 20 ms span per frame with its row of scores', () => {
-    const series = frameScoresSeries(frameScores);
+  it("makes a 20 ms span per frame with its row of scores, named by the record's labels", () => {
+    const series = frameSeriesSpans(toFrameSeries(frameScores), labels);
+    expect(series.labels).toEqual(labels);
     expect(series.spans.map((span) => [span.start, span.end, Array.from(span.scores!)])).toEqual([
-      [0, 0.02, [0.2, 0.5, 0.3].map(Math.fround)],
-      [0.02, 0.04, [0.1, 0.8, 0.1].map(Math.fround)],
-      [0.04, 0.06, [0.6, 0.3, 0.1].map(Math.fround)],
+      [0, 0.02, [0.2, 0.5, 0.3]],
+      [0.02, 0.04, [0.1, 0.8, 0.1]],
+      [0.04, 0.06, [0.6, 0.3, 0.1]],
+    ]);
+    // A downsampled series: a span per row, as long as the frames it stands for.
+    const rows = frameSeriesSpans(toFrameSeries(frameScores, 2)).spans;
+    expect(rows.map((span) => [span.start, span.end])).toEqual([
+      [0, 0.04],
+      [0.04, 0.06],
     ]);
   });
 
@@ -142,7 +147,7 @@ describe('scoreChartSvg', () => {
     const frames = 5000;
     const data = new Float32Array(frames * 3);
     for (let t = 0; t < frames; t++) data.set(t < frames / 2 ? [0.1, 0.8, 0.1] : [0.7, 0.2, 0.1], t * 3);
-    const series = frameScoresSeries({ labels, data, shape: [frames, 3], hopSeconds: 0.02, smoothingSeconds: 0 });
+    const series = frameSeriesSpans(toFrameSeries(toFrameScores({ labels, data }, frames, 0)), labels);
     const svg = scoreChartSvg(series, { width: 600, height: 300, shape: 'line' });
     const happy = paths(svg).get('开心/happy')!;
     const points = happy.split(/[ML]/).filter(Boolean);

@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
+import { DEFAULT_REPLIES } from '../../src/results/fallback.js';
+import { toFrameSeries } from '../../src/results/frame-series.js';
+import { speechTimeline } from '../../src/results/timeline.js';
+import { expectValidRecord, expectValidResult } from '../support/result-schema.js';
 import { createServer } from '../../src/server/app.js';
 import { preparePageModel, type PageModel } from '../../src/server/page-model.js';
 import { warmUp } from '../../src/model/warm-up.js';
@@ -41,6 +45,7 @@ function expectError(
   expect(response.statusCode).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   const body = response.json() as { input: string; key: string; error: { code: string; message: string } };
+  expectValidRecord(body, 'the error answer');
   expect(body.error.code).toBe(code);
   expect(body.error.message.length).toBeGreaterThan(10);
   expect(body.error.message.length).toBeLessThanOrEqual(501);
@@ -70,7 +75,9 @@ describe('POST /predict_emotion', () => {
       timeline: { start: number; end: number; scores: number[] }[];
     };
     const expected = await model.predict(audioFixture('speech16k.wav'), { timeline: true });
-    expect(record.timeline).toEqual(JSON.parse(JSON.stringify(expected.timeline)));
+    // The library's segments, non-speech ones without an emotion.
+    expect(record.timeline).toEqual(JSON.parse(JSON.stringify(speechTimeline(expected.timeline!))));
+    expectValidResult(record);
     expect(record.timeline[0]!.start).toBe(0);
     expect(record.timeline.at(-1)!.end).toBeCloseTo(record.duration, 6);
   });
@@ -91,11 +98,27 @@ describe('POST /predict_emotion', () => {
       duration: expected.durationSeconds,
       model: MODEL_ID,
     });
-    expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
-    expect(record.scores.map((s: { label: string }) => s.label)).toEqual(expected.labels);
+    expect(Object.values(record.scores)).toEqual(expected.scores);
+    expect(record.labels.map((l: { label: string }) => l.label)).toEqual(expected.labels);
+    // The WebUI's client reads a score by name.
+    expect(record.scores[labelNames(expected.labels[3]!).en]).toBe(expected.scores[3]);
     expect(record.quality).toEqual(expected.quality);
     expect(record.embedding).toBeUndefined();
-    expect(Number.isNaN(Date.parse(record.timestamp))).toBe(false);
+    expect(record.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    expect(Number.isNaN(Date.parse(record.timestamp_iso))).toBe(false);
+    expectValidResult(record);
+  });
+
+  it('carries the fallback decision, its reply in Chinese unless reply_language=en', async () => {
+    const chinese = (await post([speech('short720.wav')])).json();
+    expect(chinese).toMatchObject({
+      fallback_action: 'request_clarification',
+      fallback_reason: 'too_short',
+      suggested_response: DEFAULT_REPLIES.zh.too_short,
+    });
+    const english = (await post([speech('short720.wav'), { name: 'reply_language', value: 'en' }])).json();
+    expect(english.suggested_response).toBe(DEFAULT_REPLIES.en.too_short);
+    expectError(await post([speech(), { name: 'reply_language', value: 'fr' }]), 400, 'REQUEST_INVALID_OPTION');
   });
 
   it('embedding=true returns the utterance embedding inline; granularity=frame the (T, D) frames', async () => {
@@ -115,13 +138,28 @@ describe('POST /predict_emotion', () => {
     expect(frames.granularity).toBe('frame');
     expect(frames.embedding.shape).toEqual(expectedFrames.embedding!.shape);
     expect(frames.embedding.data).toEqual(Array.from(expectedFrames.embedding!.data));
-    expect(frames.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+    expect(Object.values(frames.scores)).toEqual(expected.scores);
+    expectValidResult(utterance);
+    expectValidResult(frames);
+  });
+
+  it('granularity=frame answers the frame series, with or without the embedding', async () => {
+    const series = (await post([speech(), { name: 'granularity', value: 'frame' }])).json();
+    const expected = await model.predict(audioFixture('speech16k.wav'), { frameScores: true });
+    expect(series.embedding).toBeUndefined();
+    expect(series.frame_scores).toEqual(toFrameSeries(expected.frameScores!));
+    expect(series.frame_scores).toMatchObject({ frames: expected.frames, step: 1, rows: expected.frames });
+    expectValidResult(series);
+    const full = (
+      await post([speech(), { name: 'granularity', value: 'frame' }, { name: 'full_frame_series', value: 'true' }])
+    ).json();
+    expect(full.frame_scores).toEqual(series.frame_scores);
   });
 
   it('trim_silence=true and strict=true reach the library', async () => {
     const trimmed = (await post([speech('chirp16k.wav'), { name: 'trim_silence', value: 'true' }])).json();
     const expected = await model.predict(audioFixture('chirp16k.wav'), { trimSilence: true });
-    expect(trimmed.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+    expect(Object.values(trimmed.scores)).toEqual(expected.scores);
     expect(trimmed.frames).toBe(expected.frames);
 
     // short720.wav (45 ms) has a TOO_SHORT warning: fine normally, refused in strict mode.
@@ -289,8 +327,8 @@ describe('on a real socket', () => {
       expect(bad.status).toBe(415);
       const good = await send([speech(), { name: 'granularity', value: 'utterance' }]);
       expect(good.status).toBe(200);
-      const record = (await good.json()) as { scores: { score: number }[] };
-      expect(record.scores.map((s) => s.score)).toEqual((await model.predict(audioFixture('speech16k.wav'))).scores);
+      const record = (await good.json()) as { scores: Record<string, number> };
+      expect(Object.values(record.scores)).toEqual((await model.predict(audioFixture('speech16k.wav'))).scores);
       expect((await fetch(`${address}/health`)).status).toBe(200);
     } finally {
       await served.close();

@@ -132,7 +132,7 @@ it(
         const entry = plan[index]!;
         const response = await send(entry);
         const body = (await response.json()) as {
-          scores?: { score: number }[];
+          scores?: Record<string, number>;
           embedding?: { data: number[] };
           error?: { code: string };
         };
@@ -142,7 +142,7 @@ it(
             failures.push(`#${index} ${entry.name}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
         } else {
           tally.good++;
-          const scores = body.scores?.map((s) => s.score);
+          const scores = body.scores && Object.values(body.scores);
           const sameScores = JSON.stringify(scores) === JSON.stringify(entry.expected!.scores);
           const sameEmbedding = JSON.stringify(body.embedding?.data) === JSON.stringify(entry.expected!.embedding);
           if (response.status !== 200 || !sameScores || !sameEmbedding)

@@ -16,6 +16,8 @@ import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import type { ResultRecord } from '../../src/results/record.js';
 import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
+import { frameSeriesToCsv, toFrameSeries } from '../../src/results/frame-series.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { loadFile, runExample, servePage, startRun, type ServedPage } from './served-page.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../src/web/assets/example.ogg', import.meta.url));
@@ -68,7 +70,8 @@ async function progressSeen(page: Page): Promise<{ phase: string; text: string }
 /** The record of the current result, as the result.json download holds it. */
 async function downloadedRecord(page: Page): Promise<ResultRecord> {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
-  return JSON.parse(readFileSync((await download.path())!, 'utf8')) as ResultRecord;
+  // The page's download is the record every surface gives, valid against the package's schema.
+  return expectValidResult(JSON.parse(readFileSync((await download.path())!, 'utf8')), 'the page download') as never;
 }
 
 /** How many runs of consecutive entries with `speech` equal to `speech` a timeline has. */
@@ -143,10 +146,18 @@ describe.skipIf(!HAS_CHROMIUM)('the page controls', () => {
     expect(await startRun(page)).toBe('done');
     const frame = await shown(page);
     expect(frame).toMatchObject({ curve: true, timeline: false });
-    // This server's answers carry no per-frame scores: the curve follows the speech segments.
-    expect(frame.curveSource).toBe('segments');
+    // The answer's frame series (the whole of it, as the page asks): the curve follows the frames.
+    expect(frame.curveSource).toBe('frames');
+    expect(frame.downloads).toContain('download-frames');
     expect(await page.$$eval('#curve svg path[data-label]', (paths) => paths.length)).toBe(example.labels.length);
-    expect((await downloadedRecord(page)).granularity).toBe('frame');
+    const record = await downloadedRecord(page);
+    expect(record.granularity).toBe('frame');
+    const library = await served.model.predict(EXAMPLE, { frameScores: true });
+    expect(record.frame_scores).toEqual(toFrameSeries(library.frameScores!));
+    // frame_scores.csv is the file analyze writes into a result folder.
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#download-frames')]);
+    expect(csv.suggestedFilename()).toBe('example.frame_scores.csv');
+    expect(readFileSync((await csv.path())!, 'utf8')).toBe(frameSeriesToCsv(toFrameSeries(library.frameScores!)));
 
     await page.check('input[name="granularity"][value="utterance"]');
     expect(await startRun(page)).toBe('done');

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.js';
 import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
+import { expectValidResult } from '../support/result-schema.js';
 import { emojiFor } from '../../src/web/emoji.js';
 import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
@@ -109,7 +110,9 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
       const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
       const record = JSON.parse(readFileSync((await jsonDownload.path())!, 'utf8'));
       expect(jsonDownload.suggestedFilename()).toBe('chirp16k.result.json');
-      expect(record.scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+      // The download is the record every surface gives, valid against the package's schema.
+      expectValidResult(record, 'the page download');
+      expect(Object.values(record.scores)).toEqual(expected.scores);
       const [npyDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-npy')]);
       const npy = decodeNpy(new Uint8Array(readFileSync((await npyDownload.path())!)));
       expect(npy.shape).toEqual(expected.embedding!.shape);
@@ -145,11 +148,19 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
       expect(await again.evaluate(() => document.getElementById('curve-panel')!.dataset.source)).toBe('frames');
       const [framesCsv] = await Promise.all([again.waitForEvent('download'), again.click('#download-frames')]);
       expect(framesCsv.suggestedFilename()).toBe('chirp16k.frame_scores.csv');
+      // The CSV analyze writes: time, the raw scores, then the smoothed ones.
       const rows = csvRows(readFileSync((await framesCsv.path())!, 'utf8'));
       const library = (await served.model.predict(AUDIO, { frameScores: true })).frameScores!;
+      const width = library.shape[1];
       expect(rows).toHaveLength(library.shape[0]);
       const frameDiff = Math.max(
-        ...rows.flatMap((row, t) => row.slice(2).map((v, l) => Math.abs(v - library.data[t * library.shape[1] + l]!))),
+        ...rows.flatMap((row, t) =>
+          row
+            .slice(1)
+            .map((v, c) =>
+              Math.abs(v - (c < width ? library.raw[t * width + c]! : library.data[t * width + c - width]!)),
+            ),
+        ),
       );
       console.info(`web page: in-page frame scores vs the library's max |diff| ${frameDiff.toExponential(2)}`);
       expect(frameDiff).toBeLessThanOrEqual(1e-4);
