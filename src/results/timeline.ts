@@ -4,7 +4,9 @@
  */
 import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
+import { csvText } from './csv.js';
 import { labelNames } from './record.js';
+import { escapeSvgText } from './svg-text.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */
 const PALETTE = [
@@ -39,7 +41,8 @@ export function timelineFiles(
 
 /**
  * CSV with a header: `start,end,speech,emotion,confidence`, then one score column per label (English names).
- * Seconds with 3 decimals, scores with 6. RFC 4180 quoting where a field needs it.
+ * Seconds with 3 decimals, scores with 6. Written by the one CSV writer (csv.ts): quoted where a field needs it, and
+ * no label can become a spreadsheet formula.
  */
 export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readonly string[]): string {
   const header = ['start', 'end', 'speech', 'emotion', 'confidence', ...labels.map((label) => labelNames(label).en)];
@@ -51,11 +54,7 @@ export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readon
     entry.top ? entry.top.score.toFixed(6) : '',
     ...labels.map((_, i) => (entry.scores[i] === undefined ? '' : entry.scores[i]!.toFixed(6))),
   ]);
-  return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
-}
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+  return csvText([header, ...rows]);
 }
 
 export interface TimelineSvgOptions {
@@ -90,7 +89,8 @@ export function timelineToSvg(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
   ];
-  if (options.title) parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeXml(options.title)}</text>`);
+  if (options.title)
+    parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeSvgText(options.title)}</text>`);
   for (const entry of timeline) {
     if (!entry.speech)
       parts.push(
@@ -120,7 +120,7 @@ export function timelineToSvg(
     }
     if (points.length === 0) return;
     const colour = PALETTE[i % PALETTE.length]!;
-    const name = escapeXml(labelNames(label).en);
+    const name = escapeSvgText(labelNames(label).en);
     parts.push(
       `<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${points.join(' ')}"><title>${name}</title></polyline>`,
     );
@@ -152,11 +152,4 @@ function formatSeconds(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds - m * 60);
   return `${m}:${String(s).padStart(2, '0')}`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
-  );
 }

@@ -3,6 +3,7 @@
  * class's examples, with the count written in it. Written by hand: it is a grid of rectangles and text, and a
  * charting library would bring a DOM or a canvas for nothing.
  */
+import { escapeSvgText } from '../results/svg-text.js';
 import type { Evaluation } from './metrics.js';
 
 const CELL = 56;
@@ -19,14 +20,14 @@ export function confusionSvg(evaluation: Evaluation): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${size + 36}" viewBox="0 0 ${width} ${size + 36}">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="12" y="${size + 22}" ${FONT} font-weight="bold">${escapeXml(title)}</text>`,
+    `<text x="12" y="${size + 22}" ${FONT} font-weight="bold">${escapeSvgText(title)}</text>`,
     `<text x="4" y="14" ${FONT}>true \u2193 predicted \u2192</text>`,
   ];
   confusion.forEach((row, r) => {
     const total = row.reduce((a, b) => a + b, 0);
     const y = margin + r * CELL;
     parts.push(
-      `<text x="${margin - 6}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="end">${escapeXml(clip(labels[r]!))}</text>`,
+      `<text x="${margin - 6}" y="${y + CELL / 2 + 4}" ${FONT} text-anchor="end">${escapeSvgText(clip(labels[r]!))}</text>`,
     );
     row.forEach((count, c) => {
       const share = total > 0 ? count / total : 0;
@@ -44,7 +45,7 @@ export function confusionSvg(evaluation: Evaluation): string {
     const x = margin + c * CELL + CELL / 2;
     const y = margin - 6;
     parts.push(
-      `<text x="${x}" y="${y}" ${FONT} text-anchor="start" transform="rotate(-45 ${x} ${y})">${escapeXml(clip(label))}</text>`,
+      `<text x="${x}" y="${y}" ${FONT} text-anchor="start" transform="rotate(-45 ${x} ${y})">${escapeSvgText(clip(label))}</text>`,
     );
   });
   parts.push('</svg>');
@@ -57,11 +58,4 @@ function percent(value: number): string {
 
 function clip(label: string): string {
   return label.length > 28 ? `${label.slice(0, 27)}\u2026` : label;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch]!,
-  );
 }
