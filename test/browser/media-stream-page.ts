@@ -13,7 +13,30 @@ async function fetchBytes(url: string): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves once `received()` reaches `seconds`, checked each time the stream hands over samples (an event, not a
+ * timer); fails after `limitMs` with what was received, so a stalled capture is a clear failure rather than a hang.
+ */
+function waitForSamples(
+  onSamples: { listener: (() => void) | null },
+  received: () => number,
+  seconds: number,
+  limitMs = 30_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onSamples.listener = null;
+      reject(new Error(`the stream received ${received().toFixed(2)} s, not ${seconds.toFixed(2)} s`));
+    }, limitMs);
+    onSamples.listener = () => {
+      if (received() < seconds) return;
+      clearTimeout(timer);
+      onSamples.listener = null;
+      resolve();
+    };
+    onSamples.listener();
+  });
+}
 
 const scenarios = {
   /**
@@ -44,9 +67,13 @@ const scenarios = {
     }[] = [];
     const errors: string[] = [];
     const heard: Float32Array[] = [];
+    const samplesArrived: { listener: (() => void) | null } = { listener: null };
     const live = model.stream({
       mediaStream: destination.stream,
-      onSamples: (samples) => heard.push(samples.slice()),
+      onSamples: (samples) => {
+        heard.push(samples.slice());
+        samplesArrived.listener?.();
+      },
       onSegment: (entry) =>
         segments.push({
           start: entry.start,
@@ -59,13 +86,16 @@ const scenarios = {
       onError: (error) => errors.push(isEmotion2VecError(error) ? `${error.code}: ${error.message}` : String(error)),
     });
     // The stream hears silence until the source starts: its start, in stream seconds, is measured from the
-    // received samples below (the first non-zero one), since the two contexts' clocks are not shared.
-    await sleep(300);
+    // received samples below (the first non-zero one), since the two contexts' clocks are not shared. Playback
+    // starts once the stream is receiving, and the stream is ended once it has heard the whole recording after that.
+    const received = () => live.receivedSeconds;
+    await waitForSamples(samplesArrived, received, 0.2);
+    const playbackStart = received();
     await player.resume();
     const ended = new Promise((resolve) => (source.onended = resolve));
     source.start();
     await ended;
-    await sleep(1000); // the last blocks through the capture context
+    await waitForSamples(samplesArrived, received, playbackStart + buffer.duration + 0.3);
     const receivedBeforeEnd = live.receivedSeconds;
     const last = await live.end();
     await player.close();
