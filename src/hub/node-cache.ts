@@ -18,7 +18,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, isEmotion2VecError } from '../errors.js';
 import { modelFileBound } from '../io/model-file-bounds.js';
 import { downloadFile } from './download.js';
 import { hubFileUrl, mirrorHint, repoFolderName, type HubModel } from './models.js';
@@ -105,7 +105,7 @@ export async function downloadModelFiles(
         maxBytes: modelFileBound(file),
         file,
         times,
-        ...(check ? { check: (path: string) => check(file, path) } : {}),
+        ...(check ? { check: (path: string) => check(file, path).catch((error) => refused(error, url, file)) } : {}),
         onProgress: (loaded, total) => options.progress?.({ status: 'download', file, loaded, total }),
       });
     } catch (error) {
@@ -126,6 +126,16 @@ export async function downloadModelFiles(
       await writeFile(`${destination}.absent`, '');
     }
   }
+}
+
+/** A check's error, saying which download it refused (the file is not kept). */
+function refused(error: unknown, url: string, file: string): never {
+  if (!isEmotion2VecError(error)) throw error;
+  const Kind = error.constructor as new (...args: ConstructorParameters<typeof CheckpointError>) => CheckpointError;
+  throw new Kind(error.code, `The ${file} that ${url} served was refused (it was not kept): ${error.message}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 function offlineError(model: HubModel, raw: string, options: HubOptions): CheckpointError {

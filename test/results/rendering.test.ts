@@ -15,6 +15,7 @@ import { toErrorRecord, toResultRecord } from '../../src/results/record.js';
 import { confusionSvg } from '../../src/train/confusion-svg.js';
 import { evaluatePredictions } from '../../src/train/metrics.js';
 import { AudioInputError } from '../../src/errors.js';
+import { expectWellFormedXml } from '../support/xml.js';
 
 const FORMULAS = ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
 /** Labels as a hostile tokens.txt could hold them: formulas on both sides of the "zh/en" split, controls. */
@@ -24,24 +25,6 @@ const LABELS = ['=1+1/=HYPERLINK("http://evil")', '@SUM(A1)/+cmd', 'esc\u001b[31
 function formulaCells(csv: string): string[] {
   const rows = parse(csv, { relax_column_count: true }) as string[][];
   return rows.flat().filter((cell) => /^[=+\-@\t\r]/.test(cell) && !/^[+-]?\d+(\.\d+)?$/.test(cell));
-}
-
-/**
- * Well-formedness as far as these writers can break it: only characters XML 1.0 allows, `&` only in the five
- * predefined entities, no `<` in text or attribute values, and balanced tags.
- */
-function expectWellFormedXml(xml: string): void {
-  expect(xml).not.toMatch(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/);
-  expect([...xml].some((ch) => /[\uD800-\uDFFF]/.test(ch))).toBe(false);
-  expect(xml.replace(/&(lt|gt|amp|quot|apos);/g, '')).not.toContain('&');
-  const stack: string[] = [];
-  for (const [, close, name, body] of xml.matchAll(/<(\/?)([A-Za-z][\w:-]*)([^<>]*)>/g)) {
-    expect(body, `attributes of <${name}>`).not.toMatch(/<|[^=\s]"[^\s/>]/);
-    if (close) expect(stack.pop()).toBe(name);
-    else if (!body!.endsWith('/')) stack.push(name!);
-  }
-  expect(stack).toEqual([]);
-  expect(xml.replace(/<[^<>]*>/g, '')).not.toMatch(/[<>]/);
 }
 
 describe('the CSV writer', () => {
