@@ -11,7 +11,8 @@
  * Each weight records the XXH32 checksum of its stored bytes (`"checksum": "xxh32:<8 hex>"`, io/checksum.ts), taken
  * as conversion writes them and checked as a load reads them: a byte changed in a shard since conversion is a
  * `MODEL_INTEGRITY` error naming the tensor and the shard, never a silently different prediction. It costs one pass
- * over bytes already in memory (about 1 GB/s). Folders converted before checksums existed load unchecked.
+ * over bytes already in memory (about 2 GB/s here: 0.6 s for the large model). Folders converted before checksums
+ * existed load unchecked.
  */
 import { CheckpointError, quote } from '../errors.js';
 import { float32ToLittleEndian, HOST_IS_LITTLE_ENDIAN } from '../io/bytes.js';
