@@ -23,18 +23,20 @@ export {
   type LoadOptions,
   type PredictOptions,
 } from './model/emotion2vec.js';
-export type { BackendName } from './backend/select.js';
+export type { BackendChoice, BackendName } from './backend/select.js';
 export type { Emotion2VecConfig } from './model/config.js';
+export type { ConvLayerSpec } from './layers/conv-feature-extractor.js';
 export type { LoadReport } from './layers/parameters.js';
-export type { ModelSource, ModelFiles, ModelFileData } from './model/sources.js';
+export type { ModelSource, ModelFiles, ModelFileData, SourceOptions } from './model/sources.js';
 export { WEIGHT_DTYPES, type WeightDType } from './model/weight-dtypes.js';
 export type { AudioInput, PrepareOptions } from './audio/prepare.js';
+export type { DecodedAudio } from './audio/types.js';
 export { MODEL_SAMPLE_RATE } from './audio/frame-geometry.js';
 export type { QualityReport, QualityWarning, QualityWarningCode } from './audio/quality.js';
 export type { TopLabel } from './model/scores.js';
 
 // Models by id: downloads, caches, progress.
-export { DEFAULT_MODEL_ID, type HubName } from './hub/models.js';
+export { DEFAULT_MODEL_ID, type HubName, type HubEndpoints } from './hub/models.js';
 export type { LoadProgress, ProgressCallback, HubOptions } from './hub/progress.js';
 export { BROWSER_CACHE_NAME } from './hub/browser-cache.js';
 
@@ -43,7 +45,9 @@ export type { SegmentOptions } from './audio/vad.js';
 export type { TimelineEntry } from './model/segment-runner.js';
 export type { FrameScores, FrameScoresOption } from './model/frame-scores.js';
 export type { FrameSink } from './model/long-audio.js';
-export { SpeechStream, type StreamOptions } from './model/stream.js';
+// A stream comes from `model.stream()`; its class is exported as a type only.
+export type { SpeechStream, StreamOptions } from './model/stream.js';
+export type { MediaStreamLike } from './audio/media-stream.js';
 
 // Results as the CLI and the server write them.
 export {

@@ -8,8 +8,10 @@ import { installNodePlatform } from './node-platform.js';
 
 export * from './index.js';
 export { convertModel, type ConvertOptions, type ConversionReport } from './model/convert.js';
+export type { ConvertedManifest } from './model/converted.js';
 export { trainHead, writeHead, type TrainHeadOptions, type TrainHeadResult } from './train/train-head.js';
 export { evaluate, type EvaluateOptions, type EvaluationReport } from './train/evaluate.js';
+export type { DataSource } from './train/dataset.js';
 export { NpyFileWriter } from './io/npy-file.js';
 export {
   writeResultFolder,

@@ -43,6 +43,7 @@ export class SpeechStream {
   private ended = false;
   private disconnect: (() => void) | null = null;
 
+  /** @internal Made by `Emotion2Vec.stream()`. */
   constructor(
     network: ScoringNetwork,
     private readonly options: StreamOptions = {},
@@ -62,6 +63,7 @@ export class SpeechStream {
         options.mediaStream,
         (chunk, sampleRate) => this.pushLive(chunk, sampleRate),
         rate,
+        (error) => options.onError?.(error),
       );
   }
 
