@@ -12,6 +12,8 @@ export default defineConfig([
     clean: true,
     target: 'es2022',
     shims: true,
+    // csv-stringify's isomorphic build (results/csv.ts) is ESM only: bundled, the CommonJS build needs no require(esm).
+    noExternal: ['csv-stringify'],
   },
   {
     entry: { cli: 'src/cli/main.ts' },

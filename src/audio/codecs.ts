@@ -15,6 +15,7 @@
  * become "audio". Decoders never write to the console.
  */
 import { AudioInputError } from '../errors.js';
+import { flacFrames, FlacFramingError } from './flac-frames.js';
 import { readWebmOpus, WebmError } from './webm.js';
 
 /** What a codec produced, before the checks every decoder shares (decode.ts `finish`). */
@@ -59,9 +60,11 @@ export async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   const decoder = new FLACDecoder();
   await decoder.ready;
   try {
+    // Native FLAC is cut into frames here (flac-frames.ts says why); Ogg FLAC's pages delimit its frames already.
     // The decode runs synchronously inside the call (only its reset awaits), so the console is restored before any
     // other code runs.
-    const decoded = await withoutConsole(() => decoder.decodeFile(bytes));
+    const frames = isNativeFlac(bytes) ? nativeFlacFrames(bytes) : null;
+    const decoded = await withoutConsole(() => (frames ? decoder.decodeFrames(frames) : decoder.decodeFile(bytes)));
     rejectReportedErrors('libFLAC', decoded.errors);
     const channels = trimTo(decoded.channelData, decoded.samplesDecoded);
     checkFlacStreamInfo(bytes, channels, decoded.sampleRate);
@@ -222,6 +225,19 @@ function collapseDuplicateStereo(channels: Float32Array[]): Float32Array[] {
   return [left];
 }
 
+function isNativeFlac(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && bytes[0] === 0x66 && bytes[1] === 0x4c && bytes[2] === 0x61 && bytes[3] === 0x43;
+}
+
+function nativeFlacFrames(bytes: Uint8Array): Uint8Array[] {
+  try {
+    return flacFrames(bytes);
+  } catch (error) {
+    if (error instanceof FlacFramingError) throw new CodecError(error.message);
+    throw error;
+  }
+}
+
 /**
  * FLAC's STREAMINFO states the rate, the channel count and (when non-zero) the number of samples; a stream
  * that decodes to anything else is damaged or is not what its header says.
@@ -229,15 +245,7 @@ function collapseDuplicateStereo(channels: Float32Array[]): Float32Array[] {
 function checkFlacStreamInfo(bytes: Uint8Array, channels: readonly Float32Array[], sampleRate: number): void {
   // Native FLAC: "fLaC", a 4-byte block header, then STREAMINFO (rate at byte 18, channels and bits at 20-21, total at
   // 21-25).
-  if (
-    bytes.length < 26 ||
-    bytes[0] !== 0x66 ||
-    bytes[1] !== 0x4c ||
-    bytes[2] !== 0x61 ||
-    bytes[3] !== 0x43 ||
-    (bytes[4]! & 0x7f) !== 0
-  )
-    return;
+  if (bytes.length < 26 || !isNativeFlac(bytes) || (bytes[4]! & 0x7f) !== 0) return;
   const declaredRate = (bytes[18]! << 12) | (bytes[19]! << 4) | (bytes[20]! >> 4);
   const declaredChannels = ((bytes[20]! >> 1) & 0x07) + 1;
   const declaredSamples =

@@ -194,6 +194,7 @@ export function buildProgram(): Command {
     .option('--trim-silence', 'trim leading and trailing silence first', false)
     .option('--json', 'print the summary as JSON', false)
     .option('-q, --quiet', 'no progress lines on stderr', false)
+    .option('--force', 'write into --out even when it holds files other than a head (never into a model folder)', false)
     .action(async (options) => {
       process.exitCode = await trainHeadCommand(options);
     });
@@ -212,6 +213,7 @@ export function buildProgram(): Command {
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('--trim-silence', 'trim leading and trailing silence first', false)
     .option('--json', 'print the evaluation as JSON', false)
+    .option('--force', 'write into --out even when it holds files other than an evaluation', false)
     .action(async (options) => {
       process.exitCode = await evaluateCommand(options);
     });

@@ -22,6 +22,7 @@ export interface TrainHeadCliOptions extends LabelledDataCliOptions, PassedFitOp
   readonly classWeights: boolean;
   readonly softLabels?: number;
   readonly quiet: boolean;
+  readonly force: boolean;
 }
 
 export async function trainHeadCommand(options: TrainHeadCliOptions): Promise<number> {
@@ -34,6 +35,7 @@ export async function trainHeadCommand(options: TrainHeadCliOptions): Promise<nu
       labels: options.labels,
       model: options.model,
       out: options.out,
+      force: options.force,
       classes: options.classes?.split(',').map((name) => name.trim()),
       hiddenUnits: options.hidden,
       epochs: options.epochs,

@@ -1,12 +1,15 @@
 /**
  * One file from a hub to disk (Node): bytes go to `<file>.part`, an interrupted download resumes from there with
  * an HTTP `Range` request, the size is checked against the server's (and known-models.json's when listed), the
- * sha256 when listed, and only then is the file renamed into place: a file in the cache is always whole.
+ * sha256 when listed, then the caller's check of the content, and only then is the file renamed into place: a file
+ * in the cache is always whole, and never one that failed a check. Every attempt runs within the file's stall
+ * timeout and deadline, and no file grows past its byte bound (transfer.ts).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, open, rename, rm } from 'node:fs/promises';
 import { CheckpointError } from '../errors.js';
+import { DEFAULT_STALL_MS, TransferClock, TransferTimeout, tooLarge, type TransferTimes } from './transfer.js';
 
 export interface DownloadOptions {
   readonly fetch: typeof fetch;
@@ -14,12 +17,23 @@ export interface DownloadOptions {
   readonly expectedSize?: number;
   /** Lower-case hex sha256, when known. */
   readonly sha256?: string;
+  /** Most bytes the file may have, after any content-encoding is decoded; default MAX_UNSIZED_DOWNLOAD_BYTES. */
+  readonly maxBytes?: number;
+  /** What kind of file this is, for messages (`config.yaml`); default the URL's last segment. */
+  readonly file?: string;
+  /** Stall timeout and deadline (transfer.ts); default a 30 s stall timeout and a deadline from the size. */
+  readonly times?: TransferTimes;
+  /**
+   * Checks the complete file at `path` (still beside its final name) before it is renamed into place; what it
+   * throws is rethrown and the file deleted, so the cache never holds a file that failed it.
+   */
+  readonly check?: (path: string) => Promise<void>;
   readonly onProgress?: (loaded: number, total: number | null) => void;
-  /** Attempts, each resuming where the last stopped (a dropped connection). Default 3. */
+  /** Attempts, each resuming where the last stopped (a dropped connection or a stall). Default 3. */
   readonly attempts?: number;
 }
 
-/** Largest file taken when neither known-models.json nor the server gives a size (emotion2vec+ large is ~2 GB). */
+/** Largest file taken when neither the caller nor the server gives a size or bound. */
 export const MAX_UNSIZED_DOWNLOAD_BYTES = 8 * 2 ** 30;
 
 /** 'absent' when the server has no such file (HTTP 404), else the file is complete at `destination`. */
@@ -29,12 +43,14 @@ export async function downloadFile(
   options: DownloadOptions,
 ): Promise<'done' | 'absent'> {
   const attempts = options.attempts ?? 3;
+  const maxBytes = Math.min(options.maxBytes ?? MAX_UNSIZED_DOWNLOAD_BYTES, MAX_UNSIZED_DOWNLOAD_BYTES);
+  const clock = new TransferClock(options.times ?? { stallMs: DEFAULT_STALL_MS }, options.expectedSize ?? maxBytes);
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      return await downloadOnce(url, destination, options);
+      return await downloadOnce(url, destination, { ...options, maxBytes }, clock);
     } catch (error) {
-      // Integrity failures and HTTP refusals do not get better by retrying; network drops do.
+      // Integrity failures, refusals and the deadline do not get better by retrying; drops and stalls do.
       if (!(error instanceof CheckpointError) || error.details?.retryable !== true) throw error;
       lastError = error;
     }
@@ -42,64 +58,100 @@ export async function downloadFile(
   throw lastError;
 }
 
-async function downloadOnce(url: string, destination: string, options: DownloadOptions): Promise<'done' | 'absent'> {
+async function downloadOnce(
+  url: string,
+  destination: string,
+  options: DownloadOptions & { maxBytes: number },
+  clock: TransferClock,
+): Promise<'done' | 'absent'> {
   const part = `${destination}.part`;
+  const file = options.file ?? url.replace(/[?#].*$/, '').replace(/^.*\//, '');
+  const limit = Math.min(options.expectedSize ?? options.maxBytes, options.maxBytes);
   let start = await partialSize(part);
-  if (options.expectedSize !== undefined && start > options.expectedSize) start = await restart(part);
+  if (start > limit) start = await restart(part);
 
+  const controller = new AbortController();
+  const abort = () => controller.abort();
   let response: Response;
   try {
-    response = await options.fetch(url, start > 0 ? { headers: { Range: `bytes=${start}-` } } : {});
+    response = await clock.within(
+      options.fetch(url, {
+        signal: controller.signal,
+        ...(start > 0 ? { headers: { Range: `bytes=${start}-` } } : {}),
+      }),
+      abort,
+    );
   } catch (error) {
-    throw failed(url, `the connection failed (${(error as Error)?.message ?? String(error)})`, true, error);
+    throw timedOut(url, error, start) ?? failed(url, `the connection failed (${messageOf(error)})`, true, error);
   }
-  if (response.status === 404) return 'absent';
+  if (response.status === 404) {
+    void response.body?.cancel().catch(() => undefined);
+    return 'absent';
+  }
   if (response.status === 416 && start > 0) {
     // The part already holds every byte (a kill between the last byte and the rename): check and finish.
-    await response.body?.cancel();
+    void response.body?.cancel().catch(() => undefined);
     await verify(url, part, start, start, options);
     await rename(part, destination);
     return 'done';
   }
-  if (!response.ok)
+  if (!response.ok) {
+    void response.body?.cancel().catch(() => undefined);
     throw failed(url, `the server answered HTTP ${response.status} ${response.statusText}`, response.status >= 500);
+  }
   if (start > 0 && response.status !== 206) start = await restart(part); // the server ignored Range: start over
   const total = totalSize(response, start);
+  if (total !== null && total > options.maxBytes) {
+    void response.body?.cancel().catch(() => undefined);
+    await rm(part, { force: true });
+    throw tooLarge(url, file, options.maxBytes, total);
+  }
+  if (total !== null) clock.sizeKnown(total);
+  const bound = total ?? limit;
 
-  const file = await open(part, start > 0 ? 'a' : 'w');
+  const handle = await open(part, start > 0 ? 'a' : 'w');
   let loaded = start;
   try {
     const reader = response.body?.getReader();
     if (!reader) throw failed(url, 'the response has no body', true);
+    const cancel = () => {
+      abort();
+      void reader.cancel().catch(() => undefined);
+    };
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        chunk = await clock.within(reader.read(), cancel);
       } catch (error) {
-        throw failed(
-          url,
-          `the connection dropped after ${loaded} bytes (${(error as Error)?.message ?? String(error)}); the next attempt resumes there`,
-          true,
-          error,
+        throw (
+          timedOut(url, error, loaded) ??
+          failed(
+            url,
+            `the connection dropped after ${loaded} bytes (${messageOf(error)}); the next attempt resumes there`,
+            true,
+            error,
+          )
         );
       }
       if (chunk.done) break;
-      await file.write(chunk.value);
-      loaded += chunk.value.length;
-      if (options.expectedSize !== undefined && loaded > options.expectedSize) break; // verify says what is wrong
-      if (loaded > (total ?? MAX_UNSIZED_DOWNLOAD_BYTES)) {
-        await reader.cancel();
+      if (loaded + chunk.value.length > bound) {
+        // More than announced or allowed: nothing past the bound is written, and the file is not kept.
+        cancel();
+        await handle.close().catch(() => undefined);
         await rm(part, { force: true });
+        if (loaded + chunk.value.length > options.maxBytes) throw tooLarge(url, file, options.maxBytes);
         throw new CheckpointError(
           'MODEL_INTEGRITY',
-          `${url} sent more than ${total ?? MAX_UNSIZED_DOWNLOAD_BYTES} bytes (${total === null ? 'the most taken without a known size' : 'the size it announced'}); the file was deleted.`,
+          `${url} sent more than the ${bound} bytes ${total === null ? 'weights/known-models.json lists' : 'it announced'}; the file was deleted.`,
           { details: { url } },
         );
       }
+      await handle.write(chunk.value);
+      loaded += chunk.value.length;
       options.onProgress?.(loaded, total ?? options.expectedSize ?? null);
     }
   } finally {
-    await file.close();
+    await handle.close().catch(() => undefined);
   }
   if (total !== null && loaded < total)
     throw failed(url, `the connection closed after ${loaded} of ${total} bytes; the next attempt resumes there`, true);
@@ -113,12 +165,12 @@ function totalSize(response: Response, start: number): number | null {
   const range = /\/(\d+)\s*$/.exec(response.headers.get('content-range') ?? '');
   if (range) return Number(range[1]);
   const length = response.headers.get('content-length');
-  // A compressed body's length is not the file's.
+  // A compressed body's length is not the file's: the decoded bytes are bounded as they come instead.
   if (length === null || response.headers.get('content-encoding')) return null;
   return start + Number(length);
 }
 
-/** Size, then sha256: a file that fails either is deleted (it cannot be resumed into a good one). */
+/** Size, then sha256, then the caller's check: a file that fails any is deleted (it cannot become a good one). */
 async function verify(
   url: string,
   part: string,
@@ -131,7 +183,7 @@ async function verify(
     await rm(part, { force: true });
     throw new CheckpointError(
       'MODEL_INTEGRITY',
-      `${url} gave ${loaded} bytes but ${options.expectedSize !== undefined ? 'weights/known-models.json lists' : 'the server announced'} ${expected}. The partial file was deleted; load again to re-download, or check HF_ENDPOINT / MODELSCOPE_ENDPOINT if you use a mirror.`,
+      `${url} gave ${loaded} bytes but ${options.expectedSize !== undefined ? 'weights/known-models.json lists' : 'the server announced'} ${expected}. The partial file was deleted; load again to re-download.`,
       { details: { url, loaded, expected } },
     );
   }
@@ -142,10 +194,16 @@ async function verify(
       throw new CheckpointError(
         'MODEL_INTEGRITY',
         `${url} has sha256 ${actual}, not the ${options.sha256} that weights/known-models.json lists. The file was deleted; load again to re-download.`,
-        {
-          details: { url, actual, expected: options.sha256 },
-        },
+        { details: { url, actual, expected: options.sha256 } },
       );
+    }
+  }
+  if (options.check) {
+    try {
+      await options.check(part);
+    } catch (error) {
+      await rm(part, { force: true });
+      throw error;
     }
   }
 }
@@ -170,9 +228,26 @@ async function restart(part: string): Promise<0> {
   return 0;
 }
 
+/** A stall (retried, resuming at `loaded`) or the deadline (not retried) as the download error; else null. */
+function timedOut(url: string, error: unknown, loaded: number): CheckpointError | null {
+  if (!(error instanceof TransferTimeout)) return null;
+  return error.kind === 'stall'
+    ? failed(url, `${error.message} after ${loaded} bytes; the next attempt resumes there`, true, error)
+    : failed(
+        url,
+        `${error.message} (its deadline; ${loaded} bytes arrived, kept for the next load to resume)`,
+        false,
+        error,
+      );
+}
+
 function failed(url: string, why: string, retryable: boolean, cause?: unknown): CheckpointError {
   return new CheckpointError('MODEL_DOWNLOAD_FAILED', `Could not download ${url}: ${why}.`, {
     cause,
     details: { url, retryable },
   });
+}
+
+function messageOf(error: unknown): string {
+  return (error as Error)?.message ?? String(error);
 }

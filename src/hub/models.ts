@@ -17,12 +17,30 @@ export interface HubModel {
   readonly files: readonly string[];
   /** Files fetched when present (a 404 is fine). */
   readonly optionalFiles: readonly string[];
-  /** Exact sizes in bytes, where known. */
+  /** Exact sizes in bytes on this hub, where known. */
   readonly sizes: Readonly<Record<string, number>>;
-  /** sha256 (hex), where known. */
+  /** sha256 (hex) on this hub, where known. */
   readonly sha256: Readonly<Record<string, string>>;
   /** Whether weights/known-models.json lists it. */
   readonly known: boolean;
+  /**
+   * What the known model's config.yaml declares and how many labels its tokens.txt lists (0: none expected): a
+   * download or a cached file that says otherwise is another model, refused.
+   */
+  readonly expected?: KnownModelShape;
+}
+
+/** The shape of a known model, as its published config.yaml and tokens.txt give it. */
+export interface KnownModelShape {
+  readonly embeddingDim: number;
+  /** `model_conf.depth`: the main transformer blocks. */
+  readonly depth: number;
+  readonly labels: number;
+}
+
+interface PinnedFile {
+  readonly size?: number;
+  readonly sha256?: string;
 }
 
 /** Where the hubs are; the defaults are the public hubs, each overridable by an environment variable. */
@@ -101,15 +119,34 @@ export function resolveHubModel(id: string, hub?: HubName): HubModel {
       known: false,
     };
   }
+  const pinned = Object.entries((entry.pinned as Record<HubName, Record<string, PinnedFile>>)[chosen] ?? {});
   return {
     hub: chosen,
     repo: chosen === 'modelscope' ? entry.modelscope : entry.huggingface,
     files: entry.files,
     optionalFiles: entry.optionalFiles,
-    sizes: entry.sizes as Record<string, number>,
-    sha256: entry.sha256 as Record<string, string>,
+    sizes: Object.fromEntries(pinned.flatMap(([file, pin]) => (pin.size === undefined ? [] : [[file, pin.size]]))),
+    sha256: Object.fromEntries(pinned.flatMap(([file, pin]) => (pin.sha256 === undefined ? [] : [[file, pin.sha256]]))),
     known: true,
+    expected: entry.expected,
   };
+}
+
+/**
+ * The cache folder name of a repository id, distinct for distinct ids: `owner--name` as before when neither part
+ * holds `--` (every published id; Hugging Face refuses `--` in ids), else `_/owner/name`, apart from those (a plain
+ * name never starts with `_`). So `a--b/c` and `a/b--c` no longer share a folder, and existing caches stay where
+ * they are.
+ */
+export function repoFolderName(repo: string): string[] {
+  const [owner, name] = repo.split('/') as [string, string];
+  return owner.includes('--') || name.includes('--') ? ['_', owner, name] : [`${owner}--${name}`];
+}
+
+/** How to reach a mirror, for every message about a failed download. */
+export function mirrorHint(model: Pick<HubModel, 'hub'>): string {
+  const other = model.hub === 'huggingface' ? 'modelscope' : 'huggingface';
+  return `To use a mirror, set HF_ENDPOINT (Hugging Face) or MODELSCOPE_ENDPOINT to its address; to fetch from the other hub, pass --hub ${other} (hub: '${other}' in code).`;
 }
 
 /** The endpoints from the options, else `HF_ENDPOINT` / `MODELSCOPE_ENDPOINT`, else the public hubs. */

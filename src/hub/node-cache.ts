@@ -6,6 +6,10 @@
  * <cache>/<hub>/<owner>--<name>/converted/   model.json + shards, which the model room converts the raw files into
  * ```
  *
+ * (an id with `--` in its owner or name goes to `<cache>/<hub>/_/<owner>/<name>/`: models.ts `repoFolderName`).
+ * A file enters `raw/` only whole and checked (download.ts): its bound, its pinned size and sha256, and the caller's
+ * check of its content (the model room parses config.yaml and tokens.txt and compares a known model's shape).
+ *
  * `<cache>` is `options.cacheDir`, else `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. A lock on the
  * model's folder ({@link withModelLock}) keeps two processes (queue workers starting together) from filling it at
  * once: from downloading into one `.part` file, or converting into one folder.
@@ -14,10 +18,15 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, isEmotion2VecError } from '../errors.js';
+import { modelFileBound } from '../io/model-file-bounds.js';
 import { downloadFile } from './download.js';
-import { hubFileUrl, type HubModel } from './models.js';
+import { hubFileUrl, mirrorHint, repoFolderName, type HubModel } from './models.js';
 import { isOffline, type HubOptions } from './progress.js';
+import { transferTimes } from './transfer.js';
+
+/** Checks one complete file of a model (`file` its name, `path` where it lies) before it enters the cache. */
+export type HubFileCheck = (file: string, path: string) => Promise<void>;
 
 /** `options.cacheDir`, else `$EMOTION2VEC_CACHE`, else `~/.cache/emotion2vec-tfjs`. */
 export function cacheRoot(options: Pick<HubOptions, 'cacheDir'> = {}): string {
@@ -29,7 +38,7 @@ export function modelCacheFolders(
   model: Pick<HubModel, 'hub' | 'repo'>,
   options: Pick<HubOptions, 'cacheDir'> = {},
 ): { root: string; raw: string; converted: string } {
-  const root = join(cacheRoot(options), model.hub, model.repo.replace('/', '--'));
+  const root = join(cacheRoot(options), model.hub, ...repoFolderName(model.repo));
   return { root, raw: join(root, 'raw'), converted: join(root, 'converted') };
 }
 
@@ -64,9 +73,15 @@ export async function withModelLock<T>(
  * @throws CheckpointError `MODEL_OFFLINE` (offline and not cached), `MODEL_DOWNLOAD_FAILED`, `MODEL_INTEGRITY`,
  *   `MODEL_NOT_FOUND` (the hub has no such file); each names the URLs and the folder to fetch into by hand.
  */
-export async function downloadModelFiles(model: HubModel, folder: string, options: HubOptions = {}): Promise<void> {
+export async function downloadModelFiles(
+  model: HubModel,
+  folder: string,
+  options: HubOptions = {},
+  check?: HubFileCheck,
+): Promise<void> {
   await mkdir(folder, { recursive: true });
   const fetchImpl = options.fetch ?? globalThis.fetch;
+  const times = transferTimes(options);
   const required = new Set(model.files);
   for (const file of [...model.files, ...model.optionalFiles]) {
     const destination = join(folder, file);
@@ -87,6 +102,10 @@ export async function downloadModelFiles(model: HubModel, folder: string, option
         fetch: fetchImpl,
         expectedSize: model.sizes[file],
         sha256: model.sha256[file],
+        maxBytes: modelFileBound(file),
+        file,
+        times,
+        ...(check ? { check: (path: string) => check(file, path).catch((error) => refused(error, url, file)) } : {}),
         onProgress: (loaded, total) => options.progress?.({ status: 'download', file, loaded, total }),
       });
     } catch (error) {
@@ -97,7 +116,7 @@ export async function downloadModelFiles(model: HubModel, folder: string, option
       if (required.has(file)) {
         throw new CheckpointError(
           'MODEL_NOT_FOUND',
-          `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope).`,
+          `${url} does not exist (HTTP 404): is ${model.repo} the right id on ${model.hub}? Known ids: emotion2vec/emotion2vec_plus_large, _plus_base, _plus_seed, emotion2vec_base (iic/... on ModelScope). ${mirrorHint(model)}`,
           {
             details: { url },
           },
@@ -107,6 +126,16 @@ export async function downloadModelFiles(model: HubModel, folder: string, option
       await writeFile(`${destination}.absent`, '');
     }
   }
+}
+
+/** A check's error, saying which download it refused (the file is not kept). */
+function refused(error: unknown, url: string, file: string): never {
+  if (!isEmotion2VecError(error)) throw error;
+  const Kind = error.constructor as new (...args: ConstructorParameters<typeof CheckpointError>) => CheckpointError;
+  throw new Kind(error.code, `The ${file} that ${url} served was refused (it was not kept): ${error.message}`, {
+    cause: error,
+    details: error.details,
+  });
 }
 
 function offlineError(model: HubModel, raw: string, options: HubOptions): CheckpointError {
@@ -132,7 +161,7 @@ function withManualFetchHint(
 /** How to get the files without this library: the URLs, and the folder to put them in. */
 function manualFetchHint(model: HubModel, raw: string, options: HubOptions): string {
   const urls = [...model.files, ...model.optionalFiles].map((file) => hubFileUrl(model, file, options.endpoints));
-  return `To fetch it by hand, download ${urls.join(' , ')} into ${raw} (then load again, online or not), or pass that folder itself as the model.`;
+  return `${mirrorHint(model)} To fetch it by hand, download ${urls.join(' , ')} into ${raw} (then load again, online or not), or pass that folder itself as the model.`;
 }
 
 async function exists(path: string): Promise<boolean> {

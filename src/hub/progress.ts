@@ -32,6 +32,16 @@ export interface HubOptions {
   readonly progress?: ProgressCallback;
   /** fetch used for downloads (defaults to the global fetch). */
   readonly fetch?: typeof fetch;
+  /**
+   * A download attempt that receives no byte for this long (response headers included) is cut and retried from where
+   * it stopped. Default `EMOTION2VEC_STALL_TIMEOUT` (seconds), else 30 s.
+   */
+  readonly stallTimeoutMs?: number;
+  /**
+   * Each file must arrive within this long, every attempt together. Default `EMOTION2VEC_DOWNLOAD_DEADLINE`
+   * (seconds), else 10 minutes plus the file's size at 64 KiB/s.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** The offline switch: the option, else the environment. */

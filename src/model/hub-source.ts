@@ -9,6 +9,7 @@ import { fetchHubModelFiles } from '../hub/browser-cache.js';
 import { looksLikeHubId, parseHubName, resolveHubModel, type HubModel } from '../hub/models.js';
 import type { HubOptions } from '../hub/progress.js';
 import { getPlatform } from '../platform.js';
+import { checkHubFile } from './hub-checks.js';
 import type { ModelSource } from './sources.js';
 
 /** Fetches a hub model into a runtime's own cache and returns what to load (Node: the cache's converted folder). */
@@ -33,5 +34,7 @@ export async function resolveModelSource(source: ModelSource, options: HubOption
     if (isLocal) return source;
   }
   const model = resolveHubModel(source, parseHubName(options.hub));
-  return installedCache ? installedCache(model, options) : fetchHubModelFiles(model, options);
+  return installedCache
+    ? installedCache(model, options)
+    : fetchHubModelFiles(model, options, (file, bytes) => checkHubFile(model, file, bytes));
 }

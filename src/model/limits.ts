@@ -5,14 +5,8 @@
  * docs/security.md lists them.
  */
 
-/** Largest size of each model file read whole, in bytes. */
-export const MODEL_FILE_MAX_BYTES = {
-  'config.yaml': 1024 * 1024,
-  'tokens.txt': 1024 * 1024,
-  'model.json': 16 * 1024 * 1024,
-  /** A model.pt / .safetensors (emotion2vec+ large is about 1.2 GB in float32). */
-  weights: 2 ** 31 - 1,
-} as const;
+/** Largest size of each model file read whole, in bytes (declared with the reads, in io/; the hub holds downloads to it). */
+export { MODEL_FILE_MAX_BYTES } from '../io/model-file-bounds.js';
 
 /** Sizes in config.yaml's model_conf: each must be at most this. */
 export const CONFIG_LIMITS = {

@@ -140,6 +140,7 @@ async function readConverted(
           claim(shard);
           return found(shard, await provider.read(shard, remaining));
         },
+    provider.location,
   );
   const note = checkLabelsMatchHead(converted.definition, converted.weights, `${manifestName} "tokens"`, true);
   return {

@@ -12,12 +12,12 @@
  * Loads from a folder path (Node), a URL of the folder, or in-memory files / browser `File`s, as models do.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, describeValue, isEmotion2VecError } from '../errors.js';
+import { ConfigError, describeValue, isEmotion2VecError, quote } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
 import { Linear } from '../layers/linear.js';
 import { ParameterSet } from '../layers/parameters.js';
 import { isUnusedLabel, parseTokens } from './config.js';
-import { MODEL_FILE_MAX_BYTES } from './limits.js';
+import { MODEL_FILE_MAX_BYTES, TOKEN_LIMITS } from './limits.js';
 import { providerFor, type ModelSource, type SourceOptions } from './sources.js';
 import type { StateDict } from './state-dict.js';
 
@@ -281,14 +281,29 @@ async function readArray(
 }
 
 /** Layers chain from inputDim to one output per label, with the sizes their arrays hold. */
+/**
+ * Why `label` cannot be a head's label, or null when it can. tokens.txt holds one label a line and is read back
+ * trimmed, so a label must survive that: no line break or other control character, no white space at its ends;
+ * and it must not start with `unuse`, which marks the placeholders results drop.
+ */
+export function headLabelProblem(label: string): string | null {
+  if (label.length === 0) return 'is empty';
+  if (label.length > TOKEN_LIMITS.length) return `has ${label.length} characters; at most ${TOKEN_LIMITS.length}`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(label))
+    return 'holds a line break, tab or other control character, which tokens.txt (one label a line) cannot keep';
+  if (label !== label.trim()) return 'starts or ends with white space, which tokens.txt does not keep';
+  if (isUnusedLabel(label)) return 'starts with "unuse", which marks placeholder labels that results drop';
+  return null;
+}
+
 function validateHead(head: HeadWeights, where: string): void {
   const { layers, labels } = head;
   if (labels.length < 2) throw invalid(`${where} has ${labels.length} label(s); a head needs at least 2`);
-  const unused = labels.find((label) => isUnusedLabel(label));
-  if (unused)
-    throw invalid(
-      `${where} has the label "${unused.slice(0, 60)}"; labels starting with "unuse" are placeholders that results drop`,
-    );
+  for (const label of labels) {
+    const problem = headLabelProblem(label);
+    if (problem) throw invalid(`${where} has the label ${quote(label, 60)}, which ${problem}`);
+  }
   if (layers.length < 1 || layers.length > 2)
     throw invalid(`${where} has ${layers.length} layers; a head has 1 (linear) or 2 (one hidden layer)`);
   let width = head.inputDim;

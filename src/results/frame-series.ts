@@ -13,7 +13,8 @@
  */
 import type { FrameScores } from '../model/frame-scores.js';
 import { labelKeys } from '../model/label-names.js';
-import { csvField, scoreChartSvg, type ScoreSeries } from './score-chart.js';
+import { csvText } from './csv.js';
+import { scoreChartSvg, type ScoreSeries } from './score-chart.js';
 import type { TimelineSvgOptions } from './timeline.js';
 
 /** Most rows an inline series holds (40 s of frames at full resolution, about 0.3 MB of JSON). */
@@ -106,12 +107,11 @@ export function frameSeriesFiles(scores: FrameScores, title: string, plot: boole
  */
 export function frameSeriesToCsv(series: FrameSeries): string {
   const header = ['time', ...series.labels, ...series.labels.map((name) => `smoothed_${name}`)];
-  const lines = [header.map(csvField).join(',')];
-  series.time.forEach((time, row) => {
-    const values = [...series.raw[row]!, ...series.smoothed[row]!].map((v) => v.toFixed(6));
-    lines.push([time.toFixed(3), ...values].join(','));
-  });
-  return `${lines.join('\n')}\n`;
+  const rows = series.time.map((time, row) => [
+    time.toFixed(3),
+    ...[...series.raw[row]!, ...series.smoothed[row]!].map((v) => v.toFixed(6)),
+  ]);
+  return csvText([header, ...rows]);
 }
 
 /**

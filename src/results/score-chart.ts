@@ -3,10 +3,13 @@
  * series, `frameSeriesSpans` in frame-series.ts) and the timeline (per segment) are drawn with it, in the page and in
  * the files `--plot` writes. A series is just spans of time with a score per label, or no scores where nobody
  * spoke, so any source becomes one with a few lines. No DOM and no Node module: the same text comes out anywhere.
+ * Its CSV and SVG text go through the one CSV writer (csv.ts) and SVG escaper (svg-text.ts) every result file uses.
  */
 import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
 import { labelNames } from '../model/label-names.js';
+import { csvText } from './csv.js';
+import { escapeSvgText } from './svg-text.js';
 
 /** A stretch of time and the score of each label over it; `scores` null where there was no speech to score. */
 export interface ScoreSpan {
@@ -57,15 +60,13 @@ export function withoutSilence(series: ScoreSeries, timeline: readonly TimelineE
  * decimals, scores with 6, empty score cells where a span has none.
  */
 export function scoreSeriesToCsv(series: ScoreSeries): string {
-  const header = ['start', 'end', ...series.labels.map((label) => csvField(labelNames(label).en))].join(',');
-  const rows = series.spans.map((span) =>
-    [
-      span.start.toFixed(3),
-      span.end.toFixed(3),
-      ...series.labels.map((_, i) => (span.scores ? span.scores[i]!.toFixed(6) : '')),
-    ].join(','),
-  );
-  return [header, ...rows].join('\n') + '\n';
+  const header = ['start', 'end', ...series.labels.map((label) => labelNames(label).en)];
+  const rows = series.spans.map((span) => [
+    span.start.toFixed(3),
+    span.end.toFixed(3),
+    ...series.labels.map((_, i) => (span.scores ? span.scores[i]!.toFixed(6) : '')),
+  ]);
+  return csvText([header, ...rows]);
 }
 
 export interface ScoreChartOptions {
@@ -122,7 +123,7 @@ export function scoreChartSvg(series: ScoreSeries, options: ScoreChartOptions = 
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
   ];
   if (options.title)
-    parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeXml(printable(options.title))}</text>`);
+    parts.push(`<text x="${margin.left}" y="20" font-size="14">${escapeSvgText(printable(options.title))}</text>`);
   for (const gap of silentStretches(series.spans)) {
     parts.push(
       `<rect class="no-speech" x="${n(x(gap.start))}" y="${margin.top}" width="${n(Math.max(0.5, x(gap.end) - x(gap.start)))}" height="${plotHeight}" fill="#eee"><title>no speech</title></rect>`,
@@ -145,13 +146,13 @@ export function scoreChartSvg(series: ScoreSeries, options: ScoreChartOptions = 
   series.labels.forEach((label, i) => {
     const colour = labelColour(label, i);
     const names = labelNames(label);
-    const name = escapeXml(names.zh ? `${names.zh} ${names.en}` : names.en);
+    const name = escapeSvgText(names.zh ? `${names.zh} ${names.en}` : names.en);
     const path = points
       .map((run) => run.map((p, k) => `${k === 0 ? 'M' : 'L'}${n(x(p.time))},${n(y(p.scores[i]!))}`).join(''))
       .join('');
     if (path) {
       parts.push(
-        `<path data-label="${escapeXml(label)}" fill="none" stroke="${colour}" stroke-width="1.5" stroke-linejoin="round" d="${path}"><title>${name}</title></path>`,
+        `<path data-label="${escapeSvgText(label)}" fill="none" stroke="${colour}" stroke-width="1.5" stroke-linejoin="round" d="${path}"><title>${name}</title></path>`,
       );
     }
     const row = margin.top + 14 * i;
@@ -248,17 +249,4 @@ export function formatSeconds(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds - m * 60);
   return `${m}:${String(s).padStart(2, '0')}`;
-}
-
-/** A CSV field, quoted (RFC 4180) where it needs it. */
-export function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-/** Text for SVG / XML: the five special characters escaped. */
-export function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
-  );
 }

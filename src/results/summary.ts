@@ -3,10 +3,10 @@
  * status (ok / error), emotion, emotion_zh, confidence, duration, frames, warnings (quality codes, `;`-separated),
  * error_code, error_message, then one `score_<name>` column per label (the keys of the records' `scores`).
  */
-import { stringify } from 'csv-stringify/sync';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
+import { csvText } from './csv.js';
 import type { ErrorRecord, ResultRecord } from './record.js';
 
 export const SUMMARY_FILE = 'summary.csv';
@@ -39,7 +39,7 @@ export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
     if ('scores' in record) for (const { name } of record.labels) if (!labels.includes(name)) labels.push(name);
   }
   const rows = entries.map(({ record, folder }) => {
-    const common = [folder ?? '', record.key, record.input].map(neutralizeFormula);
+    const common = [folder ?? '', record.key, record.input];
     if ('error' in record) {
       return [
         ...common,
@@ -51,7 +51,7 @@ export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
         '',
         '',
         record.error.code,
-        neutralizeFormula(record.error.message),
+        record.error.message,
         ...labels.map(() => ''),
       ];
     }
@@ -70,7 +70,7 @@ export function formatSummaryCsv(entries: readonly SummaryEntry[]): string {
       ...labels.map((label) => scores.get(label) ?? ''),
     ];
   });
-  return stringify([[...FIXED_COLUMNS, ...labels.map((label) => `score_${label}`)], ...rows]);
+  return csvText([[...FIXED_COLUMNS, ...labels.map((label) => `score_${label}`)], ...rows]);
 }
 
 /** Writes `<outputRoot>/summary.csv` atomically (a rewrite after each input keeps it current if the run stops). */
@@ -80,9 +80,4 @@ export async function writeSummaryCsv(outputRoot: string, entries: readonly Summ
   const path = join(root, SUMMARY_FILE);
   await writeFileAtomic(path, formatSummaryCsv(entries));
   return path;
-}
-
-/** A file named `=HYPERLINK(...)` must stay text in a spreadsheet, not become a formula (CSV injection). */
-function neutralizeFormula(text: string): string {
-  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 }

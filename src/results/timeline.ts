@@ -6,7 +6,8 @@
 import { printable } from '../errors.js';
 import { labelKeys } from '../model/label-names.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
-import { csvField, scoreChartSvg, timelineSeries } from './score-chart.js';
+import { csvText } from './csv.js';
+import { scoreChartSvg, timelineSeries } from './score-chart.js';
 
 /**
  * The timeline as results show it: a non-speech segment has no emotion (its `top` is null and its `scores` empty),
@@ -38,7 +39,8 @@ export function timelineFiles(
 /**
  * CSV with a header: `start,end,speech,emotion,confidence`, then one score column per label (the names results
  * use, label-names.ts). Seconds with 3 decimals, scores with 6. Non-speech rows have no emotion and no scores.
- * RFC 4180 quoting where a field needs it.
+ * Written by the one CSV writer (csv.ts): quoted where a field needs it, and no label can become a spreadsheet
+ * formula.
  */
 export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readonly string[]): string {
   const header = ['start', 'end', 'speech', 'emotion', 'confidence', ...labelKeys(labels)];
@@ -50,7 +52,7 @@ export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readon
     entry.top ? entry.top.score.toFixed(6) : '',
     ...labels.map((_, i) => (entry.scores[i] === undefined ? '' : entry.scores[i]!.toFixed(6))),
   ]);
-  return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
+  return csvText([header, ...rows]);
 }
 
 export interface TimelineSvgOptions {

@@ -6,8 +6,8 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stat } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
-import { isUnusedLabel } from '../model/config.js';
+import { quote, UsageError } from '../errors.js';
+import { headLabelProblem } from '../model/trained-head.js';
 import { isPipeCommand, keyedLines, readListFile } from '../io/list-file.js';
 
 /** One labelled recording. */
@@ -59,6 +59,7 @@ export function classesOf(items: readonly LabelledItem[], classes?: readonly str
   const found = new Set(items.map((item) => item.label));
   const chosen = classes ? [...classes] : [...found].sort();
   if (classes) {
+    classes.forEach((label, i) => checkedLabel(label, `class ${i + 1} of the class list`));
     const extra = [...found].filter((label) => !classes.includes(label));
     if (extra.length > 0) {
       throw new UsageError(
@@ -162,16 +163,21 @@ function scpItems(scpText: string, scpFile: string, labelText: string, labelFile
   });
 }
 
+/**
+ * A label as a head can keep it (trained-head.ts `headLabelProblem`: no control characters, no white space at its
+ * ends, no `unuse` prefix), of at most MAX_LABEL_LENGTH characters: checked before any audio is read, so a bad row
+ * costs nothing and can never produce a head that does not load.
+ */
 function checkedLabel(label: string, where: string): string {
-  if (label.length > MAX_LABEL_LENGTH)
+  const problem =
+    label.length > MAX_LABEL_LENGTH
+      ? `has ${label.length} characters; at most ${MAX_LABEL_LENGTH}`
+      : headLabelProblem(label);
+  if (problem)
     throw new UsageError(
       'TRAIN_DATA_INVALID',
-      `${where}: a label of ${label.length} characters; at most ${MAX_LABEL_LENGTH}.`,
-    );
-  if (isUnusedLabel(label))
-    throw new UsageError(
-      'TRAIN_DATA_INVALID',
-      `${where}: the label ${JSON.stringify(label.slice(0, 60))} starts with "unuse", which marks placeholder labels that results drop. Rename the class.`,
+      `${where}: the label ${quote(label, 60)} ${problem}. Fix the label (every class name is written to the head's tokens.txt).`,
+      { details: { where } },
     );
   return label;
 }

@@ -5,12 +5,14 @@
  * model never reuses a stale row.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { decodeNpy, encodeNpy } from '../io/npy.js';
+import { readRegularFile } from '../io/regular-file.js';
 import { isHttpUrl } from '../io/url.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
 import type { LabelledItem } from './dataset.js';
 
 /** What extraction gives, one row per item in the order given. */
@@ -37,6 +39,8 @@ export interface FeatureOptions {
 }
 
 const CACHE_VERSION = 1;
+/** The cache index: a key of about 100 characters per recording; far more than any labelled set needs. */
+const MAX_INDEX_BYTES = 256 * 2 ** 20;
 /** Recordings decoded and run per predictBatch call: bounds the audio held in memory. */
 const CHUNK = 16;
 /** Failures listed by name in the error; the rest are counted. */
@@ -171,8 +175,11 @@ async function openCache(dir: string, model: string, dim: number, labels: readon
   const width = dim + labels.length;
   const rows = new Map<string, Float32Array>();
   try {
-    const index = JSON.parse(await readFile(indexFile, 'utf8')) as CacheIndex;
-    const array = decodeNpy(new Uint8Array(await readFile(arrayFile)));
+    // Read as regular files of bounded size: a link to a device or a FIFO planted in the cache is not read.
+    const index = JSON.parse(
+      new TextDecoder().decode(await readRegularFile(indexFile, { maxBytes: MAX_INDEX_BYTES })),
+    ) as CacheIndex;
+    const array = decodeNpy(await readRegularFile(arrayFile));
     const fits =
       index.version === CACHE_VERSION &&
       index.model === model &&
@@ -208,11 +215,10 @@ async function openCache(dir: string, model: string, dim: number, labels: readon
         labels,
         rows: Object.fromEntries(keys.map((key, r) => [key, r])),
       };
-      // Written aside then renamed, so an interrupted save never leaves a half-written cache.
-      await writeFile(`${arrayFile}.tmp`, encodeNpy(data, [keys.length, width]));
-      await writeFile(`${indexFile}.tmp`, JSON.stringify(index));
-      await rename(`${arrayFile}.tmp`, arrayFile);
-      await rename(`${indexFile}.tmp`, indexFile);
+      // Each file written aside then renamed (atomic-write.ts: never through a planted link). Rows keep their
+      // numbers (new ones are appended), so the old index still fits the new array if a save stops between the two.
+      await writeFileAtomic(arrayFile, encodeNpy(data, [keys.length, width]));
+      await writeFileAtomic(indexFile, JSON.stringify(index));
       changed = false;
     },
   };

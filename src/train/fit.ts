@@ -79,6 +79,23 @@ interface LayerValues {
   readonly bias: Float32Array;
 }
 
+/** Rows of the data on the backend: inputs, dense targets (soft labels) or class indices, loss weights. */
+interface RowSet {
+  readonly x: tf.Tensor2D;
+  readonly t: tf.Tensor2D | null;
+  readonly classes: tf.Tensor1D;
+  readonly w: tf.Tensor1D;
+  readonly numClasses: number;
+  /** Class index of each row, in JavaScript. */
+  readonly labels: number[];
+}
+
+/**
+ * Most (rows x classes) elements one step of a whole-set loss or accuracy computes at once (4 MiB of float32 per
+ * intermediate): larger sets are taken in chunks of rows, so memory does not grow with rows times classes.
+ */
+const CHUNK_ELEMENTS = 1 << 20;
+
 /** Resolved options. */
 type Settings = Required<Omit<FitOptions, 'onEpoch'>>;
 
@@ -101,6 +118,17 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
   const rows = classIndex.length;
   if (data.embeddings.length !== rows * dim)
     throw new UsageError('INVALID_ARGUMENT', `fitHead: ${rows} labels but ${data.embeddings.length / dim} embeddings.`);
+  const badClass = classIndex.findIndex((k) => !(k >= 0 && k < numClasses));
+  if (badClass >= 0)
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `fitHead: row ${badClass} has class ${classIndex[badClass]}, not one of 0..${numClasses - 1}.`,
+    );
+  if (data.targets && data.targets.length !== rows * numClasses)
+    throw new UsageError(
+      'INVALID_ARGUMENT',
+      `fitHead: targets hold ${data.targets.length} values, not ${rows} rows x ${numClasses} classes.`,
+    );
   const random = seededRandom(settings.seed);
   const { train, validation } = stratifiedSplit(classIndex, numClasses, settings.validationSplit, random);
   const classWeights = weightsOfClasses(
@@ -110,8 +138,9 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
   );
   const { mean, scale } = standardisation(data.embeddings, train, dim);
   const inputs = standardised(data.embeddings, mean, scale);
-  const targets = data.targets ?? oneHot(classIndex, numClasses);
-  assertDistributions(targets, numClasses);
+  // Hard labels stay class indices, made one-hot a batch (or a bounded chunk) at a time: a dense (N, classes)
+  // target table is what a head of thousands of classes cannot afford. Soft targets come dense from the caller.
+  if (data.targets) assertDistributions(data.targets, numClasses);
   const shapes = layerShapes(dim, settings.hiddenUnits, numClasses);
   const initial = shapes.map(([inFeatures, outFeatures]) => glorotUniform(inFeatures, outFeatures, random));
 
@@ -126,21 +155,22 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
       keep(tf.variable(keep(tf.tensor1d(l.bias)))),
     ]) as tf.Variable[];
     const x = keep(tf.tensor2d(inputs, [rows, dim]));
-    const t = keep(tf.tensor2d(targets, [rows, numClasses]));
-    const w = keep(tf.tensor1d(Float32Array.from(classIndex, (c) => classWeights[c]!)));
-    const subset = (indices: number[]) => {
+    const t = data.targets ? keep(tf.tensor2d(data.targets, [rows, numClasses])) : null;
+    const c = keep(tf.tensor1d(classIndex, 'int32'));
+    const w = keep(tf.tensor1d(Float32Array.from(classIndex, (k) => classWeights[k]!)));
+    const subset = (indices: number[]): RowSet => {
       const at = keep(tf.tensor1d(Int32Array.from(indices), 'int32'));
       return {
-        x: keep(tf.gather(x, at)),
-        t: keep(tf.gather(t, at)),
-        w: keep(tf.gather(w, at)),
+        x: keep(tf.gather(x, at)) as tf.Tensor2D,
+        t: t ? (keep(tf.gather(t, at)) as tf.Tensor2D) : null,
+        classes: keep(tf.gather(c, at)) as tf.Tensor1D,
+        w: keep(tf.gather(w, at)) as tf.Tensor1D,
+        numClasses,
         labels: indices.map((i) => classIndex[i]!),
       };
     };
     const trainSet = subset(train);
     const validationSet = validation.length > 0 ? subset(validation) : null;
-    const loss = (xs: tf.Tensor2D, ts: tf.Tensor2D, ws: tf.Tensor1D) =>
-      weightedLoss(variables, xs, ts, ws, settings.weightDecay);
 
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
       for (const batch of batches(
@@ -151,24 +181,17 @@ export async function fitHead(data: FitData, options: FitOptions = {}): Promise<
         settings.batchSize,
       )) {
         tf.tidy(() => {
-          const at = tf.tensor1d(Int32Array.from(batch), 'int32');
-          const xs = tf.gather(trainSet.x, at) as tf.Tensor2D;
-          const ts = tf.gather(trainSet.t, at) as tf.Tensor2D;
-          const ws = tf.gather(trainSet.w, at) as tf.Tensor1D;
+          const { xs, ts, ws } = rowsOf(trainSet, tf.tensor1d(Int32Array.from(batch), 'int32'));
           const { gradients } = lossAndGradients(variables, xs, ts, ws, settings.weightDecay);
           optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: gradients[i]! })));
         });
       }
-      const trainLoss = await scalar(() =>
-        loss(trainSet.x as tf.Tensor2D, trainSet.t as tf.Tensor2D, trainSet.w as tf.Tensor1D),
-      );
+      const trainLoss = await setLoss(variables, trainSet, settings.weightDecay);
       let validationLoss: number | null = null;
       let validationAccuracy: number | null = null;
       if (validationSet) {
-        validationLoss = await scalar(() =>
-          loss(validationSet.x as tf.Tensor2D, validationSet.t as tf.Tensor2D, validationSet.w as tf.Tensor1D),
-        );
-        validationAccuracy = await accuracy(variables, validationSet.x as tf.Tensor2D, validationSet.labels);
+        validationLoss = await setLoss(variables, validationSet, settings.weightDecay);
+        validationAccuracy = await accuracy(variables, validationSet);
       }
       const monitored = validationLoss ?? trainLoss;
       const improved = monitored < best.loss;
@@ -287,10 +310,58 @@ function standardised(embeddings: Float32Array, mean: Float64Array, scale: Float
   return embeddings.map((v, i) => (v - mean[i % dim]!) / scale[i % dim]!);
 }
 
-function oneHot(classIndex: Int32Array, numClasses: number): Float32Array {
-  const out = new Float32Array(classIndex.length * numClasses);
-  classIndex.forEach((c, i) => (out[i * numClasses + c] = 1));
-  return out;
+/** Rows `at` of a set: inputs, targets (the dense rows, or one-hot of the classes) and weights. Inside a tidy. */
+function rowsOf(set: RowSet, at: tf.Tensor1D): { xs: tf.Tensor2D; ts: tf.Tensor2D; ws: tf.Tensor1D } {
+  return {
+    xs: tf.gather(set.x, at) as tf.Tensor2D,
+    ts: set.t
+      ? (tf.gather(set.t, at) as tf.Tensor2D)
+      : (tf.cast(tf.oneHot(tf.gather(set.classes, at) as tf.Tensor1D, set.numClasses), 'float32') as tf.Tensor2D),
+    ws: tf.gather(set.w, at) as tf.Tensor1D,
+  };
+}
+
+/** Row ranges [start, end) of at most CHUNK_ELEMENTS / classes rows each. */
+function rowChunks(rows: number, classes: number): [number, number][] {
+  const size = Math.max(1, Math.floor(CHUNK_ELEMENTS / Math.max(1, classes)));
+  const chunks: [number, number][] = [];
+  for (let start = 0; start < rows; start += size) chunks.push([start, Math.min(rows, start + size)]);
+  return chunks;
+}
+
+/**
+ * The weighted loss of a whole set. A set that fits one chunk is computed in one go; a larger one chunk by chunk,
+ * summing the weighted cross-entropy and the weights in float64, then adding the L2 term once.
+ */
+async function setLoss(variables: tf.Variable[], set: RowSet, decay: number): Promise<number> {
+  const rows = set.labels.length;
+  const chunks = rowChunks(rows, set.numClasses);
+  if (chunks.length === 1) {
+    return scalar(() => {
+      const { xs, ts, ws } = rowsOf(set, tf.range(0, rows, 1, 'int32') as tf.Tensor1D);
+      return weightedLoss(variables, xs, ts, ws, decay);
+    });
+  }
+  let weighted = 0;
+  let weightTotal = 0;
+  for (const [start, end] of chunks) {
+    const sums = tf.tidy(() => {
+      const { xs, ts, ws } = rowsOf(set, tf.range(start, end, 1, 'int32') as tf.Tensor1D);
+      const perExample = tf.neg(tf.sum(tf.mul(ts, tf.logSoftmax(forward(variables, xs))), 1));
+      return tf.stack([tf.sum(tf.mul(perExample, ws)), tf.sum(ws)]);
+    });
+    const [part, partWeights] = await sums.data();
+    sums.dispose();
+    weighted += part!;
+    weightTotal += partWeights!;
+  }
+  const l2 =
+    decay === 0
+      ? 0
+      : await scalar(
+          () => tf.addN(variables.filter((_, i) => i % 2 === 0).map((k) => tf.sum(tf.square(k)))) as tf.Scalar,
+        );
+  return weighted / weightTotal + decay * l2;
 }
 
 function layerShapes(dim: number, hidden: number, classes: number): [number, number][] {
@@ -405,14 +476,16 @@ async function scalar(compute: () => tf.Scalar): Promise<number> {
   }
 }
 
-async function accuracy(variables: tf.Variable[], x: tf.Tensor2D, labels: number[]): Promise<number> {
-  const predicted = tf.tidy(() => tf.argMax(forward(variables, x), 1));
-  try {
+/** Share of the set's rows whose highest logit is their class, computed chunk by chunk. */
+async function accuracy(variables: tf.Variable[], set: RowSet): Promise<number> {
+  let correct = 0;
+  for (const [start, end] of rowChunks(set.labels.length, set.numClasses)) {
+    const predicted = tf.tidy(() => tf.argMax(forward(variables, tf.slice(set.x, [start, 0], [end - start, -1])), 1));
     const values = await predicted.data();
-    return labels.filter((c, i) => values[i] === c).length / labels.length;
-  } finally {
     predicted.dispose();
+    for (let i = start; i < end; i++) if (values[i - start] === set.labels[i]) correct++;
   }
+  return correct / set.labels.length;
 }
 
 async function snapshot(variables: tf.Variable[]): Promise<LayerValues[]> {

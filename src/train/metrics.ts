@@ -64,10 +64,37 @@ function mean(values: number[]): number {
   return values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
 }
 
-/** A plain-text report: the summary, per-class precision/recall/F1 and the confusion matrix. */
+/** Most classes a drawn confusion matrix shows (text or SVG); evaluation.json keeps the whole matrix. */
+export const MAX_DRAWN_CLASSES = 40;
+
+/**
+ * The classes a drawn confusion matrix shows, in label order: all of them, or the `max` with the most examples and
+ * predictions (ties by label order). A head of thousands of classes would otherwise draw millions of cells.
+ */
+export function drawnClasses(evaluation: Evaluation, max = MAX_DRAWN_CLASSES): number[] {
+  const all = evaluation.labels.map((_, c) => c);
+  if (all.length <= max) return all;
+  const weight = (c: number) => evaluation.perClass[c]!.support + evaluation.perClass[c]!.predicted;
+  return all
+    .sort((a, b) => weight(b) - weight(a) || a - b)
+    .slice(0, max)
+    .sort((a, b) => a - b);
+}
+
+/** The note under a matrix that shows only some classes, or '' when it shows them all. */
+export function drawnClassesNote(evaluation: Evaluation, shown: readonly number[]): string {
+  const total = evaluation.labels.length;
+  return shown.length === total
+    ? ''
+    : `${shown.length} of ${total} classes shown (those with the most examples and predictions); evaluation.json (evaluate --out) has the whole matrix`;
+}
+
+/** A plain-text report: the summary, per-class precision/recall/F1 and the confusion matrix (bounded: drawnClasses). */
 export function formatEvaluation(evaluation: Evaluation): string {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`.padStart(7);
-  const width = Math.max(5, ...evaluation.labels.map((l) => l.length));
+  const width = evaluation.labels.reduce((most, label) => Math.max(most, label.length), 5);
+  const shown = drawnClasses(evaluation);
+  const note = drawnClassesNote(evaluation, shown);
   const lines = [
     `${evaluation.count} recordings: accuracy ${pct(evaluation.accuracy).trim()}, unweighted accuracy ${pct(evaluation.unweightedAccuracy).trim()}, macro F1 ${pct(evaluation.macroF1).trim()}`,
     '',
@@ -78,10 +105,11 @@ export function formatEvaluation(evaluation: Evaluation): string {
     ),
     '',
     'confusion (rows: true class, columns: predicted)',
-    `${''.padEnd(width + 2)}${evaluation.labels.map((_, c) => String(c).padStart(5)).join('')}`,
-    ...evaluation.confusion.map(
-      (row, r) =>
-        `${`${r} ${evaluation.labels[r]}`.padEnd(width + 2).slice(0, width + 2)}${row.map((n) => String(n).padStart(5)).join('')}`,
+    ...(note ? [note] : []),
+    `${''.padEnd(width + 2)}${shown.map((c) => String(c).padStart(5)).join('')}`,
+    ...shown.map(
+      (r) =>
+        `${`${r} ${evaluation.labels[r]}`.padEnd(width + 2).slice(0, width + 2)}${shown.map((c) => String(evaluation.confusion[r]![c]!).padStart(5)).join('')}`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -87,10 +87,9 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
     ({ server, origin } = await serveFolders({ '/bundle/': bundleDir, '': REPO }, (req, res) => {
       if (!req.url?.startsWith('/hub/')) return false;
       hubRequests.push(req.url);
-      const hubFile =
-        /^\/hub\/emotion2vec\/emotion2vec_plus_base\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(
-          req.url,
-        );
+      const hubFile = /^\/hub\/someone\/tiny-emotion2vec\/resolve\/main\/(config\.yaml|model\.pt|tokens\.txt)$/.exec(
+        req.url,
+      );
       if (!hubFile) res.writeHead(404).end();
       else
         res
@@ -110,7 +109,8 @@ describe.skipIf(!HAS_CHROMIUM)('in Chromium (browser entry point, wasm and WebGL
 
   it('loads a model by id from a hub into the Cache API; a second page loads it with no request for weights', async () => {
     const args = {
-      id: 'emotion2vec/emotion2vec_plus_base',
+      // The tiny model under an id known-models.json does not list: a known id must have its published shape.
+      id: 'someone/tiny-emotion2vec',
       endpoint: '/hub',
       audio: '/test/fixtures/audio/chirp16k.wav',
     };

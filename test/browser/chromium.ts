@@ -1,15 +1,22 @@
 /**
  * Headless Chromium for the browser tests (test/browser, test/consumer): Debian's `chromium` driven by
  * playwright-core, a static server on 127.0.0.1, and tabs that collect their uncaught errors.
- * Set CHROMIUM_PATH to use another Chromium; callers skip (with a note) where none is installed.
+ * Set CHROMIUM_PATH to use another Chromium; callers skip (with a note) where none is installed, and fail under CI
+ * (test/support/system-tools.ts).
  */
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import sirv from 'sirv';
 
+import { systemTool } from '../support/system-tools.js';
+
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const HAS_CHROMIUM = existsSync(CHROMIUM);
+export const HAS_CHROMIUM = systemTool(
+  `Chromium (${CHROMIUM})`,
+  existsSync(CHROMIUM),
+  'Install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.',
+);
 
 /**
  * Starts headless Chromium with the flags these tests use (software WebGL2, no network of its own), plus `extraArgs`.

@@ -14,7 +14,30 @@ async function fetchBytes(url: string): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Resolves once `received()` reaches `seconds`, checked each time the stream hands over samples (an event, not a
+ * timer); fails after `limitMs` with what was received, so a stalled capture is a clear failure rather than a hang.
+ */
+function waitForSamples(
+  onSamples: { listener: (() => void) | null },
+  received: () => number,
+  seconds: number,
+  limitMs = 30_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onSamples.listener = null;
+      reject(new Error(`the stream received ${received().toFixed(2)} s, not ${seconds.toFixed(2)} s`));
+    }, limitMs);
+    onSamples.listener = () => {
+      if (received() < seconds) return;
+      clearTimeout(timer);
+      onSamples.listener = null;
+      resolve();
+    };
+    onSamples.listener();
+  });
+}
 
 /** Float32 samples as little-endian bytes in base64 (a JSON array of 200k numbers is slow). */
 function toBase64(samples: Float32Array): string {
@@ -30,6 +53,9 @@ function concat(chunks: Float32Array[]): Float32Array {
   return out;
 }
 
+/** Gives the main thread back for `ms`: the idle part of the busy page below, not a wait for something to happen. */
+const idle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Blocks the main thread for `busyMs` out of every `periodMs` until `until` resolves: a page doing heavy work. */
 async function keepBusy(until: Promise<unknown>, busyMs: number, periodMs: number): Promise<number> {
   let done = false;
@@ -41,7 +67,7 @@ async function keepBusy(until: Promise<unknown>, busyMs: number, periodMs: numbe
       /* the main thread does nothing else meanwhile */
     }
     blocked += performance.now() - start;
-    await sleep(periodMs - busyMs);
+    await idle(periodMs - busyMs);
   }
   return blocked;
 }
@@ -64,21 +90,28 @@ const scenarios = {
     source.connect(destination);
     const heard: Float32Array[] = [];
     const errors: string[] = [];
+    const chunkArrived: { listener: (() => void) | null } = { listener: null };
+    let heardSamples = 0;
     const stop = connectMediaStream(
       destination.stream,
       (chunk, rate) => {
         if (rate !== args.rate) errors.push(`chunk at ${rate} Hz`);
         heard.push(chunk);
+        heardSamples += chunk.length;
+        chunkArrived.listener?.();
       },
       args.rate,
       (error) => errors.push(String(error)),
     );
-    await sleep(300);
+    // Played once the capture is receiving; stopped once it has heard the whole signal after that (and a margin).
+    const heardSeconds = () => heardSamples / args.rate;
+    await waitForSamples(chunkArrived, heardSeconds, 0.1);
+    const playbackStart = heardSeconds();
     await player.resume();
     const ended = new Promise((resolve) => (source.onended = resolve));
     source.start();
     const blockedMs = await keepBusy(ended, args.busyMs, args.periodMs);
-    await sleep(500); // the last blocks through the capture context
+    await waitForSamples(chunkArrived, heardSeconds, playbackStart + signal.length / args.rate + 0.2);
     stop();
     await player.close();
     return { heard: toBase64(concat(heard)), chunks: heard.length, blockedMs, errors };
@@ -112,9 +145,13 @@ const scenarios = {
     }[] = [];
     const errors: string[] = [];
     const heard: Float32Array[] = [];
+    const samplesArrived: { listener: (() => void) | null } = { listener: null };
     const live = model.stream({
       mediaStream: destination.stream,
-      onSamples: (samples) => heard.push(samples.slice()),
+      onSamples: (samples) => {
+        heard.push(samples.slice());
+        samplesArrived.listener?.();
+      },
       onSegment: (entry) =>
         segments.push({
           start: entry.start,
@@ -127,13 +164,16 @@ const scenarios = {
       onError: (error) => errors.push(isEmotion2VecError(error) ? `${error.code}: ${error.message}` : String(error)),
     });
     // The stream hears silence until the source starts: its start, in stream seconds, is measured from the
-    // received samples below (the first non-zero one), since the two contexts' clocks are not shared.
-    await sleep(300);
+    // received samples below (the first non-zero one), since the two contexts' clocks are not shared. Playback
+    // starts once the stream is receiving, and the stream is ended once it has heard the whole recording after that.
+    const received = () => live.receivedSeconds;
+    await waitForSamples(samplesArrived, received, 0.2);
+    const playbackStart = received();
     await player.resume();
     const ended = new Promise((resolve) => (source.onended = resolve));
     source.start();
     await ended;
-    await sleep(1000); // the last blocks through the capture context
+    await waitForSamples(samplesArrived, received, playbackStart + buffer.duration + 0.3);
     const receivedBeforeEnd = live.receivedSeconds;
     const last = await live.end();
     await player.close();

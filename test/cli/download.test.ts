@@ -6,7 +6,8 @@ import { fixturePath, manifestInputs } from '../support/fixtures.js';
 import { startLoopbackHub, type LoopbackHub } from '../support/loopback-hub.js';
 import { runCli } from './run-cli.js';
 
-const ID = 'emotion2vec/emotion2vec_plus_base';
+/** The tiny fixture model under an id known-models.json does not list (a known id must have its published shape). */
+const ID = 'someone/tiny-emotion2vec';
 const expected = Object.fromEntries(manifestInputs('tiny').map((input) => [input.id, input]));
 let hub: LoopbackHub;
 let cache: string;
@@ -29,7 +30,7 @@ describe('emotion2vec download and --model <id>', () => {
     const size = (statSync(fixturePath('tiny', 'model.pt')).size / 2 ** 20).toFixed(1);
     expect(fetched.stderr).toContain(`downloading model.pt: ${size} of ${size} MiB\n`);
     expect(fetched.stderr).toContain('converting the model');
-    const converted = join(cache, 'huggingface', 'emotion2vec--emotion2vec_plus_base', 'converted');
+    const converted = join(cache, 'huggingface', 'someone--tiny-emotion2vec', 'converted');
     expect(fetched.stdout).toContain(converted);
     expect(existsSync(join(converted, 'model.json'))).toBe(true);
 

@@ -4,15 +4,9 @@
  * error code (or a harmless load) within the bounds below, writing nothing outside the output folder, while the
  * good inputs of the same batch are still answered.
  *
- * Bounds, per child process (the whole CLI run: Node, tsx, TensorFlow.js wasm, the tiny model):
- * - peak resident memory (process.resourceUsage().maxRSS) under MAX_RSS_MIB; a good run takes about 280 MiB
- *   (190 MiB with EMOTION2VEC_WASM_THREADS=0: the default threaded wasm adds two worker heaps), the worst bounded
- *   case (a million-deep pickle) about 430 MiB, and the unfixed cases took 2 to 15 GB;
- * - CPU time under MAX_CPU_SECONDS; a good run takes about 3 s (CPU time, not wall time, because the test machine
- *   may be shared: wall time only guards against a hang, HANG_SECONDS);
- * - error messages on stderr under MAX_STDERR_CHARS.
+ * Bounds, per child process: test/hostile/child.ts.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -26,7 +20,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec, isEmotion2VecError } from '../../src/node.js';
 import { Emotion2VecNetwork } from '../../src/model/network.js';
@@ -46,78 +39,16 @@ import {
   type ZipInput,
 } from './make.js';
 import { readZipEntry, readZipIndex } from '../../src/io/zip.js';
+import { expectBounded, runCli as runChild, type Run } from './child.js';
 
-const MAX_RSS_MIB = 512;
-const MAX_CPU_SECONDS = 15;
-const HANG_SECONDS = 150;
-const MAX_STDERR_CHARS = 3000;
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
 let dir: string;
 let good: string;
 let converted: string;
 let goodWav: string;
 let tinyTensors: { name: string; shape: number[]; values: Float32Array }[];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  maxRssMiB: number;
-  cpuSeconds: number;
-}
-
 /** The CLI in a child process, with its peak memory and CPU time as the runner reports them. */
-function runCli(args: string[]): Promise<Run> {
-  const report = join(dir, `report-${Math.random().toString(36).slice(2)}.json`);
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'test/hostile/runner.ts', report, ...args],
-      { cwd: root, timeout: HANG_SECONDS * 1000, killSignal: 'SIGKILL', maxBuffer: 64 * 2 ** 20 },
-      (error, stdout, stderr) => {
-        if (error?.killed)
-          return reject(new Error(`the CLI did not end within ${HANG_SECONDS} s (hang): ${args.join(' ')}`));
-        try {
-          const usage = JSON.parse(readFileSync(report, 'utf8')) as {
-            code: number;
-            maxRssMiB: number;
-            cpuSeconds: number;
-          };
-          // HOSTILE_LOG=<file> records each case's numbers (how docs/security.md's table was measured).
-          if (process.env.HOSTILE_LOG) {
-            const line = [
-              args.map((arg) => (arg.startsWith(dir) ? relative(dir, arg) : arg)).join(' '),
-              `${usage.maxRssMiB.toFixed(0)} MiB`,
-              `${usage.cpuSeconds.toFixed(2)} s CPU`,
-              stderr.trim().slice(0, 300),
-            ].join(' | ');
-            writeFileSync(process.env.HOSTILE_LOG, `${line}\n`, { flag: 'a' });
-          }
-          resolve({
-            code: error ? Number(error.code) : 0,
-            stdout,
-            stderr,
-            maxRssMiB: usage.maxRssMiB,
-            cpuSeconds: usage.cpuSeconds,
-          });
-        } catch {
-          reject(
-            new Error(
-              `the CLI died without a report (code ${error?.code}, signal ${error?.signal}): ${stderr.slice(-2000)}`,
-            ),
-          );
-        }
-      },
-    );
-  });
-}
-
-function expectBounded(run: Run): void {
-  expect(run.maxRssMiB, 'peak RSS (MiB)').toBeLessThan(MAX_RSS_MIB);
-  expect(run.cpuSeconds, 'CPU seconds').toBeLessThan(MAX_CPU_SECONDS);
-  expect(run.stderr.length, 'stderr length').toBeLessThan(MAX_STDERR_CHARS);
-}
+const runCli = (args: string[]): Promise<Run> => runChild(dir, args);
 
 /** `analyze --model <folder> good.wav`: the model must be refused with `code` (exit 2). */
 async function expectModelRefused(folder: string, code: string, why: RegExp): Promise<Run> {
@@ -390,6 +321,19 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
       variant(good, 'aliased', { 'model.pt': null, 'model.safetensors': st }),
       'CHECKPOINT_FORMAT',
       /overlap/,
+    );
+  }, 200_000);
+
+  it('a safetensors header declaring a span too short for its shape (it would read the next tensor): CHECKPOINT_FORMAT', async () => {
+    const st = tinySafetensors((entry) => {
+      if (entry.name !== tinyTensors[0]!.name) return;
+      // One more row than the bytes it spans hold.
+      entry.shape = [entry.shape[0]! + 1, ...entry.shape.slice(1)];
+    });
+    await expectModelRefused(
+      variant(good, 'short-span', { 'model.pt': null, 'model.safetensors': st }),
+      'CHECKPOINT_FORMAT',
+      /spans \d+ bytes instead of \d+/,
     );
   }, 200_000);
 

@@ -192,6 +192,42 @@ describe('safetensors', () => {
     expect(errorOf(() => contents.tensors.get('c')!.read()).code).toBe('CHECKPOINT_DTYPE');
   });
 
+  it('refuses a span shorter or longer than its shape and dtype need: the tensor would read its neighbour or less', () => {
+    // Two F32 tensors of 2 values, back to back. Declaring 'a' as [3] over its 8 bytes would read 'b''s first value.
+    const withSpan = (shape: number[], span: [number, number]) => {
+      const header = new TextEncoder().encode(
+        JSON.stringify({
+          a: { dtype: 'F32', shape, data_offsets: span },
+          b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+        }),
+      );
+      const bytes = new Uint8Array(8 + header.length + 16);
+      new DataView(bytes.buffer).setBigUint64(0, BigInt(header.length), true);
+      bytes.set(header, 8);
+      bytes.set(new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer), 8 + header.length);
+      return bytes;
+    };
+    expect(
+      Array.from(
+        readSafetensors(withSpan([2], [0, 8]), 'ok.safetensors')
+          .tensors.get('a')!
+          .read(),
+      ),
+    ).toEqual([1, 2]);
+    for (const [shape, span] of [
+      [[3], [0, 8]],
+      [
+        [2, 2],
+        [0, 8],
+      ],
+      [[1], [0, 8]],
+    ] as [number[], [number, number]][]) {
+      const error = errorOf(() => readSafetensors(withSpan(shape, span), 'short.safetensors').tensors.get('a')!.read());
+      expect(error.code).toBe('CHECKPOINT_FORMAT');
+      expect(error.message).toMatch(/tensor "a" of shape \[[\d, ]+\] F32 spans 8 bytes instead of (4|12|16)/);
+    }
+  });
+
   it('reports a truncated file', () => {
     const bytes = writeSafetensors(tensors);
     expect(errorOf(() => readSafetensors(bytes.subarray(0, bytes.length - 4), 'model.safetensors')).code).toBe(

@@ -29,7 +29,7 @@ function folderOf(files: Record<string, Uint8Array>): string {
 
 const manifestOf = (files: Record<string, Uint8Array>) => JSON.parse(new TextDecoder().decode(files['model.json']));
 
-/** The same model as a format-1 folder (PyTorch's layout everywhere, as converted before format 3). */
+/** The same model as a format-1 folder (PyTorch's layout everywhere and no checksums, as converted before format 3). */
 async function asFormat1(files: Record<string, Uint8Array>): Promise<Record<string, Uint8Array>> {
   const manifest = manifestOf(files);
   const { weights } = await readConvertedModel(
@@ -41,7 +41,7 @@ async function asFormat1(files: Record<string, Uint8Array>): Promise<Record<stri
   parts.reduce((offset, part) => (shard.set(part, offset), offset + part.length), 0);
   const group = manifest.weightsManifest[0];
   group.paths = ['group1-shard1of1.bin'];
-  group.weights = group.weights.map(({ layout: _, ...weight }: Record<string, unknown>) => weight);
+  group.weights = group.weights.map(({ layout: _, checksum: __, ...weight }: Record<string, unknown>) => weight);
   manifest.formatVersion = 1;
   return {
     ...Object.fromEntries(Object.entries(files).filter(([name]) => !name.endsWith('.bin'))),
@@ -144,6 +144,10 @@ describe('reading local files by position', () => {
       .reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * 4, 0);
     const shard = Object.keys(files).find((name) => name.endsWith('.bin'))!;
     new DataView(files[shard]!.buffer, files[shard]!.byteOffset).setFloat32(offset + 8, NaN, true);
+    // As a folder converted before checksums were recorded (the checksum would catch the changed byte first).
+    const manifest = manifestOf(files);
+    delete manifest.weightsManifest[0].weights[weights.indexOf(target)].checksum;
+    files['model.json'] = new TextEncoder().encode(JSON.stringify(manifest));
     const error = await loadError(folderOf(files));
     expect(error?.code).toBe('CHECKPOINT_NOT_FINITE');
     expect(error?.message).toContain(target.name);
@@ -180,5 +184,39 @@ describe('reading local files by position', () => {
       .catch((caught: unknown) => caught as CheckpointError);
     expect(error).toBeInstanceOf(CheckpointError);
     expect((error as CheckpointError).code).toBe('CHECKPOINT_TRUNCATED');
+  });
+});
+
+describe('checksums of converted weights', () => {
+  it.each(['float32', 'float16', 'int8'] as const)(
+    '%s: every weight records one; a byte changed in a shard on disk or in memory is MODEL_INTEGRITY naming the tensor, the shard and the folder',
+    async (dtype) => {
+      const files = await convertedFiles('tiny', dtype);
+      const weights = manifestOf(files).weightsManifest[0].weights as { name: string; checksum?: string }[];
+      expect(weights.every((w) => /^xxh32:[0-9a-f]{8}$/.test(w.checksum ?? ''))).toBe(true);
+      const shard = Object.keys(files).find((name) => name.endsWith('.bin'))!;
+      // A byte in the middle of the shard, flipped in its lowest bit: the values stay finite and plausible.
+      const changed = { ...files, [shard]: files[shard]!.slice() };
+      changed[shard]![Math.floor(changed[shard]!.length / 2)]! ^= 1;
+      const folder = folderOf(changed);
+      for (const source of [folder, changed]) {
+        const error = await loadError(source);
+        expect(error?.code).toBe('MODEL_INTEGRITY');
+        expect(error?.message).toMatch(/changed after conversion: the bytes of "[^"]+" no longer match/);
+        expect(error?.message).toContain(`"${shard}"`);
+      }
+      expect((await loadError(folder))?.message).toContain(folder);
+      // The unchanged files load.
+      expect(await loadError(folderOf(files))).toBeNull();
+    },
+  );
+
+  it('a malformed checksum is CHECKPOINT_FORMAT before any shard is read', async () => {
+    const files = await convertedFiles('tiny', 'float32');
+    const manifest = manifestOf(files);
+    manifest.weightsManifest[0].weights[0].checksum = 'sha1:1234';
+    const error = await loadError({ ...files, 'model.json': new TextEncoder().encode(JSON.stringify(manifest)) });
+    expect(error?.code).toBe('CHECKPOINT_FORMAT');
+    expect(error?.message).toMatch(/the checksum of .* is "sha1:1234"/);
   });
 });

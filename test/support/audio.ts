@@ -1,6 +1,6 @@
 /** Helpers for comparing decoded audio with its source. */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { runs, systemTool } from './system-tools.js';
 
 /** SHA-256 of the float32 bytes of the channels in order: what test/fixtures/formats/reference.json records. */
 export function sha256(arrays: readonly Float32Array[]): string {
@@ -9,15 +9,8 @@ export function sha256(arrays: readonly Float32Array[]): string {
   return hash.digest('hex');
 }
 
-/** Whether ffmpeg is on the PATH (CI installs it; tests that need it are skipped without). */
-export const HAS_FFMPEG = ((): boolean => {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+/** Whether ffmpeg is on the PATH (tests that need it are skipped without, except under CI: system-tools.ts). */
+export const HAS_FFMPEG = systemTool('ffmpeg', runs('ffmpeg', ['-version']), 'Install it (apt-get install ffmpeg).');
 
 /**
  * Best normalised cross-correlation between a decoded signal and its source over lags in [-maxLag, maxLag]:

@@ -4,7 +4,7 @@
  * page's `scenarios` by name. Set CHROMIUM_PATH for another Chromium; `HAS_CHROMIUM` says whether one is there.
  */
 import { build } from 'esbuild';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sirv from 'sirv';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const HAS_CHROMIUM = existsSync(CHROMIUM);
+import { CHROMIUM } from '../browser/chromium.js';
+export { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Chromium's flags for the tests: headless, software WebGL2 (--disable-gpu), no network of its own. */

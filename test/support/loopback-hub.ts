@@ -1,11 +1,12 @@
 /**
  * A model hub served by the test itself on 127.0.0.1 (random port) from a fixture folder: Hugging Face paths
  * (`/<repo>/resolve/main/<file>`) and ModelScope's file API (`/api/v1/models/<repo>/repo?Revision=master&FilePath=`),
- * with Range support and switchable faults (drop the connection part-way, ignore Range, lie about the size).
+ * with Range support and switchable faults (drop the connection part-way, ignore Range), and per-file handlers that
+ * answer in their own (hostile) way: stall, drip, lie about the size, gzip, serve something else.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 
 export interface HubRequest {
@@ -22,6 +23,8 @@ export interface LoopbackHub {
   dropAfter(file: string, bytes: number, times: number): void;
   /** Answer 200 with the whole file to Range requests. */
   ignoreRange(value: boolean): void;
+  /** Answer every request for `file` with `handler` (null: serve the folder's file again). */
+  override(file: string, handler: ((req: IncomingMessage, res: ServerResponse) => void) | null): void;
   close(): Promise<void>;
 }
 
@@ -29,12 +32,16 @@ export interface LoopbackHub {
 export async function startLoopbackHub(folder: string, repos: readonly string[]): Promise<LoopbackHub> {
   const requests: HubRequest[] = [];
   const drops = new Map<string, { bytes: number; times: number }>();
+  const overrides = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
   let ignoreRange = false;
+  const open = new Set<Socket>();
 
   const server: Server = createServer((req, res) => {
     const parsed = parse(req);
     if (!parsed) return void res.writeHead(400).end();
     requests.push({ ...parsed, range: req.headers.range });
+    const handler = overrides.get(parsed.file);
+    if (handler && repos.includes(parsed.repo)) return handler(req, res);
     let body: Buffer;
     try {
       if (!repos.includes(parsed.repo) || parsed.file.includes('/')) throw new Error('absent');
@@ -64,6 +71,11 @@ export async function startLoopbackHub(folder: string, repos: readonly string[])
     }
     res.end(body.subarray(start));
   });
+  // Connections a hostile handler left hanging are destroyed on close.
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -73,7 +85,12 @@ export async function startLoopbackHub(folder: string, repos: readonly string[])
     ignoreRange: (value) => {
       ignoreRange = value;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    override: (file, handler) => (handler ? overrides.set(file, handler) : overrides.delete(file)),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 

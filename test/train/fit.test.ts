@@ -166,6 +166,41 @@ describe('fitHead', () => {
     expect(fit.classWeights[1]! / fit.classWeights[0]!).toBeGreaterThan(5);
   });
 
+  it('trains thousands of classes without a dense (rows x classes) target table, and reports the same loss', async () => {
+    // 600 rows over 2000 classes: a dense one-hot table would be 4.8 MB on the backend (twice, with the training
+    // subset), and a whole-set loss in one go (rows x classes) is past the chunk bound, so it is summed in chunks.
+    const [rows, dim, classes] = [600, 8, 2000];
+    const embeddings = randomArray(rows * dim, 31);
+    const classIndex = Int32Array.from({ length: rows }, (_, r) => (r * 7) % classes);
+    const denseBytes = rows * classes * 4;
+    let largest = 0;
+    const fit = await fitHead(
+      { inputDim: dim, embeddings, numClasses: classes, classIndex },
+      {
+        seed: 2,
+        epochs: 1,
+        validationSplit: 0,
+        classWeights: 'none',
+        weightDecay: 0,
+        onEpoch: () => (largest = Math.max(largest, tf.memory().numBytes)),
+      },
+    );
+    expect(largest).toBeGreaterThan(0);
+    expect(largest).toBeLessThan(denseBytes / 4);
+    // The chunked loss is the float64 loss of the saved head (which takes raw embeddings) on the same rows.
+    const params = fit.layers.flatMap((layer) => {
+      const kernel = new Float64Array(layer.inFeatures * layer.outFeatures);
+      for (let o = 0; o < layer.outFeatures; o++)
+        for (let i = 0; i < layer.inFeatures; i++)
+          kernel[i * layer.outFeatures + o] = layer.weight[o * layer.inFeatures + i]!;
+      return [kernel, Float64Array.from(layer.bias)];
+    });
+    const oneHot = new Float32Array(rows * classes);
+    classIndex.forEach((c, r) => (oneHot[r * classes + c] = 1));
+    const expected = loss64(params, [[dim, classes]], embeddings, oneHot, new Float32Array(rows).fill(1), 0);
+    expect(Math.abs(fit.history[0]!.trainLoss - expected) / expected).toBeLessThan(1e-4);
+  });
+
   it('refuses bad options and targets that are not distributions with typed errors', async () => {
     const data = blobs(5, 5);
     await expect(fitHead(data, { learningRate: -1 })).rejects.toMatchObject({

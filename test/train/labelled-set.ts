@@ -6,18 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runs, systemTool } from '../support/system-tools.js';
 
 export const CLASSES = ['noise', 'sweep', 'tone'] as const;
 export type SignalClass = (typeof CLASSES)[number];
 
-export const HAS_SOX = ((): boolean => {
-  try {
-    execFileSync('sox', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export const HAS_SOX = systemTool('sox', runs('sox', ['--version']), 'Install it (apt-get install sox).');
 
 const NOISES = ['whitenoise', 'pinknoise', 'brownnoise'];
 /** Length of each recording: short, as the tiny model takes ~35 ms per second of audio. */

@@ -13,16 +13,43 @@ describe.skipIf(!HAS_CHROMIUM)('recording from the microphone', () => {
   let served: ServedPage;
   beforeAll(async () => {
     served = await servePage({
-      chromiumArgs: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
+      chromiumArgs: [
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
   }, 120_000);
   afterAll(() => served?.close());
 
   it('records, stops, and shows the server result of the recording', async () => {
-    const { page, errors } = await served.open();
+    // The microphone stream the page records is also measured here, so the test stops once 1.5 s of audio has
+    // flowed (an event from the capture path), not after a fixed wait that a loaded machine may not honour.
+    const context = await served.browser.newContext();
+    await context.addInitScript(() => {
+      const state = window as unknown as { capturedSeconds: number };
+      state.capturedSeconds = 0;
+      const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await getUserMedia(constraints);
+        const audio = new AudioContext();
+        const meter = audio.createScriptProcessor(4096, 1, 1);
+        meter.onaudioprocess = (event) => (state.capturedSeconds += event.inputBuffer.duration);
+        audio.createMediaStreamSource(stream).connect(meter);
+        meter.connect(audio.destination);
+        return stream;
+      };
+    });
+    const { page, errors } = await served.open(context);
     await page.click('#record-button');
     await page.waitForFunction(() => document.getElementById('record-button')!.textContent!.includes('Stop'));
-    await page.waitForTimeout(2000);
+    await page.waitForFunction(
+      () => (window as unknown as { capturedSeconds: number }).capturedSeconds >= 1.5,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
     await page.click('#record-button');
     await page.waitForFunction(
       () => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
@@ -38,5 +65,6 @@ describe.skipIf(!HAS_CHROMIUM)('recording from the microphone', () => {
     expect(shown).toMatchObject({ state: 'done', status: '', bars: 9 });
     expect(shown.meta).toMatch(/^recording\.(webm|ogg|m4a) · \d+\.\d\d s · server/);
     expect(errors).toEqual([]);
+    await context.close();
   });
 });
