@@ -14,7 +14,7 @@ import { AudioInputError } from '../errors.js';
 import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
 import type { AnalysisOptions } from '../results/analysis-options.js';
 import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
-import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
+import { RESERVED_OUTPUT_NAMES, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { readCompleteResult } from '../results/folder.js';
 import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
@@ -61,6 +61,8 @@ export interface AnalyzeOptions {
   readonly timeline?: boolean;
   /** --plot: timeline.svg too (implies --timeline). */
   readonly plot?: boolean;
+  /** --max-duration: longest input in seconds, longer ones fail with AUDIO_TOO_LONG (default: no bound). */
+  readonly maxDuration?: number;
 }
 
 export async function analyze(args: string[], options: AnalyzeOptions): Promise<number> {
@@ -80,7 +82,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const root = options.output === false ? null : (options.outputDir ?? defaultOutputDir());
   const folders = uniqueOutputNames(
     items.map((item) => item.key),
-    [SUMMARY_FILE],
+    RESERVED_OUTPUT_NAMES,
   );
 
   const display = loadProgressDisplay();
@@ -120,6 +122,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
       options: analysisOptions(options),
       outputDir: root,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.maxDuration === undefined ? {} : { maxDurationSeconds: options.maxDuration }),
     };
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);

@@ -10,7 +10,9 @@ import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
 import { trainHeadCommand } from './train-head.js';
 import {
+  commaList,
   fraction,
+  MAX_DURATION_HELP,
   nonNegativeInteger,
   nonNegativeNumber,
   portNumber,
@@ -71,6 +73,7 @@ export function buildProgram(): Command {
     .option('--head <dir>', "a classification head written by train-head, predicting its labels instead of the model's")
     .option('--timeline', TIMELINE_HELP, false)
     .option('--plot', PLOT_HELP, false)
+    .option('--max-duration <seconds>', MAX_DURATION_HELP, positiveNumber)
     .action(async (inputs: string[], options) => {
       if (options.resume && !options.outputDir) {
         process.stderr.write('emotion2vec: --resume needs the --output-dir of the run to finish.\n');
@@ -142,6 +145,35 @@ export function buildProgram(): Command {
     )
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
     .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
+    .option('--max-duration <seconds>', `${MAX_DURATION_HELP} (0: no bound)`, nonNegativeNumber, 1200)
+    .option(
+      '--max-inflight-mb <n>',
+      'upload bytes held at once across requests (default 4 x --max-body-mb)',
+      positiveNumber,
+    )
+    .option('--body-timeout <seconds>', 'an upload that sends nothing for this long gets 408', positiveNumber, 30)
+    .option(
+      '--request-timeout <seconds>',
+      'a whole request (headers and body) must arrive within this',
+      positiveNumber,
+      300,
+    )
+    .option('--headers-timeout <seconds>', 'request headers must arrive within this', positiveNumber, 20)
+    .option(
+      '--allowed-hosts <names>',
+      'comma-separated Host names to answer besides IP addresses, localhost and this machine (behind a proxy; * for any)',
+      commaList,
+    )
+    .option(
+      '--allowed-origins <origins>',
+      'comma-separated origins (https://app.example.org) whose pages may call the API besides this server (* for any)',
+      commaList,
+    )
+    .option(
+      '--allow-url-hosts <hosts>',
+      'with --redis: hosts or CIDR ranges POST /jobs URLs may name although they are loopback/private (* for any)',
+      commaList,
+    )
     .action(async (options) => {
       process.exitCode = await serve(options);
     });

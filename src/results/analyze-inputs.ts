@@ -33,6 +33,8 @@ export interface AnalysisRun {
   readonly outputDir: string | null;
   /** Inputs per forward pass (default: the library's, for the backend). */
   readonly batchSize?: number;
+  /** Longest audio analysed; longer inputs fail with `AUDIO_TOO_LONG` before they are decoded (default: no bound). */
+  readonly maxDurationSeconds?: number;
   /** Writes one result folder (default `writeResultFolder`; tests pass one that fails). */
   readonly writeFolder?: (
     outputRoot: string,
@@ -71,6 +73,7 @@ export async function analyzeInputs(
       {
         ...toPredictOptions(options, root === null ? 'inline' : 'folder'),
         ...(run.batchSize === undefined ? {} : { batchSize: run.batchSize }),
+        ...(run.maxDurationSeconds === undefined ? {} : { maxDurationSeconds: run.maxDurationSeconds }),
         ...(streams ? { onFrames: streams.sink } : {}),
       },
     );
