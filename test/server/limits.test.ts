@@ -6,7 +6,6 @@
  */
 import '../../src/node.js';
 import type { FastifyInstance } from 'fastify';
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { createServer, publicModelName } from '../../src/server/app.js';
@@ -14,7 +13,16 @@ import { startInferenceThread, type ThreadModel } from '../../src/server/inferen
 import { warmUp } from '../../src/model/warm-up.js';
 import { fixturePath } from '../support/fixtures.js';
 import { silentFlac } from '../hostile/make.js';
-import { audioFixture, multipart, PNG_BYTES, watchedModel, wavBytes, type Part } from './support.js';
+import {
+  audioFixture,
+  multipart,
+  multipartHead,
+  PNG_BYTES,
+  rawClient,
+  watchedModel,
+  wavBytes,
+  type Part,
+} from './support.js';
 
 let model: Emotion2Vec;
 
@@ -39,44 +47,6 @@ async function post(app: FastifyInstance, parts: readonly Part[], headers: Recor
 
 function codeOf(response: { statusCode: number; json(): unknown }): [number, string] {
   return [response.statusCode, (response.json() as { error?: { code: string } }).error?.code ?? 'ok'];
-}
-
-/** A raw HTTP/1.1 connection: the test decides when each byte goes, and reads the answer's status line. */
-function rawClient(port: number): {
-  socket: Socket;
-  write(data: string | Uint8Array): void;
-  status: Promise<number>;
-  closed: Promise<void>;
-} {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  const status = new Promise<number>((resolve, reject) => {
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
-      if (match) resolve(Number(match[1]));
-    });
-    socket.on('error', reject);
-    socket.on('close', () => reject(new Error(`closed without an answer: ${received.slice(0, 200)}`)));
-  });
-  status.catch(() => undefined);
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  socket.on('error', () => undefined);
-  return { socket, write: (data) => socket.write(data), status, closed };
-}
-
-/** The head of a multipart POST whose file part announces `fileBytes` bytes, and the rest of its body. */
-function multipartHead(fileBytes: number): { head: string; tail: string } {
-  const boundary = 'test-boundary-1234';
-  const partHead =
-    `--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="slow.wav"\r\n` +
-    'Content-Type: audio/wav\r\n\r\n';
-  const tail = `\r\n--${boundary}--\r\n`;
-  const length = partHead.length + fileBytes + tail.length;
-  const head =
-    `POST /predict_emotion HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
-    `Content-Length: ${length}\r\n\r\n${partHead}`;
-  return { head, tail };
 }
 
 describe('each client mistake gets its own 4xx and message', () => {
