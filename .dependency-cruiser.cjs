@@ -27,6 +27,8 @@ const ROOMS = {
     room('io'), room('audio'), room('backend'), room('hub'), room('model'), room('results'), room('assistant'),
     '^src/browser\\.ts$',
   ],
+  // The model in a Web Worker: both sides, exported by the browser entry.
+  worker: [room('audio'), room('backend'), room('hub'), room('layers'), room('model')],
   cli: ['^src/(?!index\\.ts$|node\\.ts$|browser\\.ts$)'],
 };
 

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { WEB_ASSET_LOADERS } from './src/web/build.js';
 
 export default defineConfig([
   {
@@ -33,5 +34,7 @@ export default defineConfig([
     // Everything bundled but the APE decoder that audio-decode names and npm does not publish.
     noExternal: [/^(?!@audio\/decode-ape$)/],
     external: ['@audio/decode-ape'],
+    // The example recording and the Chinese font subset, copied beside the script.
+    loader: { ...WEB_ASSET_LOADERS },
   },
 ]);

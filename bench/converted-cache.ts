@@ -1,15 +1,18 @@
-/** Benchmark inputs kept between runs: the synthetic base- or large-shaped model, converted as float32. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+/** Benchmark inputs kept between runs: a bench model (bench/models.ts), converted as float32. */
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchModel, convertFolder, isBenchModel, writeCheckpointFolder } from './models.js';
 
-/** The synthetic `name`-shaped model converted as float32, written once into .bench-cache/threads/<name>. */
+/** The synthetic model `name` (base, large, or either `-per-layer`) as float32, converted once into
+ * .bench-cache/threads/<name>. */
 export async function convertedModel(name: string): Promise<string> {
+  if (!isBenchModel(name)) throw new Error(`unknown model ${name}: base, large, base-per-layer or large-per-layer`);
   const folder = join('.bench-cache', 'threads', name);
   if (!existsSync(join(folder, 'model.json'))) {
-    const { convertedFiles } = await import('../test/support/converted-files.js');
-    mkdirSync(folder, { recursive: true });
-    const files = await convertedFiles(name as 'base' | 'large', 'float32');
-    for (const [file, bytes] of Object.entries(files)) writeFileSync(join(folder, file), bytes);
+    const checkpoint = join('.bench-cache', 'threads', `${name}-checkpoint`);
+    writeCheckpointFolder(benchModel(name), checkpoint);
+    await convertFolder(checkpoint, folder, 'float32');
+    rmSync(checkpoint, { recursive: true, force: true });
   }
   return folder;
 }

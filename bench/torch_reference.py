@@ -1,16 +1,21 @@
-"""The emotion2vec forward pass in plain PyTorch, for the side-by-side row of `npm run bench:torch`.
+"""The emotion2vec forward pass in plain PyTorch, for the PyTorch and ONNX rows of `npm run bench:peers`.
 
 This is NOT FunASR's code: it is the same graph written from scratch with torch.nn.functional (the math the
 TypeScript layers in src/layers implement), sized from a fixture's config.yaml and fed the fixture's synthetic
-weights, rebuilt here from the recipe in test/fixtures/README.md ("Synthetic weights"). FunASR itself cannot be
-installed in this project, so this stands in for "upstream PyTorch" when timing.
+weights, rebuilt here from the recipe in test/fixtures/README.md ("Synthetic weights"). It stands in for
+upstream PyTorch where FunASR is not installed, and its module is what the ONNX export is made from.
 
     python3 bench/torch_reference.py --fixture test/fixtures/base --check      # max |diff| vs the fixture
     python3 bench/torch_reference.py --fixture test/fixtures/large --seconds 10 --runs 3 --threads 2
     python3 bench/torch_reference.py --fixture test/fixtures/large --weights large.safetensors --seconds 10
+    python3 bench/torch_reference.py --fixture test/fixtures/large --config other/config.yaml \
+        --weights other/model.safetensors --save-outputs out/          # this graph's outputs as a reference
+    python3 bench/torch_reference.py --fixture test/fixtures/large --weights large.safetensors --export-onnx large.onnx
 
-With --weights the same weights are read from a safetensors file (float32, as `npm run bench:torch` writes it
-for both sides), so that load time and memory compare with the package loading that file.
+With --weights the same weights are read from a safetensors file (float32, as `npm run bench:peers` writes it
+for every runtime), so that load time and memory compare with the package loading that file; --config then
+names its config.yaml (default: the fixture's). `alibi_scale` with one row per block (config
+`learned_alibi_scale_per_layer: true`) scales each block's table with its own row, prenet blocks first, as upstream.
 
 Prints one JSON object on stdout. Needs torch, numpy and PyYAML (Debian: python3-torch python3-numpy python3-yaml).
 """
@@ -115,8 +120,8 @@ def parse_feature_spec(text: str) -> list:
     return layers
 
 
-def read_config(fixture: Path) -> dict:
-    conf = yaml.safe_load((fixture / "config.yaml").read_text())["model_conf"]
+def read_config(path: Path) -> dict:
+    conf = yaml.safe_load(path.read_text())["model_conf"]
     audio = conf["modalities"]["audio"]
     return {
         "dim": conf["embed_dim"],
@@ -150,21 +155,30 @@ def alibi_slopes(heads: int) -> list:
     return geometric(lower) + alibi_slopes(2 * lower)[0::2][: heads - lower]
 
 
-def alibi_bias(w: dict, cfg: dict, frames: int) -> torch.Tensor:
-    """(H, E + T, E + T): -slope_h * |i - j| times the learned per-head scale (clamped at 0); zero for extra tokens."""
+def alibi_biases(w: dict, cfg: dict, frames: int):
+    """Yields the (1, H, E + T, E + T) bias of each block in order, prenet first: -slope_h * |i - j| times the
+    learned per-head scale (clamped at 0), zero for extra tokens. A scale with one row is applied once and the
+    same tensor serves every block; one row per block scales each block's table when that block asks for it
+    (so one scaled table is held at a time), as upstream does."""
     slopes = torch.tensor(alibi_slopes(cfg["alibi_heads"]), dtype=torch.float32)
     position = torch.arange(frames)
     distance = (position[None, :] - position[:, None]).abs().neg().float()
     table = slopes[:, None, None] * distance
-    scale = w[f"{AUDIO}.alibi_scale"].clamp(min=0).reshape(-1, 1, 1)  # one row shared by every block here
-    table = table * scale
-    pad_heads = cfg["heads"] - cfg["alibi_heads"]
-    e = cfg["extra_tokens"]
-    return F.pad(table, (e, 0, e, 0, 0, pad_heads))
+    scale = w[f"{AUDIO}.alibi_scale"].clamp(min=0)
+    # (rows, heads or 1, 1, 1), from (rows, 1, heads, 1, 1) or the old 4-D layout
+    rows = scale.reshape(scale.shape[0], -1, 1, 1)
+    pad = (cfg["extra_tokens"], 0, cfg["extra_tokens"], 0, 0, cfg["heads"] - cfg["alibi_heads"])
+    blocks = cfg["prenet_depth"] + cfg["depth"]
+    if rows.shape[0] not in (1, blocks):
+        raise ValueError(f"alibi_scale has {rows.shape[0]} rows for {blocks} blocks")
+    shared = F.pad(table * rows[0], pad)[None] if rows.shape[0] == 1 else None
+    for block in range(blocks):
+        yield shared if shared is not None else F.pad(table * rows[block], pad)[None]
 
 
 def layer_norm(x, w: dict, name: str, eps: float):
-    return F.layer_norm(x, x.shape[-1:], w[f"{name}.weight"], w[f"{name}.bias"], eps)
+    # int(): the channel count is fixed, and the ONNX exporter needs it as a constant, not a traced size.
+    return F.layer_norm(x, (int(x.shape[-1]),), w[f"{name}.weight"], w[f"{name}.bias"], eps)
 
 
 def conv_features(w: dict, cfg: dict, wave: torch.Tensor) -> torch.Tensor:
@@ -186,7 +200,7 @@ def positional_encoding(w: dict, cfg: dict, x: torch.Tensor) -> torch.Tensor:
         h = F.conv1d(h, w[f"{prefix}.weight"], w[f"{prefix}.bias"], padding=k // 2, groups=cfg["pos_groups"])
         if k % 2 == 0:
             h = h[:, :, :-1]  # an even kernel gives one frame too many
-        h = F.gelu(F.layer_norm(h.transpose(1, 2), h.shape[1:2], eps=DEFAULT_LN_EPS)).transpose(1, 2)
+        h = F.gelu(F.layer_norm(h.transpose(1, 2), (int(h.shape[1]),), eps=DEFAULT_LN_EPS)).transpose(1, 2)
     return h.transpose(1, 2)
 
 
@@ -207,22 +221,32 @@ def block(w: dict, prefix: str, cfg: dict, x: torch.Tensor, bias: torch.Tensor) 
     return layer_norm(x + mlp, w, f"{prefix}.norm2", cfg["eps"])
 
 
+def normalize_waveform(wave: torch.Tensor) -> torch.Tensor:
+    """LayerNorm over the whole waveform, as upstream (F.layer_norm(wave, wave.shape)). The ONNX exporter cannot
+    take a length-dependent normalized_shape, so the export writes the formula out (mean, biased variance): it
+    differs by float32 rounding (4.8e-7 on the fixtures' waveforms) and is checked against the reference."""
+    if not torch.onnx.is_in_onnx_export():
+        return F.layer_norm(wave, wave.shape, eps=DEFAULT_LN_EPS)
+    centred = wave - wave.mean()
+    return centred / torch.sqrt((centred * centred).mean() + DEFAULT_LN_EPS)
+
+
 def forward(w: dict, cfg: dict, wave: torch.Tensor) -> dict:
     """One waveform (N,) at 16 kHz -> frames (T, D), logits and scores (9,)."""
     if cfg["normalize"]:
-        wave = F.layer_norm(wave, wave.shape, eps=DEFAULT_LN_EPS)
+        wave = normalize_waveform(wave)
     features = conv_features(w, cfg, wave[None])
     x = layer_norm(features, w, f"{AUDIO}.project_features.1", DEFAULT_LN_EPS)
     x = F.linear(x, w[f"{AUDIO}.project_features.2.weight"], w[f"{AUDIO}.project_features.2.bias"])
     x = x + positional_encoding(w, cfg, x)
     x = torch.cat([w[f"{AUDIO}.extra_tokens"].expand(x.shape[0], -1, -1), x], dim=1)
-    bias = alibi_bias(w, cfg, features.shape[1])[None]
+    biases = alibi_biases(w, cfg, features.shape[1])
 
     x = layer_norm(x, w, f"{AUDIO}.context_encoder.norm", cfg["eps"])
     for i in range(cfg["prenet_depth"]):
-        x = block(w, f"{AUDIO}.context_encoder.blocks.{i}", cfg, x, bias)
+        x = block(w, f"{AUDIO}.context_encoder.blocks.{i}", cfg, x, next(biases))
     for i in range(cfg["depth"]):
-        x = block(w, f"blocks.{i}", cfg, x, bias)
+        x = block(w, f"blocks.{i}", cfg, x, next(biases))
 
     frames = x[0, cfg["extra_tokens"] :]
     logits = F.linear(frames.mean(dim=0), w["proj.weight"], w["proj.bias"])
@@ -232,15 +256,68 @@ def forward(w: dict, cfg: dict, wave: torch.Tensor) -> dict:
 # --- parity and timing -----------------------------------------------------------------------------------------
 
 
-def check_parity(w: dict, cfg: dict, fixture: Path, input_id: str) -> dict:
-    wave = torch.from_numpy(np.load(fixture / f"{input_id}.wave16k.npy"))
+def reference_outputs(w: dict, cfg: dict, reference: Path, input_id: str) -> dict:
+    """This graph's frames, logits and scores on a reference input (its <input>.wave16k.npy)."""
+    wave = torch.from_numpy(np.load(reference / f"{input_id}.wave16k.npy"))
     with torch.inference_mode():
         out = forward(w, cfg, wave)
+    return {"wave16k": wave, **out}
+
+
+def save_outputs(outputs: dict, folder: Path, input_id: str) -> None:
+    """Writes <input>.wave16k/frames/logits/scores.npy: a reference for a config the fixtures lack."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, tensor in outputs.items():
+        np.save(folder / f"{input_id}.{name}.npy", tensor.numpy())
+
+
+def max_abs_diff(outputs: dict, reference: Path, input_id: str) -> dict:
+    """Max |diff| of frames, logits and scores against the reference's."""
     diff = {}
     for name in ("frames", "logits", "scores"):
-        expected = torch.from_numpy(np.load(fixture / f"{input_id}.{name}.npy"))
-        diff[name] = float((out[name] - expected).abs().max())
-    return {"input": input_id, "max_abs_diff": diff}
+        expected = torch.from_numpy(np.load(reference / f"{input_id}.{name}.npy"))
+        diff[name] = float((outputs[name] - expected).abs().max())
+    return {"input": input_id, "reference": str(reference), "max_abs_diff": diff}
+
+
+def blas_libraries() -> list:
+    """The BLAS this process runs on (Debian's torch calls whatever libblas.so.3 points to: the reference BLAS is
+    some 40x slower than OpenBLAS here), as the shared objects it has mapped."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.lower() or "mkl" in line.lower()}
+    return sorted(str(Path(p).resolve()) for p in paths if p.startswith("/"))
+
+
+class GraphModule(torch.nn.Module):
+    """forward() as a module, weights as buffers (initializers once exported): waveform (N,) -> frames, scores."""
+
+    def __init__(self, w: dict, cfg: dict):
+        super().__init__()
+        self.cfg = cfg
+        self.keys = list(w)
+        for i, key in enumerate(self.keys):
+            self.register_buffer(f"w{i}", w[key])  # buffer names cannot hold dots
+
+    def forward(self, wave: torch.Tensor):
+        out = forward({key: getattr(self, f"w{i}") for i, key in enumerate(self.keys)}, self.cfg, wave)
+        return out["frames"], out["scores"]
+
+
+def export_onnx(w: dict, cfg: dict, example: torch.Tensor, path: Path) -> dict:
+    """Traces this graph with torch.onnx.export (opset 16), the waveform's length and the frame count dynamic."""
+    start = time.perf_counter()
+    with torch.no_grad():
+        torch.onnx.export(
+            GraphModule(w, cfg),
+            (example,),
+            str(path),
+            input_names=["waveform"],
+            output_names=["frames", "scores"],
+            dynamic_axes={"waveform": {0: "samples"}, "frames": {0: "frames"}},
+            opset_version=16,
+            do_constant_folding=True,
+        )
+    return {"path": str(path), "bytes": path.stat().st_size, "export_ms": (time.perf_counter() - start) * 1000}
 
 
 def bench_audio(seconds: int) -> torch.Tensor:
@@ -268,26 +345,39 @@ def time_forward(w: dict, cfg: dict, seconds: int, runs: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fixture", required=True, type=Path, help="test/fixtures/base or test/fixtures/large")
+    parser.add_argument("--config", type=Path, help="config.yaml to size the graph from (default: the fixture's)")
     parser.add_argument("--weights", type=Path, help="read the weights from this safetensors file instead of rebuilding them")
-    parser.add_argument("--check", action="store_true", help="compare with the fixture's reference outputs")
-    parser.add_argument("--input", default="speech16k", help="fixture input id for --check")
+    parser.add_argument("--check", action="store_true", help="compare with the reference outputs (--reference)")
+    parser.add_argument("--reference", type=Path, help="folder of <input>.{wave16k,frames,logits,scores}.npy")
+    parser.add_argument("--input", default="speech16k", help="reference input id for --check")
+    parser.add_argument("--save-outputs", type=Path, help="write this graph's outputs on the reference input here")
+    parser.add_argument("--export-onnx", type=Path, help="write the graph as ONNX (traced on the reference input)")
     parser.add_argument("--seconds", type=int, default=0, help="time a forward pass on this much random audio")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    cfg = read_config(args.fixture)
+    cfg = read_config(args.config or args.fixture / "config.yaml")
+    reference = args.reference or args.fixture
     start = time.perf_counter()
     weights = read_safetensors(args.weights) if args.weights else load_synthetic_weights(args.fixture)
     report = {
         "torch": torch.__version__,
+        "blas": blas_libraries(),
         "threads": torch.get_num_threads(),
         "weights": "file" if args.weights else "rebuilt from the hash recipe",
         "weights_ms": (time.perf_counter() - start) * 1000,
     }
-    if args.check:
-        report["parity"] = check_parity(weights, cfg, args.fixture, args.input)
+    if args.check or args.save_outputs:
+        outputs = reference_outputs(weights, cfg, reference, args.input)
+        if args.save_outputs:
+            save_outputs(outputs, args.save_outputs, args.input)
+        if args.check:
+            report["parity"] = max_abs_diff(outputs, reference, args.input)
+    if args.export_onnx:
+        example = torch.from_numpy(np.load(reference / f"{args.input}.wave16k.npy"))
+        report["onnx"] = export_onnx(weights, cfg, example, args.export_onnx)
     if args.seconds > 0:
         report["timing"] = time_forward(weights, cfg, args.seconds, args.runs)
     report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

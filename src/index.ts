@@ -23,7 +23,7 @@ export {
   type LoadOptions,
   type PredictOptions,
 } from './model/emotion2vec.js';
-export type { BackendName } from './backend/select.js';
+export type { BackendChoice, BackendName } from './backend/select.js';
 export type { Emotion2VecConfig } from './model/config.js';
 export type { ConvLayerSpec } from './layers/conv-feature-extractor.js';
 export type { LoadReport } from './layers/parameters.js';

@@ -1,7 +1,7 @@
 /**
  * Choosing the TensorFlow.js backend. `'auto'` takes the fastest one this runtime has: in Node the native
  * 'tensorflow' backend when @tensorflow/tfjs-node(-gpu) is installed, else wasm, else the plain-JS cpu; in a
- * browser webgpu or webgl when registered, else wasm, else cpu. Backends are process-wide in tfjs, so the
+ * browser webgpu where there is an adapter, else webgl, else wasm, else cpu (`onBackendChosen` says which). Backends are process-wide in tfjs, so the
  * last model loaded decides which one runs.
  *
  * Importing this module only registers the cpu and wasm backends with tfjs (their packages' own import effect);
@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { BackendError } from '../errors.js';
+import { BackendError, InferenceError, quote } from '../errors.js';
 import { registerWasmKernels } from './wasm/kernels.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
@@ -20,6 +20,16 @@ export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'we
 export interface BackendOptions {
   /** Folder (URL or path, ending in '/') or per-file map of the wasm backend's .wasm files. */
   readonly wasmPaths?: string | Record<string, string>;
+  /** Told which backend was chosen and why the ones before it were passed over (see {@link BackendChoice}). */
+  readonly onBackendChosen?: (choice: BackendChoice) => void;
+}
+
+/** What {@link selectBackend} chose: the backend now in use, and each one tried before it with the reason it was passed over. */
+export interface BackendChoice {
+  /** The backend now in use ('webgpu', 'webgl', 'wasm', 'cpu', 'tensorflow'). */
+  readonly backend: string;
+  /** Each backend tried before it, in order, with the reason it was passed over. */
+  readonly skipped: readonly { readonly backend: string; readonly reason: string }[];
 }
 
 /** What a runtime tells backend selection; installed by its entry point (src/node.ts, src/browser.ts). */
@@ -69,15 +79,22 @@ let wasmPathsSet = false;
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<string> {
   const candidates = requested === 'auto' ? hooks.preferredBackends : [requested];
   const reasons: string[] = [];
+  const skipped: { backend: string; reason: string }[] = [];
+  const chosen = (name: string): string => {
+    options.onBackendChosen?.({ backend: name, skipped });
+    return activated(name);
+  };
   for (const name of candidates) {
     const problem = await prepare(name, options);
-    if (problem === null && isActive(name)) return activated(name);
+    if (problem === null && isActive(name)) return chosen(name);
     if (problem === null && (await start(name))) {
       await tf.ready();
       if (requested === 'auto' && name === 'cpu' && reasons.length > 0) warnSlowCpuOnce(reasons);
-      return activated(name);
+      return chosen(name);
     }
-    reasons.push(`${name}: ${problem ?? initialisationHint(name)}`);
+    const reason = problem ?? initialisationHint(name);
+    reasons.push(`${name}: ${reason}`);
+    skipped.push({ backend: name, reason });
   }
   throw new BackendError(
     'BACKEND_UNAVAILABLE',
@@ -174,10 +191,51 @@ function installHint(name: string): string {
     case 'tensorflow':
       return 'Install @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (CUDA) at the same version as @tensorflow/tfjs-core, or use backend "wasm".';
     case 'webgl':
-      return "Import '@tensorflow/tfjs-backend-webgl' before loading the model (browser only).";
+      return 'WebGL runs in browsers only (the browser entry loads @tensorflow/tfjs-backend-webgl itself); use backend "wasm" or "auto".';
     case 'webgpu':
-      return "Import '@tensorflow/tfjs-backend-webgpu' before loading the model (browsers with WebGPU only).";
+      return 'WebGPU runs in browsers that offer an adapter (the browser entry loads @tensorflow/tfjs-backend-webgpu itself); use backend "webgl", "wasm" or "auto".';
     default:
       return 'Use one of: auto, tensorflow, wasm, cpu, webgl, webgpu.';
   }
+}
+
+/** The part of a WebGPU device asked here (typed loosely: the project builds without WebGPU's DOM types). */
+interface GpuDeviceLike {
+  readonly limits: { readonly maxBufferSize: number };
+  pushErrorScope(filter: 'validation' | 'out-of-memory'): void;
+  popErrorScope(): Promise<{ readonly message: string } | null>;
+}
+
+function activeWebgpuDevice(): GpuDeviceLike | null {
+  if (!isActive('webgpu')) return null;
+  return (tf.backend() as unknown as { device?: GpuDeviceLike }).device ?? null;
+}
+
+/**
+ * Runs `work` and, on WebGPU, rejects with `INFERENCE_FAILED` when the GPU refused part of it meanwhile. WebGPU
+ * answers a tensor larger than the device's `maxBufferSize` (or a GPU out of memory) with zeros and a console
+ * warning, never an exception: without this check the result would be silently wrong. Elsewhere `work` runs as
+ * it is (the other backends throw).
+ */
+export async function checkedOnGpu<T>(work: () => Promise<T>): Promise<T> {
+  const device = activeWebgpuDevice();
+  if (!device) return work();
+  device.pushErrorScope('out-of-memory');
+  device.pushErrorScope('validation');
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const validation = await device.popErrorScope();
+    const memory = await device.popErrorScope();
+    const refused = validation ?? memory;
+    if (refused)
+      throw new InferenceError(
+        'INFERENCE_FAILED',
+        `WebGPU refused part of the work (${quote(refused.message, 200)}), so its results would be wrong: a tensor ` +
+          `was larger than this GPU allows (maxBufferSize ${device.limits.maxBufferSize} bytes) or the GPU ran out ` +
+          "of memory. Use a smaller batchSize or maxFullPassSeconds, or backend 'webgl' or 'wasm'.",
+      );
+  }
+  return result;
 }

@@ -26,7 +26,8 @@ export function alibiSlopes(heads: number): number[] {
 
 /**
  * The unscaled float32 table (heads, T, T): slope_h * -|i - j|, rounded to float32 as upstream computes it
- * (float32 slopes times integer distances).
+ * (float32 slopes times integer distances). Made in JS, element by element: the reference `blockBias` is
+ * checked against bit for bit.
  */
 export function alibiTable(heads: number, time: number): Float32Array {
   const slopes = alibiSlopes(heads).map(Math.fround);
@@ -67,23 +68,54 @@ export class AlibiBias {
     );
   }
 
+  /** Whether every block has its own scale (so its own table); otherwise one table serves all blocks. */
+  get perBlock(): boolean {
+    return this.options.perLayer;
+  }
+
   /**
-   * The scaled bias of every block, in order (prenet blocks first), each (numHeads, E + T, E + T).
+   * The scaled bias of one block (prenet blocks count first), (numHeads, E + T, E + T): a new tensor the caller
+   * disposes. A forward pass builds each block's table when the block runs, so it holds one table at a time
+   * whether or not the scale is per block (the large shape's 24 tables of 10 s are 382 MiB together).
+   */
+  blockBias(time: number, block: number): tf.Tensor3D {
+    return tf.tidy(() => {
+      const { numHeads, numAlibiHeads, numExtraTokens, perLayer } = this.options;
+      const size = numExtraTokens + time;
+      const scale = tf.squeeze(tf.slice(this.scale.value, [perLayer ? block : 0, 0, 0, 0], [1, -1, -1, -1]), [0]);
+      const slopes = tf.tensor3d(alibiSlopes(numAlibiHeads), [numAlibiHeads, 1, 1]);
+      const distances = tf.tensor3d(paddedDistances(time, numExtraTokens), [1, size, size]);
+      // float32 slope times an exact integer distance is rounded once, as in alibiTable; then times the scale,
+      // as upstream. Two products on the backend instead of a table made in JS and padded: the same bits,
+      // cheap enough to repeat for every block. Extra tokens' rows and columns come out +0 (distance +0).
+      const scaled = tf.mul(tf.mul(slopes, distances), scale) as tf.Tensor3D;
+      if (numAlibiHeads === numHeads) return scaled;
+      return tf.concat([scaled, tf.zeros([numHeads - numAlibiHeads, size, size])], 0);
+    });
+  }
+
+  /**
+   * The scaled bias of every block, in order (prenet blocks first), each (numHeads, E + T, E + T), all built
+   * at once (layer tests; a forward pass takes one block's at a time from `blockBias`).
    * Blocks that share one scale share one tensor.
    */
   biases(time: number): tf.Tensor3D[] {
-    return tf.tidy(() => {
-      const { numHeads, numAlibiHeads, numExtraTokens, totalBlocks, perLayer } = this.options;
-      const table = tf.tensor3d(alibiTable(numAlibiHeads, time), [numAlibiHeads, time, time]);
-      const scaleRows = tf.unstack(this.scale.value) as tf.Tensor3D[]; // each (heads, 1, 1)
-      const scaled = scaleRows.map((scale) =>
-        tf.pad(tf.mul(table, scale), [
-          [0, numHeads - numAlibiHeads],
-          [numExtraTokens, 0],
-          [numExtraTokens, 0],
-        ]),
-      ) as tf.Tensor3D[];
-      return Array.from({ length: totalBlocks }, (_, block) => scaled[perLayer ? block : 0]!);
-    });
+    const { totalBlocks } = this.options;
+    if (!this.perBlock) return Array<tf.Tensor3D>(totalBlocks).fill(this.blockBias(time, 0));
+    return Array.from({ length: totalBlocks }, (_, block) => this.blockBias(time, block));
   }
+}
+
+/**
+ * -|i - j| over E + T positions, 0 in the rows and columns of the E extra tokens (they get no bias): (E + T)^2
+ * float32, with -0 on the diagonal as upstream's `-abs(i - j)` has it.
+ */
+function paddedDistances(time: number, numExtraTokens: number): Float32Array {
+  const size = numExtraTokens + time;
+  const distances = new Float32Array(size * size);
+  for (let i = 0; i < time; i++) {
+    const row = (numExtraTokens + i) * size + numExtraTokens;
+    for (let j = 0; j < time; j++) distances[row + j] = -Math.abs(i - j);
+  }
+  return distances;
 }

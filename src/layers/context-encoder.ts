@@ -22,11 +22,14 @@ export class ContextEncoder {
     );
   }
 
-  /** @param biases one attention bias per prenet block (or null for none). */
-  apply(x: tf.Tensor3D, biases: (tf.Tensor | null)[], stage: StageHook = runStage): tf.Tensor3D {
+  /**
+   * @param biasOf the attention bias of prenet block i (or null for none), asked for as that block runs, so the
+   *   caller can build each block's bias when it is needed.
+   */
+  apply(x: tf.Tensor3D, biasOf: (block: number) => tf.Tensor | null, stage: StageHook = runStage): tf.Tensor3D {
     let h = this.inputNorm ? stage('prenet.norm', () => this.inputNorm!.apply(x) as tf.Tensor3D) : x;
     this.blocks.forEach((block, i) => {
-      const next = block.apply(h, biases[i] ?? null, scopedStage(stage, `prenet${i}`));
+      const next = block.apply(h, biasOf(i), scopedStage(stage, `prenet${i}`));
       if (h !== x) h.dispose();
       h = next;
     });

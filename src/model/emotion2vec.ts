@@ -7,7 +7,7 @@ import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio 
 import { checkMaxDuration } from '../audio/duration-limit.js';
 import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
-import { selectBackend, type BackendName } from '../backend/select.js';
+import { checkedOnGpu, selectBackend, type BackendChoice, type BackendName } from '../backend/select.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { minimumSamples, type Emotion2VecConfig } from './config.js';
@@ -156,6 +156,12 @@ export class Emotion2Vec {
       readonly notes: readonly string[];
     },
     head: TrainedHead | null = null,
+    /**
+     * The backend `load` chose, and each one tried before it with the reason it was passed over: with `backend:
+     * 'auto'` in a browser, e.g. `{ backend: 'webgl', skipped: [{ backend: 'webgpu', reason: 'the browser has
+     * WebGPU but gave no adapter ...' }] }`. {@link backend} says what runs now.
+     */
+    readonly backendChoice: BackendChoice = { backend: tf.getBackend(), skipped: [] },
   ) {
     this.network = network;
     this.head = head;
@@ -178,7 +184,8 @@ export class Emotion2Vec {
    * `iic/emotion2vec_plus_base`...), downloaded once into the cache and converted there.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
-    await selectBackend(options.backend ?? 'auto', options);
+    let choice: BackendChoice | undefined;
+    await selectBackend(options.backend ?? 'auto', { ...options, onBackendChosen: (chosen) => (choice = chosen) });
     const contents = await readModelContents(await resolveModelSource(source, options), options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
     if (headWeights)
@@ -197,6 +204,7 @@ export class Emotion2Vec {
       network,
       { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes },
       head,
+      choice,
     );
   }
 
@@ -288,10 +296,12 @@ export class Emotion2Vec {
     for (let start = 0; start < ready.length; start += batchSize) {
       const group = ready.slice(start, start + batchSize);
       try {
-        const predictions = await this.run(
-          group.map((item) => item.audio),
-          group.map((item) => item.index),
-          options,
+        const predictions = await checkedOnGpu(() =>
+          this.run(
+            group.map((item) => item.audio),
+            group.map((item) => item.index),
+            options,
+          ),
         );
         group.forEach((item, i) => (results[item.index] = { ok: true, prediction: predictions[i]! }));
       } catch (error) {
@@ -372,7 +382,7 @@ export class Emotion2Vec {
     work: () => Promise<T>,
   ): Promise<{ ok: true; prediction: T } | { ok: false; error: Emotion2VecError }> {
     try {
-      return { ok: true, prediction: await work() };
+      return { ok: true, prediction: await checkedOnGpu(work) };
     } catch (error) {
       return { ok: false, error: this.inferenceFailure(error) };
     }

@@ -129,14 +129,15 @@ export class Emotion2VecEncoder {
         const tokens = tf.tile(this.extraTokens.value, [batch, 1, 1]) as tf.Tensor3D;
         x = tf.concat([tokens, x], 1);
       }
-      const biases = this.attentionBiases(time, padded ? frameLengths : null, stage);
+      const biases = new BlockBiases(this.alibi ?? null, time, padded ? this.keyMask(frameLengths, time) : null, stage);
 
-      x = this.prenet.apply(x, biases.slice(0, this.config.prenetDepth), stage);
+      x = this.prenet.apply(x, (i) => biases.of(i), stage);
       keep('context_encoder', x);
       this.blocks.forEach((block, i) => {
-        x = block.apply(x, biases[this.config.prenetDepth + i] ?? null, scopedStage(stage, `block${i}`));
+        x = block.apply(x, biases.of(this.config.prenetDepth + i), scopedStage(stage, `block${i}`));
         keep(`block${i}`, x);
       });
+      biases.dispose();
       if (this.finalNorm) x = stage('final_norm', () => this.finalNorm!.apply(x) as tf.Tensor3D);
 
       const frames =
@@ -150,36 +151,62 @@ export class Emotion2VecEncoder {
     };
   }
 
-  /**
-   * One attention bias per block (prenet first): ALiBi (if used) plus -1e9 on padded keys (if any item is
-   * padded), shaped to broadcast over (B, H, N, N). Null where a block needs no bias.
-   */
-  private attentionBiases(time: number, frameLengths: number[] | null, stage: StageHook): (tf.Tensor | null)[] {
-    const totalBlocks = this.config.prenetDepth + this.config.depth;
-    let alibi: (tf.Tensor | null)[] = Array(totalBlocks).fill(null);
-    if (this.alibi) {
-      const { alibi: scaled } = this;
-      // Timed as one stage: the hook takes one tensor, and every block's table is ready when the first is.
-      stage('alibi', () => {
-        alibi = scaled.biases(time);
-        return alibi[0]!;
-      });
-    }
-    if (!frameLengths) return alibi;
-
+  /** (B, 1, 1, N): 0 for extra tokens and real frames, -1e9 on padded keys, added to every block's bias. */
+  private keyMask(frameLengths: number[], time: number): tf.Tensor4D {
     const numExtra = this.config.numExtraTokens;
-    const keyMask = tf.tidy(() => {
+    return tf.tidy(() => {
       const valid = sequenceMask(
         frameLengths.map((n) => n + numExtra),
         time + numExtra,
       );
-      // (B, 1, 1, N): 0 for extra tokens and real frames, -1e9 for padding.
       return tf.reshape(tf.mul(tf.sub(1, valid), MASKED_SCORE), [frameLengths.length, 1, 1, time + numExtra]);
     });
-    const combined = new Map<tf.Tensor | null, tf.Tensor>();
-    return alibi.map((bias) => {
-      if (!combined.has(bias)) combined.set(bias, bias ? tf.add(tf.expandDims(bias, 0), keyMask) : keyMask);
-      return combined.get(bias)!;
-    });
+  }
+}
+
+/**
+ * The attention bias of each block of one pass: ALiBi (if used) plus the key mask (if any item is padded),
+ * shaped to broadcast over (B, H, N, N); null where a block needs none. Built when a block asks for it, and a
+ * block's own table is freed when the next block asks, so a pass holds one block's bias whether the ALiBi
+ * scale is shared or per block: memory that does not depend on the config.
+ */
+class BlockBiases {
+  private current: { readonly block: number; readonly bias: tf.Tensor | null } | null = null;
+
+  constructor(
+    private readonly alibi: AlibiBias | null,
+    private readonly time: number,
+    private readonly keyMask: tf.Tensor4D | null,
+    private readonly stage: StageHook,
+  ) {}
+
+  /** The bias of `block` (prenet blocks count first). Valid until a later block's is asked for. */
+  of(block: number): tf.Tensor | null {
+    const { alibi, keyMask } = this;
+    const shared = !alibi?.perBlock;
+    if (this.current && (shared || this.current.block === block)) return this.current.bias;
+    this.release();
+    let bias: tf.Tensor | null = keyMask;
+    if (alibi) {
+      bias = this.stage('alibi', () => alibi.blockBias(this.time, block));
+      if (keyMask) {
+        const table = bias;
+        bias = tf.tidy(() => tf.add(tf.expandDims(table, 0), keyMask));
+        table.dispose();
+      }
+    }
+    this.current = { block, bias };
+    return bias;
+  }
+
+  /** Frees whatever is still held (the last block's bias and the key mask). */
+  dispose(): void {
+    this.release();
+    this.keyMask?.dispose();
+  }
+
+  private release(): void {
+    if (this.current?.bias && this.current.bias !== this.keyMask) this.current.bias.dispose();
+    this.current = null;
   }
 }

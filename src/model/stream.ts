@@ -63,6 +63,7 @@ export class SpeechStream {
         options.mediaStream,
         (chunk, sampleRate) => this.pushLive(chunk, sampleRate),
         rate,
+        (error) => options.onError?.(error),
       );
   }
 

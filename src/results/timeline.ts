@@ -5,6 +5,7 @@
 import { printable } from '../errors.js';
 import type { TimelineEntry } from '../model/segment-runner.js';
 import { labelNames } from './record.js';
+import { csvField, escapeXml, formatSeconds, timeTicks } from './score-chart.js';
 
 /** One colour per label, in label order (colour-blind-friendly Tableau 10). */
 const PALETTE = [
@@ -52,10 +53,6 @@ export function timelineToCsv(timeline: readonly TimelineEntry[], labels: readon
     ...labels.map((_, i) => (entry.scores[i] === undefined ? '' : entry.scores[i]!.toFixed(6))),
   ]);
   return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
-}
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 export interface TimelineSvgOptions {
@@ -135,28 +132,4 @@ export function timelineToSvg(
   );
   parts.push('</svg>');
   return parts.join('\n') + '\n';
-}
-
-/** About 8 round tick values across the duration. */
-function timeTicks(duration: number): number[] {
-  if (!(duration > 0)) return [0];
-  const steps = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
-  const step = steps.find((s) => duration / s <= 8) ?? 7200;
-  const ticks: number[] = [];
-  for (let t = 0; t <= duration + 1e-9; t += step) ticks.push(t);
-  return ticks;
-}
-
-function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds - m * 60);
-  return `${m}:${String(s).padStart(2, '0')}`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(
-    /[<>&"']/g,
-    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
-  );
 }

@@ -1,39 +1,71 @@
 /**
- * The page's script: pick, drop or record audio, send it to `POST /predict_emotion` or run the same model in
- * the page (WebGL, else wasm; the converted model fetched from the server once and kept in the Cache API),
- * then show the top emotion, a bar per score, the quality warnings and the timeline, and offer result.json and
- * embedding.npy. Both modes build the same result record (src/results/record.ts).
+ * The page's script, the Emotion2Vec+ Large WebUI's controls on this project's server: load a file (pick, drop,
+ * record, or the bundled example), choose utterance or frame granularity and whether to extract the embedding, and
+ * start; the model runs on the server (`POST /predict_emotion`) or in the page itself (the same model, WebGL or
+ * wasm). The result shows as the WebUI shows it, with every score, the emotion curve (frame mode), the timeline
+ * (files over 30 s), the processing log and the downloads. Both modes build the same result record
+ * (src/results/record.ts).
+ *
+ * A file runs when "Start" is pressed, as in the WebUI: the options are chosen after the file, a long file never
+ * starts by accident, and the same file runs again with other options in one click. The example and a finished
+ * recording start at once, since their whole point is to see a result.
  */
 import './style.css';
+import exampleAudio from './assets/example.ogg';
 import { extensionForMimeType } from '../audio/formats.js';
-import { Emotion2Vec } from '../browser.js';
 import { encodeNpy } from '../io/npy.js';
+import { DEFAULT_MAX_FULL_PASS_SECONDS, type Granularity } from '../model/emotion2vec.js';
 import { outputKey } from '../results/output-key.js';
 import { labelNames, toInlineRecord, type ErrorRecord, type ResultRecord } from '../results/record.js';
-import { emojiFor } from './emoji.js';
-import { renderTimeline } from './timeline.js';
+import { frameScoresSeries, scoreSeriesToCsv } from '../results/score-chart.js';
+import { timelineToCsv } from '../results/timeline.js';
+import { probeDuration } from './audio-file.js';
+import { InPageModel, type PageModelInfo } from './in-page-model.js';
+import { formatBytes, ProcessingLog } from './processing-log.js';
+import { ProgressView, SpeedMemory } from './progress.js';
+import { clearResult, faceElement, showResult, type ShownResult } from './result-view.js';
+import { postForm } from './upload.js';
 
 type Mode = 'server' | 'page';
-type PageResult = ResultRecord;
 
 interface Health {
-  model: string;
-  backend: string;
-  pageModel: { url: string; fingerprint: string } | null;
+  readonly model: string;
+  readonly backend: string;
+  readonly pageModel: PageModelInfo | null;
 }
 
-const CACHE_PREFIX = 'emotion2vec-model-';
+/** What one run is asked to do. */
+interface RunOptions {
+  readonly granularity: Granularity;
+  readonly embedding: boolean;
+  /** Files over one full pass (30 s), or of unknown length, get a timeline of their speech segments. */
+  readonly timeline: boolean;
+}
+
+/** Past this many seconds a file gets its timeline without being asked: the length the model runs in one pass. */
+const TIMELINE_FROM_SECONDS = DEFAULT_MAX_FULL_PASS_SECONDS;
 
 function element<T extends HTMLElement = HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
 }
 
-const state: { health: Health | null; model: Promise<Emotion2Vec> | null; last: PageResult | null; busy: boolean } = {
-  health: null,
-  model: null,
-  last: null,
+const state = {
+  health: null as Health | null,
+  inPage: new InPageModel(null),
+  file: null as File | null,
+  fileUrl: null as string | null,
+  /** Seconds, from the media element; null when the browser cannot tell. */
+  duration: null as number | null,
+  shown: null as ShownResult | null,
   busy: false,
 };
+const speeds = new SpeedMemory();
+const log = new ProcessingLog(element<HTMLOListElement>('log'));
+const progress = new ProgressView(
+  element('progress'),
+  element<HTMLProgressElement>('progress-bar'),
+  element('progress-text'),
+);
 
 function setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
   const status = element('status');
@@ -41,141 +73,192 @@ function setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
   status.dataset.kind = kind;
 }
 
-function selectedMode(): Mode {
-  return (document.querySelector<HTMLInputElement>('input[name="mode"]:checked')?.value as Mode) ?? 'server';
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
+
+function checked(name: string): string | undefined {
+  return document.querySelector<HTMLInputElement>(`input[name="${name}"]:checked`)?.value;
+}
+
+function selectedMode(): Mode {
+  return (checked('mode') as Mode | undefined) ?? 'server';
+}
+
+/** The record's one-line summary for the log: "happy 85.3% (开心)". */
+function summary(record: ResultRecord): string {
+  if (!record.emotion || record.confidence === null) return 'no labels (embedding-only model)';
+  return `${record.emotion} ${(record.confidence * 100).toFixed(1)}%${record.emotion_zh ? ` (${record.emotion_zh})` : ''}`;
+}
+
+function updateStartButton(): void {
+  element<HTMLButtonElement>('start-button').disabled = state.busy || state.file === null;
+}
+
+/** Counts file loads, so that a slow probe of an earlier file never overrides a later one. */
+let loads = 0;
 
 /**
- * fetch for the model's files that answers from the Cache API when it can: the weights cross the network once
- * per model (the cache is named by the model's fingerprint, so a new model never mixes with old shards).
+ * Makes `file` the one to analyse: its name, size and a player at once, its duration once the browser has read it
+ * (then "Start" is enabled); the old result goes.
  */
-function cachedFetch(cacheName: string): typeof fetch {
-  return async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!('caches' in globalThis)) return fetch(input, init);
-    const cache = await caches.open(cacheName);
-    const hit = await cache.match(url);
-    if (hit) return hit;
-    const response = await fetch(input, init);
-    if (response.ok) await cache.put(url, response.clone());
-    return response;
-  };
-}
-
-/** Drops caches of models this server no longer serves. */
-async function forgetOtherModels(keep: string): Promise<void> {
-  if (!('caches' in globalThis)) return;
-  for (const name of await caches.keys()) if (name.startsWith(CACHE_PREFIX) && name !== keep) await caches.delete(name);
-}
-
-/** The in-page model, loaded on first use: WebGL when the browser has it, else wasm. */
-function pageModel(): Promise<Emotion2Vec> {
-  state.model ??= (async () => {
-    const info = state.health?.pageModel;
-    if (!info) throw new Error('This server does not offer its model to the page (it was started without one).');
-    const cacheName = `${CACHE_PREFIX}${info.fingerprint}`;
-    await forgetOtherModels(cacheName);
-    await import('@tensorflow/tfjs-backend-webgl');
-    return Emotion2Vec.load(new URL(info.url, location.href).href, {
-      backend: 'auto',
-      wasmPaths: '/wasm/',
-      fetch: cachedFetch(cacheName),
-    });
-  })();
-  state.model.catch(() => (state.model = null));
-  return state.model;
-}
-
-async function predictOnServer(file: File): Promise<PageResult> {
-  const form = new FormData();
-  form.append('audio', file, file.name);
-  form.append('embedding', 'true');
-  const response = await fetch('/predict_emotion', { method: 'POST', body: form });
-  const body = (await response.json()) as PageResult | ErrorRecord;
-  if ('error' in body) throw new Error(`${body.error.code}: ${body.error.message}`);
-  return body;
-}
-
-async function predictInPage(file: File): Promise<PageResult> {
-  const model = await pageModel();
-  const prediction = await model.predict(file, { embedding: true });
-  const key = outputKey(file.name);
-  return toInlineRecord(prediction, {
-    input: file.name,
-    key,
-    model: state.health?.model ?? 'page',
-    granularity: 'utterance',
-  });
-}
-
-function renderResult(result: PageResult, mode: Mode, backend: string): void {
-  element('result-panel').hidden = false;
-  element('top-emoji').textContent = emojiFor(result.emotion);
-  element('top-name').textContent = result.emotion
-    ? `${result.emotion_zh ?? ''} ${result.emotion}`.trim()
-    : 'no labels (embedding-only model)';
-  element('top-confidence').textContent =
-    result.confidence === null ? '' : `${(result.confidence * 100).toFixed(1)}% confidence`;
-
-  const bars = element('score-bars');
-  bars.replaceChildren(
-    ...result.scores.map((score) => {
-      const item = document.createElement('li');
-      item.dataset.label = score.label;
-      item.dataset.score = String(score.score);
-      if (score.en === result.emotion) item.classList.add('top');
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = `${emojiFor(score.en)} ${score.zh ?? ''} ${score.en}`;
-      const bar = document.createElement('span');
-      bar.className = 'bar';
-      const fill = document.createElement('span');
-      fill.style.width = `${(score.score * 100).toFixed(2)}%`;
-      bar.append(fill);
-      const value = document.createElement('span');
-      value.className = 'value';
-      value.textContent = `${(score.score * 100).toFixed(1)}%`;
-      item.append(name, bar, value);
-      return item;
-    }),
-  );
-
-  const warnings = element('warnings');
-  warnings.replaceChildren(
-    ...result.quality.warnings.map((warning) => {
-      const item = document.createElement('li');
-      item.textContent = `⚠ ${warning.message}`;
-      item.dataset.code = warning.code;
-      return item;
-    }),
-  );
-  renderTimeline(element('timeline'), result);
-  element('download-npy').toggleAttribute('disabled', !result.embedding?.data);
-  element('result-meta').textContent =
-    `${result.input} · ${result.duration.toFixed(2)} s · ${mode === 'server' ? `server (${state.health?.backend ?? '?'})` : `this page (${backend})`} · ${result.model}`;
-}
-
-async function analyse(file: File): Promise<void> {
-  if (state.busy) return;
-  state.busy = true;
-  const mode = selectedMode();
-  document.body.dataset.state = 'working';
+async function loadFile(file: File): Promise<void> {
+  if (state.busy) {
+    setStatus('Wait for the current run to finish before loading another file.', 'error');
+    return;
+  }
+  const load = ++loads;
+  clearResult();
+  setStatus('');
+  if (state.fileUrl) URL.revokeObjectURL(state.fileUrl);
+  const url = URL.createObjectURL(file);
+  Object.assign(state, { file: null, fileUrl: url, duration: null, shown: null });
+  updateStartButton();
+  element('file-info').hidden = false;
   element('file-name').textContent = file.name;
-  setStatus(mode === 'server' ? 'Analysing on the server…' : 'Loading the model into this page (once) and analysing…');
+  element('file-facts').textContent = formatBytes(file.size);
+  element<HTMLAudioElement>('preview').src = url;
+  const duration = await probeDuration(url);
+  if (load !== loads) return;
+  Object.assign(state, { file, duration });
+  element('file-facts').textContent =
+    `${formatBytes(file.size)} · ${duration === null ? 'duration unknown' : `${duration.toFixed(2)} s`}`;
+  updateStartButton();
+  document.body.dataset.state = 'loaded';
+}
+
+/** Runs the loaded file with the chosen options, in the chosen mode, and shows the result or the error. */
+async function analyse(): Promise<void> {
+  const file = state.file;
+  if (state.busy || !file) return;
+  const duration = state.duration;
+  const mode = selectedMode();
+  const options: RunOptions = {
+    granularity: checked('granularity') === 'frame' ? 'frame' : 'utterance',
+    embedding: element<HTMLInputElement>('embedding-switch').checked,
+    timeline: duration === null || duration > TIMELINE_FROM_SECONDS,
+  };
+  state.busy = true;
+  updateStartButton();
+  clearResult();
+  state.shown = null;
+  setStatus('');
+  document.body.dataset.state = 'working';
+  log.begin();
+  log.add(
+    '文件 file',
+    `${file.name} · ${formatBytes(file.size)} · ${duration === null ? 'duration unknown' : `${duration.toFixed(2)} s`}`,
+  );
+  const timelineWhy = duration === null ? ' (duration unknown)' : ` (over ${TIMELINE_FROM_SECONDS} s)`;
+  log.add(
+    '设置 options',
+    `${options.granularity} · embedding ${options.embedding ? 'on' : 'off'} · ` +
+      `timeline ${options.timeline ? `on${timelineWhy}` : 'off'} · ${mode === 'server' ? 'on the server' : 'in this page'}`,
+  );
   try {
-    const result = mode === 'server' ? await predictOnServer(file) : await predictInPage(file);
-    const backend = mode === 'page' ? (await pageModel()).backend : '';
-    state.last = result;
-    renderResult(result, mode, backend);
+    const shown =
+      mode === 'server' ? await runOnServer(file, options, duration) : await runInPage(file, options, duration);
+    const { record } = shown;
+    const warnings = record.quality.warnings.map((warning) => warning.code).join(', ') || 'none';
+    log.add('音频 audio', `${record.duration.toFixed(2)} s · ${record.frames} frames · quality warnings: ${warnings}`);
+    log.add('结果 result', summary(record));
+    state.shown = shown;
+    showResult(shown);
     document.body.dataset.mode = mode;
     document.body.dataset.state = 'done';
-    setStatus('');
   } catch (error) {
+    clearResult();
+    setStatus(messageOf(error), 'error');
+    log.add('错误 error', messageOf(error), 'error');
     document.body.dataset.state = 'error';
-    setStatus(error instanceof Error ? error.message : String(error), 'error');
   } finally {
+    progress.done();
     state.busy = false;
+    updateStartButton();
   }
+}
+
+/** `POST /predict_emotion` with the options as form fields, showing the upload, then the server's time. */
+async function runOnServer(file: File, options: RunOptions, duration: number | null): Promise<ShownResult> {
+  const form = new FormData();
+  form.append('audio', file, file.name);
+  form.append('granularity', options.granularity);
+  form.append('embedding', String(options.embedding));
+  // Frame mode draws its curve from the speech segments when the server sends no per-frame scores.
+  form.append('timeline', String(options.timeline || options.granularity === 'frame'));
+  const speedKey = `server:${state.health?.model ?? ''}`;
+  const began = performance.now();
+  let sent = began;
+  progress.measured('upload', '上传中 Uploading…', 0);
+  const { status, body } = await postForm('/predict_emotion', form, {
+    onUploadProgress: (loaded, total) =>
+      progress.measured(
+        'upload',
+        `上传中 Uploading ${total > 0 ? Math.round((loaded / total) * 100) : 0}% (${formatBytes(loaded)} of ${formatBytes(total)})`,
+        total > 0 ? loaded / total : null,
+      ),
+    onUploaded: () => {
+      sent = performance.now();
+      log.add('上传 upload', `${formatBytes(file.size)} sent in ${((sent - began) / 1000).toFixed(2)} s`);
+      const estimate = duration === null ? null : speeds.estimate(speedKey, duration);
+      progress.timed('server', '服务器分析中 Analysing on the server', estimate);
+    },
+  });
+  const seconds = (performance.now() - sent) / 1000;
+  const answer = body as ResultRecord | ErrorRecord;
+  if ('error' in answer) {
+    log.add('服务器 server', `answered ${status} after ${seconds.toFixed(2)} s`, 'error');
+    throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  }
+  log.add(
+    '服务器 server',
+    `answered in ${seconds.toFixed(2)} s (waiting, decoding, the model on ${state.health?.backend ?? '?'})`,
+  );
+  speeds.remember(speedKey, answer.duration, seconds);
+  return { record: answer, frames: null, ranOn: `server (${state.health?.backend ?? '?'})` };
+}
+
+/** The same model in the page: loaded once (files counted as they arrive), then `predict` on this file. */
+async function runInPage(file: File, options: RunOptions, duration: number | null): Promise<ShownResult> {
+  const loadBegan = performance.now();
+  const firstLoad = !state.inPage.loaded;
+  if (firstLoad) progress.measured('model', '加载模型 Loading the model into this page…', null);
+  const model = await state.inPage.get((files) =>
+    progress.measured(
+      'model',
+      `加载模型 Loading the model into this page: ${files.arrived} of ${files.total ?? '?'} files`,
+      files.total ? files.arrived / files.total : null,
+    ),
+  );
+  const files = state.inPage.files;
+  log.add(
+    '模型 model',
+    firstLoad
+      ? `loaded in ${((performance.now() - loadBegan) / 1000).toFixed(2)} s on ${model.backend}: ${files.arrived} files, ` +
+          `${files.fromNetwork} from the network, ${files.arrived - files.fromNetwork} from the Cache API`
+      : `already loaded (${model.backend})`,
+  );
+  const speedKey = `page:${state.health?.pageModel?.fingerprint ?? ''}:${model.backend}`;
+  const estimate = duration === null ? null : speeds.estimate(speedKey, duration);
+  progress.timed('page', `本页分析中 Analysing in this page (${model.backend})`, estimate);
+  const began = performance.now();
+  const prediction = await model.predict(file, {
+    granularity: options.granularity,
+    embedding: options.embedding,
+    timeline: options.timeline,
+    frameScores: options.granularity === 'frame',
+  });
+  const seconds = (performance.now() - began) / 1000;
+  log.add('分析 analysis', `${seconds.toFixed(2)} s on ${model.backend}`);
+  speeds.remember(speedKey, prediction.durationSeconds, seconds);
+  const record = toInlineRecord(prediction, {
+    input: file.name,
+    key: outputKey(file.name),
+    model: state.health?.model ?? 'page',
+    granularity: options.granularity,
+  });
+  const frames = prediction.frameScores ? frameScoresSeries(prediction.frameScores) : null;
+  return { record, frames, ranOn: `this page (${model.backend})` };
 }
 
 function download(name: string, bytes: BlobPart, type: string): void {
@@ -187,9 +270,62 @@ function download(name: string, bytes: BlobPart, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-/** Records from the microphone until the button is pressed again, then analyses the recording. */
+function setUpDownloads(): void {
+  const key = () => state.shown?.record.key || 'result';
+  element('download-json').addEventListener('click', () => {
+    if (state.shown)
+      download(`${key()}.result.json`, `${JSON.stringify(state.shown.record, null, 2)}\n`, 'application/json');
+  });
+  element('download-npy').addEventListener('click', () => {
+    const embedding = state.shown?.record.embedding;
+    if (embedding?.data)
+      download(
+        `${key()}.embedding.npy`,
+        encodeNpy(Float32Array.from(embedding.data), embedding.shape) as Uint8Array<ArrayBuffer>,
+        'application/octet-stream',
+      );
+  });
+  element('download-frames').addEventListener('click', () => {
+    const frames = state.shown?.frames;
+    if (frames) download(`${key()}.frame_scores.csv`, scoreSeriesToCsv(frames), 'text/csv');
+  });
+  element('download-timeline').addEventListener('click', () => {
+    const record = state.shown?.record;
+    if (record?.timeline)
+      download(
+        `${key()}.timeline.csv`,
+        timelineToCsv(
+          record.timeline,
+          record.scores.map((score) => score.label),
+        ),
+        'text/csv',
+      );
+  });
+}
+
+/** The bundled example recording (shipped beside the page's script): loaded and run at once. */
+function setUpExample(): void {
+  const button = element<HTMLButtonElement>('example-button');
+  button.addEventListener('click', async () => {
+    if (state.busy) return;
+    button.disabled = true;
+    try {
+      const response = await fetch(new URL(exampleAudio, import.meta.url));
+      if (!response.ok) throw new Error(`The example recording is missing (${response.status}).`);
+      await loadFile(new File([await response.blob()], 'example.ogg', { type: 'audio/ogg' }));
+      await analyse();
+    } catch (error) {
+      setStatus(`Cannot load the example: ${messageOf(error)}`, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+/** Records from the microphone until the button is pressed again, then loads and analyses the recording. */
 function setUpRecorder(): void {
   const button = element<HTMLButtonElement>('record-button');
+  const idle = button.textContent!;
   let recorder: MediaRecorder | null = null;
   if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined') {
     button.disabled = true;
@@ -210,20 +346,21 @@ function setUpRecorder(): void {
         stream.getTracks().forEach((track) => track.stop());
         const type = recorder?.mimeType || 'audio/webm';
         recorder = null;
-        button.textContent = '● Record from the microphone';
-        void analyse(new File(chunks, `recording${extensionForMimeType(type) ?? '.webm'}`, { type }));
+        button.textContent = idle;
+        const recording = new File(chunks, `recording${extensionForMimeType(type) ?? '.webm'}`, { type });
+        void loadFile(recording).then(analyse);
       });
       recorder.start();
-      button.textContent = '■ Stop and analyse';
+      button.textContent = '■ 停止并识别 · Stop and analyse';
     } catch (error) {
-      setStatus(`Cannot use the microphone: ${error instanceof Error ? error.message : String(error)}`, 'error');
+      setStatus(`Cannot use the microphone: ${messageOf(error)}`, 'error');
     }
   });
 }
 
 /**
  * Live mode: the microphone's MediaStream goes to the in-page model's `stream()` (the library's one live path,
- * docs/long-audio.md), and each finished speech segment is listed as it comes: time, emoji, label, score.
+ * docs/long-audio.md), and each finished speech segment is listed as it comes: time, face, label, score.
  */
 function setUpLive(): void {
   const button = element<HTMLButtonElement>('live-button');
@@ -247,7 +384,7 @@ function setUpLive(): void {
     try {
       button.disabled = true;
       setStatus('Loading the model into this page (once)…');
-      const model = await pageModel();
+      const model = await state.inPage.get();
       const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
       list.replaceChildren();
       list.hidden = false;
@@ -256,12 +393,18 @@ function setUpLive(): void {
         onSegment: (segment) => {
           const names = segment.top ? labelNames(segment.top.label) : null;
           const item = document.createElement('li');
-          item.textContent = `${segment.start.toFixed(1)}–${segment.end.toFixed(1)} s ${emojiFor(names?.en ?? null)} ${names ? `${names.en}${names.zh ? ` ${names.zh}` : ''} ${(segment.top!.score * 100).toFixed(0)} %` : '(no labels)'}`;
+          const score = names
+            ? `${names.en}${names.zh ? ` ${names.zh}` : ''} ${(segment.top!.score * 100).toFixed(0)} %`
+            : '(no labels)';
+          item.append(
+            `${segment.start.toFixed(1)}–${segment.end.toFixed(1)} s `,
+            faceElement(names?.en ?? null, 'face small'),
+            ` ${score}`,
+          );
           list.append(item);
           item.scrollIntoView({ block: 'nearest' });
         },
-        onError: (error) =>
-          setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+        onError: (error) => setStatus(`Live analysis failed: ${messageOf(error)}`, 'error'),
       });
       // How much the model has heard so far: a live session that hears nothing says so.
       const ticker = setInterval(
@@ -278,16 +421,15 @@ function setUpLive(): void {
           setStatus('Stopped listening; finishing the last sentence…');
           void live.end().then(
             () => setStatus(''),
-            (error: unknown) =>
-              setStatus(`Live analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
+            (error: unknown) => setStatus(`Live analysis failed: ${messageOf(error)}`, 'error'),
           );
         },
       };
-      button.textContent = '■ Stop listening';
+      button.textContent = '■ 停止 · Stop listening';
       document.body.dataset.live = 'listening';
       setStatus('Listening: each finished sentence appears below.');
     } catch (error) {
-      setStatus(`Cannot listen live: ${error instanceof Error ? error.message : String(error)}`, 'error');
+      setStatus(`Cannot listen live: ${messageOf(error)}`, 'error');
     } finally {
       button.disabled = false;
     }
@@ -298,9 +440,9 @@ function setUpInputs(): void {
   const input = element<HTMLInputElement>('file-input');
   input.addEventListener('change', () => {
     const file = input.files?.[0];
-    // Cleared so that picking the same file again (e.g. in the other mode) fires 'change' again.
+    // Cleared so that picking the same file again fires 'change' again.
     input.value = '';
-    if (file) void analyse(file);
+    if (file) void loadFile(file);
   });
   const zone = element('drop-zone');
   zone.addEventListener('dragover', (event) => {
@@ -312,35 +454,22 @@ function setUpInputs(): void {
     event.preventDefault();
     zone.classList.remove('over');
     const file = event.dataTransfer?.files[0];
-    if (file) void analyse(file);
+    if (file) void loadFile(file);
   });
-  element('download-json').addEventListener('click', () => {
-    if (state.last)
-      download(
-        `${state.last.key || 'result'}.result.json`,
-        `${JSON.stringify(state.last, null, 2)}\n`,
-        'application/json',
-      );
-  });
-  element('download-npy').addEventListener('click', () => {
-    const embedding = state.last?.embedding;
-    if (embedding?.data)
-      download(
-        `${state.last!.key || 'result'}.embedding.npy`,
-        encodeNpy(Float32Array.from(embedding.data), embedding.shape) as Uint8Array<ArrayBuffer>,
-        'application/octet-stream',
-      );
-  });
+  element('start-button').addEventListener('click', () => void analyse());
 }
 
 async function start(): Promise<void> {
   setUpInputs();
+  setUpDownloads();
+  setUpExample();
   setUpRecorder();
   setUpLive();
   try {
     const response = await fetch('/health');
     state.health = (await response.json()) as Health;
-    element('model-info').textContent = `Model ${state.health.model} · server backend ${state.health.backend}`;
+    state.inPage = new InPageModel(state.health.pageModel);
+    element('model-info').textContent = `模型 Model ${state.health.model} · server backend ${state.health.backend}`;
     if (!state.health.pageModel) {
       const pageOption = document.querySelector<HTMLInputElement>('input[name="mode"][value="page"]')!;
       pageOption.disabled = true;
@@ -351,7 +480,7 @@ async function start(): Promise<void> {
     }
     document.body.dataset.state = 'ready';
   } catch (error) {
-    setStatus(`The server does not answer: ${error instanceof Error ? error.message : String(error)}`, 'error');
+    setStatus(`The server does not answer: ${messageOf(error)}`, 'error');
     document.body.dataset.state = 'error';
   }
 }

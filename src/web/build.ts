@@ -5,10 +5,16 @@
  */
 import { fileURLToPath } from 'node:url';
 
+/**
+ * Files the page ships beside its script: the example recording and the Chinese font subset, copied into the bundle's
+ * folder under hashed names (the script and the stylesheet get their paths). tsup.config.ts uses them too.
+ */
+export const WEB_ASSET_LOADERS = { '.ogg': 'file', '.woff2': 'file' } as const;
+
 /** The entry point of the page's script. */
 export const WEB_ENTRY = fileURLToPath(new URL('./app.ts', import.meta.url));
 
-/** Writes app.js, app.css and the codec chunks into `outdir`. */
+/** Writes app.js, app.css, the codec chunks and the page's files (example, font) into `outdir`. */
 export async function buildWebApp(outdir: string): Promise<void> {
   const { build } = await import('esbuild');
   await build({
@@ -22,6 +28,7 @@ export async function buildWebApp(outdir: string): Promise<void> {
     minify: true,
     // audio-decode names an APE decoder that is not published; bundlers must leave that import alone.
     external: ['@audio/decode-ape'],
+    loader: WEB_ASSET_LOADERS,
     logLevel: 'error',
   });
 }

@@ -38,6 +38,7 @@ const ROOMS = [
   'server',
   'train',
   'web',
+  'worker',
 ];
 
 async function violations(baseDir: string): Promise<string[]> {

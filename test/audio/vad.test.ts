@@ -2,11 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { prepareAudio } from '../../src/audio/prepare.js';
+import { installNodePlatform } from '../../src/node-platform.js';
 import { frameSeconds } from '../../src/audio/frame-geometry.js';
 import { planSegments, segmentAudio, SpeechSegmenter, type Segment } from '../../src/audio/vad.js';
 import { resample, StreamingResampler } from '../../src/audio/resample.js';
 import { SampleBuffer } from '../../src/audio/sample-buffer.js';
 import { fixturePath, randomArray } from '../support/fixtures.js';
+
+// The phrases are read from a file path, which needs Node's file hooks.
+installNodePlatform();
 
 const truth = JSON.parse(readFileSync(fixturePath('long', 'phrases.json'), 'utf8')) as {
   duration: number;

@@ -4,6 +4,7 @@
  */
 import { Emotion2Vec, isEmotion2VecError } from '../../src/browser.js';
 import { decodeAudio } from '../../src/audio/decode.js';
+import { connectMediaStream } from '../../src/audio/media-stream.js';
 
 const WASM_PATHS = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
 
@@ -15,7 +16,74 @@ async function fetchBytes(url: string): Promise<Uint8Array<ArrayBuffer>> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Float32 samples as little-endian bytes in base64 (a JSON array of 200k numbers is slow). */
+function toBase64(samples: Float32Array): string {
+  const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+function concat(chunks: Float32Array[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+  chunks.reduce((at, chunk) => (out.set(chunk, at), at + chunk.length), 0);
+  return out;
+}
+
+/** Blocks the main thread for `busyMs` out of every `periodMs` until `until` resolves: a page doing heavy work. */
+async function keepBusy(until: Promise<unknown>, busyMs: number, periodMs: number): Promise<number> {
+  let done = false;
+  void until.then(() => (done = true));
+  let blocked = 0;
+  while (!done) {
+    const start = performance.now();
+    while (performance.now() - start < busyMs) {
+      /* the main thread does nothing else meanwhile */
+    }
+    blocked += performance.now() - start;
+    await sleep(periodMs - busyMs);
+  }
+  return blocked;
+}
+
 const scenarios = {
+  /**
+   * `signal` (base64 float32 at `rate`) played by an AudioContext at `rate` into a MediaStream and captured by
+   * connectMediaStream at the same rate (no resampling on either side), while the main thread is blocked `busyMs` of
+   * every `periodMs`; returns what was captured.
+   */
+  async captureKnownSignal(args: { signal: string; rate: number; busyMs: number; periodMs: number }) {
+    const bytes = Uint8Array.from(atob(args.signal), (c) => c.charCodeAt(0));
+    const signal = new Float32Array(bytes.buffer);
+    const player = new AudioContext({ sampleRate: args.rate });
+    const buffer = player.createBuffer(1, signal.length, args.rate);
+    buffer.getChannelData(0).set(signal);
+    const destination = player.createMediaStreamDestination();
+    const source = player.createBufferSource();
+    source.buffer = buffer;
+    source.connect(destination);
+    const heard: Float32Array[] = [];
+    const errors: string[] = [];
+    const stop = connectMediaStream(
+      destination.stream,
+      (chunk, rate) => {
+        if (rate !== args.rate) errors.push(`chunk at ${rate} Hz`);
+        heard.push(chunk);
+      },
+      args.rate,
+      (error) => errors.push(String(error)),
+    );
+    await sleep(300);
+    await player.resume();
+    const ended = new Promise((resolve) => (source.onended = resolve));
+    source.start();
+    const blockedMs = await keepBusy(ended, args.busyMs, args.periodMs);
+    await sleep(500); // the last blocks through the capture context
+    stop();
+    await player.close();
+    return { heard: toBase64(concat(heard)), chunks: heard.length, blockedMs, errors };
+  },
+
   /**
    * Plays `audio` in an AudioContext at `playerRate` into createMediaStreamDestination() and streams that
    * MediaStream through the model; returns the speech segments as they were reported, and what the stream heard.

@@ -16,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/node.js';
 import { prepareAudio } from '../../src/audio/prepare.js';
-import { fixturePath, maxAbsDiff } from '../support/fixtures.js';
+import { fixturePath, maxAbsDiff, randomArray } from '../support/fixtures.js';
 import { CHROMIUM, HAS_CHROMIUM, launchChromium, openPage, runScenario, serveFolders } from './chromium.js';
 import type { MediaStreamScenarios } from './media-stream-page.js';
 
@@ -160,5 +160,38 @@ describe.skipIf(!HAS_CHROMIUM)('model.stream({ mediaStream }) in Chromium', () =
     for (const overlap of overlaps) expect(overlap).toBeGreaterThan(SEGMENT_OVERLAP);
     // Scores against the recording itself are not bounded: they move with where in a 20 ms frame playback started
     // and with dropped blocks (the tiny model moves up to 0.34 for a sub-frame shift of the same audio in Node).
+  }, 120_000);
+
+  it('captures a known signal sample-exact after the playback offset, with the main thread blocked 80 % of the time', async () => {
+    const errors: string[] = [];
+    const page = await openPage(browser, `${origin}/bundle/page.html`, errors);
+    // 6 s of seeded noise at 16 kHz: every block of it is unique, so a dropped or repeated block cannot go unseen.
+    const rate = 16_000;
+    const signal = randomArray(6 * rate, 22).map((v) => v * 0.5);
+    const captured = await runScenario<Awaited<ReturnType<MediaStreamScenarios['captureKnownSignal']>>>(
+      page,
+      'captureKnownSignal',
+      [{ signal: Buffer.from(signal.buffer).toString('base64'), rate, busyMs: 200, periodMs: 250 }],
+    );
+    await page.close();
+    const bytes = Buffer.from(captured.heard, 'base64');
+    const heard = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    // The playback offset: where the signal's first 64 samples are heard.
+    const probe = signal.subarray(0, 64);
+    let offset = -1;
+    for (let at = 0; at + signal.length <= heard.length && offset < 0; at++)
+      if (maxAbsDiff(heard.subarray(at, at + probe.length), probe) < 1e-6) offset = at;
+    const received = offset >= 0 ? heard.subarray(offset, offset + signal.length) : new Float32Array(0);
+    const diff = offset >= 0 ? maxAbsDiff(received, signal) : Infinity;
+    console.log(
+      `known signal through a MediaStream and the capture worklet: ${captured.chunks} chunks, main thread blocked ` +
+        `${captured.blockedMs.toFixed(0)} ms, offset ${offset} samples, max |diff| after it ${diff.toExponential(2)}`,
+    );
+    expect(errors).toEqual([]);
+    expect(captured.errors).toEqual([]);
+    expect(captured.blockedMs).toBeGreaterThan(3000);
+    expect(offset).toBeGreaterThanOrEqual(0);
+    // Sample-exact: no block dropped, repeated or moved (a float32 round trip through Web Audio changes nothing).
+    expect(diff).toBeLessThan(1e-6);
   }, 120_000);
 });

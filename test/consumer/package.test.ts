@@ -11,7 +11,8 @@
  *   must give exactly the numbers the sources give here;
  * - `attw` (are the types wrong) on the tarball: no problems;
  * - the browser entry bundled by stock esbuild (no config, no externals) into a page that predicts on WebGL
- *   (loaded by the package itself) and on wasm in headless Chromium (skipped, with a note, without Chromium).
+ *   (loaded by the package itself), on wasm, and in a Web Worker (a worker module bundled the same way) in
+ *   headless Chromium (skipped, with a note, without Chromium).
  *
  * Needs the npm registry or a warm npm cache for the tarball's dependencies (CI has both).
  */
@@ -138,8 +139,16 @@ const CONSUMER_FILES: Record<string, string> = {
     include: ['examples/*.ts', 'ts/esm.mts'],
   }),
   // The page for the browser: the package's browser entry, chosen by esbuild through the `browser` condition.
-  'page.mjs': `import { Emotion2Vec } from 'emotion2vec-tfjs';
+  'page.mjs': `import { Emotion2Vec, Emotion2VecWorker } from 'emotion2vec-tfjs';
 globalThis.consumer = {
+  async predictInWorker(modelUrl, audioUrl) {
+    const worker = new Worker('/worker/worker.js', { type: 'module' });
+    const model = await Emotion2VecWorker.load(worker, new URL(modelUrl, location.href).href, { backend: 'wasm', wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/' });
+    const audio = new Uint8Array(await (await fetch(audioUrl)).arrayBuffer());
+    const result = await model.predict(audio);
+    model.dispose();
+    return { backend: model.backend, scores: result.scores, top: result.top ? result.top.label : null };
+  },
   async predict(backend, modelUrl, audioUrl) {
     const model = await Emotion2Vec.load(new URL(modelUrl, location.href).href, { backend, wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/' });
     const audio = new Uint8Array(await (await fetch(audioUrl)).arrayBuffer());
@@ -149,6 +158,8 @@ globalThis.consumer = {
   },
 };
 `,
+  // The app's worker module: esbuild does not follow new Worker(new URL(...)), so it is a second bundle.
+  'worker.mjs': `import { serveModelInWorker } from 'emotion2vec-tfjs';\nserveModelInWorker();\n`,
   'page.html': '<!doctype html><meta charset="utf-8"><script src="/app/page.js"></script>',
 };
 
@@ -271,8 +282,12 @@ describe('the packed package in fresh projects', () => {
       await run(join(BIN, 'esbuild'), ['page.mjs', '--bundle', '--outfile=app/page.js', '--log-level=error'], {
         cwd: project,
       });
+      await run(join(BIN, 'esbuild'), ['worker.mjs', '--bundle', '--outfile=worker/worker.js', '--log-level=error'], {
+        cwd: project,
+      });
       ({ server, origin } = await serveFolders({
         '/app/': join(project, 'app'),
+        '/worker/': join(project, 'worker'),
         '/fixtures/': join(REPO, 'test/fixtures'),
         '': project,
       }));
@@ -311,6 +326,25 @@ describe('the packed package in fresh projects', () => {
         expect(pageErrors).toEqual([]);
       }, 360_000); // software WebGL2 on a busy 2-core machine is slow
     }
+
+    it('predicts in a Web Worker (the worker module a second stock esbuild bundle), matching Node', async () => {
+      const page = await openPage(browser, `${origin}/app/page.html`, pageErrors, 'consumer');
+      try {
+        const result = await runScenario<{ backend: string; scores: number[]; top: string | null }>(
+          page,
+          'predictInWorker',
+          ['/fixtures/tiny/', '/fixtures/audio/speech16k.wav'],
+          'consumer',
+        );
+        expect(result.backend).toBe('wasm');
+        expect(result.top).toBe(fromSources[0]!.top);
+        const diff = Math.max(...result.scores.map((score, i) => Math.abs(score - fromSources[0]!.scores[i]!)));
+        expect(diff).toBeLessThanOrEqual(1e-6);
+      } finally {
+        await page.close();
+      }
+      expect(pageErrors).toEqual([]);
+    }, 360_000);
   });
 });
 

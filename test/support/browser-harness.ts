@@ -24,6 +24,17 @@ export const CHROMIUM_FLAGS: readonly string[] = [
   '--disable-background-networking',
 ];
 
+/**
+ * Added to CHROMIUM_FLAGS for WebGPU: Debian's Chromium then offers a software adapter (SwiftShader on Vulkan) in
+ * headless mode, on pages from https or http://127.0.0.1 (a secure context). It proves correctness, not GPU speed.
+ */
+export const WEBGPU_FLAGS: readonly string[] = [
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
+
 /** The page's `scenarios` object: async functions taking and returning plain JSON. */
 type ScenarioMap = Record<string, (...args: never[]) => Promise<unknown>>;
 
@@ -38,12 +49,14 @@ export interface BrowserHarness<S extends ScenarioMap> {
 /**
  * Starts Chromium on a page running `entry` (a .ts file that sets `globalThis.scenarios`). `folders` maps URL
  * prefixes ('/head/') to local folders; everything else is served from the repository root. `chromiumFlags`
- * replaces CHROMIUM_FLAGS (e.g. without --disable-gpu, for a benchmark on a real GPU).
+ * replaces CHROMIUM_FLAGS (e.g. without --disable-gpu, for a benchmark on a real GPU). `crossOriginIsolated` sends
+ * the COOP/COEP headers that make the page cross-origin isolated (SharedArrayBuffer: tfjs' threaded wasm build).
  */
 export async function startBrowserHarness<S extends ScenarioMap>(
   entry: string,
   folders: Record<string, string> = {},
   chromiumFlags: readonly string[] = CHROMIUM_FLAGS,
+  crossOriginIsolated = false,
 ): Promise<BrowserHarness<S>> {
   const bundleDir = mkdtempSync(join(tmpdir(), 'e2v-page-'));
   let server: Server | undefined;
@@ -72,6 +85,10 @@ export async function startBrowserHarness<S extends ScenarioMap>(
     }));
     const repo = sirv(REPO, { dev: true });
     server = createServer((req, res) => {
+      if (crossOriginIsolated) {
+        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      }
       const notFound = () => void res.writeHead(404).end();
       const mount = mounts.find(({ prefix }) => req.url?.startsWith(prefix));
       if (!mount) return repo(req, res, notFound);

@@ -78,3 +78,29 @@ export async function servePage(
     throw error;
   }
 }
+
+/** Puts `files` in the page's file picker and waits until the page has read the file (Start is then enabled). */
+export async function loadFile(page: Page, files: Parameters<Page['setInputFiles']>[1]): Promise<void> {
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.setInputFiles('#file-input', files);
+  await page.waitForFunction(() => document.body.dataset.state === 'loaded');
+}
+
+/** Presses Start and waits for the run to end; resolves to the page's state then ('done' or 'error'). */
+export async function startRun(page: Page, timeout = 300_000): Promise<string> {
+  await page.click('#start-button');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout,
+  });
+  return page.evaluate(() => document.body.dataset.state!);
+}
+
+/** Presses "Load example audio" (it loads and runs the bundled recording) and waits for the run to end. */
+export async function runExample(page: Page, timeout = 300_000): Promise<string> {
+  await page.evaluate(() => (document.body.dataset.state = 'ready'));
+  await page.click('#example-button');
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), undefined, {
+    timeout,
+  });
+  return page.evaluate(() => document.body.dataset.state!);
+}

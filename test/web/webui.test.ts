@@ -2,9 +2,10 @@
  * The web page in headless Chromium (Debian's chromium, driven by playwright-core), served by the real server
  * on 127.0.0.1: upload a file, see the result from the server, then from the model run in the page itself
  * (WebGL in software here), the two equal within 1e-4; download result.json and embedding.npy; a second visit
- * loads the page's model from the Cache API without a network request for it. Saves the screenshot to
- * test-output/webui.png, and to docs/webui.png with UPDATE_DOCS_SCREENSHOT=1 (fonts-noto-color-emoji and
- * fonts-wqy-microhei installed, for the emoji and the Chinese names).
+ * loads the page's model from the Cache API without a network request for it, and in frame mode draws the emotion
+ * curve from the page's frame scores (frame_scores.csv equal to the library's within 1e-4). Saves the screenshot
+ * of the example recording in frame mode to test-output/webui.png, and to docs/webui.png with
+ * UPDATE_DOCS_SCREENSHOT=1 (the page brings its own faces and Chinese font: no system fonts needed).
  *
  * Skipped (with a note) where no Chromium is installed; set CHROMIUM_PATH for another build.
  */
@@ -16,9 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeNpy } from '../../src/io/npy.js';
 import type { EmotionPrediction } from '../../src/model/emotion2vec.js';
 import { labelNames } from '../../src/results/record.js';
+import { emojiFor } from '../../src/web/emoji.js';
 import { CHROMIUM, HAS_CHROMIUM } from '../browser/chromium.js';
 import { fixturePath } from '../support/fixtures.js';
-import { servePage, type ServedPage } from './served-page.js';
+import { loadFile, runExample, servePage, startRun, type ServedPage } from './served-page.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 if (!HAS_CHROMIUM)
@@ -35,7 +37,8 @@ const pageErrors: string[] = [];
 async function shownResult(page: Page) {
   return page.evaluate(() => ({
     top: document.getElementById('top-name')!.textContent,
-    emoji: document.getElementById('top-emoji')!.textContent,
+    emoji: document.getElementById('top-face')!.textContent,
+    face: document.querySelectorAll('#top-face svg').length,
     meta: document.getElementById('result-meta')!.textContent,
     warnings: Array.from(document.querySelectorAll<HTMLElement>('#warnings li')).map((li) => li.dataset.code),
     bars: Array.from(document.querySelectorAll<HTMLElement>('#score-bars li')).map((li) => ({
@@ -45,19 +48,28 @@ async function shownResult(page: Page) {
   }));
 }
 
-async function analyse(page: Page, mode: 'server' | 'page'): Promise<void> {
+/** Runs AUDIO in `mode` with the given options, and checks that it went well. */
+async function analyse(
+  page: Page,
+  mode: 'server' | 'page',
+  options: { granularity?: 'utterance' | 'frame'; embedding?: boolean } = {},
+): Promise<void> {
   await page.check(`input[name="mode"][value="${mode}"]`);
-  await page.evaluate(() => (document.body.dataset.state = 'ready'));
-  await page.setInputFiles('#file-input', AUDIO);
-  await page.waitForFunction(
-    () => document.body.dataset.state === 'done' || document.body.dataset.state === 'error',
-    undefined,
-    { timeout: 300_000 },
-  );
-  expect(
-    await page.evaluate(() => [document.body.dataset.state, document.getElementById('status')!.textContent]),
-  ).toEqual(['done', '']);
+  await page.check(`input[name="granularity"][value="${options.granularity ?? 'utterance'}"]`);
+  await page.setChecked('#embedding-switch', options.embedding ?? true);
+  await loadFile(page, AUDIO);
+  expect(await startRun(page)).toBe('done');
+  expect(await page.textContent('#status')).toBe('');
   expect(await page.evaluate(() => document.body.dataset.mode)).toBe(mode);
+}
+
+/** The rows of a downloaded CSV, as numbers after the header (empty cells as NaN). */
+function csvRows(text: string): number[][] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',').map((cell) => (cell === '' ? NaN : Number(cell))));
 }
 
 async function openPage(): Promise<Page> {
@@ -88,8 +100,10 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
       expect(fromServer.bars.map((bar) => bar.label)).toEqual(expected.labels);
       expect(fromServer.bars.map((bar) => bar.score)).toEqual(expected.scores);
       const top = labelNames(expected.top!.label);
-      expect(fromServer.top).toBe(`${top.zh ?? ''} ${top.en}`.trim());
-      expect(fromServer.emoji).not.toBe('');
+      const english = top.en.charAt(0).toUpperCase() + top.en.slice(1);
+      expect(fromServer.top).toBe(`${top.zh ? `${top.zh} ` : ''}(${english})`);
+      expect(fromServer.emoji).toBe(emojiFor(top.en));
+      expect(fromServer.face).toBe(1);
       expect(fromServer.warnings).toEqual(expected.quality.warnings.map((w) => w.code));
 
       const [jsonDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-json')]);
@@ -116,22 +130,38 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
       );
       expect(embeddingDiff).toBeLessThanOrEqual(1e-4);
 
-      const screenshot = await page.screenshot({ fullPage: true });
-      mkdirSync(join(REPO, 'test-output'), { recursive: true });
-      writeFileSync(join(REPO, 'test-output/webui.png'), screenshot);
-      // The committed copy changes only on request: a CI machine without CJK and emoji fonts would draw boxes.
-      if (process.env.UPDATE_DOCS_SCREENSHOT === '1') writeFileSync(join(REPO, 'docs/webui.png'), screenshot);
       await page.close();
 
-      // A second visit: the page's model comes from the Cache API, with no request for /model/.
+      // A second visit: the page's model comes from the Cache API, with no request for /model/. In frame mode the
+      // page draws the emotion curve from its own frame scores and offers them as frame_scores.csv.
       const again = await openPage();
       const modelRequests: string[] = [];
       again.on('request', (request) => {
         if (new URL(request.url()).pathname.startsWith('/model/')) modelRequests.push(request.url());
       });
-      await analyse(again, 'page');
+      await analyse(again, 'page', { granularity: 'frame' });
       expect(modelRequests).toEqual([]);
       expect((await shownResult(again)).bars).toEqual(inPage.bars);
+      expect(await again.evaluate(() => document.getElementById('curve-panel')!.dataset.source)).toBe('frames');
+      const [framesCsv] = await Promise.all([again.waitForEvent('download'), again.click('#download-frames')]);
+      expect(framesCsv.suggestedFilename()).toBe('chirp16k.frame_scores.csv');
+      const rows = csvRows(readFileSync((await framesCsv.path())!, 'utf8'));
+      const library = (await served.model.predict(AUDIO, { frameScores: true })).frameScores!;
+      expect(rows).toHaveLength(library.shape[0]);
+      const frameDiff = Math.max(
+        ...rows.flatMap((row, t) => row.slice(2).map((v, l) => Math.abs(v - library.data[t * library.shape[1] + l]!))),
+      );
+      console.info(`web page: in-page frame scores vs the library's max |diff| ${frameDiff.toExponential(2)}`);
+      expect(frameDiff).toBeLessThanOrEqual(1e-4);
+
+      // The example recording in frame mode, for the screenshot.
+      expect(await runExample(again)).toBe('done');
+      expect(await again.textContent('#file-name')).toBe('example.ogg');
+      const screenshot = await again.screenshot({ fullPage: true });
+      mkdirSync(join(REPO, 'test-output'), { recursive: true });
+      writeFileSync(join(REPO, 'test-output/webui.png'), screenshot);
+      // The committed copy changes only on request.
+      if (process.env.UPDATE_DOCS_SCREENSHOT === '1') writeFileSync(join(REPO, 'docs/webui.png'), screenshot);
       await again.close();
       expect(pageErrors).toEqual([]);
     },
@@ -139,12 +169,12 @@ describe.skipIf(!HAS_CHROMIUM)('the web page in Chromium', () => {
 
   it('shows a bad upload as an error and keeps working', async () => {
     const page = await openPage();
-    await page.setInputFiles('#file-input', {
+    await loadFile(page, {
       name: 'picture.png',
       mimeType: 'image/png',
       buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
     });
-    await page.waitForFunction(() => document.body.dataset.state === 'error');
+    expect(await startRun(page)).toBe('error');
     expect(await page.textContent('#status')).toMatch(/^AUDIO_UNSUPPORTED_FORMAT: /);
     await analyse(page, 'server');
     await page.close();
