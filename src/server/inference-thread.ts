@@ -1,34 +1,26 @@
 /**
  * The server's model in a worker thread, so that a long inference never blocks the event loop: `/health`, 503
- * refusals and uploads are answered while the model runs. The main thread parses, sniffs and validates each
- * request and hands the audio's bytes over (transferred, not copied); the thread decodes and predicts, and hands
- * the prediction back the same way. Typed errors cross as `{ name, code, message, details }` and are rebuilt as
- * the same classes, so the server maps them to the same statuses.
+ * refusals and uploads are answered while the model runs. It is the library's model-in-a-worker
+ * (`Emotion2VecWorker` and `serveModelInWorker`, src/worker/), on a Node `worker_threads` thread instead of a Web
+ * Worker: the main thread parses, sniffs and validates each request and hands the audio over (the bytes are
+ * transferred, not copied); the thread decodes and predicts. Typed errors come back as the same classes.
  *
  * The thread's script is the caller's (the CLI's `inference-worker.ts`: it installs the Node platform, which the
- * server room may not import, then calls {@link runInferenceThread}). tfjs' wasm backend runs there as anywhere
+ * server room may not import, then calls `serveModelInWorker(parentPort)`). tfjs' wasm backend runs there as anywhere
  * in Node, with its own pthread workers. A thread that dies (out of memory in wasm...) fails the requests it held
- * with INFERENCE_FAILED and is started again for the next one.
+ * with INFERENCE_FAILED, and the next request starts a new one.
  */
-import { parentPort, Worker, workerData } from 'node:worker_threads';
-import {
-  AudioInputError,
-  BackendError,
-  CheckpointError,
-  ConfigError,
-  Emotion2VecError,
-  InferenceError,
-  UsageError,
-  isEmotion2VecError,
-} from '../errors.js';
+import { Worker as NodeWorker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
-import { Emotion2Vec, type EmotionPrediction, type PredictOptions } from '../model/emotion2vec.js';
+import { UsageError } from '../errors.js';
+import type { EmotionPrediction, PredictOptions } from '../model/emotion2vec.js';
 import { warmUp } from '../model/warm-up.js';
+import { Emotion2VecWorker } from '../worker/worker-model.js';
 import type { ServerModel } from './server-model.js';
 
 /** What the thread loads. */
 export interface InferenceThreadOptions {
-  /** The thread's script: a file that installs the runtime's platform and calls runInferenceThread(). */
+  /** The thread's script: a module that installs the runtime's platform and calls serveModelInWorker(parentPort). */
   readonly script: URL;
   /** A model folder (a hub id resolved to its cached folder first). */
   readonly source: string;
@@ -43,69 +35,11 @@ export interface ThreadModel extends ServerModel {
   close(): Promise<void>;
 }
 
-interface LoadedFacts {
-  readonly backend: string;
-  readonly labels: string[];
-  readonly embeddingDim: number;
+/** A loaded model and whether its thread is gone. */
+interface Loaded {
+  readonly model: Emotion2VecWorker;
+  readonly exited: () => boolean;
   readonly warmUpMs: number;
-}
-
-type ToThread = { type: 'predict'; id: number; bytes: ArrayBuffer; fileName: string; options: PredictOptions };
-type FromThread =
-  | ({ type: 'ready' } & LoadedFacts)
-  | { type: 'failed'; error: SentError }
-  | { type: 'result'; id: number; prediction: EmotionPrediction }
-  | { type: 'error'; id: number; error: SentError };
-
-interface SentError {
-  readonly name: string;
-  readonly code?: string;
-  readonly message: string;
-  readonly details?: Record<string, unknown>;
-}
-
-const ERROR_CLASSES: Record<string, typeof Emotion2VecError> = {
-  Emotion2VecError,
-  ConfigError,
-  CheckpointError,
-  AudioInputError,
-  BackendError,
-  InferenceError,
-  UsageError,
-};
-
-function sendError(error: unknown): SentError {
-  const name = (error as Error)?.name ?? 'Error';
-  const message = String((error as Error)?.message ?? error);
-  if (!isEmotion2VecError(error)) return { name: 'Error', message };
-  // Details are plain facts, but one that does not clone (a function, a class instance) must not lose the error.
-  let details: Record<string, unknown> | undefined;
-  try {
-    details = error.details && (JSON.parse(JSON.stringify(error.details)) as Record<string, unknown>);
-  } catch {
-    details = undefined;
-  }
-  return { name, code: error.code, message, ...(details ? { details } : {}) };
-}
-
-function receiveError(sent: SentError): Error {
-  const Class = ERROR_CLASSES[sent.name];
-  if (Class && sent.code)
-    return new Class(sent.code as Emotion2VecError['code'], sent.message, { details: sent.details });
-  return new Error(sent.message);
-}
-
-/** The buffers of the prediction's sample arrays, to transfer rather than copy (each once). */
-function buffersOf(prediction: EmotionPrediction): ArrayBuffer[] {
-  const arrays = [prediction.embedding?.data, prediction.waveform, prediction.frameScores?.data];
-  const buffers = new Set<ArrayBuffer>();
-  for (const array of arrays) if (array && array.buffer instanceof ArrayBuffer) buffers.add(array.buffer);
-  return [...buffers];
-}
-
-/** The options a thread can be sent: the plain values of PredictOptions (no callbacks). */
-function sendableOptions(options: PredictOptions): PredictOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => typeof value !== 'function'));
 }
 
 /**
@@ -113,108 +47,53 @@ function sendableOptions(options: PredictOptions): PredictOptions {
  * @throws the load's typed error (a missing model, a bad checkpoint...).
  */
 export async function startInferenceThread(options: InferenceThreadOptions): Promise<ThreadModel> {
-  let thread = spawn(options);
-  let facts = await thread.ready;
+  let loaded = await load(options);
   let closing = false;
-  let nextId = 0;
   return {
     get backend() {
-      return facts.backend;
+      return loaded.model.backend;
     },
     get labels() {
-      return facts.labels;
+      return loaded.model.labels;
     },
     get embeddingDim() {
-      return facts.embeddingDim;
+      return loaded.model.embeddingDim;
     },
     get warmUpMs() {
-      return facts.warmUpMs;
+      return loaded.warmUpMs;
     },
     async predict(audio: File, predictOptions: PredictOptions = {}): Promise<EmotionPrediction> {
       if (closing) throw new UsageError('MODEL_DISPOSED', 'The server is shutting down.');
-      if (thread.dead) {
-        // The last thread died (out of memory...): this request gets a fresh one.
-        thread = spawn(options);
-        facts = await thread.ready;
-      }
-      const bytes = await audio.arrayBuffer();
-      return thread.predict({
-        type: 'predict',
-        id: nextId++,
-        bytes,
-        fileName: audio.name,
-        options: sendableOptions(predictOptions),
-      });
+      // The last thread died (out of memory...): this request gets a fresh one.
+      if (loaded.exited()) loaded = await load(options);
+      // Node's structured clone keeps a Blob's bytes but not a File's name: the bytes go, transferred.
+      return loaded.model.predict(new Uint8Array(await audio.arrayBuffer()), predictOptions);
     },
     async close() {
       closing = true;
-      await thread.worker.terminate();
+      loaded.model.dispose();
     },
   };
 }
 
-interface Spawned {
-  readonly worker: Worker;
-  readonly ready: Promise<LoadedFacts>;
-  readonly dead: boolean;
-  predict(message: ToThread): Promise<EmotionPrediction>;
+async function load(options: InferenceThreadOptions): Promise<Loaded> {
+  const thread = spawn(options.script);
+  let exited = false;
+  thread.once('exit', () => (exited = true));
+  const model = await Emotion2VecWorker.load(asWebWorker(thread), options.source, { backend: options.backend });
+  try {
+    return { model, exited: () => exited, warmUpMs: await warmUp(model) };
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
 }
 
-function spawn(options: InferenceThreadOptions): Spawned {
-  const data = { source: options.source, backend: options.backend ?? 'auto' };
-  const worker = options.script.pathname.endsWith('.ts')
-    ? // Run from the TypeScript sources (tests, a clone): the thread loads its script through tsx, as the CLI was.
-      new Worker(
-        `import(${JSON.stringify(tsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(options.script.href)}); })`,
-        { eval: true, workerData: data },
-      )
-    : new Worker(options.script, { workerData: data });
-  const pending = new Map<number, { resolve: (p: EmotionPrediction) => void; reject: (e: unknown) => void }>();
-  let dead = false;
-  let loaded: (facts: LoadedFacts) => void;
-  let failed: (error: unknown) => void;
-  const ready = new Promise<LoadedFacts>((resolve, reject) => {
-    loaded = resolve;
-    failed = reject;
-  });
-  const die = (why: string) => {
-    dead = true;
-    const error = new InferenceError(
-      'INFERENCE_FAILED',
-      `The inference thread stopped (${why}); the next request starts a new one.`,
-    );
-    failed(error);
-    for (const { reject } of pending.values()) reject(error);
-    pending.clear();
-  };
-  worker.on('message', (message: FromThread) => {
-    if (message.type === 'ready') loaded(message);
-    else if (message.type === 'failed') {
-      dead = true;
-      failed(receiveError(message.error));
-      void worker.terminate();
-    } else {
-      const waiting = pending.get(message.id);
-      pending.delete(message.id);
-      if (message.type === 'result') waiting?.resolve(message.prediction);
-      else waiting?.reject(receiveError(message.error));
-    }
-  });
-  worker.on('error', (error) => die(String(error?.message ?? error).slice(0, 200)));
-  worker.on('exit', (code) => die(`exit code ${code}`));
-  return {
-    worker,
-    ready,
-    get dead() {
-      return dead;
-    },
-    predict(message) {
-      return new Promise((resolve, reject) => {
-        pending.set(message.id, { resolve, reject });
-        worker.postMessage(message, [message.bytes]);
-      });
-    },
-  };
+/** A thread running `script`: through tsx when it is the TypeScript source (tests, a clone), as the CLI itself is. */
+function spawn(script: URL): NodeWorker {
+  if (!script.pathname.endsWith('.ts')) return new NodeWorker(script);
+  const load = `import(${JSON.stringify(tsxApi())}).then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`;
+  return new NodeWorker(load, { eval: true });
 }
 
 /** tsx's ESM API (its register()), resolved from here; under a test runner without import.meta.resolve, by name. */
@@ -227,40 +106,20 @@ function tsxApi(): string {
 }
 
 /**
- * The thread's side: loads the model named by the thread's data, warms it up, says so, then answers predictions
- * one message at a time. Called by the thread's script once the platform is installed.
+ * A Node thread in the shape `Emotion2VecWorker` drives (a Web Worker: `addEventListener`, `postMessage`,
+ * `terminate`). A thread that exits is reported as an 'error' event, so the requests it held fail at once.
  */
-export async function runInferenceThread(): Promise<void> {
-  const port = parentPort;
-  if (!port) throw new Error('runInferenceThread runs in a worker thread.');
-  const { source, backend } = workerData as { source: string; backend: BackendName };
-  let model: Emotion2Vec;
-  try {
-    model = await Emotion2Vec.load(source, { backend });
-    const warmUpMs = await warmUp(model);
-    const ready: FromThread = {
-      type: 'ready',
-      backend: model.backend,
-      labels: model.labels,
-      embeddingDim: model.embeddingDim,
-      warmUpMs,
-    };
-    port.postMessage(ready);
-  } catch (error) {
-    port.postMessage({ type: 'failed', error: sendError(error) } satisfies FromThread);
-    return;
-  }
-  // One at a time: the server's queue sends one, but a message that comes early still waits its turn.
-  let chain: Promise<void> = Promise.resolve();
-  port.on('message', (message: ToThread) => {
-    chain = chain.then(async () => {
-      try {
-        const file = new File([message.bytes], message.fileName);
-        const prediction = await model.predict(file, message.options);
-        port.postMessage({ type: 'result', id: message.id, prediction } satisfies FromThread, buffersOf(prediction));
-      } catch (error) {
-        port.postMessage({ type: 'error', id: message.id, error: sendError(error) } satisfies FromThread);
-      }
-    });
-  });
+function asWebWorker(thread: NodeWorker): Worker {
+  const target = new EventTarget();
+  const error = (message: string) =>
+    target.dispatchEvent(Object.assign(new Event('error', { cancelable: true }), { message }));
+  thread.on('message', (data: unknown) => target.dispatchEvent(new MessageEvent('message', { data })));
+  thread.on('messageerror', () => target.dispatchEvent(new Event('messageerror')));
+  thread.on('error', (cause: Error) => error(String(cause?.message ?? cause).slice(0, 200)));
+  thread.on('exit', (code: number) => error(`the inference thread exited with code ${code}`));
+  return Object.assign(target, {
+    postMessage: (message: unknown, transfer: Transferable[] = []) =>
+      thread.postMessage(message, transfer as unknown as readonly ArrayBuffer[]),
+    terminate: () => void thread.terminate(),
+  }) as unknown as Worker;
 }

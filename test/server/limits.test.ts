@@ -273,6 +273,28 @@ describe('the model in a worker thread', () => {
     ]);
   }, 60_000);
 
+  it('a thread that dies fails its request with 500 INFERENCE_FAILED; the next request gets a new thread', async () => {
+    const crashing = await startInferenceThread({
+      script: new URL('./crashing-thread.ts', import.meta.url),
+      source: fixturePath('tiny'),
+      backend: 'wasm',
+    });
+    const server = await createServer({ model: crashing, modelId: 'tiny' });
+    try {
+      // 13 bytes that pass the sniff (a WAV header's start): the test script ends the thread on them.
+      const crash = { name: 'audio', file: wavBytes(1000).subarray(0, 13), fileName: 'crash.wav' };
+      expect(codeOf(await post(server, [crash]))).toEqual([500, 'INFERENCE_FAILED']);
+      const after = await post(server, [speech]);
+      expect(after.statusCode).toBe(200);
+      expect(after.json().scores.map((s: { score: number }) => s.score)).toEqual(
+        (await model.predict(audioFixture('speech16k.wav'))).scores,
+      );
+    } finally {
+      await server.close();
+      await crashing.close();
+    }
+  }, 120_000);
+
   it('while a long prediction runs, /health and a 503 refusal answer within 2 s', async () => {
     // Five minutes of audio: seconds of inference on the tiny model, run in the thread.
     const long = { name: 'audio', file: wavBytes(16_000 * 300), fileName: 'long.wav' };
