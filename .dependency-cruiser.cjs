@@ -20,7 +20,7 @@ const ROOMS = {
   queue: [room('io'), room('audio'), room('hub'), room('model'), room('results')],
   server: [
     room('io'), room('audio'), room('backend'), room('layers'), room('hub'), room('model'), room('results'),
-    room('assistant'), room('train'), room('queue'), '^src/web/page-html\\.ts$',
+    room('assistant'), room('train'), room('queue'), room('worker'), '^src/web/page-html\\.ts$',
   ],
   // The page is an app on the browser entry.
   web: [

@@ -16,7 +16,8 @@ export default defineConfig([
     noExternal: ['csv-stringify'],
   },
   {
-    entry: { cli: 'src/cli/main.ts' },
+    // The CLI, and the script of `serve`'s inference thread, which the CLI finds beside itself (src/cli/serve.ts).
+    entry: { cli: 'src/cli/main.ts', 'inference-worker': 'src/cli/inference-worker.ts' },
     format: ['esm'],
     platform: 'node',
     target: 'node20',

@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'AUDIO_UNSUPPORTED_FORMAT'
   | 'AUDIO_QUALITY'
   | 'AUDIO_FILE_NOT_FOUND'
+  /** Longer than the caller's `maxDurationSeconds` (`--max-duration`): refused before its samples are allocated. */
+  | 'AUDIO_TOO_LONG'
   // runtime
   | 'BACKEND_UNAVAILABLE'
   /** A model whose weights are packed on wasm was asked to run after the active backend changed. */
@@ -50,6 +52,18 @@ export type ErrorCode =
   | 'REQUEST_TOO_LARGE'
   | 'REQUEST_UNSUPPORTED_TYPE'
   | 'REQUEST_INVALID'
+  /** A multipart body that cannot be parsed: cut short, no boundary, broken part headers. */
+  | 'REQUEST_MALFORMED'
+  /** More than one file in one request. */
+  | 'REQUEST_TOO_MANY_FILES'
+  /** More option fields (or parts) than a request may have. */
+  | 'REQUEST_TOO_MANY_FIELDS'
+  /** The body stopped arriving for longer than the server waits. */
+  | 'REQUEST_TIMEOUT'
+  /** A `Host` header naming none of the server's own names (DNS rebinding). */
+  | 'REQUEST_HOST_NOT_ALLOWED'
+  /** A request sent by a page of another site (`Origin` is not the server's own). */
+  | 'REQUEST_ORIGIN_NOT_ALLOWED'
   | 'SERVER_BUSY'
   /** `serve` cannot listen: the port is taken, needs privileges, or the host is not this machine's. */
   | 'SERVER_LISTEN_FAILED'
@@ -74,7 +88,11 @@ export type ErrorCode =
   | 'JOB_INVALID'
   /** `GET /jobs/:id` names no job on the queue. */
   | 'JOB_NOT_FOUND'
-  | 'JOB_STALLED';
+  | 'JOB_STALLED'
+  /** A job URL whose host resolves to a loopback, private, link-local or other special address. */
+  | 'URL_NOT_ALLOWED'
+  /** A download that stalled or ran past its deadline. */
+  | 'DOWNLOAD_TIMEOUT';
 
 /** Base class of every error this library throws on purpose. */
 export class Emotion2VecError extends Error {

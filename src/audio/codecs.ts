@@ -13,9 +13,17 @@
  * Which formats each decoder reads is said by the format table (formats.ts). A decoder that reports errors, or
  * whose output contradicts the container's header, fails: garbage that happens to start with a sync word must not
  * become "audio". Decoders never write to the console.
+ *
+ * With a `maxDurationSeconds` bound, no decoder makes more samples than the bound allows: the length comes from
+ * the header where the format states it (FLAC's frame headers, MP4's sample table), and the others decode a
+ * piece of the file at a time and stop once the bound is passed. Each piece is small enough that what it can
+ * decode to stays bounded too (its worst case is noted at each size below).
  */
 import { AudioInputError } from '../errors.js';
 import { flacFrames, FlacFramingError } from './flac-frames.js';
+import { audioTooLong, maxFramesAt } from './duration-limit.js';
+import { flacFramesUpperBound, flacStreamInfo, type FlacStreamInfo } from './flac-length.js';
+import { mp4SoundSeconds } from './mp4-duration.js';
 import { readWebmOpus, WebmError } from './webm.js';
 
 /** What a codec produced, before the checks every decoder shares (decode.ts `finish`). */
@@ -24,8 +32,26 @@ export interface CodecOutput {
   readonly sampleRate: number;
 }
 
+/** What a bundled decoder may produce. */
+export interface DecodeLimit {
+  /** Stop with `AUDIO_TOO_LONG` before making more samples than this many seconds hold. */
+  readonly maxDurationSeconds?: number;
+}
+
 /** A bundled decoder: a file's bytes to its channels at its own rate. */
-export type CodecDecoder = (bytes: Uint8Array) => Promise<CodecOutput>;
+export type CodecDecoder = (bytes: Uint8Array, limit?: DecodeLimit) => Promise<CodecOutput>;
+
+/*
+ * Bytes per decode call for the streamed formats, from the most samples one byte can decode to in each (per
+ * channel): MP3 (the smallest frames hold 576 samples in 24 bytes) about 24, an Ogg page of 1-byte Vorbis or
+ * Opus packets about 2,000 to 2,900, ADTS AAC (a 7-byte header and a byte of 1024 samples, twice that with SBR)
+ * about 256. Each call so makes at most a few million samples per channel past the bound before it is noticed.
+ */
+const MP3_PIECE = 64 * 1024;
+const OGG_PIECE = 2 * 1024;
+const ADTS_PIECE = 8 * 1024;
+/** WebM Opus packets per decode call: a packet holds at most 120 ms (5,760 samples at 48 kHz). */
+const WEBM_PACKETS = 256;
 
 /**
  * The error a codec's complaint becomes: `AUDIO_DECODE`, with the decoder's own words (capped) in the
@@ -38,25 +64,26 @@ export class CodecError extends Error {
   }
 }
 
-export async function decodeMp3(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeMp3(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
   const { MPEGDecoder } = await import('mpg123-decoder');
   const decoder = new MPEGDecoder();
   await decoder.ready;
   try {
-    const decoded = withoutConsole(() => decoder.decode(bytes));
-    rejectReportedErrors('mpg123', decoded.errors);
+    const decoded = await decodeInPieces(bytes, MP3_PIECE, limit, 'mpg123', (piece) =>
+      withoutConsole(() => decoder.decode(piece)),
+    );
     // libmpg123 always outputs two channels; a mono stream comes back as two equal ones.
-    return {
-      channels: collapseDuplicateStereo(trimTo(decoded.channelData, decoded.samplesDecoded)),
-      sampleRate: decoded.sampleRate,
-    };
+    return { channels: collapseDuplicateStereo(decoded.channels), sampleRate: decoded.sampleRate };
   } finally {
     decoder.free();
   }
 }
 
-export async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeFlac(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
   const { FLACDecoder } = await import('@wasm-audio-decoders/flac');
+  const info = flacStreamInfo(bytes);
+  if (info === null || info.sampleRate === 0) return decodeFlacInPieces(bytes, limit, new FLACDecoder());
+  checkFlacLength(bytes, info, limit);
   const decoder = new FLACDecoder();
   await decoder.ready;
   try {
@@ -74,25 +101,76 @@ export async function decodeFlac(bytes: Uint8Array): Promise<CodecOutput> {
   }
 }
 
-export async function decodeVorbis(bytes: Uint8Array): Promise<CodecOutput> {
-  const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
-  const decoder = new OggVorbisDecoder();
+/**
+ * Native FLAC states its length twice before a sample is decoded: STREAMINFO, and the block sizes of its frame
+ * headers (flac-length.ts), which bound what libFLAC can make even when STREAMINFO says 0 or lies.
+ */
+function checkFlacLength(bytes: Uint8Array, info: FlacStreamInfo, limit: DecodeLimit): void {
+  const max = limit.maxDurationSeconds;
+  if (max === undefined) return;
+  const frames = Math.max(info.totalSamples, flacFramesUpperBound(bytes));
+  if (frames > maxFramesAt(info.sampleRate, max)) throw audioTooLong(frames / info.sampleRate, max);
+}
+
+/** Ogg FLAC (rare), or a FLAC stream without a usable STREAMINFO: decoded a piece at a time. */
+async function decodeFlacInPieces(
+  bytes: Uint8Array,
+  limit: DecodeLimit,
+  decoder: InstanceType<typeof import('@wasm-audio-decoders/flac').FLACDecoder>,
+): Promise<CodecOutput> {
   await decoder.ready;
   try {
-    const decoded = await withoutConsole(() => decoder.decodeFile(bytes));
-    rejectReportedErrors('libvorbis', decoded.errors);
-    return { channels: trimTo(decoded.channelData, decoded.samplesDecoded), sampleRate: decoded.sampleRate };
+    return await decodeInPieces(
+      bytes,
+      OGG_PIECE,
+      limit,
+      'libFLAC',
+      (piece) => withoutConsole(() => decoder.decode(piece)),
+      () => withoutConsole(() => decoder.flush()),
+    );
   } finally {
     decoder.free();
   }
 }
 
-export async function decodeOpus(bytes: Uint8Array): Promise<CodecOutput> {
-  const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-opus'));
-  return fromLibrary(await withoutConsole(() => decode(bytes)));
+export async function decodeVorbis(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
+  const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
+  const decoder = new OggVorbisDecoder();
+  await decoder.ready;
+  try {
+    return await decodeInPieces(
+      bytes,
+      OGG_PIECE,
+      limit,
+      'libvorbis',
+      (piece) => withoutConsole(() => decoder.decode(piece)),
+      () => withoutConsole(() => decoder.flush()),
+    );
+  } finally {
+    decoder.free();
+  }
 }
 
-export async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
+export async function decodeOpus(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
+  const { decoder: openDecoder } = (await import('@audio/decode-opus')) as {
+    decoder: () => Promise<{ decode(data: Uint8Array): LibraryAudio; flush(): LibraryAudio; free(): void }>;
+  };
+  const decoder = await openDecoder();
+  try {
+    return await decodeInPieces(
+      bytes,
+      OGG_PIECE,
+      limit,
+      'libopus',
+      (piece) => libraryPiece(withoutConsole(() => decoder.decode(piece))),
+      () => libraryPiece(withoutConsole(() => decoder.flush())),
+    );
+  } finally {
+    decoder.free();
+  }
+}
+
+export async function decodeWebm(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
   let track: ReturnType<typeof readWebmOpus>;
   try {
     track = readWebmOpus(bytes);
@@ -105,16 +183,21 @@ export async function decodeWebm(bytes: Uint8Array): Promise<CodecOutput> {
   const decoder = await createOpusDecoder();
   try {
     decoder.configure(opusHeadOptions(track.opusHead));
-    const decoded = withoutConsole(() => decoder.decodeFrames(track.packets));
-    rejectReportedErrors('libopus', decoded.errors);
+    const groups: Uint8Array[][] = [];
+    for (let at = 0; at < track.packets.length; at += WEBM_PACKETS)
+      groups.push(track.packets.slice(at, at + WEBM_PACKETS));
+    const decoded = await decodePieces(groups, limit, 'libopus', (packets) =>
+      withoutConsole(() => decoder.decodeFrames(packets)),
+    );
     const samples = Math.max(
       0,
-      decoded.samplesDecoded - Math.round((track.endPaddingSamples * decoded.sampleRate) / 48_000),
+      (decoded.channels[0]?.length ?? 0) - Math.round((track.endPaddingSamples * decoded.sampleRate) / 48_000),
     );
-    return { channels: trimTo(decoded.channelData, samples), sampleRate: decoded.sampleRate };
+    return { channels: trimTo(decoded.channels, samples), sampleRate: decoded.sampleRate };
   } catch (error) {
     // libopus refuses a header it cannot use (RangeError: bad channel layout...): that is a damaged file.
-    throw error instanceof CodecError ? error : new CodecError(error instanceof Error ? error.message : String(error));
+    if (error instanceof CodecError || error instanceof AudioInputError) throw error;
+    throw new CodecError(error instanceof Error ? error.message : String(error));
   } finally {
     decoder.free();
   }
@@ -142,11 +225,20 @@ function opusHeadOptions(head: Uint8Array): {
   };
 }
 
-export async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
-  const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(await import('@audio/decode-aac'));
+export async function decodeMp4(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
+  const aac = (await import('@audio/decode-aac')) as {
+    decoder: () => Promise<{ decode(data: Uint8Array): LibraryAudio; flush(): LibraryAudio; free(): void }>;
+  };
+  const decode = defaultExport<(src: Uint8Array) => Promise<LibraryAudio>>(aac);
   let decoded: CodecOutput;
   try {
-    decoded = fromLibrary(await withoutConsole(() => decode(bytes)));
+    if (isAdts(bytes)) decoded = await decodeAdts(bytes, limit, await aac.decoder());
+    else {
+      const max = limit.maxDurationSeconds;
+      const seconds = max === undefined ? null : mp4SoundSeconds(bytes);
+      if (max !== undefined && seconds !== null && seconds > max) throw audioTooLong(seconds, max);
+      decoded = fromLibrary(await withoutConsole(() => decode(bytes)));
+    }
   } catch (error) {
     // An MP4 whose audio is not AAC/ALAC (a video with Opus, AC-3...) is for the platform's decoder, not damaged.
     if (error instanceof Error && /no AAC\/ALAC audio track/i.test(error.message))
@@ -157,6 +249,34 @@ export async function decodeMp4(bytes: Uint8Array): Promise<CodecOutput> {
   return { channels: collapseDuplicateStereo(decoded.channels), sampleRate: decoded.sampleRate };
 }
 
+/** Raw AAC in ADTS frames (no container): decoded a piece at a time. */
+async function decodeAdts(
+  bytes: Uint8Array,
+  limit: DecodeLimit,
+  decoder: { decode(data: Uint8Array): LibraryAudio; flush(): LibraryAudio; free(): void },
+): Promise<CodecOutput> {
+  try {
+    return await decodeInPieces(
+      bytes,
+      ADTS_PIECE,
+      limit,
+      'FAAD2',
+      (piece) => libraryPiece(withoutConsole(() => decoder.decode(piece))),
+      () => libraryPiece(withoutConsole(() => decoder.flush())),
+    );
+  } finally {
+    decoder.free();
+  }
+}
+
+function isAdts(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0xff && (bytes[1]! & 0xf6) === 0xf0;
+}
+
+/**
+ * WAV holding G.711 or ADPCM: the output is bounded by the file's bytes (at most 2 samples a byte, for 4-bit
+ * ADPCM), and decode.ts checks the header's rate against the bound before this runs.
+ */
 export async function decodeWavCodec(bytes: Uint8Array): Promise<CodecOutput> {
   const decode = defaultExport<(src: Uint8Array) => LibraryAudio>(await import('@audio/decode-wav'));
   return fromLibrary(decode(bytes));
@@ -169,6 +289,83 @@ interface LibraryAudio {
 
 function fromLibrary(decoded: LibraryAudio): CodecOutput {
   return { channels: decoded.channelData, sampleRate: decoded.sampleRate };
+}
+
+/** What one decode call of a streaming decoder returns. */
+interface DecodedPiece {
+  readonly channelData: Float32Array[];
+  readonly samplesDecoded: number;
+  readonly sampleRate: number;
+  readonly errors?: readonly ReportedError[];
+}
+
+/**
+ * A piece from the @audio decoders, which leave out `samplesDecoded` and report errors only as a count (a piece
+ * boundary inside a frame counts as one), so their errors are not checked here, as for a whole-file decode.
+ */
+function libraryPiece(decoded: LibraryAudio & { samplesDecoded?: number }): DecodedPiece {
+  const samples = decoded.samplesDecoded ?? decoded.channelData[0]?.length ?? 0;
+  return { channelData: decoded.channelData, samplesDecoded: samples, sampleRate: decoded.sampleRate };
+}
+
+/**
+ * Feeds a streaming decoder `pieceBytes` of the file at a time (then `flush`), keeping its output until the
+ * bound is passed: then it stops with `AUDIO_TOO_LONG`. A reported error stops it at once.
+ */
+function decodeInPieces(
+  bytes: Uint8Array,
+  pieceBytes: number,
+  limit: DecodeLimit,
+  decoderName: string,
+  decode: (piece: Uint8Array) => DecodedPiece | Promise<DecodedPiece>,
+  flush?: () => DecodedPiece | Promise<DecodedPiece>,
+): Promise<CodecOutput> {
+  const pieces: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; at += pieceBytes) pieces.push(bytes.subarray(at, at + pieceBytes));
+  return decodePieces(pieces, limit, decoderName, decode, flush);
+}
+
+/** Decodes input pieces in order into one output, checking the bound after each (see decodeInPieces). */
+async function decodePieces<T>(
+  inputs: readonly T[],
+  limit: DecodeLimit,
+  decoderName: string,
+  decode: (input: T) => DecodedPiece | Promise<DecodedPiece>,
+  flush?: () => DecodedPiece | Promise<DecodedPiece>,
+): Promise<CodecOutput> {
+  const outputs: Float32Array[][] = [];
+  let frames = 0;
+  let sampleRate = 0;
+  const keep = (piece: DecodedPiece): void => {
+    rejectReportedErrors(decoderName, piece.errors);
+    if (piece.samplesDecoded === 0 || piece.channelData.length === 0) return;
+    sampleRate ||= piece.sampleRate;
+    outputs.push(trimTo(piece.channelData, piece.samplesDecoded));
+    frames += piece.samplesDecoded;
+    const max = limit.maxDurationSeconds;
+    if (max !== undefined && sampleRate > 0 && frames > maxFramesAt(sampleRate, max))
+      throw audioTooLong(frames / sampleRate, max, { atLeast: true });
+  };
+  for (const input of inputs) keep(await decode(input));
+  if (flush) keep(await flush());
+  return { channels: joinPieces(outputs), sampleRate };
+}
+
+/** The pieces' channels end to end (a stream keeps its channel count; a piece that differs is damage). */
+function joinPieces(outputs: readonly Float32Array[][]): Float32Array[] {
+  if (outputs.length === 1) return outputs[0]!;
+  const count = outputs[0]?.length ?? 0;
+  if (outputs.some((channels) => channels.length !== count))
+    throw new CodecError('its channel count changes part-way through');
+  return Array.from({ length: count }, (_, c) => {
+    const joined = new Float32Array(outputs.reduce((sum, channels) => sum + channels[c]!.length, 0));
+    let at = 0;
+    for (const channels of outputs) {
+      joined.set(channels[c]!, at);
+      at += channels[c]!.length;
+    }
+    return joined;
+  });
 }
 
 /**

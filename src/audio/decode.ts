@@ -9,6 +9,7 @@ import { AudioInputError, isEmotion2VecError } from '../errors.js';
 import { hexHead, sniffNonAudio, type SniffedFormat } from '../io/sniff.js';
 import { getPlatform } from '../platform.js';
 import { CodecUnsupported, codecFailure } from './codecs.js';
+import { audioTooLong, checkDuration, checkMaxDuration } from './duration-limit.js';
 import { getFallbackDecoder, type FallbackHint } from './fallback-decoder.js';
 import { audioFormatOf, sniffedAs, type AudioFormat } from './formats.js';
 import type { DecodedAudio } from './types.js';
@@ -20,6 +21,11 @@ export interface DecodeHint {
   readonly fileName?: string;
   /** Return only the float32 mean of the channels (computed while decoding WAV, so it costs one copy). */
   readonly mono?: boolean;
+  /**
+   * Refuse audio longer than this (`AUDIO_TOO_LONG`), before its samples are made: every decoder learns the length
+   * from the header or stops decoding at the bound. Default: no bound.
+   */
+  readonly maxDurationSeconds?: number;
 }
 
 /** Decoded audio plus what was learnt on the way. */
@@ -45,37 +51,19 @@ const CONVERT_HINT = 'Convert it to WAV (for example `ffmpeg -i input output.wav
  * not handed to a more lenient decoder that would turn the garbage into noise.
  *
  * @throws AudioInputError `AUDIO_EMPTY` (no bytes, or no samples), `AUDIO_UNSUPPORTED_FORMAT` (not audio, or
- *   no decoder for it here), `AUDIO_DECODE` (recognised but damaged), `AUDIO_SAMPLE_RATE`.
+ *   no decoder for it here), `AUDIO_DECODE` (recognised but damaged), `AUDIO_SAMPLE_RATE`, `AUDIO_TOO_LONG` (over
+ *   `maxDurationSeconds`).
  */
 export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Promise<DecodedAudioResult> {
   const name = hint.fileName ? `"${hint.fileName}"` : 'this audio';
   const mono = hint.mono === true;
-  if (bytes.length === 0) {
-    throw new AudioInputError(
-      'AUDIO_EMPTY',
-      `${capitalize(name)} is empty (0 bytes). Pass a file that contains a recording.`,
-      {
-        details: { fileName: hint.fileName },
-      },
-    );
-  }
-  const audioFormat = audioFormatOf(bytes);
-  const sniffed = audioFormat ? sniffedAs(audioFormat) : sniffNonAudio(bytes);
-  if (sniffed.kind === 'other') {
-    throw new AudioInputError(
-      'AUDIO_UNSUPPORTED_FORMAT',
-      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(hint.fileName, sniffed, audioFormat)}. ` +
-        (sniffed.format === 'npy'
-          ? 'Load the array yourself and pass its samples as a Float32Array (16 kHz mono) or { channels, sampleRate }.'
-          : 'Pass a recording: WAV, FLAC, MP3, Ogg (Vorbis/Opus) or M4A/AAC.'),
-      { details: { fileName: hint.fileName, format: sniffed.format } },
-    );
-  }
+  const maxDurationSeconds = checkMaxDuration(hint.maxDurationSeconds);
+  const { audioFormat, sniffed } = sniffAudio(bytes, hint.fileName);
 
   let firstError: AudioInputError | null = null;
   if (sniffed.format === 'wav') {
     try {
-      const wav = decodeWav(bytes, { mono });
+      const wav = decodeWav(bytes, { mono, maxDurationSeconds });
       return {
         channels: wav.channels,
         sampleRate: wav.sampleRate,
@@ -101,10 +89,11 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
     let problem: string;
     let unsupported = false;
     try {
-      const decoded = await codec(bytes);
+      if (firstError) checkCodedWavLength(bytes.length, firstError, maxDurationSeconds);
+      const decoded = await codec(bytes, { maxDurationSeconds });
       if (decoded.channels.length > 0 && (decoded.channels[0]?.length ?? 0) > 0) {
         if (sniffed.format === 'flac') rescaleFlac(decoded.channels, bytes);
-        return finish(decoded.channels, decoded.sampleRate, sniffed.format, 'bundled', mono, name);
+        return finish(decoded.channels, decoded.sampleRate, sniffed.format, 'bundled', mono, name, maxDurationSeconds);
       }
       problem = 'the bundled decoder found no audio in it';
     } catch (error) {
@@ -143,6 +132,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
       format: sniffed.format === 'unknown' ? undefined : sniffed.format,
       mono,
       sampleRate: typeof declaredRate === 'number' && declaredRate > 0 ? declaredRate : undefined,
+      maxDurationSeconds,
     };
     try {
       const decoded = await fallback(bytes, fallbackHint);
@@ -155,6 +145,7 @@ export async function decodeAudio(bytes: Uint8Array, hint: DecodeHint = {}): Pro
           'fallback',
           mono,
           name,
+          maxDurationSeconds,
         );
         return { ...result, sourceChannels };
       }
@@ -228,6 +219,55 @@ export function checkEqualLengths(channels: readonly Float32Array[]): void {
   }
 }
 
+/**
+ * The format of a file's first bytes: a row of the format table, or what else they are.
+ *
+ * @throws AudioInputError `AUDIO_EMPTY` for no bytes, `AUDIO_UNSUPPORTED_FORMAT` for what is surely not audio (an
+ *   image, a PDF, an archive...): what a server checks on an upload's first bytes before it queues the upload.
+ */
+export function sniffAudio(
+  bytes: Uint8Array,
+  fileName?: string,
+): { audioFormat: AudioFormat | undefined; sniffed: SniffedFormat } {
+  const name = fileName ? `"${fileName}"` : 'this audio';
+  if (bytes.length === 0) {
+    throw new AudioInputError(
+      'AUDIO_EMPTY',
+      `${capitalize(name)} is empty (0 bytes). Pass a file that contains a recording.`,
+      {
+        details: { fileName },
+      },
+    );
+  }
+  const audioFormat = audioFormatOf(bytes);
+  const sniffed = audioFormat ? sniffedAs(audioFormat) : sniffNonAudio(bytes);
+  if (sniffed.kind === 'other') {
+    throw new AudioInputError(
+      'AUDIO_UNSUPPORTED_FORMAT',
+      `${capitalize(name)} is a ${sniffed.label}, not audio${extensionNote(fileName, sniffed, audioFormat)}. ` +
+        (sniffed.format === 'npy'
+          ? 'Load the array yourself and pass its samples as a Float32Array (16 kHz mono) or { channels, sampleRate }.'
+          : 'Pass a recording: WAV, FLAC, MP3, Ogg (Vorbis/Opus) or M4A/AAC.'),
+      { details: { fileName, format: sniffed.format } },
+    );
+  }
+  return { audioFormat, sniffed };
+}
+
+/**
+ * A WAV of G.711 or ADPCM samples (what @audio/decode-wav reads) decodes to one sample a byte (G.711, 8 bits) or
+ * at most two (4-bit ADPCM): its rate and channels, from the header the WAV reader already read, bound its length
+ * before the codec runs.
+ */
+function checkCodedWavLength(byteLength: number, wavError: AudioInputError, maxSeconds: number | undefined): void {
+  const { sampleRate, channels, codedBitsPerSample } = wavError.details ?? {};
+  if (maxSeconds === undefined || typeof sampleRate !== 'number' || typeof channels !== 'number') return;
+  if (sampleRate <= 0 || channels <= 0) return;
+  const samplesPerByte = typeof codedBitsPerSample === 'number' && codedBitsPerSample >= 8 ? 1 : 2;
+  const seconds = (byteLength * samplesPerByte) / channels / sampleRate;
+  if (seconds > maxSeconds) throw audioTooLong(seconds, maxSeconds);
+}
+
 function finish(
   channels: Float32Array[],
   sampleRate: number,
@@ -235,6 +275,7 @@ function finish(
   decoder: DecodedAudioResult['decoder'],
   mono: boolean,
   name: string,
+  maxDurationSeconds: number | undefined,
 ): DecodedAudioResult {
   checkSampleRate(sampleRate, `The decoder reports for ${name}`, 'The file is corrupt or mislabelled: re-export it.');
   if (channels.length === 0 || (channels[0]?.length ?? 0) === 0) {
@@ -243,6 +284,8 @@ function finish(
       `${capitalize(name)} decoded to no samples. Pass a file that contains a recording.`,
     );
   }
+  // Every decoder stops at the bound itself; this holds a platform's decoder (Web Audio) to it too.
+  checkDuration(channels[0]!.length, sampleRate, maxDurationSeconds);
   checkEqualLengths(channels);
   const sourceChannels = channels.length;
   return { channels: mono ? [mixToMono(channels)] : channels, sampleRate, format, sourceChannels, decoder };

@@ -15,6 +15,11 @@ export interface FallbackHint {
   readonly mono?: boolean;
   /** Sample rate the container declares, when its header could be read (lets a browser decode without resampling). */
   readonly sampleRate?: number;
+  /**
+   * Stop with `AUDIO_TOO_LONG` rather than make more than this many seconds of samples (ffmpeg's output is read as
+   * it streams and the decoder stopped there); decodeAudio checks what any fallback returns against it too.
+   */
+  readonly maxDurationSeconds?: number;
 }
 
 /** What a fallback decoder returns: the channels (already mixed when `mono` was asked) and how many the file had. */

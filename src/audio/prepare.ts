@@ -9,6 +9,7 @@
 import { AudioInputError, describeValue, isEmotion2VecError, quote, typeTag } from '../errors.js';
 import { FileRefusal, getPlatform } from '../platform.js';
 import { checkEqualLengths, decodeAudio, mixToMono } from './decode.js';
+import { checkDuration, checkMaxDuration } from './duration-limit.js';
 import { analyzeQuality, assertQuality, type QualityReport } from './quality.js';
 import { resample } from './resample.js';
 import { trimSilence as trimLeadingTrailingSilence } from './trim.js';
@@ -37,6 +38,12 @@ export interface PrepareOptions {
    * false.
    */
   readonly strict?: boolean;
+  /**
+   * Longest audio accepted, in seconds: longer audio is refused with `AUDIO_TOO_LONG` before it is decoded (each
+   * decoder reads the length from the header, or stops decoding at the bound), so a small file that expands to
+   * hours costs nothing. Default: no bound. `emotion2vec serve` and the queue workers set one (`--max-duration`).
+   */
+  readonly maxDurationSeconds?: number;
 }
 
 /** The model's input, and what was learnt about the source. */
@@ -68,10 +75,11 @@ const ACCEPTED =
  * rate → `strict` check → resample to 16 kHz → optional silence trim.
  *
  * @throws AudioInputError `AUDIO_INVALID_TYPE`, `AUDIO_FILE_NOT_FOUND`, `AUDIO_EMPTY`, `AUDIO_NOT_FINITE`,
- *   `AUDIO_SAMPLE_RATE`, `AUDIO_DECODE`, `AUDIO_UNSUPPORTED_FORMAT`, and `AUDIO_QUALITY` in strict mode.
+ *   `AUDIO_SAMPLE_RATE`, `AUDIO_DECODE`, `AUDIO_UNSUPPORTED_FORMAT`, `AUDIO_TOO_LONG` over `maxDurationSeconds`, and
+ *   `AUDIO_QUALITY` in strict mode.
  */
 export async function prepareAudio(input: AudioInput, options: PrepareOptions = {}): Promise<PreparedAudio> {
-  const source = await toMono(input);
+  const source = await toMono(input, checkMaxDuration(options.maxDurationSeconds));
   const { mono, sampleRate } = source;
 
   const quality = analyzeQuality(mono, sampleRate);
@@ -104,17 +112,18 @@ interface MonoSource {
 }
 
 /** Validates the input and brings it to one float32 channel at its own rate. */
-async function toMono(input: AudioInput): Promise<MonoSource> {
+async function toMono(input: AudioInput, maxSeconds: number | undefined): Promise<MonoSource> {
   const tag = typeTag(input);
-  if (typeof input === 'string') return fromBytes(await readPath(input), input);
+  if (typeof input === 'string') return fromBytes(await readPath(input), input, maxSeconds);
   if (tag === 'Float32Array') {
     const samples = input as Float32Array;
     checkSamples(samples, 'The Float32Array');
+    checkDuration(samples.length, MODEL_SAMPLE_RATE, maxSeconds);
     return { mono: samples, sampleRate: MODEL_SAMPLE_RATE, channels: 1, format: 'pcm' };
   }
-  if (tag === 'Uint8Array') return fromBytes(input as Uint8Array, undefined);
+  if (tag === 'Uint8Array') return fromBytes(input as Uint8Array, undefined, maxSeconds);
   if (tag === 'ArrayBuffer' || tag === 'SharedArrayBuffer')
-    return fromBytes(new Uint8Array(input as ArrayBuffer), undefined);
+    return fromBytes(new Uint8Array(input as ArrayBuffer), undefined, maxSeconds);
   if (typeof Blob !== 'undefined' && input instanceof Blob) {
     const name = (input as { name?: unknown }).name;
     const fileName = typeof name === 'string' && name.length > 0 ? name : undefined;
@@ -130,14 +139,26 @@ async function toMono(input: AudioInput): Promise<MonoSource> {
         },
       );
     }
-    return fromBytes(new Uint8Array(buffer), fileName);
+    return fromBytes(new Uint8Array(buffer), fileName, maxSeconds);
   }
-  if (isChannelsObject(input)) return fromChannels(input);
+  if (isChannelsObject(input)) {
+    const source = fromChannels(input);
+    checkDuration(source.mono.length, source.sampleRate, maxSeconds);
+    return source;
+  }
   throw invalidType(input);
 }
 
-async function fromBytes(bytes: Uint8Array, fileName: string | undefined): Promise<MonoSource> {
-  const decoded = await decodeAudio(bytes, fileName === undefined ? { mono: true } : { fileName, mono: true });
+async function fromBytes(
+  bytes: Uint8Array,
+  fileName: string | undefined,
+  maxDurationSeconds: number | undefined,
+): Promise<MonoSource> {
+  const decoded = await decodeAudio(bytes, {
+    mono: true,
+    maxDurationSeconds,
+    ...(fileName === undefined ? {} : { fileName }),
+  });
   const mono = decoded.channels[0]!;
   checkFinite(mono, fileName ? `"${fileName}"` : `The ${decoded.format} audio`, -1, decoded.sampleRate);
   return { mono, sampleRate: decoded.sampleRate, channels: decoded.sourceChannels, format: decoded.format };

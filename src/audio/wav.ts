@@ -21,6 +21,7 @@
  */
 import { AudioInputError } from '../errors.js';
 import { concatBytes, float32ToLittleEndian } from '../io/bytes.js';
+import { checkDuration } from './duration-limit.js';
 import type { DecodedAudio } from './types.js';
 
 /** Lowest sample rate accepted anywhere in the audio pipeline, in Hz (below this nothing is speech). */
@@ -67,6 +68,8 @@ export interface DecodeWavOptions {
    * (summed in channel order, then divided, like `torch.mean(dim=0)`). Only one float copy is ever held.
    */
   readonly mono?: boolean;
+  /** Refuse (`AUDIO_TOO_LONG`) audio whose header says it is longer, before any sample is decoded. */
+  readonly maxDurationSeconds?: number;
 }
 
 /** Common WAVE format tags, to name what we cannot decode. */
@@ -211,10 +214,11 @@ export function readWavInfo(bytes: Uint8Array): WavInfo {
 /**
  * Decodes a WAV file into float32 samples in [-1, 1], scaled exactly like `torchaudio.load`.
  *
- * @throws AudioInputError see {@link readWavInfo}.
+ * @throws AudioInputError see {@link readWavInfo}; `AUDIO_TOO_LONG` over `maxDurationSeconds`.
  */
 export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): DecodedWav {
   const info = readWavInfo(bytes);
+  checkDuration(info.frames, info.sampleRate, options.maxDurationSeconds);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let channels: Float32Array[];
   if (options.mono === true && info.channels > 1) {
@@ -332,7 +336,7 @@ function parseFmt(
       'AUDIO_UNSUPPORTED_FORMAT',
       `This WAV file holds ${name} audio, not PCM or float samples. Convert it to 16-bit PCM WAV (for example \`ffmpeg -i in.wav -c:a pcm_s16le out.wav\`), or decode it through decodeAudio(), which falls back to ffmpeg in Node.`,
       // The rate lets a fallback decoder (a browser's decodeAudioData) keep the file's own rate.
-      { details: { formatTag: tag, codec: name, sampleRate, channels } },
+      { details: { formatTag: tag, codec: name, sampleRate, channels, codedBitsPerSample: bits } },
     );
   }
   if (channels === 0 || channels > MAX_WAV_CHANNELS) {

@@ -21,7 +21,7 @@ import {
 } from '../results/analysis-options.js';
 import { REPLY_LANGUAGES, type ReplyLanguage } from '../results/fallback.js';
 import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
-import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
+import { RESERVED_OUTPUT_NAMES, SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
 import { readCompleteResult, runFolderName } from '../results/folder.js';
 import { toErrorRecord, type ErrorRecord } from '../results/record.js';
 import { printable, uniqueOutputNames } from '../results/safe-name.js';
@@ -99,6 +99,8 @@ export interface AnalyzeOptions {
   readonly replyLanguage?: ReplyLanguage;
   /** --full-frame-series: the whole frame series in a --no-output JSON line. */
   readonly fullFrameSeries?: boolean;
+  /** --max-duration: longest input in seconds, longer ones fail with AUDIO_TOO_LONG (default: no bound). */
+  readonly maxDuration?: number;
 }
 
 export async function analyze(args: string[], options: AnalyzeOptions): Promise<number> {
@@ -118,7 +120,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
   const root = options.output === false ? null : (options.outputDir ?? defaultOutputDir());
   const folders = uniqueOutputNames(
     items.map((item) => item.key),
-    [SUMMARY_FILE],
+    RESERVED_OUTPUT_NAMES,
   );
 
   const display = loadProgressDisplay();
@@ -158,6 +160,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
       options: analysisOptions(options),
       outputDir: root,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.maxDuration === undefined ? {} : { maxDurationSeconds: options.maxDuration }),
     };
     for (let start = 0; start < todo.length && !interrupt.requested; start += chunk) {
       const slice = todo.slice(start, start + chunk);

@@ -4,7 +4,7 @@
  * input once. Paths are made absolute: workers on other machines see them on the same shared file system.
  */
 import { resolve } from 'node:path';
-import { printable, SUMMARY_FILE, uniqueOutputNames } from '../results/folder.js';
+import { printable, RESERVED_OUTPUT_NAMES, uniqueOutputNames } from '../results/folder.js';
 import { isHttpUrl } from '../io/url.js';
 import type { AnalysisJob, JobOptions } from '../queue/job.js';
 import { enqueueJobs } from '../queue/producer.js';
@@ -43,7 +43,7 @@ export async function enqueue(inputs: string[], options: EnqueueCommandOptions):
   return withQueue(options.redis, options.queue, async (queue) => {
     const folders = uniqueOutputNames(
       listed.map((item) => item.key),
-      [SUMMARY_FILE],
+      RESERVED_OUTPUT_NAMES,
     );
     const jobOptions: JobOptions = {
       granularity: options.granularity,

@@ -10,7 +10,9 @@ import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
 import { trainHeadCommand } from './train-head.js';
 import {
+  commaList,
   fraction,
+  MAX_DURATION_HELP,
   nonNegativeInteger,
   nonNegativeNumber,
   portNumber,
@@ -75,7 +77,8 @@ export function buildProgram(): Command {
       '--full-frame-series',
       'with --no-output: the whole frame series in each JSON line, not at most 2000 rows of it',
       false,
-    );
+    )
+    .option('--max-duration <seconds>', MAX_DURATION_HELP, positiveNumber);
   for (const option of sharedOutputOptions()) analyzeCommand.addOption(option);
   analyzeCommand.action(async (inputs: string[], options) => {
     if (options.resume && !options.outputDir) {
@@ -156,6 +159,35 @@ export function buildProgram(): Command {
       "keep each request's results as the WebUI does: <dir>/output_<YYYYMMDD_HHMMSS>/<key>/result.json, processed_audio.wav...",
     )
     .option('--no-request-log', 'print no line per request (time, method, path, status, ms) on stdout')
+    .option('--max-duration <seconds>', `${MAX_DURATION_HELP} (0: no bound)`, nonNegativeNumber, 1200)
+    .option(
+      '--max-inflight-mb <n>',
+      'upload bytes held at once across requests (default 4 x --max-body-mb)',
+      positiveNumber,
+    )
+    .option('--body-timeout <seconds>', 'an upload that sends nothing for this long gets 408', positiveNumber, 30)
+    .option(
+      '--request-timeout <seconds>',
+      'a whole request (headers and body) must arrive within this',
+      positiveNumber,
+      300,
+    )
+    .option('--headers-timeout <seconds>', 'request headers must arrive within this', positiveNumber, 20)
+    .option(
+      '--allowed-hosts <names>',
+      'comma-separated Host names to answer besides IP addresses, localhost and this machine (behind a proxy; * for any)',
+      commaList,
+    )
+    .option(
+      '--allowed-origins <origins>',
+      'comma-separated origins (https://app.example.org) whose pages may call the API besides this server (* for any)',
+      commaList,
+    )
+    .option(
+      '--allow-url-hosts <hosts>',
+      'with --redis: hosts or CIDR ranges POST /jobs URLs may name although they are loopback/private (* for any)',
+      commaList,
+    )
     .action(async (options) => {
       process.exitCode = await serve(options);
     });

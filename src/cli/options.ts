@@ -37,3 +37,17 @@ export function nonNegativeNumber(value: string): number {
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number >= 0.');
   return n;
 }
+
+/** Help of --max-duration (analyze, serve, worker): the same bound everywhere, defaults differ. */
+export const MAX_DURATION_HELP =
+  'longest audio to analyse, in seconds; longer inputs fail with AUDIO_TOO_LONG before they are decoded';
+
+/** A comma-separated list (`a,b, c`), empty entries dropped. */
+export function commaList(value: string): string[] {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list.');
+  return items;
+}

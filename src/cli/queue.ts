@@ -5,7 +5,7 @@ import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
 import { PLOT_HELP, sharedOutputOptions, TIMELINE_HELP } from './analyze.js';
 import { enqueue } from './enqueue.js';
-import { positiveInteger } from './options.js';
+import { commaList, MAX_DURATION_HELP, nonNegativeNumber, positiveInteger, positiveNumber } from './options.js';
 import { status } from './status.js';
 import { worker } from './worker.js';
 
@@ -39,6 +39,19 @@ export function registerQueueCommands(program: Command): void {
       'times a job may lose its worker before it is dead-lettered (JOB_STALLED)',
       positiveInteger,
       2,
+    )
+    .option('--max-duration <seconds>', `${MAX_DURATION_HELP} (0: no bound)`, nonNegativeNumber, 4 * 3600)
+    .option(
+      '--download-stall-timeout <seconds>',
+      'a job URL that sends nothing for this long is dropped and the job retried',
+      positiveNumber,
+      30,
+    )
+    .option('--download-timeout <seconds>', 'longest a job URL download may take in all', positiveNumber, 900)
+    .option(
+      '--allow-url-hosts <hosts>',
+      'comma-separated hosts or CIDR ranges job URLs may reach although they are loopback/private (* for any)',
+      commaList,
     )
     .action(async (options) => {
       process.exitCode = await worker(options);

@@ -8,12 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
 import { resolveModelSource } from '../model/hub-source.js';
 import type { BackendName } from '../backend/select.js';
-import { UsageError } from '../errors.js';
-import { Emotion2Vec } from '../model/emotion2vec.js';
 import { createServer } from '../server/app.js';
+import { startInferenceThread, type ThreadModel } from '../server/inference-thread.js';
 import type { JobsRoutesOptions } from '../server/jobs-routes.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
-import { warmUp } from '../model/warm-up.js';
+import { CheckpointError, UsageError } from '../errors.js';
 import { reportFatal } from './output.js';
 
 export interface ServeOptions {
@@ -32,10 +31,32 @@ export interface ServeOptions {
   readonly redis?: string;
   /** Folder whose files POST /jobs may name (the workers must see the same paths). */
   readonly inputRoot?: string;
+  /** Longest audio analysed, in seconds (--max-duration; 0: no bound). */
+  readonly maxDuration: number;
+  /** Upload bytes held at once across requests, in MiB (--max-inflight-mb; default 4 x --max-body-mb). */
+  readonly maxInflightMb?: number;
+  /** Seconds an upload may send nothing before it gets 408 (--body-timeout). */
+  readonly bodyTimeout: number;
+  /** Seconds the whole request may take to arrive (--request-timeout). */
+  readonly requestTimeout: number;
+  /** Seconds the request headers may take to arrive (--headers-timeout). */
+  readonly headersTimeout: number;
+  /** Host names answered besides IP addresses, localhost and this machine's name (--allowed-hosts; '*': any). */
+  readonly allowedHosts?: string[];
+  /** Origins whose pages may call the API besides the server's own (--allowed-origins; '*': any). */
+  readonly allowedOrigins?: string[];
+  /** Hosts that POST /jobs URLs may name although they resolve to special addresses (--allow-url-hosts). */
+  readonly allowUrlHosts?: string[];
   /** --save-outputs: keep each request's run folder here, as `analyze` writes one. */
   readonly saveOutputs?: string;
   /** false with --no-request-log: no line per request on stdout. */
   readonly requestLog?: boolean;
+}
+
+/** The inference thread's script, beside this module: the TypeScript source in a clone, the bundle in dist/. */
+function inferenceWorkerScript(): URL {
+  const source = import.meta.url.endsWith('.ts');
+  return new URL(source ? './inference-worker.ts' : './inference-worker.js', import.meta.url);
 }
 
 /** The built page (dist/web beside dist/cli.js), or a fresh esbuild bundle when run from a clone. */
@@ -53,33 +74,56 @@ export async function serve(options: ServeOptions): Promise<number> {
   let page: PageModel | undefined;
   let web: { folder: string; dispose: () => Promise<void> } | undefined;
   let closeQueue: (() => Promise<void>) | undefined;
+  let model: ThreadModel | undefined;
   try {
     // Before the model loads (seconds to minutes): a port that is taken is the user's to change, now.
     await checkCanListen(options.host, options.port);
     // A model id is downloaded (or found in the cache) once; the page is served the same local files.
     const hubOptions = { hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir };
     const source = await resolveModelSource(options.model, hubOptions);
-    const model = await Emotion2Vec.load(source, { backend: options.backend as BackendName });
-    const warmMs = await warmUp(model);
-    page = options.pageModel && typeof source === 'string' ? await preparePageModel(source) : undefined;
+    if (typeof source !== 'string')
+      throw new CheckpointError(
+        'MODEL_NOT_FOUND',
+        `serve needs a model folder or id; got ${String(source).slice(0, 80)}.`,
+      );
+    // The model runs in a worker thread (loaded and warmed up there), so that requests are answered while it works.
+    model = await startInferenceThread({
+      script: inferenceWorkerScript(),
+      source,
+      backend: options.backend as BackendName,
+    });
+    const warmMs = model.warmUpMs;
+    page = options.pageModel ? await preparePageModel(source) : undefined;
     web = await webRoot();
     let jobs: JobsRoutesOptions | undefined;
     if (options.redis) {
       // Imported only when asked for, so a server without a queue never loads BullMQ.
-      const { connectRedis, openQueue } = await import('../queue/connection.js');
+      const { connectRedis, openQueue, watchRedis } = await import('../queue/connection.js');
       const redis = await connectRedis(options.redis);
+      watchRedis(redis, (line) => process.stderr.write(`emotion2vec serve: ${line}\n`));
       const queue = openQueue(redis);
       closeQueue = async () => {
         await queue.close();
         redis.disconnect();
       };
-      jobs = { queue, ...(options.inputRoot ? { inputRoot: options.inputRoot } : {}) };
+      jobs = {
+        queue,
+        ...(options.inputRoot ? { inputRoot: options.inputRoot } : {}),
+        ...(options.allowUrlHosts ? { urls: { allowHosts: options.allowUrlHosts } } : {}),
+      };
     }
     const app = await createServer({
       model,
       modelId: options.model,
       maxBodyMb: options.maxBodyMb,
       queueSize: options.queueSize,
+      maxDurationSeconds: options.maxDuration > 0 ? options.maxDuration : null,
+      ...(options.maxInflightMb === undefined ? {} : { maxInflightMb: options.maxInflightMb }),
+      bodyTimeoutSeconds: options.bodyTimeout,
+      requestTimeoutSeconds: options.requestTimeout,
+      headersTimeoutSeconds: options.headersTimeout,
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+      ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
       webRoot: web.folder,
       ...(page ? { pageModel: page } : {}),
       ...(jobs ? { jobs } : {}),
@@ -100,12 +144,12 @@ export async function serve(options: ServeOptions): Promise<number> {
       process.once('SIGTERM', stop);
     });
     await app.close();
-    model.dispose();
     return 0;
   } catch (error) {
     reportFatal(error);
     return 2;
   } finally {
+    await model?.close();
     await closeQueue?.();
     await page?.dispose();
     await web?.dispose();

@@ -8,7 +8,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseHubName } from '../hub/models.js';
 import { Emotion2Vec } from '../model/emotion2vec.js';
-import { connectRedis, openQueue, redactPassword } from '../queue/connection.js';
+import { connectRedis, openQueue, redactPassword, watchRedis } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';
 import { startAnalysisWorker, WORKER_NAME } from '../queue/worker.js';
 import { reportFatal } from './output.js';
@@ -28,6 +28,14 @@ export interface WorkerCommandOptions {
   readonly lockSeconds: number;
   /** Times a job may lose its worker before it is dead-lettered (JOB_STALLED). */
   readonly maxStalls: number;
+  /** Longest audio analysed, in seconds (0: no bound). */
+  readonly maxDuration: number;
+  /** Seconds a job URL may send nothing before the download is dropped (and the job retried). */
+  readonly downloadStallTimeout: number;
+  /** Seconds a job URL download may take in all. */
+  readonly downloadTimeout: number;
+  /** Hosts or ranges job URLs may reach although they resolve to special addresses. */
+  readonly allowUrlHosts?: string[];
 }
 
 export async function worker(options: WorkerCommandOptions): Promise<number> {
@@ -54,6 +62,9 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
   }
   const queue = openQueue(redis, options.queue);
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${WORKER_NAME} ${line}\n`);
+  watchRedis(redis, log);
+  // Reconnects are logged once by the watcher; BullMQ would print each one's stack.
+  queue.on('error', () => undefined);
   const running = startAnalysisWorker({
     connection: redis,
     queueName: options.queue,
@@ -63,6 +74,12 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
     concurrency: options.concurrency,
     lockMs: options.lockSeconds * 1000,
     maxStalls: options.maxStalls,
+    ...(options.maxDuration > 0 ? { maxDurationSeconds: options.maxDuration } : {}),
+    download: {
+      stallMs: options.downloadStallTimeout * 1000,
+      deadlineMs: options.downloadTimeout * 1000,
+      ...(options.allowUrlHosts ? { allowHosts: options.allowUrlHosts } : {}),
+    },
     log,
   });
   const summarize = summaryWriter(queue, options.outputDir, log);

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { prepareAudio, type AudioInput, type PrepareOptions, type PreparedAudio } from '../audio/prepare.js';
+import { checkMaxDuration } from '../audio/duration-limit.js';
 import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
 import { checkedOnGpu, selectBackend, type BackendChoice, type BackendName } from '../backend/select.js';
@@ -267,6 +268,7 @@ export class Emotion2Vec {
     }
     frameScoresWindow(options.frameScores);
     planSegments(options.segmentation);
+    checkMaxDuration(options.maxDurationSeconds);
     if (options.onFrames !== undefined && typeof options.onFrames !== 'function') {
       throw new UsageError(
         'INVALID_ARGUMENT',

@@ -4,7 +4,7 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { UsageError } from '../errors.js';
+import { printable, UsageError } from '../errors.js';
 
 /** The BullMQ queue all commands use unless `--queue` names another (one queue per run keeps runs apart). */
 export const DEFAULT_QUEUE_NAME = 'emotion2vec';
@@ -75,6 +75,23 @@ export async function connectRedis(url: string): Promise<Redis> {
     );
   }
   return redis;
+}
+
+/**
+ * Logs a connection's outages, one line when it goes down and one when it is back, instead of one (with a stack)
+ * per reconnect attempt; ioredis reconnects on its own meanwhile.
+ */
+export function watchRedis(redis: Redis, log: (line: string) => void): void {
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    log(`Redis unavailable (${printable(String(error?.message ?? error)).slice(0, 200)}); reconnecting`);
+  });
+  redis.on('ready', () => {
+    if (down) log('Redis is back');
+    down = false;
+  });
 }
 
 /** The queue of analysis jobs on an open connection. */

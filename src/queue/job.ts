@@ -3,14 +3,14 @@
  * and analyze's per-input options. Jobs come from Redis, which anyone on the network may write to, so a worker
  * validates every job before it touches the file system.
  */
-import { describeValue, UsageError } from '../errors.js';
+import { describeValue, quote, UsageError } from '../errors.js';
 import {
   DEFAULT_ANALYSIS_OPTIONS,
   parseAnalysisOptions,
   type AnalysisOptions,
   type OptionSpelling,
 } from '../results/analysis-options.js';
-import { safeOutputName } from '../results/folder.js';
+import { RESERVED_OUTPUT_NAMES, safeOutputName } from '../results/folder.js';
 
 /**
  * Analyze's options that travel with each job (the model and backend belong to the worker). The size of an inline
@@ -63,15 +63,19 @@ export function jobIdForKey(key: string): string {
 }
 
 /**
- * Throws a JOB_INVALID error unless `key` is already a safe output folder name (`safeOutputName(key) === key`):
- * the producer makes keys safe and unique, so the folder a worker writes is exactly the key, on every attempt.
+ * Throws a JOB_INVALID error unless `key` is already a safe output folder name (`safeOutputName(key) === key`) and
+ * not a name the run folder keeps for itself (`summary.csv`): the producer makes keys safe and unique, so the
+ * folder a worker writes is exactly the key, on every attempt. The one check of a key, whichever way the job came
+ * (enqueue, POST /jobs, a job read from Redis).
  */
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0 || safeOutputName(key) !== key) {
     throw invalid(
-      `"key" must be a safe folder name (as safeOutputName gives), got ${typeof key === 'string' ? JSON.stringify(key.slice(0, 80)) : describeValue(key)}`,
+      `"key" must be a safe folder name (as safeOutputName gives), got ${typeof key === 'string' ? quote(key, 80) : describeValue(key)}`,
     );
   }
+  if (RESERVED_OUTPUT_NAMES.some((name) => name.toLowerCase() === key.toLowerCase()))
+    throw invalid(`"key" ${quote(key)} is the name of the run's own ${key.toLowerCase()}; choose another key`);
   return key;
 }
 

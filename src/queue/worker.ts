@@ -8,13 +8,15 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { hostname } from 'node:os';
+import { printable, quote } from '../errors.js';
 import type { Emotion2Vec } from '../model/emotion2vec.js';
 import { analyzeInputs } from '../results/analyze-inputs.js';
 import { readCompleteResult, writeResultFolder, type ResultFolderContents } from '../results/folder.js';
 import type { ResultRecord } from '../results/record.js';
 import { checkQueueName } from './connection.js';
 import { parseFailedReason, toJobError } from './dead-letter.js';
-import { parseAnalysisJob } from './job.js';
+import type { DownloadOptions } from './download.js';
+import { checkKey, parseAnalysisJob } from './job.js';
 import { resolveInput } from './input.js';
 
 /** The result-folder functions of src/results/folder.ts; tests pass others to make writes fail. */
@@ -49,6 +51,10 @@ export interface ProcessorContext {
   readonly outputDir: string;
   /** Defaults to src/results/folder.ts. */
   readonly folders?: ResultFolders;
+  /** Longest audio analysed; longer inputs are dead-lettered as AUDIO_TOO_LONG before they are decoded. */
+  readonly maxDurationSeconds?: number;
+  /** Bounds and host check of URL downloads (timeouts, hosts allowed at special addresses). */
+  readonly download?: Partial<Omit<DownloadOptions, 'maxBytes'>>;
 }
 
 const RESULT_FOLDERS: ResultFolders = { writeResultFolder, readCompleteResult };
@@ -63,12 +69,13 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       const { input, key, listedKey, options } = parseAnalysisJob(job.data);
       const existing = await folders.readCompleteResult(context.outputDir, key);
       if (existing && existing.input === input) return jobResult(existing, key, true);
-      const audio = await resolveInput(input);
+      const audio = await resolveInput(input, context.download);
       const [outcome] = await analyzeInputs(context.model, [{ audio, input, key: listedKey ?? key, folder: key }], {
         modelId: context.modelId,
         // A folder holds the whole frame series: the inline size does not apply.
         options: { ...options, fullFrameSeries: false },
         outputDir: context.outputDir,
+        ...(context.maxDurationSeconds === undefined ? {} : { maxDurationSeconds: context.maxDurationSeconds }),
         writeFolder: (root, name, contents) => folders.writeResultFolder(root, name, contents),
       });
       if (!outcome!.ok) throw outcome!.error;
@@ -77,6 +84,15 @@ export function createProcessor(context: ProcessorContext): (job: Job) => Promis
       throw toJobError(error);
     }
   };
+}
+
+/** A job's key as a log line shows it: as is when it is a valid key, else quoted (escaped, at most 120 characters). */
+function loggedKey(key: unknown): string {
+  try {
+    return checkKey(key);
+  } catch {
+    return quote(key);
+  }
 }
 
 function jobResult(record: ResultRecord, folder: string, reused: boolean): JobResult {
@@ -142,10 +158,12 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
       name: WORKER_NAME,
     },
   );
-  worker.on('active', (job) => options.log(`start ${job.data?.key} (attempt ${job.attemptsMade + 1})`));
+  // Job data comes from Redis, which anyone on its network may write: a key is logged as is only once it passed
+  // the key check, else quoted (escaped, cut short), so no newline or terminal escape in it can forge a log line.
+  worker.on('active', (job) => options.log(`start ${loggedKey(job.data?.key)} (attempt ${job.attemptsMade + 1})`));
   worker.on('completed', (job, result: JobResult) =>
     options.log(
-      `done ${job.data?.key} -> ${result.emotion ?? 'embedding'}${result.reused ? ' (already written by an earlier attempt)' : ''}`,
+      `done ${loggedKey(job.data?.key)} -> ${printable(String(result.emotion ?? 'embedding')).slice(0, 120)}${result.reused ? ' (already written by an earlier attempt)' : ''}`,
     ),
   );
   worker.on('failed', (job, error) => {
@@ -154,10 +172,17 @@ export function startAnalysisWorker(options: AnalysisWorkerOptions): AnalysisWor
     const final =
       error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1) || code === 'JOB_STALLED';
     options.log(
-      `${final ? 'dead-lettered' : 'will retry'} ${job.data?.key}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`,
+      `${final ? 'dead-lettered' : 'will retry'} ${loggedKey(job.data?.key)}: ${code} (attempt ${job.attemptsMade}/${job.opts.attempts ?? 1})`,
     );
   });
-  worker.on('error', (error) => options.log(`queue error: ${String(error?.message ?? error).slice(0, 300)}`));
+  // While Redis is down BullMQ reports every reconnect attempt: one line per distinct error, again after Redis was back.
+  let lastError = '';
+  options.connection.on('ready', () => (lastError = ''));
+  worker.on('error', (error) => {
+    const line = `queue error: ${printable(String(error?.message ?? error)).slice(0, 300)}`;
+    if (line !== lastError) options.log(line);
+    lastError = line;
+  });
 
   return {
     worker,

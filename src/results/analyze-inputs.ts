@@ -42,6 +42,8 @@ export interface AnalysisRun {
    * inline. Frame embeddings are then held in memory, not streamed into the folder.
    */
   readonly inlineRecords?: boolean;
+  /** Longest audio analysed; longer inputs fail with `AUDIO_TOO_LONG` before they are decoded (default: no bound). */
+  readonly maxDurationSeconds?: number;
   /** Writes one result folder (default `writeResultFolder`; tests pass one that fails). */
   readonly writeFolder?: (
     outputRoot: string,
@@ -65,7 +67,7 @@ export type AnalysisOutcome =
  * `run.outputDir`, or into inline records without one. An input that fails costs that input only.
  */
 export async function analyzeInputs(
-  model: Emotion2Vec,
+  model: Pick<Emotion2Vec, 'predictBatch'>,
   inputs: readonly AnalysisInput[],
   run: AnalysisRun,
 ): Promise<AnalysisOutcome[]> {
@@ -80,6 +82,7 @@ export async function analyzeInputs(
       {
         ...toPredictOptions(options, root === null ? 'inline' : 'folder'),
         ...(run.batchSize === undefined ? {} : { batchSize: run.batchSize }),
+        ...(run.maxDurationSeconds === undefined ? {} : { maxDurationSeconds: run.maxDurationSeconds }),
         ...(streams ? { onFrames: streams.sink } : {}),
       },
     );

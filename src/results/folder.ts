@@ -30,7 +30,13 @@ import type { ResultRecord } from './record.js';
 import { printable, safeOutputName } from './safe-name.js';
 
 export { safeOutputName, uniqueOutputNames, printable, MAX_OUTPUT_NAME_BYTES } from './safe-name.js';
-export { formatSummaryCsv, writeSummaryCsv, SUMMARY_FILE, type SummaryEntry } from './summary.js';
+export {
+  formatSummaryCsv,
+  writeSummaryCsv,
+  RESERVED_OUTPUT_NAMES,
+  SUMMARY_FILE,
+  type SummaryEntry,
+} from './summary.js';
 
 export const RESULT_FILE = 'result.json';
 export const EMBEDDING_FILE = 'embedding.npy';

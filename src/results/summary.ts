@@ -10,6 +10,8 @@ import { csvText } from './csv.js';
 import type { ErrorRecord, ResultRecord } from './record.js';
 
 export const SUMMARY_FILE = 'summary.csv';
+/** Names in a run folder that are not input folders: no key may take one (compared ignoring case). */
+export const RESERVED_OUTPUT_NAMES: readonly string[] = [SUMMARY_FILE];
 
 /** One input of a run: its record, and the folder its files went to (none for a failed input). */
 export interface SummaryEntry {

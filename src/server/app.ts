@@ -13,13 +13,13 @@
  * a client sends stops the server.
  * Every response makes the page cross-origin isolated (COOP/COEP), so that in-page wasm can use threads.
  */
-import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
+import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { createServer as createHttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { Emotion2Vec } from '../model/emotion2vec.js';
 import { labelNames } from '../results/record.js';
 import { PAGE_HTML } from '../web/page-html.js';
 import { errorResponse, type BodyRules } from './http-errors.js';
@@ -27,19 +27,35 @@ import type { JobsRoutesOptions } from './jobs-routes.js';
 import { outputKey } from '../results/output-key.js';
 import { parseRequestOptions } from './options.js';
 import type { PageModel } from './page-model.js';
+import { requestGuard, type RequestGuardOptions } from './request-guard.js';
 import { logRequests } from './request-log.js';
 import { analyzeUpload } from './save-outputs.js';
-import { SerialQueue } from './serial-queue.js';
+import { SerialQueue, type QueueTicket } from './serial-queue.js';
+import type { ServerModel } from './server-model.js';
+import { ByteBudget, MAX_FIELD_BYTES, MAX_FIELDS, uploadReader, type UploadReader } from './upload.js';
 
-export interface ServerOptions {
-  /** A loaded (ideally warmed, see warmUp) model. The server never disposes it. */
-  readonly model: Emotion2Vec;
-  /** Model id or folder, written into every result record. */
+export interface ServerOptions extends RequestGuardOptions {
+  /**
+   * A loaded (ideally warmed, see warmUp) model: an `Emotion2Vec` (it runs on this thread), or the model in a worker
+   * thread (startInferenceThread: the server stays responsive during an inference). The server never disposes it.
+   */
+  readonly model: ServerModel;
+  /** Model id or folder, written into every result record (an absolute path is shown by its last part only). */
   readonly modelId: string;
   /** Largest request body, in MiB (default 32: about 17 minutes of 16-bit 16 kHz WAV). */
   readonly maxBodyMb?: number;
-  /** Most requests waiting for or running an inference; the next gets 503 (default 16). */
+  /** Most requests waiting for or running an inference, uploads being read included; the next gets 503 (default 16). */
   readonly queueSize?: number;
+  /** Most upload bytes held at once across all requests, in MiB (default 4 x maxBodyMb); more gets 503. */
+  readonly maxInflightMb?: number;
+  /** Longest audio analysed, in seconds (default 1200); longer uploads get 422 AUDIO_TOO_LONG. null: no bound. */
+  readonly maxDurationSeconds?: number | null;
+  /** An upload that sends nothing for this long gets 408 and its connection is closed (default 30). */
+  readonly bodyTimeoutSeconds?: number;
+  /** The whole request (headers and body) must arrive within this (default 300; Node answers 408). */
+  readonly requestTimeoutSeconds?: number;
+  /** The request headers must arrive within this (default 20). */
+  readonly headersTimeoutSeconds?: number;
   /** The built page script (app.js, app.css and chunks); without it `/` says how to build it. */
   readonly webRoot?: string;
   /** The converted model for the page's in-browser mode; without it the page offers the server mode only. */
@@ -57,51 +73,33 @@ export interface ServerOptions {
   readonly requestLog?: (line: string) => void;
 }
 
-/** Option fields are short words; more of them than this is not a real client. */
-const MAX_FIELDS = 16;
-const MAX_FIELD_BYTES = 1024;
-const AUDIO_FIELD = 'audio';
-const MAX_FILE_NAME = 255;
-
-interface Upload {
-  readonly fileName: string;
-  readonly bytes: Buffer;
-}
+/** The default bound on an upload's length: a 32 MiB WAV of 16-bit 16 kHz speech is 17.5 minutes. */
+export const DEFAULT_SERVER_MAX_DURATION_SECONDS = 1200;
+/** Idle connections are closed after this (Node's default; Fastify's 72 s keeps sockets around for nothing). */
+const KEEP_ALIVE_MS = 5_000;
+/** How often Node checks the header and request timeouts (its default, 30 s, would let them overrun by that). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 function wasmDirectory(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 }
 
-/**
- * Reads every part of a multipart body (the body is always consumed, so the connection stays usable):
- * the one file, and the option fields as strings.
- */
-async function readUpload(
-  request: FastifyRequest,
-): Promise<{ audio: Upload | null; fields: Record<string, string>; extraFiles: string[] }> {
-  let audio: Upload | null = null;
-  const fields: Record<string, string> = {};
-  const extraFiles: string[] = [];
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const file = part as MultipartFile;
-      const bytes = await file.toBuffer();
-      // The name is the client's to choose: kept short, since it is echoed in every record.
-      if (file.fieldname === AUDIO_FIELD && audio === null)
-        audio = { fileName: (file.filename || 'upload').slice(0, MAX_FILE_NAME), bytes };
-      else extraFiles.push(file.fieldname);
-    } else {
-      fields[part.fieldname] = String(part.value);
-    }
-  }
-  return { audio, fields, extraFiles };
+/** What the server calls its model: an id as given, a folder by its last part (never a path of this machine). */
+export function publicModelName(modelId: string): string {
+  const trimmed = modelId.replace(/[/\\]+$/, '');
+  return isAbsolute(trimmed) || trimmed.startsWith('~') ? basename(trimmed) : trimmed;
 }
 
 /** Builds the app (not listening yet). Close it with `app.close()`. */
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
-  const { model, modelId } = options;
+  const { model } = options;
+  const modelName = publicModelName(options.modelId);
   const maxBodyBytes = Math.round((options.maxBodyMb ?? 32) * 2 ** 20);
+  const maxDurationSeconds =
+    options.maxDurationSeconds === null
+      ? undefined
+      : (options.maxDurationSeconds ?? DEFAULT_SERVER_MAX_DURATION_SECONDS);
   const upload: BodyRules = {
     tooLarge:
       `The request is over the server's limit of ${(maxBodyBytes / 2 ** 20).toFixed(1)} MiB (one audio file and a few ` +
@@ -110,12 +108,37 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       'POST /predict_emotion takes multipart/form-data with the audio file in the field "audio" (e.g. curl -F audio=@speech.wav).',
   };
   const queue = new SerialQueue(options.queueSize ?? 16);
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxBodyBytes });
+  const budget = new ByteBudget(Math.round((options.maxInflightMb ?? 4 * (maxBodyBytes / 2 ** 20)) * 2 ** 20));
+  const bodyIdleMs = (options.bodyTimeoutSeconds ?? 30) * 1000;
+  const requestTimeoutMs = (options.requestTimeoutSeconds ?? 300) * 1000;
+  const headersTimeoutMs = Math.min((options.headersTimeoutSeconds ?? 20) * 1000, requestTimeoutMs);
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: maxBodyBytes,
+    // Node's own timeouts: headers that trickle in, a request that never ends (both answered 408 by Node).
+    serverFactory: (handler) =>
+      createHttpServer(
+        {
+          headersTimeout: headersTimeoutMs,
+          requestTimeout: requestTimeoutMs,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+        },
+        handler,
+      ),
+  });
   if (options.requestLog) logRequests(app, options.requestLog);
 
   await app.register(fastifyMultipart, {
     throwFileSizeLimit: true,
     limits: { fileSize: maxBodyBytes, files: 2, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: MAX_FIELDS + 2 },
+  });
+
+  // A page of another site, or a name rebound to this machine, is refused before anything else happens.
+  const guard = requestGuard(options);
+  app.addHook('onRequest', async (request) => {
+    const origin = request.headers.origin;
+    guard({ host: request.headers.host, ...(typeof origin === 'string' ? { origin } : {}) });
   });
 
   // Cross-origin isolation: the page may then use SharedArrayBuffer, and tfjs runs its threaded wasm build there
@@ -141,21 +164,30 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     void reply.code(status).send(body);
   });
 
-  app.get('/health', async () => ({
-    status: 'ok',
-    model: modelId,
-    backend: model.backend,
-    labels: model.labels.length,
-    embeddingDim: model.embeddingDim,
-    queue: { size: queue.size, capacity: queue.capacity },
-    maxBodyBytes,
-    pageModel: options.pageModel ? { url: '/model/model.json', fingerprint: options.pageModel.fingerprint } : null,
-  }));
+  // Loaded only when asked for, so a server without a queue never loads BullMQ.
+  const jobsModule = options.jobs ? await import('./jobs-routes.js') : undefined;
+  app.get('/health', async () => {
+    const jobs = options.jobs && jobsModule?.jobsHealth(options.jobs.queue);
+    return {
+      status: jobs && jobs.redis !== 'ready' ? 'degraded' : 'ok',
+      model: modelName,
+      backend: model.backend,
+      labels: model.labels.length,
+      embeddingDim: model.embeddingDim,
+      queue: { size: queue.size, capacity: queue.capacity },
+      maxBodyBytes,
+      maxDurationSeconds: maxDurationSeconds ?? null,
+      pageModel: options.pageModel ? { url: '/model/model.json', fingerprint: options.pageModel.fingerprint } : null,
+      ...(jobs ? { jobs } : {}),
+    };
+  });
 
   app.get('/labels', async () => ({ labels: model.labels.map(labelNames) }));
 
   app.post('/predict_emotion', async (request, reply) => {
     let input = '';
+    let ticket: QueueTicket | undefined;
+    let reader: UploadReader | undefined;
     try {
       if (!request.isMultipart()) {
         throw new UsageError(
@@ -163,41 +195,50 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
           `POST /predict_emotion takes multipart/form-data (got ${String(request.headers['content-type'] ?? 'no content type').slice(0, 80)}): send the audio file in the field "audio", e.g. curl -F audio=@speech.wav.`,
         );
       }
-      const { audio, fields, extraFiles } = await readUpload(request);
-      input = audio?.fileName ?? '';
-      if (extraFiles.length > 0) {
-        throw new UsageError(
-          'REQUEST_UNKNOWN_OPTION',
-          `Unexpected file field(s): ${extraFiles.map((name) => `"${name.slice(0, 40)}"`).join(', ')}. Send one file, in the field "audio".`,
-        );
+      // A place in the queue first: a full server reads no more of the upload than its first bytes (to tell what
+      // is not audio so) and holds none of it.
+      let refusal: Error | undefined;
+      try {
+        ticket = queue.reserve();
+      } catch (error) {
+        refusal = error as Error;
       }
-      if (!audio)
-        throw new UsageError(
-          'REQUEST_MISSING_FIELD',
-          'The request has no file in the field "audio". Send the recording as multipart/form-data, e.g. curl -F audio=@speech.wav.',
-        );
-      const analysisOptions = parseRequestOptions(fields);
+      reader = uploadReader(request, {
+        maxBodyBytes,
+        budget,
+        idleMs: bodyIdleMs,
+        retryAfterSeconds: () => queue.retryAfterSeconds,
+        ...(refusal ? { refusal } : {}),
+      });
+      const audio = await reader.read();
+      input = audio.fileName;
+      const analysisOptions = parseRequestOptions(audio.fields);
       const file = new File([audio.bytes as Uint8Array<ArrayBuffer>], audio.fileName);
       // Answered inline (the embedding's numbers, the frame series and the timeline in the record); with
       // saveOutputs, also written to a run folder.
-      const answer = await queue.run(() =>
-        analyzeUpload(model, modelId, { file, input, key: outputKey(input) }, analysisOptions, options.saveOutputs),
+      const answer = await ticket!.run(() =>
+        analyzeUpload(model, modelName, { file, input, key: outputKey(input) }, analysisOptions, {
+          ...(options.saveOutputs === undefined ? {} : { saveOutputs: options.saveOutputs }),
+          ...(maxDurationSeconds === undefined ? {} : { maxDurationSeconds }),
+        }),
       );
       if (answer.folder) void reply.header('X-Output-Folder', encodeURI(answer.folder));
       return answer.record;
     } catch (error) {
-      const { status, body } = errorResponse(error, input, upload);
-      if (status >= 500) request.log.error({ err: error }, 'prediction failed');
-      if (body.error.code === 'SERVER_BUSY') void reply.header('Retry-After', String(queue.retryAfterSeconds));
+      const { status, body } = errorResponse(error, input || (reader?.fileName ?? ''), upload);
+      // Server faults go to the log with their cause (an OUTPUT_WRITE_FAILED answer names no path; the log does).
+      if (status >= 500 && status !== 503) request.log.error({ err: error }, 'prediction failed');
+      if (status === 503) void reply.header('Retry-After', String(queue.retryAfterSeconds));
+      // A request refused before its body was read to the end: close the connection rather than read the rest.
+      if (!request.raw.readableEnded) void reply.header('Connection', 'close');
       return reply.code(status).send(body);
+    } finally {
+      ticket?.release();
+      reader?.release();
     }
   });
 
-  if (options.jobs) {
-    // Loaded only when asked for, so a server without a queue never loads BullMQ.
-    const { jobsRoutes } = await import('./jobs-routes.js');
-    await app.register(jobsRoutes, options.jobs);
-  }
+  if (options.jobs && jobsModule) await app.register(jobsModule.jobsRoutes, options.jobs);
 
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE_HTML));
   if (options.webRoot) {

@@ -14,13 +14,13 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { Emotion2Vec } from '../model/emotion2vec.js';
 import { toPredictOptions, type AnalysisOptions } from '../results/analysis-options.js';
 import { analyzeInputs, recordContext } from '../results/analyze-inputs.js';
 import { runFolderName } from '../results/folder.js';
 import { toInlineRecord, type ResultRecord } from '../results/record.js';
 import { safeOutputName } from '../results/safe-name.js';
 import { writeSummaryCsv } from '../results/summary.js';
+import type { ServerModel } from './server-model.js';
 
 /** One uploaded file and its names. */
 export interface Upload {
@@ -38,6 +38,14 @@ export interface UploadAnswer {
   readonly folder?: string;
 }
 
+/** Where an upload's outputs go, and how long its audio may be. */
+export interface UploadAnalysisOptions {
+  /** `serve --save-outputs`: the folder run folders are made in; none: the answer only. */
+  readonly saveOutputs?: string;
+  /** Longest audio analysed; longer uploads fail with `AUDIO_TOO_LONG` before they are decoded. */
+  readonly maxDurationSeconds?: number;
+}
+
 /** Most run folders tried for one second before giving up (a clock stuck on one second, a full folder). */
 const MAX_SAME_SECOND = 1000;
 
@@ -47,14 +55,15 @@ const MAX_SAME_SECOND = 1000;
  *   written (a server fault: 500).
  */
 export async function analyzeUpload(
-  model: Emotion2Vec,
+  model: ServerModel,
   modelId: string,
   upload: Upload,
   options: AnalysisOptions,
-  saveOutputs?: string,
+  { saveOutputs, maxDurationSeconds }: UploadAnalysisOptions = {},
 ): Promise<UploadAnswer> {
+  const bound = maxDurationSeconds === undefined ? {} : { maxDurationSeconds };
   if (saveOutputs === undefined) {
-    const prediction = await model.predict(upload.file, toPredictOptions(options, 'inline'));
+    const prediction = await model.predict(upload.file, { ...toPredictOptions(options, 'inline'), ...bound });
     return { record: toInlineRecord(prediction, recordContext(upload, { modelId, options })) };
   }
   const input = { audio: upload.file, input: upload.input, key: upload.key, folder: safeOutputName(upload.key) };
@@ -66,6 +75,7 @@ export async function analyzeUpload(
     outputDir: run.path,
     inlineRecords: true,
     timestamp: now,
+    ...bound,
   });
   if (!outcome!.ok) {
     await rm(run.path, { recursive: true, force: true });

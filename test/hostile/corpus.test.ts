@@ -27,9 +27,11 @@ import { readCheckpoint } from '../../src/model/checkpoint/index.js';
 import { readModelContents } from '../../src/model/sources.js';
 import { writeConvertedModel } from '../../src/model/converted.js';
 import { fixturePath } from '../support/fixtures.js';
+import { HAS_FFMPEG } from '../support/audio.js';
 import {
   nestedListPickle,
   sharedTupleKeyPickle,
+  silentFlac,
   tensorPickle,
   torchCheckpoint,
   writeRawSafetensors,
@@ -188,6 +190,34 @@ describe('hostile inputs, each in a child process running the real CLI', () => {
     const written = filesUnder(dir).filter((name) => !before.has(name) && !name.startsWith('report-'));
     expect(written.length).toBeGreaterThan(0);
     for (const name of written) expect(relative(out, join(dir, name)).startsWith('..'), name).toBe(false);
+  }, 200_000);
+
+  it('decode bombs with analyze --max-duration: a 260 KB FLAC of 40 hours (4.6 GB of samples) and the same in Matroska (read by ffmpeg) end with AUDIO_TOO_LONG; the good file beside them is answered', async () => {
+    const flac = join(dir, 'forty-hours.flac');
+    writeFileSync(flac, silentFlac(40 * 3600, 8000));
+    const inputs = [goodWav, flac];
+    if (HAS_FFMPEG) {
+      const mka = join(dir, 'forty-hours.mka');
+      execFileSync('ffmpeg', ['-loglevel', 'error', '-i', flac, '-c:a', 'copy', mka]);
+      inputs.push(mka);
+    }
+    const run = await runCli([
+      'analyze',
+      '--model',
+      good,
+      '--json',
+      '--no-output',
+      '--max-duration',
+      '1200',
+      ...inputs,
+    ]);
+    expectBounded(run);
+    const codes = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { error?: { code: string } }).error?.code ?? 'ok');
+    expect(codes).toEqual(['ok', ...inputs.slice(1).map(() => 'AUDIO_TOO_LONG')]);
+    expect(run.code).toBe(1);
   }, 200_000);
 
   it('config.yaml that is a FIFO: FILE_NOT_REGULAR, no hang', async () => {

@@ -191,3 +191,63 @@ export function nestedListPickle(depth: number): Uint8Array {
   bytes[2 * depth + 1] = '.'.charCodeAt(0);
   return bytes;
 }
+
+const FLAC_CRC8 = new Uint8Array(256);
+const FLAC_CRC16 = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  let crc8 = i;
+  let crc16 = i << 8;
+  for (let bit = 0; bit < 8; bit++) {
+    crc8 = crc8 & 0x80 ? ((crc8 << 1) ^ 0x07) & 0xff : (crc8 << 1) & 0xff;
+    crc16 = crc16 & 0x8000 ? ((crc16 << 1) ^ 0x8005) & 0xffff : (crc16 << 1) & 0xffff;
+  }
+  FLAC_CRC8[i] = crc8;
+  FLAC_CRC16[i] = crc16;
+}
+
+/** FLAC's UTF-8-style coding of a frame number. */
+function flacNumber(value: number): number[] {
+  if (value < 0x80) return [value];
+  if (value < 0x800) return [0xc0 | (value >> 6), 0x80 | (value & 0x3f)];
+  if (value < 0x10000) return [0xe0 | (value >> 12), 0x80 | ((value >> 6) & 0x3f), 0x80 | (value & 0x3f)];
+  return [0xf0 | (value >> 18), 0x80 | ((value >> 12) & 0x3f), 0x80 | ((value >> 6) & 0x3f), 0x80 | (value & 0x3f)];
+}
+
+/**
+ * A FLAC stream of digital silence, mono 16-bit at `rate` Hz (8000, 16000, 44100 or 48000): each frame one
+ * constant subframe of `blockSize` samples (about 14 bytes), so 40 hours at 8 kHz take about 270 KB. The frames
+ * are valid (CRC-8 and CRC-16 right); STREAMINFO declares `declaredSamples` (default: the true count; 0 means
+ * "unknown" in FLAC).
+ */
+export function silentFlac(seconds: number, rate = 8000, declaredSamples?: number, blockSize = 65535): Uint8Array {
+  const total = Math.round(seconds * rate);
+  const rateCode: Record<number, number> = { 8000: 4, 16000: 5, 44100: 9, 48000: 10 };
+  const streamInfo = Buffer.alloc(34);
+  streamInfo.writeUInt16BE(Math.min(blockSize, total), 0);
+  streamInfo.writeUInt16BE(blockSize, 2);
+  // 20-bit rate, 3-bit channels - 1 (0), 5-bit bits per sample - 1 (15), 36-bit total samples.
+  const declared = declaredSamples ?? total;
+  const packed = (BigInt(rate) << 44n) | (0n << 41n) | (15n << 36n) | BigInt(declared);
+  streamInfo.writeBigUInt64BE(packed, 10);
+  const parts: Buffer[] = [Buffer.from('fLaC'), Buffer.from([0x80, 0, 0, 34]), streamInfo];
+  for (let frame = 0, done = 0; done < total; frame++) {
+    const size = Math.min(blockSize, total - done);
+    const header = [
+      0xff,
+      0xf8,
+      (7 << 4) | rateCode[rate]!,
+      0x08,
+      ...flacNumber(frame),
+      (size - 1) >> 8,
+      (size - 1) & 0xff,
+    ];
+    let crc8 = 0;
+    for (const byte of header) crc8 = FLAC_CRC8[crc8 ^ byte]!;
+    const body = [...header, crc8, 0x00, 0x00, 0x00]; // constant subframe (type 0), value 0
+    let crc16 = 0;
+    for (const byte of body) crc16 = ((crc16 << 8) & 0xffff) ^ FLAC_CRC16[(crc16 >> 8) ^ byte]!;
+    parts.push(Buffer.from([...body, crc16 >> 8, crc16 & 0xff]));
+    done += size;
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}

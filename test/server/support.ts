@@ -1,5 +1,9 @@
-/** Helpers of the server tests: multipart bodies, fixture audio, a model wrapper that counts concurrent inferences. */
+/**
+ * Helpers of the server tests: multipart bodies, fixture audio, a model wrapper that counts concurrent inferences, a
+ * raw socket client that sends a request a piece at a time.
+ */
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import type { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { fixturePath } from '../support/fixtures.js';
 
@@ -90,4 +94,45 @@ export function watchedModel(model: Emotion2Vec): {
       };
     },
   };
+}
+
+/** A raw HTTP/1.1 connection: the test decides when each byte goes, and reads the answer's status line. */
+export function rawClient(
+  port: number,
+  host = '127.0.0.1',
+): {
+  socket: Socket;
+  write(data: string | Uint8Array): void;
+  status: Promise<number>;
+  closed: Promise<void>;
+} {
+  const socket = connect(port, host);
+  let received = '';
+  const status = new Promise<number>((resolve, reject) => {
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      if (match) resolve(Number(match[1]));
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed without an answer: ${received.slice(0, 200)}`)));
+  });
+  status.catch(() => undefined);
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.on('error', () => undefined);
+  return { socket, write: (data) => socket.write(data), status, closed };
+}
+
+/** The head of a multipart POST whose file part announces `fileBytes` bytes, and the rest of its body. */
+export function multipartHead(fileBytes: number): { head: string; tail: string } {
+  const boundary = 'test-boundary-1234';
+  const partHead =
+    `--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="slow.wav"\r\n` +
+    'Content-Type: audio/wav\r\n\r\n';
+  const tail = `\r\n--${boundary}--\r\n`;
+  const length = partHead.length + fileBytes + tail.length;
+  const head =
+    `POST /predict_emotion HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+    `Content-Length: ${length}\r\n\r\n${partHead}`;
+  return { head, tail };
 }
