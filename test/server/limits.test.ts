@@ -6,6 +6,9 @@
  */
 import '../../src/node.js';
 import type { FastifyInstance } from 'fastify';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Emotion2Vec } from '../../src/model/emotion2vec.js';
 import { createServer, publicModelName } from '../../src/server/app.js';
@@ -265,12 +268,31 @@ describe('the model in a worker thread', () => {
     ]);
     const answer = await post(app, [speech, { name: 'embedding', value: 'true' }]);
     const expected = await model.predict(audioFixture('speech16k.wav'), { embedding: true });
-    expect(answer.json().scores.map((s: { score: number }) => s.score)).toEqual(expected.scores);
+    expect(Object.values(answer.json().scores)).toEqual(expected.scores);
     expect(answer.json().embedding.data).toEqual(Array.from(expected.embedding!.data));
     expect(codeOf(await post(app, [{ name: 'audio', file: wavBytes(100), fileName: 'short.wav' }]))).toEqual([
       422,
       'AUDIO_TOO_SHORT',
     ]);
+  }, 60_000);
+
+  it('--save-outputs writes the run folder through the thread, as analyze writes one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'e2v-thread-save-'));
+    const saving = await createServer({ model: thread, modelId: 'tiny', saveOutputs: root });
+    try {
+      const answer = await post(saving, [speech, { name: 'timeline', value: 'true' }]);
+      expect(answer.statusCode).toBe(200);
+      const folder = decodeURI(String(answer.headers['x-output-folder']));
+      expect(folder).toMatch(/^output_\d{8}_\d{6}(-\d+)?\/speech16k$/);
+      const record = JSON.parse(readFileSync(join(root, folder, 'result.json'), 'utf8'));
+      expect(record.scores).toEqual(answer.json().scores);
+      expect(Object.values(record.scores)).toEqual((await model.predict(audioFixture('speech16k.wav'))).scores);
+      for (const file of ['processed_audio.wav', 'timeline.json', 'timeline.csv', '../summary.csv'])
+        expect(existsSync(join(root, folder, file)), file).toBe(true);
+    } finally {
+      await saving.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('a thread that dies fails its request with 500 INFERENCE_FAILED; the next request gets a new thread', async () => {
@@ -286,9 +308,7 @@ describe('the model in a worker thread', () => {
       expect(codeOf(await post(server, [crash]))).toEqual([500, 'INFERENCE_FAILED']);
       const after = await post(server, [speech]);
       expect(after.statusCode).toBe(200);
-      expect(after.json().scores.map((s: { score: number }) => s.score)).toEqual(
-        (await model.predict(audioFixture('speech16k.wav'))).scores,
-      );
+      expect(Object.values(after.json().scores)).toEqual((await model.predict(audioFixture('speech16k.wav'))).scores);
     } finally {
       await server.close();
       await crashing.close();
