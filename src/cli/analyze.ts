@@ -11,7 +11,7 @@
  * summary of what is done (exit code 130); `--resume` skips inputs whose result.json is complete.
  */
 import { AudioInputError } from '../errors.js';
-import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
+import { Emotion2Vec, type ComputePrecision, type Granularity } from '../model/emotion2vec.js';
 import type { AnalysisOptions } from '../results/analysis-options.js';
 import { analyzeInputs, type AnalysisOutcome, type AnalysisRun } from '../results/analyze-inputs.js';
 import { SUMMARY_FILE, writeSummaryCsv, type SummaryEntry } from '../results/summary.js';
@@ -51,6 +51,8 @@ export interface AnalyzeOptions {
   readonly resume?: boolean;
   readonly json: boolean;
   readonly backend: string;
+  /** --compute: undefined, the library's default (int8 for a --dtype int8 folder on wasm, else float32). */
+  readonly compute?: ComputePrecision;
   /** Undefined: the library's default for the backend. */
   readonly batchSize?: number;
   readonly trimSilence: boolean;
@@ -93,6 +95,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
       cacheDir: options.cacheDir,
       progress: display.callback,
       head: options.head,
+      compute: options.compute,
     });
   } catch (error) {
     reportFatal(error);

@@ -10,6 +10,7 @@ import { serve } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
 import { trainHeadCommand } from './train-head.js';
 import {
+  computeOption,
   fraction,
   nonNegativeInteger,
   nonNegativeNumber,
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
     .option('--resume', 'skip inputs whose result.json in --output-dir is complete', false)
     .option('--json', 'print one JSON object per input (JSON Lines) instead of a table', false)
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .addOption(computeOption())
     .option(
       '--batch-size <n>',
       'inputs per forward pass (default: 1 on wasm/cpu, 8 on GPU and native backends)',
@@ -141,6 +143,7 @@ export function buildProgram(): Command {
       16,
     )
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .addOption(computeOption())
     .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
     .action(async (options) => {
       process.exitCode = await serve(options);

@@ -7,11 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
 import { resolveModelSource } from '../model/hub-source.js';
 import type { BackendName } from '../backend/select.js';
-import { Emotion2Vec } from '../model/emotion2vec.js';
+import { Emotion2Vec, type ComputePrecision } from '../model/emotion2vec.js';
 import { createServer } from '../server/app.js';
 import type { JobsRoutesOptions } from '../server/jobs-routes.js';
 import { preparePageModel, type PageModel } from '../server/page-model.js';
-import { warmUp } from '../model/warm-up.js';
 import { reportFatal } from './output.js';
 
 export interface ServeOptions {
@@ -21,6 +20,8 @@ export interface ServeOptions {
   readonly maxBodyMb: number;
   readonly queueSize: number;
   readonly backend: string;
+  /** --compute: undefined, the library's default. */
+  readonly compute?: ComputePrecision;
   /** false with --no-page-model: the page offers the server mode only (no converted copy is made). */
   readonly pageModel: boolean;
   readonly hub?: string;
@@ -51,8 +52,14 @@ export async function serve(options: ServeOptions): Promise<number> {
     // A model id is downloaded (or found in the cache) once; the page is served the same local files.
     const hubOptions = { hub: parseHubName(options.hub), offline: options.offline, cacheDir: options.cacheDir };
     const source = await resolveModelSource(options.model, hubOptions);
-    const model = await Emotion2Vec.load(source, { backend: options.backend as BackendName });
-    const warmMs = await warmUp(model);
+    // Ready only once warm (packed, one inference run): the first request is answered at full speed.
+    const loadStart = performance.now();
+    const model = await Emotion2Vec.load(source, {
+      backend: options.backend as BackendName,
+      compute: options.compute,
+      ready: 'warm',
+    });
+    const readyMs = performance.now() - loadStart;
     page = options.pageModel && typeof source === 'string' ? await preparePageModel(source) : undefined;
     web = await webRoot();
     let jobs: JobsRoutesOptions | undefined;
@@ -79,7 +86,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     });
     const address = await app.listen({ port: options.port, host: options.host });
     process.stdout.write(
-      `emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
+      `emotion2vec serving ${options.model} on ${model.backend}, ${model.compute} (loaded and warm in ${readyMs.toFixed(0)} ms) at ${address}\n`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
