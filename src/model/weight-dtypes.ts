@@ -76,17 +76,22 @@ export function quantizeInt8Into(values: Float32Array, out: Int8Array, scales: F
   const channels = scales.length;
   const perChannel = values.length / channels;
   for (let c = 0; c < channels; c++) {
-    const row = values.subarray(c * perChannel, (c + 1) * perChannel);
+    const start = c * perChannel;
+    const end = start + perChannel;
+    // Plain indexed loops: this runs over every matrix of a model quantized at load (300 M values, large).
     let largest = 0;
-    for (const value of row) largest = Math.max(largest, Math.abs(value));
+    for (let i = start; i < end; i++) {
+      const magnitude = Math.abs(values[i]!);
+      if (magnitude > largest) largest = magnitude;
+    }
     // A float32 scale, so the reader's float32 arithmetic reproduces exactly what was written.
     const scale = Math.fround(largest / 127);
     scales[c] = scale;
     if (scale === 0) {
-      out.fill(0, c * perChannel, (c + 1) * perChannel);
+      out.fill(0, start, end);
       continue;
     }
-    for (let i = 0; i < row.length; i++) out[c * perChannel + i] = Math.round(row[i]! / scale);
+    for (let i = start; i < end; i++) out[i] = Math.round(values[i]! / scale);
   }
 }
 

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, version_wasm, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { InferenceError } from '../../errors.js';
-import type { PreparedWeight } from '../kernels.js';
+import type { HeapBlock, PreparedWeight } from '../kernels.js';
 import {
   allocate,
   heapAddress,
@@ -152,7 +152,7 @@ export function int8WeightBytes(outFeatures: number, inFeatures: number): number
 export function int8Weight(
   shape: readonly [number, number],
   fill: (values: Int8Array, scales: Float32Array) => void,
-  block?: unknown,
+  block?: HeapBlock,
 ): tf.Tensor | null {
   const current = active();
   if (current === null) return null;
@@ -214,6 +214,17 @@ export function packInt8Weight(weight: tf.Tensor, bias: tf.Tensor | undefined): 
   return { kind: 'int8', backend, inFeatures: k, outFeatures: n };
 }
 
+/**
+ * How the threads share a product: by rows (each thread quantizes its own rows, then multiplies them by every
+ * column) or by columns (the rows quantized on this thread first, each thread then takes a share of the columns).
+ */
+let split: 'rows' | 'columns' = 'rows';
+
+/** @internal Chooses the split (bench/int8-split.ts measures both on the model). */
+export function useInt8Split(next: 'rows' | 'columns'): void {
+  split = next;
+}
+
 /** x (..., in) float32 times a packed int8 weight -> (..., out) float32, on the wasm backend. */
 function int8LinearWasm(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -237,15 +248,13 @@ function int8LinearWasm(args: {
         `The wasm heap cannot grow by the ${runtime.kernels.quantizedBytes(m, k)} bytes an int8 product needs: the input is too long for this device's memory.`,
       );
     }
-    runtime.pool.product(
-      heapAddress(backend, x),
-      quantized,
-      heapAddress(backend, weight),
-      heapAddress(backend, out),
-      m,
-      k,
-      n,
-    );
+    const [xAt, weightAt, outAt] = [heapAddress(backend, x), heapAddress(backend, weight), heapAddress(backend, out)];
+    if (split === 'rows') {
+      runtime.pool.product(xAt, quantized, weightAt, outAt, m, k, n);
+    } else {
+      runtime.kernels.quantizeRows(xAt, m, k, quantized);
+      runtime.pool.matmul(quantized, weightAt, outAt, m, k, n);
+    }
   } catch (error) {
     backend.disposeData(out.dataId);
     throw error;
