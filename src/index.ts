@@ -17,10 +17,12 @@ export {
   Emotion2Vec,
   type BatchItemResult,
   type BatchPredictOptions,
+  type ComputePrecision,
   type Embedding,
   type EmotionPrediction,
   type Granularity,
   type LoadOptions,
+  type LoadReadiness,
   type PredictOptions,
 } from './model/emotion2vec.js';
 export type { BackendChoice, BackendName } from './backend/select.js';

@@ -20,15 +20,24 @@ import { wasmKernels, wasmKernelsRegistered } from './wasm/kernels.js';
  *
  * - `'packed'`: XNNPACK's packed copy in the wasm backend's operator cache; the tensor's own bytes were freed
  *   (src/backend/wasm/packed-weights.ts).
- *
- * Another form (a quantized matrix, say int8 with one scale per output channel) is another member of this union,
- * made by `prepareLinearWeight` and read by `linear`; the layers hand both functions the same things as now.
+ * - `'int8'`: int8 values with one scale per output channel and the bias, in the layout of the int8 kernels, in
+ *   the tensor's own heap block (src/backend/wasm/int8-linear.ts); made from a weight read by {@link int8Weight}.
  */
-export type PreparedWeight = { readonly kind: 'packed'; readonly backend: tf.KernelBackend };
+export type PreparedWeight =
+  | { readonly kind: 'packed'; readonly backend: tf.KernelBackend }
+  | {
+      readonly kind: 'int8';
+      readonly backend: tf.KernelBackend;
+      readonly inFeatures: number;
+      readonly outFeatures: number;
+    };
 
 /** The operands of {@link linear}, as a Linear layer holds them. */
 export interface LinearWeights {
-  /** (in, out) float32: torch's (out, in) weight transposed. A handle only once `prepared` is set. */
+  /**
+   * (in, out) float32: torch's (out, in) weight transposed; or a weight read by {@link int8Weight}. A handle only
+   * once `prepared` is set.
+   */
   readonly weight: tf.Tensor;
   /** (out), added inside the product. */
   readonly bias?: tf.Tensor;
@@ -69,6 +78,13 @@ export interface Kernels {
   slice<T extends tf.Tensor>(x: T, begin: readonly number[], size: readonly number[]): T;
   filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor;
   reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks;
+  startInt8Compute(): Promise<string | null>;
+  int8WeightBytes(outFeatures: number, inFeatures: number): number | null;
+  int8Weight(
+    shape: readonly [number, number],
+    fill: (values: Int8Array, scales: Float32Array) => void,
+    block?: HeapBlock,
+  ): tf.Tensor | null;
 }
 
 function active(): Kernels {
@@ -97,7 +113,8 @@ export function linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor {
  * Turns a Linear layer's loaded weight (in, out) and bias into the active backend's own form and frees what that
  * form no longer needs, or returns null and leaves both as they are. Fast path: wasm (tfjs-backend-wasm 4.22,
  * plain float32 tensors), where the weight is packed for XNNPACK and its unpacked bytes freed, so the weights
- * take their memory once instead of twice. Every other backend: null.
+ * take their memory once instead of twice; a weight read by {@link int8Weight} is packed for the int8 kernels
+ * (always: it has no other form to compute with). Every other backend: null.
  */
 export function prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null {
   return active().prepareLinearWeight(weight, bias);
@@ -164,4 +181,34 @@ export function filledTensor(
  */
 export function reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks {
   return active().reserveSideBySide(byteLengths);
+}
+
+/**
+ * Starts what int8 products need on the active backend (wasm: the int8 kernels on tfjs' heap, compiled, warmed up
+ * and given their threads; once per backend). Resolves to null when {@link int8Weight} can be used from now on,
+ * else to the reason it cannot (every backend but wasm, a runtime without wasm SIMD): the caller then computes in
+ * float32.
+ */
+export function startInt8Compute(): Promise<string | null> {
+  return active().startInt8Compute();
+}
+
+/** Bytes {@link int8Weight} takes for an (out, in) weight, for {@link reserveSideBySide}; null where it cannot. */
+export function int8WeightBytes(outFeatures: number, inFeatures: number): number | null {
+  return active().int8WeightBytes(outFeatures, inFeatures);
+}
+
+/**
+ * A Linear layer's weight held as int8 with one scale per output channel: `fill` writes the int8 values (`shape`
+ * = [out, in], PyTorch's layout, row-major; `value = q * scales[out]`) and the scales straight into the backend's
+ * memory (in `block` when given, which the tensor then owns). The tensor is a handle, only for
+ * {@link prepareLinearWeight} and then {@link linear}. Null where int8 products have not been started
+ * ({@link startInt8Compute}).
+ */
+export function int8Weight(
+  shape: readonly [number, number],
+  fill: (values: Int8Array, scales: Float32Array) => void,
+  block?: HeapBlock,
+): tf.Tensor | null {
+  return active().int8Weight(shape, fill, block);
 }

@@ -1,13 +1,15 @@
 /**
  * Node's backend hooks (installed by src/node.ts): the native TensorFlow backend when the user installed
  * @tensorflow/tfjs-node(-gpu), the wasm files in node_modules, and tfjs' threaded wasm build with one thread
- * per core (src/backend/wasm/node-threads.ts; `EMOTION2VEC_WASM_THREADS`, read when wasm starts, sets it).
+ * per core (src/backend/wasm/node-threads.ts; `EMOTION2VEC_WASM_THREADS`, read when wasm starts, sets it), and
+ * worker_threads for the int8 products (src/backend/wasm/int8/int8-threads-node.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { BackendHooks } from './select.js';
 import { startWasmWithThreads } from './wasm/node-threads.js';
+import { startNodeInt8Worker } from './wasm/int8/int8-threads-node.js';
 
 const require = createRequire(import.meta.url);
 
@@ -52,4 +54,5 @@ export const nodeBackendHooks: BackendHooks = {
   registerNativeBackend: () => (nativeBackend ??= registerNativeBackend()),
   defaultWasmPaths: wasmDirectory,
   startWasm: (start) => startWasmWithThreads(start, process.env.EMOTION2VEC_WASM_THREADS),
+  startInt8Worker: startNodeInt8Worker,
 };

@@ -41,4 +41,7 @@ export const plainKernels: Kernels = {
     return tf.tensor(values, [...shape], 'float32');
   },
   reserveSideBySide: () => ({ blocks: [], headroom: null }),
+  startInt8Compute: async () => `the '${tf.getBackend()}' backend has no int8 kernels (they run on 'wasm')`,
+  int8WeightBytes: () => null,
+  int8Weight: () => null,
 };

@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError, InferenceError, quote } from '../errors.js';
 import { registerWasmKernels } from './wasm/kernels.js';
+import type { Int8WorkerStarter } from './wasm/int8/int8-threads.js';
 
 /** A backend name, or 'auto' for the best available one. Any other registered tfjs backend name works too. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu' | (string & {});
@@ -56,6 +57,11 @@ export interface BackendHooks {
    * of tfjs' threaded build, src/backend/wasm/node-threads.ts). Absent: `start` runs as it is.
    */
   startWasm?: (start: () => Promise<boolean>) => Promise<boolean>;
+  /**
+   * Starts a worker thread for the int8 products on the wasm backend (Node: worker_threads,
+   * src/backend/wasm/int8/int8-threads-node.ts). Absent: int8 products run on the calling thread alone.
+   */
+  startInt8Worker?: Int8WorkerStarter;
 }
 
 let hooks: BackendHooks = { runtime: 'generic', preferredBackends: ['wasm', 'cpu'] };
@@ -125,7 +131,7 @@ function start(name: string): Promise<boolean> {
 
 /** What a backend needs once it is the active one: on wasm, this project's kernels. */
 function activated(name: string): string {
-  if (name === 'wasm') registerWasmKernels();
+  if (name === 'wasm') registerWasmKernels(hooks.startInt8Worker);
   return name;
 }
 

@@ -13,7 +13,7 @@
  */
 import { Option } from 'commander';
 import { AudioInputError } from '../errors.js';
-import { Emotion2Vec, type Granularity } from '../model/emotion2vec.js';
+import { Emotion2Vec, type ComputePrecision, type Granularity } from '../model/emotion2vec.js';
 import {
   PROCESSED_AUDIO_FORMATS,
   type AnalysisOptions,
@@ -83,6 +83,8 @@ export interface AnalyzeOptions {
   readonly resume?: boolean;
   readonly json: boolean;
   readonly backend: string;
+  /** --compute: undefined, the library's default (int8 for a --dtype int8 folder on wasm, else float32). */
+  readonly compute?: ComputePrecision;
   /** Undefined: the library's default for the backend. */
   readonly batchSize?: number;
   readonly trimSilence: boolean;
@@ -133,6 +135,7 @@ export async function analyze(args: string[], options: AnalyzeOptions): Promise<
       cacheDir: options.cacheDir,
       progress: display.callback,
       head: options.head,
+      compute: options.compute,
     });
   } catch (error) {
     reportFatal(error);

@@ -11,6 +11,7 @@ import { evaluateCommand } from './evaluate.js';
 import { trainHeadCommand } from './train-head.js';
 import {
   commaList,
+  computeOption,
   fraction,
   MAX_DURATION_HELP,
   nonNegativeInteger,
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
     .option('--resume', 'skip inputs whose result.json in --output-dir is complete', false)
     .option('--json', 'print one JSON object per input (JSON Lines) instead of a table', false)
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .addOption(computeOption())
     .option(
       '--batch-size <n>',
       'inputs per forward pass (default: 1 on wasm/cpu, 8 on GPU and native backends)',
@@ -153,6 +155,7 @@ export function buildProgram(): Command {
       16,
     )
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .addOption(computeOption())
     .option('--no-page-model', 'do not offer the model to the page (no in-browser mode, no converted copy)')
     .option(
       '--save-outputs <dir>',

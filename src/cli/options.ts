@@ -1,5 +1,5 @@
 /** Option parsers shared by the CLI's commands. */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 export function positiveInteger(value: string): number {
   const n = Number(value);
@@ -50,4 +50,12 @@ export function commaList(value: string): string[] {
     .filter((item) => item.length > 0);
   if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list.');
   return items;
+}
+
+/** `--compute <type>` (LoadOptions.compute) of the commands that load a model to analyse audio. */
+export function computeOption(): Option {
+  return new Option(
+    '--compute <type>',
+    "what the encoder's matrices compute in: float32 (exact) or int8 (faster, on wasm; default for a --dtype int8 folder)",
+  ).choices(['float32', 'int8']);
 }

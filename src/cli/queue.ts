@@ -5,7 +5,14 @@ import { DEFAULT_QUEUE_NAME } from '../queue/connection.js';
 import { DEFAULT_RETRY_POLICY } from '../queue/producer.js';
 import { PLOT_HELP, sharedOutputOptions, TIMELINE_HELP } from './analyze.js';
 import { enqueue } from './enqueue.js';
-import { commaList, MAX_DURATION_HELP, nonNegativeNumber, positiveInteger, positiveNumber } from './options.js';
+import {
+  commaList,
+  computeOption,
+  MAX_DURATION_HELP,
+  nonNegativeNumber,
+  positiveInteger,
+  positiveNumber,
+} from './options.js';
 import { status } from './status.js';
 import { worker } from './worker.js';
 
@@ -26,6 +33,7 @@ export function registerQueueCommands(program: Command): void {
     .option('--offline', 'never download: use the cached model or fail saying how to fetch it', false)
     .option('--cache-dir <dir>', 'model cache (default $EMOTION2VEC_CACHE, else ~/.cache/emotion2vec-tfjs)')
     .option('-b, --backend <name>', 'TensorFlow.js backend: auto, tensorflow, wasm, cpu', 'auto')
+    .addOption(computeOption())
     .option('-c, --concurrency <n>', 'jobs at once in this process (they share the one model)', positiveInteger, 1)
     .option('-q, --queue <name>', QUEUE_HELP, DEFAULT_QUEUE_NAME)
     .option(

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseHubName } from '../hub/models.js';
 import { resolveModelSource } from '../model/hub-source.js';
 import type { BackendName } from '../backend/select.js';
+import type { ComputePrecision } from '../model/emotion2vec.js';
 import { createServer } from '../server/app.js';
 import { startInferenceThread, type ThreadModel } from '../server/inference-thread.js';
 import type { JobsRoutesOptions } from '../server/jobs-routes.js';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   readonly maxBodyMb: number;
   readonly queueSize: number;
   readonly backend: string;
+  /** --compute: undefined, the library's default. */
+  readonly compute?: ComputePrecision;
   /** false with --no-page-model: the page offers the server mode only (no converted copy is made). */
   readonly pageModel: boolean;
   readonly hub?: string;
@@ -91,6 +94,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       script: inferenceWorkerScript(),
       source,
       backend: options.backend as BackendName,
+      ...(options.compute ? { compute: options.compute } : {}),
     });
     const warmMs = model.warmUpMs;
     page = options.pageModel ? await preparePageModel(source) : undefined;
@@ -135,7 +139,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       throw listenFailure(error, options.host, options.port);
     });
     process.stdout.write(
-      `emotion2vec serving ${options.model} on ${model.backend} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
+      `emotion2vec serving ${options.model} on ${model.backend}, ${model.compute} (warm-up ${warmMs.toFixed(0)} ms) at ${address}\n`,
     );
     if (options.saveOutputs) process.stdout.write(`saving each request's outputs in ${options.saveOutputs}\n`);
     await new Promise<void>((resolve) => {

@@ -7,12 +7,11 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseHubName } from '../hub/models.js';
-import { Emotion2Vec } from '../model/emotion2vec.js';
+import { Emotion2Vec, type ComputePrecision } from '../model/emotion2vec.js';
 import { connectRedis, openQueue, redactPassword, watchRedis } from '../queue/connection.js';
 import { isRunDone, writeRunSummary } from '../queue/status.js';
 import { startAnalysisWorker, WORKER_NAME } from '../queue/worker.js';
 import { reportFatal } from './output.js';
-import { warmUp } from '../model/warm-up.js';
 
 export interface WorkerCommandOptions {
   readonly redis: string;
@@ -22,6 +21,8 @@ export interface WorkerCommandOptions {
   readonly offline?: boolean;
   readonly cacheDir?: string;
   readonly backend: string;
+  /** --compute: undefined, the library's default. */
+  readonly compute?: ComputePrecision;
   readonly concurrency: number;
   readonly queue: string;
   /** Seconds a dead worker's job stays locked before another worker takes it. */
@@ -53,8 +54,10 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
       hub: parseHubName(options.hub),
       offline: options.offline,
       cacheDir: options.cacheDir,
+      compute: options.compute,
+      // Packed and one inference run before the first job: it is answered at full speed.
+      ready: 'warm',
     });
-    await warmUp(model);
   } catch (error) {
     reportFatal(error);
     redis.disconnect();
@@ -86,7 +89,7 @@ export async function worker(options: WorkerCommandOptions): Promise<number> {
   running.worker.on('completed', summarize);
   running.worker.on('failed', summarize);
   log(
-    `ready: queue "${options.queue}" on ${redactPassword(options.redis)}, model ${options.model} on ${model.backend}, results in ${options.outputDir}`,
+    `ready: queue "${options.queue}" on ${redactPassword(options.redis)}, model ${options.model} on ${model.backend} (${model.compute}), results in ${options.outputDir}`,
   );
 
   await new Promise<void>((resolve) => {

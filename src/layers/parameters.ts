@@ -6,7 +6,7 @@
  * one error listing every missing or mis-shaped tensor, and only then are the tensors read, one at a time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { filledTensor, reserveSideBySide, type HeapBlock } from '../backend/kernels.js';
+import { filledTensor, int8Weight, int8WeightBytes, reserveSideBySide, type HeapBlock } from '../backend/kernels.js';
 import { CheckpointError, UsageError } from '../errors.js';
 
 /**
@@ -29,6 +29,13 @@ export interface StoredTensor {
    * written into `target`, as cheaply as `readInto`.
    */
   readTransposedInto?(target: Float32Array): void;
+  /**
+   * For a weight matrix that may compute in int8: its values as int8 with one scale per output channel
+   * (`value = values[i] * scales[row]`, PyTorch's (out, in) layout, row-major) written into `values` (exactly
+   * the element count) and `scales` (one per row). Offered by int8 folders (`convert --dtype int8`) and, when a
+   * model computes in int8, by the model for the float32 matrices it quantizes at load.
+   */
+  readInt8Into?(values: Int8Array, scales: Float32Array): void;
 }
 
 /** Tensor name -> stored tensor. */
@@ -95,10 +102,32 @@ export class Parameter {
   }
 
   /**
-   * @internal Fills the parameter from a stored tensor in PyTorch's layout; `block` is a heap block the size of
-   * `directShape` to read it into (see reserveSideBySide), which the tensor then owns.
+   * @internal The bytes of this parameter's int8 form (`int8Weight`) when it is read as int8: a weight matrix a
+   * layer computes with transposed (a Linear weight) and packs, stored (or offered) as int8, while the backend
+   * computes int8 products. Else null: it is read as float32.
    */
-  assign(stored: StoredTensor, block?: HeapBlock): void {
+  int8Bytes(stored: StoredTensor): number | null {
+    if (!stored.readInt8Into || this.prepare !== transposeMatrix || !this.options.pack || this.shape.length !== 2)
+      return null;
+    return int8WeightBytes(this.shape[0]!, this.shape[1]!);
+  }
+
+  /**
+   * @internal Fills the parameter from a stored tensor in PyTorch's layout; `block` is a heap block the size of
+   * `directShape` (or of `int8Bytes` with `asInt8`) to read it into (see reserveSideBySide), which the tensor then
+   * owns. `asInt8`: the int8 form, made only where `int8Bytes` said it can be.
+   */
+  assign(stored: StoredTensor, block?: HeapBlock, asInt8 = false): void {
+    if (asInt8) {
+      const tensor = int8Weight(
+        [this.shape[0]!, this.shape[1]!],
+        (values, scales) => stored.readInt8Into!(values, scales),
+        block,
+      );
+      if (tensor === null) throw new Error(`${this.name}: int8 weights are not available on this backend`);
+      this.tensor = tensor;
+      return;
+    }
     const direct = this.directShape(stored);
     if (direct) {
       // Either no layout change, or stored already in the layout this layer computes with: no transpose at load.
@@ -219,18 +248,28 @@ export class ParameterSet {
 
   /**
    * Verifies the checkpoint (see `verify`), then reads the tensors one by one onto the current backend: first
-   * those a layer packs (side by side, see ParameterOptions), then the others, each in declaration order.
+   * those a layer packs (side by side, see ParameterOptions), then the others, each in declaration order. With
+   * `int8`, the weight matrices a layer packs are read as int8 where the stored tensor offers them so
+   * (`StoredTensor.readInt8Into`) and the backend computes int8 products (`int8Weight`); the others as float32.
    */
-  load(stateDict: StoredTensors): LoadReport {
+  load(stateDict: StoredTensors, options: { readonly int8?: boolean } = {}): LoadReport {
     const report = this.verify(stateDict);
     const packed = this.parameters.filter((p) => p.options.pack);
-    const shapes = packed.map((p) => p.directShape(stateDict.get(p.name)!));
-    const { blocks, headroom } = shapes.every((shape) => shape !== null)
-      ? reserveSideBySide(shapes.map((shape) => shape!.reduce((a, b) => a * b, 1) * 4))
+    const plans = packed.map((p) => {
+      const stored = stateDict.get(p.name)!;
+      const int8Bytes = options.int8 ? p.int8Bytes(stored) : null;
+      if (int8Bytes !== null) return { bytes: int8Bytes, int8: true };
+      const shape = p.directShape(stored);
+      return shape && { bytes: shape.reduce((a, b) => a * b, 1) * 4, int8: false };
+    });
+    const { blocks, headroom } = plans.every((plan) => plan !== null)
+      ? reserveSideBySide(plans.map((plan) => plan!.bytes))
       : { blocks: [], headroom: null };
     try {
       // Each block goes to its tensor, which frees it from then on.
-      packed.forEach((parameter, i) => parameter.assign(stateDict.get(parameter.name)!, blocks[i]));
+      packed.forEach((parameter, i) =>
+        parameter.assign(stateDict.get(parameter.name)!, blocks[i], plans[i]?.int8 === true),
+      );
       for (const parameter of this.parameters.filter((p) => !p.options.pack))
         parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {

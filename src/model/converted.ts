@@ -254,24 +254,50 @@ export async function readConvertedModel(
         if (!HOST_IS_LITTLE_ENDIAN) swapBytes32(target);
       };
       const [rows, columns] = weight.shape as [number, number];
-      const readInto =
-        weight.layout === TRANSPOSED
-          ? (target: Float32Array) => {
-              const stored = new Float32Array(count);
-              readStoredInto(stored);
-              transpose2d(stored, columns, rows, target);
-            }
-          : readStoredInto;
+      /** The transpose of what is stored, into `target`: through one scratch copy, transposed in cache-sized tiles. */
+      const readTransposeOfStored = (target: Float32Array) => {
+        const stored = new Float32Array(count);
+        readStoredInto(stored);
+        const [storedRows, storedColumns] = weight.layout === TRANSPOSED ? [columns, rows] : [rows, columns];
+        transpose2d(stored, storedRows, storedColumns, target);
+      };
+      const quantization = weight.quantization;
+      const int8 = quantization?.dtype === 'int8' ? quantization : null;
       tensors.set(weight.name, {
         shape: weight.shape,
-        dtype: weight.quantization?.dtype ?? 'float32',
+        dtype: quantization?.dtype ?? 'float32',
         read: () => {
           const values = new Float32Array(count);
-          readInto(values);
+          (weight.layout === TRANSPOSED ? readTransposeOfStored : readStoredInto)(values);
           return values;
         },
-        readInto,
-        ...(weight.layout === TRANSPOSED ? { readTransposedInto: readStoredInto } : {}),
+        readInto: weight.layout === TRANSPOSED ? readTransposeOfStored : readStoredInto,
+        // A Linear layer computes with the transpose: transposed folders store it so; int8 matrices keep PyTorch's
+        // layout (their scales are per row), and are transposed here as they are dequantized, so that they load
+        // into their place like the others instead of through a transpose on the backend.
+        ...(weight.layout === TRANSPOSED
+          ? { readTransposedInto: readStoredInto }
+          : int8 && weight.shape.length === 2
+            ? { readTransposedInto: readTransposeOfStored }
+            : {}),
+        ...(int8 && weight.shape.length === 2
+          ? {
+              // The int8 values as stored, for int8 products: the shard bytes go straight into `values`.
+              readInt8Into: (values: Int8Array, scales: Float32Array) => {
+                claim();
+                copyRange(
+                  shardSet,
+                  start,
+                  new Uint8Array(values.buffer, values.byteOffset, count),
+                  first,
+                  last,
+                  weight.name,
+                );
+                release();
+                scales.set(int8.scales);
+              },
+            }
+          : {}),
       });
     }
   }

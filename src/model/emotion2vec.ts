@@ -8,6 +8,7 @@ import { checkMaxDuration } from '../audio/duration-limit.js';
 import { FRAME_HOP_SECONDS, MODEL_SAMPLE_RATE } from '../audio/frame-geometry.js';
 import type { QualityReport } from '../audio/quality.js';
 import { checkedOnGpu, selectBackend, type BackendChoice, type BackendName } from '../backend/select.js';
+import { startInt8Compute } from '../backend/kernels.js';
 import { AudioInputError, Emotion2VecError, InferenceError, UsageError, describeValue } from '../errors.js';
 import { maskedMeanPool } from '../layers/pooling.js';
 import { minimumSamples, type Emotion2VecConfig } from './config.js';
@@ -31,6 +32,8 @@ import {
 import { runSegmented, runTimeline, type FrameSink } from './long-audio.js';
 import type { TimelineEntry } from './segment-runner.js';
 import { SpeechStream, type StreamOptions } from './stream.js';
+import { warmUp } from './warm-up.js';
+import { withInt8Matrices } from './weight-dtypes.js';
 
 /** Audio up to this long runs in one full pass (upstream's exact path) unless `maxFullPassSeconds` says otherwise. */
 export const DEFAULT_MAX_FULL_PASS_SECONDS = 30;
@@ -51,7 +54,42 @@ export interface LoadOptions extends HubOptions {
    * its folder (path, URL, in-memory files) or its weights. Results then carry the head's labels.
    */
   readonly head?: HeadSource;
+  /**
+   * What the encoder's weight matrices (projection, attention projections, MLPs: most of the work) compute in:
+   *
+   * - `'float32'`: exact, the reference's results (the parity fixtures' bars).
+   * - `'int8'`: weights as int8 with one scale per output channel (a folder converted with `--dtype int8`, or a
+   *   float32 model quantized at load exactly as that conversion would), activations quantized per row, integer
+   *   products: about 3x faster products and a quarter of the weight memory, with a small drift of the results
+   *   (docs/performance.md has its measured size). On the wasm backend only; elsewhere the model computes in
+   *   float32 and says so once.
+   *
+   * Default: `'int8'` for a folder converted with `--dtype int8`, `'float32'` for any other. `model.compute` says
+   * what the model computes in.
+   */
+  readonly compute?: ComputePrecision;
+  /**
+   * When `load` resolves:
+   *
+   * - `'loaded'`: as soon as the weights are read; the backend's own forms of the weight matrices (XNNPACK's
+   *   packing on wasm, about 2.5 s for the large model) are made in the background after it, and the first
+   *   prediction finishes what is left.
+   * - `'packed'` (default): once every weight matrix is in its backend form, so the first prediction runs at
+   *   nearly full speed.
+   * - `'warm'`: packed, and one inference run on a second of quiet noise (kernels compiled, buffers allocated),
+   *   for a server or a worker that should answer its first request at full speed.
+   */
+  readonly ready?: LoadReadiness;
 }
+
+/** What the encoder's weight matrices compute in: see {@link LoadOptions.compute}. */
+export type ComputePrecision = 'float32' | 'int8';
+
+/** When `Emotion2Vec.load` resolves: see {@link LoadOptions.ready}. */
+export type LoadReadiness = 'loaded' | 'packed' | 'warm';
+
+const COMPUTE_PRECISIONS: readonly ComputePrecision[] = ['float32', 'int8'];
+const LOAD_READINESS: readonly LoadReadiness[] = ['loaded', 'packed', 'warm'];
 
 /** 'utterance': one (D,) embedding per input; 'frame': one (T, D) embedding, a row per 20 ms frame. */
 export type Granularity = 'utterance' | 'frame';
@@ -155,7 +193,12 @@ export class Emotion2Vec {
       readonly layout: 'checkpoint' | 'converted';
       readonly notes: readonly string[];
     },
-    head: TrainedHead | null = null,
+    head: TrainedHead | null,
+    /**
+     * What the encoder's weight matrices compute in (see {@link LoadOptions.compute}): `'int8'` only where the int8
+     * kernels run (the wasm backend).
+     */
+    readonly compute: ComputePrecision,
     /**
      * The backend `load` chose, and each one tried before it with the reason it was passed over: with `backend:
      * 'auto'` in a browser, e.g. `{ backend: 'webgl', skipped: [{ backend: 'webgpu', reason: 'the browser has
@@ -184,28 +227,46 @@ export class Emotion2Vec {
    * `iic/emotion2vec_plus_base`...), downloaded once into the cache and converted there.
    */
   static async load(source: ModelSource, options: LoadOptions = {}): Promise<Emotion2Vec> {
+    const ready = oneOf('ready', options.ready, LOAD_READINESS) ?? 'packed';
+    const requested = oneOf('compute', options.compute, COMPUTE_PRECISIONS);
     let choice: BackendChoice | undefined;
     await selectBackend(options.backend ?? 'auto', { ...options, onBackendChosen: (chosen) => (choice = chosen) });
     const contents = await readModelContents(await resolveModelSource(source, options), options);
     const headWeights = options.head === undefined ? null : await readHead(options.head, options);
     if (headWeights)
       assertHeadFits(headWeights, contents.definition.config.embedDim, `the model at ${contents.location}`);
+    const { compute, note } = await chooseCompute(requested, contents.weights.tensors);
+    const tensors = compute === 'int8' ? withInt8Matrices(contents.weights.tensors) : contents.weights.tensors;
     const head = headWeights ? TrainedHead.fromWeights(headWeights) : null;
     const network = new Emotion2VecNetwork(contents.definition);
     let report: LoadReport;
     try {
-      report = network.params.load(contents.weights.tensors);
+      report = network.params.load(tensors, { int8: compute === 'int8' });
+      // int8 weights pack in about 0.15 s (large) and have no other form to compute with: always at load.
+      if (ready !== 'loaded' || compute === 'int8') network.params.packAll();
     } catch (error) {
+      network.params.dispose();
       head?.dispose();
       throw error;
     }
-    options.progress?.({ status: 'ready' });
-    return new Emotion2Vec(
+    const notes = [...contents.weights.notes, ...(note ? [note] : [])];
+    const model = new Emotion2Vec(
       network,
-      { ...report, location: contents.location, layout: contents.layout, notes: contents.weights.notes },
+      { ...report, location: contents.location, layout: contents.layout, notes },
       head,
+      compute,
       choice,
     );
+    if (ready === 'warm') {
+      try {
+        await warmUp(model);
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    }
+    options.progress?.({ status: 'ready' });
+    return model;
   }
 
   /** The validated model configuration. */
@@ -529,6 +590,37 @@ export class Emotion2Vec {
     return this.network;
   }
 }
+
+/** `value` when it is one of `allowed` (or undefined); else a UsageError naming the option. */
+function oneOf<T extends string>(option: string, value: T | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined || allowed.includes(value)) return value;
+  throw new UsageError(
+    'INVALID_ARGUMENT',
+    `Emotion2Vec.load: ${option} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}; got ${describeValue(value)}.`,
+  );
+}
+
+/**
+ * What the model computes in: `requested`, else int8 for a model stored as int8; int8 only where the backend has
+ * int8 kernels (started here), else float32 with a note (printed once per process) saying why.
+ */
+async function chooseCompute(
+  requested: ComputePrecision | undefined,
+  tensors: ReadonlyMap<string, { readonly dtype: string }>,
+): Promise<{ compute: ComputePrecision; note?: string }> {
+  const storedInt8 = [...tensors.values()].some((entry) => entry.dtype === 'int8');
+  if ((requested ?? (storedInt8 ? 'int8' : 'float32')) === 'float32') return { compute: 'float32' };
+  const reason = await startInt8Compute();
+  if (reason === null) return { compute: 'int8' };
+  const note =
+    `computing in float32, not int8: ${reason}` +
+    (storedInt8 ? '; the int8 weights are turned into float32 as they load' : '');
+  if (!notedFloat32) console.warn(`emotion2vec-tfjs: ${note}.`);
+  notedFloat32 = true;
+  return { compute: 'float32', note };
+}
+
+let notedFloat32 = false;
 
 /** Batching pays where the backend runs one big kernel faster than several small ones (GPU, native TF). */
 function defaultBatchSize(backend: string): number {

@@ -56,6 +56,18 @@ export function withFiniteWeights(contents: CheckpointContents, location: string
         };
       }
     }
+    const readInt8Into = entry.readInt8Into?.bind(entry);
+    if (readInt8Into) {
+      guarded.readInt8Into = (values, scales) => {
+        readInt8Into(values, scales);
+        // int8 values are finite; the largest value of each row, 127 times its scale, must be too.
+        assertFinite(
+          scales.map((scale) => scale * 127),
+          name,
+          location,
+        );
+      };
+    }
     tensors.set(name, guarded);
   }
   return { ...contents, tensors };

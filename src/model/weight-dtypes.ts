@@ -1,10 +1,13 @@
 /**
  * The storage types of converted weights (`emotion2vec convert --dtype`): float32 as is, float16 (half the
  * size), or int8 with one symmetric scale per output channel (a quarter of the size). Stored values are turned
- * back into float32 at load, so the network always computes in float32; only the weights' rounding differs.
+ * back into float32 at load when the model computes in float32; computing in int8 (`LoadOptions.compute`), the
+ * encoder's int8 matrices go to the int8 kernels as they are, and a float32 model's are quantized at load here,
+ * exactly as the conversion stores them.
  */
 import { CheckpointError, UsageError, quote } from '../errors.js';
 import { DTYPE_BYTES, HOST_IS_LITTLE_ENDIAN, floatToHalf, halfToFloat } from '../io/bytes.js';
+import type { StateDict, TensorEntry } from './state-dict.js';
 
 /** What `convert --dtype` accepts. */
 export const WEIGHT_DTYPES = ['float32', 'float16', 'int8'] as const;
@@ -59,22 +62,57 @@ export function encodeWeights(
     }
     return { bytes, quantization: { dtype: 'float16' } };
   }
-  const channels = shape[0]!;
-  const perChannel = values.length / channels;
   const bytes = new Uint8Array(values.length);
-  const signed = new Int8Array(bytes.buffer);
-  const scales: number[] = [];
+  const scales = new Float32Array(shape[0]!);
+  quantizeInt8Into(values, new Int8Array(bytes.buffer), scales);
+  return { bytes, quantization: { dtype: 'int8', scales: [...scales] } };
+}
+
+/**
+ * The int8 form of a float32 matrix (`values`, PyTorch's (out, in) layout, row-major): one symmetric scale per
+ * output channel (`max |row| / 127`, as float32) into `scales`, each value rounded to its nearest multiple into `out`.
+ */
+export function quantizeInt8Into(values: Float32Array, out: Int8Array, scales: Float32Array): void {
+  const channels = scales.length;
+  const perChannel = values.length / channels;
   for (let c = 0; c < channels; c++) {
-    const row = values.subarray(c * perChannel, (c + 1) * perChannel);
+    const start = c * perChannel;
+    const end = start + perChannel;
+    // Plain indexed loops: this runs over every matrix of a model quantized at load (300 M values, large).
     let largest = 0;
-    for (const value of row) largest = Math.max(largest, Math.abs(value));
+    for (let i = start; i < end; i++) {
+      const magnitude = Math.abs(values[i]!);
+      if (magnitude > largest) largest = magnitude;
+    }
     // A float32 scale, so the reader's float32 arithmetic reproduces exactly what was written.
     const scale = Math.fround(largest / 127);
-    scales.push(scale);
-    if (scale === 0) continue;
-    for (let i = 0; i < row.length; i++) signed[c * perChannel + i] = Math.round(row[i]! / scale);
+    scales[c] = scale;
+    if (scale === 0) {
+      out.fill(0, start, end);
+      continue;
+    }
+    for (let i = start; i < end; i++) out[i] = Math.round(values[i]! / scale);
   }
-  return { bytes, quantization: { dtype: 'int8', scales } };
+}
+
+/**
+ * The same tensors, each float32 (or float16) weight matrix that `convert --dtype int8` would store as int8 also
+ * offering that int8 form (`readInt8Into`, quantized when read): what a float32 model computing in int8 loads.
+ * Tensors stored as int8 already offer theirs.
+ */
+export function withInt8Matrices(tensors: StateDict): StateDict {
+  const out: StateDict = new Map();
+  for (const [name, entry] of tensors) {
+    if (entry.readInt8Into || storageFor('int8', entry.shape) !== 'int8') {
+      out.set(name, entry);
+      continue;
+    }
+    const quantized = Object.create(entry) as TensorEntry;
+    (quantized as { readInt8Into: TensorEntry['readInt8Into'] }).readInt8Into = (values, scales) =>
+      quantizeInt8Into(entry.read(), values, scales);
+    out.set(name, quantized);
+  }
+  return out;
 }
 
 /**

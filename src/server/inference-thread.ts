@@ -14,7 +14,7 @@ import { Worker as NodeWorker } from 'node:worker_threads';
 import type { BackendName } from '../backend/select.js';
 import { UsageError } from '../errors.js';
 import type { AudioInput } from '../audio/prepare.js';
-import type { BatchPredictOptions, EmotionPrediction, PredictOptions } from '../model/emotion2vec.js';
+import type { BatchPredictOptions, ComputePrecision, EmotionPrediction, PredictOptions } from '../model/emotion2vec.js';
 import { warmUp } from '../model/warm-up.js';
 import { Emotion2VecWorker } from '../worker/worker-model.js';
 import type { ServerModel } from './server-model.js';
@@ -26,10 +26,14 @@ export interface InferenceThreadOptions {
   /** A model folder (a hub id resolved to its cached folder first). */
   readonly source: string;
   readonly backend?: BackendName;
+  /** What the encoder's matrices compute in (LoadOptions.compute; default: the library's). */
+  readonly compute?: ComputePrecision;
 }
 
 /** The model in its thread, as the server uses it. */
 export interface ThreadModel extends ServerModel {
+  /** What the encoder's matrices compute in, in the thread. */
+  readonly compute: ComputePrecision;
   /** ms the warm-up inference took in the thread. */
   readonly warmUpMs: number;
   /** Stops the thread. */
@@ -66,6 +70,9 @@ export async function startInferenceThread(options: InferenceThreadOptions): Pro
     get embeddingDim() {
       return loaded.model.embeddingDim;
     },
+    get compute() {
+      return loaded.model.compute;
+    },
     get warmUpMs() {
       return loaded.warmUpMs;
     },
@@ -94,7 +101,10 @@ async function load(options: InferenceThreadOptions): Promise<Loaded> {
   const thread = spawn(options.script);
   let exited = false;
   thread.once('exit', () => (exited = true));
-  const model = await Emotion2VecWorker.load(asWebWorker(thread), options.source, { backend: options.backend });
+  const model = await Emotion2VecWorker.load(asWebWorker(thread), options.source, {
+    backend: options.backend,
+    ...(options.compute ? { compute: options.compute } : {}),
+  });
   try {
     return { model, exited: () => exited, warmUpMs: await warmUp(model) };
   } catch (error) {

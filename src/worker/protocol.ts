@@ -81,6 +81,7 @@ export interface LoadedFacts {
   readonly minimumSamples: number;
   readonly backend: string;
   readonly backendChoice: unknown;
+  readonly compute: string;
   readonly loadReport: unknown;
 }
 

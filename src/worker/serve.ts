@@ -99,6 +99,7 @@ export function serveModelInWorker(scope: WorkerScopeLike = globalThis as unknow
             minimumSamples: model.minimumSamples,
             backend: model.backend,
             backendChoice: model.backendChoice,
+            compute: model.compute,
             loadReport: model.loadReport,
           };
           return facts;

@@ -27,6 +27,7 @@ import type { Emotion2VecConfig } from '../model/config.js';
 import type {
   BatchItemResult,
   BatchPredictOptions,
+  ComputePrecision,
   EmotionPrediction,
   LoadOptions,
   PredictOptions,
@@ -169,6 +170,8 @@ export class Emotion2VecWorker {
   readonly backend: string;
   /** What `load` chose in the worker and why it passed the others over (as `Emotion2Vec.backendChoice`). */
   readonly backendChoice: BackendChoice;
+  /** What the encoder's matrices compute in, in the worker (as `Emotion2Vec.compute`). */
+  readonly compute: ComputePrecision;
   /** What loading found (as `Emotion2Vec.loadReport`). */
   readonly loadReport: LoadReport & { readonly location: string; readonly layout: string; readonly notes: string[] };
   private streamCount = 0;
@@ -183,6 +186,7 @@ export class Emotion2VecWorker {
     this.minimumSamples = facts.minimumSamples;
     this.backend = facts.backend;
     this.backendChoice = facts.backendChoice as BackendChoice;
+    this.compute = facts.compute as ComputePrecision;
     this.loadReport = facts.loadReport as Emotion2VecWorker['loadReport'];
   }
 

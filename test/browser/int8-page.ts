@@ -1,7 +1,10 @@
 /**
  * The page of int8.test.ts: the int8 kernels in Chromium against the float64 reference of their arithmetic
- * (test/support/int8-reference.ts), and the thread pool's fallback on a page's main thread.
+ * (test/support/int8-reference.ts), the thread pool's fallback on a page's main thread, and a model computing in
+ * int8 through the browser entry.
  */
+import { Emotion2Vec } from '../../src/browser.js';
+import { int8ComputeInfo } from '../../src/backend/wasm/int8-linear.js';
 import {
   instantiateInt8Kernels,
   relaxedSimdStatus,
@@ -38,6 +41,23 @@ const scenarios = {
       canBlock: canBlockThisThread(),
       poolThreads: pool.threads,
       poolFallback: pool.fallback ?? null,
+    };
+  },
+  /** A model loaded with `compute: 'int8'` on wasm: what it computes in, on which kernels, and its scores. */
+  async modelInt8(args: { model: string; audio: string }) {
+    const model = await Emotion2Vec.load(new URL(args.model, location.href).href, {
+      backend: 'wasm',
+      wasmPaths: '/node_modules/@tensorflow/tfjs-backend-wasm/dist/',
+      compute: 'int8',
+    });
+    const response = await fetch(args.audio);
+    const prediction = await model.predict(new Uint8Array(await response.arrayBuffer()));
+    model.dispose();
+    return {
+      compute: model.compute,
+      kernels: int8ComputeInfo(),
+      scores: prediction.scores,
+      top: prediction.top!.label,
     };
   },
   /** The largest |kernel - reference| / magnitude over odd shapes. */

@@ -214,6 +214,28 @@ describe('emotion2vec analyze', () => {
     expect(maxAbsDiff(line.embedding.data, loadNpy('tiny', 'chirp16k.utterance').data)).toBeLessThan(1e-4);
   });
 
+  it('--compute int8 computes the encoder in int8 (scores within its drift of the reference); an unknown type exits 2', async () => {
+    const input = audio('speech16k.wav');
+    const { code, stdout, stderr } = await runCli([
+      'analyze',
+      input,
+      ...TINY,
+      '--compute',
+      'int8',
+      '--json',
+      '--no-output',
+    ]);
+    expect(code, stderr).toBe(0);
+    const [record] = jsonLines(stdout);
+    const scores = record.scores.map((s: { score: number }) => s.score);
+    expect(maxAbsDiff(scores, expected.speech16k!.scores)).toBeLessThan(0.02);
+    expect(maxAbsDiff(scores, expected.speech16k!.scores)).toBeGreaterThan(1e-4);
+    expect(topLabel(record)).toBe(expected.speech16k!.top);
+    const bad = await runCli(['analyze', input, ...TINY, '--compute', 'int4', '--no-output']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--compute.*int4.*float32, int8/s);
+  });
+
   it('usage errors exit 2 without a stack trace; --version prints the package version; the default run folder is dated', async () => {
     const noModel = await runCli(['analyze', audio('chirp16k.wav'), '--model', join(work, 'nope'), '--no-output']);
     expect(noModel.code).toBe(2);

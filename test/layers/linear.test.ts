@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Linear } from '../../src/layers/linear.js';
-import type { Parameter } from '../../src/layers/parameters.js';
+import { ParameterSet, type Parameter } from '../../src/layers/parameters.js';
+import { startInt8Compute } from '../../src/backend/kernels.js';
+import { withInt8Matrices } from '../../src/model/weight-dtypes.js';
 import { useBackend } from '../support/backend.js';
 import { maxAbsDiff, randomArray } from '../support/fixtures.js';
 import { buildLayer, evaluate, heapOffset, linear64, stateDictOf } from '../support/layers.js';
@@ -119,6 +121,58 @@ describe('Linear with a packed weight (LinearOptions.packed)', () => {
     expect(plain.params.packNext()).toBe(false);
     expect(maxAbsDiff(plain.weight.dataSync() as Float32Array, transposed(w, outDim, inDim))).toBe(0);
     plain.params.dispose();
+  });
+});
+
+describe('Linear computing in int8 (loaded with ParameterSet.load({ int8: true }) on wasm)', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+    expect(await startInt8Compute()).toBeNull();
+  });
+  afterAll(() => useBackend('cpu'));
+
+  // Large enough for `convert --dtype int8` to store the weight as int8 (at least 1024 values).
+  const [wideIn, wideOut] = [64, 40];
+  const wideW = randomArray(wideOut * wideIn, 4).map((v) => v / 8);
+  const wideB = randomArray(wideOut, 5);
+  const wideX = randomArray(2 * 3 * wideIn, 6);
+  const wideExpected = linear64(wideX, 6, wideW, wideOut, wideIn, wideB);
+
+  /** The layer with its weight offered as int8 (quantized per output channel, as `convert --dtype int8`). */
+  function buildInt8(packed: boolean) {
+    const weights = withInt8Matrices(
+      stateDictOf({
+        'fc.weight': { shape: [wideOut, wideIn], data: wideW },
+        'fc.bias': { shape: [wideOut], data: wideB },
+      }),
+    );
+    const params = new ParameterSet();
+    const layer = new Linear(params, 'fc', wideIn, wideOut, { packed });
+    params.load(weights, { int8: true });
+    return { layer, params };
+  }
+
+  it('packs the int8 weight with its bias and stays within the int8 error of the float64 reference', () => {
+    const { layer, params } = buildInt8(true);
+    params.packAll();
+    for (let call = 0; call < 2; call++) {
+      const { data, shape } = evaluate(() => layer.apply(tf.tensor3d(wideX, [2, 3, wideIn])));
+      expect(shape).toEqual([2, 3, wideOut]);
+      // Outputs of order 1: the int8 rounding of weights and activations moves them by about 1 %.
+      const error = maxAbsDiff(data, wideExpected);
+      expect(error).toBeLessThan(0.05);
+      expect(error).toBeGreaterThan(1e-4);
+    }
+    params.dispose();
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('reads the weight as float32 where the layer does not pack it (a head)', () => {
+    const { layer, params } = buildInt8(false);
+    params.packAll();
+    const { data } = evaluate(() => layer.apply(tf.tensor3d(wideX, [2, 3, wideIn])));
+    expect(maxAbsDiff(data, wideExpected)).toBeLessThan(1e-5);
+    params.dispose();
   });
 });
 

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, UsageError } from '../../src/errors.js';
-import { ParameterSet, type StoredTensor } from '../../src/layers/parameters.js';
+import { ParameterSet, transposeMatrix, type StoredTensor } from '../../src/layers/parameters.js';
+import { startInt8Compute } from '../../src/backend/kernels.js';
 import { useBackend } from '../support/backend.js';
 import { heapOffset } from '../support/layers.js';
 
@@ -109,6 +110,53 @@ describe('ParameterSet: tensors a layer packs', () => {
     expect(params.packNext()).toBe(false);
     params.dispose();
     expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('with int8, reads the packed Linear weights offered as int8 as int8 (side by side), everything else as float32', async () => {
+    expect(await startInt8Compute()).toBeNull();
+    const params = new ParameterSet();
+    const int8Reads: string[] = [];
+    /** A stored matrix that also offers an int8 form (as int8 folders do). */
+    const offering = (name: string, shape: [number, number], fill: number): StoredTensor => ({
+      ...direct(shape, fill),
+      readInt8Into: (values, scales) => {
+        int8Reads.push(name);
+        values.fill(1);
+        scales.fill(fill / 127);
+      },
+    });
+    const first = params.declare('a.weight', [64, 32], transposeMatrix, { pack: () => undefined });
+    const second = params.declare('b.weight', [32, 64], transposeMatrix, { pack: () => undefined });
+    const head = params.declare('head.weight', [8, 32], transposeMatrix);
+    const conv = params.declare('conv.weight', [8, 32], undefined, { pack: () => undefined });
+    params.load(
+      new Map([
+        ['a.weight', offering('a.weight', [64, 32], 2)],
+        ['b.weight', offering('b.weight', [32, 64], 4)],
+        ['head.weight', offering('head.weight', [8, 32], 1)],
+        ['conv.weight', offering('conv.weight', [8, 32], 1)],
+      ]),
+      { int8: true },
+    );
+    expect(int8Reads).toEqual(['a.weight', 'b.weight']);
+    // The int8 form's handle: one int32 per 4 bytes of int8 values and float32 scales.
+    expect(first.value.dtype).toBe('int32');
+    expect(first.value.size).toBe((64 * 32 + 4 * 64) / 4);
+    const gap = heapOffset(second.value) - (heapOffset(first.value) + first.value.size * 4);
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(64);
+    expect(head.value.shape).toEqual([32, 8]);
+    expect(conv.value.dtype).toBe('float32');
+    params.dispose();
+    expect(tf.memory().numTensors).toBe(0);
+
+    // Without the option, the same tensors load as float32.
+    const plain = new ParameterSet();
+    const weight = plain.declare('a.weight', [64, 32], transposeMatrix, { pack: () => undefined });
+    plain.load(new Map([['a.weight', offering('a.weight', [64, 32], 2)]]));
+    expect(weight.value.shape).toEqual([32, 64]);
+    expect(int8Reads).toEqual(['a.weight', 'b.weight']);
+    plain.dispose();
   });
 
   it('keeps a pack that throws pending, so the next call tries it again', () => {

@@ -1,7 +1,7 @@
 /**
- * Packing the weight matrices after a load (src/model/background-packing.ts): it runs in the background without
- * a prediction, leaks no tensor, stops on dispose, and a prediction right after the load gives the same result
- * as one after the packing finished.
+ * Packing the weight matrices after a load (`ready: 'loaded'`, src/model/background-packing.ts): it runs in the
+ * background without a prediction, leaks no tensor, stops on dispose, and a prediction right after the load gives
+ * the same result as one after the packing finished.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -28,7 +28,7 @@ describe('Packing the weights after a load (wasm)', () => {
   it('packs one matrix per event-loop turn without a prediction, leaks no tensor, and changes no result', async () => {
     const before = tf.memory().numTensors;
     const packNext = vi.spyOn(ParameterSet.prototype, 'packNext');
-    const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
+    const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm', ready: 'loaded' });
     const loaded = tf.memory().numTensors;
     // Nothing packed during the load itself: the load returns first.
     expect(packNext).not.toHaveBeenCalled();
@@ -42,7 +42,7 @@ describe('Packing the weights after a load (wasm)', () => {
     expect(tf.memory().numTensors).toBe(before);
 
     // A prediction straight after the load packs the rest itself first, and gives the same numbers.
-    const eager = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
+    const eager = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm', ready: 'loaded' });
     const straight = await eager.predict(speech, { granularity: 'frame', embedding: true });
     eager.dispose();
     expect(straight.scores).toEqual(packedFirst.scores);
@@ -54,7 +54,7 @@ describe('Packing the weights after a load (wasm)', () => {
   it('stops when the model is disposed before it finished', async () => {
     const before = tf.memory().numTensors;
     const packNext = vi.spyOn(ParameterSet.prototype, 'packNext');
-    const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm' });
+    const model = await Emotion2Vec.load(fixturePath('tiny'), { backend: 'wasm', ready: 'loaded' });
     model.dispose();
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(packNext).not.toHaveBeenCalled();

@@ -1,4 +1,7 @@
-/** Measures how far a converted model (stored as float32/float16/int8) lands from the upstream reference. */
+/**
+ * Measures how far a converted model (stored as float32/float16/int8) lands from the upstream reference, computed
+ * in float32: the storage's own drift (int8 products: test/parity/int8-drift.test.ts).
+ */
 import { Emotion2Vec } from '../../src/node.js';
 import type { WeightDType } from '../../src/model/weight-dtypes.js';
 import type { TestBackend } from './backend.js';
@@ -20,7 +23,7 @@ export async function measureDrift(name: FixtureCase, dtype: WeightDType, backen
   await useBackend(backend);
   const files = await convertedFiles(name, dtype);
   const bytes = shardBytes(files);
-  const model = await Emotion2Vec.load(files, { backend });
+  const model = await Emotion2Vec.load(files, { backend, compute: 'float32' });
   try {
     let frames = 0;
     let scores = 0;

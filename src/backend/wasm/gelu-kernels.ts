@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { GELU_SIMD_PLAIN, GELU_SIMD_SHARED } from './gelu-simd-module.js';
+import { heapAddress, wasmMemoryOf } from './heap.js';
 
 export const GELU_KERNEL = 'Emotion2VecGelu';
 export const LAYER_NORM_GELU_KERNEL = 'Emotion2VecLayerNormGelu';
@@ -43,18 +44,12 @@ interface GeluExports {
 /** One instance per wasm memory (a backend re-created by tfjs gets a new memory); null where it cannot start. */
 const instances = new WeakMap<object, GeluExports | null>();
 
-function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
-  // The threaded build keeps its (shared) memory on the module object, the plain build exports it.
-  const module = backend.wasm as unknown as { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
-  return module.wasmMemory ?? module.asm?.memory;
-}
-
 function decodeBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 function geluModule(backend: BackendWasm): GeluExports | null {
-  const memory = backendMemory(backend);
+  const memory = wasmMemoryOf(backend);
   if (!memory) return null;
   if (!instances.has(memory)) {
     try {
@@ -71,16 +66,11 @@ function geluModule(backend: BackendWasm): GeluExports | null {
   return instances.get(memory)!;
 }
 
-/** Byte address of a tensor's data in the wasm memory. */
-function address(backend: BackendWasm, tensor: tf.TensorInfo): number {
-  return (backend.dataIdMap.get(tensor.dataId) as unknown as { memoryOffset: number }).memoryOffset;
-}
-
 function geluWasm(args: { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend }): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const backend = args.backend as BackendWasm;
   const out = backend.makeOutput(x.shape, 'float32');
-  geluModule(backend)!.gelu(address(backend, x), address(backend, out), tf.util.sizeFromShape(x.shape));
+  geluModule(backend)!.gelu(heapAddress(backend, x), heapAddress(backend, out), tf.util.sizeFromShape(x.shape));
   return out;
 }
 
@@ -102,12 +92,12 @@ function layerNormGeluWasm(args: {
   const width = x.shape[x.shape.length - 1]!;
   const rows = tf.util.sizeFromShape(x.shape) / width;
   geluModule(backend)!.layer_norm_gelu(
-    address(backend, x),
-    address(backend, out),
+    heapAddress(backend, x),
+    heapAddress(backend, out),
     rows,
     width,
-    address(backend, weight),
-    address(backend, bias),
+    heapAddress(backend, weight),
+    heapAddress(backend, bias),
     eps,
   );
   return out;

@@ -1,19 +1,61 @@
 /**
- * Tensors filled in place on the wasm heap, and heap blocks reserved side by side for the weights that get
- * packed (the kernel interface's `filledTensor` and `reserveSideBySide`, used by the parameter registry).
+ * tfjs' wasm heap, for this project's wasm code: tensors filled in place, heap blocks reserved side by side for
+ * the weights that get packed (the kernel interface's `filledTensor` and `reserveSideBySide`, used by the
+ * parameter registry), and the memory, addresses and allocations the wasm kernels work with.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { HeapBlock, ReservedBlocks } from '../kernels.js';
 
+/**
+ * The tfjs-backend-wasm release whose bookkeeping (backend_wasm.ts: a tensor's heap block, freed with it) and
+ * product kernel (batch_mat_mul_impl.cc) were read for the prepared weights (packed-weights.ts, int8-linear.ts),
+ * which move or free a tensor's block behind tfjs' back: on any other release the weights stay as tfjs keeps them.
+ */
+export const VERIFIED_WASM_VERSION = '4.22.0';
+
 /** The part of tfjs-backend-wasm's backend used here (its own bookkeeping, typed where it is read). */
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): tf.TensorInfo;
+export interface HeapBackend {
+  makeOutput(shape: number[], dtype: 'float32' | 'int32', memoryOffset?: number): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
   wasm: { _malloc(bytes: number): number; _free(pointer: number): void };
 }
 
+/**
+ * The wasm backend's memory: the threaded build keeps its (shared) memory on the module object, the plain build
+ * exports it. Undefined where neither is found (another tfjs-backend-wasm release).
+ */
+export function wasmMemoryOf(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const module = backend.wasm as unknown as { wasmMemory?: WebAssembly.Memory; asm?: { memory?: WebAssembly.Memory } };
+  return module.wasmMemory ?? module.asm?.memory;
+}
+
+/** The part of tfjs-backend-wasm's record of one tensor that this project reads and, for prepared weights, moves. */
+export interface WasmTensorData {
+  memoryOffset: number;
+  refCount: number;
+}
+
+/** tfjs' record of a tensor's data on the wasm backend (its heap address), or undefined if it has none there. */
+export function wasmTensorData(backend: BackendWasm, tensor: tf.TensorInfo): WasmTensorData | undefined {
+  return backend.dataIdMap.get(tensor.dataId) as WasmTensorData | undefined;
+}
+
+/** Byte address of a tensor's data on the wasm heap. */
+export function heapAddress(backend: BackendWasm, tensor: tf.TensorInfo): number {
+  return wasmTensorData(backend, tensor)!.memoryOffset;
+}
+
+/**
+ * `bytes` of the heap, or 0 when the heap cannot grow that far. `>>> 0`: wasm's malloc returns a signed int32,
+ * and heaps above 2 GB have offsets past its range.
+ */
+export function allocate(heap: HeapBackend, bytes: number): number {
+  return heap.wasm._malloc(bytes) >>> 0;
+}
+
 /** The wasm backend's heap, when the active backend is wasm and offers what this module uses; else null. */
-function heapBackend(): HeapBackend | null {
+export function heapBackend(): HeapBackend | null {
   if (tf.getBackend() !== 'wasm') return null;
   const backend = tf.backend() as unknown as Partial<HeapBackend>;
   const usable =
@@ -25,7 +67,7 @@ function heapBackend(): HeapBackend | null {
 }
 
 /** A block of one backend's heap; a tensor that takes it frees it with itself. */
-class WasmHeapBlock implements HeapBlock {
+export class WasmHeapBlock implements HeapBlock {
   private owned = true;
 
   constructor(
@@ -65,8 +107,7 @@ export function reserveSideBySide(byteLengths: readonly number[]): ReservedBlock
   const largest = Math.max(...byteLengths);
   const blocks: WasmHeapBlock[] = [];
   for (const bytes of [largest + Math.ceil(largest / 16), ...byteLengths]) {
-    // `>>> 0`: wasm's malloc returns a signed int32, and heaps above 2 GB have offsets past its range.
-    const offset = heap.wasm._malloc(bytes) >>> 0;
+    const offset = allocate(heap, bytes);
     if (offset === 0) {
       for (const block of blocks) block.release();
       return { blocks: [], headroom: null };

@@ -1,7 +1,8 @@
 /**
  * The kernel interface (src/backend/kernels.ts) on the wasm backend: the fused GELU kernels, the in-place slice,
- * packed weights and tensors filled on the heap; the plain tfjs ops for the rest, and wherever a fast path does
- * not apply (another dtype, a runtime without wasm SIMD, another tfjs-backend-wasm release).
+ * packed weights, int8 weights and products, and tensors filled on the heap; the plain tfjs ops for the rest, and
+ * wherever a fast path does not apply (another dtype, a runtime without wasm SIMD, another tfjs-backend-wasm
+ * release).
  *
  * The kernels are registered with tfjs under this project's own names, for the wasm backend only, when
  * `selectBackend` starts it (`registerWasmKernels`), never at import: no stock tfjs kernel is replaced, so other
@@ -18,15 +19,31 @@ import {
   type LayerNormGeluAttrs,
 } from './gelu-kernels.js';
 import { filledTensor, reserveSideBySide } from './heap.js';
+import {
+  INT8_LINEAR_KERNEL_CONFIG,
+  int8Linear,
+  int8Weight,
+  int8WeightBytes,
+  isUnpackedInt8Weight,
+  packInt8Weight,
+  startInt8Compute,
+} from './int8-linear.js';
+import type { Int8WorkerStarter } from './int8/int8-threads.js';
 import { packWeight } from './packed-weights.js';
 import { SLICE_KERNEL, SLICE_KERNEL_CONFIG } from './slice-kernel.js';
 
 let registered = false;
+/** How the runtime starts the int8 products' worker threads (Node: worker_threads), if it can. */
+let startInt8Worker: Int8WorkerStarter | undefined;
 
-/** Registers this project's wasm kernels with tfjs (once); called by selectBackend when wasm becomes active. */
-export function registerWasmKernels(): void {
+/**
+ * Registers this project's wasm kernels with tfjs (once); called by selectBackend when wasm becomes active, with
+ * the runtime's way to start the int8 products' worker threads (none: they run on the calling thread).
+ */
+export function registerWasmKernels(int8Workers?: Int8WorkerStarter): void {
+  startInt8Worker ??= int8Workers;
   if (registered) return;
-  for (const config of [...GELU_KERNEL_CONFIGS, SLICE_KERNEL_CONFIG]) {
+  for (const config of [...GELU_KERNEL_CONFIGS, SLICE_KERNEL_CONFIG, INT8_LINEAR_KERNEL_CONFIG]) {
     if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
   }
   registered = true;
@@ -39,7 +56,14 @@ export function wasmKernelsRegistered(): boolean {
 
 export const wasmKernels: Kernels = {
   ...plainKernels,
+  linear(x, weights) {
+    if (weights.prepared?.kind === 'int8') return int8Linear(x, weights.weight, weights.prepared);
+    if (isUnpackedInt8Weight(weights.weight))
+      throw new Error('linear: an int8 weight must be prepared (prepareLinearWeight) before its first product');
+    return plainKernels.linear(x, weights);
+  },
   prepareLinearWeight(weight, bias) {
+    if (isUnpackedInt8Weight(weight)) return packInt8Weight(weight, bias);
     const backend = packWeight(weight, bias);
     return backend === null ? null : { kind: 'packed', backend };
   },
@@ -62,4 +86,7 @@ export const wasmKernels: Kernels = {
   },
   filledTensor: (shape, fill, block) => filledTensor(shape, fill, block) ?? plainKernels.filledTensor(shape, fill),
   reserveSideBySide,
+  startInt8Compute: () => startInt8Compute(startInt8Worker),
+  int8WeightBytes,
+  int8Weight,
 };

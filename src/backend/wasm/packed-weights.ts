@@ -21,15 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { version_wasm, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-
-/** The tfjs-backend-wasm release whose BatchMatMul/_FusedMatMul kernel was read for this. */
-const VERIFIED_WASM_VERSION = '4.22.0';
-
-/** What this module reads of the wasm backend's bookkeeping for one tensor (backend_wasm.ts, TensorData). */
-interface WasmTensorData {
-  memoryOffset: number | null;
-  refCount: number;
-}
+import { VERIFIED_WASM_VERSION, wasmTensorData } from './heap.js';
 
 /**
  * Packs `weight` (in, out) with `bias` (out) into XNNPACK's operator cache by one product, as `tf.fused.matMul`
@@ -42,7 +34,7 @@ export function packWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): tf.K
   if (weight instanceof tf.Variable || weight.dtype !== 'float32' || weight.rank !== 2 || weight.size === 0)
     return null;
   const backend = tf.backend() as BackendWasm;
-  const data = backend.dataIdMap.get(weight.dataId) as WasmTensorData | undefined;
+  const data = wasmTensorData(backend, weight);
   if (!data || !data.memoryOffset || data.refCount !== 1) return null;
   if (bias && !backend.dataIdMap.has(bias.dataId)) return null;
   const free = (backend.wasm as unknown as { _free?: (pointer: number) => void })._free;
