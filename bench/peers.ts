@@ -6,11 +6,14 @@
  *   npm run bench:peers -- --models base --seconds 5 --rounds 1
  *   npm run bench:peers -- --funasr ~/src/FunASR           # also upstream FunASR's model code, from your checkout
  *   npm run bench:peers -- --write bench/RESULTS.md        # also append the tables there
+ *   npm run bench:peers -- --models base --seconds 2 --rounds 1 --runtimes package-float32,package-int8  # smoke
+ *   npm run bench:peers -- --help                          # this text
  *
  * Rows (`--runtimes`, all by default):
  *   package-float32  this package on its default Node backend (threaded wasm, EMOTION2VEC_WASM_THREADS=2), loading
- *                    a folder made by `emotion2vec convert` (float32)
- *   package-int8     the same on a folder converted with `--dtype int8`: whatever the package computes with it today
+ *                    a folder made by `emotion2vec convert` (float32), `compute: 'float32'`
+ *   package-int8     the same on a folder converted with `--dtype int8`, `compute: 'int8'` (int8 products on wasm;
+ *                    the row fails rather than time float32 compute if the package falls back to it)
  *   torch            bench/torch_reference.py: our own plain-PyTorch version of the graph, torch.set_num_threads(2)
  *   funasr           upstream FunASR's Emotion2vec class from the checkout named by --funasr
  *                    (bench/funasr_upstream.py);
@@ -60,12 +63,14 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     funasr: { type: 'string' },
     write: { type: 'string' },
+    help: { type: 'boolean', default: false },
     // Internal: one measured process, or the preparation of a model's files.
     child: { type: 'string' },
     model: { type: 'string' },
     dir: { type: 'string' },
     target: { type: 'string' },
     reference: { type: 'string' },
+    compute: { type: 'string' },
   },
 });
 
@@ -149,23 +154,28 @@ async function measure(
   return { loadMs, runMs: median(times), framesDiff, scoresDiff };
 }
 
-async function packageChild(folder: string): Promise<Measurement> {
+async function packageChild(folder: string, compute: 'float32' | 'int8'): Promise<Measurement> {
   const { Emotion2Vec } = await import('../src/node.js');
   const { getThreadsCount } = await import('@tensorflow/tfjs-backend-wasm');
+  const { int8ComputeInfo } = await import('../src/backend/wasm/int8-linear.js');
   let model: Awaited<ReturnType<typeof Emotion2Vec.load>> | undefined;
   const result = await measure(async () => {
-    model = await Emotion2Vec.load(folder);
+    model = await Emotion2Vec.load(folder, { compute });
+    if (model.compute !== compute)
+      throw new Error(`asked to compute in ${compute}, the model computes in ${model.compute}`);
     return async (wave) => {
       const prediction = await model!.predict(wave, { granularity: 'frame', embedding: true });
       return { frames: prediction.embedding!.data, scores: prediction.scores };
     };
   });
   const pool = model!.backend === 'wasm' ? `wasm, ${getThreadsCount()} pool threads` : model!.backend;
+  const info = compute === 'int8' ? int8ComputeInfo() : null;
+  const kernels = info ? `, int8 ${info.variant} kernels on ${info.threads} threads` : '';
   const { version } = JSON.parse(readFileSync(join(BENCH, '..', 'package.json'), 'utf8')) as { version: string };
   model!.dispose();
   return {
     version: `emotion2vec-tfjs ${version}`,
-    threads: pool,
+    threads: `${pool}, ${compute} compute${kernels}`,
     ...result,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
   };
@@ -437,9 +447,9 @@ function measureOnce(runtime: RuntimeId, model: PreparedModel, python: string): 
   switch (runtime) {
     case 'package-float32':
     case 'package-int8': {
-      const folder = model.converted[runtime === 'package-int8' ? 'int8' : 'float32'];
+      const dtype = runtime === 'package-int8' ? 'int8' : 'float32';
       return lastJsonLine(
-        nodeChild(['--child', 'package', '--target', folder, ...reference], {
+        nodeChild(['--child', 'package', '--target', model.converted[dtype], '--compute', dtype, ...reference], {
           ...process.env,
           EMOTION2VEC_WASM_THREADS: String(threads),
         }).stdout,
@@ -474,8 +484,8 @@ function measureOnce(runtime: RuntimeId, model: PreparedModel, python: string): 
 // --- the report --------------------------------------------------------------------------------------------------
 
 const LABELS: Record<RuntimeId, string> = {
-  'package-float32': 'this package, float32 (converted folder)',
-  'package-int8': 'this package, `--dtype int8` folder',
+  'package-float32': 'this package, float32 (converted folder, float32 compute)',
+  'package-int8': 'this package, int8 (`--dtype int8` folder, int8 compute)',
   torch: 'PyTorch, bench/torch_reference.py (our own graph)',
   funasr: 'PyTorch, upstream FunASR code',
   'ort-node': 'onnxruntime-node on the ONNX export',
@@ -526,7 +536,14 @@ function table(model: PreparedModel, rows: Row[], flops: number): string {
   return `${caption}\n\n${rowsText}`;
 }
 
+/** The usage at the top of this file, as text. */
+function usage(): string {
+  const comment = /\/\*\*\n([\s\S]*?)\n \*\//.exec(readFileSync(SCRIPT, 'utf8'))![1]!;
+  return comment.replace(/^ \* ?/gm, '');
+}
+
 async function main(): Promise<void> {
+  if (args.help) return void process.stdout.write(`${usage()}\n`);
   if (args.child) return child();
   // Imported here, not at the top: models.ts loads the package (src/node.js), whose Worker for tfjs' wasm threads
   // must not be in the onnxruntime-web processes.
@@ -614,7 +631,7 @@ async function child(): Promise<void> {
     case 'prepare':
       return prepareChild(args.model as BenchModelName, args.dir!);
     case 'package':
-      measurement = await packageChild(args.target!);
+      measurement = await packageChild(args.target!, args.compute === 'int8' ? 'int8' : 'float32');
       break;
     case 'ort-node':
     case 'ort-web':
