@@ -3,9 +3,9 @@
  * with a bias, as `Linear` runs it) at the encoder's shapes: GOP/s of one product (activations quantized per row,
  * then the integer product; float: the fused product), median of interleaved runs.
  *
- *   npx tsx bench/int8-matmul.ts                        # large and base shapes, 500 frames, tfjs threaded (2) and
- * plain
+ *   npx tsx bench/int8-matmul.ts                        # large and base, 500 frames, tfjs threaded (2) and plain
  *   npx tsx bench/int8-matmul.ts --shapes large --runs 15 --frames 500 --tfjs 2,0
+ *   npx tsx bench/int8-matmul.ts --shapes base --frames 50 --runs 1            # a quick check that it runs
  *
  * One child process per tfjs setting (`--tfjs 2`: tfjs' threaded build with 2 threads; `0`: its single-threaded
  * build; a process cannot hold both), each interleaving, shape by shape, tfjs, the int8 kernels on one thread
