@@ -63,10 +63,10 @@ export const PAGE_HTML = `<!doctype html>
         </span>
       </div>
       <div class="option" id="backend-switch" title="Where the model runs in this page (a Web Worker): auto takes WebGPU, then WebGL, then wasm">
-        <span class="option-name">本页后端 · Backend in this page</span>
+        <span class="option-name">本页后端 · Page backend</span>
         <span class="choices">
           <select id="backend-select" aria-label="Backend in this page">
-            <option value="auto" selected>自动 auto (WebGPU → WebGL → wasm)</option>
+            <option value="auto" selected>自动 auto</option>
             <option value="webgpu">WebGPU</option>
             <option value="webgl">WebGL</option>
             <option value="wasm">wasm</option>
