@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { WEB_ASSET_LOADERS } from './src/web/build.js';
+import { WEB_ASSET_LOADERS, WEB_ENTRIES } from './src/web/build.js';
 
 export default defineConfig([
   {
@@ -24,9 +24,10 @@ export default defineConfig([
     sourcemap: true,
   },
   {
-    // The web page's script for `emotion2vec serve` (dist/web/app.js, app.css and codec chunks): everything
-    // bundled, nothing loaded from a CDN. Same options as src/web/build.ts, which tests and clones use.
-    entry: { app: 'src/web/app.ts' },
+    // The web page's script for `emotion2vec serve` (dist/web/app.js, app.css, the page model's worker
+    // model-worker.js and the shared and codec chunks): everything bundled, nothing loaded from a CDN. Same options
+    // as src/web/build.ts, which tests and clones use.
+    entry: { ...WEB_ENTRIES },
     outDir: 'dist/web',
     format: ['esm'],
     platform: 'browser',

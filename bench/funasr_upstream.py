@@ -2,8 +2,8 @@
 `npm run bench:peers -- --funasr <checkout>`.
 
 Nothing of FunASR is in this project: this script imports the `Emotion2vec` class from a FunASR checkout you
-name (and its Python dependencies: omegaconf, and kaldiio, librosa and torchaudio, which its model module imports
-for audio loading), builds it from the checkpoint folder's config.yaml as FunASR does, loads model.safetensors
+name (and its Python dependencies: omegaconf and torchaudio; kaldiio and librosa, imported by its audio loading,
+are stood in for when missing), builds it from the checkpoint folder's config.yaml as FunASR does, loads model.safetensors
 into it, and runs the path the fixtures were made with: waveform LayerNorm, `extract_features`, mean over
 frames, `proj`, softmax.
 
@@ -33,6 +33,13 @@ from torch_reference import bench_audio, blas_libraries, read_safetensors  # noq
 def import_emotion2vec(checkout: Path):
     """FunASR's Emotion2vec class. FunASR's package __init__ imports every one of its submodules (and AutoModel
     with all their dependencies); the model class needs only its own modules, so the package is entered bare."""
+    # kaldiio and librosa are imported at the top of FunASR's audio-loading helpers, which this script never calls
+    # (it hands the model a waveform); where they are not installed (Debian packages neither), empty modules stand in.
+    for name in ("kaldiio", "librosa"):
+        try:
+            __import__(name)
+        except ImportError:
+            sys.modules[name] = types.ModuleType(name)
     package = types.ModuleType("funasr")
     package.__path__ = [str(checkout / "funasr")]
     sys.modules["funasr"] = package

@@ -20,9 +20,15 @@
  * decode to stays bounded too (its worst case is noted at each size below).
  */
 import { AudioInputError } from '../errors.js';
-import { flacFrames, FlacFramingError } from './flac-frames.js';
+import {
+  flacFrames,
+  flacFramesUpperBound,
+  FlacFramingError,
+  flacStreamInfo,
+  isNativeFlac,
+  type FlacStreamInfo,
+} from './flac-frames.js';
 import { audioTooLong, maxFramesAt } from './duration-limit.js';
-import { flacFramesUpperBound, flacStreamInfo, type FlacStreamInfo } from './flac-length.js';
 import { mp4SoundSeconds } from './mp4-duration.js';
 import { readWebmOpus, WebmError } from './webm.js';
 
@@ -103,7 +109,7 @@ export async function decodeFlac(bytes: Uint8Array, limit: DecodeLimit = {}): Pr
 
 /**
  * Native FLAC states its length twice before a sample is decoded: STREAMINFO, and the block sizes of its frame
- * headers (flac-length.ts), which bound what libFLAC can make even when STREAMINFO says 0 or lies.
+ * headers (flac-frames.ts), which bound what libFLAC can make even when STREAMINFO says 0 or lies.
  */
 function checkFlacLength(bytes: Uint8Array, info: FlacStreamInfo, limit: DecodeLimit): void {
   const max = limit.maxDurationSeconds;
@@ -422,10 +428,6 @@ function collapseDuplicateStereo(channels: Float32Array[]): Float32Array[] {
   return [left];
 }
 
-function isNativeFlac(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x66 && bytes[1] === 0x4c && bytes[2] === 0x61 && bytes[3] === 0x43;
-}
-
 function nativeFlacFrames(bytes: Uint8Array): Uint8Array[] {
   try {
     return flacFrames(bytes);
@@ -440,13 +442,9 @@ function nativeFlacFrames(bytes: Uint8Array): Uint8Array[] {
  * that decodes to anything else is damaged or is not what its header says.
  */
 function checkFlacStreamInfo(bytes: Uint8Array, channels: readonly Float32Array[], sampleRate: number): void {
-  // Native FLAC: "fLaC", a 4-byte block header, then STREAMINFO (rate at byte 18, channels and bits at 20-21, total at
-  // 21-25).
-  if (bytes.length < 26 || !isNativeFlac(bytes) || (bytes[4]! & 0x7f) !== 0) return;
-  const declaredRate = (bytes[18]! << 12) | (bytes[19]! << 4) | (bytes[20]! >> 4);
-  const declaredChannels = ((bytes[20]! >> 1) & 0x07) + 1;
-  const declaredSamples =
-    (bytes[21]! & 0x0f) * 2 ** 32 + ((bytes[22]! << 24) >>> 0) + (bytes[23]! << 16) + (bytes[24]! << 8) + bytes[25]!;
+  const info = flacStreamInfo(bytes);
+  if (info === null) return;
+  const { sampleRate: declaredRate, channels: declaredChannels, totalSamples: declaredSamples } = info;
   const frames = channels[0]?.length ?? 0;
   const problems: string[] = [];
   if (declaredRate !== sampleRate)

@@ -1,8 +1,8 @@
 /**
  * The page's script, the Emotion2Vec+ Large WebUI's controls on this project's server: load a file (pick, drop,
  * record, or the bundled example), choose utterance or frame granularity and whether to extract the embedding, and
- * start; the model runs on the server (`POST /predict_emotion`) or in the page itself (the same model, WebGL or
- * wasm). The result shows as the WebUI shows it, with every score, the emotion curve (frame mode), the timeline
+ * start; the model runs on the server (`POST /predict_emotion`) or in the page itself (the same model in a Web Worker,
+ * on the backend chosen: WebGPU, WebGL or wasm). The result shows as the WebUI shows it, with every score, the emotion curve (frame mode), the timeline
  * (files over 30 s), the processing log and the downloads. Both modes build the same result record
  * (src/results/record.ts).
  *
@@ -12,7 +12,11 @@
  */
 import './style.css';
 import exampleAudio from './assets/example.ogg';
+import { decodeAudio } from '../audio/decode.js';
 import { extensionForMimeType } from '../audio/formats.js';
+import type { AudioInput } from '../audio/prepare.js';
+import type { BackendChoice } from '../backend/select.js';
+import { isEmotion2VecError } from '../errors.js';
 import { encodeNpy } from '../io/npy.js';
 import { DEFAULT_MAX_FULL_PASS_SECONDS, type Granularity } from '../model/emotion2vec.js';
 import { outputKey } from '../results/output-key.js';
@@ -20,7 +24,7 @@ import { labelNames, toInlineRecord, type ErrorRecord, type ResultRecord } from 
 import { frameSeriesSpans, frameSeriesToCsv, type FrameSeries } from '../results/frame-series.js';
 import { timelineToCsv } from '../results/timeline.js';
 import { probeDuration } from './audio-file.js';
-import { InPageModel, type PageModelInfo } from './in-page-model.js';
+import { InPageModel, PAGE_BACKENDS, type PageBackend, type PageModelInfo } from './in-page-model.js';
 import { formatBytes, ProcessingLog } from './processing-log.js';
 import { ProgressView, SpeedMemory } from './progress.js';
 import { clearResult, faceElement, showResult, type ShownResult } from './result-view.js';
@@ -58,6 +62,8 @@ const state = {
   duration: null as number | null,
   shown: null as ShownResult | null,
   busy: false,
+  /** Listening live: the page's model is in use until the session stops. */
+  live: false,
 };
 const speeds = new SpeedMemory();
 const log = new ProcessingLog(element<HTMLOListElement>('log'));
@@ -85,6 +91,24 @@ function selectedMode(): Mode {
   return (checked('mode') as Mode | undefined) ?? 'server';
 }
 
+function selectedBackend(): PageBackend {
+  const value = element<HTMLSelectElement>('backend-select').value;
+  return PAGE_BACKENDS.find((backend) => backend === value) ?? 'auto';
+}
+
+/** "webgl (webgpu skipped: no adapter)": the backend the worker chose, and why it passed the ones before it over. */
+function describeChoice(choice: BackendChoice): string {
+  const skipped = choice.skipped.map((skip) => `${skip.backend} skipped: ${skip.reason}`).join('; ');
+  return skipped ? `${choice.backend} (${skipped})` : choice.backend;
+}
+
+/** Shows beside the backend menu which backend the page's model runs on. */
+function showPageBackend(choice: BackendChoice): void {
+  const shown = element('page-backend');
+  shown.textContent = `→ ${describeChoice(choice)}`;
+  shown.dataset.backend = choice.backend;
+}
+
 /** The record's one-line summary for the log: "happy 85.3% (开心)". */
 function summary(record: ResultRecord): string {
   if (!record.emotion || record.confidence === null) return 'no labels (embedding-only model)';
@@ -93,6 +117,8 @@ function summary(record: ResultRecord): string {
 
 function updateStartButton(): void {
   element<HTMLButtonElement>('start-button').disabled = state.busy || state.file === null;
+  // Another backend means another model (and worker): not while the page's model is in use.
+  element<HTMLSelectElement>('backend-select').disabled = state.busy || state.live || !state.inPage.available;
 }
 
 /** Counts file loads, so that a slow probe of an earlier file never overrides a later one. */
@@ -219,12 +245,36 @@ async function runOnServer(file: File, options: RunOptions, duration: number | n
   return { record: answer, frames: frameCurve(answer), ranOn: `server (${state.health?.backend ?? '?'})` };
 }
 
-/** The same model in the page: loaded once (files counted as they arrive), then `predict` on this file. */
+/**
+ * The file's bytes for the page's model worker, transferred there (not copied). Formats only the browser itself
+ * decodes need Web Audio, which workers lack: when the worker cannot decode the file, the page decodes it (the
+ * library's decoders, then the browser's `decodeAudioData`) and sends the samples instead.
+ */
+async function predictInWorker(
+  model: Awaited<ReturnType<InPageModel['get']>>,
+  file: File,
+  options: Parameters<typeof model.predict>[1],
+) {
+  try {
+    return await model.predict(await file.arrayBuffer(), options);
+  } catch (error) {
+    if (!isEmotion2VecError(error) || error.code !== 'AUDIO_UNSUPPORTED_FORMAT') throw error;
+    const decoded = await decodeAudio(new Uint8Array(await file.arrayBuffer()), { fileName: file.name });
+    const samples: AudioInput = { channels: decoded.channels, sampleRate: decoded.sampleRate };
+    return model.predict(samples, options);
+  }
+}
+
+/**
+ * The same model in the page's worker: loaded once per backend (files counted as they arrive), then `predict` on this
+ * file while the page stays responsive.
+ */
 async function runInPage(file: File, options: RunOptions, duration: number | null): Promise<ShownResult> {
   const loadBegan = performance.now();
-  const firstLoad = !state.inPage.loaded;
+  const backend = selectedBackend();
+  const firstLoad = !state.inPage.loadedOn(backend);
   if (firstLoad) progress.measured('model', '加载模型 Loading the model into this page…', null);
-  const model = await state.inPage.get((files) =>
+  const model = await state.inPage.get(backend, (files) =>
     progress.measured(
       'model',
       `加载模型 Loading the model into this page: ${files.arrived} of ${files.total ?? '?'} files`,
@@ -232,10 +282,12 @@ async function runInPage(file: File, options: RunOptions, duration: number | nul
     ),
   );
   const files = state.inPage.files;
+  showPageBackend(model.backendChoice);
   log.add(
     '模型 model',
     firstLoad
-      ? `loaded in ${((performance.now() - loadBegan) / 1000).toFixed(2)} s on ${model.backend}: ${files.arrived} files, ` +
+      ? `loaded in ${((performance.now() - loadBegan) / 1000).toFixed(2)} s in a Web Worker on ` +
+          `${describeChoice(model.backendChoice)}: ${files.arrived} files, ` +
           `${files.fromNetwork} from the network, ${files.arrived - files.fromNetwork} from the Cache API`
       : `already loaded (${model.backend})`,
   );
@@ -243,7 +295,7 @@ async function runInPage(file: File, options: RunOptions, duration: number | nul
   const estimate = duration === null ? null : speeds.estimate(speedKey, duration);
   progress.timed('page', `本页分析中 Analysing in this page (${model.backend})`, estimate);
   const began = performance.now();
-  const prediction = await model.predict(file, {
+  const prediction = await predictInWorker(model, file, {
     granularity: options.granularity,
     embedding: options.embedding,
     timeline: options.timeline,
@@ -396,13 +448,16 @@ function setUpLive(): void {
       session = null;
       button.textContent = idle;
       await current.stop();
+      state.live = false;
+      updateStartButton();
       document.body.dataset.live = 'stopped';
       return;
     }
     try {
       button.disabled = true;
       setStatus('Loading the model into this page (once)…');
-      const model = await state.inPage.get();
+      const model = await state.inPage.get(selectedBackend());
+      showPageBackend(model.backendChoice);
       const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
       list.replaceChildren();
       list.hidden = false;
@@ -444,6 +499,8 @@ function setUpLive(): void {
         },
       };
       button.textContent = '■ 停止 · Stop listening';
+      state.live = true;
+      updateStartButton();
       document.body.dataset.live = 'listening';
       setStatus('Listening: each finished sentence appears below.');
     } catch (error) {
@@ -487,6 +544,7 @@ async function start(): Promise<void> {
     const response = await fetch('/health');
     state.health = (await response.json()) as Health;
     state.inPage = new InPageModel(state.health.pageModel);
+    updateStartButton();
     element('model-info').textContent = `模型 Model ${state.health.model} · server backend ${state.health.backend}`;
     if (!state.health.pageModel) {
       const pageOption = document.querySelector<HTMLInputElement>('input[name="mode"][value="page"]')!;

@@ -62,6 +62,18 @@ export const PAGE_HTML = `<!doctype html>
           <label><input type="radio" name="mode" value="page"> 本页 this page</label>
         </span>
       </div>
+      <div class="option" id="backend-switch" title="Where the model runs in this page (a Web Worker): auto takes WebGPU, then WebGL, then wasm">
+        <span class="option-name">本页后端 · Page backend</span>
+        <span class="choices">
+          <select id="backend-select" aria-label="Backend in this page">
+            <option value="auto" selected>自动 auto</option>
+            <option value="webgpu">WebGPU</option>
+            <option value="webgl">WebGL</option>
+            <option value="wasm">wasm</option>
+          </select>
+          <span id="page-backend"></span>
+        </span>
+      </div>
     </fieldset>
     <button id="start-button" type="button" disabled>▶ 开始识别 · Start</button>
     <div id="progress" hidden>

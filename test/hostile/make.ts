@@ -3,6 +3,7 @@
  * that can store pre-deflated (bomb) entries, a few pickle programs, and a safetensors writer with free offsets.
  */
 import { deflateRawSync, constants as zlib } from 'node:zlib';
+import { CRC16, CRC8 } from '../../src/audio/flac-frames.js';
 
 /** A zip entry: stored bytes, or raw deflate data with the sizes to declare. */
 export type ZipInput =
@@ -192,19 +193,6 @@ export function nestedListPickle(depth: number): Uint8Array {
   return bytes;
 }
 
-const FLAC_CRC8 = new Uint8Array(256);
-const FLAC_CRC16 = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  let crc8 = i;
-  let crc16 = i << 8;
-  for (let bit = 0; bit < 8; bit++) {
-    crc8 = crc8 & 0x80 ? ((crc8 << 1) ^ 0x07) & 0xff : (crc8 << 1) & 0xff;
-    crc16 = crc16 & 0x8000 ? ((crc16 << 1) ^ 0x8005) & 0xffff : (crc16 << 1) & 0xffff;
-  }
-  FLAC_CRC8[i] = crc8;
-  FLAC_CRC16[i] = crc16;
-}
-
 /** FLAC's UTF-8-style coding of a frame number. */
 function flacNumber(value: number): number[] {
   if (value < 0x80) return [value];
@@ -242,10 +230,10 @@ export function silentFlac(seconds: number, rate = 8000, declaredSamples?: numbe
       (size - 1) & 0xff,
     ];
     let crc8 = 0;
-    for (const byte of header) crc8 = FLAC_CRC8[crc8 ^ byte]!;
+    for (const byte of header) crc8 = CRC8[crc8 ^ byte]!;
     const body = [...header, crc8, 0x00, 0x00, 0x00]; // constant subframe (type 0), value 0
     let crc16 = 0;
-    for (const byte of body) crc16 = ((crc16 << 8) & 0xffff) ^ FLAC_CRC16[(crc16 >> 8) ^ byte]!;
+    for (const byte of body) crc16 = ((crc16 << 8) & 0xffff) ^ CRC16[(crc16 >> 8) ^ byte]!;
     parts.push(Buffer.from([...body, crc16 >> 8, crc16 & 0xff]));
     done += size;
   }
