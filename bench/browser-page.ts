@@ -3,8 +3,9 @@
  * report as it goes. The model runs in a module worker (`Emotion2VecWorker`, the worker bundled from
  * bench/browser-worker.ts), as an app should run it: the page only paces the audio and keeps time.
  *
- * - files: the model's files are put in the Cache API, then read back from it and loaded (timed: what a second
- *   visit costs), then `predict` is timed per audio length;
+ * - files: the model's converted files (model.json and its shards) are put in the Cache API, one entry each as a
+ *   real page keeps them, then read back from it and loaded (timed: what a second visit costs), then `predict` is
+ *   timed per audio length;
  * - live: a recording is pushed into `model.stream()` in real time (20 ms every 20 ms, as a capture worklet hands
  *   it over) and each speech segment's result is timed against the moment its last sample was pushed.
  */
@@ -59,7 +60,7 @@ const scenarios = {
     return { webgl, webgpu, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency };
   },
 
-  /** Puts the model's files in the Cache API (untimed: the first visit's download). */
+  /** Puts the model's files (model.json, shards) in the Cache API, one entry each (untimed: the first visit). */
   async cacheFiles(args: { folder: string; files: string[] }): Promise<void> {
     await caches.delete(CACHE);
     const cache = await caches.open(CACHE);
