@@ -88,7 +88,7 @@ export async function decodeMp3(bytes: Uint8Array, limit: DecodeLimit = {}): Pro
 export async function decodeFlac(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
   const { FLACDecoder } = await import('@wasm-audio-decoders/flac');
   const info = flacStreamInfo(bytes);
-  if (info === null || info.sampleRate === 0) return decodeFlacInPieces(bytes, limit, new FLACDecoder());
+  if (info === null || info.sampleRate === 0) return decodeOggInPieces(bytes, limit, 'libFLAC', new FLACDecoder());
   checkFlacLength(bytes, info, limit);
   const decoder = new FLACDecoder();
   await decoder.ready;
@@ -118,11 +118,20 @@ function checkFlacLength(bytes: Uint8Array, info: FlacStreamInfo, limit: DecodeL
   if (frames > maxFramesAt(info.sampleRate, max)) throw audioTooLong(frames / info.sampleRate, max);
 }
 
-/** Ogg FLAC (rare), or a FLAC stream without a usable STREAMINFO: decoded a piece at a time. */
-async function decodeFlacInPieces(
+/** A wasm-audio-decoders decoder (libFLAC's, libvorbis'): decoded pieces in, then what it still holds. */
+interface PieceDecoder {
+  readonly ready: Promise<void>;
+  decode(piece: Uint8Array): Promise<DecodedPiece>;
+  flush(): Promise<DecodedPiece>;
+  free(): void;
+}
+
+/** Ogg pages (Vorbis, Ogg FLAC) or a FLAC stream without a usable STREAMINFO, a piece at a time; frees `decoder`. */
+async function decodeOggInPieces(
   bytes: Uint8Array,
   limit: DecodeLimit,
-  decoder: InstanceType<typeof import('@wasm-audio-decoders/flac').FLACDecoder>,
+  decoderName: string,
+  decoder: PieceDecoder,
 ): Promise<CodecOutput> {
   await decoder.ready;
   try {
@@ -130,7 +139,7 @@ async function decodeFlacInPieces(
       bytes,
       OGG_PIECE,
       limit,
-      'libFLAC',
+      decoderName,
       (piece) => withoutConsole(() => decoder.decode(piece)),
       () => withoutConsole(() => decoder.flush()),
     );
@@ -141,20 +150,7 @@ async function decodeFlacInPieces(
 
 export async function decodeVorbis(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
   const { OggVorbisDecoder } = await import('@wasm-audio-decoders/ogg-vorbis');
-  const decoder = new OggVorbisDecoder();
-  await decoder.ready;
-  try {
-    return await decodeInPieces(
-      bytes,
-      OGG_PIECE,
-      limit,
-      'libvorbis',
-      (piece) => withoutConsole(() => decoder.decode(piece)),
-      () => withoutConsole(() => decoder.flush()),
-    );
-  } finally {
-    decoder.free();
-  }
+  return decodeOggInPieces(bytes, limit, 'libvorbis', new OggVorbisDecoder());
 }
 
 export async function decodeOpus(bytes: Uint8Array, limit: DecodeLimit = {}): Promise<CodecOutput> {
