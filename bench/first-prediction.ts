@@ -18,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadAverage } from './load-average.js';
 import { parseArgs } from 'node:util';
 import { convertedModel } from './converted-cache.js';
 
@@ -96,12 +96,6 @@ async function child(variant: string): Promise<void> {
   process.stdout.write(`${JSON.stringify(measurement)}\n`);
 }
 
-function load(): string {
-  return loadavg()
-    .map((v) => v.toFixed(1))
-    .join(' ');
-}
-
 async function main(): Promise<void> {
   const variants = args.variants.split(',');
   const wrong = variants.find((variant) => !VARIANT.test(variant));
@@ -113,7 +107,7 @@ async function main(): Promise<void> {
   for (const dtype of new Set(variants.map((v) => v.split('/')[0] as 'float32' | 'int8')))
     await convertedModel(args.model, dtype);
   const results = new Map<string, Measurement[]>();
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   for (let round = 0; round < Number(args.rounds); round++) {
     for (const variant of variants) {
       const output = execFileSync(
@@ -133,7 +127,7 @@ async function main(): Promise<void> {
       );
       const measurement = JSON.parse(output.trim().split('\n').pop()!) as Measurement;
       results.set(variant, [...(results.get(variant) ?? []), measurement]);
-      console.log(`round ${round + 1} ${variant} (load ${load()}): ${JSON.stringify(measurement)}`);
+      console.log(`round ${round + 1} ${variant} (load ${loadAverage()}): ${JSON.stringify(measurement)}`);
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -184,7 +178,7 @@ async function main(): Promise<void> {
     '',
     `${args.model} shape, ${seconds} s of audio, wasm; \`npx tsx bench/first-prediction.ts ${process.argv.slice(2).join(' ')}\` ` +
       `(${new Date().toISOString().slice(0, 16)}Z, ${args.rounds} rounds interleaved, median; one process per run; ` +
-      `load average ${loadBefore} before, ${load()} after). ready \`default\`: none given.`,
+      `load average ${loadBefore} before, ${loadAverage()} after). ready \`default\`: none given.`,
     '',
     ...[header, header.map((_, i) => (i < 3 ? '---' : '---:')), ...rows.map((row) => row.cells)].map(
       (cells) => `| ${cells.join(' | ')} |`,

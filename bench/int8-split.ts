@@ -6,7 +6,7 @@
  *   npx tsx bench/int8-split.ts                        # large, 10 s, 5 rounds
  *   npx tsx bench/int8-split.ts --model base --rounds 7
  */
-import { loadavg } from 'node:os';
+import { loadAverage } from './load-average.js';
 import { parseArgs } from 'node:util';
 import { useInt8Split, int8ComputeInfo } from '../src/backend/wasm/int8-linear.js';
 import { installNodePlatform } from '../src/node-platform.js';
@@ -27,11 +27,7 @@ await selectBackend('wasm');
 const model = await loadForStages(await convertedModel(args.model, 'int8'), 'int8');
 const seconds = Number(args.seconds);
 const samples = randomArray(seconds * 16_000, seconds).map((v) => v * 0.1);
-const load = () =>
-  loadavg()
-    .map((v) => v.toFixed(1))
-    .join(' ');
-const loadBefore = load();
+const loadBefore = loadAverage();
 const splits = ['rows', 'columns'] as const;
 const times: Record<string, { mlp: number[]; attention: number[]; total: number[] }> = {};
 timeStages(model, samples, true);
@@ -50,7 +46,7 @@ for (let round = 0; round < Number(args.rounds); round++) {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 const info = int8ComputeInfo()!;
 console.log(
-  `\n${args.model}, ${seconds} s, int8 (${info.variant}, ${info.threads} threads), median of ${args.rounds} alternating rounds; load average ${loadBefore} before, ${load()} after.\n`,
+  `\n${args.model}, ${seconds} s, int8 (${info.variant}, ${info.threads} threads), median of ${args.rounds} alternating rounds; load average ${loadBefore} before, ${loadAverage()} after.\n`,
 );
 console.log('| split | MLPs (ms) | attention (ms) | forward pass (ms) |\n| --- | ---: | ---: | ---: |');
 for (const split of splits) {

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadAverage } from './load-average.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -194,11 +194,7 @@ async function main(): Promise<void> {
   const folder = await convertedModel(args.model);
   const seconds = Number(args.seconds);
   const samples = randomArray(seconds * 16_000, seconds).map((v) => v * 0.1);
-  const load = () =>
-    loadavg()
-      .map((v) => v.toFixed(1))
-      .join(' ');
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   const models: ProfiledModel[] = [];
   for (const compute of args.compute.split(',') as ('float32' | 'int8')[]) {
     const model = await loadForStages(folder, compute);
@@ -210,11 +206,11 @@ async function main(): Promise<void> {
     for (const model of models) {
       const times = timeStages(model, samples, false);
       rounds.set(model.compute, [...(rounds.get(model.compute) ?? []), times]);
-      console.log(`round ${round + 1} ${model.compute}: ${times.totalMs.toFixed(0)} ms (load ${load()})`);
+      console.log(`round ${round + 1} ${model.compute}: ${times.totalMs.toFixed(0)} ms (load ${loadAverage()})`);
     }
   }
   const info = int8ComputeInfo();
-  let text = `\n${args.model} shape, ${seconds} s of audio, one forward pass, wasm with ${getThreadsCount()} thread(s)${info ? ` (int8: ${info.variant} kernels, ${info.threads} thread(s))` : ''}; \`npx tsx bench/stages.ts ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)}Z, the median of ${args.rounds} interleaved rounds; load average ${loadBefore} before, ${load()} after). GOP/s: 2 per multiply-add of the stage's products.\n`;
+  let text = `\n${args.model} shape, ${seconds} s of audio, one forward pass, wasm with ${getThreadsCount()} thread(s)${info ? ` (int8: ${info.variant} kernels, ${info.threads} thread(s))` : ''}; \`npx tsx bench/stages.ts ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)}Z, the median of ${args.rounds} interleaved rounds; load average ${loadBefore} before, ${loadAverage()} after). GOP/s: 2 per multiply-add of the stage's products.\n`;
   for (const [compute, times] of rounds) text += `\n${compute}:\n\n${stageTable(medianRound(times))}\n`;
   console.log(text);
   if (args.write) appendFileSync(args.write, text);
