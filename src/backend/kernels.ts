@@ -45,6 +45,30 @@ export interface LinearWeights {
   readonly prepared?: PreparedWeight | null;
 }
 
+/** The operands of {@link conv1d}: a Conv1d without bias, as the CNN feature extractor holds them. */
+export interface ConvWeights {
+  /**
+   * (kernel, in, out) float32, tf.conv1d's filter; or, once `prepared` is set, an int8 weight read by
+   * {@link int8Weight} as (out, kernel * in) with each tap's `in` values together, taps in order.
+   */
+  readonly weight: tf.Tensor;
+  readonly kernel: number;
+  readonly stride: number;
+  /** What {@link prepareLinearWeight} made of an int8 `weight`; null or absent: float32 `weight`, any backend. */
+  readonly prepared?: PreparedWeight | null;
+}
+
+/** What {@link attention} takes besides the projected rows. */
+export interface AttentionOptions {
+  /** Added to every head's scores: broadcastable (B|1, H|1, N|1, N), or null for none. */
+  readonly bias: tf.Tensor4D | null;
+  /** The batch item the rows are (its slice of the bias). */
+  readonly item: number;
+  readonly heads: number;
+  /** Compute the per-head products in int8 where the backend has int8 products (a model computing in int8). */
+  readonly int8: boolean;
+}
+
 /** A block of wasm heap reserved for one tensor by {@link reserveSideBySide}. */
 export interface HeapBlock {
   /** Frees the block, unless a tensor took it ({@link filledTensor}); does nothing the second time. */
@@ -65,6 +89,8 @@ export interface ReservedBlocks {
  */
 export interface Kernels {
   linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor;
+  conv1d(x: tf.Tensor3D, weights: ConvWeights): tf.Tensor3D;
+  attention(qkv: tf.Tensor2D, options: AttentionOptions): tf.Tensor2D;
   prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null;
   gelu(x: tf.Tensor): tf.Tensor;
   layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
@@ -79,7 +105,7 @@ export interface Kernels {
   filledTensor(shape: readonly number[], fill: (target: Float32Array) => void, block?: HeapBlock): tf.Tensor;
   reserveSideBySide(byteLengths: readonly number[]): ReservedBlocks;
   startInt8Compute(): Promise<string | null>;
-  int8WeightBytes(outFeatures: number, inFeatures: number): number | null;
+  int8WeightBytes(outFeatures: number, inFeatures: number, use?: Int8WeightUse): number | null;
   int8Weight(
     shape: readonly [number, number],
     fill: (values: Int8Array, scales: Float32Array) => void,
@@ -98,7 +124,32 @@ function active(): Kernels {
  * on a backend that is no longer the active one: tfjs cannot move a prepared weight.
  */
 export function linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor {
-  const prepared = weights.prepared;
+  checkBackend(weights.prepared);
+  return active().linear(x, weights);
+}
+
+/**
+ * Conv1d without bias and 'valid' padding: x (B, T, in) -> (B, floor((T - kernel) / stride) + 1, out), as
+ * torch.nn.Conv1d(bias=False) on channels-last frames. tf.conv1d on every backend; with an int8 weight (wasm, int8
+ * compute) the int8 products, each output frame's patch read in place from x.
+ */
+export function conv1d(x: tf.Tensor3D, weights: ConvWeights): tf.Tensor3D {
+  checkBackend(weights.prepared);
+  return active().conv1d(x, weights);
+}
+
+/**
+ * Multi-head scaled dot-product attention of one item over its projected rows: qkv (N, 3D), q, k and v side by
+ * side, head h in columns h * D / H... of each -> (N, D), each head's softmax(q k^T / sqrt(D / H) + bias) v in
+ * its columns. Every backend: per head, plain 2-D products; with `int8` on wasm (int8 compute), every product in
+ * int8 and the softmax fused, the heads split between the threads.
+ */
+export function attention(qkv: tf.Tensor2D, options: AttentionOptions): tf.Tensor2D {
+  return active().attention(qkv, options);
+}
+
+/** Throws `BACKEND_CHANGED` (UsageError) when a weight was prepared on a backend that is no longer the active one. */
+function checkBackend(prepared: PreparedWeight | null | undefined): void {
   if (prepared && tf.backend() !== prepared.backend) {
     throw new UsageError(
       'BACKEND_CHANGED',
@@ -106,7 +157,6 @@ export function linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor {
         'load the model again on the backend that should run it (tfjs cannot move packed weights).',
     );
   }
-  return active().linear(x, weights);
 }
 
 /**
@@ -193,9 +243,18 @@ export function startInt8Compute(): Promise<string | null> {
   return active().startInt8Compute();
 }
 
-/** Bytes {@link int8Weight} takes for an (out, in) weight, for {@link reserveSideBySide}; null where it cannot. */
-export function int8WeightBytes(outFeatures: number, inFeatures: number): number | null {
-  return active().int8WeightBytes(outFeatures, inFeatures);
+/**
+ * What an int8 weight is for: a Linear layer's product, or a convolution's (its input patches read in place,
+ * see {@link conv1d}).
+ */
+export type Int8WeightUse = 'linear' | 'convolution';
+
+/**
+ * Bytes {@link int8Weight} takes for an (out, in) weight used as `use` (default 'linear'), for
+ * {@link reserveSideBySide}; null where it cannot be used so (the weight is then read as float32).
+ */
+export function int8WeightBytes(outFeatures: number, inFeatures: number, use: Int8WeightUse = 'linear'): number | null {
+  return active().int8WeightBytes(outFeatures, inFeatures, use);
 }
 
 /**

@@ -21,6 +21,45 @@ function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tens
   });
 }
 
+/**
+ * Multi-head attention of one item (see kernels.ts) with `slice` for the slices, as plain 2-D products on K
+ * transposed once: on wasm a transposed-B `matMul` and a batched (4-D) `matMul` run at ~1 GFLOP/s, while a plain
+ * 2-D product reaches 15-19 (bench/RESULTS.md). The sums are the same, so the numbers match the batched form within
+ * rounding.
+ */
+export function attentionWith(slice: Kernels['slice']): Kernels['attention'] {
+  return (qkv, { bias, item, heads }) =>
+    tf.tidy(() => {
+      const [length, width] = qkv.shape;
+      const dim = width / 3;
+      const headDim = dim / heads;
+      const q = tf.mul(slice(qkv, [0, 0], [length, dim]), headDim ** -0.5);
+      const keysT = tf.transpose(slice(qkv, [0, dim], [length, dim])); // (D, N): head h is rows h*d_head...
+      const v = slice(qkv, [0, 2 * dim], [length, dim]);
+      // Each head's (N, N) scores go as soon as its context is computed (16 heads x 1 MB at 10 s, large).
+      const outputs = Array.from({ length: heads }, (_, h) =>
+        tf.tidy(() => {
+          let scores: tf.Tensor2D = tf.matMul(
+            slice(q, [0, h * headDim], [length, headDim]),
+            slice(keysT, [h * headDim, 0], [headDim, length]),
+          );
+          if (bias) scores = tf.add(scores, biasOf(slice, bias, item, h)) as tf.Tensor2D;
+          return tf.matMul(tf.softmax(scores), slice(v, [0, h * headDim], [length, headDim]));
+        }),
+      );
+      return tf.concat(outputs, 1) as tf.Tensor2D;
+    });
+}
+
+/** The (N, N) or (1, N) slice of a (B|1, H|1, N|1, N) bias for one item and head. */
+function biasOf(slice: Kernels['slice'], bias: tf.Tensor4D, item: number, head: number): tf.Tensor2D {
+  const [items, heads, rows, cols] = bias.shape;
+  const start: [number, number, number, number] = [items === 1 ? 0 : item, heads === 1 ? 0 : head, 0, 0];
+  return tf.reshape(slice(bias, start, [1, 1, rows, cols]), [rows, cols]);
+}
+
+const slice: Kernels['slice'] = (x, begin, size) => tf.slice(x, [...begin], [...size]);
+
 export const plainKernels: Kernels = {
   linear(x, { weight, bias }) {
     return tf.tidy(() => {
@@ -30,11 +69,13 @@ export const plainKernels: Kernels = {
       return tf.reshape(product, [...x.shape.slice(0, -1), outFeatures]);
     });
   },
+  conv1d: (x, { weight, stride }) => tf.conv1d(x, weight as tf.Tensor3D, stride, 'valid'),
+  attention: attentionWith(slice),
   prepareLinearWeight: () => null,
   gelu,
   layerNorm,
   layerNormGelu: (x, eps, weight, bias) => tf.tidy(() => gelu(layerNorm(x, eps, weight, bias))),
-  slice: (x, begin, size) => tf.slice(x, [...begin], [...size]),
+  slice,
   filledTensor(shape, fill) {
     const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
     fill(values);

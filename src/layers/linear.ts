@@ -32,9 +32,15 @@ export class Linear {
     // Stored transposed to (in, out) once at load time: the layout tfjs' wasm product hands XNNPACK, and a plain
     // product on every other backend. Converted folders store it so already (format 3), and then load it
     // without the transpose.
-    const pack = options.packed ? () => this.pack() : undefined;
-    this.weight = params.declare(`${prefix}.weight`, [outFeatures, inFeatures], transposeMatrix, { pack });
+    // A packed weight may also compute as int8 (when the model loads for int8 compute): as stored, (out, in).
+    const packing = options.packed ? { pack: () => this.pack(), int8: 'matrix' as const } : {};
+    this.weight = params.declare(`${prefix}.weight`, [outFeatures, inFeatures], transposeMatrix, packing);
     if (options.bias ?? true) this.bias = params.declare(`${prefix}.bias`, [outFeatures]);
+  }
+
+  /** Whether the backend computes this layer's product in int8 (its weight was read and packed as int8). */
+  get computesInt8(): boolean {
+    return this.prepared?.kind === 'int8';
   }
 
   /** Applies the layer to the last axis of `x` (any leading axes). */

@@ -56,6 +56,15 @@ export interface ParameterSpec {
   readonly shape: readonly number[];
 }
 
+/**
+ * How a weight reads as an int8 matrix (out, K) for the int8 products, one scale per output channel (its first
+ * axis, as `convert --dtype int8` stores it):
+ * - `matrix`: a Linear weight (out, in), as stored.
+ * - `conv-taps-first`: a Conv1d weight (out, in, kernel) read as (out, kernel * in), each tap's `in` values together
+ *   and taps in order: the order of an input patch of `kernel` consecutive frames.
+ */
+export type Int8Layout = 'matrix' | 'conv-taps-first';
+
 /** How a layer uses a declared parameter, beyond its name and shape. */
 export interface ParameterOptions {
   /**
@@ -66,6 +75,13 @@ export interface ParameterOptions {
    * copies, and the weights end up held about once instead of twice.
    */
   readonly pack?: () => void;
+  /**
+   * The weight may compute as int8 (when the model loads for int8 compute, the backend has int8 products and the
+   * stored tensor offers its int8 form), read in this layout; `pack` then turns it into the backend's int8 form.
+   */
+  readonly int8?: Int8Layout;
+  /** `pack` is for the int8 form only: read as float32, the tensor is used as loaded (tf.conv1d's filter). */
+  readonly packOnlyAsInt8?: boolean;
 }
 
 /** One declared parameter. `value` is available once the owning ParameterSet is loaded. */
@@ -102,14 +118,21 @@ export class Parameter {
   }
 
   /**
-   * @internal The bytes of this parameter's int8 form (`int8Weight`) when it is read as int8: a weight matrix a
-   * layer computes with transposed (a Linear weight) and packs, stored (or offered) as int8, while the backend
-   * computes int8 products. Else null: it is read as float32.
+   * @internal The bytes of this parameter's int8 form (`int8Weight`) when it is read as int8: a weight the layer
+   * may compute with as int8 (ParameterOptions.int8), stored (or offered) as int8, while the backend computes int8
+   * products. Else null: it is read as float32.
    */
   int8Bytes(stored: StoredTensor): number | null {
-    if (!stored.readInt8Into || this.prepare !== transposeMatrix || !this.options.pack || this.shape.length !== 2)
-      return null;
-    return int8WeightBytes(this.shape[0]!, this.shape[1]!);
+    const layout = this.options.int8;
+    if (!stored.readInt8Into || !layout || !this.options.pack) return null;
+    const [rows, columns] = this.int8Shape();
+    return int8WeightBytes(rows, columns, layout === 'conv-taps-first' ? 'convolution' : 'linear');
+  }
+
+  /** (out, K): the shape of the int8 form (see Int8Layout). */
+  private int8Shape(): [number, number] {
+    const [rows, ...rest] = this.shape;
+    return [rows!, rest.reduce((a, b) => a * b, 1)];
   }
 
   /**
@@ -119,9 +142,15 @@ export class Parameter {
    */
   assign(stored: StoredTensor, block?: HeapBlock, asInt8 = false): void {
     if (asInt8) {
+      const tapsFirst = this.options.int8 === 'conv-taps-first';
       const tensor = int8Weight(
-        [this.shape[0]!, this.shape[1]!],
-        (values, scales) => stored.readInt8Into!(values, scales),
+        this.int8Shape(),
+        (values, scales) => {
+          if (!tapsFirst) return stored.readInt8Into!(values, scales);
+          const stored8 = new Int8Array(values.length);
+          stored.readInt8Into!(stored8, scales);
+          convTapsFirst(stored8, this.shape as [number, number, number], values);
+        },
         block,
       );
       if (tensor === null) throw new Error(`${this.name}: int8 weights are not available on this backend`);
@@ -153,6 +182,19 @@ export class Parameter {
   dispose(): void {
     this.tensor?.dispose();
     this.tensor = null;
+  }
+}
+
+/**
+ * A Conv1d weight's int8 values (out, in, kernel), row-major, rearranged into `out` as (out, kernel * in): each
+ * tap's `in` values together (see Int8Layout). Each row keeps its values, so its scale stays as it is.
+ */
+function convTapsFirst(values: Int8Array, [rows, inChannels, kernel]: [number, number, number], out: Int8Array): void {
+  for (let row = 0; row < rows; row++) {
+    const base = row * inChannels * kernel;
+    for (let c = 0; c < inChannels; c++) {
+      for (let tap = 0; tap < kernel; tap++) out[base + tap * inChannels + c] = values[base + c * kernel + tap]!;
+    }
   }
 }
 
@@ -254,12 +296,14 @@ export class ParameterSet {
    */
   load(stateDict: StoredTensors, options: { readonly int8?: boolean } = {}): LoadReport {
     const report = this.verify(stateDict);
-    const packed = this.parameters.filter((p) => p.options.pack);
+    const int8Bytes = (p: Parameter) => (options.int8 ? p.int8Bytes(stateDict.get(p.name)!) : null);
+    const packed = this.parameters.filter(
+      (p) => p.options.pack && (!p.options.packOnlyAsInt8 || int8Bytes(p) !== null),
+    );
     const plans = packed.map((p) => {
-      const stored = stateDict.get(p.name)!;
-      const int8Bytes = options.int8 ? p.int8Bytes(stored) : null;
-      if (int8Bytes !== null) return { bytes: int8Bytes, int8: true };
-      const shape = p.directShape(stored);
+      const bytes = int8Bytes(p);
+      if (bytes !== null) return { bytes, int8: true };
+      const shape = p.directShape(stateDict.get(p.name)!);
       return shape && { bytes: shape.reduce((a, b) => a * b, 1) * 4, int8: false };
     });
     const { blocks, headroom } = plans.every((plan) => plan !== null)
@@ -270,7 +314,7 @@ export class ParameterSet {
       packed.forEach((parameter, i) =>
         parameter.assign(stateDict.get(parameter.name)!, blocks[i], plans[i]?.int8 === true),
       );
-      for (const parameter of this.parameters.filter((p) => !p.options.pack))
+      for (const parameter of this.parameters.filter((p) => !packed.includes(p)))
         parameter.assign(stateDict.get(parameter.name)!);
     } catch (error) {
       // Frees the blocks no tensor took (a load that failed part way).

@@ -125,8 +125,9 @@ describe('ParameterSet: tensors a layer packs', () => {
         scales.fill(fill / 127);
       },
     });
-    const first = params.declare('a.weight', [64, 32], transposeMatrix, { pack: () => undefined });
-    const second = params.declare('b.weight', [32, 64], transposeMatrix, { pack: () => undefined });
+    const matrix = { pack: () => undefined, int8: 'matrix' } as const;
+    const first = params.declare('a.weight', [64, 32], transposeMatrix, matrix);
+    const second = params.declare('b.weight', [32, 64], transposeMatrix, matrix);
     const head = params.declare('head.weight', [8, 32], transposeMatrix);
     const conv = params.declare('conv.weight', [8, 32], undefined, { pack: () => undefined });
     params.load(
@@ -152,11 +153,70 @@ describe('ParameterSet: tensors a layer packs', () => {
 
     // Without the option, the same tensors load as float32.
     const plain = new ParameterSet();
-    const weight = plain.declare('a.weight', [64, 32], transposeMatrix, { pack: () => undefined });
+    const weight = plain.declare('a.weight', [64, 32], transposeMatrix, matrix);
     plain.load(new Map([['a.weight', offering('a.weight', [64, 32], 2)]]));
     expect(weight.value.shape).toEqual([32, 64]);
     expect(int8Reads).toEqual(['a.weight', 'b.weight']);
     plain.dispose();
+  });
+
+  it('with int8, reads a Conv1d weight taps first and packs it, and packs a float32 one never', async () => {
+    expect(await startInt8Compute()).toBeNull();
+    // (out 16, in 3, kernel 2): the stored int8 value of [o, c, j] is o * 6 + c * 2 + j - 128.
+    const [out, inChannels, kernel] = [16, 3, 2];
+    const storedConv = (int8: boolean): StoredTensor => ({
+      shape: [out, inChannels, kernel],
+      read: () => new Float32Array(out * inChannels * kernel).fill(1),
+      ...(int8
+        ? {
+            readInt8Into: (values: Int8Array, scales: Float32Array) => {
+              values.forEach((_, i) => (values[i] = i - 128));
+              scales.fill(0.5);
+            },
+          }
+        : {}),
+    });
+    const packs: string[] = [];
+    const convOptions = (name: string) =>
+      ({ int8: 'conv-taps-first', pack: () => packs.push(name), packOnlyAsInt8: true }) as const;
+    const toFilter = (w: tf.Tensor) => tf.transpose(w, [2, 1, 0]);
+    const params = new ParameterSet();
+    const conv = params.declare('conv.weight', [out, inChannels, kernel], toFilter, convOptions('conv'));
+    // Stored float32 with nothing offered as int8: read as float32 in its layer's layout, never packed.
+    const plainConv = params.declare('plain.weight', [out, inChannels, kernel], toFilter, convOptions('plain'));
+    params.load(
+      new Map([
+        ['conv.weight', storedConv(true)],
+        ['plain.weight', storedConv(false)],
+      ]),
+      { int8: true },
+    );
+    expect(conv.value.dtype).toBe('int32');
+    const bytes = new Int8Array(conv.value.dataSync().buffer.slice(0, out * inChannels * kernel));
+    // Row o of the int8 form is (kernel, in): tap j's channels together.
+    for (const [o, j, c] of [
+      [0, 0, 0],
+      [0, 0, 2],
+      [0, 1, 0],
+      [5, 1, 2],
+      [15, 0, 1],
+    ] as const) {
+      expect(bytes[o * inChannels * kernel + j * inChannels + c]).toBe(o * 6 + c * 2 + j - 128);
+    }
+    expect(plainConv.value.shape).toEqual([kernel, inChannels, out]);
+    params.packAll();
+    expect(packs).toEqual(['conv']);
+    params.dispose();
+
+    // Without int8 the same weight loads as float32 in its layer's layout, and nothing packs it.
+    const plain = new ParameterSet();
+    const filter = plain.declare('conv.weight', [out, inChannels, kernel], toFilter, convOptions('without int8'));
+    plain.load(new Map([['conv.weight', storedConv(true)]]));
+    expect(filter.value.shape).toEqual([kernel, inChannels, out]);
+    plain.packAll();
+    expect(packs).toEqual(['conv']);
+    plain.dispose();
+    expect(tf.memory().numTensors).toBe(0);
   });
 
   it('keeps a pack that throws pending, so the next call tries it again', () => {

@@ -33,6 +33,13 @@ export interface Int8Report {
   zeroRowsGiveBias: boolean;
   /** A NaN in a row makes that row's outputs NaN, and only those. */
   nanRowGivesNaN: boolean;
+  /** Rows read in place `rowStride` floats apart (overlapping, as convolution patches) quantize as gathered ones. */
+  stridedRowsEqualGathered: boolean;
+  /**
+   * Attention (every product in int8) against float64 attention without quantization, per shape (rows, heads, head
+   * size): the largest |kernel - reference| over the largest |v|.
+   */
+  attention: { shape: [number, number, number]; worst: number }[];
   /** Bytes changed outside the buffers the kernels were given (guards around every buffer). */
   bytesWrittenOutside: number;
 }
@@ -156,6 +163,8 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
     partsEqualWhole: true,
     zeroRowsGiveBias: true,
     nanRowGivesNaN: true,
+    stridedRowsEqualGathered: true,
+    attention: [],
     bytesWrittenOutside: 0,
   };
   let seed = 1;
@@ -237,8 +246,84 @@ export async function runInt8Checks(variant: Int8Variant, shared = false): Promi
       if (Number.isNaN(nanOut[i]!) !== lastRow || (!lastRow && nanOut[i] !== out[i])) report.nanRowGivesNaN = false;
     }
   }
+  // Patches of 3 frames of 5 values every 2 frames, read in place, against the same patches gathered.
+  for (const [frames, channels, kernel, stride] of [
+    [23, 5, 3, 2],
+    [40, 8, 2, 2],
+    [17, 3, 10, 5],
+  ] as const) {
+    const m = Math.floor((frames - kernel) / stride) + 1;
+    const k = kernel * channels;
+    const x = activations(frames, channels, seed++);
+    const gathered = new Float32Array(m * k);
+    for (let row = 0; row < m; row++)
+      gathered.set(x.subarray(row * stride * channels, row * stride * channels + k), row * k);
+    const [inPlace, copy] = [
+      alloc.allocate(kernels.quantizedBytes(m, k)),
+      alloc.allocate(kernels.quantizedBytes(m, k)),
+    ];
+    kernels.quantizeRows(alloc.put(x), m, k, inPlace, 0, m, stride * channels);
+    kernels.quantizeRows(alloc.put(gathered), m, k, copy, 0, m);
+    const bytes = kernels.quantizedBytes(m, k);
+    const [a, b] = [new Uint8Array(memory.buffer, inPlace, bytes), new Uint8Array(memory.buffer, copy, bytes)];
+    if (!a.every((v, i) => v === b[i])) report.stridedRowsEqualGathered = false;
+  }
+
+  for (const [n, heads, headDim] of [
+    [1, 1, 8],
+    [7, 3, 5],
+    [33, 2, 16],
+    [100, 4, 64],
+  ] as const) {
+    const dim = heads * headDim;
+    const qkv = randomArray(n * 3 * dim, seed++);
+    const bias = randomArray(heads * n * n, seed++);
+    const [qkvAt, biasAt, out] = [alloc.put(qkv), alloc.put(bias), alloc.allocate(4 * n * dim)];
+    const scratch = alloc.allocate(kernels.attentionScratchBytes(n, headDim));
+    kernels.attention(qkvAt, n, dim, headDim, 0, heads, biasAt, n * n, n, out, scratch);
+    const got = new Float32Array(memory.buffer, out, n * dim);
+    const reference = attentionReference(qkv, bias, n, heads, headDim);
+    let largestV = 0;
+    for (let row = 0; row < n; row++)
+      for (let c = 0; c < dim; c++) largestV = Math.max(largestV, Math.abs(qkv[row * 3 * dim + 2 * dim + c]!));
+    let worst = 0;
+    for (let i = 0; i < n * dim; i++) worst = Math.max(worst, Math.abs(got[i]! - reference[i]!) / largestV);
+    report.attention.push({ shape: [n, heads, headDim], worst: Number.isNaN(worst) ? Infinity : worst });
+  }
   report.bytesWrittenOutside = alloc.changedGuardBytes();
   return report;
+}
+
+/** softmax(q k^T / sqrt(headDim) + bias) v of every head in float64, heads side by side: (n, heads * headDim). */
+function attentionReference(
+  qkv: Float32Array,
+  bias: Float32Array,
+  n: number,
+  heads: number,
+  headDim: number,
+): Float64Array {
+  const dim = heads * headDim;
+  const out = new Float64Array(n * dim);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < n; i++) {
+      const scores = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        let dot = 0;
+        for (let c = 0; c < headDim; c++)
+          dot += qkv[i * 3 * dim + h * headDim + c]! * qkv[j * 3 * dim + dim + h * headDim + c]!;
+        scores[j] = dot / Math.sqrt(headDim) + bias[(h * n + i) * n + j]!;
+      }
+      const high = Math.max(...scores);
+      let total = 0;
+      for (let j = 0; j < n; j++) total += scores[j] = Math.exp(scores[j]! - high);
+      for (let c = 0; c < headDim; c++) {
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += (scores[j]! / total) * qkv[j * 3 * dim + 2 * dim + h * headDim + c]!;
+        out[i * dim + h * headDim + c] = sum;
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -286,10 +371,33 @@ export async function threadsGiveSameProducts(
       const expected = heap.floats(alone, m * n);
       for (const out of [byColumns, byRows])
         if (!heap.floats(out, m * n).every((v, i) => Object.is(v, expected[i]))) same = false;
+      // Overlapping rows (every k / 2 floats, from a longer x), split by rows too.
+      const rows = Math.max(1, Math.floor(m / 2));
+      const strided = heap.allocate(4 * rows * n);
+      pool.product(x, quantizedByRows, packed, strided, rows, k, n, Math.ceil(k / 2));
+      kernels.quantizeRows(x, rows, k, quantized, 0, rows, Math.ceil(k / 2));
+      kernels.matmul(quantized, packed, alone, rows, k, n);
+      const stridedAlone = heap.floats(alone, rows * n);
+      if (!heap.floats(strided, rows * n).every((v, i) => Object.is(v, stridedAlone[i]))) same = false;
       const bytes = kernels.quantizedBytes(m, k);
       const a = new Uint8Array(memory.buffer, quantized, bytes);
       const b = new Uint8Array(memory.buffer, quantizedByRows, bytes);
       if (!a.every((v, i) => v === b[i])) same = false;
+    }
+    // Attention with its heads split between the threads, against one thread.
+    for (const [n, heads, headDim] of [
+      [50, 5, 16],
+      [9, 1, 8],
+    ] as const) {
+      const dim = heads * headDim;
+      const qkv = heap.put(randomArray(n * 3 * dim, seed++));
+      const bias = heap.put(randomArray(n, seed++));
+      const [alone, split] = [heap.allocate(4 * n * dim), heap.allocate(4 * n * dim)];
+      const scratch = heap.allocate(pool.attentionScratchBytes(n, headDim));
+      kernels.attention(qkv, n, dim, headDim, 0, heads, bias, 0, 0, alone, scratch);
+      pool.attention(qkv, n, dim, headDim, bias, 0, 0, split, scratch);
+      const expected = heap.floats(alone, n * dim);
+      if (!heap.floats(split, n * dim).every((v, i) => Object.is(v, expected[i]))) same = false;
     }
   } finally {
     await pool.close();

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount, version_wasm, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { InferenceError } from '../../errors.js';
-import type { HeapBlock, PreparedWeight } from '../kernels.js';
+import type { HeapBlock, Int8WeightUse, PreparedWeight } from '../kernels.js';
 import {
   allocate,
   heapAddress,
@@ -39,9 +39,15 @@ import { createInt8ThreadPool, type Int8ThreadPool, type Int8WorkerStarter } fro
 
 export const INT8_LINEAR_KERNEL = 'Emotion2VecInt8Linear';
 
-/** Attributes of INT8_LINEAR_KERNEL. */
+/**
+ * Attributes of INT8_LINEAR_KERNEL. With `kernel`, x (B, T, C) is a convolution's input and each output frame's row
+ * is its input patch of `kernel` frames (every `stride` frames), read in place: overlapping rows of the product,
+ * never gathered into a matrix.
+ */
 interface Int8LinearAttrs {
   readonly outFeatures: number;
+  readonly kernel?: number;
+  readonly stride?: number;
 }
 
 /** The kernels on one wasm memory, and the threads that share each product. */
@@ -139,9 +145,17 @@ function firstFormBytes(outFeatures: number, inFeatures: number): number {
   return Math.ceil((outFeatures * inFeatures) / 4) * 4 + 4 * outFeatures;
 }
 
-/** Bytes `int8Weight` takes for an (out, in) weight, or null when int8 weights cannot be made now. */
-export function int8WeightBytes(outFeatures: number, inFeatures: number): number | null {
-  return active() === null ? null : firstFormBytes(outFeatures, inFeatures);
+/**
+ * Bytes `int8Weight` takes for an (out, in) weight used as `use`, or null when int8 weights cannot be made now, or
+ * not for that use: convolutions only with the SIMD128 kernels. The relaxed ones requantize the weights to 7 bits,
+ * which on the CNN moves the scores past int8's bounds (large: 0.035, against 0.008 with a float32 CNN; see
+ * docs/performance.md, "int8 compute").
+ */
+export function int8WeightBytes(outFeatures: number, inFeatures: number, use: Int8WeightUse): number | null {
+  const current = active();
+  if (current === null) return null;
+  if (use === 'convolution' && current.runtime.kernels.variant !== 'simd128') return null;
+  return firstFormBytes(outFeatures, inFeatures);
 }
 
 /**
@@ -225,21 +239,55 @@ export function useInt8Split(next: 'rows' | 'columns'): void {
   split = next;
 }
 
-/** x (..., in) float32 times a packed int8 weight -> (..., out) float32, on the wasm backend. */
+/** One product of the kernel below: m rows of x (rowStride floats apart, from xAt) into out. */
+interface ProductCall {
+  readonly xAt: number;
+  readonly rowStride: number;
+  readonly outAt: number;
+}
+
+/** The products of one call of the kernel below, all of m rows of k: one for a linear layer, more for convolutions. */
+function productsOf(
+  x: tf.TensorInfo,
+  attrs: Int8LinearAttrs,
+  xAt: number,
+  outAt: number,
+): { outShape: number[]; m: number; k: number; calls: ProductCall[] } {
+  const n = attrs.outFeatures;
+  if (attrs.kernel === undefined) {
+    const k = x.shape[x.shape.length - 1]!;
+    const m = tf.util.sizeFromShape(x.shape) / k;
+    return { outShape: [...x.shape.slice(0, -1), n], m, k, calls: [{ xAt, rowStride: k, outAt }] };
+  }
+  // One product per batch item: its output frames' patches overlap within the item only.
+  const { kernel, stride = 1 } = attrs;
+  const [batch, frames, channels] = x.shape as [number, number, number];
+  const m = Math.max(0, Math.floor((frames - kernel) / stride) + 1);
+  const calls = Array.from({ length: batch }, (_, b) => ({
+    xAt: xAt + 4 * b * frames * channels,
+    rowStride: stride * channels,
+    outAt: outAt + 4 * b * m * n,
+  }));
+  return { outShape: [batch, m, n], m, k: kernel * channels, calls };
+}
+
+/** x float32 times a packed int8 weight (INT8_LINEAR_KERNEL; see Int8LinearAttrs) -> float32, on the wasm backend. */
 function int8LinearWasm(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: tf.KernelBackend;
   attrs?: tf.NamedAttrMap;
 }): tf.TensorInfo {
   const { x, weight } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo };
-  const { outFeatures: n } = args.attrs as unknown as Int8LinearAttrs;
+  const attrs = args.attrs as unknown as Int8LinearAttrs;
+  const n = attrs.outFeatures;
   const backend = args.backend as BackendWasm;
   const heap = backend as unknown as HeapBackend;
   const runtime = runtimes.get(wasmMemoryOf(backend)!)!;
-  const k = x.shape[x.shape.length - 1]!;
-  const m = tf.util.sizeFromShape(x.shape) / k;
-  const out = heap.makeOutput([...x.shape.slice(0, -1), n], 'float32');
-  if (m === 0) return out;
+  const outShape = productsOf(x, attrs, 0, 0).outShape;
+  const out = heap.makeOutput(outShape, 'float32');
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  const [xAt, weightAt, outAt] = [heapAddress(backend, x), heapAddress(backend, weight), heapAddress(backend, out)];
+  const { m, k, calls } = productsOf(x, attrs, xAt, outAt);
   const quantized = allocate(heap, runtime.kernels.quantizedBytes(m, k));
   try {
     if (quantized === 0) {
@@ -248,12 +296,13 @@ function int8LinearWasm(args: {
         `The wasm heap cannot grow by the ${runtime.kernels.quantizedBytes(m, k)} bytes an int8 product needs: the input is too long for this device's memory.`,
       );
     }
-    const [xAt, weightAt, outAt] = [heapAddress(backend, x), heapAddress(backend, weight), heapAddress(backend, out)];
-    if (split === 'rows') {
-      runtime.pool.product(xAt, quantized, weightAt, outAt, m, k, n);
-    } else {
-      runtime.kernels.quantizeRows(xAt, m, k, quantized);
-      runtime.pool.matmul(quantized, weightAt, outAt, m, k, n);
+    for (const call of calls) {
+      if (split === 'rows' || attrs.kernel !== undefined) {
+        runtime.pool.product(call.xAt, quantized, weightAt, call.outAt, m, k, n, call.rowStride);
+      } else {
+        runtime.kernels.quantizeRows(call.xAt, m, k, quantized);
+        runtime.pool.matmul(quantized, weightAt, call.outAt, m, k, n);
+      }
     }
   } catch (error) {
     backend.disposeData(out.dataId);
@@ -286,4 +335,129 @@ export function int8Linear(
   }
   const attrs: Int8LinearAttrs = { outFeatures: prepared.outFeatures };
   return tf.engine().runKernel(INT8_LINEAR_KERNEL, { x, weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** Checks what the kernel would otherwise read wrongly: x float32, its patches `prepared.inFeatures` long. */
+function checkConvInput(x: tf.Tensor, patch: number, prepared: Extract<PreparedWeight, { kind: 'int8' }>): void {
+  if (x.dtype !== 'float32' || x.rank !== 3 || patch !== prepared.inFeatures) {
+    throw new Error(
+      `int8 conv1d: x must be float32 (B, T, C) with patches of ${prepared.inFeatures} values, not ${x.dtype} [${x.shape.join(', ')}]`,
+    );
+  }
+}
+
+/**
+ * Conv1d without bias, 'valid' padding: x (B, T, in) -> (B, T', out), with the (out, kernel * in) weight (each
+ * tap's `in` values together, taps in order) packed by `packInt8Weight`. Each output frame's patch is `kernel`
+ * consecutive frames of x, which lie side by side in memory: the product reads them in place.
+ */
+export function int8Conv1d(
+  x: tf.Tensor3D,
+  weight: tf.Tensor,
+  prepared: Extract<PreparedWeight, { kind: 'int8' }>,
+  kernel: number,
+  stride: number,
+): tf.Tensor3D {
+  checkConvInput(x, kernel * x.shape[2], prepared);
+  const attrs: Int8LinearAttrs = { outFeatures: prepared.outFeatures, kernel, stride };
+  return tf.engine().runKernel(INT8_LINEAR_KERNEL, { x, weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+}
+
+export const INT8_ATTENTION_KERNEL = 'Emotion2VecInt8Attention';
+
+/** Attributes of INT8_ATTENTION_KERNEL. */
+interface Int8AttentionAttrs {
+  readonly heads: number;
+  /** The batch item whose bias applies (the bias's first axis, when it has more than one). */
+  readonly item: number;
+}
+
+/** qkv (N, 3D) -> the heads' attention (N, D), every product in int8 (Int8Kernels.attention), on the wasm backend. */
+function int8AttentionWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: tf.KernelBackend;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const { qkv, bias } = args.inputs as { qkv: tf.TensorInfo; bias?: tf.TensorInfo };
+  const { heads, item } = args.attrs as unknown as Int8AttentionAttrs;
+  const backend = args.backend as BackendWasm;
+  const heap = backend as unknown as HeapBackend;
+  const runtime = runtimes.get(wasmMemoryOf(backend)!)!;
+  const [n, width] = qkv.shape as [number, number];
+  const dim = width / 3;
+  const out = heap.makeOutput([n, dim], 'float32');
+  if (n === 0) return out;
+  const headDim = dim / heads;
+  const bytes = runtime.pool.attentionScratchBytes(n, headDim);
+  const scratch = allocate(heap, bytes);
+  try {
+    if (scratch === 0) {
+      throw new InferenceError(
+        'INFERENCE_FAILED',
+        `The wasm heap cannot grow by the ${bytes} bytes int8 attention needs: the input is too long for this device's memory.`,
+      );
+    }
+    let biasAt = 0;
+    let headStride = 0;
+    let rowStride = 0;
+    if (bias) {
+      // (B|1, H|1, N|1, N): a stride of 0 along an axis of one.
+      const [items, biasHeads, rows] = bias.shape as [number, number, number, number];
+      rowStride = rows === 1 ? 0 : n;
+      headStride = biasHeads === 1 ? 0 : rows * n;
+      biasAt = heapAddress(backend, bias) + 4 * (items === 1 ? 0 : item) * biasHeads * rows * n;
+    }
+    const [qkvAt, outAt] = [heapAddress(backend, qkv), heapAddress(backend, out)];
+    runtime.pool.attention(qkvAt, n, dim, headDim, biasAt, headStride, rowStride, outAt, scratch);
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  } finally {
+    if (scratch !== 0) heap.wasm._free(scratch);
+  }
+  return out;
+}
+
+export const INT8_ATTENTION_KERNEL_CONFIG: tf.KernelConfig = {
+  kernelName: INT8_ATTENTION_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: int8AttentionWasm as tf.KernelFunc,
+};
+
+/**
+ * Multi-head attention of one item with every product in int8, where the int8 products have started on the active
+ * backend: qkv (N, 3D) float32, bias (B|1, H|1, N|1, N) float32 or null -> (N, D). Null where they have not (the
+ * caller computes in float32).
+ */
+export function int8Attention(
+  qkv: tf.Tensor2D,
+  bias: tf.Tensor4D | null,
+  item: number,
+  heads: number,
+): tf.Tensor2D | null {
+  if (active() === null) return null;
+  const [n, width] = qkv.shape;
+  if (qkv.dtype !== 'float32' || width % (3 * heads) !== 0)
+    throw new Error(
+      `int8 attention: qkv must be float32 (N, 3D) with D a multiple of ${heads}, not [${qkv.shape.join(', ')}]`,
+    );
+  if (
+    bias &&
+    (bias.dtype !== 'float32' ||
+      bias.rank !== 4 ||
+      bias.shape[3] !== n ||
+      ![1, n].includes(bias.shape[2]) ||
+      ![1, heads].includes(bias.shape[1]))
+  )
+    throw new Error(
+      `int8 attention: the bias must be float32 (B|1, ${heads}|1, ${n}|1, ${n}), not [${bias.shape.join(', ')}]`,
+    );
+  const attrs: Int8AttentionAttrs = { heads, item };
+  return tf
+    .engine()
+    .runKernel(
+      INT8_ATTENTION_KERNEL,
+      bias ? { qkv, bias } : { qkv },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor2D;
 }

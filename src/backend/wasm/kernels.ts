@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Kernels } from '../kernels.js';
-import { plainKernels } from '../plain-kernels.js';
+import { attentionWith, plainKernels } from '../plain-kernels.js';
 import {
   GELU_KERNEL,
   GELU_KERNEL_CONFIGS,
@@ -20,7 +20,10 @@ import {
 } from './gelu-kernels.js';
 import { filledTensor, reserveSideBySide } from './heap.js';
 import {
+  INT8_ATTENTION_KERNEL_CONFIG,
   INT8_LINEAR_KERNEL_CONFIG,
+  int8Attention,
+  int8Conv1d,
   int8Linear,
   int8Weight,
   int8WeightBytes,
@@ -43,7 +46,12 @@ let startInt8Worker: Int8WorkerStarter | undefined;
 export function registerWasmKernels(int8Workers?: Int8WorkerStarter): void {
   startInt8Worker ??= int8Workers;
   if (registered) return;
-  for (const config of [...GELU_KERNEL_CONFIGS, SLICE_KERNEL_CONFIG, INT8_LINEAR_KERNEL_CONFIG]) {
+  for (const config of [
+    ...GELU_KERNEL_CONFIGS,
+    SLICE_KERNEL_CONFIG,
+    INT8_LINEAR_KERNEL_CONFIG,
+    INT8_ATTENTION_KERNEL_CONFIG,
+  ]) {
     if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
   }
   registered = true;
@@ -54,13 +62,31 @@ export function wasmKernelsRegistered(): boolean {
   return registered;
 }
 
+/** An int8 weight is only a handle until packed: a float32 op would read its bytes as values. */
+function checkPrepared(op: string, weight: tf.Tensor): void {
+  if (isUnpackedInt8Weight(weight))
+    throw new Error(`${op}: an int8 weight must be prepared (prepareLinearWeight) before its first product`);
+}
+
+/** The float32 attention with this backend's in-place slices. */
+const floatAttention = attentionWith((x, begin, size) => wasmKernels.slice(x, begin, size));
+
 export const wasmKernels: Kernels = {
   ...plainKernels,
   linear(x, weights) {
     if (weights.prepared?.kind === 'int8') return int8Linear(x, weights.weight, weights.prepared);
-    if (isUnpackedInt8Weight(weights.weight))
-      throw new Error('linear: an int8 weight must be prepared (prepareLinearWeight) before its first product');
+    checkPrepared('linear', weights.weight);
     return plainKernels.linear(x, weights);
+  },
+  conv1d(x, weights) {
+    if (weights.prepared?.kind === 'int8')
+      return int8Conv1d(x, weights.weight, weights.prepared, weights.kernel, weights.stride);
+    checkPrepared('conv1d', weights.weight);
+    return plainKernels.conv1d(x, weights);
+  },
+  attention(qkv, options) {
+    const { bias, item, heads } = options;
+    return (options.int8 ? int8Attention(qkv, bias, item, heads) : null) ?? floatAttention(qkv, options);
   },
   prepareLinearWeight(weight, bias) {
     if (isUnpackedInt8Weight(weight)) return packInt8Weight(weight, bias);

@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  attention,
+  conv1d,
   int8Weight,
   int8WeightBytes,
   linear,
@@ -82,6 +84,119 @@ describe('int8 linear on the wasm backend', () => {
         expect(error, `entry ${i}`).toBeLessThan(5e-7);
       }
       tf.dispose([x, out, weight, ...(bias ? [bias] : [])]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  /** Each output row's patch, gathered in JS: frames [t * stride - left, ... + kernel) of x, zeros outside. */
+  function patchesOf(
+    x: Float32Array,
+    frames: number,
+    channels: number,
+    kernel: number,
+    stride: number,
+    left: number,
+    rows: number,
+    channelBegin = 0,
+    channelCount = channels,
+  ): Float32Array {
+    const patches = new Float32Array(rows * kernel * channelCount);
+    for (let t = 0; t < rows; t++) {
+      for (let j = 0; j < kernel; j++) {
+        const frame = t * stride + j - left;
+        if (frame < 0 || frame >= frames) continue;
+        for (let c = 0; c < channelCount; c++)
+          patches[(t * kernel + j) * channelCount + c] = x[frame * channels + channelBegin + c]!;
+      }
+    }
+    return patches;
+  }
+
+  function expectClose(
+    got: ArrayLike<number>,
+    reference: { out: Float64Array; magnitude: Float64Array },
+    at: (i: number) => number,
+    count: number,
+  ): void {
+    for (let i = 0; i < count; i++) {
+      const error = Math.abs(got[at(i)]! - reference.out[i]!) / (reference.magnitude[i]! || 1);
+      expect(error, `entry ${i}`).toBeLessThan(5e-7);
+    }
+  }
+
+  it('conv1d with an int8 weight (taps first): each output frame its input patch, read in place, times the weight', () => {
+    const [batch, frames, channels, kernel, stride, n] = [2, 23, 5, 3, 2, 12];
+    const k = kernel * channels;
+    const rows = Math.floor((frames - kernel) / stride) + 1;
+    const values = int8Values(n * k, 21);
+    const scales = Float32Array.from(randomArray(n, 22), (v) => 0.001 + 0.01 * Math.abs(v));
+    const xValues = randomArray(batch * frames * channels, 23);
+    const before = tf.memory().numTensors;
+    const weight = weightOf(values, scales, k);
+    const prepared = prepareLinearWeight(weight, undefined);
+    const x = tf.tensor3d(xValues, [batch, frames, channels]);
+    const out = conv1d(x, { weight, kernel, stride, prepared });
+    expect(out.shape).toEqual([batch, rows, n]);
+    const got = out.dataSync();
+    const variant = int8ComputeInfo()!.variant as 'simd128' | 'relaxed';
+    for (let b = 0; b < batch; b++) {
+      const item = xValues.subarray(b * frames * channels, (b + 1) * frames * channels);
+      const patches = patchesOf(item, frames, channels, kernel, stride, 0, rows);
+      const reference = int8ProductReference(
+        quantizeRowsReference(patches, rows, k),
+        packWeightsReference(variant, values, scales, k, n),
+        new Float32Array(n),
+        rows,
+        k,
+        n,
+      );
+      expectClose(got, reference, (i) => b * rows * n + i, rows * n);
+    }
+    tf.dispose([x, out, weight]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  for (const [n, heads, headDim, biasKind] of [
+    [37, 3, 8, 'per head'],
+    [64, 4, 16, 'key mask'],
+    [50, 2, 12, 'none'],
+  ] as const) {
+    it(`attention in int8, ${n} rows, ${heads} heads of ${headDim}, bias ${biasKind}: close to float32`, () => {
+      const dim = heads * headDim;
+      const qkvValues = randomArray(n * 3 * dim, n + heads);
+      const before = tf.memory().numTensors;
+      const qkv = tf.tensor2d(qkvValues, [n, 3 * dim]);
+      // A per-head table for one item, or a key mask for two items (item 1's: its last 9 keys masked).
+      const bias =
+        biasKind === 'per head'
+          ? tf.tensor4d(randomArray(heads * n * n, 3), [1, heads, n, n])
+          : biasKind === 'key mask'
+            ? tf.tensor4d(
+                Float32Array.from({ length: 2 * n }, (_, i) => (i >= n && i % n >= n - 9 ? -1e9 : 0)),
+                [2, 1, 1, n],
+              )
+            : null;
+      const item = biasKind === 'key mask' ? 1 : 0;
+      const int8 = attention(qkv, { bias, item, heads, int8: true });
+      const float = attention(qkv, { bias, item, heads, int8: false });
+      expect(int8.shape).toEqual([n, dim]);
+      const [got, want] = [int8.dataSync(), float.dataSync()];
+      // Each output is a weighted mean of v: int8 moves it by a small share of v's range (here about 8).
+      let largest = 0;
+      for (let i = 0; i < got.length; i++) largest = Math.max(largest, Math.abs(got[i]! - want[i]!));
+      expect(largest).toBeGreaterThan(0);
+      expect(largest).toBeLessThan(0.15);
+      if (biasKind === 'key mask') {
+        // Masked keys carry no weight: other values of theirs in the same range change nothing beyond rounding.
+        const changed = qkvValues.slice();
+        for (let row = n - 9; row < n; row++)
+          for (let c = 2 * dim; c < 3 * dim; c++) changed[row * 3 * dim + c] = -changed[row * 3 * dim + c]!;
+        const again = tf.tidy(() =>
+          attention(tf.tensor2d(changed, [n, 3 * dim]), { bias, item, heads, int8: true }).dataSync(),
+        );
+        for (let i = 0; i < got.length; i++) expect(Math.abs(again[i]! - got[i]!)).toBeLessThan(0.05);
+      }
+      tf.dispose([qkv, int8, float, ...(bias ? [bias] : [])]);
       expect(tf.memory().numTensors).toBe(before);
     });
   }

@@ -153,15 +153,18 @@ INLINE void quantize_row(const float *src, int k, qa_t *dst, float *floats, int 
   floats[2 * pm] = scale * (float)sum;
 }
 
-// Quantizes rows [row_begin, row_end) of the m x k float rows at x into the layout above at qa. row_begin must be
-// a multiple of int8_row_block() (or equal row_end); the call that quantizes row m - 1 also zeroes the padding
-// rows of its block.
-EXPORT(int8_quantize_rows) void quantize_rows(const float *x, int m, int k, uint8_t *qa, int row_begin, int row_end) {
+// Quantizes rows [row_begin, row_end) of the m rows of k floats at x, row i at x + i * x_stride, into the layout
+// above at qa. x_stride may be below k: the rows then overlap, as the rows of a convolution's input patches do
+// (kernel k / C frames of C channels, stride x_stride / C frames), which so never exist as a matrix of their own.
+// row_begin must be a multiple of int8_row_block() (or equal row_end); the call that quantizes row m - 1 also zeroes
+// the padding rows of its block.
+EXPORT(int8_quantize_rows) void quantize_rows(const float *x, int m, int k, uint8_t *qa, int row_begin, int row_end,
+                                              int x_stride) {
   float *floats = row_floats(qa, m, k);
   const int pm = padded_m(m);
   for (int row = row_begin; row < row_end; row++) {
     qa_t *dst = (qa_t *)(qa + (row / MR) * block_bytes(k)) + (row % MR) * KSTEP;
-    quantize_row(x + (long)row * k, k, dst, floats + row, pm);
+    quantize_row(x + (long)row * x_stride, k, dst, floats + row, pm);
   }
   if (row_end == m) {
     for (int row = m; row < pm; row++) {
@@ -350,10 +353,11 @@ INLINE void block(const qa_t *a, const int8_t *panel, int kp, int rows, int colu
   }
 }
 
-// out[row, col] for rows [row_begin, row_end) and columns [col_begin, col_end) of the m x n row-major float
-// output. row_begin must be a multiple of int8_row_block() and col_begin of int8_panel_width() (or equal the end).
-EXPORT(int8_matmul) void matmul(const uint8_t *qa, const uint8_t *packed, float *out, int m, int k, int n,
-                                int row_begin, int row_end, int col_begin, int col_end) {
+// out[row, col] for rows [row_begin, row_end) and columns [col_begin, col_end) of the m x n float output, rows
+// out_stride floats apart. row_begin must be a multiple of MR and col_begin of NR (or equal the end).
+__attribute__((noinline)) static void matmul_into(const uint8_t *qa, const uint8_t *packed, float *out, int m, int k,
+                                                  int n, int out_stride, int row_begin, int row_end, int col_begin,
+                                                  int col_end) {
   const int kp = padded_k(k), np = padded_n(n), pm = padded_m(m);
   const float *rows_floats = row_floats(qa, m, k), *col_floats = (const float *)packed;
   const int8_t *panels = (const int8_t *)(packed + 16 * np);
@@ -365,9 +369,161 @@ EXPORT(int8_matmul) void matmul(const uint8_t *qa, const uint8_t *packed, float 
       for (int row = block_row; row < block_end; row += MR) {
         const int rows = min_int(MR, block_end - row);
         const qa_t *a = (const qa_t *)(qa + (row / MR) * block_bytes(k));
-        block(a, panel, kp, rows, columns, rows_floats + row, pm, col_floats + col, np, out + (long)row * n + col, n);
+        block(a, panel, kp, rows, columns, rows_floats + row, pm, col_floats + col, np,
+              out + (long)row * out_stride + col, out_stride);
       }
     }
+  }
+}
+
+// out[row, col] for rows [row_begin, row_end) and columns [col_begin, col_end) of the m x n row-major float
+// output. row_begin must be a multiple of int8_row_block() and col_begin of int8_panel_width() (or equal the end).
+EXPORT(int8_matmul) void matmul(const uint8_t *qa, const uint8_t *packed, float *out, int m, int k, int n,
+                                int row_begin, int row_end, int col_begin, int col_end) {
+  matmul_into(qa, packed, out, m, k, n, n, row_begin, row_end, col_begin, col_end);
+}
+
+// ---- Attention: the per-head products of softmax(q k^T / sqrt(d) + bias) v in int8, both operands activations.
+
+// Packs n columns of k floats (column c's value i at src[c * col_stride + i * step]) as weights in the layout of
+// pack_weights: each column quantized over its own range (asymmetric: 8 bits for SIMD128, 7 for relaxed, whose
+// weights must be in [0, 127]), no bias. Scalar: a head's two matrices are 64 x n values, a few percent of the
+// head's time.
+static void pack_columns(const float *src, int n, int k, int col_stride, int step, uint8_t *packed) {
+  const int kp = padded_k(k), np = padded_n(n);
+  float *floats = (float *)packed;
+  int8_t *panels = (int8_t *)(packed + 16 * np);
+#ifdef INT8_RELAXED
+  const float levels = 127.0f, bottom = 0.0f;
+#else
+  const float levels = 255.0f, bottom = 128.0f;
+#endif
+  for (int col = 0; col < np; col++) {
+    const int lane = col % NR;
+    int8_t *dst = panels + (col / NR) * NR * kp + (lane / 4) * 4 * KSTEP + (lane % 4) * KSTEP;
+    float scale = 0, offset = 0;
+    int sum = 0, i = 0;
+    if (col < n) {
+      const float *values = src + (long)col * col_stride;
+      float low = values[0], high = values[0], total = 0;
+      for (i = 0; i < k; i++) {
+        const float v = values[(long)i * step];
+        low = v < low ? v : low;
+        high = v > high ? v : high;
+        total += v;
+      }
+      const float range = high - low;
+      const float inverse = range > 0 ? levels / range : 0.0f;
+      // A NaN (which the comparisons skip) makes the sum NaN: the scale then too, and the column's outputs.
+      scale = total != total ? total : range / levels;
+      offset = low + bottom * scale;
+      for (i = 0; i < k; i++) {
+        const float q = __builtin_nearbyintf((values[(long)i * step] - low) * inverse);
+        const int u = (int)(q < 0 ? 0 : q > levels ? levels : q) - (int)bottom;
+        sum += u;
+        dst[(i / KSTEP) * NR * KSTEP + i % KSTEP] = (int8_t)u;
+      }
+    }
+    for (; i < kp; i++) dst[(i / KSTEP) * NR * KSTEP + i % KSTEP] = 0;
+    floats[col] = scale;
+    floats[np + col] = 0;
+    floats[2 * np + col] = offset;
+    floats[3 * np + col] = scale * (float)sum + offset * (float)k;
+  }
+}
+
+// e^x for 4 floats, x <= 0 (scores less their row's maximum): 2^n e^r with n = nearest(x / ln 2), |r| <= ln 2 / 2,
+// e^r by its Taylor polynomial to r^6 (relative error below 2e-7); below -87 (e^x under float's normal range)
+// taken as -87.
+INLINE v128_t exp4(v128_t x) {
+  const v128_t magic = wasm_f32x4_splat(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  x = wasm_f32x4_pmax(x, wasm_f32x4_splat(-87.0f));
+  const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504f)), magic);
+  const v128_t n = wasm_f32x4_sub(t, magic);
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693145752f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(1.42860677e-6f)));
+  v128_t p = wasm_f32x4_splat(1.0f / 720.0f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 120.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 24.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f / 6.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+  // 2^n: n + 127 in the exponent bits (t's low mantissa bits hold n as an integer, offset by magic's).
+  const v128_t exponent = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(t, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(p, exponent);
+}
+
+// Row i of the n x n scores s becomes softmax(s[i] * scale + bias row i) in place (bias 0: none; bias rows
+// bias_row_stride floats apart, 0: one row for all).
+static void softmax_rows(float *s, int n, float scale, const float *bias, int bias_row_stride) {
+  const int whole = n / 4 * 4;
+  for (int row = 0; row < n; row++) {
+    float *x = s + (long)row * n;
+    const float *b = bias ? bias + (long)row * bias_row_stride : 0;
+    const v128_t scale4 = wasm_f32x4_splat(scale);
+    v128_t high4 = wasm_f32x4_splat(-3.4e38f);
+    int i = 0;
+    for (; i < whole; i += 4) {
+      v128_t v = wasm_f32x4_mul(wasm_v128_load(x + i), scale4);
+      if (b) v = wasm_f32x4_add(v, wasm_v128_load(b + i));
+      wasm_v128_store(x + i, v);
+      high4 = wasm_f32x4_pmax(high4, v);
+    }
+    float high = horizontal_max(high4);
+    for (; i < n; i++) {
+      const float v = x[i] * scale + (b ? b[i] : 0.0f);
+      x[i] = v;
+      high = v > high ? v : high;
+    }
+    const v128_t high_4 = wasm_f32x4_splat(high);
+    v128_t total4 = wasm_f32x4_splat(0);
+    for (i = 0; i < whole; i += 4) {
+      const v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(x + i), high_4));
+      wasm_v128_store(x + i, e);
+      total4 = wasm_f32x4_add(total4, e);
+    }
+    float total = wasm_f32x4_extract_lane(total4, 0) + wasm_f32x4_extract_lane(total4, 1) +
+                  wasm_f32x4_extract_lane(total4, 2) + wasm_f32x4_extract_lane(total4, 3);
+    for (; i < n; i++) {
+      x[i] = wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x[i] - high)), 0);
+      total += x[i];
+    }
+    const v128_t inverse = wasm_f32x4_splat(1.0f / total);
+    for (i = 0; i < whole; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), inverse));
+    for (; i < n; i++) x[i] *= 1.0f / total;
+  }
+}
+
+// Scratch of one thread for one head at a time: q quantized, k packed, the scores (then probabilities), the
+// probabilities quantized, v packed.
+INLINE int scores_bytes(int n) { return 4 * n * n; }
+
+EXPORT(int8_attention_scratch_bytes) int attention_scratch_bytes(int n, int head_dim) {
+  return quantized_bytes(n, head_dim) + packed_bytes(head_dim, n) + scores_bytes(n) + quantized_bytes(n, n) +
+         packed_bytes(n, head_dim);
+}
+
+// Heads [head_begin, head_end) of multi-head attention over n rows of qkv (q, k and v side by side, 3 * dim
+// floats a row; head h's columns h * head_dim... of each): out (n rows of dim floats) gets each head's
+// softmax(q k^T / sqrt(head_dim) + bias) v in its columns. bias: 0 (none), or head h's n x n table at
+// bias + h * bias_head_stride, rows bias_row_stride apart (0: one row for all, a key mask). Every product in int8:
+// q's rows and the probabilities' rows quantized as activations are, k's and v's columns packed as weights are.
+EXPORT(int8_attention) void attention(const float *qkv, int n, int dim, int head_dim, int head_begin, int head_end,
+                                      const float *bias, int bias_head_stride, int bias_row_stride, float *out,
+                                      uint8_t *scratch) {
+  uint8_t *q = scratch, *k = q + quantized_bytes(n, head_dim), *scores = k + packed_bytes(head_dim, n);
+  uint8_t *probabilities = scores + scores_bytes(n), *v = probabilities + quantized_bytes(n, n);
+  const float scale = 1.0f / __builtin_sqrtf((float)head_dim);
+  for (int h = head_begin; h < head_end; h++) {
+    const float *head = qkv + h * head_dim;
+    quantize_rows(head, n, head_dim, q, 0, n, 3 * dim);
+    pack_columns(head + dim, n, head_dim, 3 * dim, 1, k);
+    matmul_into(q, k, (float *)scores, n, head_dim, n, n, 0, n, 0, n);
+    softmax_rows((float *)scores, n, scale, bias ? bias + (long)h * bias_head_stride : 0, bias_row_stride);
+    quantize_rows((const float *)scores, n, n, probabilities, 0, n, n);
+    pack_columns(head + 2 * dim, head_dim, n, 1, 3 * dim, v);
+    matmul_into(probabilities, v, out + h * head_dim, n, n, head_dim, dim, 0, n, 0, head_dim);
   }
 }
 
@@ -383,12 +539,14 @@ EXPORT(int8_warm_up_bytes) int warm_up_bytes(void) {
   return quantized_bytes(WARM_M, WARM_K) + packed_bytes(WARM_K, WARM_N) + 4 * WARM_M * WARM_K + WARM_N * WARM_K + 4 * WARM_M * WARM_N;
 }
 
-// Runs one mid-size product on the int8_warm_up_bytes() bytes at scratch (whatever they hold: only the running
-// matters), overwriting them.
+// Runs one mid-size product and a little attention on the int8_warm_up_bytes() bytes at scratch (whatever they
+// hold: only the running matters), overwriting them.
 EXPORT(int8_warm_up) void warm_up(uint8_t *scratch) {
   uint8_t *quantized = scratch, *packed = quantized + quantized_bytes(WARM_M, WARM_K);
   uint8_t *x = packed + packed_bytes(WARM_K, WARM_N), *w = x + 4 * WARM_M * WARM_K, *out = w + WARM_N * WARM_K;
   pack_weights((const int8_t *)w, (const float *)x, 0, WARM_K, WARM_N, packed);
-  quantize_rows((const float *)x, WARM_M, WARM_K, quantized, 0, WARM_M);
+  quantize_rows((const float *)x, WARM_M, WARM_K, quantized, 0, WARM_M, WARM_K);
   matmul(quantized, packed, (float *)out, WARM_M, WARM_K, WARM_N, 0, WARM_M, 0, WARM_N);
+  // Then two heads of attention over the same rows (64 rows of 3 x 256 floats; the products' buffers are free).
+  attention((const float *)x, WARM_M, 256, 64, 0, 2, 0, 0, 0, (float *)out, quantized);
 }

@@ -53,14 +53,44 @@ export interface Int8Kernels {
   /** Bytes of an (n, k) weight matrix once packed (values, then each channel's scale, bias, offset and sum). */
   packedBytes(k: number, n: number): number;
   /**
-   * Quantizes rows [rowBegin, rowEnd) (default all) of the (m, k) float32 activations at x into `quantized`. The
-   * call that quantizes row m - 1 also zeroes the padding rows of its block.
+   * Quantizes rows [rowBegin, rowEnd) (default all) of the m rows of k float32 activations at x into `quantized`,
+   * row i at x + 4 i rowStride bytes (default k: an (m, k) matrix; less than k: overlapping rows, such as a
+   * convolution's input patches). The call that quantizes row m - 1 also zeroes the padding rows of its block.
    */
-  quantizeRows(x: number, m: number, k: number, quantized: number, rowBegin?: number, rowEnd?: number): void;
+  quantizeRows(
+    x: number,
+    m: number,
+    k: number,
+    quantized: number,
+    rowBegin?: number,
+    rowEnd?: number,
+    rowStride?: number,
+  ): void;
   /** Packs (n, k) int8 weights, their n scales and n biases (bias 0: none) into `packed`: once, at load. */
   packWeights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
   /** Writes out = the product of quantized activations and packed weights, over `range` (default all). */
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number, range?: Int8Range): void;
+  /** Bytes of scratch memory `attention` needs for one head at a time over n rows. */
+  attentionScratchBytes(n: number, headDim: number): number;
+  /**
+   * Heads [headBegin, headEnd) of multi-head attention, every product in int8: softmax(q k^T / sqrt(headDim) +
+   * bias) v of each head into its columns of `out` (n rows of `dim` floats), from `qkv` (n rows of 3 * dim floats:
+   * q, k and v side by side). `bias`: 0 (none) or head h's n x n floats at bias + 4 h biasHeadStride, rows
+   * biasRowStride floats apart (0: one row for every query). `scratch`: `attentionScratchBytes` bytes.
+   */
+  attention(
+    qkv: number,
+    n: number,
+    dim: number,
+    headDim: number,
+    headBegin: number,
+    headEnd: number,
+    bias: number,
+    biasHeadStride: number,
+    biasRowStride: number,
+    out: number,
+    scratch: number,
+  ): void;
   /** Bytes of scratch memory `warmUp` needs (about 1.2 MB). */
   readonly warmUpBytes: number;
   /**
@@ -80,8 +110,30 @@ interface KernelExports {
   int8_row_block(): number;
   int8_warm_up_bytes(): number;
   int8_warm_up(scratch: number): void;
-  int8_quantize_rows(x: number, m: number, k: number, quantized: number, rowBegin: number, rowEnd: number): void;
+  int8_quantize_rows(
+    x: number,
+    m: number,
+    k: number,
+    quantized: number,
+    rowBegin: number,
+    rowEnd: number,
+    rowStride: number,
+  ): void;
   int8_pack_weights(weights: number, scales: number, bias: number, k: number, n: number, packed: number): void;
+  int8_attention_scratch_bytes(n: number, headDim: number): number;
+  int8_attention(
+    qkv: number,
+    n: number,
+    dim: number,
+    headDim: number,
+    headBegin: number,
+    headEnd: number,
+    bias: number,
+    biasHeadStride: number,
+    biasRowStride: number,
+    out: number,
+    scratch: number,
+  ): void;
   int8_matmul(
     quantized: number,
     packed: number,
@@ -204,6 +256,16 @@ function checkCount(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0 || value > 0x7fffffff) fail(`${name} is ${value}, not a count`);
 }
 
+/** Any whole number of floats from 1 (overlapping rows); the buffer check bounds the rows' span by the memory. */
+function checkRowStride(rowStride: number): void {
+  if (!Number.isSafeInteger(rowStride) || rowStride < 1) fail(`the row stride is ${rowStride}, not a count of floats`);
+}
+
+/** Bytes that m rows of k floats, rowStride floats apart, span. */
+export function rowsBytes(m: number, k: number, rowStride: number): number {
+  return m === 0 ? 0 : 4 * ((m - 1) * rowStride + k);
+}
+
 function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant: Int8Variant): Int8Kernels {
   const panelWidth = kernels.int8_panel_width();
   const rowBlock = kernels.int8_row_block();
@@ -252,12 +314,13 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
     },
     quantizedBytes,
     packedBytes,
-    quantizeRows(x, m, k, quantized, rowBegin = 0, rowEnd = m) {
+    quantizeRows(x, m, k, quantized, rowBegin = 0, rowEnd = m, rowStride = k) {
       checkShape(m, k, 0);
       checkRows(rowBegin, rowEnd, m);
-      checkBuffer('x', x, 4 * m * k);
+      checkRowStride(rowStride);
+      checkBuffer('x', x, rowsBytes(m, k, rowStride));
       checkBuffer('quantized', quantized, kernels.int8_quantized_bytes(m, k));
-      kernels.int8_quantize_rows(x, m, k, quantized, rowBegin, rowEnd);
+      kernels.int8_quantize_rows(x, m, k, quantized, rowBegin, rowEnd, rowStride);
     },
     packWeights(weights, scales, bias, k, n, packed) {
       checkShape(0, k, n);
@@ -266,6 +329,40 @@ function wrapKernels(kernels: KernelExports, memory: WebAssembly.Memory, variant
       if (bias !== 0) checkBuffer('bias', bias, 4 * n);
       checkBuffer('packed', packed, kernels.int8_packed_bytes(k, n));
       kernels.int8_pack_weights(weights, scales, bias, k, n, packed);
+    },
+    attentionScratchBytes(n, headDim) {
+      checkShape(n, headDim, n);
+      checkShape(n, n, headDim);
+      return kernels.int8_attention_scratch_bytes(n, headDim);
+    },
+    attention(qkv, n, dim, headDim, headBegin, headEnd, bias, biasHeadStride, biasRowStride, out, scratch) {
+      checkShape(n, headDim, n);
+      checkShape(n, n, headDim);
+      checkCount('dim', dim);
+      const heads = dim / headDim;
+      if (!Number.isInteger(heads)) fail(`dim ${dim} is not a whole number of heads of ${headDim}`);
+      checkRange('heads', headBegin, headEnd, heads, 1, 'head');
+      checkBuffer('qkv', qkv, 4 * n * 3 * dim);
+      checkBuffer('out', out, 4 * n * dim);
+      checkBuffer('scratch', scratch, kernels.int8_attention_scratch_bytes(n, headDim));
+      if (bias !== 0) {
+        checkCount('biasHeadStride', biasHeadStride);
+        checkCount('biasRowStride', biasRowStride);
+        checkBuffer('bias', bias, 4 * ((heads - 1) * biasHeadStride + (n - 1) * biasRowStride + n));
+      }
+      kernels.int8_attention(
+        qkv,
+        n,
+        dim,
+        headDim,
+        headBegin,
+        headEnd,
+        bias,
+        biasHeadStride,
+        biasRowStride,
+        out,
+        scratch,
+      );
     },
     matmul(quantized, packed, out, m, k, n, range = { rowBegin: 0, rowEnd: m, colBegin: 0, colEnd: n }) {
       checkShape(m, k, n);

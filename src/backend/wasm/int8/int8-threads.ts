@@ -24,8 +24,34 @@ export interface Int8ThreadPool {
   readonly fallback?: string;
   /** `Int8Kernels.matmul` over the whole output, its columns split between the threads. */
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
-  /** `Int8Kernels.quantizeRows` then `matmul` over the whole output, its rows split between the threads. */
-  product(x: number, quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
+  /**
+   * `Int8Kernels.quantizeRows` (rows of x `rowStride` floats apart, default k) then `matmul` over the whole output,
+   * its rows split between the threads.
+   */
+  product(
+    x: number,
+    quantized: number,
+    packed: number,
+    out: number,
+    m: number,
+    k: number,
+    n: number,
+    rowStride?: number,
+  ): void;
+  /** Bytes of scratch memory `attention` needs: `Int8Kernels.attentionScratchBytes` per thread. */
+  attentionScratchBytes(n: number, headDim: number): number;
+  /** `Int8Kernels.attention` over every head, the heads split between the threads (each its own scratch). */
+  attention(
+    qkv: number,
+    n: number,
+    dim: number,
+    headDim: number,
+    bias: number,
+    biasHeadStride: number,
+    biasRowStride: number,
+    out: number,
+    scratch: number,
+  ): void;
   /** Bytes of scratch memory `warmUp` needs: `Int8Kernels.warmUpBytes` per thread. */
   readonly warmUpBytes: number;
   /** `Int8Kernels.warmUp` on every thread's instance, each on its own part of the scratch memory. */
@@ -41,7 +67,7 @@ const DONE = 1; // the job number the worker finished
 const FAILED = 2; // 1 when the worker's kernel threw
 const OP = 3; // what to do: one of the OPS
 const ARGS = 4; // the kernel's arguments
-const OPS = { stop: 0, matmul: 1, product: 2, warmUp: 3 } as const;
+const OPS = { stop: 0, matmul: 1, product: 2, warmUp: 3, attention: 4 } as const;
 /** A worker that takes longer than this to finish its share is taken as dead (a product takes milliseconds). */
 const WAIT_LIMIT_MS = 60_000;
 
@@ -56,7 +82,8 @@ export interface Int8WorkerData {
 /**
  * The worker's loop, as the text of a function `(data: Int8WorkerData, ready: () => void) => void` that a platform's
  * starter wraps into its worker script: instantiates the kernels on the shared memory, says it is ready, then waits
- * for jobs on its slots until told to stop. product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd.
+ * for jobs on its slots until told to stop. product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd,
+ * rowStride.
  */
 export const INT8_WORKER_LOOP = `function int8WorkerLoop(data, ready) {
   const kernels = new WebAssembly.Instance(new WebAssembly.Module(data.bytes), { env: { memory: data.memory } }).exports;
@@ -77,8 +104,10 @@ export const INT8_WORKER_LOOP = `function int8WorkerLoop(data, ready) {
         kernels.int8_matmul(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9]);
       } else if (op === ${OPS.warmUp}) {
         kernels.int8_warm_up(c[a]);
+      } else if (op === ${OPS.attention}) {
+        kernels.int8_attention(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10]);
       } else {
-        kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8]);
+        kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8], c[a + 9]);
         kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
       }
     } catch {
@@ -119,10 +148,13 @@ function singleThread(kernels: Int8Kernels, fallback?: string): Int8ThreadPool {
     threads: 1,
     ...(fallback ? { fallback } : {}),
     matmul: (quantized, packed, out, m, k, n) => kernels.matmul(quantized, packed, out, m, k, n),
-    product: (x, quantized, packed, out, m, k, n) => {
-      kernels.quantizeRows(x, m, k, quantized);
+    product: (x, quantized, packed, out, m, k, n, rowStride = k) => {
+      kernels.quantizeRows(x, m, k, quantized, 0, m, rowStride);
       kernels.matmul(quantized, packed, out, m, k, n);
     },
+    attentionScratchBytes: (n, headDim) => kernels.attentionScratchBytes(n, headDim),
+    attention: (qkv, n, dim, headDim, bias, biasHeadStride, biasRowStride, out, scratch) =>
+      kernels.attention(qkv, n, dim, headDim, 0, dim / headDim, bias, biasHeadStride, biasRowStride, out, scratch),
     warmUpBytes: kernels.warmUpBytes,
     warmUp: (scratch) => kernels.warmUp(scratch),
     close: async () => {},
@@ -218,6 +250,41 @@ export async function createInt8ThreadPool(
         () => kernels.warmUp(part(threads - 1)),
       );
     },
+    attentionScratchBytes: (n, headDim) => threads * kernels.attentionScratchBytes(n, headDim),
+    attention(qkv, n, dim, headDim, bias, biasHeadStride, biasRowStride, out, scratch) {
+      check();
+      const heads = dim / headDim;
+      const bytes = kernels.attentionScratchBytes(n, headDim);
+      const head = (share: number) => Math.floor((share * heads) / threads);
+      const args = (share: number) => [
+        qkv,
+        n,
+        dim,
+        headDim,
+        head(share),
+        head(share + 1),
+        bias,
+        biasHeadStride,
+        biasRowStride,
+        out,
+        scratch + share * bytes,
+      ];
+      // An empty range checks every buffer against the memory before any thread starts.
+      kernels.attention(
+        qkv,
+        n,
+        dim,
+        headDim,
+        0,
+        0,
+        bias,
+        biasHeadStride,
+        biasRowStride,
+        out,
+        scratch + (threads - 1) * bytes,
+      );
+      run(OPS.attention, args, () => kernels.attention(...(args(threads - 1) as Parameters<Int8Kernels['attention']>)));
+    },
     matmul(quantized, packed, out, m, k, n) {
       check();
       // An empty range checks every buffer against the memory before any thread starts.
@@ -235,16 +302,17 @@ export async function createInt8ThreadPool(
           }),
       );
     },
-    product(x, quantized, packed, out, m, k, n) {
+    product(x, quantized, packed, out, m, k, n, rowStride = k) {
       check();
-      kernels.quantizeRows(x, m, k, quantized, 0, 0);
+      // Empty ranges check every buffer against the memory before any thread starts.
+      kernels.quantizeRows(x, m, k, quantized, 0, 0, rowStride);
       kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: 0, colBegin: 0, colEnd: 0 });
       const row = (share: number) => shareStart(share, threads, kernels.rowBlock, m);
       run(
         OPS.product,
-        (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1)],
+        (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1), rowStride],
         () => {
-          kernels.quantizeRows(x, m, k, quantized, row(threads - 1), m);
+          kernels.quantizeRows(x, m, k, quantized, row(threads - 1), m, rowStride);
           kernels.matmul(quantized, packed, out, m, k, n, {
             rowBegin: row(threads - 1),
             rowEnd: m,
