@@ -24,7 +24,13 @@ export const UNCHANGED = {
  */
 export const AFTER_THREADED_WASM_LOAD = {
   ...UNCHANGED,
-  wasmKernelsAdded: ['Emotion2VecGelu', 'Emotion2VecInt8Attention', 'Emotion2VecInt8Linear', 'Emotion2VecLayerNormGelu', 'Emotion2VecSlice'],
+  wasmKernelsAdded: [
+    'Emotion2VecGelu',
+    'Emotion2VecInt8Attention',
+    'Emotion2VecInt8Linear',
+    'Emotion2VecLayerNormGelu',
+    'Emotion2VecSlice',
+  ],
   listenersAdded: { uncaughtException: 1, unhandledRejection: 1 },
 };
 
