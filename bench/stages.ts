@@ -3,7 +3,8 @@
  * (one element read back) before stopping the clock, so every stage is charged its own kernels on any backend.
  * With the stage's operation count (2 per multiply-add of its products), the table gives the GOP/s it achieved.
  *
- * Run alone, it compares float32 and int8 compute (LoadOptions.compute) on a synthetic model, passes interleaved:
+ * Run alone, it compares float32 and int8 compute (LoadOptions.compute; int8 on the `--dtype int8` folder) on a
+ * synthetic model, passes interleaved:
  *
  *   npx tsx bench/stages.ts                                   # large, 10 s, float32 and int8, 3 rounds
  *   npx tsx bench/stages.ts --model base --rounds 5 --write bench/RESULTS.md
@@ -191,13 +192,14 @@ async function main(): Promise<void> {
   const { int8ComputeInfo } = await import('../src/backend/wasm/int8-linear.js');
   installNodePlatform();
   await selectBackend('wasm');
-  const folder = await convertedModel(args.model);
   const seconds = Number(args.seconds);
   const samples = randomArray(seconds * 16_000, seconds).map((v) => v * 0.1);
   const loadBefore = loadAverage();
   const models: ProfiledModel[] = [];
   for (const compute of args.compute.split(',') as ('float32' | 'int8')[]) {
-    const model = await loadForStages(folder, compute);
+    // int8 on the folder converted with `--dtype int8`, as int8 users run it (its stored int8 weights are what the
+    // positional convolution computes with; a float32 folder keeps that stage float32).
+    const model = await loadForStages(await convertedModel(args.model, compute), compute);
     timeStages(model, samples, true); // warm-up
     models.push(model);
   }
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
     }
   }
   const info = int8ComputeInfo();
-  let text = `\n${args.model} shape, ${seconds} s of audio, one forward pass, wasm with ${getThreadsCount()} thread(s)${info ? ` (int8: ${info.variant} kernels, ${info.threads} thread(s))` : ''}; \`npx tsx bench/stages.ts ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)}Z, the median of ${args.rounds} interleaved rounds; load average ${loadBefore} before, ${loadAverage()} after). GOP/s: 2 per multiply-add of the stage's products.\n`;
+  let text = `\n${args.model} shape, ${seconds} s of audio, one forward pass, wasm with ${getThreadsCount()} thread(s)${info ? ` (int8: ${info.variant} kernels, ${info.threads} thread(s))` : ''}; \`npx tsx bench/stages.ts ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)}Z, the median of ${args.rounds} interleaved rounds; load average ${loadBefore} before, ${loadAverage()} after). GOP/s: 2 per multiply-add of the stage's products. int8: the folder converted with --dtype int8.\n`;
   for (const [compute, times] of rounds) text += `\n${compute}:\n\n${stageTable(medianRound(times))}\n`;
   console.log(text);
   if (args.write) appendFileSync(args.write, text);

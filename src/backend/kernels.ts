@@ -58,6 +58,21 @@ export interface ConvWeights {
   readonly prepared?: PreparedWeight | null;
 }
 
+/** The operands of {@link groupedConv1d}: a grouped Conv1d with bias, as the positional encoder holds them. */
+export interface GroupedConvWeights {
+  /**
+   * (groups, kernel * in / groups, out / groups) float32: each group's patch (taps first) to its own channels; or,
+   * once `prepared` is set, an int8 weight read by {@link int8Weight} as (out, kernel * in / groups), taps first.
+   */
+  readonly weight: tf.Tensor;
+  /** (out). */
+  readonly bias: tf.Tensor;
+  readonly kernel: number;
+  readonly groups: number;
+  /** What {@link prepareLinearWeight} made of an int8 `weight` (with the bias); null or absent: float32. */
+  readonly prepared?: PreparedWeight | null;
+}
+
 /** What {@link attention} takes besides the projected rows. */
 export interface AttentionOptions {
   /** Added to every head's scores: broadcastable (B|1, H|1, N|1, N), or null for none. */
@@ -90,6 +105,7 @@ export interface ReservedBlocks {
 export interface Kernels {
   linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor;
   conv1d(x: tf.Tensor3D, weights: ConvWeights): tf.Tensor3D;
+  groupedConv1d(x: tf.Tensor3D, weights: GroupedConvWeights): tf.Tensor3D;
   attention(qkv: tf.Tensor2D, options: AttentionOptions): tf.Tensor2D;
   prepareLinearWeight(weight: tf.Tensor, bias: tf.Tensor | undefined): PreparedWeight | null;
   gelu(x: tf.Tensor): tf.Tensor;
@@ -136,6 +152,17 @@ export function linear(x: tf.Tensor, weights: LinearWeights): tf.Tensor {
 export function conv1d(x: tf.Tensor3D, weights: ConvWeights): tf.Tensor3D {
   checkBackend(weights.prepared);
   return active().conv1d(x, weights);
+}
+
+/**
+ * Grouped Conv1d with bias and "same" padding, as torch.nn.Conv1d(C, C, k, padding=k//2, groups=G) followed by
+ * upstream's SamePad (which drops the extra last frame when k is even): x (B, T, in) -> (B, T, out); frames outside
+ * [0, T) count as zeros. Every backend: each group one 2-D product on gathered patches; with an int8 weight (wasm,
+ * int8 compute) the int8 products, each group's patches read in place.
+ */
+export function groupedConv1d(x: tf.Tensor3D, weights: GroupedConvWeights): tf.Tensor3D {
+  checkBackend(weights.prepared);
+  return active().groupedConv1d(x, weights);
 }
 
 /**
@@ -244,16 +271,20 @@ export function startInt8Compute(): Promise<string | null> {
 }
 
 /**
- * What an int8 weight is for: a Linear layer's product, or a convolution's (its input patches read in place,
- * see {@link conv1d}).
+ * What an int8 weight is for: a Linear layer's product, or a convolution's (its input patches read in place, see
+ * {@link conv1d} and {@link groupedConv1d}; `groups`: each group's products take its share of the output channels).
  */
-export type Int8WeightUse = 'linear' | 'convolution';
+export type Int8WeightUse = { readonly kind: 'linear' } | { readonly kind: 'convolution'; readonly groups: number };
 
 /**
  * Bytes {@link int8Weight} takes for an (out, in) weight used as `use` (default 'linear'), for
  * {@link reserveSideBySide}; null where it cannot be used so (the weight is then read as float32).
  */
-export function int8WeightBytes(outFeatures: number, inFeatures: number, use: Int8WeightUse = 'linear'): number | null {
+export function int8WeightBytes(
+  outFeatures: number,
+  inFeatures: number,
+  use: Int8WeightUse = { kind: 'linear' },
+): number | null {
   return active().int8WeightBytes(outFeatures, inFeatures, use);
 }
 

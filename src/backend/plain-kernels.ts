@@ -22,6 +22,60 @@ function layerNorm(x: tf.Tensor, eps: number, weight?: tf.Tensor, bias?: tf.Tens
 }
 
 /**
+ * Grouped Conv1d ("same", T frames out; see kernels.ts) with `slice` for the slices (wasm has a faster one). tfjs
+ * has no grouped convolution, and a full C -> C one with a block-diagonal kernel would cost G times the FLOPs, so
+ * the k shifted copies of the input are gathered once (im2col) and every group is one plain 2-D product:
+ * (B*T, k*C/G) x (k*C/G, C/G). 2-D products because a batched (3-D) `matMul` runs ~10x slower on wasm
+ * (bench/RESULTS.md).
+ */
+export function groupedConv1dWith(slice: Kernels['slice']): Kernels['groupedConv1d'] {
+  return (x, { weight, bias, kernel, groups }) =>
+    tf.tidy(() => {
+      const [batch, time, inChannels] = x.shape;
+      const groupIn = inChannels / groups;
+      const groupOut = weight.shape[2]!;
+      const pad = Math.floor(kernel / 2);
+      const padded = tf.pad(x, [
+        [0, 0],
+        [pad, pad],
+        [0, 0],
+      ]);
+      // For odd k the padded conv gives T frames; for even k it gives T+1 and SamePad drops the last: T either way.
+      // The k shifted copies and their stack go as soon as the patches exist (each is k times the input: 37 MB
+      // per copy for 10 s of the large model), and each group's rows as soon as its product is done.
+      const stacked = tf.tidy(() =>
+        tf.stack(
+          Array.from({ length: kernel }, (_, j) => slice(padded, [0, j, 0], [batch, time, inChannels])),
+          2,
+        ),
+      );
+      padded.dispose();
+      const patches = tf.tidy(() =>
+        tf.reshape(tf.transpose(tf.reshape(stacked, [batch, time, kernel, groups, groupIn]), [3, 0, 1, 2, 4]), [
+          groups,
+          batch * time,
+          kernel * groupIn,
+        ]),
+      ) as tf.Tensor3D;
+      stacked.dispose();
+      const rows = batch * time;
+      const perGroup = Array.from({ length: groups }, (_, g) =>
+        tf.tidy(() =>
+          tf.matMul(
+            tf.reshape(slice(patches, [g, 0, 0], [1, rows, kernel * groupIn]), [rows, kernel * groupIn]) as tf.Tensor2D,
+            tf.reshape(slice(weight, [g, 0, 0], [1, kernel * groupIn, groupOut]), [
+              kernel * groupIn,
+              groupOut,
+            ]) as tf.Tensor2D,
+          ),
+        ),
+      ); // each (B*T, out/G); side by side they are the output channels in order
+      patches.dispose();
+      return tf.reshape(tf.add(tf.concat(perGroup, 1), bias), [batch, time, groups * groupOut]) as tf.Tensor3D;
+    });
+}
+
+/**
  * Multi-head attention of one item (see kernels.ts) with `slice` for the slices, as plain 2-D products on K
  * transposed once: on wasm a transposed-B `matMul` and a batched (4-D) `matMul` run at ~1 GFLOP/s, while a plain
  * 2-D product reaches 15-19 (bench/RESULTS.md). The sums are the same, so the numbers match the batched form within
@@ -70,6 +124,7 @@ export const plainKernels: Kernels = {
     });
   },
   conv1d: (x, { weight, stride }) => tf.conv1d(x, weight as tf.Tensor3D, stride, 'valid'),
+  groupedConv1d: groupedConv1dWith(slice),
   attention: attentionWith(slice),
   prepareLinearWeight: () => null,
   gelu,

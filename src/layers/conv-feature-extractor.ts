@@ -39,7 +39,9 @@ export class ConvFeatureExtractor {
       // patch times it. The first layer (one channel, 10 samples a patch) stays float32: its rows are too short
       // for the int8 products to pay, and raw samples are what 8 bits round worst.
       const int8 =
-        inChannels > 1 ? { int8: 'conv-taps-first' as const, pack: () => this.pack(block), packOnlyAsInt8: true } : {};
+        inChannels > 1
+          ? { int8: { layout: 'conv-taps-first' } as const, pack: () => this.pack(block), packOnlyAsInt8: true }
+          : {};
       const block: ConvBlock = {
         // PyTorch Conv1d weight (out, in, kernel) -> tfjs conv1d filter (kernel, in, out).
         weight: params.declare(

@@ -33,7 +33,7 @@ export class Linear {
     // product on every other backend. Converted folders store it so already (format 3), and then load it
     // without the transpose.
     // A packed weight may also compute as int8 (when the model loads for int8 compute): as stored, (out, in).
-    const packing = options.packed ? { pack: () => this.pack(), int8: 'matrix' as const } : {};
+    const packing = options.packed ? { pack: () => this.pack(), int8: { layout: 'matrix' } as const } : {};
     this.weight = params.declare(`${prefix}.weight`, [outFeatures, inFeatures], transposeMatrix, packing);
     if (options.bias ?? true) this.bias = params.declare(`${prefix}.bias`, [outFeatures]);
   }

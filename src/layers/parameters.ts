@@ -6,7 +6,14 @@
  * one error listing every missing or mis-shaped tensor, and only then are the tensors read, one at a time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { filledTensor, int8Weight, int8WeightBytes, reserveSideBySide, type HeapBlock } from '../backend/kernels.js';
+import {
+  filledTensor,
+  int8Weight,
+  int8WeightBytes,
+  reserveSideBySide,
+  type HeapBlock,
+  type Int8WeightUse,
+} from '../backend/kernels.js';
 import { CheckpointError, UsageError } from '../errors.js';
 
 /**
@@ -36,6 +43,8 @@ export interface StoredTensor {
    * model computes in int8, by the model for the float32 matrices it quantizes at load.
    */
   readInt8Into?(values: Int8Array, scales: Float32Array): void;
+  /** Whether `readInt8Into` gives the values as stored (an int8 folder), not rounded from float32 as they are read. */
+  readonly int8Stored?: boolean;
 }
 
 /** Tensor name -> stored tensor. */
@@ -58,12 +67,23 @@ export interface ParameterSpec {
 
 /**
  * How a weight reads as an int8 matrix (out, K) for the int8 products, one scale per output channel (its first
- * axis, as `convert --dtype int8` stores it):
- * - `matrix`: a Linear weight (out, in), as stored.
- * - `conv-taps-first`: a Conv1d weight (out, in, kernel) read as (out, kernel * in), each tap's `in` values together
- *   and taps in order: the order of an input patch of `kernel` consecutive frames.
+ * axis, as `convert --dtype int8` stores it).
  */
-export type Int8Layout = 'matrix' | 'conv-taps-first';
+export interface Int8Reading {
+  /**
+   * - `matrix`: a Linear weight (out, in), as stored.
+   * - `conv-taps-first`: a Conv1d weight (out, in / groups, kernel) read as (out, kernel * in / groups), each tap's
+   *   values together and taps in order: the order of an input patch of `kernel` consecutive frames.
+   */
+  readonly layout: 'matrix' | 'conv-taps-first';
+  /** A grouped convolution's groups: its products each take their group's share of the output channels. */
+  readonly groups?: number;
+  /**
+   * Only a weight stored as int8 (an int8 folder), whose int8 form adds no rounding: where rounding the float32
+   * weight moves the results too far (the positional convolution).
+   */
+  readonly storedOnly?: boolean;
+}
 
 /** How a layer uses a declared parameter, beyond its name and shape. */
 export interface ParameterOptions {
@@ -79,7 +99,7 @@ export interface ParameterOptions {
    * The weight may compute as int8 (when the model loads for int8 compute, the backend has int8 products and the
    * stored tensor offers its int8 form), read in this layout; `pack` then turns it into the backend's int8 form.
    */
-  readonly int8?: Int8Layout;
+  readonly int8?: Int8Reading;
   /** `pack` is for the int8 form only: read as float32, the tensor is used as loaded (tf.conv1d's filter). */
   readonly packOnlyAsInt8?: boolean;
 }
@@ -123,10 +143,13 @@ export class Parameter {
    * products. Else null: it is read as float32.
    */
   int8Bytes(stored: StoredTensor): number | null {
-    const layout = this.options.int8;
-    if (!stored.readInt8Into || !layout || !this.options.pack) return null;
+    const reading = this.options.int8;
+    if (!stored.readInt8Into || !reading || !this.options.pack || (reading.storedOnly && !stored.int8Stored))
+      return null;
     const [rows, columns] = this.int8Shape();
-    return int8WeightBytes(rows, columns, layout === 'conv-taps-first' ? 'convolution' : 'linear');
+    const use: Int8WeightUse =
+      reading.layout === 'matrix' ? { kind: 'linear' } : { kind: 'convolution', groups: reading.groups ?? 1 };
+    return int8WeightBytes(rows, columns, use);
   }
 
   /** (out, K): the shape of the int8 form (see Int8Layout). */
@@ -142,7 +165,7 @@ export class Parameter {
    */
   assign(stored: StoredTensor, block?: HeapBlock, asInt8 = false): void {
     if (asInt8) {
-      const tapsFirst = this.options.int8 === 'conv-taps-first';
+      const tapsFirst = this.options.int8?.layout === 'conv-taps-first';
       const tensor = int8Weight(
         this.int8Shape(),
         (values, scales) => {

@@ -280,9 +280,11 @@ export async function readConvertedModel(
           : int8 && weight.shape.length === 2
             ? { readTransposedInto: readTransposeOfStored }
             : {}),
-        ...(int8 && weight.shape.length === 2
+        ...(int8
           ? {
-              // The int8 values as stored, for int8 products: the shard bytes go straight into `values`.
+              int8Stored: true,
+              // The int8 values as stored, for int8 products (matrices and convolutions alike, one scale per output
+              // channel): the shard bytes go straight into `values`.
               readInt8Into: (values: Int8Array, scales: Float32Array) => {
                 claim();
                 copyRange(

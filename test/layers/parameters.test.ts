@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, UsageError } from '../../src/errors.js';
-import { ParameterSet, transposeMatrix, type StoredTensor } from '../../src/layers/parameters.js';
+import { ParameterSet, transposeMatrix, type Int8Reading, type StoredTensor } from '../../src/layers/parameters.js';
 import { startInt8Compute } from '../../src/backend/kernels.js';
 import { useBackend } from '../support/backend.js';
 import { heapOffset } from '../support/layers.js';
@@ -125,7 +125,7 @@ describe('ParameterSet: tensors a layer packs', () => {
         scales.fill(fill / 127);
       },
     });
-    const matrix = { pack: () => undefined, int8: 'matrix' } as const;
+    const matrix = { pack: () => undefined, int8: { layout: 'matrix' } } as const;
     const first = params.declare('a.weight', [64, 32], transposeMatrix, matrix);
     const second = params.declare('b.weight', [32, 64], transposeMatrix, matrix);
     const head = params.declare('head.weight', [8, 32], transposeMatrix);
@@ -160,61 +160,74 @@ describe('ParameterSet: tensors a layer packs', () => {
     plain.dispose();
   });
 
-  it('with int8, reads a Conv1d weight taps first and packs it, and packs a float32 one never', async () => {
+  it('with int8, reads a Conv1d weight taps first and packs it; float32, stored-only and misaligned groups stay float32', async () => {
     expect(await startInt8Compute()).toBeNull();
     // (out 16, in 3, kernel 2): the stored int8 value of [o, c, j] is o * 6 + c * 2 + j - 128.
     const [out, inChannels, kernel] = [16, 3, 2];
-    const storedConv = (int8: boolean): StoredTensor => ({
+    const storedConv = (int8: 'stored' | 'rounded at load' | 'none'): StoredTensor => ({
       shape: [out, inChannels, kernel],
       read: () => new Float32Array(out * inChannels * kernel).fill(1),
-      ...(int8
-        ? {
+      ...(int8 === 'none'
+        ? {}
+        : {
+            int8Stored: int8 === 'stored',
             readInt8Into: (values: Int8Array, scales: Float32Array) => {
               values.forEach((_, i) => (values[i] = i - 128));
               scales.fill(0.5);
             },
-          }
-        : {}),
+          }),
     });
     const packs: string[] = [];
-    const convOptions = (name: string) =>
-      ({ int8: 'conv-taps-first', pack: () => packs.push(name), packOnlyAsInt8: true }) as const;
+    const convOptions = (name: string, reading: Int8Reading = { layout: 'conv-taps-first' }) =>
+      ({ int8: reading, pack: () => packs.push(name), packOnlyAsInt8: true }) as const;
     const toFilter = (w: tf.Tensor) => tf.transpose(w, [2, 1, 0]);
     const params = new ParameterSet();
-    const conv = params.declare('conv.weight', [out, inChannels, kernel], toFilter, convOptions('conv'));
-    // Stored float32 with nothing offered as int8: read as float32 in its layer's layout, never packed.
-    const plainConv = params.declare('plain.weight', [out, inChannels, kernel], toFilter, convOptions('plain'));
+    const declare = (name: string, reading?: Int8Reading) =>
+      params.declare(`${name}.weight`, [out, inChannels, kernel], toFilter, convOptions(name, reading));
+    const conv = declare('conv');
+    const grouped = declare('grouped', { layout: 'conv-taps-first', groups: 2, storedOnly: true });
+    // Not offered as int8; offered, but rounded at load where only stored int8 may be used; 16 channels in 4
+    // groups (4 each: not whole panels of the int8 layout, 8 columns): all three float32, never packed.
+    const plainConv = declare('plain');
+    const roundedAtLoad = declare('rounded', { layout: 'conv-taps-first', storedOnly: true });
+    const misaligned = declare('misaligned', { layout: 'conv-taps-first', groups: 4 });
     params.load(
       new Map([
-        ['conv.weight', storedConv(true)],
-        ['plain.weight', storedConv(false)],
+        ['conv.weight', storedConv('rounded at load')],
+        ['grouped.weight', storedConv('stored')],
+        ['plain.weight', storedConv('none')],
+        ['rounded.weight', storedConv('rounded at load')],
+        ['misaligned.weight', storedConv('stored')],
       ]),
       { int8: true },
     );
-    expect(conv.value.dtype).toBe('int32');
-    const bytes = new Int8Array(conv.value.dataSync().buffer.slice(0, out * inChannels * kernel));
-    // Row o of the int8 form is (kernel, in): tap j's channels together.
-    for (const [o, j, c] of [
-      [0, 0, 0],
-      [0, 0, 2],
-      [0, 1, 0],
-      [5, 1, 2],
-      [15, 0, 1],
-    ] as const) {
-      expect(bytes[o * inChannels * kernel + j * inChannels + c]).toBe(o * 6 + c * 2 + j - 128);
+    for (const weight of [conv, grouped]) {
+      expect(weight.value.dtype).toBe('int32');
+      const bytes = new Int8Array(weight.value.dataSync().buffer.slice(0, out * inChannels * kernel));
+      // Row o of the int8 form is (kernel, in): tap j's channels together.
+      for (const [o, j, c] of [
+        [0, 0, 0],
+        [0, 0, 2],
+        [0, 1, 0],
+        [5, 1, 2],
+        [15, 0, 1],
+      ] as const) {
+        expect(bytes[o * inChannels * kernel + j * inChannels + c]).toBe(o * 6 + c * 2 + j - 128);
+      }
     }
-    expect(plainConv.value.shape).toEqual([kernel, inChannels, out]);
+    for (const weight of [plainConv, roundedAtLoad, misaligned])
+      expect(weight.value.shape).toEqual([kernel, inChannels, out]);
     params.packAll();
-    expect(packs).toEqual(['conv']);
+    expect(packs).toEqual(['conv', 'grouped']);
     params.dispose();
 
     // Without int8 the same weight loads as float32 in its layer's layout, and nothing packs it.
     const plain = new ParameterSet();
     const filter = plain.declare('conv.weight', [out, inChannels, kernel], toFilter, convOptions('without int8'));
-    plain.load(new Map([['conv.weight', storedConv(true)]]));
+    plain.load(new Map([['conv.weight', storedConv('stored')]]));
     expect(filter.value.shape).toEqual([kernel, inChannels, out]);
     plain.packAll();
-    expect(packs).toEqual(['conv']);
+    expect(packs).toEqual(['conv', 'grouped']);
     plain.dispose();
     expect(tf.memory().numTensors).toBe(0);
   });

@@ -371,12 +371,20 @@ export async function threadsGiveSameProducts(
       const expected = heap.floats(alone, m * n);
       for (const out of [byColumns, byRows])
         if (!heap.floats(out, m * n).every((v, i) => Object.is(v, expected[i]))) same = false;
-      // Overlapping rows (every k / 2 floats, from a longer x), split by rows too.
+      // Overlapping rows (every k / 2 floats, from a longer x) and the columns from a panel near the middle, split
+      // by rows too; the columns left out stay as they were.
       const rows = Math.max(1, Math.floor(m / 2));
+      const part = {
+        rowStride: Math.ceil(k / 2),
+        colBegin: kernels.panelWidth * Math.floor(n / (2 * kernels.panelWidth)),
+        colEnd: n,
+      };
       const strided = heap.allocate(4 * rows * n);
-      pool.product(x, quantizedByRows, packed, strided, rows, k, n, Math.ceil(k / 2));
-      kernels.quantizeRows(x, rows, k, quantized, 0, rows, Math.ceil(k / 2));
-      kernels.matmul(quantized, packed, alone, rows, k, n);
+      heap.floats(strided, rows * n).fill(NaN);
+      heap.floats(alone, rows * n).fill(NaN);
+      pool.product(x, quantizedByRows, packed, strided, rows, k, n, part);
+      kernels.quantizeRows(x, rows, k, quantized, 0, rows, part.rowStride);
+      kernels.matmul(quantized, packed, alone, rows, k, n, { rowBegin: 0, rowEnd: rows, ...part });
       const stridedAlone = heap.floats(alone, rows * n);
       if (!heap.floats(strided, rows * n).every((v, i) => Object.is(v, stridedAlone[i]))) same = false;
       const bytes = kernels.quantizedBytes(m, k);

@@ -40,14 +40,16 @@ import { createInt8ThreadPool, type Int8ThreadPool, type Int8WorkerStarter } fro
 export const INT8_LINEAR_KERNEL = 'Emotion2VecInt8Linear';
 
 /**
- * Attributes of INT8_LINEAR_KERNEL. With `kernel`, x (B, T, C) is a convolution's input and each output frame's row
- * is its input patch of `kernel` frames (every `stride` frames), read in place: overlapping rows of the product,
- * never gathered into a matrix.
+ * Attributes of INT8_LINEAR_KERNEL. With `kernel`, x is a convolution's input and each output frame's row is its
+ * input patch, read in place: overlapping rows of the product, never gathered into a matrix. Groups 1: x (B, T, C),
+ * patches of `kernel` frames every `stride` frames; groups G: x (B, G, T, C / G), each group's own channels frame by
+ * frame, stride 1, its patches multiplied by its share of the output channels (the packed weight's columns).
  */
 interface Int8LinearAttrs {
   readonly outFeatures: number;
   readonly kernel?: number;
   readonly stride?: number;
+  readonly groups?: number;
 }
 
 /** The kernels on one wasm memory, and the threads that share each product. */
@@ -147,14 +149,20 @@ function firstFormBytes(outFeatures: number, inFeatures: number): number {
 
 /**
  * Bytes `int8Weight` takes for an (out, in) weight used as `use`, or null when int8 weights cannot be made now, or
- * not for that use: convolutions only with the SIMD128 kernels. The relaxed ones requantize the weights to 7 bits,
- * which on the CNN moves the scores past int8's bounds (large: 0.035, against 0.008 with a float32 CNN; see
- * docs/performance.md, "int8 compute").
+ * not for that use: convolutions only with the SIMD128 kernels (the relaxed ones requantize the weights to 7 bits,
+ * which on the CNN moves the scores past int8's bounds: large 0.035, against 0.008 with a float32 CNN; see
+ * docs/performance.md, "int8 compute"), and grouped ones only where each group's channels start on a panel of the
+ * packed layout.
  */
 export function int8WeightBytes(outFeatures: number, inFeatures: number, use: Int8WeightUse): number | null {
   const current = active();
   if (current === null) return null;
-  if (use === 'convolution' && current.runtime.kernels.variant !== 'simd128') return null;
+  if (use.kind === 'convolution') {
+    const { kernels } = current.runtime;
+    const groupOut = outFeatures / use.groups;
+    if (kernels.variant !== 'simd128' || !Number.isInteger(groupOut)) return null;
+    if (use.groups > 1 && groupOut % kernels.panelWidth !== 0) return null;
+  }
   return firstFormBytes(outFeatures, inFeatures);
 }
 
@@ -239,11 +247,13 @@ export function useInt8Split(next: 'rows' | 'columns'): void {
   split = next;
 }
 
-/** One product of the kernel below: m rows of x (rowStride floats apart, from xAt) into out. */
+/** One product of the kernel below: m rows of x (rowStride floats apart, from xAt) into out's columns [colBegin, colEnd). */
 interface ProductCall {
   readonly xAt: number;
   readonly rowStride: number;
   readonly outAt: number;
+  readonly colBegin: number;
+  readonly colEnd: number;
 }
 
 /** The products of one call of the kernel below, all of m rows of k: one for a linear layer, more for convolutions. */
@@ -257,18 +267,43 @@ function productsOf(
   if (attrs.kernel === undefined) {
     const k = x.shape[x.shape.length - 1]!;
     const m = tf.util.sizeFromShape(x.shape) / k;
-    return { outShape: [...x.shape.slice(0, -1), n], m, k, calls: [{ xAt, rowStride: k, outAt }] };
+    return {
+      outShape: [...x.shape.slice(0, -1), n],
+      m,
+      k,
+      calls: [{ xAt, rowStride: k, outAt, colBegin: 0, colEnd: n }],
+    };
   }
-  // One product per batch item: its output frames' patches overlap within the item only.
-  const { kernel, stride = 1 } = attrs;
-  const [batch, frames, channels] = x.shape as [number, number, number];
-  const m = Math.max(0, Math.floor((frames - kernel) / stride) + 1);
-  const calls = Array.from({ length: batch }, (_, b) => ({
-    xAt: xAt + 4 * b * frames * channels,
-    rowStride: stride * channels,
-    outAt: outAt + 4 * b * m * n,
-  }));
-  return { outShape: [batch, m, n], m, k: kernel * channels, calls };
+  // One product per batch item (and group): its output frames' patches overlap within the item only.
+  const { kernel, stride = 1, groups = 1 } = attrs;
+  if (groups === 1) {
+    const [batch, frames, channels] = x.shape as [number, number, number];
+    const m = Math.max(0, Math.floor((frames - kernel) / stride) + 1);
+    const calls = Array.from({ length: batch }, (_, b) => ({
+      xAt: xAt + 4 * b * frames * channels,
+      rowStride: stride * channels,
+      outAt: outAt + 4 * b * m * n,
+      colBegin: 0,
+      colEnd: n,
+    }));
+    return { outShape: [batch, m, n], m, k: kernel * channels, calls };
+  }
+  const [batch, , frames, groupChannels] = x.shape as [number, number, number, number];
+  const m = Math.max(0, frames - kernel + 1);
+  const groupOut = n / groups;
+  const calls: ProductCall[] = [];
+  for (let b = 0; b < batch; b++) {
+    for (let g = 0; g < groups; g++) {
+      calls.push({
+        xAt: xAt + 4 * (b * groups + g) * frames * groupChannels,
+        rowStride: groupChannels,
+        outAt: outAt + 4 * b * m * n,
+        colBegin: g * groupOut,
+        colEnd: (g + 1) * groupOut,
+      });
+    }
+  }
+  return { outShape: [batch, m, n], m, k: kernel * groupChannels, calls };
 }
 
 /** x float32 times a packed int8 weight (INT8_LINEAR_KERNEL; see Int8LinearAttrs) -> float32, on the wasm backend. */
@@ -298,7 +333,7 @@ function int8LinearWasm(args: {
     }
     for (const call of calls) {
       if (split === 'rows' || attrs.kernel !== undefined) {
-        runtime.pool.product(call.xAt, quantized, weightAt, call.outAt, m, k, n, call.rowStride);
+        runtime.pool.product(call.xAt, quantized, weightAt, call.outAt, m, k, n, call);
       } else {
         runtime.kernels.quantizeRows(call.xAt, m, k, quantized);
         runtime.pool.matmul(quantized, weightAt, call.outAt, m, k, n);
@@ -361,6 +396,39 @@ export function int8Conv1d(
   checkConvInput(x, kernel * x.shape[2], prepared);
   const attrs: Int8LinearAttrs = { outFeatures: prepared.outFeatures, kernel, stride };
   return tf.engine().runKernel(INT8_LINEAR_KERNEL, { x, weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+}
+
+/**
+ * Grouped Conv1d with 'same' padding and T frames out (torch's padding k // 2 followed by SamePad, which drops the
+ * extra last frame of an even kernel): x (B, T, in) -> (B, T, out), with the (out, kernel * in / groups) weight
+ * (taps first, as for int8Conv1d) and its bias packed by `packInt8Weight`. x is laid out group by group once, so
+ * that each group's patches lie side by side in memory; each group's product writes its own output channels.
+ */
+export function int8GroupedConv1d(
+  x: tf.Tensor3D,
+  weight: tf.Tensor,
+  prepared: Extract<PreparedWeight, { kind: 'int8' }>,
+  kernel: number,
+  groups: number,
+): tf.Tensor3D {
+  const [batch, frames, channels] = x.shape;
+  checkConvInput(x, (kernel * channels) / groups, prepared);
+  const left = Math.floor(kernel / 2);
+  return tf.tidy(() => {
+    const padded = tf.pad(x, [
+      [0, 0],
+      [left, kernel - 1 - left],
+      [0, 0],
+    ]);
+    const byGroup = tf.transpose(
+      tf.reshape(padded, [batch, frames + kernel - 1, groups, channels / groups]),
+      [0, 2, 1, 3],
+    );
+    const attrs: Int8LinearAttrs = { outFeatures: prepared.outFeatures, kernel, groups };
+    return tf
+      .engine()
+      .runKernel(INT8_LINEAR_KERNEL, { x: byGroup, weight }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  });
 }
 
 export const INT8_ATTENTION_KERNEL = 'Emotion2VecInt8Attention';

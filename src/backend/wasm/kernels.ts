@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Kernels } from '../kernels.js';
-import { attentionWith, plainKernels } from '../plain-kernels.js';
+import { attentionWith, groupedConv1dWith, plainKernels } from '../plain-kernels.js';
 import {
   GELU_KERNEL,
   GELU_KERNEL_CONFIGS,
@@ -24,6 +24,7 @@ import {
   INT8_LINEAR_KERNEL_CONFIG,
   int8Attention,
   int8Conv1d,
+  int8GroupedConv1d,
   int8Linear,
   int8Weight,
   int8WeightBytes,
@@ -68,7 +69,8 @@ function checkPrepared(op: string, weight: tf.Tensor): void {
     throw new Error(`${op}: an int8 weight must be prepared (prepareLinearWeight) before its first product`);
 }
 
-/** The float32 attention with this backend's in-place slices. */
+/** The float32 grouped convolution and attention with this backend's in-place slices. */
+const floatGroupedConv1d = groupedConv1dWith((x, begin, size) => wasmKernels.slice(x, begin, size));
 const floatAttention = attentionWith((x, begin, size) => wasmKernels.slice(x, begin, size));
 
 export const wasmKernels: Kernels = {
@@ -83,6 +85,12 @@ export const wasmKernels: Kernels = {
       return int8Conv1d(x, weights.weight, weights.prepared, weights.kernel, weights.stride);
     checkPrepared('conv1d', weights.weight);
     return plainKernels.conv1d(x, weights);
+  },
+  groupedConv1d(x, weights) {
+    if (weights.prepared?.kind === 'int8')
+      return int8GroupedConv1d(x, weights.weight, weights.prepared, weights.kernel, weights.groups);
+    checkPrepared('groupedConv1d', weights.weight);
+    return floatGroupedConv1d(x, weights);
   },
   attention(qkv, options) {
     const { bias, item, heads } = options;

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   attention,
   conv1d,
+  groupedConv1d,
   int8Weight,
   int8WeightBytes,
   linear,
@@ -155,6 +156,66 @@ describe('int8 linear on the wasm backend', () => {
     tf.dispose([x, out, weight]);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  for (const kernel of [4, 5]) {
+    it(`groupedConv1d with an int8 weight, kernel ${kernel}: same padding, T frames out, each group its own channels`, () => {
+      const [batch, frames, channels, groups] = [2, 11, 16, 2];
+      const groupChannels = channels / groups;
+      const k = kernel * groupChannels;
+      const values = int8Values(channels * k, 31 + kernel);
+      const scales = Float32Array.from(randomArray(channels, 32), (v) => 0.001 + 0.01 * Math.abs(v));
+      const biasValues = randomArray(channels, 33);
+      const xValues = randomArray(batch * frames * channels, 34);
+      const before = tf.memory().numTensors;
+      const weight = weightOf(values, scales, k);
+      const bias = tf.tensor1d(biasValues);
+      const prepared = prepareLinearWeight(weight, bias);
+      const x = tf.tensor3d(xValues, [batch, frames, channels]);
+      const out = groupedConv1d(x, { weight, bias, kernel, groups, prepared });
+      expect(out.shape).toEqual([batch, frames, channels]);
+      const got = out.dataSync();
+      const variant = int8ComputeInfo()!.variant as 'simd128' | 'relaxed';
+      for (let b = 0; b < batch; b++) {
+        const item = xValues.subarray(b * frames * channels, (b + 1) * frames * channels);
+        for (let g = 0; g < groups; g++) {
+          const first = g * groupChannels;
+          const patches = patchesOf(
+            item,
+            frames,
+            channels,
+            kernel,
+            1,
+            Math.floor(kernel / 2),
+            frames,
+            first,
+            groupChannels,
+          );
+          const reference = int8ProductReference(
+            quantizeRowsReference(patches, frames, k),
+            packWeightsReference(
+              variant,
+              values.subarray(first * k, (first + groupChannels) * k),
+              scales.subarray(first, first + groupChannels),
+              k,
+              groupChannels,
+            ),
+            biasValues.subarray(first, first + groupChannels),
+            frames,
+            k,
+            groupChannels,
+          );
+          expectClose(
+            got,
+            reference,
+            (i) => (b * frames + Math.floor(i / groupChannels)) * channels + first + (i % groupChannels),
+            frames * groupChannels,
+          );
+        }
+      }
+      tf.dispose([x, out, weight, bias]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
 
   for (const [n, heads, headDim, biasKind] of [
     [37, 3, 8, 'per head'],

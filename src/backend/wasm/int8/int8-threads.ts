@@ -25,8 +25,8 @@ export interface Int8ThreadPool {
   /** `Int8Kernels.matmul` over the whole output, its columns split between the threads. */
   matmul(quantized: number, packed: number, out: number, m: number, k: number, n: number): void;
   /**
-   * `Int8Kernels.quantizeRows` (rows of x `rowStride` floats apart, default k) then `matmul` over the whole output,
-   * its rows split between the threads.
+   * `Int8Kernels.quantizeRows` then `matmul`, its rows split between the threads: every column, or those of
+   * `part` (the rows of x `part.rowStride` floats apart, default k).
    */
   product(
     x: number,
@@ -36,7 +36,7 @@ export interface Int8ThreadPool {
     m: number,
     k: number,
     n: number,
-    rowStride?: number,
+    part?: Int8ProductPart,
   ): void;
   /** Bytes of scratch memory `attention` needs: `Int8Kernels.attentionScratchBytes` per thread. */
   attentionScratchBytes(n: number, headDim: number): number;
@@ -58,6 +58,15 @@ export interface Int8ThreadPool {
   warmUp(scratch: number): void;
   /** Stops the workers (the pool cannot be used afterwards). */
   close(): Promise<void>;
+}
+
+/** Which rows of x and columns of the output a product takes (see `Int8ThreadPool.product`). */
+export interface Int8ProductPart {
+  /** Floats from one row of x to the next (default k; less than k: overlapping rows). */
+  readonly rowStride?: number;
+  /** Output columns [colBegin, colEnd) (default all; colBegin a multiple of the panel width). */
+  readonly colBegin?: number;
+  readonly colEnd?: number;
 }
 
 // Each worker's slots in the control block: 16 int32 (64 bytes, a cache line of its own).
@@ -83,7 +92,7 @@ export interface Int8WorkerData {
  * The worker's loop, as the text of a function `(data: Int8WorkerData, ready: () => void) => void` that a platform's
  * starter wraps into its worker script: instantiates the kernels on the shared memory, says it is ready, then waits
  * for jobs on its slots until told to stop. product's arguments: x, quantized, packed, out, m, k, n, rowBegin, rowEnd,
- * rowStride.
+ * rowStride, colBegin, colEnd.
  */
 export const INT8_WORKER_LOOP = `function int8WorkerLoop(data, ready) {
   const kernels = new WebAssembly.Instance(new WebAssembly.Module(data.bytes), { env: { memory: data.memory } }).exports;
@@ -108,7 +117,7 @@ export const INT8_WORKER_LOOP = `function int8WorkerLoop(data, ready) {
         kernels.int8_attention(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9], c[a + 10]);
       } else {
         kernels.int8_quantize_rows(c[a], c[a + 4], c[a + 5], c[a + 1], c[a + 7], c[a + 8], c[a + 9]);
-        kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], 0, c[a + 6]);
+        kernels.int8_matmul(c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 10], c[a + 11]);
       }
     } catch {
       failed = 1;
@@ -148,9 +157,10 @@ function singleThread(kernels: Int8Kernels, fallback?: string): Int8ThreadPool {
     threads: 1,
     ...(fallback ? { fallback } : {}),
     matmul: (quantized, packed, out, m, k, n) => kernels.matmul(quantized, packed, out, m, k, n),
-    product: (x, quantized, packed, out, m, k, n, rowStride = k) => {
+    product: (x, quantized, packed, out, m, k, n, part = {}) => {
+      const { rowStride = k, colBegin = 0, colEnd = n } = part;
       kernels.quantizeRows(x, m, k, quantized, 0, m, rowStride);
-      kernels.matmul(quantized, packed, out, m, k, n);
+      kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: m, colBegin, colEnd });
     },
     attentionScratchBytes: (n, headDim) => kernels.attentionScratchBytes(n, headDim),
     attention: (qkv, n, dim, headDim, bias, biasHeadStride, biasRowStride, out, scratch) =>
@@ -302,22 +312,23 @@ export async function createInt8ThreadPool(
           }),
       );
     },
-    product(x, quantized, packed, out, m, k, n, rowStride = k) {
+    product(x, quantized, packed, out, m, k, n, part = {}) {
       check();
-      // Empty ranges check every buffer against the memory before any thread starts.
+      const { rowStride = k, colBegin = 0, colEnd = n } = part;
+      // Empty ranges check every buffer and the columns against the memory before any thread starts.
       kernels.quantizeRows(x, m, k, quantized, 0, 0, rowStride);
-      kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: 0, colBegin: 0, colEnd: 0 });
+      kernels.matmul(quantized, packed, out, m, k, n, { rowBegin: 0, rowEnd: 0, colBegin, colEnd });
       const row = (share: number) => shareStart(share, threads, kernels.rowBlock, m);
       run(
         OPS.product,
-        (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1), rowStride],
+        (share) => [x, quantized, packed, out, m, k, n, row(share), row(share + 1), rowStride, colBegin, colEnd],
         () => {
           kernels.quantizeRows(x, m, k, quantized, row(threads - 1), m, rowStride);
           kernels.matmul(quantized, packed, out, m, k, n, {
             rowBegin: row(threads - 1),
             rowEnd: m,
-            colBegin: 0,
-            colEnd: n,
+            colBegin,
+            colEnd,
           });
         },
       );
