@@ -319,13 +319,14 @@ export class ParameterSet {
    */
   load(stateDict: StoredTensors, options: { readonly int8?: boolean } = {}): LoadReport {
     const report = this.verify(stateDict);
-    const int8Bytes = (p: Parameter) => (options.int8 ? p.int8Bytes(stateDict.get(p.name)!) : null);
-    const packed = this.parameters.filter(
-      (p) => p.options.pack && (!p.options.packOnlyAsInt8 || int8Bytes(p) !== null),
-    );
-    const plans = packed.map((p) => {
-      const bytes = int8Bytes(p);
-      if (bytes !== null) return { bytes, int8: true };
+    // Each tensor a layer packs, with the bytes of its int8 form where it is read as int8 (else null).
+    const candidates = this.parameters
+      .filter((p) => p.options.pack)
+      .map((p) => ({ p, int8Bytes: options.int8 ? p.int8Bytes(stateDict.get(p.name)!) : null }))
+      .filter(({ p, int8Bytes }) => !p.options.packOnlyAsInt8 || int8Bytes !== null);
+    const packed = candidates.map(({ p }) => p);
+    const plans = candidates.map(({ p, int8Bytes }) => {
+      if (int8Bytes !== null) return { bytes: int8Bytes, int8: true };
       const shape = p.directShape(stateDict.get(p.name)!);
       return shape && { bytes: shape.reduce((a, b) => a * b, 1) * 4, int8: false };
     });

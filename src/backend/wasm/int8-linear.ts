@@ -247,11 +247,14 @@ export function useInt8Split(next: 'rows' | 'columns'): void {
   split = next;
 }
 
-/** One product of the kernel below: m rows of x (rowStride floats apart, from xAt) into out's columns [colBegin, colEnd). */
+/**
+ * One product of the kernel below: m rows of x (rowStride floats apart, from x's address + xOffset bytes) into out's
+ * columns [colBegin, colEnd) (from out's address + outOffset bytes).
+ */
 interface ProductCall {
-  readonly xAt: number;
+  readonly xOffset: number;
   readonly rowStride: number;
-  readonly outAt: number;
+  readonly outOffset: number;
   readonly colBegin: number;
   readonly colEnd: number;
 }
@@ -260,19 +263,13 @@ interface ProductCall {
 function productsOf(
   x: tf.TensorInfo,
   attrs: Int8LinearAttrs,
-  xAt: number,
-  outAt: number,
 ): { outShape: number[]; m: number; k: number; calls: ProductCall[] } {
   const n = attrs.outFeatures;
   if (attrs.kernel === undefined) {
     const k = x.shape[x.shape.length - 1]!;
     const m = tf.util.sizeFromShape(x.shape) / k;
-    return {
-      outShape: [...x.shape.slice(0, -1), n],
-      m,
-      k,
-      calls: [{ xAt, rowStride: k, outAt, colBegin: 0, colEnd: n }],
-    };
+    const calls = [{ xOffset: 0, rowStride: k, outOffset: 0, colBegin: 0, colEnd: n }];
+    return { outShape: [...x.shape.slice(0, -1), n], m, k, calls };
   }
   // One product per batch item (and group): its output frames' patches overlap within the item only.
   const { kernel, stride = 1, groups = 1 } = attrs;
@@ -280,9 +277,9 @@ function productsOf(
     const [batch, frames, channels] = x.shape as [number, number, number];
     const m = Math.max(0, Math.floor((frames - kernel) / stride) + 1);
     const calls = Array.from({ length: batch }, (_, b) => ({
-      xAt: xAt + 4 * b * frames * channels,
+      xOffset: 4 * b * frames * channels,
       rowStride: stride * channels,
-      outAt: outAt + 4 * b * m * n,
+      outOffset: 4 * b * m * n,
       colBegin: 0,
       colEnd: n,
     }));
@@ -295,15 +292,44 @@ function productsOf(
   for (let b = 0; b < batch; b++) {
     for (let g = 0; g < groups; g++) {
       calls.push({
-        xAt: xAt + 4 * (b * groups + g) * frames * groupChannels,
+        xOffset: 4 * (b * groups + g) * frames * groupChannels,
         rowStride: groupChannels,
-        outAt: outAt + 4 * b * m * n,
+        outOffset: 4 * b * m * n,
         colBegin: g * groupOut,
         colEnd: (g + 1) * groupOut,
       });
     }
   }
   return { outShape: [batch, m, n], m, k: kernel * groupChannels, calls };
+}
+
+/**
+ * Runs `use` with `bytes` of heap scratch for a kernel whose output is `out`: INFERENCE_FAILED (naming `what`) when
+ * the heap cannot grow by that much; `out` freed when anything throws, the scratch freed either way.
+ */
+function withScratch(
+  backend: BackendWasm,
+  out: tf.TensorInfo,
+  bytes: number,
+  what: string,
+  use: (scratch: number) => void,
+): void {
+  const heap = backend as unknown as HeapBackend;
+  const scratch = allocate(heap, bytes);
+  try {
+    if (scratch === 0) {
+      throw new InferenceError(
+        'INFERENCE_FAILED',
+        `The wasm heap cannot grow by the ${bytes} bytes ${what} needs: the input is too long for this device's memory.`,
+      );
+    }
+    use(scratch);
+  } catch (error) {
+    backend.disposeData(out.dataId);
+    throw error;
+  } finally {
+    if (scratch !== 0) heap.wasm._free(scratch);
+  }
 }
 
 /** x float32 times a packed int8 weight (INT8_LINEAR_KERNEL; see Int8LinearAttrs) -> float32, on the wasm backend. */
@@ -318,33 +344,21 @@ function int8LinearWasm(args: {
   const backend = args.backend as BackendWasm;
   const heap = backend as unknown as HeapBackend;
   const runtime = runtimes.get(wasmMemoryOf(backend)!)!;
-  const outShape = productsOf(x, attrs, 0, 0).outShape;
+  const { outShape, m, k, calls } = productsOf(x, attrs);
   const out = heap.makeOutput(outShape, 'float32');
   if (tf.util.sizeFromShape(outShape) === 0) return out;
   const [xAt, weightAt, outAt] = [heapAddress(backend, x), heapAddress(backend, weight), heapAddress(backend, out)];
-  const { m, k, calls } = productsOf(x, attrs, xAt, outAt);
-  const quantized = allocate(heap, runtime.kernels.quantizedBytes(m, k));
-  try {
-    if (quantized === 0) {
-      throw new InferenceError(
-        'INFERENCE_FAILED',
-        `The wasm heap cannot grow by the ${runtime.kernels.quantizedBytes(m, k)} bytes an int8 product needs: the input is too long for this device's memory.`,
-      );
-    }
+  withScratch(backend, out, runtime.kernels.quantizedBytes(m, k), 'an int8 product', (quantized) => {
     for (const call of calls) {
+      const [callX, callOut] = [xAt + call.xOffset, outAt + call.outOffset];
       if (split === 'rows' || attrs.kernel !== undefined) {
-        runtime.pool.product(call.xAt, quantized, weightAt, call.outAt, m, k, n, call);
+        runtime.pool.product(callX, quantized, weightAt, callOut, m, k, n, call);
       } else {
-        runtime.kernels.quantizeRows(call.xAt, m, k, quantized);
-        runtime.pool.matmul(quantized, weightAt, call.outAt, m, k, n);
+        runtime.kernels.quantizeRows(callX, m, k, quantized);
+        runtime.pool.matmul(quantized, weightAt, callOut, m, k, n);
       }
     }
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
-  } finally {
-    if (quantized !== 0) heap.wasm._free(quantized);
-  }
+  });
   return out;
 }
 
@@ -456,15 +470,7 @@ function int8AttentionWasm(args: {
   const out = heap.makeOutput([n, dim], 'float32');
   if (n === 0) return out;
   const headDim = dim / heads;
-  const bytes = runtime.pool.attentionScratchBytes(n, headDim);
-  const scratch = allocate(heap, bytes);
-  try {
-    if (scratch === 0) {
-      throw new InferenceError(
-        'INFERENCE_FAILED',
-        `The wasm heap cannot grow by the ${bytes} bytes int8 attention needs: the input is too long for this device's memory.`,
-      );
-    }
+  withScratch(backend, out, runtime.pool.attentionScratchBytes(n, headDim), 'int8 attention', (scratch) => {
     let biasAt = 0;
     let headStride = 0;
     let rowStride = 0;
@@ -477,12 +483,7 @@ function int8AttentionWasm(args: {
     }
     const [qkvAt, outAt] = [heapAddress(backend, qkv), heapAddress(backend, out)];
     runtime.pool.attention(qkvAt, n, dim, headDim, biasAt, headStride, rowStride, outAt, scratch);
-  } catch (error) {
-    backend.disposeData(out.dataId);
-    throw error;
-  } finally {
-    if (scratch !== 0) heap.wasm._free(scratch);
-  }
+  });
   return out;
 }
 
